@@ -1,0 +1,23 @@
+# Project-wide compile flags: strict warnings, optional sanitizers.
+add_compile_options(
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused
+  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough -Wformat=2
+  -Wno-missing-field-initializers)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-Wno-maybe-uninitialized>)
+endif()
+if(SMB_WERROR)
+  add_compile_options(-Werror)
+endif()
+add_compile_definitions(_FILE_OFFSET_BITS=64 _GNU_SOURCE)
+
+if(SMB_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined
+                      -fno-omit-frame-pointer -g)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(SMB_FUZZ)
+  # Every object is built with coverage so the fuzz targets see into the libraries.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -g)
+  add_link_options(-fsanitize=address,undefined)
+endif()
