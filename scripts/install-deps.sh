@@ -11,13 +11,13 @@ packages=(
   libuv1-dev libboost-dev libssl-dev libpmem-dev librdmacm-dev libibverbs-dev
   rdma-core doctest-dev
   # peers and third-party clients for the tests and the benchmarks
-  samba smbclient samba-testsuite python3 python3-impacket
+  samba samba-vfs-modules smbclient samba-testsuite python3 python3-impacket
   golang-go golang-github-hirochachacha-go-smb2-dev
   # test and bench tools
   procps iproute2 iperf3 gnuplot-nox openssl
   # VM lab
   qemu-system-x86 qemu-utils mmdebstrap busybox-static socat e2fsprogs cpio
-  dpkg-dev zstd
+  dpkg-dev zstd kmod xz-utils patch
 )
 
 missing=()

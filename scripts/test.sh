@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every package, builds, and runs every test tier. Exits non-zero when any fails.
+# Environment: SMB_TEST_JOBS (default: number of cores), SMB_TEST_SKIP_SANITIZE=1 to skip
+# the ASan+UBSan pass, SMB_TEST_LABELS to run only some CTest labels (regex).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=${SMB_TEST_JOBS:-$(nproc)}
+start=$(date +%s)
+stage() { echo "== $* ($(( $(date +%s) - start )) s)"; }
+
+stage "installing packages"
+bash scripts/install-deps.sh
+
+stage "building (Release)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+ninja -C build -j "$jobs"
+
+stage "running tests"
+labels=${SMB_TEST_LABELS:-}
+if [ -n "$labels" ]; then
+  ctest --test-dir build -j "$jobs" --output-on-failure -L "$labels"
+else
+  ctest --test-dir build -j "$jobs" --output-on-failure -LE 'reference|bench-long'
+fi
+
+if [ "${SMB_TEST_SKIP_SANITIZE:-0}" != 1 ]; then
+  stage "building with ASan+UBSan"
+  cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMB_SANITIZE=ON >/dev/null
+  ninja -C build-sanitize -j "$jobs"
+  stage "running unit and integration tests under ASan+UBSan"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-sanitize -j "$jobs" --output-on-failure -L 'unit|integration'
+fi
+stage "all tests passed"

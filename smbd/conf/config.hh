@@ -1,0 +1,152 @@
+// The server configuration: an smb.conf in Samba's syntax ([sections], `name = value`,
+// # and ; comments, backslash continuation lines) read into plain structs.
+//
+// Parameter names compare case-insensitively with spaces insignificant, as Samba's do
+// ("read only" == "ReadOnly"), and Samba's synonyms are understood. Share parameters in
+// [global] become the defaults of every share, as in Samba.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/algorithms.hh"
+
+namespace smb::conf {
+
+// `server signing`: SMB2 always offers signing; only MANDATORY makes the server require it.
+enum class Signing { DEFAULT, MANDATORY, DISABLED };
+// `smb encrypt`: DESIRED turns encryption on for clients that can; REQUIRED refuses others.
+enum class Encrypt { DEFAULT, OFF, DESIRED, REQUIRED };
+// `map to guest`: when a failed logon becomes a guest session.
+enum class MapToGuest { NEVER, BAD_USER, BAD_PASSWORD };
+
+// Dialect revisions as carried in NEGOTIATE ([MS-SMB2] 2.2.3).
+inline constexpr std::uint16_t kSmb2_02 = 0x0202;
+inline constexpr std::uint16_t kSmb2_10 = 0x0210;
+inline constexpr std::uint16_t kSmb3_00 = 0x0300;
+inline constexpr std::uint16_t kSmb3_02 = 0x0302;
+inline constexpr std::uint16_t kSmb3_11 = 0x0311;
+
+struct Share {
+  std::string name;
+  std::string path;
+  std::string comment;
+  bool read_only = true;
+  bool guest_ok = false;
+  std::vector<std::string> valid_users;  // empty: everyone
+  std::vector<std::string> invalid_users;
+  bool browseable = true;
+  std::uint32_t create_mask = 0744;
+  std::uint32_t directory_mask = 0755;
+  Encrypt smb_encrypt = Encrypt::DEFAULT;
+  bool available = true;
+  bool pmem = false;  // serve from the persistent-memory backend
+};
+
+struct Global {
+  std::vector<std::uint16_t> smb_ports{445};
+  std::vector<std::string> interfaces;
+  bool bind_interfaces_only = false;
+  std::uint16_t server_min_protocol = kSmb2_02;
+  std::uint16_t server_max_protocol = kSmb3_11;
+  Signing server_signing = Signing::DEFAULT;
+  Encrypt smb_encrypt = Encrypt::DEFAULT;
+  // In order of preference; Samba's defaults.
+  std::vector<crypto::Cipher> encryption_algorithms{
+      crypto::Cipher::AES_128_GCM, crypto::Cipher::AES_128_CCM, crypto::Cipher::AES_256_GCM,
+      crypto::Cipher::AES_256_CCM};
+  std::vector<crypto::SigningAlgorithm> signing_algorithms{crypto::SigningAlgorithm::AES_GMAC,
+                                                          crypto::SigningAlgorithm::AES_CMAC,
+                                                          crypto::SigningAlgorithm::HMAC_SHA256};
+  // Effective smbpasswd file: `passdb backend = smbpasswd:PATH` wins over `smb passwd
+  // file`; without either it is state directory/smbpasswd.
+  std::string smb_passwd_file;
+  std::string guest_account = "nobody";
+  MapToGuest map_to_guest = MapToGuest::NEVER;
+  int log_level = 0;
+  std::string log_file;                // empty: standard output
+  std::uint64_t max_log_size_kib = 5000;  // accepted for compatibility
+  unsigned max_connections = 0;        // 0: unlimited
+  std::string server_string;           // default "smb3d <version>"
+  std::string workgroup = "WORKGROUP";
+  std::string netbios_name;  // default: the host name, upper case, at most 15 characters
+  unsigned deadtime_minutes = 10080;  // Samba's default: one week
+  unsigned connection_idle_timeout = 0;   // seconds; 0: derived from deadtime
+  unsigned connection_setup_timeout = 60;  // seconds until NEGOTIATE must have happened
+  std::uint32_t max_credits = 8192;
+  std::uint32_t smb2_max_read = 8u << 20;
+  std::uint32_t smb2_max_write = 8u << 20;
+  std::uint32_t smb2_max_trans = 8u << 20;
+  bool server_multi_channel_support = true;
+  std::uint16_t rdma_port = 5445;
+  std::string rdma_proxy_socket;  // default: lock directory/rdmaproxy.sock
+  std::string lock_directory = "/run/smb3d";
+  std::string state_directory = "/var/lib/smb3d";
+  std::string pid_directory = "/run/smb3d";
+
+  // Seconds a connection may stay idle; 0 means forever.
+  unsigned idle_timeout_seconds() const {
+    return connection_idle_timeout != 0 ? connection_idle_timeout : deadtime_minutes * 60;
+  }
+  unsigned connection_setup_timeout_seconds() const { return connection_setup_timeout; }
+};
+
+struct Config {
+  Global global;
+  std::vector<Share> shares;  // IPC$ is implicit and not listed here
+
+  // Case-insensitive lookup; nullptr when absent.
+  const Share* find_share(std::string_view name) const;
+  Share* find_share(std::string_view name);
+};
+
+struct Diagnostic {
+  enum class Severity { WARNING, ERROR };
+  Severity severity = Severity::ERROR;
+  std::string file;
+  unsigned line = 0;  // 0: about the file as a whole
+  std::string message;
+
+  // "smb.conf:12: unknown parameter 'foo' in [share] ignored"
+  std::string to_string() const;
+};
+
+struct LoadResult {
+  Config config;
+  std::vector<Diagnostic> diagnostics;
+
+  bool ok() const;  // no errors (warnings allowed)
+};
+
+// Parses smb.conf text; `filename` names the source in diagnostics.
+LoadResult parse_config(std::string_view text, std::string_view filename);
+// Reads and parses a file; an unreadable file is an error.
+LoadResult load_config(const std::filesystem::path& path);
+
+// Prints the effective configuration in smb.conf syntax, as testparm does; the output
+// parses back to the same configuration.
+void dump_config(const Config& config, std::ostream& out);
+
+// The first-run demo: share "demo" at state_dir/demo, users in state_dir/smbpasswd,
+// listening on 127.0.0.1:port only, logging to standard output.
+Config demo_config(const std::filesystem::path& state_dir, std::uint16_t port);
+// Creates the demo directories and, unless it exists, the smbpasswd file with user
+// "demo" (password "demo"). False with a message on failure.
+bool prepare_demo(const std::filesystem::path& state_dir, std::string& error);
+
+// Names as smb.conf spells them.
+const char* protocol_name(std::uint16_t dialect);
+const char* signing_name(Signing value);
+const char* encrypt_name(Encrypt value);
+const char* map_to_guest_name(MapToGuest value);
+const char* cipher_name(crypto::Cipher value);
+const char* signing_algorithm_name(crypto::SigningAlgorithm value);
+
+// The project version, "0.1.0".
+const char* version();
+
+}  // namespace smb::conf

@@ -1,0 +1,10 @@
+#include "proto/cancel.hh"
+
+#include "proto/body.hh"
+
+namespace smb {
+
+NtStatus decode(ByteSpan pdu, CancelRequest&) { return body::decode_reserved(pdu, 4); }
+void encode(const CancelRequest&, ByteWriter& w) { body::encode_reserved(w, 4); }
+
+}  // namespace smb

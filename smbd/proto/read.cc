@@ -1,0 +1,107 @@
+#include "proto/read.hh"
+
+#include "proto/body.hh"
+
+namespace smb {
+
+namespace {
+constexpr std::uint16_t kRequestSize = 49;   // MS-SMB2 2.2.19
+constexpr std::uint16_t kResponseSize = 17;  // MS-SMB2 2.2.20
+}  // namespace
+
+NtStatus decode_buffer_descriptors(ByteSpan data, std::vector<BufferDescriptorV1>& out) {
+  out.clear();
+  if (data.size() % kBufferDescriptorV1Size != 0) return NtStatus::INVALID_PARAMETER;
+  ByteReader r(data);
+  out.reserve(data.size() / kBufferDescriptorV1Size);
+  while (r.remaining() > 0) {
+    BufferDescriptorV1 d;
+    d.offset = r.u64();
+    d.token = r.u32();
+    d.length = r.u32();
+    out.push_back(d);
+  }
+  return r.ok() ? NtStatus::SUCCESS : NtStatus::INVALID_PARAMETER;
+}
+
+Bytes encode_buffer_descriptors(const std::vector<BufferDescriptorV1>& descriptors) {
+  Bytes out;
+  ByteWriter w(out);
+  for (const auto& d : descriptors) {
+    w.u64(d.offset);
+    w.u32(d.token);
+    w.u32(d.length);
+  }
+  return out;
+}
+
+NtStatus decode(ByteSpan pdu, ReadRequest& out) {
+  ByteReader r(pdu);
+  if (NtStatus s = body::begin(pdu, kRequestSize, r); s != NtStatus::SUCCESS) return s;
+  ReadRequest q;
+  q.padding = r.u8();
+  q.flags = r.u8();
+  q.length = r.u32();
+  q.offset = r.u64();
+  q.file_id = read_file_id(r);
+  q.minimum_count = r.u32();
+  q.channel = static_cast<Channel>(r.u32());
+  q.remaining_bytes = r.u32();
+  std::uint16_t info_offset = r.u16();
+  std::uint16_t info_length = r.u16();
+  if (!r.ok() || !body::buffer(pdu, info_offset, info_length, kRequestSize, q.channel_info))
+    return NtStatus::INVALID_PARAMETER;
+  if (is_rdma_v1(q.channel)) {
+    if (decode_buffer_descriptors(q.channel_info, q.descriptors) != NtStatus::SUCCESS)
+      return NtStatus::INVALID_PARAMETER;
+    q.channel_info.clear();
+  }
+  out = std::move(q);
+  return NtStatus::SUCCESS;
+}
+
+void encode(const ReadRequest& q, ByteWriter& w) {
+  std::size_t header = body::header_start(w);
+  Bytes info = is_rdma_v1(q.channel) ? encode_buffer_descriptors(q.descriptors) : q.channel_info;
+  w.u16(kRequestSize);
+  w.u8(q.padding);
+  w.u8(q.flags);
+  w.u32(q.length);
+  w.u64(q.offset);
+  write_file_id(w, q.file_id);
+  w.u32(q.minimum_count);
+  w.u32(static_cast<std::uint32_t>(q.channel));
+  w.u32(q.remaining_bytes);
+  w.u16(info.empty() ? 0
+                     : static_cast<std::uint16_t>(kSmb2HeaderSize + body::fixed_size(kRequestSize)));
+  w.u16(static_cast<std::uint16_t>(info.size()));
+  w.bytes(info);
+  body::pad_empty_buffer(w, header, kRequestSize);
+}
+
+NtStatus decode(ByteSpan pdu, ReadResponse& out) {
+  ByteReader r(pdu);
+  if (NtStatus s = body::begin(pdu, kResponseSize, r); s != NtStatus::SUCCESS) return s;
+  ReadResponse p;
+  std::uint8_t data_offset = r.u8();
+  r.skip(1);
+  p.data_length = r.u32();
+  p.data_remaining = r.u32();
+  p.flags = r.u32();
+  if (!r.ok() || !body::buffer(pdu, data_offset, p.data_length, kResponseSize, p.data))
+    return NtStatus::INVALID_PARAMETER;
+  out = p;
+  return NtStatus::SUCCESS;
+}
+
+void encode(const ReadResponse& p, ByteWriter& w) {
+  w.u16(kResponseSize);
+  w.u8(kReadResponseDataOffset);
+  w.u8(0);
+  w.u32(p.data_length);
+  w.u32(p.data_remaining);
+  w.u32(p.flags);
+  if (p.data_length == 0) w.u8(0);  // MS-SMB2 2.2.20: Buffer holds at least one byte
+}
+
+}  // namespace smb

@@ -1,0 +1,80 @@
+// SMB2 READ request (MS-SMB2 2.2.19) and response (2.2.20), and the RDMA channel
+// descriptors they may carry ([MS-SMBD] 2.2.3.1).
+//
+// Ownership: the request's channel info is copied. The response's data is a view into
+// the pdu (decode) and is never written by encode: encode writes the fixed part with
+// DataOffset 0x50 and DataLength `data_length`, and the caller sends the data right
+// after it from its own buffer.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "proto/bytes.hh"
+#include "proto/file_id.hh"
+#include "proto/header.hh"
+#include "proto/ntstatus.hh"
+
+namespace smb {
+
+// MS-SMB2 2.2.19: Channel (also used by WRITE).
+enum class Channel : std::uint32_t {
+  NONE = 0x00000000,
+  RDMA_V1 = 0x00000001,
+  RDMA_V1_INVALIDATE = 0x00000002,
+  RDMA_TRANSFORM = 0x00000003,
+};
+// MS-SMB2 2.2.19: Flags.
+inline constexpr std::uint8_t kReadFlagReadUnbuffered = 0x01;
+inline constexpr std::uint8_t kReadFlagRequestCompressed = 0x02;
+// MS-SMB2 2.2.20: Flags (3.1.1).
+inline constexpr std::uint32_t kReadResponseRdmaTransform = 0x00000001;
+
+// [MS-SMBD] 2.2.3.1 SMB_DIRECT_BUFFER_DESCRIPTOR_V1.
+struct BufferDescriptorV1 {
+  std::uint64_t offset = 0;
+  std::uint32_t token = 0;
+  std::uint32_t length = 0;
+  bool operator==(const BufferDescriptorV1&) const = default;
+};
+inline constexpr std::size_t kBufferDescriptorV1Size = 16;
+
+// A list of descriptors: the length must be a whole number of them.
+NtStatus decode_buffer_descriptors(ByteSpan data, std::vector<BufferDescriptorV1>& out);
+Bytes encode_buffer_descriptors(const std::vector<BufferDescriptorV1>& descriptors);
+
+inline bool is_rdma_v1(Channel c) {
+  return c == Channel::RDMA_V1 || c == Channel::RDMA_V1_INVALIDATE;
+}
+
+// For RDMA_V1 and RDMA_V1_INVALIDATE the channel info is `descriptors` (decode parses
+// it; encode writes it); for any other channel it is the raw `channel_info`.
+struct ReadRequest {
+  std::uint8_t padding = 0;
+  std::uint8_t flags = 0;
+  std::uint32_t length = 0;
+  std::uint64_t offset = 0;
+  FileId file_id;
+  std::uint32_t minimum_count = 0;
+  Channel channel = Channel::NONE;
+  std::uint32_t remaining_bytes = 0;
+  std::vector<BufferDescriptorV1> descriptors;
+  Bytes channel_info;
+  bool operator==(const ReadRequest&) const = default;
+};
+
+struct ReadResponse {
+  std::uint32_t data_length = 0;
+  std::uint32_t data_remaining = 0;
+  std::uint32_t flags = 0;
+  ByteSpan data;  // decode: view into the pdu; ignored by encode
+};
+inline constexpr std::uint8_t kReadResponseDataOffset = 0x50;
+
+NtStatus decode(ByteSpan pdu, ReadRequest& out);
+NtStatus decode(ByteSpan pdu, ReadResponse& out);
+void encode(const ReadRequest& request, ByteWriter& w);
+// Writes 16 body bytes (plus the one Buffer byte when data_length is 0).
+void encode(const ReadResponse& response, ByteWriter& w);
+
+}  // namespace smb

@@ -1,0 +1,48 @@
+// Messages between the master and its workers over a SOCK_SEQPACKET socketpair.
+//
+// The master parses no client bytes: a worker reads NEGOTIATE itself, then claims the
+// ClientGUID. If another worker owns it, the connection (fd + the bytes already read)
+// travels to that worker through the master with SCM_RIGHTS.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+#include "proto/bytes.hh"
+#include "server/unique_fd.hh"
+
+namespace smb::server {
+
+using ClientGuid = std::array<std::uint8_t, 16>;
+
+enum class ControlType : std::uint32_t {
+  // worker → master
+  CLAIM_CLIENT = 1,     // guid: may this worker own the client?
+  HANDOFF = 2,          // guid + fd + initial bytes: pass this connection to the owner
+  CONNECTION_COUNT = 3,  // count: live connections in this worker
+  // master → worker
+  CLAIM_GRANTED = 10,
+  CLAIM_OWNED_ELSEWHERE = 11,
+  NEW_CONNECTION = 12,  // fd + initial bytes (a NEGOTIATE already read)
+  SHUTDOWN = 13,
+};
+
+struct ControlMessage {
+  ControlType type = ControlType::SHUTDOWN;
+  ClientGuid guid{};
+  std::uint32_t count = 0;
+  Bytes payload;  // initial bytes of a passed connection
+};
+
+// Largest message on the control socket: a NEGOTIATE request is far below this.
+inline constexpr std::size_t kMaxControlMessage = 128 * 1024;
+
+// Sends one message, with `fd` attached when valid. Returns false on error (errno set).
+bool send_control(int socket, const ControlMessage& message, int fd = -1);
+
+// Receives one message and at most one fd. Returns std::nullopt on EOF, error or a
+// malformed message; errno is EAGAIN when nothing was pending on a non-blocking socket.
+std::optional<ControlMessage> receive_control(int socket, UniqueFd& fd);
+
+}  // namespace smb::server

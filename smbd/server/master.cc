@@ -1,0 +1,316 @@
+#include "server/master.hh"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "conf/log.hh"
+#include "server/tcp_transport.hh"
+
+namespace smb::server {
+
+namespace {
+
+UniqueFd listen_on(const ListenAddress& address, std::string& error) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  int family;
+  if (address.host.find(':') != std::string::npos) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(address.port);
+    if (::inet_pton(AF_INET6, address.host.c_str(), &sin6->sin6_addr) != 1) {
+      error = "not an IPv6 address: " + address.host;
+      return {};
+    }
+    len = sizeof *sin6;
+    family = AF_INET6;
+  } else {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(address.port);
+    if (::inet_pton(AF_INET, address.host.c_str(), &sin->sin_addr) != 1) {
+      error = "not an IPv4 address: " + address.host;
+      return {};
+    }
+    len = sizeof *sin;
+    family = AF_INET;
+  }
+  UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return {};
+  }
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  std::string where = (family == AF_INET6 ? "[" + address.host + "]" : address.host) + ":" +
+                      std::to_string(address.port);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    error = "cannot listen on " + where + ": " + std::strerror(errno);
+    return {};
+  }
+  if (::listen(fd.get(), 1024) != 0) {
+    error = "cannot listen on " + where + ": " + std::strerror(errno);
+    return {};
+  }
+  return fd;
+}
+
+}  // namespace
+
+Master::Master(MasterSettings settings, WorkerMain worker_main, Reload reload)
+    : settings_(std::move(settings)), worker_main_(std::move(worker_main)), reload_(std::move(reload)) {}
+
+Master::~Master() = default;
+
+bool Master::bind(std::string& error) {
+  for (const auto& address : settings_.listen) {
+    UniqueFd fd = listen_on(address, error);
+    if (!fd) return false;
+    listeners_.push_back(std::move(fd));
+  }
+  if (listeners_.empty()) {
+    error = "no address to listen on";
+    return false;
+  }
+  return true;
+}
+
+std::vector<std::uint16_t> Master::bound_ports() const {
+  std::vector<std::uint16_t> ports;
+  for (const auto& fd : listeners_) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len);
+    ports.push_back(ss.ss_family == AF_INET6
+                        ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                        : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port));
+  }
+  return ports;
+}
+
+unsigned Master::live_connections() const {
+  unsigned total = 0;
+  for (const auto& [pid, worker] : workers_) total += worker.connections;
+  return total;
+}
+
+int Master::run() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGCHLD, SIGHUP, SIGTERM, SIGINT}) sigaddset(&mask, s);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal_fd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  ::signal(SIGPIPE, SIG_IGN);
+
+  while (!stopping_) {
+    std::vector<pollfd> fds;
+    fds.push_back({signal_fd_.get(), POLLIN, 0});
+    for (const auto& l : listeners_) fds.push_back({l.get(), POLLIN, 0});
+    std::vector<pid_t> order;
+    for (const auto& [pid, worker] : workers_) {
+      fds.push_back({worker.control.get(), POLLIN, 0});
+      order.push_back(pid);
+    }
+    int n = ::poll(fds.data(), fds.size(), -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      log::error(nullptr, "master: poll: %s", std::strerror(errno));
+      break;
+    }
+    if (fds[0].revents != 0) handle_signals();
+    for (std::size_t i = 0; i < listeners_.size() && !stopping_; ++i)
+      if (fds[1 + i].revents & POLLIN) accept_from(listeners_[i].get());
+    for (std::size_t i = 0; i < order.size() && !stopping_; ++i)
+      if (fds[1 + listeners_.size() + i].revents != 0) handle_control(order[i]);
+  }
+  shutdown_workers();
+  return 0;
+}
+
+void Master::accept_from(int listen_fd) {
+  for (int burst = 0; burst < 64; ++burst) {
+    UniqueFd client(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        log::error(nullptr, "master: accept: %s", std::strerror(errno));
+      return;
+    }
+    std::string peer = socket_peer_address(client.get());
+    if (settings_.max_connections != 0 && live_connections() >= settings_.max_connections) {
+      log::notice(peer.c_str(), "refused: max connections (%u) reached",
+                  settings_.max_connections);
+      continue;
+    }
+    log::info(peer.c_str(), "connection accepted");
+    spawn_worker(std::move(client), {});
+  }
+}
+
+void Master::spawn_worker(UniqueFd client, const Bytes& initial) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+    log::error(nullptr, "master: socketpair: %s", std::strerror(errno));
+    return;
+  }
+  UniqueFd ours(pair[0]), theirs(pair[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    log::error(nullptr, "master: fork: %s", std::strerror(errno));
+    return;
+  }
+  if (pid == 0) {
+    // Child: drop everything of the master's, restore signals, become a worker.
+    listeners_.clear();
+    signal_fd_.reset();
+    workers_.clear();
+    owners_.clear();
+    ours.reset();
+    client.reset();
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigprocmask(SIG_SETMASK, &mask, nullptr);
+    for (int s : {SIGCHLD, SIGHUP, SIGTERM, SIGINT}) ::signal(s, SIG_DFL);
+    int code = worker_main_(std::move(theirs));
+    ::_exit(code);
+  }
+  theirs.reset();
+  ControlMessage hello;
+  hello.type = ControlType::NEW_CONNECTION;
+  hello.payload = initial;
+  if (!send_control(ours.get(), hello, client.get()))
+    log::error(nullptr, "master: passing connection to worker %d: %s", static_cast<int>(pid),
+               std::strerror(errno));
+  ::fcntl(ours.get(), F_SETFL, O_NONBLOCK);
+  Worker w;
+  w.pid = pid;
+  w.control = std::move(ours);
+  workers_.emplace(pid, std::move(w));
+}
+
+void Master::handle_control(pid_t pid) {
+  auto it = workers_.find(pid);
+  if (it == workers_.end()) return;
+  for (;;) {
+    UniqueFd fd;
+    auto message = receive_control(it->second.control.get(), fd);
+    if (!message) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      // The worker closed its end; it is reaped on SIGCHLD. Stop polling it.
+      it->second.control.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+      it->second.connections = 0;
+      return;
+    }
+    Worker& worker = it->second;
+    switch (message->type) {
+      case ControlType::CLAIM_CLIENT: {
+        auto [owner, inserted] = owners_.try_emplace(message->guid, pid);
+        ControlMessage reply;
+        reply.guid = message->guid;
+        reply.type = (inserted || owner->second == pid) ? ControlType::CLAIM_GRANTED
+                                                        : ControlType::CLAIM_OWNED_ELSEWHERE;
+        send_control(worker.control.get(), reply);
+        break;
+      }
+      case ControlType::HANDOFF: {
+        if (!fd) break;
+        auto owner = owners_.find(message->guid);
+        ControlMessage pass;
+        pass.type = ControlType::NEW_CONNECTION;
+        pass.guid = message->guid;
+        pass.payload = std::move(message->payload);
+        bool passed = false;
+        if (owner != owners_.end() && owner->second != pid) {
+          auto target = workers_.find(owner->second);
+          if (target != workers_.end() && send_control(target->second.control.get(), pass, fd.get())) {
+            target->second.connections++;
+            passed = true;
+          }
+        }
+        // The owner is gone: this connection starts a worker of its own.
+        if (!passed) {
+          if (owner != owners_.end()) owners_.erase(owner);
+          spawn_worker(std::move(fd), pass.payload);
+        }
+        return;  // `it` may be invalid after spawn_worker
+      }
+      case ControlType::CONNECTION_COUNT:
+        worker.connections = message->count;
+        break;
+      default:
+        log::warning(nullptr, "master: unexpected control message %u from worker %d",
+                     static_cast<unsigned>(message->type), static_cast<int>(pid));
+        break;
+    }
+  }
+}
+
+void Master::handle_signals() {
+  signalfd_siginfo info;
+  while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
+    switch (info.ssi_signo) {
+      case SIGCHLD:
+        reap();
+        break;
+      case SIGHUP:
+        log::notice(nullptr, "master: SIGHUP, reloading configuration");
+        if (reload_) {
+          MasterSettings fresh = reload_();
+          settings_.max_connections = fresh.max_connections;
+        }
+        for (const auto& [pid, worker] : workers_) ::kill(pid, SIGHUP);
+        break;
+      case SIGTERM:
+      case SIGINT:
+        log::notice(nullptr, "master: shutting down");
+        stopping_ = true;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void Master::reap() {
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    if (WIFSIGNALED(status))
+      log::warning(nullptr, "worker %d killed by signal %d", static_cast<int>(pid),
+                   WTERMSIG(status));
+    workers_.erase(pid);
+    std::erase_if(owners_, [pid](const auto& entry) { return entry.second == pid; });
+  }
+}
+
+void Master::shutdown_workers() {
+  listeners_.clear();
+  for (const auto& [pid, worker] : workers_) ::kill(pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!workers_.empty() && std::chrono::steady_clock::now() < deadline) {
+    reap();
+    if (!workers_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (const auto& [pid, worker] : workers_) ::kill(pid, SIGKILL);
+  while (!workers_.empty()) {
+    int status;
+    pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid <= 0) break;
+    workers_.erase(pid);
+  }
+}
+
+}  // namespace smb::server

@@ -1,0 +1,38 @@
+#include "server/request.hh"
+
+#include "server/worker.hh"
+
+namespace smb::server {
+
+Connection* Request::connection() const { return worker.connection(connection_id); }
+
+ClientState& Request::client() const { return worker.client(); }
+
+bool Request::refresh() {
+  if (connection() == nullptr) return false;
+  ClientState& state = client();
+  session = state.session(header.session_id);
+  if (session == nullptr) {
+    reply(NtStatus::USER_SESSION_DELETED);
+    return false;
+  }
+  if (tree != nullptr) {
+    auto it = session->trees.find(header.tree_id);
+    if (it == session->trees.end()) {
+      tree = nullptr;
+      reply(NtStatus::NETWORK_NAME_DELETED);
+      return false;
+    }
+    tree = &it->second;
+  }
+  if (open != nullptr) {
+    open = state.open(file_id);
+    if (open == nullptr) {
+      reply(NtStatus::FILE_CLOSED);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace smb::server

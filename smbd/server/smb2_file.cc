@@ -1,0 +1,416 @@
+// CREATE (MS-SMB2 3.3.5.9), CLOSE (3.3.5.10), FLUSH (3.3.5.11), READ (3.3.5.12) and
+// WRITE (3.3.5.13).
+#include <algorithm>
+
+#include "conf/log.hh"
+#include "proto/close.hh"
+#include "proto/create.hh"
+#include "proto/flush.hh"
+#include "proto/read.hh"
+#include "proto/write.hh"
+#include "rpc/pipe.hh"
+#include "rpc/srvsvc.hh"
+#include "server/access.hh"
+#include "server/blocking.hh"
+#include "server/dispatch.hh"
+#include "server/share_modes.hh"
+#include "server/worker.hh"
+#include "vfs/share.hh"
+
+namespace smb::server {
+
+namespace {
+
+constexpr std::uint32_t kCreateOptionsInvalid = 0x00100000 /* FILE_RESERVE_OPFILTER */ |
+                                               0x00400000 /* FILE_OPEN_REPARSE_POINT? kept */;
+
+// MS-SMB2 3.3.5.2.5: a request for more than 64 KiB must have paid for it in credits.
+bool credit_charge_covers(const Request& req, std::uint64_t bytes) {
+  if (req.connection() == nullptr) return false;
+  if (req.connection()->negotiated().dialect == 0x0202) return bytes <= 65536;
+  std::uint64_t needed = bytes == 0 ? 1 : (bytes - 1) / 65536 + 1;
+  std::uint16_t charge = req.header.credit_charge == 0 ? 1 : req.header.credit_charge;
+  return charge >= needed;
+}
+
+void reply_create_pipe(const RequestPtr& req, const CreateRequest& request) {
+  std::string name = request.name;
+  while (!name.empty() && name.front() == '\\') name.erase(name.begin());
+  const auto& conf = req->worker.config().conf;
+  rpc::ServerInfo info;
+  info.netbios_name = conf.global.netbios_name;
+  info.server_string = conf.global.server_string;
+  info.workgroup = conf.global.workgroup;
+  std::uint64_t session_id = req->session->id;
+  Worker* worker = &req->worker;
+  auto pipe = rpc::open_pipe(name, info, [worker, session_id]() {
+    std::vector<rpc::ShareEntry> shares;
+    Session* s = worker->client().session(session_id);
+    const auto& c = worker->config().conf;
+    for (const auto& share : c.shares) {
+      if (!share.browseable || !share.available) continue;
+      if (s != nullptr && !user_may_use_share(*s, share, c.global)) continue;
+      rpc::ShareEntry entry;
+      entry.name = share.name;
+      entry.type = rpc::kStypeDisktree;
+      entry.comment = share.comment;
+      entry.path = "C:" + share.path;
+      std::replace(entry.path.begin(), entry.path.end(), '/', '\\');
+      shares.push_back(std::move(entry));
+    }
+    rpc::ShareEntry ipc;
+    ipc.name = "IPC$";
+    ipc.type = rpc::kStypeIpc | rpc::kStypeSpecial;
+    ipc.comment = "IPC Service (" + c.global.server_string + ")";
+    shares.push_back(std::move(ipc));
+    return shares;
+  });
+  if (!pipe) {
+    req->reply(NtStatus::OBJECT_NAME_NOT_FOUND);
+    return;
+  }
+  Open& open = req->client().new_open(session_id, req->tree->id);
+  open.path = name;
+  open.pipe = std::move(pipe);
+  open.granted_access = map_generic_access(request.desired_access, kFileAllAccess);
+  CreateResponse response;
+  response.create_action = 1;  // FILE_OPENED
+  response.file_attributes = 0x80;  // FILE_ATTRIBUTE_NORMAL
+  response.file_id = {open.id.persistent, open.id.volatile_};
+  Response out;
+  out.body = encode_body(response);
+  out.has_body = true;
+  out.created = open.id;
+  req->complete(std::move(out));
+}
+
+}  // namespace
+
+void handle_create(const RequestPtr& req) {
+  CreateRequest request;
+  NtStatus decoded = decode(req->pdu, request);
+  if (decoded != NtStatus::SUCCESS) {
+    req->reply(decoded);
+    return;
+  }
+  TreeConnect& tree = *req->tree;
+  if (tree.is_ipc) {
+    reply_create_pipe(req, request);
+    return;
+  }
+  // MS-SMB2 3.3.5.9: parameter checks before any file-system work.
+  if (request.impersonation_level > 3 || request.create_disposition > 5 ||
+      (request.create_options & kCreateOptionsInvalid) != 0 ||
+      ((request.create_options & vfs::create_option::FILE_DIRECTORY_FILE) &&
+       (request.create_options & vfs::create_option::FILE_NON_DIRECTORY_FILE)) ||
+      (request.file_attributes & ~0x00007FB7u) != 0) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  if (!request.name.empty() && request.name.front() == '\\') {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  if (request.desired_access & kAccessSystemSecurity) {
+    req->reply(NtStatus::PRIVILEGE_NOT_HELD);
+    return;
+  }
+  std::uint32_t access = map_generic_access(request.desired_access, tree.maximal_access);
+  if (access == 0) {
+    req->reply(NtStatus::ACCESS_DENIED);
+    return;
+  }
+  bool delete_on_close = (request.create_options & vfs::create_option::FILE_DELETE_ON_CLOSE) != 0;
+  if (delete_on_close && (access & 0x00010000u) == 0) {
+    req->reply(NtStatus::ACCESS_DENIED);
+    return;
+  }
+  bool creates = request.create_disposition != 1;  // anything but FILE_OPEN may create or truncate
+  if (tree.read_only && ((access & kWriteLikeAccess) != 0 || (creates && request.create_disposition != 3))) {
+    req->reply(NtStatus::ACCESS_DENIED);
+    return;
+  }
+
+  vfs::OpenRequest open_request;
+  open_request.desired_access = access;
+  open_request.file_attributes = request.file_attributes;
+  open_request.share_access = request.share_access;
+  open_request.create_disposition = static_cast<vfs::CreateDisposition>(request.create_disposition);
+  open_request.create_options = request.create_options;
+  open_request.create_mode = static_cast<mode_t>(tree.create_mask & 0777);
+  open_request.directory_mode = static_cast<mode_t>(tree.directory_mask & 0777);
+  if (tree.read_only && request.create_disposition == 3) {
+    open_request.create_disposition = vfs::CreateDisposition::FILE_OPEN;
+  }
+
+  auto fs = tree.fs;
+  auto result = std::make_shared<vfs::OpenResult>();
+  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  std::string name = request.name;
+  run_blocking(
+      req->worker.loop(),
+      [fs, name, open_request, result, status]() { *status = fs->open(name, open_request, *result); },
+      [req, request, access, fs, result, status, delete_on_close]() {
+        if (!req->refresh()) return;
+        if (*status != NtStatus::SUCCESS) {
+          req->reply(*status);
+          return;
+        }
+        ClientState& client = req->client();
+        // Share modes and pending deletes of other opens of the same file (MS-FSA 2.1.5.1.2).
+        FileKey key{result->info.device, result->info.file_id};
+        NtStatus sharing = check_share_access(client, key, access, request.share_access);
+        if (sharing != NtStatus::SUCCESS) {
+          req->reply(sharing);
+          return;
+        }
+        Open& open = client.new_open(req->session->id, req->tree->id);
+        open.fd = std::make_shared<UniqueFd>(std::move(result->fd));
+        open.fs = fs;
+        open.key = key;
+        open.path = result->path;
+        open.is_directory = result->is_directory;
+        open.granted_access = access;
+        open.share_access = request.share_access;
+        open.delete_on_close = delete_on_close || result->delete_on_close;
+
+        CreateResponse response;
+        response.oplock_level = 0;  // no oplocks granted
+        response.create_action = static_cast<std::uint32_t>(result->create_action);
+        response.creation_time = result->info.creation_time;
+        response.last_access_time = result->info.last_access_time;
+        response.last_write_time = result->info.last_write_time;
+        response.change_time = result->info.change_time;
+        response.allocation_size = result->is_directory ? 0 : result->info.allocation_size;
+        response.end_of_file = result->is_directory ? 0 : result->info.end_of_file;
+        response.file_attributes = result->info.file_attributes;
+        response.file_id = {open.id.persistent, open.id.volatile_};
+        // Create contexts (MS-SMB2 2.2.13.2): MxAc and QFid are answered; the others
+        // (durable handles, leases, timewarp, allocation size) are not granted.
+        for (const auto& context : request.contexts) {
+          if (context.name == "MxAc") {
+            response.contexts.push_back(make_maximal_access_response(req->tree->maximal_access));
+          } else if (context.name == "QFid") {
+            response.contexts.push_back(
+                make_query_on_disk_id_response(result->info.file_id, result->info.device));
+          }
+        }
+        Response out;
+        out.body = encode_body(response);
+        out.has_body = true;
+        out.created = open.id;
+        req->complete(std::move(out));
+      });
+}
+
+void handle_close(const RequestPtr& req) {
+  CloseRequest request;
+  if (decode(req->pdu, request) != NtStatus::SUCCESS) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  std::shared_ptr<Open> open(req->client().take_open(req->file_id).release());
+  bool post_query = (request.flags & kCloseFlagPostQueryAttrib) != 0;
+  auto info = std::make_shared<vfs::FileInfo>();
+  auto have_info = std::make_shared<bool>(false);
+  bool last = req->client().settle_delete_on_close(*open);
+  run_blocking(
+      req->worker.loop(),
+      [open, post_query, info, have_info, last]() {
+        if (post_query && open->fd && open->fd->valid())
+          *have_info = vfs::query_info(open->fd->get(), open->path, *info) == NtStatus::SUCCESS;
+        if (last) finish_close(*open);
+      },
+      [req, open, post_query, info, have_info]() {
+        CloseResponse response;
+        if (post_query && *have_info) {
+          response.flags = kCloseFlagPostQueryAttrib;
+          response.creation_time = info->creation_time;
+          response.last_access_time = info->last_access_time;
+          response.last_write_time = info->last_write_time;
+          response.change_time = info->change_time;
+          response.allocation_size = info->is_directory ? 0 : info->allocation_size;
+          response.end_of_file = info->is_directory ? 0 : info->end_of_file;
+          response.file_attributes = info->file_attributes;
+        }
+        Response out;
+        out.body = encode_body(response);
+        out.has_body = true;
+        req->complete(std::move(out));
+      });
+}
+
+void finish_close(Open& open) {
+  if (!open.fs) return;
+  NtStatus status = open.fs->remove(open.path, open.fd ? open.fd->get() : -1);
+  if (status != NtStatus::SUCCESS && status != NtStatus::OBJECT_NAME_NOT_FOUND)
+    log::notice(nullptr, "delete on close of '%s' failed: %s", open.path.c_str(),
+                std::string(nt_status_name(status)).c_str());
+}
+
+void handle_flush(const RequestPtr& req) {
+  Open& open = *req->open;
+  if (open.pipe) {
+    req->reply(encode_body(FlushResponse{}));
+    return;
+  }
+  if ((open.granted_access & (0x00000002u | 0x00000004u)) == 0) {
+    req->reply(NtStatus::ACCESS_DENIED);
+    return;
+  }
+  auto fd = open.fd;
+  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  run_blocking(
+      req->worker.loop(), [fd, status]() { *status = vfs::flush(fd->get()); },
+      [req, status]() {
+        if (*status != NtStatus::SUCCESS) {
+          req->reply(*status);
+          return;
+        }
+        req->reply(encode_body(FlushResponse{}));
+      });
+}
+
+void handle_read(const RequestPtr& req) {
+  ReadRequest request;
+  if (decode(req->pdu, request) != NtStatus::SUCCESS) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  Connection* c = req->connection();
+  if (request.length > c->max_read_size() || !credit_charge_covers(*req, request.length)) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  if (request.channel != 0) {
+    // RDMA channels arrive with SMB Direct.
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  Open& open = *req->open;
+  if (open.pipe) {
+    Bytes data;
+    NtStatus status = open.pipe->read(request.length, data);
+    if (!nt_success(status) && status != NtStatus::BUFFER_OVERFLOW) {
+      req->reply(status);
+      return;
+    }
+    ReadResponse response;
+    response.data_length = static_cast<std::uint32_t>(data.size());
+    Response out;
+    out.status = status;
+    out.body = encode_body(response);
+    out.body.insert(out.body.end(), data.begin(), data.end());
+    out.has_body = true;
+    req->complete(std::move(out));
+    return;
+  }
+  if (open.is_directory) {
+    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
+    return;
+  }
+  if ((open.granted_access & (0x00000001u | 0x00000020u)) == 0) {
+    req->reply(NtStatus::ACCESS_DENIED);
+    return;
+  }
+  auto fd = open.fd;
+  auto buffer = std::make_shared<Bytes>(request.length);
+  auto done = std::make_shared<std::size_t>(0);
+  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  std::uint64_t offset = request.offset;
+  std::uint32_t minimum = request.minimum_count;
+  run_blocking(
+      req->worker.loop(),
+      [fd, buffer, done, status, offset]() {
+        *status = vfs::read(fd->get(), offset, MutableByteSpan(*buffer), *done);
+      },
+      [req, buffer, done, status, minimum]() {
+        if (*status != NtStatus::SUCCESS) {
+          req->reply(*status);
+          return;
+        }
+        if (*done < minimum || (*done == 0 && !buffer->empty())) {
+          req->reply(NtStatus::END_OF_FILE);
+          return;
+        }
+        ReadResponse response;
+        response.data_length = static_cast<std::uint32_t>(*done);
+        Response out;
+        out.body = encode_body(response);
+        out.has_body = true;
+        out.payload = ByteSpan(buffer->data(), *done);
+        out.keep = buffer;
+        req->complete(std::move(out));
+      });
+}
+
+void handle_write(const RequestPtr& req) {
+  WriteRequest request;
+  if (decode(req->pdu, request) != NtStatus::SUCCESS) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  Connection* c = req->connection();
+  if (request.data.size() > c->max_write_size() ||
+      !credit_charge_covers(*req, request.data.size())) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  if (request.channel != 0) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  Open& open = *req->open;
+  if (open.pipe) {
+    NtStatus status = open.pipe->write(request.data);
+    if (status != NtStatus::SUCCESS) {
+      req->reply(status);
+      return;
+    }
+    WriteResponse response;
+    response.count = static_cast<std::uint32_t>(request.data.size());
+    req->reply(encode_body(response));
+    return;
+  }
+  if (open.is_directory) {
+    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
+    return;
+  }
+  bool append_only = (open.granted_access & 0x00000002u) == 0;
+  if ((open.granted_access & (0x00000002u | 0x00000004u)) == 0 || req->tree->read_only) {
+    req->reply(NtStatus::ACCESS_DENIED);
+    return;
+  }
+  auto fd = open.fd;
+  auto done = std::make_shared<std::size_t>(0);
+  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  std::uint64_t offset = request.offset;
+  ByteSpan data = request.data;
+  auto keep = req->message;
+  run_blocking(
+      req->worker.loop(),
+      [fd, done, status, offset, data, keep, append_only]() {
+        std::uint64_t at = offset;
+        // MS-SMB2 3.3.5.13: an offset of all ones with append access writes at the end.
+        if (offset == ~std::uint64_t{0} || append_only) {
+          struct stat st{};
+          if (::fstat(fd->get(), &st) != 0) {
+            *status = NtStatus::INVALID_HANDLE;
+            return;
+          }
+          at = static_cast<std::uint64_t>(st.st_size);
+        }
+        *status = vfs::write(fd->get(), at, data, *done);
+      },
+      [req, done, status]() {
+        if (*status != NtStatus::SUCCESS) {
+          req->reply(*status);
+          return;
+        }
+        WriteResponse response;
+        response.count = static_cast<std::uint32_t>(*done);
+        req->reply(encode_body(response));
+      });
+}
+
+}  // namespace smb::server

@@ -1,0 +1,220 @@
+// SESSION_SETUP (MS-SMB2 3.3.5.5) and LOGOFF (3.3.5.6).
+#include "conf/log.hh"
+#include "crypto/session_keys.hh"
+#include "proto/logoff.hh"
+#include "proto/session_setup.hh"
+#include "server/dispatch.hh"
+#include "server/negotiate_policy.hh"
+#include "server/worker.hh"
+
+namespace smb::server {
+
+namespace {
+
+std::unique_ptr<auth::ServerAuthenticator> make_authenticator(Worker& worker) {
+  const auto& g = worker.config().conf.global;
+  auth::ServerIdentity identity;
+  identity.netbios_name = g.netbios_name;
+  identity.netbios_domain = g.workgroup;
+  identity.dns_computer_name = g.netbios_name;
+  identity.dns_domain_name = g.workgroup;
+  std::shared_ptr<const conf::UserDb> users = worker.config().users;
+  return std::make_unique<auth::ServerAuthenticator>(
+      identity, [users](std::string_view user, std::string_view) -> std::optional<auth::UserRecord> {
+        if (!users) return std::nullopt;
+        auto found = users->lookup(user);
+        if (!found) return std::nullopt;
+        auth::UserRecord stored;
+        stored.nt_hash = found->nt_hash;
+        stored.disabled = found->disabled;
+        return stored;
+      });
+}
+
+// Fills in what a session gets once authentication succeeded (MS-SMB2 3.3.5.5.3).
+NtStatus establish(Worker& worker, Connection& connection, Session& session,
+                   const SessionSetupRequest& request, const auth::AuthStep& step,
+                   std::uint16_t& session_flags) {
+  const auto& g = worker.config().conf.global;
+  const auto& n = connection.negotiated();
+  session_flags = 0;
+  if (step.anonymous) {
+    session.anonymous = true;
+    session_flags |= kSessionFlagIsNull;
+  } else {
+    session.user = step.user;
+    session.domain = step.domain;
+  }
+  if (session.guest) session_flags |= kSessionFlagIsGuest;
+
+  session.session_key = step.session_key;
+  session.dialect = n.dialect;
+  bool can_sign = !session.anonymous && !session.guest && !session.session_key.empty();
+  session.signing_required =
+      can_sign && (g.server_signing == conf::Signing::MANDATORY ||
+                   (request.security_mode & kNegotiateSigningRequired) != 0);
+
+  crypto::SessionKeys keys;
+  if (can_sign) {
+    keys = crypto::derive_session_keys(n.dialect, crypto::Role::Server, session.session_key,
+                                       n.cipher.value_or(crypto::Cipher::AES_128_CCM),
+                                       session.preauth.value());
+  }
+  session.application_key = keys.application_key;
+
+  // Encryption (MS-SMB2 3.3.5.5.3): required or desired by the configuration.
+  bool client_can_encrypt = can_sign && n.dialect >= 0x0300 && n.cipher.has_value();
+  if (client_can_encrypt) {
+    session.encryptor = std::make_unique<crypto::Encryptor>(*n.cipher, keys.encrypt_key);
+    session.decryptor = std::make_unique<crypto::Decryptor>(*n.cipher, keys.decrypt_key);
+  }
+  if (g.smb_encrypt == conf::Encrypt::REQUIRED) {
+    if (!client_can_encrypt) return NtStatus::ACCESS_DENIED;
+    session.encrypt_data = true;
+  } else if (g.smb_encrypt == conf::Encrypt::DESIRED && client_can_encrypt) {
+    session.encrypt_data = true;
+  }
+  if (session.encrypt_data) session_flags |= kSessionFlagEncryptData;
+
+  if (can_sign) {
+    Channel channel;
+    channel.connection_id = connection.id();
+    channel.signer = std::make_unique<crypto::Signer>(
+        n.dialect >= 0x0300 ? n.signing_algorithm : crypto::SigningAlgorithm::HMAC_SHA256,
+        n.dialect >= 0x0300 ? keys.signing_key : session.session_key, crypto::Role::Server);
+    session.channels[connection.id()] = std::move(channel);
+  } else {
+    Channel channel;
+    channel.connection_id = connection.id();
+    session.channels[connection.id()] = std::move(channel);
+  }
+  session.state = Session::State::VALID;
+  return NtStatus::SUCCESS;
+}
+
+}  // namespace
+
+void handle_session_setup(const RequestPtr& req) {
+  Connection* c = req->connection();
+  Worker& worker = req->worker;
+  ClientState& client = req->client();
+  SessionSetupRequest request;
+  if (decode(req->pdu, request) != NtStatus::SUCCESS) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  const auto& n = c->negotiated();
+
+  // Binding another channel to a session (MS-SMB2 3.3.5.5.2) arrives with multi-channel.
+  if ((request.flags & kSessionSetupFlagBinding) != 0) {
+    req->reply(NtStatus::REQUEST_NOT_ACCEPTED);
+    return;
+  }
+
+  Session* session = req->session;
+  bool new_session = false;
+  if (req->header.session_id == 0) {
+    Session& created = client.new_session();
+    created.bound_connection = c->id();
+    created.dialect = n.dialect;
+    if (n.dialect == 0x0311) created.preauth = n.preauth;
+    created.authenticator = make_authenticator(worker);
+    session = &created;
+    new_session = true;
+  } else if (session->authenticator == nullptr) {
+    // Re-authentication of an established session (MS-SMB2 3.3.5.5.2).
+    session->authenticator = make_authenticator(worker);
+    if (n.dialect == 0x0311) session->preauth = n.preauth;
+  }
+  std::uint64_t session_id = session->id;
+  if (n.dialect == 0x0311) session->preauth.update(req->pdu);
+
+  auth::AuthStep step = session->authenticator->step(request.security_buffer);
+  SessionSetupResponse response;
+  response.security_buffer = step.output_token;
+  Response out;
+  out.session_id_override = session_id;
+
+  if (step.status == NtStatus::MORE_PROCESSING_REQUIRED) {
+    out.status = step.status;
+    out.body = encode_body(response);
+    out.has_body = true;
+    if (n.dialect == 0x0311) {
+      Worker* w = &worker;
+      out.after_encode = [w, session_id](ByteSpan element) {
+        if (Session* s = w->client().session(session_id)) s->preauth.update(element);
+      };
+    }
+    req->complete(std::move(out));
+    return;
+  }
+
+  bool reauth = !new_session && session->state == Session::State::VALID;
+  if (step.status != NtStatus::SUCCESS) {
+    // MS-SMB2 3.3.5.5.3 with `map to guest = bad user`: an unknown user becomes guest.
+    const auto& g = worker.config().conf.global;
+    bool as_guest = g.map_to_guest == conf::MapToGuest::BAD_USER &&
+                    step.failure == auth::AuthFailure::no_such_user && !reauth;
+    if (!as_guest) {
+      log::notice(c->peer().c_str(), "authentication failed for user '%s': %s",
+                  step.user.c_str(), std::string(nt_status_name(step.status)).c_str());
+      if (new_session || reauth) client.remove_session(session_id);
+      Response failed;
+      failed.status = NtStatus::LOGON_FAILURE;
+      req->complete(std::move(failed));
+      return;
+    }
+    session->guest = true;
+    step.status = NtStatus::SUCCESS;
+    step.output_token = session->authenticator->guest_accept_token();
+    response.security_buffer = step.output_token;
+  }
+  session->authenticator.reset();
+  if (reauth) {
+    // The same user keeps the session; another user may not take it over.
+    if (!step.anonymous && step.user != session->user) {
+      client.remove_session(session_id);
+      req->reply(NtStatus::LOGON_FAILURE);
+      return;
+    }
+    response.session_flags = 0;
+    out.body = encode_body(response);
+    out.has_body = true;
+    req->complete(std::move(out));
+    return;
+  }
+  std::uint16_t flags = 0;
+  NtStatus status = establish(worker, *c, *session, request, step, flags);
+  if (status != NtStatus::SUCCESS) {
+    client.remove_session(session_id);
+    req->reply(status);
+    return;
+  }
+  log::info(c->peer().c_str(), "session for %s%s%s established",
+            session->anonymous ? "anonymous" : session->user.c_str(),
+            session->guest ? " (guest)" : "", session->encrypt_data ? ", encrypted" : "");
+  response.session_flags = flags;
+  out.body = encode_body(response);
+  out.has_body = true;
+  // MS-SMB2 3.3.5.5.3: the final response of a 3.1.1 session is signed.
+  out.force_sign = n.dialect == 0x0311 && !session->anonymous && !session->guest;
+  req->complete(std::move(out));
+}
+
+void handle_logoff(const RequestPtr& req) {
+  ClientState& client = req->client();
+  std::uint64_t id = req->session->id;
+  auto opens = client.take_opens_of(id, 0);
+  for (auto& open : opens)
+    if (client.settle_delete_on_close(*open)) finish_close(*open);
+  LogoffResponse response;
+  Response out;
+  out.body = encode_body(response);
+  out.has_body = true;
+  // The response is signed with the session's key: remove the session after sending.
+  Worker* w = &req->worker;
+  out.after_send = [w, id]() { w->client().remove_session(id); };
+  req->complete(std::move(out));
+}
+
+}  // namespace smb::server

@@ -1,0 +1,177 @@
+#include "server/worker.hh"
+
+#include <fcntl.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "conf/log.hh"
+#include "server/connection.hh"
+#include "server/tcp_transport.hh"
+
+namespace smb::server {
+
+Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
+               std::function<std::shared_ptr<const ServerConfig>()> reload)
+    : config_(std::move(config)), reload_(std::move(reload)), control_(std::move(control)) {
+  // Blocking file I/O runs on the pool: enough threads to keep a deep queue busy.
+  ::setenv("UV_THREADPOOL_SIZE", "16", 0);
+  uv_loop_init(&loop_);
+  loop_.data = this;
+}
+
+Worker::~Worker() {
+  connections_.clear();
+  closing_.clear();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  uv_loop_close(&loop_);
+}
+
+int Worker::run() {
+  ::signal(SIGPIPE, SIG_IGN);
+  ::fcntl(control_.get(), F_SETFL, O_NONBLOCK);
+  uv_poll_init(&loop_, &control_poll_, control_.get());
+  control_poll_.data = this;
+  uv_poll_start(&control_poll_, UV_READABLE, [](uv_poll_t* p, int, int) {
+    static_cast<Worker*>(p->data)->on_control();
+  });
+
+  uv_signal_init(&loop_, &sigterm_);
+  sigterm_.data = this;
+  uv_signal_start(&sigterm_, [](uv_signal_t* s, int) { static_cast<Worker*>(s->data)->stop(); },
+                  SIGTERM);
+  uv_signal_init(&loop_, &sighup_);
+  sighup_.data = this;
+  uv_signal_start(
+      &sighup_,
+      [](uv_signal_t* s, int) {
+        auto* self = static_cast<Worker*>(s->data);
+        if (self->reload_) {
+          if (auto fresh = self->reload_()) self->config_ = std::move(fresh);
+        }
+      },
+      SIGHUP);
+
+  // Connections that closed are destroyed outside their own callbacks.
+  uv_idle_init(&loop_, &reaper_);
+  reaper_.data = this;
+
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  return 0;
+}
+
+void Worker::on_control() {
+  for (;;) {
+    UniqueFd fd;
+    auto message = receive_control(control_.get(), fd);
+    if (!message) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      // The master is gone: finish the clients we have, take no new ones.
+      uv_poll_stop(&control_poll_);
+      if (connections_.empty()) stop();
+      return;
+    }
+    switch (message->type) {
+      case ControlType::NEW_CONNECTION:
+        if (fd) adopt_connection(std::move(fd), std::move(message->payload));
+        break;
+      case ControlType::CLAIM_GRANTED:
+      case ControlType::CLAIM_OWNED_ELSEWHERE: {
+        bool granted = message->type == ControlType::CLAIM_GRANTED;
+        if (granted) owned_guid_ = message->guid;
+        auto waiting = std::move(pending_claims_);
+        pending_claims_.clear();
+        for (auto& done : waiting) done(granted);
+        break;
+      }
+      case ControlType::SHUTDOWN:
+        stop();
+        return;
+      default:
+        break;
+    }
+  }
+}
+
+void Worker::adopt_connection(UniqueFd socket, Bytes initial) {
+  auto transport = TcpTransport::adopt(&loop_, std::move(socket), config_->max_message_size());
+  if (!transport) return;
+  std::uint64_t id = next_connection_id_++;
+  auto connection = std::make_unique<Connection>(*this, id, std::move(transport));
+  Connection* raw = connection.get();
+  connections_.emplace(id, std::move(connection));
+  report_connection_count();
+  raw->start(std::move(initial));
+}
+
+void Worker::claim_client(const ClientGuid& guid, std::function<void(bool)> done) {
+  if (owned_guid_) {
+    done(*owned_guid_ == guid);
+    return;
+  }
+  ControlMessage claim;
+  claim.type = ControlType::CLAIM_CLIENT;
+  claim.guid = guid;
+  if (!send_control(control_.get(), claim)) {
+    // Without a master nobody else can own it.
+    owned_guid_ = guid;
+    done(true);
+    return;
+  }
+  pending_claims_.push_back(std::move(done));
+}
+
+void Worker::hand_off(const ClientGuid& guid, UniqueFd socket, Bytes negotiate) {
+  ControlMessage handoff;
+  handoff.type = ControlType::HANDOFF;
+  handoff.guid = guid;
+  handoff.payload = std::move(negotiate);
+  if (!send_control(control_.get(), handoff, socket.get()))
+    log::error(nullptr, "worker: passing a connection to its client's worker failed: %s",
+               std::strerror(errno));
+}
+
+Connection* Worker::connection(std::uint64_t id) {
+  auto it = connections_.find(id);
+  return it == connections_.end() ? nullptr : it->second.get();
+}
+
+void Worker::connection_closed(std::uint64_t id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  closing_.push_back(std::move(it->second));
+  connections_.erase(it);
+  client_.channel_closed(id);
+  report_connection_count();
+  uv_idle_start(&reaper_, [](uv_idle_t* idle) {
+    auto* self = static_cast<Worker*>(idle->data);
+    self->closing_.clear();
+    uv_idle_stop(idle);
+    if (self->connections_.empty() && !self->client_.keeps_worker_alive()) self->stop();
+  });
+}
+
+void Worker::report_connection_count() {
+  ControlMessage count;
+  count.type = ControlType::CONNECTION_COUNT;
+  count.count = static_cast<std::uint32_t>(connections_.size());
+  send_control(control_.get(), count);
+}
+
+void Worker::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  for (auto& [id, connection] : connections_) connection->shutdown();
+  client_.close_all();
+  // Closing every handle lets uv_run return once work in flight has finished.
+  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&control_poll_),
+                         reinterpret_cast<uv_handle_t*>(&sigterm_),
+                         reinterpret_cast<uv_handle_t*>(&sighup_),
+                         reinterpret_cast<uv_handle_t*>(&reaper_)}) {
+    if (!uv_is_closing(h)) uv_close(h, nullptr);
+  }
+}
+
+}  // namespace smb::server

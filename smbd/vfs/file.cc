@@ -1,0 +1,275 @@
+#include "vfs/file.hh"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <limits>
+#include <memory>
+
+#include "vfs/errno_map.hh"
+#include "vfs/nt_time.hh"
+#include "vfs/unique_fd.hh"
+
+namespace smb::vfs {
+
+namespace fa = fscc::file_attribute;
+
+namespace {
+
+constexpr std::uint64_t kMaxOffset = static_cast<std::uint64_t>(std::numeric_limits<off_t>::max());
+
+std::uint64_t nt_time(const struct statx_timestamp& t) {
+  return nt_time_from_unix(t.tv_sec, t.tv_nsec);
+}
+
+// Reads the stored DOS attributes; false when there are none (or they cannot be read).
+bool read_dos_xattr(int fd, std::uint32_t& attributes) {
+  char buf[32];
+  ssize_t n = ::fgetxattr(fd, kDosAttribXattr, buf, sizeof buf);
+  if (n < 0 && errno == EBADF) {
+    // O_PATH descriptors have no xattr calls of their own; go through the
+    // descriptor's /proc entry, which names this very file and nothing else.
+    char proc[48];
+    std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    n = ::getxattr(proc, kDosAttribXattr, buf, sizeof buf);
+  }
+  if (n < 3 || buf[0] != '0' || (buf[1] != 'x' && buf[1] != 'X')) return false;
+  std::uint32_t value = 0;
+  auto [end, ec] = std::from_chars(buf + 2, buf + n, value, 16);
+  if (ec != std::errc{}) return false;
+  attributes = value & kStoredAttributes;
+  return true;
+}
+
+void write_dos_xattr(int fd, std::uint32_t attributes) {
+  char buf[16];
+  const int n = std::snprintf(buf, sizeof buf, "0x%x", attributes & kStoredAttributes);
+  // File systems without user extended attributes keep the defaults; a client
+  // setting HIDDEN or SYSTEM there is not an error worth failing the request for.
+  (void)::fsetxattr(fd, kDosAttribXattr, buf, static_cast<std::size_t>(n), 0);
+}
+
+void fill_info(const struct statx& stx, std::string_view name, int fd, FileInfo& out) {
+  out = FileInfo{};
+  out.is_directory = S_ISDIR(stx.stx_mode);
+  out.mode = stx.stx_mode;
+  out.last_access_time = nt_time(stx.stx_atime);
+  out.last_write_time = nt_time(stx.stx_mtime);
+  out.change_time = nt_time(stx.stx_ctime);
+  if ((stx.stx_mask & STATX_BTIME) != 0) {
+    out.creation_time = nt_time(stx.stx_btime);
+  } else {
+    out.creation_time = std::min(out.last_write_time, out.change_time);
+  }
+  if (!out.is_directory) {
+    out.end_of_file = stx.stx_size;
+    out.allocation_size = stx.stx_blocks * 512;
+    out.number_of_links = stx.stx_nlink;
+  } else {
+    out.number_of_links = 1;
+  }
+  out.file_id = stx.stx_ino;
+  out.device = (static_cast<std::uint64_t>(stx.stx_dev_major) << 32) | stx.stx_dev_minor;
+
+  std::uint32_t stored = 0;
+  std::uint32_t attrs = 0;
+  if (read_dos_xattr(fd, stored)) {
+    attrs = stored;
+    if (out.is_directory) attrs &= ~fa::FILE_ATTRIBUTE_TEMPORARY;
+  } else {
+    attrs = default_attributes(name, out.is_directory, out.mode) & kStoredAttributes;
+  }
+  if (out.is_directory) attrs |= fa::FILE_ATTRIBUTE_DIRECTORY;
+  // READONLY is the owner write bit, for files only: on a directory Windows reads
+  // the bit as "customised folder", not as protection.
+  if (!out.is_directory && (out.mode & S_IWUSR) == 0) attrs |= fa::FILE_ATTRIBUTE_READONLY;
+  if (attrs == 0) attrs = fa::FILE_ATTRIBUTE_NORMAL;
+  out.file_attributes = attrs;
+}
+
+}  // namespace
+
+std::uint32_t default_attributes(std::string_view name, bool is_directory, mode_t mode) {
+  std::uint32_t attrs = 0;
+  if (is_directory) attrs |= fa::FILE_ATTRIBUTE_DIRECTORY;
+  if (!is_directory) attrs |= fa::FILE_ATTRIBUTE_ARCHIVE;
+  if (!is_directory && (mode & S_IWUSR) == 0) attrs |= fa::FILE_ATTRIBUTE_READONLY;
+  if (!name.empty() && name.front() == '.' && name != "." && name != "..") {
+    attrs |= fa::FILE_ATTRIBUTE_HIDDEN;
+  }
+  return attrs;
+}
+
+NtStatus query_info(int fd, std::string_view name, FileInfo& out) {
+  struct statx stx {};
+  if (::statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_BTIME,
+              &stx) != 0) {
+    return last_error();
+  }
+  fill_info(stx, name, fd, out);
+  return NtStatus::SUCCESS;
+}
+
+NtStatus read(int fd, std::uint64_t offset, MutableByteSpan buffer, std::size_t& done) {
+  done = 0;
+  if (offset > kMaxOffset) return NtStatus::INVALID_PARAMETER;
+  while (done < buffer.size()) {
+    const ssize_t n =
+        ::pread(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return done > 0 ? NtStatus::SUCCESS : last_error();
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  if (done == 0 && !buffer.empty()) return NtStatus::END_OF_FILE;
+  return NtStatus::SUCCESS;
+}
+
+NtStatus write(int fd, std::uint64_t offset, ByteSpan data, std::size_t& done) {
+  done = 0;
+  if (offset > kMaxOffset || data.size() > kMaxOffset - offset) return NtStatus::DISK_FULL;
+  while (done < data.size()) {
+    const ssize_t n =
+        ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return last_error();
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return NtStatus::SUCCESS;
+}
+
+NtStatus flush(int fd) { return ::fsync(fd) == 0 ? NtStatus::SUCCESS : last_error(); }
+
+NtStatus set_end_of_file(int fd, std::uint64_t end_of_file) {
+  if (end_of_file > kMaxOffset) return NtStatus::INVALID_PARAMETER;
+  if (::ftruncate(fd, static_cast<off_t>(end_of_file)) != 0) return last_error();
+  return NtStatus::SUCCESS;
+}
+
+NtStatus set_allocation_size(int fd, std::uint64_t allocation_size) {
+  if (allocation_size > kMaxOffset) return NtStatus::INVALID_PARAMETER;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return last_error();
+  if (S_ISDIR(st.st_mode)) return NtStatus::INVALID_PARAMETER;
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (allocation_size < size) return set_end_of_file(fd, allocation_size);
+  if (allocation_size > static_cast<std::uint64_t>(st.st_blocks) * 512) {
+    if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(allocation_size)) != 0) {
+      // The allocation size is a hint; file systems without fallocate just ignore it.
+      if (errno != EOPNOTSUPP) return last_error();
+    }
+  }
+  return NtStatus::SUCCESS;
+}
+
+NtStatus set_basic_info(int fd, std::string_view name, const fscc::FileBasicInformation& info) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return last_error();
+  const bool is_directory = S_ISDIR(st.st_mode);
+
+  std::uint32_t attrs = info.file_attributes;
+  if (attrs != 0) {
+    // [MS-FSA] 2.1.5.14.2: DIRECTORY on a file and TEMPORARY on a directory are invalid.
+    if ((attrs & fa::FILE_ATTRIBUTE_DIRECTORY) != 0 && !is_directory) {
+      return NtStatus::INVALID_PARAMETER;
+    }
+    if ((attrs & fa::FILE_ATTRIBUTE_TEMPORARY) != 0 && is_directory) {
+      return NtStatus::INVALID_PARAMETER;
+    }
+  }
+
+  timespec times[2];
+  times[0].tv_nsec = UTIME_OMIT;
+  times[1].tv_nsec = UTIME_OMIT;
+  times[0].tv_sec = times[1].tv_sec = 0;
+  if (!nt_time_is_no_change(info.last_access_time)) {
+    times[0] = timespec_from_nt_time(info.last_access_time);
+  }
+  if (!nt_time_is_no_change(info.last_write_time)) {
+    times[1] = timespec_from_nt_time(info.last_write_time);
+  }
+  if (times[0].tv_nsec != UTIME_OMIT || times[1].tv_nsec != UTIME_OMIT) {
+    if (::futimens(fd, times) != 0) return last_error();
+  }
+
+  if (attrs == 0) return NtStatus::SUCCESS;
+  const bool want_readonly = !is_directory && (attrs & fa::FILE_ATTRIBUTE_READONLY) != 0;
+  const bool is_readonly = !is_directory && (st.st_mode & S_IWUSR) == 0;
+  // Clearing READONLY first and setting it last keeps the file writable while its
+  // extended attribute is written.
+  if (is_readonly && !want_readonly) {
+    if (::fchmod(fd, (st.st_mode & 07777) | S_IWUSR) != 0) return last_error();
+  }
+  std::uint32_t current = 0;
+  const bool stored = read_dos_xattr(fd, current);
+  const std::uint32_t wanted = attrs & kStoredAttributes;
+  const std::uint32_t defaults =
+      default_attributes(name, is_directory, st.st_mode) & kStoredAttributes;
+  if ((stored && current != wanted) || (!stored && defaults != wanted)) {
+    write_dos_xattr(fd, wanted);
+  }
+  if (want_readonly && !is_readonly) {
+    if (::fchmod(fd, (st.st_mode & 07777) & ~mode_t{0222}) != 0) return last_error();
+  }
+  return NtStatus::SUCCESS;
+}
+
+NtStatus check_delete(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return last_error();
+  if (!S_ISDIR(st.st_mode)) {
+    // [MS-FSA] 2.1.5.14.3: a read-only file cannot be marked for deletion.
+    return (st.st_mode & S_IWUSR) == 0 ? NtStatus::CANNOT_DELETE : NtStatus::SUCCESS;
+  }
+  UniqueFd dir(::openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return last_error();
+  std::unique_ptr<DIR, int (*)(DIR*)> stream(::fdopendir(dir.get()), &::closedir);
+  if (!stream) return last_error();
+  dir.release();  // owned by the DIR stream now
+  errno = 0;
+  while (const dirent* e = ::readdir(stream.get())) {
+    std::string_view n = e->d_name;
+    if (n != "." && n != "..") return NtStatus::DIRECTORY_NOT_EMPTY;
+  }
+  return errno == 0 ? NtStatus::SUCCESS : last_error();
+}
+
+fscc::FileBasicInformation to_basic(const FileInfo& i) {
+  return {i.creation_time, i.last_access_time, i.last_write_time, i.change_time, i.file_attributes};
+}
+
+fscc::FileStandardInformation to_standard(const FileInfo& i, bool delete_pending) {
+  return {i.allocation_size, i.end_of_file, i.number_of_links, delete_pending, i.is_directory};
+}
+
+fscc::FileNetworkOpenInformation to_network_open(const FileInfo& i) {
+  return {i.creation_time,   i.last_access_time, i.last_write_time, i.change_time,
+          i.allocation_size, i.end_of_file,      i.file_attributes};
+}
+
+fscc::DirectoryEntry to_directory_entry(std::string_view name, const FileInfo& i) {
+  fscc::DirectoryEntry e;
+  e.creation_time = i.creation_time;
+  e.last_access_time = i.last_access_time;
+  e.last_write_time = i.last_write_time;
+  e.change_time = i.change_time;
+  e.end_of_file = i.end_of_file;
+  e.allocation_size = i.allocation_size;
+  e.file_attributes = i.file_attributes;
+  e.file_id = i.file_id;
+  e.file_name = std::string(name);
+  return e;
+}
+
+}  // namespace smb::vfs

@@ -1,0 +1,551 @@
+#include "vfs/share.hh"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "vfs/errno_map.hh"
+#include "vfs/names.hh"
+#include "vfs/nt_time.hh"
+#include "vfs/openat2.hh"
+
+namespace smb::vfs {
+
+namespace fa = fscc::file_attribute;
+namespace am = access_mask;
+namespace co = create_option;
+
+namespace {
+
+// Finds `wanted` in directory `dir`: the exact name first, then the first entry (in
+// byte order, for determinism) that equals it ignoring case.
+NtStatus lookup(int dir, std::string_view wanted, std::string& found, bool& exists) {
+  std::string name(wanted);
+  struct stat st {};
+  if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    found = std::move(name);
+    exists = true;
+    return NtStatus::SUCCESS;
+  }
+  if (errno != ENOENT) return resolve_error(errno, false);
+  exists = false;
+  found.clear();
+  UniqueFd readable(::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!readable) return last_error();
+  std::unique_ptr<DIR, int (*)(DIR*)> stream(::fdopendir(readable.get()), &::closedir);
+  if (!stream) return last_error();
+  readable.release();  // owned by the DIR stream now
+  while (const dirent* e = ::readdir(stream.get())) {
+    std::string_view candidate = e->d_name;
+    if (candidate == "." || candidate == "..") continue;
+    if (!names_equal_ci(candidate, wanted)) continue;
+    if (!exists || candidate < found) found = candidate;
+    exists = true;
+  }
+  return NtStatus::SUCCESS;
+}
+
+std::string join(const std::string& dir, std::string_view name) {
+  if (dir.empty()) return std::string(name);
+  std::string out = dir;
+  out += '/';
+  out += name;
+  return out;
+}
+
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// The entry `name` in `parent` is still the file open as `open_fd`. A symlink entry
+// is accepted as is: the descriptor was opened through it.
+NtStatus check_identity(int parent, const std::string& name, int open_fd) {
+  if (open_fd < 0) return NtStatus::SUCCESS;
+  struct stat entry {};
+  struct stat opened {};
+  if (::fstatat(parent, name.c_str(), &entry, AT_SYMLINK_NOFOLLOW) != 0) return last_error();
+  if (::fstat(open_fd, &opened) != 0) return last_error();
+  if (S_ISLNK(entry.st_mode) || same_file(entry, opened)) return NtStatus::SUCCESS;
+  return NtStatus::OBJECT_NAME_NOT_FOUND;
+}
+
+constexpr bool overwrites(CreateDisposition d) {
+  return d == CreateDisposition::FILE_SUPERSEDE || d == CreateDisposition::FILE_OVERWRITE ||
+         d == CreateDisposition::FILE_OVERWRITE_IF;
+}
+
+// Outcome of one attempt; kRetry when a concurrent change of the name space was seen
+// and resolution must start again.
+enum class Attempt { kDone, kRetry };
+
+}  // namespace
+
+std::string Resolved::relative() const {
+  if (name.empty()) return parent_path.empty() ? "." : parent_path;
+  return join(parent_path, name);
+}
+
+std::string Resolved::smb_path() const {
+  std::string path = name.empty() ? parent_path : join(parent_path, name);
+  std::replace(path.begin(), path.end(), '/', '\\');
+  return path;
+}
+
+NtStatus Share::open(const std::string& root_path, Share& out, std::string* error) {
+  const int fd = openat2_fd(AT_FDCWD, root_path.c_str(), O_PATH | O_DIRECTORY, 0, 0);
+  if (fd < 0) {
+    const int err = errno;
+    if (error != nullptr) {
+      if (err == ENOSYS) {
+        *error = "openat2(2) is not available: Linux 5.6 or later is required";
+      } else {
+        *error = "cannot open share root '" + root_path + "': " + std::strerror(err);
+      }
+    }
+    return err == ENOSYS ? NtStatus::NOT_SUPPORTED : errno_to_ntstatus(err);
+  }
+  out.root_.reset(fd);
+  return NtStatus::SUCCESS;
+}
+
+NtStatus Share::resolve(std::string_view smb_path, Resolved& out) const {
+  std::vector<std::string_view> components;
+  if (NtStatus st = split_path(smb_path, components); st != NtStatus::SUCCESS) return st;
+  out = Resolved{};
+  UniqueFd dir(openat2_fd(root_.get(), ".", O_PATH | O_DIRECTORY, 0, kResolveBeneath));
+  if (!dir) return last_error();
+  if (components.empty()) {
+    out.parent = std::move(dir);
+    out.exists = true;
+    return NtStatus::SUCCESS;
+  }
+  for (std::size_t i = 0; i + 1 < components.size(); ++i) {
+    std::string found;
+    bool exists = false;
+    if (NtStatus st = lookup(dir.get(), components[i], found, exists); st != NtStatus::SUCCESS) {
+      return st == NtStatus::OBJECT_NAME_NOT_FOUND ? NtStatus::OBJECT_PATH_NOT_FOUND : st;
+    }
+    if (!exists) return NtStatus::OBJECT_PATH_NOT_FOUND;
+    out.parent_path = join(out.parent_path, found);
+    // Re-walked from the root each time, so a symlink may lead anywhere inside the
+    // share (also upwards) but never out of it.
+    dir.reset(
+        openat2_fd(root_.get(), out.parent_path.c_str(), O_PATH | O_DIRECTORY, 0, kResolveBeneath));
+    if (!dir) return resolve_error(errno, true);
+  }
+  out.requested = std::string(components.back());
+  std::string found;
+  bool exists = false;
+  if (NtStatus st = lookup(dir.get(), components.back(), found, exists); st != NtStatus::SUCCESS) {
+    return st;
+  }
+  out.exists = exists;
+  out.name = exists ? std::move(found) : out.requested;
+  out.parent = std::move(dir);
+  return NtStatus::SUCCESS;
+}
+
+NtStatus Share::stat(std::string_view smb_path, FileInfo& out) const {
+  Resolved r;
+  if (NtStatus st = resolve(smb_path, r); st != NtStatus::SUCCESS) return st;
+  if (!r.exists) return NtStatus::OBJECT_NAME_NOT_FOUND;
+  UniqueFd fd(openat2_fd(root_.get(), r.relative().c_str(), O_PATH, 0, kResolveBeneath));
+  if (!fd) return resolve_error(errno, false);
+  return query_info(fd.get(), r.name, out);
+}
+
+namespace {
+
+struct OpenContext {
+  int root;
+  const OpenRequest& request;
+  bool want_read;
+  bool want_write;       // the client asked for data writes explicitly
+  bool maximum_allowed;  // writing is welcome but optional
+};
+
+// Applies the attributes a new or overwritten file gets ([MS-FSA] 2.1.5.1.2.1):
+// the requested ones, plus ARCHIVE for files.
+NtStatus apply_create_attributes(int fd, const std::string& name, std::uint32_t requested,
+                                 bool is_directory) {
+  std::uint32_t attrs = requested & ~(fa::FILE_ATTRIBUTE_DIRECTORY | fa::FILE_ATTRIBUTE_NORMAL);
+  if (is_directory) {
+    attrs &= ~fa::FILE_ATTRIBUTE_TEMPORARY;
+  } else {
+    attrs |= fa::FILE_ATTRIBUTE_ARCHIVE;
+  }
+  if (attrs == 0) return NtStatus::SUCCESS;
+  fscc::FileBasicInformation basic;
+  basic.file_attributes = attrs;
+  return set_basic_info(fd, name, basic);
+}
+
+Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, NtStatus& st) {
+  const OpenRequest& req = c.request;
+  const CreateDisposition disp = req.create_disposition;
+  const std::string rel = r.relative();
+  st = NtStatus::SUCCESS;
+
+  // Identify the object first without opening it for I/O, so nothing but regular
+  // files and directories is ever opened (a FIFO or device would block or act).
+  UniqueFd probe(openat2_fd(c.root, rel.c_str(), O_PATH, 0, kResolveBeneath));
+  if (!probe) {
+    const int err = errno;
+    if (err == ENOENT) {
+      struct stat link {};
+      if (::fstatat(r.parent.get(), r.name.c_str(), &link, AT_SYMLINK_NOFOLLOW) != 0) {
+        return Attempt::kRetry;  // removed meanwhile
+      }
+      // A dangling symlink: the name is taken but leads nowhere.
+      st = (disp == CreateDisposition::FILE_OPEN || disp == CreateDisposition::FILE_OVERWRITE)
+               ? NtStatus::OBJECT_NAME_NOT_FOUND
+               : NtStatus::OBJECT_NAME_COLLISION;
+      return Attempt::kDone;
+    }
+    st = resolve_error(err, false);
+    return Attempt::kDone;
+  }
+  struct stat probe_st {};
+  if (::fstat(probe.get(), &probe_st) != 0) {
+    st = last_error();
+    return Attempt::kDone;
+  }
+  if (disp == CreateDisposition::FILE_CREATE) {
+    st = NtStatus::OBJECT_NAME_COLLISION;
+    return Attempt::kDone;
+  }
+  const bool is_directory = S_ISDIR(probe_st.st_mode);
+  if (!is_directory && !S_ISREG(probe_st.st_mode)) {
+    st = NtStatus::ACCESS_DENIED;  // devices, FIFOs and sockets are not served
+    return Attempt::kDone;
+  }
+
+  UniqueFd fd;
+  if (is_directory) {
+    if ((req.create_options & co::FILE_NON_DIRECTORY_FILE) != 0) {
+      st = NtStatus::FILE_IS_A_DIRECTORY;
+      return Attempt::kDone;
+    }
+    if (overwrites(disp)) {
+      st = NtStatus::INVALID_PARAMETER;  // a directory cannot be overwritten
+      return Attempt::kDone;
+    }
+    fd.reset(openat2_fd(c.root, rel.c_str(), O_RDONLY | O_DIRECTORY, 0, kResolveBeneath));
+    if (!fd) {
+      if (errno == ENOTDIR || errno == ENOENT) return Attempt::kRetry;
+      st = resolve_error(errno, false);
+      return Attempt::kDone;
+    }
+    out.writable = false;
+    out.create_action = CreateAction::FILE_OPENED;
+  } else {
+    if ((req.create_options & co::FILE_DIRECTORY_FILE) != 0) {
+      st = NtStatus::NOT_A_DIRECTORY;
+      return Attempt::kDone;
+    }
+    FileInfo current;
+    if (NtStatus q = query_info(probe.get(), r.name, current); q != NtStatus::SUCCESS) {
+      st = q;
+      return Attempt::kDone;
+    }
+    const bool readonly = (current.file_attributes & fa::FILE_ATTRIBUTE_READONLY) != 0;
+    const bool overwrite = overwrites(disp);
+    // [MS-FSA] 2.1.5.1.2.1: the READONLY attribute refuses data writes, overwrites
+    // and delete-on-close, whatever the POSIX permissions of the caller.
+    if (readonly && (c.want_write || overwrite)) {
+      st = NtStatus::ACCESS_DENIED;
+      return Attempt::kDone;
+    }
+    if (readonly && (req.create_options & co::FILE_DELETE_ON_CLOSE) != 0) {
+      st = NtStatus::CANNOT_DELETE;
+      return Attempt::kDone;
+    }
+    // [MS-FSA] 2.1.5.1.2.1: overwriting a HIDDEN or SYSTEM file must repeat the bit.
+    if (overwrite) {
+      for (std::uint32_t bit : {fa::FILE_ATTRIBUTE_HIDDEN, fa::FILE_ATTRIBUTE_SYSTEM}) {
+        if ((current.file_attributes & bit) != 0 && (req.file_attributes & bit) == 0) {
+          st = NtStatus::ACCESS_DENIED;
+          return Attempt::kDone;
+        }
+      }
+    }
+    int extra = O_NOCTTY | O_NONBLOCK;
+    if ((req.create_options & co::FILE_WRITE_THROUGH) != 0) extra |= O_DSYNC;
+    const bool need_write = c.want_write || overwrite || (c.maximum_allowed && !readonly);
+    int access = need_write ? O_RDWR : O_RDONLY;
+    fd.reset(openat2_fd(c.root, rel.c_str(), static_cast<std::uint64_t>(access | extra), 0,
+                        kResolveBeneath));
+    if (!fd && errno == EACCES && need_write) {
+      if (!c.want_write && !overwrite) {
+        access = O_RDONLY;  // MAXIMUM_ALLOWED: settle for reading
+      } else if (!c.want_read) {
+        access = O_WRONLY;  // write-only access to a file the caller may not read
+      }
+      if (access != O_RDWR) {
+        fd.reset(openat2_fd(c.root, rel.c_str(), static_cast<std::uint64_t>(access | extra), 0,
+                            kResolveBeneath));
+      }
+    }
+    if (!fd) {
+      if (errno == EISDIR || errno == ENOENT) return Attempt::kRetry;
+      st = resolve_error(errno, false);
+      return Attempt::kDone;
+    }
+    const int fl = ::fcntl(fd.get(), F_GETFL);
+    if (fl >= 0) (void)::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK);
+    out.writable = access != O_RDONLY;
+    if (overwrite) {
+      if (::ftruncate(fd.get(), 0) != 0) {
+        st = last_error();
+        return Attempt::kDone;
+      }
+      if (NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, false);
+          a != NtStatus::SUCCESS) {
+        st = a;
+        return Attempt::kDone;
+      }
+      out.create_action = disp == CreateDisposition::FILE_SUPERSEDE
+                              ? CreateAction::FILE_SUPERSEDED
+                              : CreateAction::FILE_OVERWRITTEN;
+    } else {
+      out.create_action = CreateAction::FILE_OPENED;
+    }
+  }
+  // The descriptor must be the object that was examined; otherwise start again.
+  struct stat opened {};
+  if (::fstat(fd.get(), &opened) != 0) {
+    st = last_error();
+    return Attempt::kDone;
+  }
+  if (!same_file(opened, probe_st)) return Attempt::kRetry;
+  out.fd = std::move(fd);
+  out.is_directory = is_directory;
+  return Attempt::kDone;
+}
+
+Attempt create_new(const OpenContext& c, const Resolved& r, OpenResult& out, NtStatus& st) {
+  const OpenRequest& req = c.request;
+  const CreateDisposition disp = req.create_disposition;
+  st = NtStatus::SUCCESS;
+  if (disp == CreateDisposition::FILE_OPEN || disp == CreateDisposition::FILE_OVERWRITE) {
+    st = NtStatus::OBJECT_NAME_NOT_FOUND;
+    return Attempt::kDone;
+  }
+  const bool directory = (req.create_options & co::FILE_DIRECTORY_FILE) != 0;
+  UniqueFd fd;
+  if (directory) {
+    if (::mkdirat(r.parent.get(), r.name.c_str(), req.directory_mode) != 0) {
+      if (errno == EEXIST) return Attempt::kRetry;
+      st = resolve_error(errno, true);
+      return Attempt::kDone;
+    }
+    fd.reset(openat2_fd(r.parent.get(), r.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0,
+                        kResolveNoLinks));
+  } else {
+    std::uint64_t flags = O_CREAT | O_EXCL | O_RDWR | O_NOCTTY;
+    if ((req.create_options & co::FILE_WRITE_THROUGH) != 0) flags |= O_DSYNC;
+    fd.reset(openat2_fd(r.parent.get(), r.name.c_str(), flags, req.create_mode & 07777,
+                        kResolveNoLinks));
+    if (!fd && errno == EEXIST) return Attempt::kRetry;
+  }
+  if (!fd) {
+    st = resolve_error(errno, true);
+    return Attempt::kDone;
+  }
+  if (NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, directory);
+      a != NtStatus::SUCCESS) {
+    st = a;
+    return Attempt::kDone;
+  }
+  out.fd = std::move(fd);
+  out.is_directory = directory;
+  out.writable = !directory;
+  out.create_action = CreateAction::FILE_CREATED;
+  return Attempt::kDone;
+}
+
+}  // namespace
+
+NtStatus Share::open(std::string_view smb_path, const OpenRequest& request, OpenResult& out) const {
+  out = OpenResult{};
+  const std::uint32_t options = request.create_options;
+  const CreateDisposition disp = request.create_disposition;
+  if (static_cast<std::uint32_t>(disp) > 5) return NtStatus::INVALID_PARAMETER;
+  // [MS-FSA] 2.1.5.1: contradictory or impossible option combinations.
+  if ((options & co::FILE_DIRECTORY_FILE) != 0 && (options & co::FILE_NON_DIRECTORY_FILE) != 0) {
+    return NtStatus::INVALID_PARAMETER;
+  }
+  if ((options & co::FILE_DIRECTORY_FILE) != 0 && disp != CreateDisposition::FILE_CREATE &&
+      disp != CreateDisposition::FILE_OPEN && disp != CreateDisposition::FILE_OPEN_IF) {
+    return NtStatus::INVALID_PARAMETER;
+  }
+  const std::uint32_t access = request.desired_access;
+  if ((options & co::FILE_DELETE_ON_CLOSE) != 0 &&
+      (access & (am::DELETE | am::GENERIC_ALL | am::MAXIMUM_ALLOWED)) == 0) {
+    return NtStatus::INVALID_PARAMETER;
+  }
+  const OpenContext context{
+      root_.get(), request,
+      (access & (am::FILE_READ_DATA | am::FILE_EXECUTE | am::GENERIC_READ | am::GENERIC_EXECUTE |
+                 am::GENERIC_ALL | am::MAXIMUM_ALLOWED)) != 0,
+      (access &
+       (am::FILE_WRITE_DATA | am::FILE_APPEND_DATA | am::GENERIC_WRITE | am::GENERIC_ALL)) != 0,
+      (access & am::MAXIMUM_ALLOWED) != 0};
+
+  // Each retry follows a concurrent create, delete or replace of the same name.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    Resolved r;
+    if (NtStatus st = resolve(smb_path, r); st != NtStatus::SUCCESS) return st;
+    NtStatus st = NtStatus::SUCCESS;
+    const Attempt a =
+        r.exists ? open_existing(context, r, out, st) : create_new(context, r, out, st);
+    if (a == Attempt::kRetry) continue;
+    if (st != NtStatus::SUCCESS) {
+      out.fd.reset();
+      return st;
+    }
+    out.delete_on_close = (options & co::FILE_DELETE_ON_CLOSE) != 0;
+    out.path = r.smb_path();
+    out.name = r.name;
+    return query_info(out.fd.get(), r.name, out.info);
+  }
+  return NtStatus::SHARING_VIOLATION;
+}
+
+NtStatus Share::rename(std::string_view from, std::string_view to, bool replace_if_exists,
+                       int open_fd) const {
+  Resolved src;
+  if (NtStatus st = resolve(from, src); st != NtStatus::SUCCESS) return st;
+  if (!src.exists) return NtStatus::OBJECT_NAME_NOT_FOUND;
+  if (src.name.empty()) return NtStatus::ACCESS_DENIED;  // the share root itself
+  if (NtStatus st = check_identity(src.parent.get(), src.name, open_fd); st != NtStatus::SUCCESS) {
+    return st;
+  }
+  Resolved dst;
+  if (NtStatus st = resolve(to, dst); st != NtStatus::SUCCESS) return st;
+  if (dst.name.empty()) return NtStatus::ACCESS_DENIED;
+
+  auto rename_error = [](int err) {
+    switch (err) {
+      case EEXIST:
+        return NtStatus::OBJECT_NAME_COLLISION;
+      case ENOTEMPTY:
+      case EISDIR:
+      case ENOTDIR:
+        return NtStatus::ACCESS_DENIED;
+      case EINVAL:  // a directory moved into itself
+        return NtStatus::INVALID_PARAMETER;
+      default:
+        return errno_to_ntstatus(err);
+    }
+  };
+
+  if (dst.exists) {
+    struct stat s {};
+    struct stat d {};
+    struct stat sp {};
+    struct stat dp {};
+    if (::fstatat(src.parent.get(), src.name.c_str(), &s, AT_SYMLINK_NOFOLLOW) != 0 ||
+        ::fstatat(dst.parent.get(), dst.name.c_str(), &d, AT_SYMLINK_NOFOLLOW) != 0 ||
+        ::fstat(src.parent.get(), &sp) != 0 || ::fstat(dst.parent.get(), &dp) != 0) {
+      return last_error();
+    }
+    if (same_file(sp, dp) && src.name == dst.name) {
+      // The target is the source itself: a no-op, or a change of case only.
+      if (dst.requested == dst.name) return NtStatus::SUCCESS;
+      if (::renameat2(src.parent.get(), src.name.c_str(), dst.parent.get(), dst.requested.c_str(),
+                      RENAME_NOREPLACE) != 0) {
+        return rename_error(errno);
+      }
+      return NtStatus::SUCCESS;
+    }
+    if (!replace_if_exists) return NtStatus::OBJECT_NAME_COLLISION;
+    // [MS-FSA] 2.1.5.14.11: an existing directory is never replaced.
+    if (S_ISDIR(d.st_mode)) return NtStatus::ACCESS_DENIED;
+    if (::renameat(src.parent.get(), src.name.c_str(), dst.parent.get(), dst.name.c_str()) != 0) {
+      return rename_error(errno);
+    }
+    return NtStatus::SUCCESS;
+  }
+  if (::renameat2(src.parent.get(), src.name.c_str(), dst.parent.get(), dst.requested.c_str(),
+                  RENAME_NOREPLACE) != 0) {
+    return rename_error(errno);
+  }
+  return NtStatus::SUCCESS;
+}
+
+NtStatus Share::remove(std::string_view smb_path, int open_fd) const {
+  Resolved r;
+  if (NtStatus st = resolve(smb_path, r); st != NtStatus::SUCCESS) return st;
+  if (!r.exists) return NtStatus::OBJECT_NAME_NOT_FOUND;
+  if (r.name.empty()) return NtStatus::ACCESS_DENIED;  // the share root itself
+  if (NtStatus st = check_identity(r.parent.get(), r.name, open_fd); st != NtStatus::SUCCESS) {
+    return st;
+  }
+  struct stat st {};
+  if (::fstatat(r.parent.get(), r.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return last_error();
+  }
+  const int flags = S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0;
+  if (::unlinkat(r.parent.get(), r.name.c_str(), flags) != 0) {
+    if (errno == ENOTEMPTY || errno == EEXIST) return NtStatus::DIRECTORY_NOT_EMPTY;
+    return last_error();
+  }
+  return NtStatus::SUCCESS;
+}
+
+NtStatus Share::volume_info(VolumeInfo& out) const {
+  struct statvfs vfs {};
+  if (::fstatvfs(root_.get(), &vfs) != 0) return last_error();
+  FileInfo root_info;
+  if (NtStatus st = query_info(root_.get(), "", root_info); st != NtStatus::SUCCESS) return st;
+  out = VolumeInfo{};
+  const std::uint64_t unit = vfs.f_frsize != 0 ? vfs.f_frsize : vfs.f_bsize;
+  out.bytes_per_sector = 512;
+  out.sectors_per_allocation_unit =
+      static_cast<std::uint32_t>(std::max<std::uint64_t>(1, unit / 512));
+  // Report in units of sectors_per_allocation_unit * 512 bytes.
+  const std::uint64_t scale = std::max<std::uint64_t>(1, unit);
+  const std::uint64_t unit_bytes = std::uint64_t{out.sectors_per_allocation_unit} * 512;
+  auto units = [&](std::uint64_t blocks) { return blocks * scale / unit_bytes; };
+  out.total_allocation_units = units(vfs.f_blocks);
+  out.caller_available_allocation_units = units(vfs.f_bavail);
+  out.actual_available_allocation_units = units(vfs.f_bfree);
+  out.serial_number = static_cast<std::uint32_t>(root_info.device ^ (root_info.device >> 32) ^
+                                                 (root_info.device << 16));
+  out.creation_time = root_info.creation_time;
+  // [MS-FSCC] 2.5.1: names keep their case but are looked up ignoring it; no
+  // FILE_CASE_SENSITIVE_SEARCH.
+  out.file_system_attributes =
+      fscc::fs_attribute::FILE_CASE_PRESERVED_NAMES | fscc::fs_attribute::FILE_UNICODE_ON_DISK;
+  out.maximum_component_name_length = 255;
+  return NtStatus::SUCCESS;
+}
+
+fscc::FileFsSizeInformation VolumeInfo::size_information() const {
+  return {total_allocation_units, caller_available_allocation_units, sectors_per_allocation_unit,
+          bytes_per_sector};
+}
+
+fscc::FileFsFullSizeInformation VolumeInfo::full_size_information() const {
+  return {total_allocation_units, caller_available_allocation_units,
+          actual_available_allocation_units, sectors_per_allocation_unit, bytes_per_sector};
+}
+
+fscc::FileFsAttributeInformation VolumeInfo::attribute_information() const {
+  return {file_system_attributes, maximum_component_name_length, file_system_name};
+}
+
+fscc::FileFsVolumeInformation VolumeInfo::volume_information(std::string label) const {
+  return {creation_time, serial_number, false, std::move(label)};
+}
+
+}  // namespace smb::vfs

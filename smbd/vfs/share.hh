@@ -1,0 +1,153 @@
+// A share: the root directory every path of a tree connect is resolved beneath.
+//
+// SMB paths (UTF-8, backslash separated, relative to the share root) are validated
+// ([MS-FSCC] 2.1.5), matched case-insensitively component by component, and resolved
+// with openat2(2) RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS from the root descriptor: a
+// symlink inside the share is followed, one that leads outside (absolute, or through
+// "..") is refused by the kernel at the moment of use, so there is no window between
+// checking a path and using it. Every later operation is an *at() call on descriptors
+// obtained this way. A Share is immutable after open() and safe to share between
+// threads.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "proto/create.hh"
+#include "proto/ntstatus.hh"
+#include "vfs/file.hh"
+#include "vfs/unique_fd.hh"
+
+namespace smb::vfs {
+
+// CreateDisposition and CreateAction ([MS-SMB2] 2.2.13, 2.2.14) are the protocol's
+// own enums from proto/create.hh, used here unchanged.
+using smb::CreateAction;
+using smb::CreateDisposition;
+
+// [MS-SMB2] 2.2.13 CreateOptions this layer acts on.
+namespace create_option {
+inline constexpr std::uint32_t FILE_DIRECTORY_FILE = 0x00000001;
+inline constexpr std::uint32_t FILE_WRITE_THROUGH = 0x00000002;
+inline constexpr std::uint32_t FILE_NON_DIRECTORY_FILE = 0x00000040;
+inline constexpr std::uint32_t FILE_DELETE_ON_CLOSE = 0x00001000;
+}  // namespace create_option
+
+// [MS-SMB2] 2.2.13.1 access mask bits.
+namespace access_mask {
+inline constexpr std::uint32_t FILE_READ_DATA = 0x00000001;
+inline constexpr std::uint32_t FILE_WRITE_DATA = 0x00000002;
+inline constexpr std::uint32_t FILE_APPEND_DATA = 0x00000004;
+inline constexpr std::uint32_t FILE_READ_EA = 0x00000008;
+inline constexpr std::uint32_t FILE_WRITE_EA = 0x00000010;
+inline constexpr std::uint32_t FILE_EXECUTE = 0x00000020;
+inline constexpr std::uint32_t FILE_READ_ATTRIBUTES = 0x00000080;
+inline constexpr std::uint32_t FILE_WRITE_ATTRIBUTES = 0x00000100;
+inline constexpr std::uint32_t DELETE = 0x00010000;
+inline constexpr std::uint32_t MAXIMUM_ALLOWED = 0x02000000;
+inline constexpr std::uint32_t GENERIC_ALL = 0x10000000;
+inline constexpr std::uint32_t GENERIC_EXECUTE = 0x20000000;
+inline constexpr std::uint32_t GENERIC_WRITE = 0x40000000;
+inline constexpr std::uint32_t GENERIC_READ = 0x80000000;
+}  // namespace access_mask
+
+struct OpenRequest {
+  std::uint32_t desired_access = access_mask::FILE_READ_DATA;
+  std::uint32_t file_attributes = 0;
+  // Share modes, oplocks and leases are the SMB layer's bookkeeping; not used here.
+  std::uint32_t share_access = 0;
+  CreateDisposition create_disposition = CreateDisposition::FILE_OPEN;
+  std::uint32_t create_options = 0;
+  mode_t create_mode = 0644;     // new files (the process umask still applies)
+  mode_t directory_mode = 0755;  // new directories
+};
+
+struct OpenResult {
+  UniqueFd fd;  // files: O_RDONLY / O_RDWR (O_WRONLY if only writing was asked and
+                // reading is not permitted); directories: O_RDONLY | O_DIRECTORY
+  CreateAction create_action = CreateAction::FILE_OPENED;
+  FileInfo info;
+  bool is_directory = false;
+  bool writable = false;         // the descriptor allows writing
+  bool delete_on_close = false;  // FILE_DELETE_ON_CLOSE was requested; the caller acts
+  std::string path;              // the path with the on-disk spelling, backslashes
+  std::string name;              // its last component ("" for the share root)
+};
+
+// A path resolved up to its last component.
+struct Resolved {
+  UniqueFd parent;               // O_PATH | O_DIRECTORY descriptor of the containing dir
+  std::string parent_path;       // on-disk path of that directory from the root, "/"-joined
+  std::string name;              // on-disk name of the last component, "" for the root
+  std::string requested;         // the last component as the client spelled it
+  bool exists = false;           // `name` was found (exactly or ignoring case)
+  std::string relative() const;  // on-disk path from the root ("." for the root)
+  std::string smb_path() const;  // relative() with backslashes ("" for the root)
+};
+
+struct VolumeInfo {
+  std::uint64_t total_allocation_units = 0;
+  std::uint64_t caller_available_allocation_units = 0;
+  std::uint64_t actual_available_allocation_units = 0;
+  std::uint32_t sectors_per_allocation_unit = 1;
+  std::uint32_t bytes_per_sector = 512;
+  std::uint32_t serial_number = 0;  // derived from st_dev
+  std::uint64_t creation_time = 0;  // the root directory's creation time
+  std::uint32_t file_system_attributes = 0;
+  std::int32_t maximum_component_name_length = 255;
+  std::string file_system_name = "NTFS";  // what Windows clients expect to see
+
+  fscc::FileFsSizeInformation size_information() const;
+  fscc::FileFsFullSizeInformation full_size_information() const;
+  fscc::FileFsAttributeInformation attribute_information() const;
+  fscc::FileFsVolumeInformation volume_information(std::string label) const;
+};
+
+class Share {
+ public:
+  Share() = default;
+
+  // Opens `root_path` (an existing directory). NOT_SUPPORTED with a message in
+  // `error` when the kernel has no openat2(2) (Linux < 5.6).
+  static NtStatus open(const std::string& root_path, Share& out, std::string* error = nullptr);
+
+  bool valid() const { return root_.valid(); }
+  int root_fd() const { return root_.get(); }
+
+  // Validates `smb_path` and resolves every component but the last, which is looked
+  // up (exactly, then ignoring case) but not opened. OBJECT_PATH_NOT_FOUND when an
+  // intermediate directory is missing or not a directory; ACCESS_DENIED when it lies
+  // outside the share.
+  NtStatus resolve(std::string_view smb_path, Resolved& out) const;
+
+  // CREATE with NT semantics ([MS-FSA] 2.1.5.1).
+  NtStatus open(std::string_view smb_path, const OpenRequest& request, OpenResult& out) const;
+
+  // Opens an existing file or directory for metadata only (O_PATH), following
+  // symlinks beneath the share; for stat-like queries by path.
+  NtStatus stat(std::string_view smb_path, FileInfo& out) const;
+
+  // Renames `from` to `to` (both SMB paths in this share), files and directories.
+  // Without replace_if_exists an existing target is OBJECT_NAME_COLLISION (atomic with
+  // RENAME_NOREPLACE); with it, an existing directory target is ACCESS_DENIED
+  // ([MS-FSA] 2.1.5.14.11). A case-only rename of the same entry is allowed.
+  // `open_fd`, when given, must be the file at `from` (a guard against it having been
+  // replaced meanwhile); OBJECT_NAME_NOT_FOUND otherwise.
+  NtStatus rename(std::string_view from, std::string_view to, bool replace_if_exists,
+                  int open_fd = -1) const;
+
+  // Deletes the file or (empty) directory at `smb_path`: the delete-on-close action.
+  // DIRECTORY_NOT_EMPTY for a directory with entries; `open_fd` as for rename.
+  NtStatus remove(std::string_view smb_path, int open_fd = -1) const;
+
+  // statvfs of the share's file system.
+  NtStatus volume_info(VolumeInfo& out) const;
+
+ private:
+  UniqueFd root_;
+};
+
+}  // namespace smb::vfs

@@ -1,0 +1,684 @@
+"""Harness for the integration tests: start an SMB server, drive it with real clients.
+
+A `Server` is a context manager that writes a private smb.conf, adds a user, starts the
+server on a free loopback port with a temporary share, waits until it answers and stops
+it again. Two kinds of server are supported:
+
+  kind="self"   the project's smbd (SMBD_BIN, SMBD_PASSWD_BIN from the environment)
+  kind="samba"  Samba's /usr/sbin/smbd with every state directory private
+
+The kind defaults to the environment variable SMBTEST_KIND, else "self".
+Standard library only.
+"""
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SAMBA_SMBD = "/usr/sbin/smbd"
+SAMBA_SMBPASSWD = "/usr/bin/smbpasswd"
+SMBCLIENT = "/usr/bin/smbclient"
+
+DEFAULT_USER = "smbtest"
+DEFAULT_PASSWORD = "Sm8-test-pw"
+DEFAULT_SHARE = "share"
+
+# smbclient -m names, in negotiation order.
+DIALECTS = ["SMB2_02", "SMB2_10", "SMB3_00", "SMB3_02", "SMB3_11"]
+
+# Logs of every server stopped in this process, printed by main() when a test fails.
+_stopped_logs = []
+
+
+def default_kind():
+    kind = os.environ.get("SMBTEST_KIND", "self")
+    if kind not in ("self", "samba"):
+        raise ValueError(f"SMBTEST_KIND must be 'self' or 'samba', not {kind!r}")
+    return kind
+
+
+def scratch_root():
+    """A directory for share and client files: tmpfs when available.
+
+    On ext4 an xattr block changes the AllocationSize of empty files, which some
+    smbtorture tests check; tmpfs keeps the share free of that effect.
+    """
+    root = os.environ.get("SMBTEST_TMPDIR")
+    if root:
+        return root
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        return "/dev/shm"
+    return tempfile.gettempdir()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port, host="127.0.0.1", timeout=0.5):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------- files and hashes
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(1 << 20)
+            if not block:
+                break
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_bytes(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def make_random_file(path, size):
+    """Write `size` random bytes to `path`; return the sha256 hex digest."""
+    h = hashlib.sha256()
+    with open(path, "wb") as f:
+        left = size
+        while left > 0:
+            block = os.urandom(min(left, 1 << 20))
+            f.write(block)
+            h.update(block)
+            left -= len(block)
+    return h.hexdigest()
+
+
+def assert_same_file(expected_path, actual_path, what=""):
+    """Raise AssertionError naming both files unless they are equal byte for byte."""
+    if not os.path.exists(actual_path):
+        raise AssertionError(f"{what}: {actual_path} does not exist")
+    es, as_ = os.path.getsize(expected_path), os.path.getsize(actual_path)
+    eh, ah = sha256_file(expected_path), sha256_file(actual_path)
+    if (es, eh) != (as_, ah):
+        raise AssertionError(
+            f"{what}: {actual_path} ({as_} B, sha256 {ah}) differs from "
+            f"{expected_path} ({es} B, sha256 {eh})")
+
+
+def run(cmd, *, timeout, input=None, check=False, env=None):
+    """subprocess.run with a timeout and captured text output; never hangs."""
+    try:
+        return subprocess.run(cmd, input=input, capture_output=True, text=True,
+                              timeout=timeout, check=check, env=env)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        raise AssertionError(f"timed out after {timeout}s: {' '.join(cmd)}\n{out}\n{err}") from None
+
+
+# ---------------------------------------------------------------- unix user (Samba)
+
+def ensure_unix_user(name):
+    """Create a unix account without home directory when missing (Samba needs one)."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        pass
+    lock_path = os.path.join(tempfile.gettempdir(), "smbtest-useradd.lock")
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            pass
+        r = run(["useradd", "-M", "-s", "/usr/sbin/nologin", name], timeout=30)
+        if r.returncode not in (0, 9):  # 9: the name exists already
+            raise RuntimeError(f"useradd -M {name} failed: {r.stderr.strip()}")
+    return pwd.getpwnam(name)
+
+
+# ---------------------------------------------------------------- the server
+
+SAMBA_VFS_DIR = "/usr/lib/x86_64-linux-gnu/samba/vfs"
+TORTURE_VFS_MODULES = ("acl_xattr", "streams_xattr", "xattr_tdb")
+
+
+def samba_vfs_modules():
+    """The vfs modules smbtorture's share wants that this Samba has: they come with the
+    samba-vfs-modules package, and a share naming a missing module refuses every tree
+    connect. Without them the acls/streams tests fail for reasons outside the server."""
+    moddir = SAMBA_VFS_DIR
+    r = subprocess.run([SAMBA_SMBD, "-b"], capture_output=True, text=True, timeout=30)
+    m = re.search(r"MODULESDIR:\s*(\S+)", r.stdout)
+    if m:
+        moddir = os.path.join(m.group(1), "vfs")
+    b = re.search(r"Builtin modules:\s*\n(.*)", r.stdout)
+    builtin = b.group(1).split() if b else []
+    return [mod for mod in TORTURE_VFS_MODULES
+            if os.path.exists(os.path.join(moddir, f"{mod}.so")) or f"vfs_{mod}" in builtin]
+
+
+class ServerError(RuntimeError):
+    pass
+
+
+class Server:
+    """An SMB server on 127.0.0.1:<free port> with one share in a temporary directory.
+
+    Options:
+      kind           "self" or "samba" (default: SMBTEST_KIND or "self")
+      user/password  the account added to the server
+      share          share name; the directory is `share_path`
+      signing        "auto" | "mandatory" (server signing)
+      encrypt        "off" | "desired" | "required" (global smb encrypt); None leaves
+                     it at the server's default (a share may still require encryption)
+      share_encrypt  None or a value for the share's smb encrypt
+      min_protocol, max_protocol   e.g. "SMB2_02", "SMB3_11"
+      torture        configure the share the way smbtorture expects
+      extra_global   list of extra [global] lines
+      extra_share    list of extra lines for the share
+      extra_shares   {name: [lines]} additional shares; "%(base)s" in a line is the
+                     server's temporary directory
+      log_level      server log level
+    Attributes once started: host, port, share, share_path, user, password, conf,
+    base (temporary directory), pid, unc, log_text().
+    """
+
+    def __init__(self, kind=None, *, user=DEFAULT_USER, password=DEFAULT_PASSWORD,
+                 share=DEFAULT_SHARE, signing="auto", encrypt="off", share_encrypt=None,
+                 min_protocol=None, max_protocol=None, torture=False,
+                 extra_global=(), extra_share=(), extra_shares=None, log_level=1,
+                 start_timeout=30.0, stop_timeout=10.0):
+        self.kind = kind or default_kind()
+        if self.kind not in ("self", "samba"):
+            raise ValueError(f"unknown server kind {self.kind!r}")
+        self.host = "127.0.0.1"
+        self.user, self.password, self.share = user, password, share
+        self.signing, self.encrypt, self.share_encrypt = signing, encrypt, share_encrypt
+        self.min_protocol, self.max_protocol = min_protocol, max_protocol
+        self.torture = torture
+        self.extra_global, self.extra_share = list(extra_global), list(extra_share)
+        self.extra_shares = dict(extra_shares or {})
+        self.log_level = log_level
+        self.start_timeout, self.stop_timeout = start_timeout, stop_timeout
+        self.proc = None
+        self.port = None
+        self.base = None
+        self._stdout = None
+
+    # -- paths
+    @property
+    def unc(self):
+        return f"//{self.host}/{self.share}"
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def _binaries(self):
+        if self.kind == "samba":
+            return SAMBA_SMBD, SAMBA_SMBPASSWD
+        smbd = os.environ.get("SMBD_BIN")
+        passwd = os.environ.get("SMBD_PASSWD_BIN")
+        if not smbd or not passwd:
+            raise ServerError("kind 'self' needs SMBD_BIN and SMBD_PASSWD_BIN in the environment")
+        for b in (smbd, passwd):
+            if not os.access(b, os.X_OK):
+                raise ServerError(f"{b} is not an executable file")
+        return smbd, passwd
+
+    # -- configuration
+    def _conf_text(self):
+        b = self.base
+        g = [
+            "[global]",
+            f"smb ports = {self.port}",
+            "interfaces = 127.0.0.1",
+            "bind interfaces only = yes",
+            f"smb passwd file = {b}/private/smbpasswd",
+            f"log file = {b}/log/smbd.log",
+            f"log level = {self.log_level}",
+            f"server signing = {self.signing}",
+            f"lock directory = {b}/lock",
+            "map to guest = never",
+        ]
+        if self.encrypt is not None:  # None: the server's default
+            g.append(f"smb encrypt = {self.encrypt}")
+        if self.min_protocol:
+            g.append(f"server min protocol = {self.min_protocol}")
+        if self.max_protocol:
+            g.append(f"server max protocol = {self.max_protocol}")
+        if self.kind == "samba":
+            g += [
+                f"state directory = {b}/state",
+                f"cache directory = {b}/cache",
+                f"pid directory = {b}/pid",
+                f"private dir = {b}/private",
+                f"ncalrpc dir = {b}/ncalrpc",
+                f"binddns dir = {b}/binddns",
+                f"passdb backend = tdbsam:{b}/private/passdb.tdb",
+                "disable netbios = yes",
+                "load printers = no",
+                "printcap name = /dev/null",
+                "disable spoolss = yes",
+                "workgroup = SMBTEST",
+                "server role = standalone server",
+            ]
+            if self.torture:
+                g += [
+                    "kernel oplocks = no",
+                    "kernel share modes = no",
+                    "posix locking = no",
+                    "kernel change notify = no",
+                    "smbd:sharedelay = 100000",
+                    "smbd:writetimeupdatedelay = 500000",
+                    "smbd:FSCTL_SMBTORTURE = yes",
+                ]
+        g += self.extra_global
+
+        def share_lines(name, path, extra, hide_unreadable=False):
+            s = ["", f"[{name}]", f"path = {path}", "read only = no", "guest ok = no",
+                 "browseable = yes"]
+            if self.share_encrypt:
+                s.append(f"smb encrypt = {self.share_encrypt}")
+            if self.kind == "samba" and self.torture:
+                mods = samba_vfs_modules()
+                if mods:
+                    s.append(f"vfs objects = {' '.join(mods)}")
+                s += ["ea support = yes", "store dos attributes = yes"]
+                if hide_unreadable:
+                    s.append("hide unreadable = yes")
+            return s + list(extra)
+
+        text = g + share_lines(self.share, self.share_path, self.extra_share)
+        if self.torture and self.kind == "samba":
+            # Shares some smbtorture suites look for.
+            text += share_lines("hideunread", self.share_path, [], hide_unreadable=True)
+            text += share_lines("noperm", f"{b}/noperm", [])
+        for name, lines in self.extra_shares.items():
+            text += ["", f"[{name}]"] + [ln % {"base": b} for ln in lines]
+        return "\n".join(text) + "\n"
+
+    def _prepare(self):
+        self.base = tempfile.mkdtemp(prefix=f"smbtest-{self.kind}-", dir=scratch_root())
+        os.chmod(self.base, 0o755)
+        for d in ("private", "log", "lock", "state", "cache", "pid", "ncalrpc", "binddns",
+                  "share", "client"):
+            os.makedirs(os.path.join(self.base, d), exist_ok=True)
+        os.chmod(os.path.join(self.base, "private"), 0o700)
+        self.share_path = os.path.join(self.base, "share")
+        self.client_dir = os.path.join(self.base, "client")
+        if self.kind == "samba":
+            pw = ensure_unix_user(self.user)
+            os.chown(self.share_path, pw.pw_uid, pw.pw_gid)
+            if self.torture:
+                os.makedirs(os.path.join(self.base, "noperm"), mode=0o000, exist_ok=True)
+                os.chmod(os.path.join(self.base, "noperm"), 0o000)
+        os.chmod(self.share_path, 0o777)
+        # Directories of extra shares exist before the server reads its configuration.
+        for lines in self.extra_shares.values():
+            for ln in lines:
+                key, _, value = (ln % {"base": self.base}).partition("=")
+                if key.strip() == "path":
+                    os.makedirs(value.strip(), exist_ok=True)
+                    os.chmod(value.strip(), 0o777)
+        self.conf = os.path.join(self.base, "smb.conf")
+        with open(self.conf, "w") as f:
+            f.write(self._conf_text())
+        # A private client configuration keeps smbclient away from /etc/samba and the
+        # system cache and lock directories.
+        self.client_conf = os.path.join(self.base, "client.conf")
+        cb = os.path.join(self.base, "client")
+        with open(self.client_conf, "w") as f:
+            f.write("[global]\n"
+                    f"lock directory = {cb}\nstate directory = {cb}\n"
+                    f"cache directory = {cb}\nprivate dir = {cb}\n"
+                    f"ncalrpc dir = {cb}\nlog file = {cb}/client.log\n"
+                    "disable netbios = yes\nworkgroup = SMBTEST\n")
+
+    def _add_user(self, passwd_bin):
+        pw_input = f"{self.password}\n{self.password}\n"
+        r = run([passwd_bin, "-c", self.conf, "-s", "-a", self.user], input=pw_input,
+                timeout=30)
+        if r.returncode != 0:
+            raise ServerError(f"{passwd_bin} -a {self.user} failed ({r.returncode}): "
+                              f"{r.stdout}{r.stderr}")
+
+    def _command(self, smbd):
+        if self.kind == "samba":
+            return [smbd, "-F", "--no-process-group", "-s", self.conf,
+                    "--debug-stdout", f"-d{self.log_level}"]
+        return [smbd, "-s", self.conf, "-F", "-i", "-d", str(self.log_level)]
+
+    def start(self):
+        smbd, passwd_bin = self._binaries()
+        last_error = None
+        for _attempt in range(3):  # another process may take the free port first
+            self.port = free_port()
+            self._prepare()
+            self._add_user(passwd_bin)
+            self._stdout = open(os.path.join(self.base, "log", "stdout.log"), "wb")
+            # A session of its own, so that stop() reaches the workers the server forks.
+            self.proc = subprocess.Popen(self._command(smbd), stdin=subprocess.DEVNULL,
+                                         stdout=self._stdout, stderr=subprocess.STDOUT,
+                                         start_new_session=True, cwd=self.base)
+            try:
+                self._wait_ready()
+                return self
+            except ServerError as e:
+                last_error = e
+                bound_elsewhere = "Address already in use" in self.log_text()
+                self.stop()
+                if not bound_elsewhere:
+                    break
+        raise last_error
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError(f"{self.kind} smbd exited with {self.proc.returncode} "
+                                  f"during start-up\n{self.log_tail()}")
+            if port_open(self.port):
+                break
+            time.sleep(0.1)
+        else:
+            raise ServerError(f"{self.kind} smbd: port {self.port} not open after "
+                              f"{self.start_timeout}s\n{self.log_tail()}")
+        last = None
+        while time.monotonic() < deadline:
+            r = self.smbclient("ls", timeout=15, check=False)
+            if r.returncode == 0:
+                return
+            last = r
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise ServerError(f"{self.kind} smbd does not answer smbclient ls: "
+                          f"{last.stdout if last else ''}{last.stderr if last else ''}\n"
+                          f"{self.log_tail()}")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, remove=True):
+        """SIGTERM to the server's process group, SIGKILL after stop_timeout."""
+        if self.proc is not None:
+            pgid = self.proc.pid  # start_new_session: the group id is the server's pid
+            if self.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pgid, signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=self.stop_timeout)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(pgid, signal.SIGKILL)
+                    self.proc.wait(timeout=10)
+                    self.killed = True
+            # Children forked per connection may outlive the parent briefly.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+            self.exit_code = self.proc.returncode
+            self.proc = None
+        if self._stdout:
+            self._stdout.close()
+            self._stdout = None
+        if self.base:
+            _stopped_logs.append((f"{self.kind} smbd port {self.port} ({self.base})",
+                                  self.log_tail(200)))
+            if remove and not os.environ.get("SMBTEST_KEEP"):
+                shutil.rmtree(self.base, ignore_errors=True)
+                self.base = None
+
+    def log_text(self):
+        """Everything the server logged: its stdout and its log files."""
+        if not self.base:
+            return ""
+        parts = []
+        logdir = os.path.join(self.base, "log")
+        with contextlib.suppress(OSError):
+            for name in sorted(os.listdir(logdir)):
+                with contextlib.suppress(OSError), \
+                        open(os.path.join(logdir, name), "rb") as f:
+                    parts.append(f"==> {name} <==\n" + f.read().decode(errors="replace"))
+        return "\n".join(parts)
+
+    def log_tail(self, lines=60):
+        text = self.log_text().splitlines()
+        return "\n".join(text[-lines:])
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            sys.stderr.write(f"\n--- {self.kind} smbd log (port {self.port}) ---\n"
+                             f"{self.log_tail(200)}\n--- end of log ---\n")
+        self.stop()
+        return False
+
+    # -- clients
+    def smbclient(self, commands=None, *, dialect=None, options=(), user=None,
+                  password=None, share=None, args=(), timeout=120, check=True, port=None):
+        """Run smbclient against the share. dialect pins min and max protocol; port
+        overrides the server's port (a WireTap in front of it).
+
+        Returns the CompletedProcess; with check=True raises AssertionError when the
+        exit code is not 0 or the output reports an NT_STATUS error.
+        """
+        user = self.user if user is None else user
+        password = self.password if password is None else password
+        cmd = [SMBCLIENT, f"//{self.host}/{share or self.share}", "-p", str(port or self.port),
+               "-U", f"{user}%{password}", "--configfile", self.client_conf]
+        if dialect:
+            cmd += ["-m", dialect, f"--option=client min protocol={dialect}"]
+        for o in options:
+            cmd.append(f"--option={o}")
+        cmd += list(args)
+        if commands is not None:
+            cmd += ["-c", commands]
+        r = run(cmd, timeout=timeout)
+        if check:
+            out = r.stdout + r.stderr
+            if r.returncode != 0 or "NT_STATUS_" in out:
+                raise AssertionError(
+                    f"smbclient failed (exit {r.returncode}) for {commands!r} "
+                    f"dialect={dialect} options={list(options)}:\n{out.strip()}")
+        return r
+
+    def smbclient_list(self, *, options=(), timeout=60):
+        """smbclient -L: the share names the server announces."""
+        cmd = [SMBCLIENT, "-L", f"//{self.host}", "-p", str(self.port),
+               "-U", f"{self.user}%{self.password}", "--configfile", self.client_conf,
+               "-g"]
+        cmd += [f"--option={o}" for o in options]
+        return run(cmd, timeout=timeout)
+
+
+# ---------------------------------------------------------------- wire tap
+
+SMB2_NEGOTIATE, SMB2_SESSION_SETUP = 0x0000, 0x0001
+SMB2_FLAGS_SERVER_TO_REDIR, SMB2_FLAGS_SIGNED = 0x1, 0x8
+STATUS_PENDING = 0x00000103
+
+
+class Frame:
+    """One NetBIOS session message seen by the tap, described from its first bytes."""
+
+    __slots__ = ("to_server", "protocol", "command", "flags", "status", "dialect", "size")
+
+    def __init__(self, to_server, data, size):
+        self.to_server = to_server
+        self.size = size
+        self.protocol = data[:4]
+        self.command = self.flags = self.status = self.dialect = None
+        if self.protocol == b"\xfeSMB" and len(data) >= 64:
+            self.status = int.from_bytes(data[8:12], "little")
+            self.command = int.from_bytes(data[12:14], "little")
+            self.flags = int.from_bytes(data[16:20], "little")
+            if self.command == SMB2_NEGOTIATE and not to_server and len(data) >= 70:
+                self.dialect = int.from_bytes(data[68:70], "little")
+
+    @property
+    def encrypted(self):
+        return self.protocol == b"\xfdSMB"
+
+    @property
+    def signed(self):
+        return self.flags is not None and bool(self.flags & SMB2_FLAGS_SIGNED)
+
+
+class WireTap:
+    """A TCP relay on 127.0.0.1 in front of a server that records every SMB2 frame.
+
+    Clients connect to `tap.port`; the frames are in `tap.frames` (all connections).
+    It shows what a client and a server really negotiated: dialect, signing, encryption.
+    """
+
+    def __init__(self, target_port, host="127.0.0.1"):
+        import threading
+        self._threading = threading
+        self.target = (host, target_port)
+        self.frames = []
+        self._lock = threading.Lock()
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind((host, 0))
+        self._listener.listen(16)
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+        self._stop = False
+        self._threads = []
+        self._socks = []
+
+    def __enter__(self):
+        t = self._threading.Thread(target=self._accept_loop, daemon=True)
+        t.start()
+        self._threads.append(t)
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self):
+        self._stop = True
+        for s in self._socks:
+            with contextlib.suppress(OSError):
+                s.close()
+        with contextlib.suppress(OSError):
+            self._listener.close()
+        for t in self._threads:
+            t.join(timeout=5)
+
+    def reset(self):
+        with self._lock:
+            self.frames = []
+
+    def _accept_loop(self):
+        while not self._stop:
+            try:
+                client, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=10)
+            except OSError:
+                client.close()
+                continue
+            client.settimeout(None)
+            upstream.settimeout(None)
+            self._socks += [client, upstream]
+            for src, dst, to_server in ((client, upstream, True), (upstream, client, False)):
+                t = self._threading.Thread(target=self._pump, args=(src, dst, to_server),
+                                           daemon=True)
+                t.start()
+                self._threads.append(t)
+
+    @staticmethod
+    def _read_exact(sock, n):
+        buf = bytearray(n)
+        view = memoryview(buf)
+        got = 0
+        while got < n:
+            k = sock.recv_into(view[got:], n - got)
+            if k == 0:
+                return None
+            got += k
+        return buf
+
+    def _pump(self, src, dst, to_server):
+        try:
+            while True:
+                head = self._read_exact(src, 4)
+                if head is None:
+                    break
+                length = int.from_bytes(head[1:4], "big")
+                body = self._read_exact(src, length) if length else bytearray()
+                if body is None:
+                    break
+                frame = Frame(to_server, bytes(body[:72]), length)
+                with self._lock:
+                    self.frames.append(frame)
+                dst.sendall(head + body)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    # -- summaries
+    def dialects(self):
+        return {f.dialect for f in self.frames if f.dialect is not None}
+
+    def after_session_setup(self):
+        """Frames after the first successful SESSION_SETUP response of each connection
+        are not told apart; this returns every frame that is not NEGOTIATE or
+        SESSION_SETUP (encrypted frames included)."""
+        return [f for f in self.frames
+                if f.encrypted or f.command not in (SMB2_NEGOTIATE, SMB2_SESSION_SETUP)]
+
+
+# ---------------------------------------------------------------- smbclient output
+
+_LS_LINE = re.compile(r"^\s{2}(?P<name>.+?)\s+(?P<attr>[ADHSRNI]*)\s+(?P<size>\d+)\s+"
+                      r"\w{3} \w{3}\s+\d+ \d\d:\d\d:\d\d \d{4}$")
+
+
+def parse_ls(output):
+    """{name: (attributes, size)} from smbclient `ls` output."""
+    entries = {}
+    for line in output.splitlines():
+        m = _LS_LINE.match(line)
+        if m:
+            entries[m.group("name")] = (m.group("attr"), int(m.group("size")))
+    return entries
+
+
+# ---------------------------------------------------------------- running tests
+
+def main():
+    """unittest.main that prints the logs of the servers when a test failed."""
+    prog = unittest.main(exit=False, verbosity=2)
+    ok = prog.result.wasSuccessful()
+    if not ok:
+        for title, log in _stopped_logs:
+            sys.stderr.write(f"\n--- log of {title} ---\n{log}\n")
+    sys.exit(0 if ok else 1)
