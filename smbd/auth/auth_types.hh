@@ -48,7 +48,7 @@ enum class AuthFailure {
   no_such_user,
   wrong_password,
   account_disabled,
-  mic_mismatch,       // AUTHENTICATE_MESSAGE.MIC ([MS-NLMP] 3.2.5.1.2)
+  mic_mismatch,            // AUTHENTICATE_MESSAGE.MIC ([MS-NLMP] 3.2.5.1.2)
   mech_list_mic_mismatch,  // SPNEGO mechListMIC missing or wrong ([MS-SPNG] 3.2.5.1)
   rejected_by_peer,        // the other side sent negState reject
 };

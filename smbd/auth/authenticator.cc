@@ -23,10 +23,14 @@ Bytes reject_token() {
 NtStatus status_for(AuthFailure failure) {
   switch (failure) {
     case AuthFailure::invalid_token:
-    case AuthFailure::out_of_sequence: return NtStatus::INVALID_PARAMETER;
-    case AuthFailure::unsupported_mechanism: return NtStatus::NOT_SUPPORTED;
-    case AuthFailure::account_disabled: return NtStatus::ACCOUNT_DISABLED;
-    default: return NtStatus::LOGON_FAILURE;
+    case AuthFailure::out_of_sequence:
+      return NtStatus::INVALID_PARAMETER;
+    case AuthFailure::unsupported_mechanism:
+      return NtStatus::NOT_SUPPORTED;
+    case AuthFailure::account_disabled:
+      return NtStatus::ACCOUNT_DISABLED;
+    default:
+      return NtStatus::LOGON_FAILURE;
   }
 }
 
@@ -145,8 +149,7 @@ AuthStep ServerAuthenticator::handle_authenticate(ByteSpan ntlm_authenticate,
   step.domain = std::move(result.domain);
   step.workstation = std::move(result.workstation);
   step.anonymous = result.anonymous;
-  step.session_key.assign(result.exported_session_key.begin(),
-                          result.exported_session_key.end());
+  step.session_key.assign(result.exported_session_key.begin(), result.exported_session_key.end());
 
   if (spnego_) {
     NegTokenResp resp;

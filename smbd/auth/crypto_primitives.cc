@@ -119,9 +119,8 @@ Digest16 hmac_md5(ByteSpan key, std::initializer_list<ByteSpan> parts) {
   std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx(EVP_MAC_CTX_new(hmac_algorithm()));
   if (!ctx) crypto_failure();
   char digest_name[] = "MD5";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-      OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+                         OSSL_PARAM_construct_end()};
   // A zero-length key is legal for HMAC (anonymous NTLM); OpenSSL wants a non-null pointer.
   static const std::uint8_t empty_key[1] = {0};
   const std::uint8_t* key_data = key.empty() ? empty_key : key.data();

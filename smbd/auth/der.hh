@@ -33,7 +33,8 @@ struct Tlv {
 
 class Reader {
  public:
-  explicit Reader(ByteSpan data, int depth = 0) : data_(data), ok_(depth <= kMaxDepth), depth_(depth) {}
+  explicit Reader(ByteSpan data, int depth = 0)
+      : data_(data), ok_(depth <= kMaxDepth), depth_(depth) {}
 
   bool ok() const { return ok_; }
   bool at_end() const { return pos_ == data_.size(); }

@@ -42,8 +42,7 @@ Bytes uppercase_utf16le(ByteSpan utf16le) {
   return out;
 }
 
-Digest16 ntowf_v2(const Digest16& nt_hash_value, ByteSpan user_utf16le,
-                  ByteSpan domain_utf16le) {
+Digest16 ntowf_v2(const Digest16& nt_hash_value, ByteSpan user_utf16le, ByteSpan domain_utf16le) {
   Bytes user_upper = uppercase_utf16le(user_utf16le);
   return hmac_md5(nt_hash_value, {user_upper, domain_utf16le});
 }

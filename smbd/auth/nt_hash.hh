@@ -20,8 +20,7 @@ Bytes uppercase_utf16le(ByteSpan utf16le);
 
 // NTOWFv2 ([MS-NLMP] 3.3.2): HMAC_MD5(NT hash, UNICODE(Uppercase(User) || UserDom)), with
 // user and domain given as UTF-16LE exactly as carried in the AUTHENTICATE_MESSAGE.
-Digest16 ntowf_v2(const Digest16& nt_hash_value, ByteSpan user_utf16le,
-                  ByteSpan domain_utf16le);
+Digest16 ntowf_v2(const Digest16& nt_hash_value, ByteSpan user_utf16le, ByteSpan domain_utf16le);
 
 // NTProofStr = HMAC_MD5(ResponseKeyNT, ServerChallenge || temp) ([MS-NLMP] 3.3.2), where
 // `temp` is the NTLMv2_CLIENT_CHALLENGE (everything after the first 16 response bytes).

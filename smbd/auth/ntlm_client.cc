@@ -56,8 +56,8 @@ bool NtlmClient::authenticate(ByteSpan challenge_message, Bytes& authenticate_me
     flags_ = flags_ | NegotiateFlag::NTLMSSP_ANONYMOUS;
     auth.lm_challenge_response = Bytes(1, 0);
   } else {
-    const Digest16 hash = credentials_.nt_hash ? *credentials_.nt_hash
-                                               : nt_hash(credentials_.password);
+    const Digest16 hash =
+        credentials_.nt_hash ? *credentials_.nt_hash : nt_hash(credentials_.password);
     const Digest16 key = ntowf_v2(hash, auth.user_name, auth.domain_name);
 
     // 3.1.5.1.2: the server's MsvAvTimestamp, when present, is echoed and then no LMv2
@@ -79,10 +79,9 @@ bool NtlmClient::authenticate(ByteSpan challenge_message, Bytes& authenticate_me
     const Digest16 proof = ntlmv2_proof(key, chal.server_challenge, temp);
     auth.nt_challenge_response.assign(proof.begin(), proof.end());
     auth.nt_challenge_response.insert(auth.nt_challenge_response.end(), temp.begin(), temp.end());
-    auth.lm_challenge_response = server_timestamp
-                                     ? Bytes(24, 0)
-                                     : lmv2_response(key, chal.server_challenge,
-                                                     blob.challenge_from_client);
+    auth.lm_challenge_response =
+        server_timestamp ? Bytes(24, 0)
+                         : lmv2_response(key, chal.server_challenge, blob.challenge_from_client);
     session_base_key = ntlmv2_session_base_key(key, proof);
   }
 

@@ -9,17 +9,28 @@ namespace smb::auth {
 
 std::string_view auth_failure_name(AuthFailure f) {
   switch (f) {
-    case AuthFailure::none: return "none";
-    case AuthFailure::invalid_token: return "invalid_token";
-    case AuthFailure::unsupported_mechanism: return "unsupported_mechanism";
-    case AuthFailure::out_of_sequence: return "out_of_sequence";
-    case AuthFailure::lm_or_ntlmv1_refused: return "lm_or_ntlmv1_refused";
-    case AuthFailure::no_such_user: return "no_such_user";
-    case AuthFailure::wrong_password: return "wrong_password";
-    case AuthFailure::account_disabled: return "account_disabled";
-    case AuthFailure::mic_mismatch: return "mic_mismatch";
-    case AuthFailure::mech_list_mic_mismatch: return "mech_list_mic_mismatch";
-    case AuthFailure::rejected_by_peer: return "rejected_by_peer";
+    case AuthFailure::none:
+      return "none";
+    case AuthFailure::invalid_token:
+      return "invalid_token";
+    case AuthFailure::unsupported_mechanism:
+      return "unsupported_mechanism";
+    case AuthFailure::out_of_sequence:
+      return "out_of_sequence";
+    case AuthFailure::lm_or_ntlmv1_refused:
+      return "lm_or_ntlmv1_refused";
+    case AuthFailure::no_such_user:
+      return "no_such_user";
+    case AuthFailure::wrong_password:
+      return "wrong_password";
+    case AuthFailure::account_disabled:
+      return "account_disabled";
+    case AuthFailure::mic_mismatch:
+      return "mic_mismatch";
+    case AuthFailure::mech_list_mic_mismatch:
+      return "mech_list_mic_mismatch";
+    case AuthFailure::rejected_by_peer:
+      return "rejected_by_peer";
   }
   return "unknown";
 }
@@ -48,10 +59,9 @@ bool NtlmServer::challenge(ByteSpan negotiate_message, Bytes& challenge_message)
 
   // 3.2.5.1.1: answer with what both sides support; this acceptor always speaks NTLM with
   // target information and echoes the optional capabilities the client asked for.
-  std::uint32_t flags = NegotiateFlag::NTLMSSP_NEGOTIATE_NTLM |
-                        NegotiateFlag::NTLMSSP_REQUEST_TARGET |
-                        NegotiateFlag::NTLMSSP_TARGET_TYPE_SERVER |
-                        NegotiateFlag::NTLMSSP_NEGOTIATE_TARGET_INFO;
+  std::uint32_t flags =
+      NegotiateFlag::NTLMSSP_NEGOTIATE_NTLM | NegotiateFlag::NTLMSSP_REQUEST_TARGET |
+      NegotiateFlag::NTLMSSP_TARGET_TYPE_SERVER | NegotiateFlag::NTLMSSP_NEGOTIATE_TARGET_INFO;
   if (has_flag(requested, NegotiateFlag::NTLMSSP_NEGOTIATE_UNICODE)) {
     flags = flags | NegotiateFlag::NTLMSSP_NEGOTIATE_UNICODE;
   } else {
@@ -84,8 +94,7 @@ bool NtlmServer::challenge(ByteSpan negotiate_message, Bytes& challenge_message)
     chal.target_info.push_back({AvId::MsvAvDnsDomainName, utf16le(identity_.dns_domain_name)});
   }
   if (!identity_.dns_computer_name.empty()) {
-    chal.target_info.push_back(
-        {AvId::MsvAvDnsComputerName, utf16le(identity_.dns_computer_name)});
+    chal.target_info.push_back({AvId::MsvAvDnsComputerName, utf16le(identity_.dns_computer_name)});
   }
   Bytes timestamp(8);
   store_le64(timestamp.data(), clock_());
@@ -128,8 +137,8 @@ NtlmAuthResult NtlmServer::authenticate(ByteSpan authenticate_message) {
 
   // 3.2.5.1.2: an empty user name with an empty NtChallengeResponse and an empty or Z(1)
   // LmChallengeResponse is anonymous; its session base key is all zeros.
-  const bool anonymous = auth.user_name.empty() && nt.empty() &&
-                         (lm.empty() || (lm.size() == 1 && lm[0] == 0));
+  const bool anonymous =
+      auth.user_name.empty() && nt.empty() && (lm.empty() || (lm.size() == 1 && lm[0] == 0));
   if (anonymous) {
     result.anonymous = true;
     result.user.clear();

@@ -14,10 +14,10 @@ namespace smb::auth {
 // DER encodings (tag, length, value) of the mechanism OIDs.
 // SPNEGO 1.3.6.1.5.5.2 (RFC 4178 3).
 inline constexpr std::array<std::uint8_t, 8> kSpnegoOid = {0x06, 0x06, 0x2b, 0x06,
-                                                          0x01, 0x05, 0x05, 0x02};
+                                                           0x01, 0x05, 0x05, 0x02};
 // NTLMSSP 1.3.6.1.4.1.311.2.2.10 ([MS-NLMP] 1.9).
-inline constexpr std::array<std::uint8_t, 12> kNtlmsspOid = {
-    0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
+inline constexpr std::array<std::uint8_t, 12> kNtlmsspOid = {0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04,
+                                                             0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
 
 // RFC 4178 4.2.2 negState.
 enum class NegState : std::uint8_t {

@@ -16,7 +16,7 @@ struct OptionSpec {
 };
 
 constexpr OptionSpec kSpecs[] = {
-    {'s', "configfile", Takes::VALUE}, {'F', "foreground", Takes::NOTHING},
+    {'s', "configfile", Takes::VALUE},    {'F', "foreground", Takes::NOTHING},
     {'i', "interactive", Takes::NOTHING}, {'d', "debuglevel", Takes::VALUE},
     {'p', "port", Takes::VALUE},          {'V', "version", Takes::NOTHING},
     {'h', "help", Takes::NOTHING},        {0, "check", Takes::NOTHING},

@@ -18,19 +18,18 @@ inline constexpr const char* kDefaultConfigFile = "/etc/smb3d/smb.conf";
 struct Options {
   std::string config_file = kDefaultConfigFile;
   bool config_file_given = false;
-  bool foreground = false;   // -F: do not detach
-  bool interactive = false;  // -i: foreground and log to standard output
-  std::optional<int> debug_level;     // -d: overrides `log level`
-  std::optional<std::uint16_t> port;  // -p: overrides `smb ports`
-  bool check = false;                 // --check: print the effective configuration
+  bool foreground = false;              // -F: do not detach
+  bool interactive = false;             // -i: foreground and log to standard output
+  std::optional<int> debug_level;       // -d: overrides `log level`
+  std::optional<std::uint16_t> port;    // -p: overrides `smb ports`
+  bool check = false;                   // --check: print the effective configuration
   std::optional<std::string> demo_dir;  // --demo[=DIR]; DIR defaults to ./demo-state
   bool version = false;
   bool help = false;
 };
 
 // Parses argv[1..argc-1]. nullopt with `error` set on a bad command line.
-std::optional<Options> parse_command_line(const std::vector<std::string>& args,
-                                          std::string& error);
+std::optional<Options> parse_command_line(const std::vector<std::string>& args, std::string& error);
 std::optional<Options> parse_command_line(int argc, const char* const* argv, std::string& error);
 
 std::string help_text(std::string_view program);

@@ -23,8 +23,8 @@ struct Outcome {
 // [global] settings that only take effect once the whole file is read.
 struct GlobalState {
   Global& g;
-  std::string passdb_file;   // from `passdb backend = smbpasswd:PATH`
-  std::string passwd_file;   // from `smb passwd file`
+  std::string passdb_file;  // from `passdb backend = smbpasswd:PATH`
+  std::string passwd_file;  // from `smb passwd file`
   unsigned protocol_line = 0;
 };
 
@@ -84,16 +84,26 @@ void set_enum(E& out, std::string_view v, Outcome& o,
 }
 
 constexpr std::array<std::pair<std::string_view, Encrypt>, 21> kEncryptNames{{
-    {"default", Encrypt::DEFAULT},     {"auto", Encrypt::DEFAULT},
-    {"off", Encrypt::OFF},             {"disabled", Encrypt::OFF},
-    {"no", Encrypt::OFF},              {"false", Encrypt::OFF},
-    {"0", Encrypt::OFF},               {"desired", Encrypt::DESIRED},
-    {"if_required", Encrypt::DESIRED}, {"enabled", Encrypt::DESIRED},
-    {"yes", Encrypt::DESIRED},         {"true", Encrypt::DESIRED},
-    {"1", Encrypt::DESIRED},           {"on", Encrypt::DESIRED},
-    {"required", Encrypt::REQUIRED},   {"mandatory", Encrypt::REQUIRED},
-    {"force", Encrypt::REQUIRED},      {"forced", Encrypt::REQUIRED},
-    {"enforced", Encrypt::REQUIRED},   {"if required", Encrypt::DESIRED},
+    {"default", Encrypt::DEFAULT},
+    {"auto", Encrypt::DEFAULT},
+    {"off", Encrypt::OFF},
+    {"disabled", Encrypt::OFF},
+    {"no", Encrypt::OFF},
+    {"false", Encrypt::OFF},
+    {"0", Encrypt::OFF},
+    {"desired", Encrypt::DESIRED},
+    {"if_required", Encrypt::DESIRED},
+    {"enabled", Encrypt::DESIRED},
+    {"yes", Encrypt::DESIRED},
+    {"true", Encrypt::DESIRED},
+    {"1", Encrypt::DESIRED},
+    {"on", Encrypt::DESIRED},
+    {"required", Encrypt::REQUIRED},
+    {"mandatory", Encrypt::REQUIRED},
+    {"force", Encrypt::REQUIRED},
+    {"forced", Encrypt::REQUIRED},
+    {"enforced", Encrypt::REQUIRED},
+    {"if required", Encrypt::DESIRED},
     {"ifrequired", Encrypt::DESIRED},
 }};
 
@@ -102,15 +112,15 @@ void set_encrypt(Encrypt& out, std::string_view v, Outcome& o) {
 }
 
 constexpr std::array<std::pair<std::string_view, Signing>, 19> kSigningNames{{
-    {"default", Signing::DEFAULT},    {"auto", Signing::DEFAULT},
+    {"default", Signing::DEFAULT},     {"auto", Signing::DEFAULT},
     {"if_required", Signing::DEFAULT}, {"enabled", Signing::DEFAULT},
-    {"yes", Signing::DEFAULT},        {"true", Signing::DEFAULT},
-    {"1", Signing::DEFAULT},          {"on", Signing::DEFAULT},
-    {"desired", Signing::DEFAULT},    {"mandatory", Signing::MANDATORY},
-    {"required", Signing::MANDATORY}, {"force", Signing::MANDATORY},
-    {"forced", Signing::MANDATORY},   {"enforced", Signing::MANDATORY},
-    {"disabled", Signing::DISABLED},  {"off", Signing::DISABLED},
-    {"no", Signing::DISABLED},        {"false", Signing::DISABLED},
+    {"yes", Signing::DEFAULT},         {"true", Signing::DEFAULT},
+    {"1", Signing::DEFAULT},           {"on", Signing::DEFAULT},
+    {"desired", Signing::DEFAULT},     {"mandatory", Signing::MANDATORY},
+    {"required", Signing::MANDATORY},  {"force", Signing::MANDATORY},
+    {"forced", Signing::MANDATORY},    {"enforced", Signing::MANDATORY},
+    {"disabled", Signing::DISABLED},   {"off", Signing::DISABLED},
+    {"no", Signing::DISABLED},         {"false", Signing::DISABLED},
     {"0", Signing::DISABLED},
 }};
 
@@ -184,9 +194,7 @@ void set_protocol(std::uint16_t& out, std::string_view v, Outcome& o, bool is_mi
 }
 
 // `valid users` and the like: names, compared case-insensitively by the server.
-void set_list(std::vector<std::string>& out, std::string_view v, Outcome&) {
-  out = split_list(v);
-}
+void set_list(std::vector<std::string>& out, std::string_view v, Outcome&) { out = split_list(v); }
 
 void set_path(std::string& out, std::string_view v, Outcome& o) {
   v = trim(v);
@@ -212,30 +220,18 @@ const std::array<GlobalParam, 36> kGlobalParams{{
      }},
     {"interfaces",
      [](GlobalState& s, std::string_view v, Outcome& o) { set_list(s.g.interfaces, v, o); }},
-    {"bind interfaces only",
-     [](GlobalState& s, std::string_view v, Outcome& o) {
-       set_bool(s.g.bind_interfaces_only, v, o);
-     }},
-    {"server min protocol",
-     [](GlobalState& s, std::string_view v, Outcome& o) {
-       set_protocol(s.g.server_min_protocol, v, o, true);
-     }},
-    {"min protocol",
-     [](GlobalState& s, std::string_view v, Outcome& o) {
-       set_protocol(s.g.server_min_protocol, v, o, true);
-     }},
-    {"server max protocol",
-     [](GlobalState& s, std::string_view v, Outcome& o) {
-       set_protocol(s.g.server_max_protocol, v, o, false);
-     }},
-    {"max protocol",
-     [](GlobalState& s, std::string_view v, Outcome& o) {
-       set_protocol(s.g.server_max_protocol, v, o, false);
-     }},
-    {"protocol",
-     [](GlobalState& s, std::string_view v, Outcome& o) {
-       set_protocol(s.g.server_max_protocol, v, o, false);
-     }},
+    {"bind interfaces only", [](GlobalState& s, std::string_view v,
+                                Outcome& o) { set_bool(s.g.bind_interfaces_only, v, o); }},
+    {"server min protocol", [](GlobalState& s, std::string_view v,
+                               Outcome& o) { set_protocol(s.g.server_min_protocol, v, o, true); }},
+    {"min protocol", [](GlobalState& s, std::string_view v,
+                        Outcome& o) { set_protocol(s.g.server_min_protocol, v, o, true); }},
+    {"server max protocol", [](GlobalState& s, std::string_view v,
+                               Outcome& o) { set_protocol(s.g.server_max_protocol, v, o, false); }},
+    {"max protocol", [](GlobalState& s, std::string_view v,
+                        Outcome& o) { set_protocol(s.g.server_max_protocol, v, o, false); }},
+    {"protocol", [](GlobalState& s, std::string_view v,
+                    Outcome& o) { set_protocol(s.g.server_max_protocol, v, o, false); }},
     {"server signing",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        set_enum(s.g.server_signing, v, o, kSigningNames, "default, mandatory or disabled");
@@ -291,14 +287,10 @@ const std::array<GlobalParam, 36> kGlobalParams{{
      }},
     {"log file",
      [](GlobalState& s, std::string_view v, Outcome& o) { set_path(s.g.log_file, v, o); }},
-    {"max log size",
-     [](GlobalState& s, std::string_view v, Outcome& o) {
-       set_uint(s.g.max_log_size_kib, v, o, 0, 1ull << 40);
-     }},
-    {"max connections",
-     [](GlobalState& s, std::string_view v, Outcome& o) {
-       set_uint(s.g.max_connections, v, o, 0, 1000000);
-     }},
+    {"max log size", [](GlobalState& s, std::string_view v,
+                        Outcome& o) { set_uint(s.g.max_log_size_kib, v, o, 0, 1ull << 40); }},
+    {"max connections", [](GlobalState& s, std::string_view v,
+                           Outcome& o) { set_uint(s.g.max_connections, v, o, 0, 1000000); }},
     {"server string",
      [](GlobalState& s, std::string_view v, Outcome&) { s.g.server_string = trim(v); }},
     {"workgroup",
@@ -313,10 +305,8 @@ const std::array<GlobalParam, 36> kGlobalParams{{
        if (s.g.netbios_name.empty() || s.g.netbios_name.size() > 15)
          o.error = "expected 1 to 15 characters";
      }},
-    {"deadtime",
-     [](GlobalState& s, std::string_view v, Outcome& o) {
-       set_uint(s.g.deadtime_minutes, v, o, 0, 1000000);
-     }},
+    {"deadtime", [](GlobalState& s, std::string_view v,
+                    Outcome& o) { set_uint(s.g.deadtime_minutes, v, o, 0, 1000000); }},
     {"connection idle timeout",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        set_uint(s.g.connection_idle_timeout, v, o, 0, 60000000);
@@ -325,14 +315,10 @@ const std::array<GlobalParam, 36> kGlobalParams{{
      [](GlobalState& s, std::string_view v, Outcome& o) {
        set_uint(s.g.connection_setup_timeout, v, o, 1, 3600);
      }},
-    {"max credits",
-     [](GlobalState& s, std::string_view v, Outcome& o) {
-       set_uint(s.g.max_credits, v, o, 1, 65535);
-     }},
-    {"smb2 max credits",
-     [](GlobalState& s, std::string_view v, Outcome& o) {
-       set_uint(s.g.max_credits, v, o, 1, 65535);
-     }},
+    {"max credits", [](GlobalState& s, std::string_view v,
+                       Outcome& o) { set_uint(s.g.max_credits, v, o, 1, 65535); }},
+    {"smb2 max credits", [](GlobalState& s, std::string_view v,
+                            Outcome& o) { set_uint(s.g.max_credits, v, o, 1, 65535); }},
     // MS-SMB2 3.3.5.4: at least 64 KiB; beyond 16 MiB only memory is wasted.
     {"smb2 max read",
      [](GlobalState& s, std::string_view v, Outcome& o) {
@@ -350,8 +336,8 @@ const std::array<GlobalParam, 36> kGlobalParams{{
      [](GlobalState& s, std::string_view v, Outcome& o) {
        set_bool(s.g.server_multi_channel_support, v, o);
      }},
-    {"rdma port",
-     [](GlobalState& s, std::string_view v, Outcome& o) { set_uint(s.g.rdma_port, v, o, 1, 65535); }},
+    {"rdma port", [](GlobalState& s, std::string_view v,
+                     Outcome& o) { set_uint(s.g.rdma_port, v, o, 1, 65535); }},
     {"rdma proxy socket",
      [](GlobalState& s, std::string_view v, Outcome& o) { set_path(s.g.rdma_proxy_socket, v, o); }},
 }};
@@ -400,8 +386,10 @@ const std::array<ShareParam, 20> kShareParams{{
      [](Share& s, std::string_view v, Outcome& o) { set_list(s.invalid_users, v, o); }},
     {"browseable", [](Share& s, std::string_view v, Outcome& o) { set_bool(s.browseable, v, o); }},
     {"browsable", [](Share& s, std::string_view v, Outcome& o) { set_bool(s.browseable, v, o); }},
-    {"create mask", [](Share& s, std::string_view v, Outcome& o) { set_octal(s.create_mask, v, o); }},
-    {"create mode", [](Share& s, std::string_view v, Outcome& o) { set_octal(s.create_mask, v, o); }},
+    {"create mask",
+     [](Share& s, std::string_view v, Outcome& o) { set_octal(s.create_mask, v, o); }},
+    {"create mode",
+     [](Share& s, std::string_view v, Outcome& o) { set_octal(s.create_mask, v, o); }},
     {"directory mask",
      [](Share& s, std::string_view v, Outcome& o) { set_octal(s.directory_mask, v, o); }},
     {"directory mode",
@@ -413,8 +401,9 @@ const std::array<ShareParam, 20> kShareParams{{
      [](Share& s, std::string_view v, Outcome& o) { set_encrypt(s.smb_encrypt, v, o); }},
 }};
 
-const ShareParam kShareEncrypt{
-    "smb encrypt", [](Share& s, std::string_view v, Outcome& o) { set_encrypt(s.smb_encrypt, v, o); }};
+const ShareParam kShareEncrypt{"smb encrypt", [](Share& s, std::string_view v, Outcome& o) {
+                                 set_encrypt(s.smb_encrypt, v, o);
+                               }};
 
 const GlobalParam* find_global(const std::string& key) {
   for (const auto& p : kGlobalParams)
@@ -529,16 +518,15 @@ class Parser {
         return;
       }
       if (!trim(line.substr(close + 1)).empty()) {
-        error(line_no, "malformed section header '" + std::string(line) +
-                           "': text after ']'");
+        error(line_no, "malformed section header '" + std::string(line) + "': text after ']'");
       }
       open_section(trim(line.substr(1, close - 1)), line_no);
       return;
     }
     std::size_t eq = line.find('=');
     if (eq == std::string_view::npos) {
-      error(line_no, "malformed line '" + std::string(line) +
-                         "': expected '[section]' or 'name = value'");
+      error(line_no,
+            "malformed line '" + std::string(line) + "': expected '[section]' or 'name = value'");
       return;
     }
     std::string_view name = trim(line.substr(0, eq));
@@ -606,12 +594,12 @@ class Parser {
       if (const ShareParam* sp = find_share_param(key)) {
         sp->set(share, value, outcome);
       } else if (find_global(key) != nullptr) {
-        warning(line_no, "global parameter '" + std::string(name) + "' in [" + share.name +
-                             "] ignored");
+        warning(line_no,
+                "global parameter '" + std::string(name) + "' in [" + share.name + "] ignored");
         return;
       } else {
-        warning(line_no, "unknown parameter '" + std::string(name) + "' in [" + share.name +
-                             "] ignored");
+        warning(line_no,
+                "unknown parameter '" + std::string(name) + "' in [" + share.name + "] ignored");
         return;
       }
     }
@@ -634,10 +622,9 @@ class Parser {
     if (g.netbios_name.empty()) g.netbios_name = default_netbios_name();
     g.server_string = substitute(g.server_string.empty() ? "smb3d %v" : g.server_string);
     if (g.server_min_protocol > g.server_max_protocol)
-      error(state_.protocol_line, std::string("server min protocol ") +
-                                      protocol_name(g.server_min_protocol) +
-                                      " is above server max protocol " +
-                                      protocol_name(g.server_max_protocol));
+      error(state_.protocol_line,
+            std::string("server min protocol ") + protocol_name(g.server_min_protocol) +
+                " is above server max protocol " + protocol_name(g.server_max_protocol));
     const auto& shares = result_.config.shares;
     for (std::size_t i = 0; i < shares.size(); ++i)
       if (shares[i].path.empty())

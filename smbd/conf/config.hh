@@ -60,22 +60,22 @@ struct Global {
       crypto::Cipher::AES_128_GCM, crypto::Cipher::AES_128_CCM, crypto::Cipher::AES_256_GCM,
       crypto::Cipher::AES_256_CCM};
   std::vector<crypto::SigningAlgorithm> signing_algorithms{crypto::SigningAlgorithm::AES_GMAC,
-                                                          crypto::SigningAlgorithm::AES_CMAC,
-                                                          crypto::SigningAlgorithm::HMAC_SHA256};
+                                                           crypto::SigningAlgorithm::AES_CMAC,
+                                                           crypto::SigningAlgorithm::HMAC_SHA256};
   // Effective smbpasswd file: `passdb backend = smbpasswd:PATH` wins over `smb passwd
   // file`; without either it is state directory/smbpasswd.
   std::string smb_passwd_file;
   std::string guest_account = "nobody";
   MapToGuest map_to_guest = MapToGuest::NEVER;
   int log_level = 0;
-  std::string log_file;                // empty: standard output
+  std::string log_file;                   // empty: standard output
   std::uint64_t max_log_size_kib = 5000;  // accepted for compatibility
-  unsigned max_connections = 0;        // 0: unlimited
-  std::string server_string;           // default "smb3d <version>"
+  unsigned max_connections = 0;           // 0: unlimited
+  std::string server_string;              // default "smb3d <version>"
   std::string workgroup = "WORKGROUP";
-  std::string netbios_name;  // default: the host name, upper case, at most 15 characters
+  std::string netbios_name;           // default: the host name, upper case, at most 15 characters
   unsigned deadtime_minutes = 10080;  // Samba's default: one week
-  unsigned connection_idle_timeout = 0;   // seconds; 0: derived from deadtime
+  unsigned connection_idle_timeout = 0;    // seconds; 0: derived from deadtime
   unsigned connection_setup_timeout = 60;  // seconds until NEGOTIATE must have happened
   std::uint32_t max_credits = 8192;
   std::uint32_t smb2_max_read = 8u << 20;

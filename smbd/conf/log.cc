@@ -153,13 +153,13 @@ void reopen() {
 
 void request_reopen() noexcept { reopen_requested.store(true); }
 
-#define SMB_LOG_FORWARD(level_value)                 \
-  do {                                               \
-    if (!enabled(level_value)) return;               \
-    va_list args;                                    \
-    va_start(args, format);                          \
-    vlog((level_value), client, format, args);       \
-    va_end(args);                                    \
+#define SMB_LOG_FORWARD(level_value)           \
+  do {                                         \
+    if (!enabled(level_value)) return;         \
+    va_list args;                              \
+    va_start(args, format);                    \
+    vlog((level_value), client, format, args); \
+    va_end(args);                              \
   } while (false)
 
 void message(int level_value, const char* client, const char* format, ...) {

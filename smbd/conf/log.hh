@@ -48,8 +48,7 @@ void request_reopen() noexcept;
 void message(int level, const char* client, const char* format, ...)
     __attribute__((format(printf, 3, 4)));
 void error(const char* client, const char* format, ...) __attribute__((format(printf, 2, 3)));
-void warning(const char* client, const char* format, ...)
-    __attribute__((format(printf, 2, 3)));
+void warning(const char* client, const char* format, ...) __attribute__((format(printf, 2, 3)));
 void notice(const char* client, const char* format, ...) __attribute__((format(printf, 2, 3)));
 void info(const char* client, const char* format, ...) __attribute__((format(printf, 2, 3)));
 void debug(int level, const char* client, const char* format, ...)

@@ -40,8 +40,7 @@ bool set_action(Request& r, Action a, std::string user, std::string& error) {
   return true;
 }
 
-std::optional<Request> parse(const std::vector<std::string>& args, std::string& error,
-                             bool& help) {
+std::optional<Request> parse(const std::vector<std::string>& args, std::string& error, bool& help) {
   Request r;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -122,7 +121,8 @@ std::optional<Request> parse(const std::vector<std::string>& args, std::string& 
 std::optional<std::string> passwd_file(const Request& r, PasswdIo& io) {
   if (r.passwd_file) return *r.passwd_file;
   std::string path = r.config_file.value_or(kDefaultConfigFile);
-  if (!r.config_file && !std::filesystem::exists(path)) return Global{}.state_directory + "/smbpasswd";
+  if (!r.config_file && !std::filesystem::exists(path))
+    return Global{}.state_directory + "/smbpasswd";
   LoadResult loaded = load_config(path);
   for (const auto& d : loaded.diagnostics)
     if (d.severity == Diagnostic::Severity::ERROR) io.err << d.to_string() << '\n';

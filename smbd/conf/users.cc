@@ -316,8 +316,7 @@ bool UserDb::save(const std::filesystem::path& path, std::string& error) const {
   std::string tmpl = path.string() + ".XXXXXX";
   Fd fd(::mkstemp(tmpl.data()));
   if (fd.get() < 0) {
-    error = "cannot create a temporary file next to " + path.string() + ": " +
-            std::strerror(errno);
+    error = "cannot create a temporary file next to " + path.string() + ": " + std::strerror(errno);
     return false;
   }
   auto fail = [&](const char* what) {

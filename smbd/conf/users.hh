@@ -48,8 +48,7 @@ class UserDb {
   std::vector<User> list() const;
 
   // Adds an enabled account with this password; false when the name is taken or invalid.
-  bool add(std::string_view name, std::uint32_t uid, std::string_view password,
-           std::string& error);
+  bool add(std::string_view name, std::uint32_t uid, std::string_view password, std::string& error);
   // Sets the NT hash and the last-change time and clears N. False when not found.
   bool set_password(std::string_view name, std::string_view password);
   bool set_disabled(std::string_view name, bool disabled);

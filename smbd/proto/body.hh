@@ -88,7 +88,8 @@ inline void encode_reserved(ByteWriter& w, std::uint16_t structure_size) {
 // An odd StructureSize counts one byte of Buffer (MS-SMB2 2.2): when the variable part is
 // empty that byte is still sent, as zero.
 inline void pad_empty_buffer(ByteWriter& w, std::size_t header, std::uint16_t structure_size) {
-  if ((structure_size & 1) != 0 && w.size() - header == kSmb2HeaderSize + fixed_size(structure_size))
+  if ((structure_size & 1) != 0 &&
+      w.size() - header == kSmb2HeaderSize + fixed_size(structure_size))
     w.u8(0);
 }
 

@@ -299,7 +299,8 @@ NtStatus decode(ByteSpan pdu, CreateRequest& out) {
   if (!body::buffer(pdu, name_offset, name_length, kRequestSize, name))
     return NtStatus::INVALID_PARAMETER;
   if (!utf16le_to_utf8(name, q.name)) return NtStatus::OBJECT_NAME_INVALID;
-  NtStatus s = decode_context_region(pdu, contexts_offset, contexts_length, kRequestSize, q.contexts);
+  NtStatus s =
+      decode_context_region(pdu, contexts_offset, contexts_length, kRequestSize, q.contexts);
   if (s != NtStatus::SUCCESS) return s;
   out = std::move(q);
   return NtStatus::SUCCESS;

@@ -120,7 +120,7 @@ struct DurableHandleReconnect {  // DHnC, MS-SMB2 2.2.13.2.4
   bool operator==(const DurableHandleReconnect&) const = default;
 };
 inline constexpr std::uint32_t kDhFlagPersistent = 0x00000002;  // MS-SMB2 2.2.13.2.11
-struct DurableHandleRequestV2 {  // DH2Q request, MS-SMB2 2.2.13.2.11
+struct DurableHandleRequestV2 {                                 // DH2Q request, MS-SMB2 2.2.13.2.11
   std::uint32_t timeout = 0;
   std::uint32_t flags = 0;
   Guid create_guid{};

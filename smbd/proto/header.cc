@@ -4,25 +4,44 @@ namespace smb {
 
 const char* command_name(Command command) {
   switch (command) {
-    case Command::NEGOTIATE: return "SMB2_NEGOTIATE";
-    case Command::SESSION_SETUP: return "SMB2_SESSION_SETUP";
-    case Command::LOGOFF: return "SMB2_LOGOFF";
-    case Command::TREE_CONNECT: return "SMB2_TREE_CONNECT";
-    case Command::TREE_DISCONNECT: return "SMB2_TREE_DISCONNECT";
-    case Command::CREATE: return "SMB2_CREATE";
-    case Command::CLOSE: return "SMB2_CLOSE";
-    case Command::FLUSH: return "SMB2_FLUSH";
-    case Command::READ: return "SMB2_READ";
-    case Command::WRITE: return "SMB2_WRITE";
-    case Command::LOCK: return "SMB2_LOCK";
-    case Command::IOCTL: return "SMB2_IOCTL";
-    case Command::CANCEL: return "SMB2_CANCEL";
-    case Command::ECHO: return "SMB2_ECHO";
-    case Command::QUERY_DIRECTORY: return "SMB2_QUERY_DIRECTORY";
-    case Command::CHANGE_NOTIFY: return "SMB2_CHANGE_NOTIFY";
-    case Command::QUERY_INFO: return "SMB2_QUERY_INFO";
-    case Command::SET_INFO: return "SMB2_SET_INFO";
-    case Command::OPLOCK_BREAK: return "SMB2_OPLOCK_BREAK";
+    case Command::NEGOTIATE:
+      return "SMB2_NEGOTIATE";
+    case Command::SESSION_SETUP:
+      return "SMB2_SESSION_SETUP";
+    case Command::LOGOFF:
+      return "SMB2_LOGOFF";
+    case Command::TREE_CONNECT:
+      return "SMB2_TREE_CONNECT";
+    case Command::TREE_DISCONNECT:
+      return "SMB2_TREE_DISCONNECT";
+    case Command::CREATE:
+      return "SMB2_CREATE";
+    case Command::CLOSE:
+      return "SMB2_CLOSE";
+    case Command::FLUSH:
+      return "SMB2_FLUSH";
+    case Command::READ:
+      return "SMB2_READ";
+    case Command::WRITE:
+      return "SMB2_WRITE";
+    case Command::LOCK:
+      return "SMB2_LOCK";
+    case Command::IOCTL:
+      return "SMB2_IOCTL";
+    case Command::CANCEL:
+      return "SMB2_CANCEL";
+    case Command::ECHO:
+      return "SMB2_ECHO";
+    case Command::QUERY_DIRECTORY:
+      return "SMB2_QUERY_DIRECTORY";
+    case Command::CHANGE_NOTIFY:
+      return "SMB2_CHANGE_NOTIFY";
+    case Command::QUERY_INFO:
+      return "SMB2_QUERY_INFO";
+    case Command::SET_INFO:
+      return "SMB2_SET_INFO";
+    case Command::OPLOCK_BREAK:
+      return "SMB2_OPLOCK_BREAK";
   }
   return "SMB2_UNKNOWN";
 }

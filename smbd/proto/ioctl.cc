@@ -158,7 +158,8 @@ NtStatus decode_network_interfaces(ByteSpan output, std::vector<NetworkInterface
   out.clear();
   std::uint64_t at = 0;
   while (at < output.size()) {
-    if (!in_bounds(at, kNetworkInterfaceInfoSize, output.size())) return NtStatus::INVALID_PARAMETER;
+    if (!in_bounds(at, kNetworkInterfaceInfoSize, output.size()))
+      return NtStatus::INVALID_PARAMETER;
     ByteReader r(output.subspan(static_cast<std::size_t>(at), kNetworkInterfaceInfoSize));
     NetworkInterfaceInfo e;
     std::uint64_t next = r.u32();

@@ -9,7 +9,9 @@ constexpr std::uint16_t kStructureSize = 4;
 }  // namespace
 
 NtStatus decode(ByteSpan pdu, LogoffRequest&) { return body::decode_reserved(pdu, kStructureSize); }
-NtStatus decode(ByteSpan pdu, LogoffResponse&) { return body::decode_reserved(pdu, kStructureSize); }
+NtStatus decode(ByteSpan pdu, LogoffResponse&) {
+  return body::decode_reserved(pdu, kStructureSize);
+}
 void encode(const LogoffRequest&, ByteWriter& w) { body::encode_reserved(w, kStructureSize); }
 void encode(const LogoffResponse&, ByteWriter& w) { body::encode_reserved(w, kStructureSize); }
 

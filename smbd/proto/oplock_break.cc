@@ -12,10 +12,14 @@ constexpr std::uint16_t kLeaseAckSize = 36;           // MS-SMB2 2.2.24.2, 2.2.2
 
 OplockBreakKind oplock_break_kind(ByteSpan pdu) {
   switch (body::structure_size(pdu)) {
-    case kOplockSize: return OplockBreakKind::OPLOCK;
-    case kLeaseNotificationSize: return OplockBreakKind::LEASE_NOTIFICATION;
-    case kLeaseAckSize: return OplockBreakKind::LEASE_ACK;
-    default: return OplockBreakKind::UNKNOWN;
+    case kOplockSize:
+      return OplockBreakKind::OPLOCK;
+    case kLeaseNotificationSize:
+      return OplockBreakKind::LEASE_NOTIFICATION;
+    case kLeaseAckSize:
+      return OplockBreakKind::LEASE_ACK;
+    default:
+      return OplockBreakKind::UNKNOWN;
   }
 }
 

@@ -34,8 +34,9 @@ void encode(const QueryInfoRequest& q, ByteWriter& w) {
   w.u8(static_cast<std::uint8_t>(q.info_type));
   w.u8(q.file_info_class);
   w.u32(q.output_buffer_length);
-  w.u16(q.input.empty() ? 0
-                        : static_cast<std::uint16_t>(kSmb2HeaderSize + body::fixed_size(kRequestSize)));
+  w.u16(q.input.empty()
+            ? 0
+            : static_cast<std::uint16_t>(kSmb2HeaderSize + body::fixed_size(kRequestSize)));
   w.u16(0);
   w.u32(static_cast<std::uint32_t>(q.input.size()));
   w.u32(q.additional_information);

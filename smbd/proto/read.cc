@@ -72,8 +72,9 @@ void encode(const ReadRequest& q, ByteWriter& w) {
   w.u32(q.minimum_count);
   w.u32(static_cast<std::uint32_t>(q.channel));
   w.u32(q.remaining_bytes);
-  w.u16(info.empty() ? 0
-                     : static_cast<std::uint16_t>(kSmb2HeaderSize + body::fixed_size(kRequestSize)));
+  w.u16(info.empty()
+            ? 0
+            : static_cast<std::uint16_t>(kSmb2HeaderSize + body::fixed_size(kRequestSize)));
   w.u16(static_cast<std::uint16_t>(info.size()));
   w.bytes(info);
   body::pad_empty_buffer(w, header, kRequestSize);

@@ -36,7 +36,8 @@ NtStatus decode(ByteSpan pdu, TreeConnectRequest& out) {
       std::uint64_t length = load_le16(&pdu[at + 2]);
       if (!in_bounds(at + 8, length, pdu.size())) return NtStatus::INVALID_PARAMETER;
       auto data = pdu.subspan(static_cast<std::size_t>(at + 8), static_cast<std::size_t>(length));
-      q.contexts.push_back(TreeConnectContext{load_le16(&pdu[at]), Bytes(data.begin(), data.end())});
+      q.contexts.push_back(
+          TreeConnectContext{load_le16(&pdu[at]), Bytes(data.begin(), data.end())});
       at += 8 + length;
     }
   }

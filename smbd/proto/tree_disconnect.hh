@@ -1,5 +1,5 @@
-// SMB2 TREE_DISCONNECT request (MS-SMB2 2.2.11) and response (MS-SMB2 2.2.12): StructureSize 4 and a
-// reserved field, nothing else.
+// SMB2 TREE_DISCONNECT request (MS-SMB2 2.2.11) and response (MS-SMB2 2.2.12): StructureSize 4 and
+// a reserved field, nothing else.
 #pragma once
 
 #include "proto/bytes.hh"

@@ -6,6 +6,7 @@
 #include "conf/log.hh"
 #include "proto/error.hh"
 #include "proto/negotiate.hh"
+#include "server/negotiate_policy.hh"
 #include "server/dispatch.hh"
 #include "server/request.hh"
 #include "server/tcp_transport.hh"
@@ -391,7 +392,7 @@ void Connection::finish_element(const std::shared_ptr<Message>& message, Respons
   if (session != nullptr && !message->encrypted) {
     bool signed_request = (request.flags & kFlagSigned) != 0;
     bool valid_now = session->state == Session::State::VALID;
-    if (valid_now && (signed_request || session->signing_required) &&
+    if (valid_now && (signed_request || session->signing_required || done.response.force_sign) &&
         !(session->anonymous || session->guest)) {
       done.sign = true;
       done.signing_session = session_id;
@@ -449,9 +450,9 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
     h.credit_request_response =
         credits_.grant(std::max<std::uint16_t>(d.request.credit_request_response, 1));
     if (d.response.session_id_override != 0) h.session_id = d.response.session_id_override;
+    if (d.response.tree_id_override != 0) h.tree_id = d.response.tree_id_override;
     encode(h, w);
-    if (d.response.has_body || nt_success(d.response.status) ||
-        d.response.status == NtStatus::MORE_PROCESSING_REQUIRED) {
+    if (d.response.has_body) {
       w.bytes(d.response.body);
     } else {
       encode(ErrorResponse{}, w);
@@ -510,8 +511,10 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
     frame.keep = std::move(keep);
   }
   transport_->send(std::move(frame));
-  for (auto& d : message->done)
+  for (auto& d : message->done) {
+    if (d.response.after_send) d.response.after_send();
     if (d.response.disconnect) close("protocol violation");
+  }
 }
 
 }  // namespace smb::server

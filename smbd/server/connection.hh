@@ -40,8 +40,14 @@ struct Response {
   bool disconnect = false;
   // The open a successful CREATE made: related operations after it use it.
   std::optional<FileId> created;
-  // A response to SESSION_SETUP names the session it created.
+  // A response to SESSION_SETUP names the session it created; one to TREE_CONNECT the
+  // tree.
   std::uint64_t session_id_override = 0;
+  std::uint32_t tree_id_override = 0;
+  // Sign even though the request was not signed (the final SESSION_SETUP of 3.1.1).
+  bool force_sign = false;
+  // Runs once the response is on its way (state the response still needed can go).
+  std::function<void()> after_send;
   // Sees the encoded element (header + body, unsigned) before it is sent: the
   // preauth integrity hash of NEGOTIATE and SESSION_SETUP (MS-SMB2 3.3.5.4, 3.3.5.5).
   std::function<void(ByteSpan element)> after_encode;

@@ -27,13 +27,14 @@ struct Loaded {
 Loaded load(const conf::Options& options, bool quiet_warnings) {
   Loaded result;
   conf::Config config;
-  if (options.demo) {
+  if (options.demo_dir) {
     std::string error;
-    if (!conf::prepare_demo(options.demo_dir, error)) {
-      std::cerr << "smbd: cannot prepare the demo in " << options.demo_dir << ": " << error << "\n";
+    if (!conf::prepare_demo(*options.demo_dir, error)) {
+      std::cerr << "smbd: cannot prepare the demo in " << *options.demo_dir << ": " << error
+                << "\n";
       return result;
     }
-    config = conf::demo_config(options.demo_dir, options.port ? options.port : 4455);
+    config = conf::demo_config(*options.demo_dir, options.port.value_or(4455));
   } else {
     auto loaded = conf::load_config(options.config_file);
     for (const auto& d : loaded.diagnostics) {
@@ -43,20 +44,19 @@ Loaded load(const conf::Options& options, bool quiet_warnings) {
     if (!loaded.ok()) return result;
     config = std::move(loaded.config);
   }
-  if (options.port) config.global.smb_ports = {options.port};
-  if (options.debug_level >= 0) config.global.log_level = options.debug_level;
-  if (options.interactive) config.global.log_file.clear();
+  conf::apply_options(options, config);
 
   auto server_config = std::make_shared<server::ServerConfig>();
   server_config->conf = std::move(config);
-  auto users = std::make_shared<conf::UserDb>();
   std::string error;
   const std::string& passdb = server_config->conf.global.smb_passwd_file;
-  if (!passdb.empty() && !users->load(passdb, error)) {
+  // A missing user file means no users yet: guests and anonymous may still connect.
+  auto users = conf::UserDb::load(passdb, error, true);
+  if (!users) {
     std::cerr << "smbd: " << error << "\n";
     return result;
   }
-  server_config->users = std::move(users);
+  server_config->users = std::make_shared<const conf::UserDb>(std::move(*users));
   result.config = std::move(server_config);
   result.ok = true;
   return result;
@@ -88,14 +88,15 @@ std::vector<server::ListenAddress> listen_addresses(const conf::Global& g) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto parsed = conf::parse_command_line(argc, argv);
-  if (!parsed.error.empty()) {
-    std::cerr << "smbd: " << parsed.error << "\n" << conf::usage_text();
+  std::string parse_error;
+  auto parsed = conf::parse_command_line(argc, argv, parse_error);
+  if (!parsed) {
+    std::cerr << "smbd: " << parse_error << "\n" << conf::help_text("smbd");
     return 2;
   }
-  const conf::Options& options = parsed.options;
+  const conf::Options& options = *parsed;
   if (options.help) {
-    std::cout << conf::usage_text();
+    std::cout << conf::help_text("smbd");
     return 0;
   }
   if (options.version) {
@@ -112,7 +113,12 @@ int main(int argc, char** argv) {
   Loaded loaded = load(options, false);
   if (!loaded.ok) return 1;
   const auto& global = loaded.config->conf.global;
-  log::configure(global.log_level, global.log_file);
+  log::set_program_name("smbd");
+  std::string log_error;
+  if (!conf::configure_logging(global, log_error)) {
+    std::cerr << "smbd: " << log_error << "\n";
+    return 1;
+  }
 
   RAND_bytes(loaded.config->server_guid.data(), static_cast<int>(loaded.config->server_guid.size()));
 
@@ -128,7 +134,9 @@ int main(int argc, char** argv) {
       return nullptr;
     }
     fresh.config->server_guid = current->server_guid;
-    log::configure(fresh.config->conf.global.log_level, fresh.config->conf.global.log_file);
+    std::string reload_error;
+    if (!conf::configure_logging(fresh.config->conf.global, reload_error))
+      log::error(nullptr, "%s", reload_error.c_str());
     current = fresh.config;
     return current;
   };
@@ -150,18 +158,18 @@ int main(int argc, char** argv) {
     std::cerr << "smbd: " << error << "\n";
     return 1;
   }
-  if (options.demo) {
+  if (options.demo_dir) {
     std::uint16_t port = master.bound_ports().front();
     std::printf(
         "smbd %s serving share 'demo' (%s/demo) on 127.0.0.1:%u\n"
         "Connect with:\n  smbclient //127.0.0.1/demo -p %u -U demo%%demo\n"
         "Stop with Ctrl-C.\n",
-        conf::version(), options.demo_dir.c_str(), port, port);
+        conf::version(), options.demo_dir->c_str(), port, port);
     std::fflush(stdout);
   }
   log::notice(nullptr, "smbd %s started, listening on %zu address(es)", conf::version(),
               settings.listen.size());
-  if (!options.foreground && !options.interactive && !options.demo) {
+  if (!options.foreground && !options.interactive && !options.demo_dir) {
     if (::daemon(1, 0) != 0) {
       std::perror("smbd: daemon");
       return 1;

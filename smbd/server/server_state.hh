@@ -46,7 +46,7 @@ struct TreeConnect {
 };
 
 // Per-connection state of a session (MS-SMB2 3.3.1.14 Channel).
-struct Channel {
+struct SessionChannel {
   std::uint64_t connection_id = 0;
   std::unique_ptr<crypto::Signer> signer;
 };
@@ -69,7 +69,7 @@ struct Session {
   crypto::PreauthHash preauth;  // 3.1.1 session preauth integrity hash
   std::unique_ptr<crypto::Encryptor> encryptor;
   std::unique_ptr<crypto::Decryptor> decryptor;
-  std::map<std::uint64_t, Channel> channels;  // by connection id
+  std::map<std::uint64_t, SessionChannel> channels;  // by connection id
   std::map<std::uint32_t, TreeConnect> trees;
   std::uint32_t next_tree_id = 1;
 };

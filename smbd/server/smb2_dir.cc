@@ -53,7 +53,7 @@ void handle_query_directory(const RequestPtr& req) {
     return;
   }
 
-  bool restart = (request.flags & (kQueryDirectoryRestartScans | kQueryDirectoryReopen)) != 0;
+  bool restart = (request.flags & (kRestartScans | kReopen)) != 0;
   bool first = open.enumerator == nullptr;
   if (request.file_name.empty() && first) {
     req->reply(NtStatus::INVALID_PARAMETER);
@@ -63,7 +63,7 @@ void handle_query_directory(const RequestPtr& req) {
   if (first || restart) {
     if (!request.file_name.empty()) open.search_pattern = request.file_name;
   }
-  bool single = (request.flags & kQueryDirectoryReturnSingleEntry) != 0;
+  bool single = (request.flags & kReturnSingleEntry) != 0;
   std::size_t limit = output_limit(*req, request.output_buffer_length);
 
   auto enumerator = open.enumerator;
@@ -124,10 +124,9 @@ void handle_query_directory(const RequestPtr& req) {
           return;
         }
         QueryDirectoryResponse response;
-        response.output_buffer_length = static_cast<std::uint32_t>(output->size());
+        response.output = std::move(*output);
         Response out;
         out.body = encode_body(response);
-        out.body.insert(out.body.end(), output->begin(), output->end());
         out.has_body = true;
         req->complete(std::move(out));
       });

@@ -74,9 +74,9 @@ void reply_create_pipe(const RequestPtr& req, const CreateRequest& request) {
   open.pipe = std::move(pipe);
   open.granted_access = map_generic_access(request.desired_access, kFileAllAccess);
   CreateResponse response;
-  response.create_action = 1;  // FILE_OPENED
+  response.create_action = CreateAction::FILE_OPENED;
   response.file_attributes = 0x80;  // FILE_ATTRIBUTE_NORMAL
-  response.file_id = {open.id.persistent, open.id.volatile_};
+  response.file_id = open.id;
   Response out;
   out.body = encode_body(response);
   out.has_body = true;
@@ -99,7 +99,8 @@ void handle_create(const RequestPtr& req) {
     return;
   }
   // MS-SMB2 3.3.5.9: parameter checks before any file-system work.
-  if (request.impersonation_level > 3 || request.create_disposition > 5 ||
+  if (static_cast<std::uint32_t>(request.impersonation_level) > 3 ||
+      static_cast<std::uint32_t>(request.create_disposition) > 5 ||
       (request.create_options & kCreateOptionsInvalid) != 0 ||
       ((request.create_options & vfs::create_option::FILE_DIRECTORY_FILE) &&
        (request.create_options & vfs::create_option::FILE_NON_DIRECTORY_FILE)) ||
@@ -125,8 +126,10 @@ void handle_create(const RequestPtr& req) {
     req->reply(NtStatus::ACCESS_DENIED);
     return;
   }
-  bool creates = request.create_disposition != 1;  // anything but FILE_OPEN may create or truncate
-  if (tree.read_only && ((access & kWriteLikeAccess) != 0 || (creates && request.create_disposition != 3))) {
+  // On a read-only share only FILE_OPEN and FILE_OPEN_IF (of an existing file) can work.
+  bool may_write = request.create_disposition != CreateDisposition::FILE_OPEN &&
+                   request.create_disposition != CreateDisposition::FILE_OPEN_IF;
+  if (tree.read_only && ((access & kWriteLikeAccess) != 0 || may_write)) {
     req->reply(NtStatus::ACCESS_DENIED);
     return;
   }
@@ -135,11 +138,12 @@ void handle_create(const RequestPtr& req) {
   open_request.desired_access = access;
   open_request.file_attributes = request.file_attributes;
   open_request.share_access = request.share_access;
-  open_request.create_disposition = static_cast<vfs::CreateDisposition>(request.create_disposition);
+  open_request.create_disposition =
+      static_cast<vfs::CreateDisposition>(static_cast<std::uint32_t>(request.create_disposition));
   open_request.create_options = request.create_options;
   open_request.create_mode = static_cast<mode_t>(tree.create_mask & 0777);
   open_request.directory_mode = static_cast<mode_t>(tree.directory_mask & 0777);
-  if (tree.read_only && request.create_disposition == 3) {
+  if (tree.read_only && request.create_disposition == CreateDisposition::FILE_OPEN_IF) {
     open_request.create_disposition = vfs::CreateDisposition::FILE_OPEN;
   }
 
@@ -175,8 +179,9 @@ void handle_create(const RequestPtr& req) {
         open.delete_on_close = delete_on_close || result->delete_on_close;
 
         CreateResponse response;
-        response.oplock_level = 0;  // no oplocks granted
-        response.create_action = static_cast<std::uint32_t>(result->create_action);
+        response.oplock_level = OplockLevel::NONE;  // no oplocks granted
+        response.create_action =
+            static_cast<CreateAction>(static_cast<std::uint32_t>(result->create_action));
         response.creation_time = result->info.creation_time;
         response.last_access_time = result->info.last_access_time;
         response.last_write_time = result->info.last_write_time;
@@ -184,15 +189,19 @@ void handle_create(const RequestPtr& req) {
         response.allocation_size = result->is_directory ? 0 : result->info.allocation_size;
         response.end_of_file = result->is_directory ? 0 : result->info.end_of_file;
         response.file_attributes = result->info.file_attributes;
-        response.file_id = {open.id.persistent, open.id.volatile_};
+        response.file_id = open.id;
         // Create contexts (MS-SMB2 2.2.13.2): MxAc and QFid are answered; the others
         // (durable handles, leases, timewarp, allocation size) are not granted.
         for (const auto& context : request.contexts) {
-          if (context.name == "MxAc") {
-            response.contexts.push_back(make_maximal_access_response(req->tree->maximal_access));
-          } else if (context.name == "QFid") {
-            response.contexts.push_back(
-                make_query_on_disk_id_response(result->info.file_id, result->info.device));
+          if (context.name == kCreateQueryMaximalAccess) {
+            QueryMaximalAccessResponse mxac;
+            mxac.maximal_access = req->tree->maximal_access;
+            response.contexts.push_back(to_context(mxac));
+          } else if (context.name == kCreateQueryOnDiskId) {
+            QueryOnDiskIdResponse qfid;
+            qfid.disk_file_id = result->info.file_id;
+            qfid.volume_id = result->info.device;
+            response.contexts.push_back(to_context(qfid));
           }
         }
         Response out;
@@ -210,7 +219,7 @@ void handle_close(const RequestPtr& req) {
     return;
   }
   std::shared_ptr<Open> open(req->client().take_open(req->file_id).release());
-  bool post_query = (request.flags & kCloseFlagPostQueryAttrib) != 0;
+  bool post_query = (request.flags & kCloseFlagPostqueryAttrib) != 0;
   auto info = std::make_shared<vfs::FileInfo>();
   auto have_info = std::make_shared<bool>(false);
   bool last = req->client().settle_delete_on_close(*open);
@@ -224,7 +233,7 @@ void handle_close(const RequestPtr& req) {
       [req, open, post_query, info, have_info]() {
         CloseResponse response;
         if (post_query && *have_info) {
-          response.flags = kCloseFlagPostQueryAttrib;
+          response.flags = kCloseFlagPostqueryAttrib;
           response.creation_time = info->creation_time;
           response.last_access_time = info->last_access_time;
           response.last_write_time = info->last_write_time;
@@ -282,7 +291,7 @@ void handle_read(const RequestPtr& req) {
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
-  if (request.channel != 0) {
+  if (request.channel != Channel::NONE) {
     // RDMA channels arrive with SMB Direct.
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
@@ -356,7 +365,7 @@ void handle_write(const RequestPtr& req) {
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
-  if (request.channel != 0) {
+  if (request.channel != Channel::NONE) {
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }

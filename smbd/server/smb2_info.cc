@@ -16,10 +16,10 @@ namespace {
 using fscc::FileInfoClass;
 using fscc::FsInfoClass;
 
-constexpr std::uint8_t kInfoFile = 1;
-constexpr std::uint8_t kInfoFilesystem = 2;
-constexpr std::uint8_t kInfoSecurity = 3;
-constexpr std::uint8_t kInfoQuota = 4;
+constexpr InfoType kInfoFile = InfoType::SMB2_0_INFO_FILE;
+constexpr InfoType kInfoFilesystem = InfoType::SMB2_0_INFO_FILESYSTEM;
+constexpr InfoType kInfoSecurity = InfoType::SMB2_0_INFO_SECURITY;
+constexpr InfoType kInfoQuota = InfoType::SMB2_0_INFO_QUOTA;
 
 constexpr std::uint32_t kReadAttributes = 0x00000080;
 constexpr std::uint32_t kWriteAttributes = 0x00000100;
@@ -167,7 +167,7 @@ void reply_encoded(const RequestPtr& req, Encoded e, std::uint32_t output_buffer
     status = NtStatus::BUFFER_OVERFLOW;
   }
   QueryInfoResponse response;
-  response.output_buffer = std::move(e.data);
+  response.output = std::move(e.data);
   Response out;
   out.status = status;
   out.body = encode_body(response);

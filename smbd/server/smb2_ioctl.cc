@@ -14,8 +14,6 @@ namespace smb::server {
 
 namespace {
 
-constexpr std::uint32_t kIoctlIsFsctl = 0x00000001;
-
 void reply_output(const RequestPtr& req, std::uint32_t ctl_code, const FileId& file_id,
                   Bytes output, NtStatus status = NtStatus::SUCCESS) {
   IoctlResponse response;
@@ -35,7 +33,7 @@ void validate_negotiate(const RequestPtr& req, const IoctlRequest& request) {
   const auto& n = c->negotiated();
   ValidateNegotiateInfoRequest info;
   Response out;
-  if (decode(request.input, info) != NtStatus::SUCCESS) {
+  if (decode_fsctl(request.input, info) != NtStatus::SUCCESS) {
     out.status = NtStatus::INVALID_PARAMETER;
     out.disconnect = true;
     req->complete(std::move(out));
@@ -56,10 +54,7 @@ void validate_negotiate(const RequestPtr& req, const IoctlRequest& request) {
   answer.guid = req->worker.config().server_guid;
   answer.security_mode = n.server_security_mode;
   answer.dialect = n.dialect;
-  Bytes output;
-  ByteWriter w(output);
-  encode(answer, w);
-  reply_output(req, request.ctl_code, request.file_id, std::move(output));
+  reply_output(req, request.ctl_code, request.file_id, encode_fsctl(answer));
 }
 
 // MS-SMB2 3.3.5.15.11: the host's interfaces with their addresses.
@@ -75,20 +70,19 @@ void network_interfaces(const RequestPtr& req, const IoctlRequest& request) {
       info.capability = 0;
       info.link_speed = 10000000000ull;  // the kernel gives no speed for every link type
       if (a->ifa_addr->sa_family == AF_INET) {
-        std::memcpy(&info.ipv4, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, 4);
-        info.family = NetworkInterfaceInfo::Family::IPV4;
+        std::memcpy(info.address.data(), &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, 4);
+        info.family = kInterNetwork;
       } else {
-        std::memcpy(info.ipv6.data(), &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr, 16);
-        info.family = NetworkInterfaceInfo::Family::IPV6;
+        auto* sin6 = reinterpret_cast<sockaddr_in6*>(a->ifa_addr);
+        std::memcpy(info.address.data(), &sin6->sin6_addr, 16);
+        info.scope_id = sin6->sin6_scope_id;
+        info.family = kInterNetworkV6;
       }
       interfaces.push_back(info);
     }
     ::freeifaddrs(list);
   }
-  Bytes output;
-  ByteWriter w(output);
-  encode(interfaces, w);
-  reply_output(req, request.ctl_code, request.file_id, std::move(output));
+  reply_output(req, request.ctl_code, request.file_id, encode_network_interfaces(interfaces));
 }
 
 }  // namespace
@@ -110,13 +104,13 @@ void handle_ioctl(const RequestPtr& req) {
     return;
   }
   switch (request.ctl_code) {
-    case kFsctlValidateNegotiateInfo:
+    case FSCTL_VALIDATE_NEGOTIATE_INFO:
       validate_negotiate(req, request);
       return;
-    case kFsctlQueryNetworkInterfaceInfo:
+    case FSCTL_QUERY_NETWORK_INTERFACE_INFO:
       network_interfaces(req, request);
       return;
-    case kFsctlPipeTransceive: {
+    case FSCTL_PIPE_TRANSCEIVE: {
       Open* open = req->open;
       if (open == nullptr) {
         req->reply(NtStatus::FILE_CLOSED);
@@ -135,8 +129,8 @@ void handle_ioctl(const RequestPtr& req) {
       reply_output(req, request.ctl_code, request.file_id, std::move(output), status);
       return;
     }
-    case kFsctlDfsGetReferrals:
-    case kFsctlDfsGetReferralsEx:
+    case FSCTL_DFS_GET_REFERRALS:
+    case FSCTL_DFS_GET_REFERRALS_EX:
       // No DFS namespace is served (MS-SMB2 3.3.5.15.2).
       req->reply(NtStatus::NOT_FOUND);
       return;

@@ -77,14 +77,14 @@ NtStatus establish(Worker& worker, Connection& connection, Session& session,
   if (session.encrypt_data) session_flags |= kSessionFlagEncryptData;
 
   if (can_sign) {
-    Channel channel;
+    SessionChannel channel;
     channel.connection_id = connection.id();
     channel.signer = std::make_unique<crypto::Signer>(
         n.dialect >= 0x0300 ? n.signing_algorithm : crypto::SigningAlgorithm::HMAC_SHA256,
-        n.dialect >= 0x0300 ? keys.signing_key : session.session_key, crypto::Role::Server);
+        n.dialect >= 0x0300 ? keys.signing_key : session.session_key);
     session.channels[connection.id()] = std::move(channel);
   } else {
-    Channel channel;
+    SessionChannel channel;
     channel.connection_id = connection.id();
     session.channels[connection.id()] = std::move(channel);
   }

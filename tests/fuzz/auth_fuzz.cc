@@ -86,8 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       ServerAuthenticator server = make_server();
       ClientAuthenticator client(
           ClientCredentials{"alice", "WORKGROUP", "password", std::nullopt, "WS"},
-          spnego ? ClientAuthenticator::Framing::spnego
-                 : ClientAuthenticator::Framing::raw_ntlmssp,
+          spnego ? ClientAuthenticator::Framing::spnego : ClientAuthenticator::Framing::raw_ntlmssp,
           [](MutableByteSpan out) { std::fill(out.begin(), out.end(), 0x33); },
           [] { return std::uint64_t{0}; });
       AuthStep c = client.step({});

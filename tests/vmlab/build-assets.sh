@@ -47,11 +47,15 @@ guest_packages=(
 # Modules the initramfs loads to reach the root image and the shared directories.
 initrd_modules=(virtio_pci virtio_blk virtio_net ext4 9p 9pnet_virtio)
 
-for t in mmdebstrap mke2fs apt-get dpkg-deb depmod modprobe cpio sha256sum; do
-  command -v "$t" >/dev/null || die "$t not found (run scripts/install-deps.sh)"
+# A missing host tool is a skip (exit 77), not a failure: the tier cannot run here.
+missing() { echo "SKIPPED: $* (run scripts/install-deps.sh)"; exit 77; }
+export PATH=$PATH:/usr/sbin:/sbin
+for t in qemu-system-x86_64 mmdebstrap mke2fs apt-get dpkg-deb depmod modprobe cpio \
+         sha256sum xz patch gcc make socat; do
+  command -v "$t" >/dev/null || missing "$t not found"
 done
 busybox=/bin/busybox  # Debian package busybox-static
-[ -x "$busybox" ] || die "$busybox not found (Debian package busybox-static)"
+[ -x "$busybox" ] || missing "$busybox not found (Debian package busybox-static)"
 
 # --- which kernel
 kernel_abi=${SMB_VMLAB_KERNEL:-}

@@ -39,7 +39,7 @@ qemu=$(command -v qemu-system-x86_64) || { echo "run-guest: qemu-system-x86_64 n
 if [ -z "$assets" ]; then
   assets=$(readlink -f "${SMB_VMLAB_CACHE:-$HOME/.cache/smb3d-vmlab}/current" 2>/dev/null)
 fi
-if [ -z "$assets" ] || [ ! -e "$assets/complete" ]; then
+if [ -z "$assets" ] || [ ! -e "$assets/assets.env" ]; then
   echo "run-guest: no guest assets (run tests/vmlab/build-assets.sh)" >&2; exit 126
 fi
 # shellcheck source=/dev/null
@@ -48,7 +48,23 @@ fi
 accel=${SMB_VMLAB_ACCEL:-}
 if [ -z "$accel" ]; then
   accel=tcg
-  [ -r /dev/kvm ] && [ -w /dev/kvm ] && accel=kvm
+  if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+    # /dev/kvm can exist and still not run a guest (nested virtualization that fails on
+    # MSRs or hangs): boot the kernel once under KVM and look for its first console line.
+    # The verdict is kept per host kernel and qemu version.
+    cache=${SMB_VMLAB_CACHE:-$HOME/.cache/smb3d-vmlab}
+    probe="$cache/kvm-probe-$(uname -r)-$("$qemu" --version | head -1 | tr -cd '0-9.')"
+    if [ ! -f "$probe" ]; then
+      plog=$(mktemp)
+      timeout 20 "$qemu" -accel kvm -cpu max -m 256M -display none -monitor none \
+        -serial "file:$plog" -no-reboot -nodefaults -kernel "$VMLAB_KERNEL" \
+        -append "console=ttyS0 panic=-1 root=/dev/nonexistent" </dev/null >/dev/null 2>&1
+      if grep -q 'Linux version' "$plog"; then echo kvm > "$probe"; else echo tcg > "$probe"; fi
+      rm -f "$plog"
+      echo "run-guest: KVM probe: $(cat "$probe")" >&2
+    fi
+    accel=$(cat "$probe")
+  fi
 fi
 case $accel in
   kvm) accel_args=(-accel kvm -accel tcg) ;;  # qemu falls back to TCG if KVM will not open

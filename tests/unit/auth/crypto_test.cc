@@ -63,8 +63,8 @@ TEST_CASE("md5 and hmac-md5 reference values") {
   // RFC 2104 appendix test vectors 1 and 2.
   CHECK(to_hex(hmac_md5(Bytes(16, 0x0b), {text_bytes("Hi There")})) ==
         "9294727a3638bb1c13f48ef8158bfc9d");
-  CHECK(to_hex(hmac_md5(text_bytes("Jefe"), {text_bytes("what do ya want "),
-                                             text_bytes("for nothing?")})) ==
+  CHECK(to_hex(hmac_md5(text_bytes("Jefe"),
+                        {text_bytes("what do ya want "), text_bytes("for nothing?")})) ==
         "750c783e6ab0b503eaa86e310a5db738");
 }
 

@@ -172,8 +172,8 @@ TEST_CASE("unknown user can be completed as guest by the caller") {
 
 TEST_CASE("anonymous authentication") {
   Users users;
-  for (auto framing : {ClientAuthenticator::Framing::spnego,
-                       ClientAuthenticator::Framing::raw_ntlmssp}) {
+  for (auto framing :
+       {ClientAuthenticator::Framing::spnego, ClientAuthenticator::Framing::raw_ntlmssp}) {
     Outcome o = run(ClientCredentials{}, users, framing);
     REQUIRE(o.server.status == NtStatus::SUCCESS);
     CHECK(o.server.anonymous);
@@ -217,8 +217,8 @@ TEST_CASE("NTLMv1 and LM responses are refused") {
   CHECK(v1.server.status == NtStatus::LOGON_FAILURE);
   CHECK(v1.server.failure == AuthFailure::lm_or_ntlmv1_refused);
 
-  Outcome lm_only = run(creds("alice", "Secret1!"), users, ClientAuthenticator::Framing::raw_ntlmssp,
-                        on_authenticate([](Bytes& msg) {
+  Outcome lm_only = run(creds("alice", "Secret1!"), users,
+                        ClientAuthenticator::Framing::raw_ntlmssp, on_authenticate([](Bytes& msg) {
                           AuthenticateMessage auth;
                           REQUIRE(decode_authenticate(msg, auth));
                           auth.nt_challenge_response.clear();
@@ -230,8 +230,8 @@ TEST_CASE("NTLMv1 and LM responses are refused") {
 
 TEST_CASE("a tampered MIC is refused") {
   Users users;
-  for (auto framing : {ClientAuthenticator::Framing::spnego,
-                       ClientAuthenticator::Framing::raw_ntlmssp}) {
+  for (auto framing :
+       {ClientAuthenticator::Framing::spnego, ClientAuthenticator::Framing::raw_ntlmssp}) {
     Outcome o = run(creds("alice", "Secret1!"), users, framing,
                     on_authenticate([](Bytes& msg) { msg[kAuthenticateMicOffset + 3] ^= 0x40; }));
     CHECK(o.server.status == NtStatus::LOGON_FAILURE);
@@ -340,8 +340,8 @@ TEST_CASE("tokens without NTLMSSP or out of sequence are refused") {
 
 TEST_CASE("every truncation of every client token is an error") {
   Users users;
-  for (auto framing : {ClientAuthenticator::Framing::spnego,
-                       ClientAuthenticator::Framing::raw_ntlmssp}) {
+  for (auto framing :
+       {ClientAuthenticator::Framing::spnego, ClientAuthenticator::Framing::raw_ntlmssp}) {
     // Record the genuine client tokens of a successful exchange.
     std::vector<Bytes> tokens;
     Outcome o = run(creds("alice", "Secret1!"), users, framing,

@@ -61,7 +61,7 @@ TEST_CASE("oid text form") {
   CHECK(der::oid_to_string(ByteSpan(kSpnegoOid).subspan(2)) == "1.3.6.1.5.5.2");
   CHECK(der::oid_to_string(ByteSpan(kNtlmsspOid).subspan(2)) == "1.3.6.1.4.1.311.2.2.10");
   CHECK(der::oid_to_string(hex("2a864886f712010202")) == "1.2.840.113554.1.2.2");
-  CHECK(der::oid_to_string(hex("2a86")).empty());   // unterminated subidentifier
+  CHECK(der::oid_to_string(hex("2a86")).empty());    // unterminated subidentifier
   CHECK(der::oid_to_string(hex("2a8001")).empty());  // non-minimal subidentifier
 }
 

@@ -10,10 +10,10 @@ namespace {
 using test::hex;
 
 TEST_CASE("header: decode of a sync request written from MS-SMB2 2.2.1.2") {
-  Bytes m = hex(
-      "fe534d42 4000 0100 00000000 0d00 1f00 00000000 00000000"
-      "0500000000000000 feff0000 03000000 1100000000220000"
-      "00000000000000000000000000000000");
+  Bytes m =
+      hex("fe534d42 4000 0100 00000000 0d00 1f00 00000000 00000000"
+          "0500000000000000 feff0000 03000000 1100000000220000"
+          "00000000000000000000000000000000");
   Header h;
   REQUIRE(decode(ByteSpan(m), h) == NtStatus::SUCCESS);
   CHECK(h.credit_charge == 1);

@@ -127,8 +127,8 @@ TEST_CASE("negotiate: typed contexts round trip and refuse short data") {
     T out;
     REQUIRE(decode_context(ctx.data, out) == NtStatus::SUCCESS);
     CHECK(out == value);
-    for (std::size_t n = 0; n < ctx.data.size(); ++n) {
-      Bytes prefix(ctx.data.begin(), ctx.data.begin() + static_cast<std::ptrdiff_t>(n));
+    for (std::size_t len = 0; len < ctx.data.size(); ++len) {
+      Bytes prefix(ctx.data.begin(), ctx.data.begin() + static_cast<std::ptrdiff_t>(len));
       T shorter;
       if (!std::is_same_v<T, NetnameNegotiateContext> && !std::is_same_v<T, TransportCapabilities>)
         CHECK(decode_context(prefix, shorter) == NtStatus::INVALID_PARAMETER);
@@ -163,8 +163,8 @@ NegotiateResponse sample_response() {
   p.max_write_size = 8 << 20;
   p.system_time = 0x01D9000000000000ull;
   p.security_buffer = Bytes{0x60, 0x48, 0x06, 0x06, 0x2b, 0x06, 0x01};
-  p.contexts.push_back(to_context(PreauthIntegrityCapabilities{{HashAlgorithm::SHA_512},
-                                                               Bytes(32, 0x11)}));
+  p.contexts.push_back(
+      to_context(PreauthIntegrityCapabilities{{HashAlgorithm::SHA_512}, Bytes(32, 0x11)}));
   p.contexts.push_back(to_context(EncryptionCapabilities{{CipherId::AES_128_GCM}}));
   p.contexts.push_back(to_context(SigningCapabilities{{SigningAlgorithmId::AES_GMAC}}));
   return p;
@@ -221,12 +221,12 @@ TEST_CASE("negotiate: request round trip without 3.1.1") {
 
 // smbclient's SMB1 NEGOTIATE offering SMB2 ([MS-CIFS] 2.2.4.52.1, MS-SMB2 3.3.5.3).
 TEST_CASE("negotiate: SMB1 negotiate offering SMB 2.002 and SMB 2.???") {
-  Bytes m = hex(
-      "ff534d42 72 00000000 18 4348 0000 0000000000000000 0000 0000 feff 0000 0000"
-      "00 2200"
-      "024e54204c4d20302e313200"  // "NT LM 0.12"
-      "02534d4220322e30303200"    // "SMB 2.002"
-      "02534d4220322e3f3f3f00");  // "SMB 2.???"
+  Bytes m =
+      hex("ff534d42 72 00000000 18 4348 0000 0000000000000000 0000 0000 feff 0000 0000"
+          "00 2200"
+          "024e54204c4d20302e313200"  // "NT LM 0.12"
+          "02534d4220322e30303200"    // "SMB 2.002"
+          "02534d4220322e3f3f3f00");  // "SMB 2.???"
   std::vector<std::string> dialects;
   REQUIRE(decode_smb1_negotiate(m, dialects));
   CHECK(dialects == std::vector<std::string>{"NT LM 0.12", "SMB 2.002", "SMB 2.???"});

@@ -101,9 +101,15 @@ void mutate(const Bytes& m, unsigned seed, int rounds = 400) {
       std::size_t at = kSmb2HeaderSize + 2 + rng() % (copy.size() - kSmb2HeaderSize - 2 + 1);
       if (at >= copy.size()) continue;
       switch (rng() % 3) {
-        case 0: copy[at] = static_cast<std::uint8_t>(rng()); break;
-        case 1: copy[at] = 0xFF; break;
-        default: copy[at] ^= static_cast<std::uint8_t>(1u << (rng() % 8)); break;
+        case 0:
+          copy[at] = static_cast<std::uint8_t>(rng());
+          break;
+        case 1:
+          copy[at] = 0xFF;
+          break;
+        default:
+          copy[at] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+          break;
       }
     }
     if (rng() % 4 == 0) copy.resize(copy.size() - rng() % (copy.size() - kSmb2HeaderSize));

@@ -1,0 +1,146 @@
+// Runs every SMB2 decoder of smb_proto on the input: as a compound message, as each
+// element, and as the typed payloads (negotiate/create contexts, FSCTL buffers).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "proto/cancel.hh"
+#include "proto/change_notify.hh"
+#include "proto/close.hh"
+#include "proto/create.hh"
+#include "proto/echo.hh"
+#include "proto/error.hh"
+#include "proto/flush.hh"
+#include "proto/header.hh"
+#include "proto/ioctl.hh"
+#include "proto/lock.hh"
+#include "proto/logoff.hh"
+#include "proto/negotiate.hh"
+#include "proto/oplock_break.hh"
+#include "proto/query_directory.hh"
+#include "proto/query_info.hh"
+#include "proto/read.hh"
+#include "proto/session_setup.hh"
+#include "proto/set_info.hh"
+#include "proto/tree_connect.hh"
+#include "proto/tree_disconnect.hh"
+#include "proto/write.hh"
+
+namespace {
+
+template <typename T>
+void run(smb::ByteSpan pdu) {
+  T out;
+  (void)decode(pdu, out);
+}
+
+template <typename T>
+void run_context(smb::ByteSpan data) {
+  T out;
+  (void)smb::decode_context(data, out);
+}
+
+template <typename T>
+void run_fsctl(smb::ByteSpan data) {
+  T out;
+  (void)smb::decode_fsctl(data, out);
+}
+
+void run_all(smb::ByteSpan pdu) {
+  using namespace smb;
+  run<Header>(pdu);
+  run<NegotiateRequest>(pdu);
+  run<NegotiateResponse>(pdu);
+  run<SessionSetupRequest>(pdu);
+  run<SessionSetupResponse>(pdu);
+  run<LogoffRequest>(pdu);
+  run<LogoffResponse>(pdu);
+  run<TreeConnectRequest>(pdu);
+  run<TreeConnectResponse>(pdu);
+  run<TreeDisconnectRequest>(pdu);
+  run<TreeDisconnectResponse>(pdu);
+  run<CreateRequest>(pdu);
+  run<CreateResponse>(pdu);
+  run<CloseRequest>(pdu);
+  run<CloseResponse>(pdu);
+  run<FlushRequest>(pdu);
+  run<FlushResponse>(pdu);
+  run<ReadRequest>(pdu);
+  run<ReadResponse>(pdu);
+  run<WriteRequest>(pdu);
+  run<WriteResponse>(pdu);
+  run<LockRequest>(pdu);
+  run<LockResponse>(pdu);
+  run<IoctlRequest>(pdu);
+  run<IoctlResponse>(pdu);
+  run<CancelRequest>(pdu);
+  run<EchoRequest>(pdu);
+  run<EchoResponse>(pdu);
+  run<QueryDirectoryRequest>(pdu);
+  run<QueryDirectoryResponse>(pdu);
+  run<ChangeNotifyRequest>(pdu);
+  run<ChangeNotifyResponse>(pdu);
+  run<QueryInfoRequest>(pdu);
+  run<QueryInfoResponse>(pdu);
+  run<SetInfoRequest>(pdu);
+  run<SetInfoResponse>(pdu);
+  run<OplockBreak>(pdu);
+  run<LeaseBreakNotification>(pdu);
+  run<LeaseBreakAck>(pdu);
+  run<ErrorResponse>(pdu);
+  (void)oplock_break_kind(pdu);
+}
+
+void run_payloads(smb::ByteSpan data) {
+  using namespace smb;
+  run_context<PreauthIntegrityCapabilities>(data);
+  run_context<EncryptionCapabilities>(data);
+  run_context<CompressionCapabilities>(data);
+  run_context<NetnameNegotiateContext>(data);
+  run_context<TransportCapabilities>(data);
+  run_context<RdmaTransformCapabilities>(data);
+  run_context<SigningCapabilities>(data);
+  run_context<DurableHandleRequest>(data);
+  run_context<DurableHandleResponse>(data);
+  run_context<DurableHandleReconnect>(data);
+  run_context<DurableHandleRequestV2>(data);
+  run_context<DurableHandleResponseV2>(data);
+  run_context<DurableHandleReconnectV2>(data);
+  run_context<QueryMaximalAccessRequest>(data);
+  run_context<QueryMaximalAccessResponse>(data);
+  run_context<QueryOnDiskIdResponse>(data);
+  run_context<LeaseContext>(data);
+  run_context<TimewarpToken>(data);
+  run_context<AllocationSize>(data);
+  run_fsctl<ValidateNegotiateInfoRequest>(data);
+  run_fsctl<ValidateNegotiateInfoResponse>(data);
+  run_fsctl<ResumeKeyResponse>(data);
+  run_fsctl<CopyChunkCopy>(data);
+  run_fsctl<CopyChunkResponse>(data);
+  std::vector<CreateContext> contexts;
+  (void)decode_create_contexts(data, contexts);
+  std::vector<NetworkInterfaceInfo> interfaces;
+  (void)decode_network_interfaces(data, interfaces);
+  std::vector<BufferDescriptorV1> descriptors;
+  (void)decode_buffer_descriptors(data, descriptors);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  // An exact-size copy, so that any read past the end is caught.
+  std::vector<std::uint8_t> input(data, data + size);
+  smb::ByteSpan message(input);
+
+  std::vector<std::string> dialects;
+  (void)smb::decode_smb1_negotiate(message, dialects);
+  run_payloads(message);
+  run_all(message);
+
+  std::vector<smb::ByteSpan> elements;
+  if (smb::split_compound(message, elements) == smb::NtStatus::SUCCESS) {
+    for (smb::ByteSpan element : elements) run_all(element);
+  }
+  return 0;
+}
