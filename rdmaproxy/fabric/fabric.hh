@@ -20,20 +20,25 @@ namespace smb::fabric {
 // Outcome of a posted work request, modelled on RC work completion statuses.
 enum class Status : std::uint8_t {
   success,
-  flushed,                  // the queue pair left the connected state first
-  local_length_error,       // a send was larger than the posted receive buffer
-  local_protection_error,   // a local buffer is not inside a valid registration
-  remote_access_error,      // bad remote token, offset or length, or missing access
-  remote_invalid_request,   // the peer rejected the request (e.g. its buffer too small)
-  receiver_not_ready,       // a send arrived at a peer with no posted receive
-  transport_error,          // the connection failed
-  invalid_argument,         // rejected before posting
-  not_connected,            // posted while not connected
+  flushed,                 // the queue pair left the connected state first
+  local_length_error,      // a send was larger than the posted receive buffer
+  local_protection_error,  // a local buffer is not inside a valid registration
+  remote_access_error,     // bad remote token, offset or length, or missing access
+  remote_invalid_request,  // the peer rejected the request (e.g. its buffer too small)
+  receiver_not_ready,      // a send arrived at a peer with no posted receive
+  transport_error,         // the connection failed
+  invalid_argument,        // rejected before posting
+  not_connected,           // posted while not connected
 };
 std::string_view status_name(Status s);
 
 // Access a registration grants to the peer.
-enum class Access : std::uint8_t { local = 0, remote_read = 1, remote_write = 2, remote_read_write = 3 };
+enum class Access : std::uint8_t {
+  local = 0,
+  remote_read = 1,
+  remote_write = 2,
+  remote_read_write = 3
+};
 
 // A registered memory region. Destroying it deregisters it. The memory must outlive
 // the registration and every work request that refers to it.
@@ -89,14 +94,14 @@ struct Completion {
   std::uint64_t wr_id = 0;
   CompletionKind kind = CompletionKind::send;
   Status status = Status::success;
-  std::uint32_t byte_len = 0;                        // recv: bytes received
-  std::optional<std::uint32_t> invalidated_token;    // recv: send-with-invalidate
+  std::uint32_t byte_len = 0;                      // recv: bytes received
+  std::optional<std::uint32_t> invalidated_token;  // recv: send-with-invalidate
 };
 
 struct QueuePairConfig {
-  std::uint32_t max_send_wr = 512;   // outstanding sends, RDMA reads and writes
-  std::uint32_t max_recv_wr = 512;   // outstanding receives
-  std::uint8_t rdma_read_depth = 16; // responder resources / initiator depth
+  std::uint32_t max_send_wr = 512;    // outstanding sends, RDMA reads and writes
+  std::uint32_t max_recv_wr = 512;    // outstanding receives
+  std::uint8_t rdma_read_depth = 16;  // responder resources / initiator depth
 };
 
 // One reliable connection.
@@ -153,8 +158,7 @@ class Fabric {
                                            std::string& error) = 0;
   // Starts connecting; the queue pair reports `established` or `disconnected`.
   virtual std::unique_ptr<QueuePair> connect(const std::string& address, std::uint16_t port,
-                                             const QueuePairConfig& config,
-                                             std::string& error) = 0;
+                                             const QueuePairConfig& config, std::string& error) = 0;
 };
 
 }  // namespace smb::fabric

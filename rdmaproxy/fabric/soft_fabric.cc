@@ -113,8 +113,8 @@ class SoftQueuePair final : public QueuePair {
   const SoftQueuePairStats& stats() const { return stats_; }
 
   Status accept() override {
-    if (state_ != State::pending) return state_ == State::connected ? Status::success
-                                                                    : Status::not_connected;
+    if (state_ != State::pending)
+      return state_ == State::connected ? Status::success : Status::not_connected;
     append(Frame{FrameType::accept}, {});
     state_ = State::connected;
     push(Completion{0, CompletionKind::established});
@@ -378,7 +378,8 @@ class SoftQueuePair final : public QueuePair {
         state_ = State::connected;
         push(Completion{0, CompletionKind::established});
         return;
-      case FrameType::send: return handle_send(f, payload);
+      case FrameType::send:
+        return handle_send(f, payload);
       case FrameType::send_ack: {
         if (sends_.empty()) return fail(Status::transport_error, std::nullopt);
         Completion c{sends_.front(), CompletionKind::send, f.status};
@@ -413,13 +414,15 @@ class SoftQueuePair final : public QueuePair {
         Completion c{op.wr_id, op.kind, f.status};
         if (f.status != Status::success) return fail(f.status, c);
         if (op.kind == CompletionKind::rdma_read) {
-          if (payload.size() != op.target.size()) return fail(Status::transport_error, std::nullopt);
+          if (payload.size() != op.target.size())
+            return fail(Status::transport_error, std::nullopt);
           std::memcpy(op.target.data(), payload.data(), payload.size());
         }
         c.byte_len = static_cast<std::uint32_t>(payload.size());
         return push(c);
       }
-      case FrameType::disconnect: return fail(Status::success, std::nullopt);
+      case FrameType::disconnect:
+        return fail(Status::success, std::nullopt);
     }
     fail(Status::transport_error, std::nullopt);
   }
@@ -518,8 +521,8 @@ std::unique_ptr<addrinfo, AddrInfoDeleter> resolve(const std::string& address, s
   hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
   addrinfo* res = nullptr;
   std::string service = std::to_string(port);
-  if (int rc = ::getaddrinfo(address.empty() ? nullptr : address.c_str(), service.c_str(), &hints,
-                             &res);
+  if (int rc =
+          ::getaddrinfo(address.empty() ? nullptr : address.c_str(), service.c_str(), &hints, &res);
       rc != 0) {
     error = std::string("getaddrinfo: ") + ::gai_strerror(rc);
     return nullptr;

@@ -62,8 +62,8 @@ std::unique_ptr<addrinfo, AddrInfoDeleter> resolve(const std::string& address, s
   hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
   addrinfo* res = nullptr;
   std::string service = std::to_string(port);
-  if (int rc = ::getaddrinfo(address.empty() ? nullptr : address.c_str(), service.c_str(), &hints,
-                             &res);
+  if (int rc =
+          ::getaddrinfo(address.empty() ? nullptr : address.c_str(), service.c_str(), &hints, &res);
       rc != 0) {
     error = std::string("getaddrinfo: ") + ::gai_strerror(rc);
     return nullptr;
@@ -73,14 +73,22 @@ std::unique_ptr<addrinfo, AddrInfoDeleter> resolve(const std::string& address, s
 
 Status map_wc_status(ibv_wc_status s) {
   switch (s) {
-    case IBV_WC_SUCCESS: return Status::success;
-    case IBV_WC_WR_FLUSH_ERR: return Status::flushed;
-    case IBV_WC_LOC_LEN_ERR: return Status::local_length_error;
-    case IBV_WC_LOC_PROT_ERR: return Status::local_protection_error;
-    case IBV_WC_REM_ACCESS_ERR: return Status::remote_access_error;
-    case IBV_WC_REM_INV_REQ_ERR: return Status::remote_invalid_request;
-    case IBV_WC_RNR_RETRY_EXC_ERR: return Status::receiver_not_ready;
-    default: return Status::transport_error;
+    case IBV_WC_SUCCESS:
+      return Status::success;
+    case IBV_WC_WR_FLUSH_ERR:
+      return Status::flushed;
+    case IBV_WC_LOC_LEN_ERR:
+      return Status::local_length_error;
+    case IBV_WC_LOC_PROT_ERR:
+      return Status::local_protection_error;
+    case IBV_WC_REM_ACCESS_ERR:
+      return Status::remote_access_error;
+    case IBV_WC_REM_INV_REQ_ERR:
+      return Status::remote_invalid_request;
+    case IBV_WC_RNR_RETRY_EXC_ERR:
+      return Status::receiver_not_ready;
+    default:
+      return Status::transport_error;
   }
 }
 
@@ -101,13 +109,12 @@ class VerbsMemoryRegion final : public MemoryRegion {
     remote_token_ = mr_->rkey;
     remote_base_ = reinterpret_cast<std::uintptr_t>(span.data());
   }
-  // Declared after pd_ so the registration is released before the protection domain.
   bool valid() const override { return mr_ != nullptr; }
   void invalidate() { mr_.reset(); }
   const ibv_pd* pd() const { return pd_.get(); }
 
  private:
-  PdPtr pd_;
+  PdPtr pd_;  // declared first: the registration is released before its domain
   MrPtr mr_;
 };
 
@@ -117,7 +124,9 @@ class VerbsQueuePair final : public QueuePair {
 
   // Initiator: starts address resolution.
   VerbsQueuePair(EventChannelPtr channel, CmIdPtr id, const QueuePairConfig& config)
-      : channel_(std::move(channel)), id_(std::move(id)), config_(config),
+      : channel_(std::move(channel)),
+        id_(std::move(id)),
+        config_(config),
         state_(State::resolving) {
     init_epoll();
   }
@@ -367,7 +376,8 @@ class VerbsQueuePair final : public QueuePair {
       case RDMA_CM_EVENT_DEVICE_REMOVAL:
         (void)status;
         return broken(Status::transport_error);
-      default: return;
+      default:
+        return;
     }
   }
 
@@ -504,8 +514,7 @@ std::unique_ptr<Listener> VerbsFabric::listen(const std::string& address, std::u
 }
 
 std::unique_ptr<QueuePair> VerbsFabric::connect(const std::string& address, std::uint16_t port,
-                                                const QueuePairConfig& config,
-                                                std::string& error) {
+                                                const QueuePairConfig& config, std::string& error) {
   auto ai = resolve(address, port, false, error);
   if (!ai) return nullptr;
   EventChannelPtr channel(rdma_create_event_channel());

@@ -391,8 +391,11 @@ Connection::Outgoing Connection::encode_request(const Call& call, const CreditWi
     out.begin = 0;
     return out;
   }
-  // MS-SMB2 3.2.4.1.1: sign when the session requires signing.
-  if (s != nullptr && s->established && s->sign && s->signer) s->signer->sign_message(message);
+  // MS-SMB2 3.2.4.1.1: sign when the session requires signing; with 3.1.1 a TREE_CONNECT
+  // is signed whatever the session's setting.
+  const bool must_sign =
+      s != nullptr && (s->sign || (dialect_ == 0x0311 && call.command == Command::TREE_CONNECT));
+  if (must_sign && s->established && s->signer) s->signer->sign_message(message);
   store_framing(out.buffer.data() + kReserve - kFraming, message.size());
   out.begin = kReserve - kFraming;
   return out;

@@ -1,5 +1,7 @@
 #include "conf/cmdline.hh"
 
+#include <ostream>
+
 #include "conf/log.hh"
 #include "conf/text.hh"
 
@@ -164,6 +166,31 @@ void apply_options(const Options& options, Config& config) {
   if (options.port) g.smb_ports = {*options.port};
   if (options.debug_level) g.log_level = *options.debug_level;
   if (options.interactive) g.log_file.clear();
+}
+
+LoadResult load_for_options(const Options& options) {
+  LoadResult result;
+  if (options.demo_dir) {
+    std::error_code ec;
+    std::filesystem::path dir = std::filesystem::absolute(*options.demo_dir, ec);
+    if (ec) dir = *options.demo_dir;
+    result.config = demo_config(dir, options.port.value_or(kDefaultDemoPort));
+  } else {
+    result = load_config(options.config_file);
+  }
+  apply_options(options, result.config);
+  return result;
+}
+
+int check_config(const Options& options, std::ostream& out, std::ostream& err) {
+  LoadResult result = load_for_options(options);
+  for (const auto& d : result.diagnostics)
+    err << (d.severity == Diagnostic::Severity::ERROR ? "error: " : "warning: ") << d.to_string()
+        << '\n';
+  if (!result.ok()) return 1;
+  err << "Loaded services file OK.\n";
+  dump_config(result.config, out);
+  return 0;
 }
 
 bool configure_logging(const Global& global, std::string& error) {

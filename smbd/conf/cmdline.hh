@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 namespace smb::conf {
 
 inline constexpr const char* kDefaultConfigFile = "/etc/smb3d/smb.conf";
+inline constexpr std::uint16_t kDefaultDemoPort = 4455;
 
 struct Options {
   std::string config_file = kDefaultConfigFile;
@@ -37,6 +39,15 @@ std::string help_text(std::string_view program);
 // Applies what the command line overrides: -p replaces `smb ports`, -d `log level`,
 // -i sends the log to standard output.
 void apply_options(const Options& options, Config& config);
+
+// What smbd serves: the demo configuration (--demo, at the absolute form of its directory,
+// port -p or kDefaultDemoPort) or the configuration file, with apply_options() done.
+// The demo files themselves are made by prepare_demo().
+LoadResult load_for_options(const Options& options);
+
+// --check: prints the diagnostics to `err` and the effective configuration to `out`, as
+// testparm does. Returns the exit status: 0, or 1 when there are errors.
+int check_config(const Options& options, std::ostream& out, std::ostream& err);
 
 // Points logging at the configured destination and level. False with `error` when the
 // log file cannot be opened.

@@ -495,7 +495,11 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
     bool share_requires = false;
     if (auto t = s->trees.find(d.request.tree_id); t != s->trees.end())
       share_requires = t->second.encrypt_required;
-    if (message->encrypted || s->encrypt_data || share_requires) {
+    // MS-SMB2 3.3.4.1.4: a session's NEGOTIATE/SESSION_SETUP answers go unencrypted
+    // unless the request itself came encrypted (re-authentication).
+    bool setup = d.request.command == Command::SESSION_SETUP ||
+                 d.request.command == Command::NEGOTIATE;
+    if (message->encrypted || (!setup && (s->encrypt_data || share_requires))) {
       encrypt_session = s->id;
       break;
     }

@@ -2,6 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <sstream>
+
+#include "temp_dir.hh"
+
 using namespace smb::conf;
 
 namespace {
@@ -111,4 +115,41 @@ TEST_CASE("options override the configuration") {
   CHECK(c.global.smb_ports == std::vector<std::uint16_t>{4455});
   CHECK(c.global.log_level == 5);
   CHECK(c.global.log_file.empty());
+}
+
+TEST_CASE("check_config prints the effective configuration or the errors") {
+  smb::conf::test::TempDir dir;
+  auto path = dir / "smb.conf";
+  smb::conf::test::write_file(path, "[global]\nsmb ports = 445\nfoo = 1\n[s]\npath = /s\n");
+  std::string error;
+  auto o = parse_command_line({"--check", "-s", path.string(), "-p", "1445", "-d", "4"}, error);
+  REQUIRE(o);
+  std::ostringstream out, err;
+  CHECK(check_config(*o, out, err) == 0);
+  CHECK(err.str() == "warning: " + path.string() +
+                         ":3: unknown parameter 'foo' in [global] ignored\n"
+                         "Loaded services file OK.\n");
+  CHECK(out.str().find("\tsmb ports = 1445\n") != std::string::npos);
+  CHECK(out.str().find("\tlog level = 4\n") != std::string::npos);
+  CHECK(out.str().find("\n[s]\n\tpath = /s\n") != std::string::npos);
+
+  smb::conf::test::write_file(path, "[s]\ncomment = no path\n");
+  std::ostringstream out2, err2;
+  CHECK(check_config(*o, out2, err2) == 1);
+  CHECK(err2.str() == "error: " + path.string() + ":1: share [s] has no path\n");
+  CHECK(out2.str().empty());
+}
+
+TEST_CASE("load_for_options serves the demo configuration") {
+  std::string error;
+  auto o = parse_command_line({"--demo=rel-demo"}, error);
+  REQUIRE(o);
+  LoadResult r = load_for_options(*o);
+  CHECK(r.ok());
+  CHECK(r.config.global.smb_ports == std::vector<std::uint16_t>{kDefaultDemoPort});
+  REQUIRE(r.config.shares.size() == 1);
+  CHECK(std::filesystem::path(r.config.shares[0].path).is_absolute());
+  CHECK(std::filesystem::path(r.config.shares[0].path).filename() == "demo");
+  o = parse_command_line({"--demo=/d", "-p", "5555"}, error);
+  CHECK(load_for_options(*o).config.global.smb_ports == std::vector<std::uint16_t>{5555});
 }

@@ -498,3 +498,17 @@ TEST_CASE("demo configuration") {
   dump_config(c, dumped);
   CHECK(parse_config(dumped.str(), "demo").diagnostics.empty());
 }
+
+TEST_CASE("the example smb.conf parses without remarks") {
+  auto r = load_config(SMB_EXAMPLE_CONF);
+  std::string remarks;
+  for (const auto& d : r.diagnostics) remarks += d.to_string() + "\n";
+  INFO(remarks);
+  CHECK(r.diagnostics.empty());
+  CHECK(r.config.shares.size() == 4);
+  CHECK(r.config.global.smb_passwd_file == "/var/lib/smb3d/private/smbpasswd");
+  CHECK(r.config.global.encryption_algorithms.size() == 4);
+  CHECK(r.config.find_share("secret")->smb_encrypt == Encrypt::REQUIRED);
+  CHECK_FALSE(r.config.find_share("projects")->read_only);
+  CHECK(r.config.find_share("fast")->pmem);
+}

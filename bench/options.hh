@@ -1,0 +1,66 @@
+// The smbbench command line (fio-like) and its size/number parsing.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/algorithms.hh"
+
+namespace smb::bench {
+
+enum class Workload { io, create_close, open_close, stat, setinfo, readdir, create_delete, echo,
+                      replay };
+enum class RwMode { read, write, randread, randwrite, randrw, rw };
+
+struct BenchOptions {
+  std::string host;
+  std::uint16_t port = 445;
+  std::string share;
+  std::string user;  // empty: anonymous
+  std::string domain;
+  std::string password;
+  std::uint16_t min_dialect = 0x0202;
+  std::uint16_t max_dialect = 0x0311;
+  bool sign = false;
+  std::optional<crypto::Cipher> encrypt;
+  std::string transport = "tcp";
+  unsigned connections = 1;
+  unsigned jobs = 1;
+  unsigned iodepth = 1;
+  std::uint32_t bs = 4096;
+  std::uint64_t size = 16u << 20;  // per file
+  unsigned nrfiles = 1;
+  RwMode rw = RwMode::randread;
+  unsigned rwmixread = 50;
+  Workload workload = Workload::io;
+  std::string replay_file;
+  double runtime = 0;  // seconds; 0 with ops == 0 means 10 s
+  std::uint64_t ops = 0;
+  double ramp = 0;
+  std::uint64_t seed = 1;
+  bool verify = false;
+  std::string json_file;
+  std::string plot_file;
+  std::string directory = "smbbench";  // per-run directory in the share
+  bool keep = false;                    // leave the files behind
+  bool quiet = false;
+};
+
+// Parses argv (without argv[0]). Returns an error message, or empty on success; "help"
+// when usage was asked for.
+std::string parse_options(const std::vector<std::string>& args, BenchOptions& out);
+const char* usage();
+
+// "4k", "1M", "2g", "512" (binary multiples); nullopt when malformed or overflowing.
+std::optional<std::uint64_t> parse_size(const std::string& text);
+// "3.1.1", "3.0.2", "3.0", "2.1", "2.0.2" (or "311", "SMB3_11"); 0 when unknown.
+std::uint16_t parse_dialect(const std::string& text);
+std::string dialect_name(std::uint16_t d);
+std::optional<crypto::Cipher> parse_cipher(const std::string& text);
+const char* cipher_name(crypto::Cipher c);
+const char* workload_name(Workload w);
+const char* rw_name(RwMode m);
+
+}  // namespace smb::bench

@@ -1,0 +1,800 @@
+#include "bench/runner.hh"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <barrier>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "bench/pattern.hh"
+#include "client/connection.hh"
+#include "proto/fscc.hh"
+
+namespace smb::bench {
+
+using client::Connection;
+using client::Tree;
+using Clock = std::chrono::steady_clock;
+namespace access = client::access;
+
+void Stats::merge(const Stats& o) {
+  all.merge(o.all);
+  reads.merge(o.reads);
+  writes.merge(o.writes);
+  read_bytes += o.read_bytes;
+  write_bytes += o.write_bytes;
+  errors += o.errors;
+  verified_bytes += o.verified_bytes;
+  verify_failures += o.verify_failures;
+  if (timeline_ops.size() < o.timeline_ops.size()) {
+    timeline_ops.resize(o.timeline_ops.size());
+    timeline_bytes.resize(o.timeline_bytes.size());
+  }
+  for (std::size_t i = 0; i < o.timeline_ops.size(); ++i) {
+    timeline_ops[i] += o.timeline_ops[i];
+    timeline_bytes[i] += o.timeline_bytes[i];
+  }
+  for (const auto& m : o.messages) note(m);
+}
+
+void Stats::note(const std::string& message) {
+  if (messages.size() < 20) messages.push_back(message);
+}
+
+namespace {
+
+std::string hex_status(NtStatus s) {
+  char b[16];
+  std::snprintf(b, sizeof b, "0x%08X", static_cast<unsigned>(s));
+  return b;
+}
+
+struct ReplayOp {
+  enum Kind { read, write, stat, flush, echo, create, remove } kind = echo;
+  std::string file;
+  std::uint64_t offset = 0;
+  std::uint32_t length = 0;
+};
+
+std::vector<ReplayOp> load_replay(const std::string& path, std::string& error) {
+  std::vector<ReplayOp> ops;
+  std::ifstream in(path);
+  if (!in) {
+    error = "cannot read replay file " + path;
+    return ops;
+  }
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    std::istringstream words(line);
+    std::string verb;
+    if (!(words >> verb)) continue;
+    ReplayOp op;
+    std::string size;
+    if (verb == "read" || verb == "write") {
+      op.kind = verb == "read" ? ReplayOp::read : ReplayOp::write;
+      std::string offset;
+      words >> op.file >> offset >> size;
+      auto o = parse_size(offset), n = parse_size(size);
+      if (op.file.empty() || !o || !n || *n == 0 || *n > (16u << 20)) {
+        error = path + ":" + std::to_string(number) + ": expected " + verb + " FILE OFFSET LENGTH";
+        return {};
+      }
+      op.offset = *o;
+      op.length = static_cast<std::uint32_t>(*n);
+    } else if (verb == "stat" || verb == "flush" || verb == "create" || verb == "delete") {
+      op.kind = verb == "stat"    ? ReplayOp::stat
+                : verb == "flush" ? ReplayOp::flush
+                : verb == "create" ? ReplayOp::create
+                                   : ReplayOp::remove;
+      words >> op.file;
+      if (op.file.empty()) {
+        error = path + ":" + std::to_string(number) + ": " + verb + " needs a file";
+        return {};
+      }
+    } else if (verb == "echo") {
+      op.kind = ReplayOp::echo;
+    } else {
+      error = path + ":" + std::to_string(number) + ": unknown operation " + verb;
+      return {};
+    }
+    ops.push_back(op);
+  }
+  if (ops.empty() && error.empty()) error = path + ": no operations";
+  return ops;
+}
+
+// Shared by the threads of one run.
+struct Shared {
+  const BenchOptions& o;
+  Progress& progress;
+  std::vector<ReplayOp> replay;
+  Clock::time_point start;
+  Clock::time_point ramp_end;
+  Clock::time_point end;
+  bool timed = false;
+  std::mutex mutex;
+  std::string failure;
+  std::string dialect, signing, encryption;
+};
+
+class Job {
+ public:
+  Job(Shared& sh, Connection& c, const Tree& tree, unsigned index, std::uint64_t op_limit)
+      : sh_(sh), o_(sh.o), c_(c), tree_(tree), index_(index), op_limit_(op_limit),
+        rng_(sh.o.seed * 0x9E3779B97F4A7C15ull + index) {}
+
+  void setup();
+  void start();
+  bool active() const { return in_flight_ > 0; }
+  void stop() { stopping_ = true; }
+  void final_verify();
+  void cleanup();
+  Stats& stats() { return stats_; }
+
+ private:
+  struct File {
+    std::string name;
+    FileId id;
+    std::vector<std::uint32_t> gen;  // per block of bs: write generation
+    std::vector<bool> busy;
+  };
+  struct Slot {
+    Bytes buffer;
+  };
+
+  std::string path(const std::string& leaf) const { return o_.directory + "\\" + leaf; }
+  std::string prefix() const { return "j" + std::to_string(index_); }
+  NtStatus open_file(const std::string& name, std::uint32_t access_mask,
+                     CreateDisposition disposition, std::uint32_t options, FileId& id);
+  void layout(File& f);
+  void issue(Slot& slot);
+  void next(Slot& slot);
+  void complete(Slot& slot, Clock::time_point began, std::uint64_t bytes, int kind, NtStatus s);
+  void fail(const std::string& what, NtStatus s);
+  void issue_io(Slot& slot);
+  void issue_replay(Slot& slot);
+  Pattern pattern(std::size_t file) const {
+    return Pattern(o_.seed, static_cast<std::uint32_t>(index_ * 65536 + file));
+  }
+
+  Shared& sh_;
+  const BenchOptions& o_;
+  Connection& c_;
+  Tree tree_;
+  unsigned index_;
+  std::uint64_t op_limit_;
+  std::mt19937_64 rng_;
+  std::vector<File> files_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<Slot*> idle_;  // slots waiting for a replay barrier or a free block
+  std::uint64_t issued_ = 0;
+  std::uint64_t cursor_ = 0;  // sequential io position, replay line, names
+  unsigned in_flight_ = 0;
+  bool stopping_ = false;
+  Stats stats_;
+  FileId dir_id_;
+};
+
+NtStatus Job::open_file(const std::string& name, std::uint32_t access_mask,
+                        CreateDisposition disposition, std::uint32_t options, FileId& id) {
+  return c_.open(tree_, name, access_mask | access::SYNCHRONIZE, disposition, options, id);
+}
+
+void Job::fail(const std::string& what, NtStatus s) {
+  ++stats_.errors;
+  stats_.note("job " + std::to_string(index_) + ": " + what + ": " + hex_status(s));
+}
+
+void Job::layout(File& f) {
+  // Writes every byte once with generation 1, in large requests kept 8 deep.
+  std::uint32_t chunk = std::min<std::uint32_t>(1u << 20, c_.max_write_size());
+  chunk = std::max(chunk - chunk % o_.bs, o_.bs);
+  Pattern p = pattern(static_cast<std::size_t>(&f - files_.data()));
+  std::uint64_t at = 0;
+  unsigned outstanding = 0;
+  NtStatus failed = NtStatus::SUCCESS;
+  Bytes buffer;
+  while (at < o_.size || outstanding > 0) {
+    while (at < o_.size && outstanding < 8) {
+      auto n = static_cast<std::uint32_t>(std::min<std::uint64_t>(chunk, o_.size - at));
+      buffer.resize(n);
+      p.fill(buffer, at, 1);
+      ++outstanding;
+      c_.write_async(tree_, f.id, at, buffer, [&](NtStatus s, std::uint32_t) {
+        --outstanding;
+        if (s != NtStatus::SUCCESS) failed = s;
+      });
+      at += n;
+    }
+    c_.wait_until([&] { return at < o_.size ? outstanding < 8 : outstanding == 0; });
+  }
+  if (failed != NtStatus::SUCCESS) throw client::Error(failed, "laying out " + f.name);
+  std::fill(f.gen.begin(), f.gen.end(), 1u);
+}
+
+void Job::setup() {
+  const bool io = o_.workload == Workload::io;
+  const bool handles = io || o_.workload == Workload::stat || o_.workload == Workload::setinfo ||
+                       o_.workload == Workload::open_close;
+  if (handles) {
+    std::uint64_t blocks = io ? o_.size / o_.bs : 0;
+    for (unsigned i = 0; i < o_.nrfiles; ++i) {
+      File f;
+      f.name = path(prefix() + ".f" + std::to_string(i));
+      f.gen.assign(blocks, 0);
+      f.busy.assign(blocks, false);
+      NtStatus s = open_file(f.name,
+                             access::GENERIC_READ | access::GENERIC_WRITE | access::DELETE,
+                             CreateDisposition::FILE_OVERWRITE_IF, kFileNonDirectoryFile, f.id);
+      if (s != NtStatus::SUCCESS) throw client::Error(s, "cannot create " + f.name);
+      files_.push_back(std::move(f));
+    }
+    if (io)
+      for (auto& f : files_) layout(f);
+    if (o_.workload == Workload::open_close)
+      for (auto& f : files_) c_.close(tree_, f.id);
+  }
+  if (o_.workload == Workload::readdir) {
+    std::string dir = path(prefix() + ".d");
+    NtStatus s = open_file(dir, access::GENERIC_READ | access::GENERIC_WRITE,
+                           CreateDisposition::FILE_OPEN_IF, kFileDirectoryFile, dir_id_);
+    if (s != NtStatus::SUCCESS) throw client::Error(s, "cannot create " + dir);
+    c_.close(tree_, dir_id_);
+    for (unsigned i = 0; i < o_.nrfiles; ++i) {
+      FileId id;
+      s = open_file(dir + "\\e" + std::to_string(i), access::GENERIC_WRITE,
+                    CreateDisposition::FILE_OVERWRITE_IF, kFileNonDirectoryFile, id);
+      if (s != NtStatus::SUCCESS) throw client::Error(s, "cannot create entries in " + dir);
+      c_.close(tree_, id);
+    }
+  }
+  if (o_.workload == Workload::replay) {
+    // Every file the replay names is opened once, up front, under this job's prefix.
+    for (const ReplayOp& op : sh_.replay) {
+      if (op.kind == ReplayOp::echo || op.kind == ReplayOp::create || op.kind == ReplayOp::remove)
+        continue;
+      std::string name = path(prefix() + "." + op.file);
+      if (std::any_of(files_.begin(), files_.end(), [&](const File& f) { return f.name == name; }))
+        continue;
+      File f;
+      f.name = name;
+      NtStatus s = open_file(name, access::GENERIC_READ | access::GENERIC_WRITE | access::DELETE,
+                             CreateDisposition::FILE_OPEN_IF, kFileNonDirectoryFile, f.id);
+      if (s != NtStatus::SUCCESS) throw client::Error(s, "cannot open " + name);
+      files_.push_back(std::move(f));
+    }
+  }
+  for (unsigned i = 0; i < o_.iodepth; ++i) {
+    auto slot = std::make_unique<Slot>();
+    if (io) {
+      slot->buffer.resize(o_.bs);
+      pattern(0).fill(slot->buffer, 0, 1);
+    }
+    if (o_.workload == Workload::replay) {
+      std::uint32_t largest = 0;
+      for (const ReplayOp& op : sh_.replay) largest = std::max(largest, op.length);
+      slot->buffer.assign(largest, 0x5A);
+    }
+    slots_.push_back(std::move(slot));
+  }
+}
+
+void Job::start() {
+  for (auto& s : slots_) next(*s);
+}
+
+// Issues the next operation on `slot` unless the job is stopping.
+void Job::next(Slot& slot) {
+  if (stopping_ || (op_limit_ != 0 && issued_ >= op_limit_) || sh_.progress.abort.load()) return;
+  issue(slot);
+}
+
+void Job::complete(Slot& slot, Clock::time_point began, std::uint64_t bytes, int kind,
+                   NtStatus s) {
+  auto now = Clock::now();
+  --in_flight_;
+  if (s != NtStatus::SUCCESS && s != NtStatus::NO_MORE_FILES) fail("operation failed", s);
+  auto since = std::chrono::duration<double>(now - sh_.start).count();
+  auto bucket = static_cast<std::size_t>(std::max(0.0, since) / kTimelineStep);
+  if (bucket < 100000) {
+    if (stats_.timeline_ops.size() <= bucket) {
+      stats_.timeline_ops.resize(bucket + 1);
+      stats_.timeline_bytes.resize(bucket + 1);
+    }
+    ++stats_.timeline_ops[bucket];
+    stats_.timeline_bytes[bucket] += bytes;
+  }
+  if (now >= sh_.ramp_end) {
+    auto ns = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - began).count());
+    stats_.all.record(ns);
+    if (kind == 1) {
+      stats_.reads.record(ns);
+      stats_.read_bytes += bytes;
+    } else if (kind == 2) {
+      stats_.writes.record(ns);
+      stats_.write_bytes += bytes;
+    }
+    sh_.progress.ops.fetch_add(1, std::memory_order_relaxed);
+    sh_.progress.bytes.fetch_add(bytes, std::memory_order_relaxed);
+  }
+  next(slot);
+  // A completion may have freed a block or passed a replay barrier.
+  if (!idle_.empty()) {
+    std::vector<Slot*> waiting;
+    waiting.swap(idle_);
+    for (Slot* w : waiting) next(*w);
+  }
+}
+
+void Job::issue(Slot& slot) {
+  auto began = Clock::now();
+  switch (o_.workload) {
+    case Workload::io:
+      return issue_io(slot);
+    case Workload::replay:
+      return issue_replay(slot);
+    case Workload::echo:
+      ++issued_, ++in_flight_;
+      return c_.echo_async([this, &slot, began](NtStatus s) { complete(slot, began, 0, 0, s); });
+    case Workload::create_close:
+    case Workload::open_close:
+    case Workload::create_delete: {
+      CreateRequest q;
+      q.share_access = kFileShareRead | kFileShareWrite | kFileShareDelete;
+      q.create_options = kFileNonDirectoryFile;
+      std::uint64_t n = cursor_++;
+      if (o_.workload == Workload::create_close) {
+        q.name = path(prefix() + ".cc" + std::to_string(n % o_.nrfiles));
+        q.desired_access = access::GENERIC_WRITE | access::SYNCHRONIZE;
+        q.create_disposition = CreateDisposition::FILE_OVERWRITE_IF;
+      } else if (o_.workload == Workload::open_close) {
+        q.name = files_[n % files_.size()].name;
+        q.desired_access = access::GENERIC_READ | access::SYNCHRONIZE;
+        q.create_disposition = CreateDisposition::FILE_OPEN;
+      } else {
+        q.name = path(prefix() + ".cd" + std::to_string(n));
+        q.desired_access = access::GENERIC_WRITE | access::DELETE | access::SYNCHRONIZE;
+        q.create_disposition = CreateDisposition::FILE_CREATE;
+        q.create_options |= kFileDeleteOnClose;
+      }
+      ++issued_, ++in_flight_;
+      return c_.create_async(tree_, q, [this, &slot, began](NtStatus s, const CreateResponse& p) {
+        if (s != NtStatus::SUCCESS) return complete(slot, began, 0, 0, s);
+        c_.close_async(tree_, p.file_id,
+                       [this, &slot, began](NtStatus cs) { complete(slot, began, 0, 0, cs); });
+      });
+    }
+    case Workload::stat: {
+      QueryInfoRequest q;
+      q.info_type = InfoType::SMB2_0_INFO_FILE;
+      q.file_info_class = static_cast<std::uint8_t>(fscc::FileInfoClass::FileAllInformation);
+      q.output_buffer_length = 4096;
+      q.file_id = files_[cursor_++ % files_.size()].id;
+      ++issued_, ++in_flight_;
+      return c_.query_info_async(tree_, q, [this, &slot, began](NtStatus s, const Bytes&) {
+        complete(slot, began, 0, 0, s);
+      });
+    }
+    case Workload::setinfo: {
+      // FileBasicInformation ([MS-FSCC] 2.4.7) with a new LastWriteTime; zeros elsewhere
+      // leave the other fields unchanged.
+      SetInfoRequest q;
+      q.info_type = InfoType::SMB2_0_INFO_FILE;
+      q.file_info_class = static_cast<std::uint8_t>(fscc::FileInfoClass::FileBasicInformation);
+      fscc::FileBasicInformation basic;
+      basic.last_write_time = 132000000000000000ull + cursor_ * 10000000ull;
+      ByteWriter w(q.buffer);
+      fscc::encode(basic, w);
+      q.file_id = files_[cursor_++ % files_.size()].id;
+      ++issued_, ++in_flight_;
+      return c_.set_info_async(tree_, q,
+                               [this, &slot, began](NtStatus s) { complete(slot, began, 0, 0, s); });
+    }
+    case Workload::readdir: {
+      CreateRequest q;
+      q.share_access = kFileShareRead | kFileShareWrite | kFileShareDelete;
+      q.create_options = kFileDirectoryFile;
+      q.name = path(prefix() + ".d");
+      q.desired_access = access::FILE_LIST_DIRECTORY | access::FILE_READ_ATTRIBUTES |
+                         access::SYNCHRONIZE;
+      q.create_disposition = CreateDisposition::FILE_OPEN;
+      ++issued_, ++in_flight_;
+      c_.create_async(tree_, q, [this, &slot, began](NtStatus s, const CreateResponse& p) {
+        if (s != NtStatus::SUCCESS) return complete(slot, began, 0, 0, s);
+        auto dir = p.file_id;
+        auto query = std::make_shared<std::function<void(bool)>>();
+        *query = [this, &slot, began, dir, query](bool first) {
+          QueryDirectoryRequest qd;
+          qd.file_information_class =
+              static_cast<std::uint8_t>(fscc::FileInfoClass::FileIdBothDirectoryInformation);
+          qd.flags = first ? kRestartScans : 0;
+          qd.file_id = dir;
+          qd.file_name = "*";
+          qd.output_buffer_length = 65536;
+          c_.query_directory_async(tree_, qd, [this, &slot, began, dir, query](NtStatus s2,
+                                                                                const Bytes&) {
+            if (s2 == NtStatus::SUCCESS) return (*query)(false);
+            auto finish = [this, &slot, began, s2, query](NtStatus cs) {
+              *query = nullptr;  // breaks the self-reference
+              complete(slot, began, 0, 0, s2 == NtStatus::NO_MORE_FILES ? cs : s2);
+            };
+            c_.close_async(tree_, dir, finish);
+          });
+        };
+        (*query)(true);
+      });
+      return;
+    }
+  }
+}
+
+void Job::issue_io(Slot& slot) {
+  const std::uint64_t blocks = o_.size / o_.bs;
+  const bool random = o_.rw == RwMode::randread || o_.rw == RwMode::randwrite ||
+                      o_.rw == RwMode::randrw;
+  bool write = o_.rw == RwMode::write || o_.rw == RwMode::randwrite;
+  if (o_.rw == RwMode::rw || o_.rw == RwMode::randrw) write = rng_() % 100 >= o_.rwmixread;
+  std::size_t fi = 0;
+  std::uint64_t block = 0;
+  bool found = false;
+  // Two requests never touch the same block at once, so what a read must find is known.
+  for (std::uint64_t attempt = 0; attempt < blocks * files_.size() && !found; ++attempt) {
+    if (random) {
+      fi = rng_() % files_.size();
+      block = rng_() % blocks;
+    } else {
+      std::uint64_t c = cursor_++;
+      fi = (c / blocks) % files_.size();
+      block = c % blocks;
+    }
+    found = !files_[fi].busy[block];
+  }
+  if (!found) {
+    idle_.push_back(&slot);
+    return;
+  }
+  File& f = files_[fi];
+  f.busy[block] = true;
+  std::uint64_t offset = block * o_.bs;
+  auto began = Clock::now();
+  ++issued_, ++in_flight_;
+  if (write) {
+    std::uint32_t gen = f.gen[block] + 1;
+    if (o_.verify) pattern(fi).fill(slot.buffer, offset, gen);
+    c_.write_async(tree_, f.id, offset, slot.buffer,
+                   [this, &slot, began, fi, block, gen](NtStatus s, std::uint32_t count) {
+                     File& file = files_[fi];
+                     file.busy[block] = false;
+                     if (s == NtStatus::SUCCESS && count != o_.bs) {
+                       fail("short write", s);
+                       s = NtStatus::UNSUCCESSFUL;
+                     }
+                     if (s == NtStatus::SUCCESS) file.gen[block] = gen;
+                     else file.gen[block] = 0;  // unknown now: not verified again
+                     complete(slot, began, s == NtStatus::SUCCESS ? o_.bs : 0, 2, s);
+                   });
+  } else {
+    c_.read_async(tree_, f.id, offset, o_.bs,
+                  [this, &slot, began, fi, block, offset](NtStatus s, ByteSpan data) {
+                    File& file = files_[fi];
+                    file.busy[block] = false;
+                    if (s == NtStatus::SUCCESS && o_.verify && file.gen[block] != 0) {
+                      Pattern::Check c =
+                          pattern(fi).verify(data, offset, file.gen[block], o_.size);
+                      if (data.size() != o_.bs) {
+                        c.ok = false;
+                        c.diagnosis = "short read of " + std::to_string(data.size()) + " bytes";
+                      }
+                      stats_.verified_bytes += data.size();
+                      if (!c.ok) {
+                        ++stats_.verify_failures;
+                        stats_.note("verify " + file.name + ": " + c.diagnosis);
+                      }
+                    }
+                    complete(slot, began, s == NtStatus::SUCCESS ? data.size() : 0, 1, s);
+                  });
+  }
+}
+
+void Job::issue_replay(Slot& slot) {
+  const ReplayOp& op = sh_.replay[cursor_ % sh_.replay.size()];
+  // Reads and writes overlap up to iodepth; anything else waits for the queue to drain.
+  const bool data = op.kind == ReplayOp::read || op.kind == ReplayOp::write;
+  if (in_flight_ > 0 && !data) {
+    idle_.push_back(&slot);
+    return;
+  }
+  ++cursor_;
+  auto began = Clock::now();
+  auto handle = [&]() -> FileId {
+    std::string name = path(prefix() + "." + op.file);
+    for (const File& f : files_)
+      if (f.name == name) return f.id;
+    return {};
+  };
+  ++issued_, ++in_flight_;
+  switch (op.kind) {
+    case ReplayOp::read:
+      return c_.read_async(tree_, handle(), op.offset, op.length,
+                           [this, &slot, began](NtStatus s, ByteSpan d) {
+                             complete(slot, began, d.size(), 1,
+                                      s == NtStatus::END_OF_FILE ? NtStatus::SUCCESS : s);
+                           });
+    case ReplayOp::write:
+      return c_.write_async(tree_, handle(), op.offset, ByteSpan(slot.buffer).first(op.length),
+                            [this, &slot, began](NtStatus s, std::uint32_t n) {
+                              complete(slot, began, n, 2, s);
+                            });
+    case ReplayOp::stat: {
+      QueryInfoRequest q;
+      q.file_info_class = static_cast<std::uint8_t>(fscc::FileInfoClass::FileAllInformation);
+      q.output_buffer_length = 4096;
+      q.file_id = handle();
+      return c_.query_info_async(tree_, q, [this, &slot, began](NtStatus s, const Bytes&) {
+        complete(slot, began, 0, 0, s);
+      });
+    }
+    case ReplayOp::flush:
+      return c_.flush_async(tree_, handle(),
+                            [this, &slot, began](NtStatus s) { complete(slot, began, 0, 0, s); });
+    case ReplayOp::echo:
+      return c_.echo_async([this, &slot, began](NtStatus s) { complete(slot, began, 0, 0, s); });
+    case ReplayOp::create:
+    case ReplayOp::remove: {
+      CreateRequest q;
+      q.share_access = kFileShareRead | kFileShareWrite | kFileShareDelete;
+      q.name = path(prefix() + "." + op.file);
+      q.create_options = kFileNonDirectoryFile;
+      if (op.kind == ReplayOp::create) {
+        q.desired_access = access::GENERIC_WRITE | access::SYNCHRONIZE;
+        q.create_disposition = CreateDisposition::FILE_OVERWRITE_IF;
+      } else {
+        q.desired_access = access::DELETE | access::SYNCHRONIZE;
+        q.create_disposition = CreateDisposition::FILE_OPEN;
+        q.create_options |= kFileDeleteOnClose;
+      }
+      return c_.create_async(tree_, q, [this, &slot, began](NtStatus s, const CreateResponse& p) {
+        if (s != NtStatus::SUCCESS) return complete(slot, began, 0, 0, s);
+        c_.close_async(tree_, p.file_id,
+                       [this, &slot, began](NtStatus cs) { complete(slot, began, 0, 0, cs); });
+      });
+    }
+  }
+}
+
+// With --verify, every block is read back once more after the run, so that a write no
+// read checked during the run is still checked.
+void Job::final_verify() {
+  if (!o_.verify || o_.workload != Workload::io) return;
+  for (std::size_t fi = 0; fi < files_.size(); ++fi) {
+    File& f = files_[fi];
+    std::uint64_t blocks = f.gen.size();
+    std::uint64_t block = 0;
+    unsigned outstanding = 0;
+    while (block < blocks || outstanding > 0) {
+      while (block < blocks && outstanding < 16) {
+        std::uint64_t b = block++;
+        if (f.gen[b] == 0) continue;
+        ++outstanding;
+        c_.read_async(tree_, f.id, b * o_.bs, o_.bs,
+                      [this, &f, fi, b, &outstanding](NtStatus s, ByteSpan data) {
+                        --outstanding;
+                        if (s != NtStatus::SUCCESS) return fail("verify read failed", s);
+                        Pattern::Check c = pattern(fi).verify(data, b * o_.bs, f.gen[b], o_.size);
+                        if (data.size() != o_.bs) {
+                          c.ok = false;
+                          c.diagnosis = "short read";
+                        }
+                        stats_.verified_bytes += data.size();
+                        if (!c.ok) {
+                          ++stats_.verify_failures;
+                          stats_.note("verify " + f.name + ": " + c.diagnosis);
+                        }
+                      });
+      }
+      c_.wait_until([&] { return block < blocks ? outstanding < 16 : outstanding == 0; });
+    }
+  }
+}
+
+void Job::cleanup() {
+  const bool open_handles = o_.workload != Workload::open_close;
+  for (File& f : files_) {
+    if (open_handles) {
+      if (!o_.keep) c_.set_delete_on_close(tree_, f.id, true);
+      c_.close(tree_, f.id);
+    } else if (!o_.keep) {
+      FileId id;
+      if (open_file(f.name, access::DELETE, CreateDisposition::FILE_OPEN, kFileDeleteOnClose, id) ==
+          NtStatus::SUCCESS)
+        c_.close(tree_, id);
+    }
+  }
+  if (o_.keep) return;
+  auto remove = [&](const std::string& name, std::uint32_t options) {
+    FileId id;
+    if (open_file(name, access::DELETE, CreateDisposition::FILE_OPEN, options | kFileDeleteOnClose,
+                  id) == NtStatus::SUCCESS)
+      c_.close(tree_, id);
+  };
+  if (o_.workload == Workload::create_close)
+    for (unsigned i = 0; i < o_.nrfiles; ++i)
+      remove(path(prefix() + ".cc" + std::to_string(i)), kFileNonDirectoryFile);
+  if (o_.workload == Workload::readdir) {
+    std::string dir = path(prefix() + ".d");
+    for (unsigned i = 0; i < o_.nrfiles; ++i)
+      remove(dir + "\\e" + std::to_string(i), kFileNonDirectoryFile);
+    remove(dir, kFileDirectoryFile);
+  }
+  if (o_.workload == Workload::replay)
+    for (const ReplayOp& op : sh_.replay)
+      if (op.kind == ReplayOp::create) remove(path(prefix() + "." + op.file), 0);
+}
+
+// The completion step of a barrier: runs once when every thread has arrived.
+struct Phase {
+  std::function<void()> step;
+  void operator()() noexcept { step(); }
+};
+using Barrier = std::barrier<Phase>;
+
+double seconds_of(const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; }
+
+void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done,
+                       Stats& out) {
+  const BenchOptions& o = sh.o;
+  bool arrived = false, finished = false;
+  try {
+    client::Options co;
+    co.min_dialect = o.min_dialect;
+    co.max_dialect = o.max_dialect;
+    co.sign = o.sign;
+    if (o.encrypt) {
+      co.encrypt = true;
+      co.ciphers = {*o.encrypt};
+    }
+    co.target_credits = std::max(512u, o.iodepth * 4 * (o.jobs / o.connections + 1));
+    auto c = Connection::connect(o.host, o.port, co);
+    auth::ClientCredentials cred;
+    cred.user = o.user;
+    cred.domain = o.domain;
+    cred.password = o.password;
+    std::uint64_t sid = c->session_setup(cred);
+    Tree tree = c->tree_connect(sid, "\\\\" + o.host + "\\" + o.share);
+    if (o.workload == Workload::io && o.bs > std::min(c->max_read_size(), c->max_write_size()))
+      throw client::Error(NtStatus::INVALID_PARAMETER,
+                          "--bs is larger than the server's maximum read/write size " +
+                              std::to_string(std::min(c->max_read_size(), c->max_write_size())));
+    if (index == 0) {
+      std::lock_guard lock(sh.mutex);
+      sh.dialect = dialect_name(c->dialect());
+      bool encrypting = c->session_encrypts(sid) || tree.encrypt;
+      sh.encryption = encrypting && c->cipher() ? cipher_name(*c->cipher()) : "none";
+      const char* alg = c->signing_algorithm() == crypto::SigningAlgorithm::AES_GMAC  ? "AES-GMAC"
+                        : c->signing_algorithm() == crypto::SigningAlgorithm::AES_CMAC ? "AES-CMAC"
+                                                                                       : "HMAC-SHA256";
+      sh.signing = c->session_signs(sid) && !encrypting ? alg : "none";
+    }
+    FileId dir;
+    NtStatus s = c->open(tree, o.directory, access::GENERIC_READ | access::GENERIC_WRITE,
+                         CreateDisposition::FILE_OPEN_IF, kFileDirectoryFile, dir);
+    if (s != NtStatus::SUCCESS) throw client::Error(s, "cannot create directory " + o.directory);
+    c->close(tree, dir);
+
+    std::vector<std::unique_ptr<Job>> jobs;
+    for (unsigned j = index; j < o.jobs; j += o.connections) {
+      std::uint64_t limit = 0;
+      if (o.ops != 0) limit = o.ops / o.jobs + (j < o.ops % o.jobs ? 1 : 0);
+      jobs.push_back(std::make_unique<Job>(sh, *c, tree, j, limit));
+      jobs.back()->setup();
+    }
+    arrived = true;
+    ready.arrive_and_wait();
+    for (auto& j : jobs) j->start();
+    bool stopped = false;
+    auto busy = [&] {
+      return std::any_of(jobs.begin(), jobs.end(), [](const auto& j) { return j->active(); });
+    };
+    while (busy()) {
+      c->poll(20);
+      if (!stopped && ((sh.timed && Clock::now() >= sh.end) || sh.progress.abort.load())) {
+        for (auto& j : jobs) j->stop();
+        stopped = true;
+      }
+    }
+    finished = true;
+    done.arrive_and_wait();
+    for (auto& j : jobs) {
+      j->final_verify();
+      j->cleanup();
+      out.merge(j->stats());
+    }
+    if (index == 0 && !o.keep) {
+      // Removed when empty; other connections may still be cleaning up.
+      for (int attempt = 0; attempt < 50; ++attempt) {
+        FileId id;
+        NtStatus ds = c->open(tree, o.directory, access::DELETE, CreateDisposition::FILE_OPEN,
+                              kFileDirectoryFile | kFileDeleteOnClose, id);
+        if (ds == NtStatus::SUCCESS) ds = c->close(tree, id);
+        if (ds != NtStatus::DIRECTORY_NOT_EMPTY) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+    c->tree_disconnect(tree);
+    c->logoff(sid);
+  } catch (const std::exception& e) {
+    {
+      std::lock_guard lock(sh.mutex);
+      if (sh.failure.empty()) sh.failure = "connection " + std::to_string(index) + ": " + e.what();
+    }
+    sh.progress.abort = true;
+    if (!arrived) ready.arrive_and_drop();
+    if (!finished) done.arrive_and_drop();
+  }
+}
+
+}  // namespace
+
+RunResult run_benchmark(const BenchOptions& o, Progress& progress) {
+  RunResult result;
+  Shared sh{o, progress, {}, {}, {}, {}, false, {}, {}, {}, {}, {}};
+  if (o.workload == Workload::replay) {
+    std::string error;
+    sh.replay = load_replay(o.replay_file, error);
+    if (!error.empty()) {
+      result.failure = error;
+      return result;
+    }
+  }
+  unsigned n = std::min(o.connections, std::max(1u, o.jobs));
+  std::vector<Stats> stats(n);
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  Barrier ready(static_cast<std::ptrdiff_t>(n) + 1, Phase{[&] {
+    sh.start = Clock::now();
+    sh.ramp_end = sh.start + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(o.ramp));
+    sh.timed = o.runtime > 0;
+    sh.end = sh.ramp_end + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(o.runtime));
+    progress.running = true;
+  }});
+  Clock::time_point finished_at;
+  Barrier done(static_cast<std::ptrdiff_t>(n) + 1, Phase{[&] {
+                 finished_at = Clock::now();
+                 progress.running = false;
+               }});
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < n; ++i)
+    threads.emplace_back([&, i] { connection_thread(sh, i, ready, done, stats[i]); });
+  ready.arrive_and_wait();
+  rusage start_usage{};
+  getrusage(RUSAGE_SELF, &start_usage);
+  done.arrive_and_wait();
+  rusage end_usage{};
+  getrusage(RUSAGE_SELF, &end_usage);
+  for (auto& t : threads) t.join();
+  (void)before;
+  for (auto& s : stats) result.stats.merge(s);
+  result.seconds = std::chrono::duration<double>(finished_at - sh.ramp_end).count();
+  result.cpu_user = seconds_of(end_usage.ru_utime) - seconds_of(start_usage.ru_utime);
+  result.cpu_system = seconds_of(end_usage.ru_stime) - seconds_of(start_usage.ru_stime);
+  result.dialect = sh.dialect;
+  result.signing = sh.signing;
+  result.encryption = sh.encryption;
+  result.failure = sh.failure;
+  return result;
+}
+
+}  // namespace smb::bench
