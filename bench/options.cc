@@ -53,12 +53,18 @@ std::optional<std::uint64_t> parse_size(const std::string& text) {
   if (!unit.empty() && unit.back() == 'b') unit.pop_back();
   if (unit.size() == 2 && unit[1] == 'i') unit.pop_back();
   int shift = 0;
-  if (unit.empty()) shift = 0;
-  else if (unit == "k") shift = 10;
-  else if (unit == "m") shift = 20;
-  else if (unit == "g") shift = 30;
-  else if (unit == "t") shift = 40;
-  else return std::nullopt;
+  if (unit.empty())
+    shift = 0;
+  else if (unit == "k")
+    shift = 10;
+  else if (unit == "m")
+    shift = 20;
+  else if (unit == "g")
+    shift = 30;
+  else if (unit == "t")
+    shift = 40;
+  else
+    return std::nullopt;
   if (v > (std::numeric_limits<std::uint64_t>::max() >> shift)) return std::nullopt;
   return static_cast<std::uint64_t>(v) << shift;
 }
@@ -74,12 +80,18 @@ std::uint16_t parse_dialect(const std::string& t) {
 
 std::string dialect_name(std::uint16_t d) {
   switch (d) {
-    case 0x0202: return "2.0.2";
-    case 0x0210: return "2.1";
-    case 0x0300: return "3.0";
-    case 0x0302: return "3.0.2";
-    case 0x0311: return "3.1.1";
-    default: return "unknown";
+    case 0x0202:
+      return "2.0.2";
+    case 0x0210:
+      return "2.1";
+    case 0x0300:
+      return "3.0";
+    case 0x0302:
+      return "3.0.2";
+    case 0x0311:
+      return "3.1.1";
+    default:
+      return "unknown";
   }
 }
 
@@ -96,37 +108,56 @@ std::optional<crypto::Cipher> parse_cipher(const std::string& text) {
 
 const char* cipher_name(crypto::Cipher c) {
   switch (c) {
-    case crypto::Cipher::AES_128_CCM: return "AES-128-CCM";
-    case crypto::Cipher::AES_128_GCM: return "AES-128-GCM";
-    case crypto::Cipher::AES_256_CCM: return "AES-256-CCM";
-    case crypto::Cipher::AES_256_GCM: return "AES-256-GCM";
+    case crypto::Cipher::AES_128_CCM:
+      return "AES-128-CCM";
+    case crypto::Cipher::AES_128_GCM:
+      return "AES-128-GCM";
+    case crypto::Cipher::AES_256_CCM:
+      return "AES-256-CCM";
+    case crypto::Cipher::AES_256_GCM:
+      return "AES-256-GCM";
   }
   return "unknown";
 }
 
 const char* workload_name(Workload w) {
   switch (w) {
-    case Workload::io: return "io";
-    case Workload::create_close: return "create-close";
-    case Workload::open_close: return "open-close";
-    case Workload::stat: return "stat";
-    case Workload::setinfo: return "setinfo";
-    case Workload::readdir: return "readdir";
-    case Workload::create_delete: return "create-delete";
-    case Workload::echo: return "echo";
-    case Workload::replay: return "replay";
+    case Workload::io:
+      return "io";
+    case Workload::create_close:
+      return "create-close";
+    case Workload::open_close:
+      return "open-close";
+    case Workload::stat:
+      return "stat";
+    case Workload::setinfo:
+      return "setinfo";
+    case Workload::readdir:
+      return "readdir";
+    case Workload::create_delete:
+      return "create-delete";
+    case Workload::echo:
+      return "echo";
+    case Workload::replay:
+      return "replay";
   }
   return "unknown";
 }
 
 const char* rw_name(RwMode m) {
   switch (m) {
-    case RwMode::read: return "read";
-    case RwMode::write: return "write";
-    case RwMode::randread: return "randread";
-    case RwMode::randwrite: return "randwrite";
-    case RwMode::randrw: return "randrw";
-    case RwMode::rw: return "rw";
+    case RwMode::read:
+      return "read";
+    case RwMode::write:
+      return "write";
+    case RwMode::randread:
+      return "randread";
+    case RwMode::randwrite:
+      return "randwrite";
+    case RwMode::randrw:
+      return "randrw";
+    case RwMode::rw:
+      return "rw";
   }
   return "unknown";
 }
@@ -172,9 +203,12 @@ std::string read_credentials(const std::string& path, BenchOptions& o) {
       return s;
     };
     std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
-    if (key == "username") set_user(value, o);
-    else if (key == "password") o.password = value;
-    else if (key == "domain") o.domain = value;
+    if (key == "username")
+      set_user(value, o);
+    else if (key == "password")
+      o.password = value;
+    else if (key == "domain")
+      o.domain = value;
   }
   return {};
 }
@@ -201,7 +235,8 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
     if (a.rfind("//", 0) == 0 && !have_target) {
       std::string rest = a.substr(2);
       auto slash = rest.find('/');
-      if (slash == std::string::npos || slash + 1 >= rest.size()) return "target is //host[:port]/share";
+      if (slash == std::string::npos || slash + 1 >= rest.size())
+        return "target is //host[:port]/share";
       std::string hostport = rest.substr(0, slash);
       o.share = rest.substr(slash + 1);
       if (!o.share.empty() && o.share.back() == '/') o.share.pop_back();
@@ -246,10 +281,14 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
       if (!value(v) || !parse_unsigned(v, 65536, n) || n == 0)
         return name + " needs a number from 1 to 65536";
       unsigned u = static_cast<unsigned>(n);
-      if (name == "--connections") o.connections = u;
-      else if (name == "--iodepth") o.iodepth = u;
-      else if (name == "--nrfiles") o.nrfiles = u;
-      else o.jobs = u;
+      if (name == "--connections")
+        o.connections = u;
+      else if (name == "--iodepth")
+        o.iodepth = u;
+      else if (name == "--nrfiles")
+        o.nrfiles = u;
+      else
+        o.jobs = u;
     } else if (name == "--rwmixread") {
       if (!value(v) || !parse_unsigned(v, 100, n)) return "--rwmixread is a percentage";
       o.rwmixread = static_cast<unsigned>(n);
@@ -261,27 +300,43 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
       o.size = n;
     } else if (name == "--rw" || name == "--readwrite") {
       if (!value(v)) return "--rw needs a mode";
-      if (v == "read") o.rw = RwMode::read;
-      else if (v == "write") o.rw = RwMode::write;
-      else if (v == "randread") o.rw = RwMode::randread;
-      else if (v == "randwrite") o.rw = RwMode::randwrite;
-      else if (v == "randrw") o.rw = RwMode::randrw;
-      else if (v == "rw" || v == "readwrite") o.rw = RwMode::rw;
-      else return "unknown --rw " + v;
+      if (v == "read")
+        o.rw = RwMode::read;
+      else if (v == "write")
+        o.rw = RwMode::write;
+      else if (v == "randread")
+        o.rw = RwMode::randread;
+      else if (v == "randwrite")
+        o.rw = RwMode::randwrite;
+      else if (v == "randrw")
+        o.rw = RwMode::randrw;
+      else if (v == "rw" || v == "readwrite")
+        o.rw = RwMode::rw;
+      else
+        return "unknown --rw " + v;
     } else if (name == "--workload") {
       if (!value(v)) return "--workload needs a value";
-      if (v == "io") o.workload = Workload::io;
-      else if (v == "create-close") o.workload = Workload::create_close;
-      else if (v == "open-close") o.workload = Workload::open_close;
-      else if (v == "stat") o.workload = Workload::stat;
-      else if (v == "setinfo") o.workload = Workload::setinfo;
-      else if (v == "readdir") o.workload = Workload::readdir;
-      else if (v == "create-delete") o.workload = Workload::create_delete;
-      else if (v == "echo") o.workload = Workload::echo;
+      if (v == "io")
+        o.workload = Workload::io;
+      else if (v == "create-close")
+        o.workload = Workload::create_close;
+      else if (v == "open-close")
+        o.workload = Workload::open_close;
+      else if (v == "stat")
+        o.workload = Workload::stat;
+      else if (v == "setinfo")
+        o.workload = Workload::setinfo;
+      else if (v == "readdir")
+        o.workload = Workload::readdir;
+      else if (v == "create-delete")
+        o.workload = Workload::create_delete;
+      else if (v == "echo")
+        o.workload = Workload::echo;
       else if (v.rfind("replay:", 0) == 0 && v.size() > 7) {
         o.workload = Workload::replay;
         o.replay_file = v.substr(7);
-      } else return "unknown workload " + v;
+      } else
+        return "unknown workload " + v;
     } else if (name == "--runtime") {
       if (!value(v) || !parse_seconds(v, o.runtime)) return "bad --runtime";
     } else if (name == "--ops") {
@@ -299,7 +354,8 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
       o.json_file = v;
     } else if (name == "--plot") {
       if (!value(v)) return "--plot needs a file";
-      if (!(v.ends_with(".svg") || v.ends_with(".png"))) return "--plot file must end in .svg or .png";
+      if (!(v.ends_with(".svg") || v.ends_with(".png")))
+        return "--plot file must end in .svg or .png";
       o.plot_file = v;
     } else if (name == "--dir") {
       if (!value(v) || v.empty()) return "--dir needs a name";

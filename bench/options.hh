@@ -10,8 +10,17 @@
 
 namespace smb::bench {
 
-enum class Workload { io, create_close, open_close, stat, setinfo, readdir, create_delete, echo,
-                      replay };
+enum class Workload {
+  io,
+  create_close,
+  open_close,
+  stat,
+  setinfo,
+  readdir,
+  create_delete,
+  echo,
+  replay
+};
 enum class RwMode { read, write, randread, randwrite, randrw, rw };
 
 struct BenchOptions {
@@ -44,7 +53,7 @@ struct BenchOptions {
   std::string json_file;
   std::string plot_file;
   std::string directory = "smbbench";  // per-run directory in the share
-  bool keep = false;                    // leave the files behind
+  bool keep = false;                   // leave the files behind
   bool quiet = false;
 };
 

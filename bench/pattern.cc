@@ -81,8 +81,8 @@ Pattern::Check Pattern::verify(ByteSpan data, std::uint64_t offset, std::uint32_
     fill(old, offset, g);
     if (std::equal(old.begin(), old.end(), data.begin())) {
       std::snprintf(text, sizeof text,
-                    "stale data: generation %u instead of %u (a lost write) at offset %llu", g,
-                    gen, static_cast<unsigned long long>(offset));
+                    "stale data: generation %u instead of %u (a lost write) at offset %llu", g, gen,
+                    static_cast<unsigned long long>(offset));
       c.diagnosis = text;
       return c;
     }

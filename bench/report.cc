@@ -81,8 +81,8 @@ std::string format_table(const BenchOptions& o, const RunResult& r) {
     what += std::string(" ") + rw_name(o.rw) + " bs " + format_size(o.bs) + " size " +
             format_size(o.size);
   out += printf_string("workload %s  connections %u jobs %u iodepth %u nrfiles %u  %.2f s%s\n",
-                       what.c_str(), std::min(o.connections, o.jobs), o.jobs, o.iodepth,
-                       o.nrfiles, r.seconds, o.verify ? "  verify" : "");
+                       what.c_str(), std::min(o.connections, o.jobs), o.jobs, o.iodepth, o.nrfiles,
+                       r.seconds, o.verify ? "  verify" : "");
   out += printf_string("%-7s %10s %11s %9s %8s %8s %8s %8s %8s %9s\n", "", "ops", "IOPS", "MB/s",
                        "min", "p50", "p90", "p99", "p99.9", "max(us)");
   const Stats& s = r.stats;
@@ -92,8 +92,8 @@ std::string format_table(const BenchOptions& o, const RunResult& r) {
   }
   out += row("all", s.all, s.read_bytes + s.write_bytes, r.seconds);
   double cpu = r.cpu_user + r.cpu_system;
-  out += printf_string("client CPU: user %.2f s, system %.2f s (%.0f%% of one core)\n",
-                       r.cpu_user, r.cpu_system, r.seconds > 0 ? 100.0 * cpu / r.seconds : 0.0);
+  out += printf_string("client CPU: user %.2f s, system %.2f s (%.0f%% of one core)\n", r.cpu_user,
+                       r.cpu_system, r.seconds > 0 ? 100.0 * cpu / r.seconds : 0.0);
   if (o.verify)
     out += printf_string("verify: %.1f MB checked, %llu failure(s)\n", s.verified_bytes / 1e6,
                          static_cast<unsigned long long>(s.verify_failures));
@@ -106,16 +106,18 @@ std::string format_table(const BenchOptions& o, const RunResult& r) {
 std::string format_json(const BenchOptions& o, const RunResult& r) {
   const Stats& s = r.stats;
   std::ostringstream j;
-  j << "{\n  \"target\": " << json_string("//" + o.host + ":" + std::to_string(o.port) + "/" + o.share)
-    << ",\n  \"dialect\": " << json_string(r.dialect) << ",\n  \"signing\": "
-    << json_string(r.signing) << ",\n  \"encryption\": " << json_string(r.encryption)
+  j << "{\n  \"target\": "
+    << json_string("//" + o.host + ":" + std::to_string(o.port) + "/" + o.share)
+    << ",\n  \"dialect\": " << json_string(r.dialect)
+    << ",\n  \"signing\": " << json_string(r.signing)
+    << ",\n  \"encryption\": " << json_string(r.encryption)
     << ",\n  \"workload\": " << json_string(workload_name(o.workload))
     << ",\n  \"rw\": " << json_string(rw_name(o.rw)) << ",\n  \"bs\": " << o.bs
     << ",\n  \"size\": " << o.size << ",\n  \"connections\": " << std::min(o.connections, o.jobs)
     << ",\n  \"jobs\": " << o.jobs << ",\n  \"iodepth\": " << o.iodepth
     << ",\n  \"nrfiles\": " << o.nrfiles << ",\n  \"verify\": " << (o.verify ? "true" : "false")
-    << ",\n  \"seconds\": " << r.seconds << ",\n  \"all\": "
-    << json_hist(s.all, s.read_bytes + s.write_bytes, r.seconds)
+    << ",\n  \"seconds\": " << r.seconds
+    << ",\n  \"all\": " << json_hist(s.all, s.read_bytes + s.write_bytes, r.seconds)
     << ",\n  \"read\": " << json_hist(s.reads, s.read_bytes, r.seconds)
     << ",\n  \"write\": " << json_hist(s.writes, s.write_bytes, r.seconds)
     << ",\n  \"cpu\": {\"user_s\": " << r.cpu_user << ", \"system_s\": " << r.cpu_system << "}"
@@ -143,8 +145,8 @@ std::string write_plot(const BenchOptions& o, const RunResult& r, const std::str
     for (double t = 0; t <= 5.0001; t += 0.02) {
       double p = 100.0 * (1.0 - std::pow(10.0, -t));
       if (p <= 0) p = 0.0001;
-      pct << std::pow(10.0, t) << " " << us(s.all.percentile(p)) << " "
-          << us(s.reads.percentile(p)) << " " << us(s.writes.percentile(p)) << "\n";
+      pct << std::pow(10.0, t) << " " << us(s.all.percentile(p)) << " " << us(s.reads.percentile(p))
+          << " " << us(s.writes.percentile(p)) << "\n";
     }
     std::ofstream tl(dir / "timeline.dat");
     for (std::size_t i = 0; i < s.timeline_ops.size(); ++i)

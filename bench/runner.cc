@@ -92,8 +92,8 @@ std::vector<ReplayOp> load_replay(const std::string& path, std::string& error) {
       op.offset = *o;
       op.length = static_cast<std::uint32_t>(*n);
     } else if (verb == "stat" || verb == "flush" || verb == "create" || verb == "delete") {
-      op.kind = verb == "stat"    ? ReplayOp::stat
-                : verb == "flush" ? ReplayOp::flush
+      op.kind = verb == "stat"     ? ReplayOp::stat
+                : verb == "flush"  ? ReplayOp::flush
                 : verb == "create" ? ReplayOp::create
                                    : ReplayOp::remove;
       words >> op.file;
@@ -130,7 +130,12 @@ struct Shared {
 class Job {
  public:
   Job(Shared& sh, Connection& c, const Tree& tree, unsigned index, std::uint64_t op_limit)
-      : sh_(sh), o_(sh.o), c_(c), tree_(tree), index_(index), op_limit_(op_limit),
+      : sh_(sh),
+        o_(sh.o),
+        c_(c),
+        tree_(tree),
+        index_(index),
+        op_limit_(op_limit),
         rng_(sh.o.seed * 0x9E3779B97F4A7C15ull + index) {}
 
   void setup();
@@ -233,8 +238,7 @@ void Job::setup() {
       f.name = path(prefix() + ".f" + std::to_string(i));
       f.gen.assign(blocks, 0);
       f.busy.assign(blocks, false);
-      NtStatus s = open_file(f.name,
-                             access::GENERIC_READ | access::GENERIC_WRITE | access::DELETE,
+      NtStatus s = open_file(f.name, access::GENERIC_READ | access::GENERIC_WRITE | access::DELETE,
                              CreateDisposition::FILE_OVERWRITE_IF, kFileNonDirectoryFile, f.id);
       if (s != NtStatus::SUCCESS) throw client::Error(s, "cannot create " + f.name);
       files_.push_back(std::move(f));
@@ -299,8 +303,7 @@ void Job::next(Slot& slot) {
   issue(slot);
 }
 
-void Job::complete(Slot& slot, Clock::time_point began, std::uint64_t bytes, int kind,
-                   NtStatus s) {
+void Job::complete(Slot& slot, Clock::time_point began, std::uint64_t bytes, int kind, NtStatus s) {
   auto now = Clock::now();
   --in_flight_;
   if (s != NtStatus::SUCCESS && s != NtStatus::NO_MORE_FILES) fail("operation failed", s);
@@ -398,16 +401,16 @@ void Job::issue(Slot& slot) {
       fscc::encode(basic, w);
       q.file_id = files_[cursor_++ % files_.size()].id;
       ++issued_, ++in_flight_;
-      return c_.set_info_async(tree_, q,
-                               [this, &slot, began](NtStatus s) { complete(slot, began, 0, 0, s); });
+      return c_.set_info_async(
+          tree_, q, [this, &slot, began](NtStatus s) { complete(slot, began, 0, 0, s); });
     }
     case Workload::readdir: {
       CreateRequest q;
       q.share_access = kFileShareRead | kFileShareWrite | kFileShareDelete;
       q.create_options = kFileDirectoryFile;
       q.name = path(prefix() + ".d");
-      q.desired_access = access::FILE_LIST_DIRECTORY | access::FILE_READ_ATTRIBUTES |
-                         access::SYNCHRONIZE;
+      q.desired_access =
+          access::FILE_LIST_DIRECTORY | access::FILE_READ_ATTRIBUTES | access::SYNCHRONIZE;
       q.create_disposition = CreateDisposition::FILE_OPEN;
       ++issued_, ++in_flight_;
       c_.create_async(tree_, q, [this, &slot, began](NtStatus s, const CreateResponse& p) {
@@ -422,15 +425,15 @@ void Job::issue(Slot& slot) {
           qd.file_id = dir;
           qd.file_name = "*";
           qd.output_buffer_length = 65536;
-          c_.query_directory_async(tree_, qd, [this, &slot, began, dir, query](NtStatus s2,
-                                                                                const Bytes&) {
-            if (s2 == NtStatus::SUCCESS) return (*query)(false);
-            auto finish = [this, &slot, began, s2, query](NtStatus cs) {
-              *query = nullptr;  // breaks the self-reference
-              complete(slot, began, 0, 0, s2 == NtStatus::NO_MORE_FILES ? cs : s2);
-            };
-            c_.close_async(tree_, dir, finish);
-          });
+          c_.query_directory_async(
+              tree_, qd, [this, &slot, began, dir, query](NtStatus s2, const Bytes&) {
+                if (s2 == NtStatus::SUCCESS) return (*query)(false);
+                auto finish = [this, &slot, began, s2, query](NtStatus cs) {
+                  *query = nullptr;  // breaks the self-reference
+                  complete(slot, began, 0, 0, s2 == NtStatus::NO_MORE_FILES ? cs : s2);
+                };
+                c_.close_async(tree_, dir, finish);
+              });
         };
         (*query)(true);
       });
@@ -441,8 +444,8 @@ void Job::issue(Slot& slot) {
 
 void Job::issue_io(Slot& slot) {
   const std::uint64_t blocks = o_.size / o_.bs;
-  const bool random = o_.rw == RwMode::randread || o_.rw == RwMode::randwrite ||
-                      o_.rw == RwMode::randrw;
+  const bool random =
+      o_.rw == RwMode::randread || o_.rw == RwMode::randwrite || o_.rw == RwMode::randrw;
   bool write = o_.rw == RwMode::write || o_.rw == RwMode::randwrite;
   if (o_.rw == RwMode::rw || o_.rw == RwMode::randrw) write = rng_() % 100 >= o_.rwmixread;
   std::size_t fi = 0;
@@ -480,8 +483,10 @@ void Job::issue_io(Slot& slot) {
                        fail("short write", s);
                        s = NtStatus::UNSUCCESSFUL;
                      }
-                     if (s == NtStatus::SUCCESS) file.gen[block] = gen;
-                     else file.gen[block] = 0;  // unknown now: not verified again
+                     if (s == NtStatus::SUCCESS)
+                       file.gen[block] = gen;
+                     else
+                       file.gen[block] = 0;  // unknown now: not verified again
                      complete(slot, began, s == NtStatus::SUCCESS ? o_.bs : 0, 2, s);
                    });
   } else {
@@ -490,8 +495,7 @@ void Job::issue_io(Slot& slot) {
                     File& file = files_[fi];
                     file.busy[block] = false;
                     if (s == NtStatus::SUCCESS && o_.verify && file.gen[block] != 0) {
-                      Pattern::Check c =
-                          pattern(fi).verify(data, offset, file.gen[block], o_.size);
+                      Pattern::Check c = pattern(fi).verify(data, offset, file.gen[block], o_.size);
                       if (data.size() != o_.bs) {
                         c.ok = false;
                         c.diagnosis = "short read of " + std::to_string(data.size()) + " bytes";
@@ -526,16 +530,14 @@ void Job::issue_replay(Slot& slot) {
   ++issued_, ++in_flight_;
   switch (op.kind) {
     case ReplayOp::read:
-      return c_.read_async(tree_, handle(), op.offset, op.length,
-                           [this, &slot, began](NtStatus s, ByteSpan d) {
-                             complete(slot, began, d.size(), 1,
-                                      s == NtStatus::END_OF_FILE ? NtStatus::SUCCESS : s);
-                           });
+      return c_.read_async(
+          tree_, handle(), op.offset, op.length, [this, &slot, began](NtStatus s, ByteSpan d) {
+            complete(slot, began, d.size(), 1, s == NtStatus::END_OF_FILE ? NtStatus::SUCCESS : s);
+          });
     case ReplayOp::write:
-      return c_.write_async(tree_, handle(), op.offset, ByteSpan(slot.buffer).first(op.length),
-                            [this, &slot, began](NtStatus s, std::uint32_t n) {
-                              complete(slot, began, n, 2, s);
-                            });
+      return c_.write_async(
+          tree_, handle(), op.offset, ByteSpan(slot.buffer).first(op.length),
+          [this, &slot, began](NtStatus s, std::uint32_t n) { complete(slot, began, n, 2, s); });
     case ReplayOp::stat: {
       QueryInfoRequest q;
       q.file_info_class = static_cast<std::uint8_t>(fscc::FileInfoClass::FileAllInformation);
@@ -651,8 +653,7 @@ using Barrier = std::barrier<Phase>;
 
 double seconds_of(const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; }
 
-void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done,
-                       Stats& out) {
+void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done, Stats& out) {
   const BenchOptions& o = sh.o;
   bool arrived = false, finished = false;
   try {
@@ -681,9 +682,10 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
       sh.dialect = dialect_name(c->dialect());
       bool encrypting = c->session_encrypts(sid) || tree.encrypt;
       sh.encryption = encrypting && c->cipher() ? cipher_name(*c->cipher()) : "none";
-      const char* alg = c->signing_algorithm() == crypto::SigningAlgorithm::AES_GMAC  ? "AES-GMAC"
-                        : c->signing_algorithm() == crypto::SigningAlgorithm::AES_CMAC ? "AES-CMAC"
-                                                                                       : "HMAC-SHA256";
+      const char* alg = c->signing_algorithm() == crypto::SigningAlgorithm::AES_GMAC ? "AES-GMAC"
+                        : c->signing_algorithm() == crypto::SigningAlgorithm::AES_CMAC
+                            ? "AES-CMAC"
+                            : "HMAC-SHA256";
       sh.signing = c->session_signs(sid) && !encrypting ? alg : "none";
     }
     FileId dir;
@@ -762,14 +764,14 @@ RunResult run_benchmark(const BenchOptions& o, Progress& progress) {
   rusage before{};
   getrusage(RUSAGE_SELF, &before);
   Barrier ready(static_cast<std::ptrdiff_t>(n) + 1, Phase{[&] {
-    sh.start = Clock::now();
-    sh.ramp_end = sh.start + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(o.ramp));
-    sh.timed = o.runtime > 0;
-    sh.end = sh.ramp_end + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(o.runtime));
-    progress.running = true;
-  }});
+                  sh.start = Clock::now();
+                  sh.ramp_end = sh.start + std::chrono::duration_cast<Clock::duration>(
+                                               std::chrono::duration<double>(o.ramp));
+                  sh.timed = o.runtime > 0;
+                  sh.end = sh.ramp_end + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(o.runtime));
+                  progress.running = true;
+                }});
   Clock::time_point finished_at;
   Barrier done(static_cast<std::ptrdiff_t>(n) + 1, Phase{[&] {
                  finished_at = Clock::now();

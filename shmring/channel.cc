@@ -40,8 +40,8 @@ void check_eventfd(const UniqueFd& fd) {
   std::array<char, 64> target{};
   const std::string link = "/proc/self/fd/" + std::to_string(fd.get());
   const ssize_t n = ::readlink(link.c_str(), target.data(), target.size() - 1);
-  if (n < 0 || std::string_view(target.data(), static_cast<std::size_t>(n)) !=
-                   "anon_inode:[eventfd]")
+  if (n < 0 ||
+      std::string_view(target.data(), static_cast<std::size_t>(n)) != "anon_inode:[eventfd]")
     throw Error(Errc::bad_handshake, "shmring: doorbell fd is not an eventfd");
   const int flags = ::fcntl(fd.get(), F_GETFL);
   if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0)

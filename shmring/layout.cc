@@ -40,13 +40,20 @@ constexpr std::size_t kHeaderFieldsEnd = 40;
 
 const char* to_string(Errc code) {
   switch (code) {
-    case Errc::bad_magic: return "bad magic";
-    case Errc::bad_version: return "bad version";
-    case Errc::bad_geometry: return "bad geometry";
-    case Errc::size_mismatch: return "segment size mismatch";
-    case Errc::not_sealed: return "segment fd is not a sealed memfd";
-    case Errc::bad_handshake: return "bad handshake";
-    case Errc::system: return "system error";
+    case Errc::bad_magic:
+      return "bad magic";
+    case Errc::bad_version:
+      return "bad version";
+    case Errc::bad_geometry:
+      return "bad geometry";
+    case Errc::size_mismatch:
+      return "segment size mismatch";
+    case Errc::not_sealed:
+      return "segment fd is not a sealed memfd";
+    case Errc::bad_handshake:
+      return "bad handshake";
+    case Errc::system:
+      return "system error";
   }
   return "unknown";
 }
@@ -68,8 +75,7 @@ std::optional<Layout> compute_layout(const Geometry& g) {
   l.descriptors_offset[0] = kHeaderSize + kPageSize;
   l.descriptors_offset[1] = l.descriptors_offset[0] + ring_bytes;
   l.slots_offset = l.descriptors_offset[1] + ring_bytes;
-  l.total_size = l.slots_offset +
-                 round_up(std::uint64_t{g.slot_count} * g.slot_size, kPageSize);
+  l.total_size = l.slots_offset + round_up(std::uint64_t{g.slot_count} * g.slot_size, kPageSize);
   if (l.total_size > kMaxSegmentSize) return std::nullopt;
   return l;
 }
@@ -95,8 +101,7 @@ Layout decode_header(std::span<const std::uint8_t> header, std::uint64_t fd_size
   if (get64(p + kOffMagic) != kMagic) throw Error(Errc::bad_magic, "shmring: bad magic");
   if (get32(p + kOffVersion) != kVersion)
     throw Error(Errc::bad_version, "shmring: unsupported version");
-  if (get32(p + kOffHeaderSize) != kHeaderSize ||
-      get32(p + kOffDescriptorSize) != kDescriptorSize)
+  if (get32(p + kOffHeaderSize) != kHeaderSize || get32(p + kOffDescriptorSize) != kDescriptorSize)
     throw Error(Errc::bad_geometry, "shmring: unexpected header or descriptor size");
   Geometry g;
   g.ring_capacity = get32(p + kOffRingCapacity);

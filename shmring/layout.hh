@@ -77,9 +77,7 @@ struct Layout {
   std::uint64_t total_size = 0;
 
   std::uint64_t control(RingId r) const { return control_offset[static_cast<unsigned>(r)]; }
-  std::uint64_t descriptors(RingId r) const {
-    return descriptors_offset[static_cast<unsigned>(r)];
-  }
+  std::uint64_t descriptors(RingId r) const { return descriptors_offset[static_cast<unsigned>(r)]; }
 };
 
 // The layout for `g`, or nullopt when `g` is outside the limits above.
@@ -96,10 +94,10 @@ Layout decode_header(std::span<const std::uint8_t> header, std::uint64_t fd_size
 // blocks (two cache lines, so adjacent-line prefetch does not couple them either).
 // Positions are free-running 64-bit counters; entry = position & (capacity - 1).
 struct RingControl {
-  alignas(128) std::uint64_t head;        // written by the producer only
-  std::uint32_t producer_waiting;         // producer sleeps until the ring has space
-  alignas(128) std::uint64_t tail;        // written by the consumer only
-  std::uint32_t consumer_sleeping;        // consumer sleeps until the ring has entries
+  alignas(128) std::uint64_t head;  // written by the producer only
+  std::uint32_t producer_waiting;   // producer sleeps until the ring has space
+  alignas(128) std::uint64_t tail;  // written by the consumer only
+  std::uint32_t consumer_sleeping;  // consumer sleeps until the ring has entries
 };
 static_assert(sizeof(RingControl) == 256);
 static_assert(std::is_trivially_copyable_v<RingControl>);

@@ -38,9 +38,9 @@ class FdMapping {
 
 Segment::Segment(UniqueFd fd, const Layout& layout) : fd_(std::move(fd)), layout_(layout) {
   try {
-    region_ = boost::interprocess::mapped_region(
-        FdMapping(fd_.get()), boost::interprocess::read_write, 0,
-        static_cast<std::size_t>(layout_.total_size));
+    region_ =
+        boost::interprocess::mapped_region(FdMapping(fd_.get()), boost::interprocess::read_write, 0,
+                                           static_cast<std::size_t>(layout_.total_size));
   } catch (const boost::interprocess::interprocess_exception& e) {
     throw Error(Errc::system, std::string("shmring: mapping the segment: ") + e.what());
   }
@@ -52,8 +52,7 @@ Segment Segment::create(const Geometry& geometry) {
 
   UniqueFd fd(::memfd_create("smb-shmring", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!fd) fail("memfd_create", errno);
-  if (::ftruncate(fd.get(), static_cast<off_t>(layout->total_size)) != 0)
-    fail("ftruncate", errno);
+  if (::ftruncate(fd.get(), static_cast<off_t>(layout->total_size)) != 0) fail("ftruncate", errno);
   if (::fcntl(fd.get(), F_ADD_SEALS, kCreatorSeals) != 0) fail("sealing the segment", errno);
 
   Segment s(std::move(fd), *layout);
@@ -87,8 +86,7 @@ Segment Segment::attach(UniqueFd fd) {
   return Segment(std::move(fd), layout);
 }
 
-std::optional<std::span<std::uint8_t>> Segment::slot_bytes(std::uint32_t slot,
-                                                           std::uint32_t offset,
+std::optional<std::span<std::uint8_t>> Segment::slot_bytes(std::uint32_t slot, std::uint32_t offset,
                                                            std::uint32_t length) const {
   const Geometry& g = layout_.geometry;
   if (slot >= g.slot_count || !in_bounds(offset, length, g.slot_size)) return std::nullopt;

@@ -9,11 +9,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <utility>
 
 #include "auth/authenticator.hh"
@@ -179,8 +179,8 @@ void Connection::negotiate() {
       SigningCapabilities sc;
       if (decode_context(sig->data, sc) != NtStatus::SUCCESS || sc.signing_algorithms.size() != 1)
         throw Error(NtStatus::INVALID_NETWORK_RESPONSE, "malformed signing context");
-      signing_algorithm_ =
-          static_cast<crypto::SigningAlgorithm>(static_cast<std::uint16_t>(sc.signing_algorithms[0]));
+      signing_algorithm_ = static_cast<crypto::SigningAlgorithm>(
+          static_cast<std::uint16_t>(sc.signing_algorithms[0]));
     }
     if (const NegotiateContext* enc =
             find_context(p.contexts, NegotiateContextType::SMB2_ENCRYPTION_CAPABILITIES)) {
@@ -282,7 +282,8 @@ std::uint64_t Connection::session_setup(const auth::ClientCredentials& credentia
       if (!r.was_encrypted) {
         if ((r.header.flags & kFlagSigned) != 0) {
           if (!session->signer->verify_message(r.pdu))
-            throw Error(NtStatus::ACCESS_DENIED, "bad signature on the final SESSION_SETUP response");
+            throw Error(NtStatus::ACCESS_DENIED,
+                        "bad signature on the final SESSION_SETUP response");
         } else if (dialect_ == 0x0311) {
           throw Error(NtStatus::ACCESS_DENIED, "final 3.1.1 SESSION_SETUP response not signed");
         }
@@ -375,7 +376,8 @@ Connection::Outgoing Connection::encode_request(const Call& call, const CreditWi
   w.bytes(call.payload);
   MutableByteSpan message(out.buffer.data() + kReserve, out.buffer.size() - kReserve);
 
-  if (call.command == Command::NEGOTIATE && options_.max_dialect >= 0x0311) preauth_.update(message);
+  if (call.command == Command::NEGOTIATE && options_.max_dialect >= 0x0311)
+    preauth_.update(message);
   if (call.command == Command::SESSION_SETUP && preauth_target_ != nullptr)
     preauth_target_->update(message);
 

@@ -197,8 +197,8 @@ class Connection {
   NtStatus open(const Tree& tree, std::string_view name, std::uint32_t desired_access,
                 CreateDisposition disposition, std::uint32_t create_options, FileId& file_id);
   NtStatus close(const Tree& tree, const FileId& file_id);
-  NtStatus read(const Tree& tree, const FileId& file_id, std::uint64_t offset,
-                std::uint32_t length, Bytes& data);
+  NtStatus read(const Tree& tree, const FileId& file_id, std::uint64_t offset, std::uint32_t length,
+                Bytes& data);
   NtStatus write(const Tree& tree, const FileId& file_id, std::uint64_t offset, ByteSpan data,
                  std::uint32_t* count = nullptr);
   NtStatus flush(const Tree& tree, const FileId& file_id);
@@ -270,8 +270,7 @@ class Connection {
   Connection(int fd, const Options& options);
   std::uint16_t charge_of(const Call& call) const;
   // Encodes header + body + payload into an Outgoing, signing or encrypting.
-  Outgoing encode_request(const Call& call, const CreditWindow::Spend& spend,
-                          std::uint16_t charge);
+  Outgoing encode_request(const Call& call, const CreditWindow::Spend& spend, std::uint16_t charge);
   void send_now(Call& call, ByteSpan payload, Callback done);
   void drain_waiting();
   void queue(Outgoing out);
@@ -292,12 +291,12 @@ class Connection {
   NegotiateResponse negotiate_response_;
   std::optional<crypto::Cipher> cipher_;
   crypto::SigningAlgorithm signing_algorithm_ = crypto::SigningAlgorithm::HMAC_SHA256;
-  crypto::PreauthHash preauth_;  // Connection.PreauthIntegrityHashValue (3.1.1)
+  crypto::PreauthHash preauth_;                    // Connection.PreauthIntegrityHashValue (3.1.1)
   crypto::PreauthHash* preauth_target_ = nullptr;  // session being set up
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
 
   std::unordered_map<std::uint64_t, Pending> pending_;  // by message id
-  std::deque<Waiting> waiting_;                          // no credits yet
+  std::deque<Waiting> waiting_;                         // no credits yet
   std::deque<Outgoing> output_;
   std::size_t output_sent_ = 0;  // bytes of output_.front() already written
   Bytes input_;

@@ -252,9 +252,9 @@ NtStatus Connection::list_directory(const Tree& tree, std::string_view path,
                                     std::vector<std::string>& names) {
   names.clear();
   FileId dir;
-  NtStatus s = open(tree, path, access::FILE_LIST_DIRECTORY | access::FILE_READ_ATTRIBUTES |
-                                    access::SYNCHRONIZE,
-                    CreateDisposition::FILE_OPEN, kFileDirectoryFile, dir);
+  NtStatus s = open(
+      tree, path, access::FILE_LIST_DIRECTORY | access::FILE_READ_ATTRIBUTES | access::SYNCHRONIZE,
+      CreateDisposition::FILE_OPEN, kFileDirectoryFile, dir);
   if (s != NtStatus::SUCCESS) return s;
   QueryDirectoryRequest q;
   q.file_information_class = static_cast<std::uint8_t>(fscc::FileInfoClass::FileNamesInformation);

@@ -379,6 +379,10 @@ void Connection::finish_element(const std::shared_ptr<Message>& message, Respons
   ByteSpan pdu = message->elements[index];
   Header request;
   decode(pdu, request);
+  if (log::enabled(5))
+    log::debug(5, peer().c_str(), "%s mid %llu -> %s", command_name(request.command),
+               static_cast<unsigned long long>(request.message_id),
+               std::string(nt_status_name(response.status)).c_str());
   if (request.command == Command::CREATE) {
     if (response.created) message->last_file_id = *response.created;
     message->create_error = nt_error(response.status) ? response.status : NtStatus::SUCCESS;

@@ -149,13 +149,15 @@ std::uint32_t server_capabilities(const Worker& worker, std::uint16_t dialect,
 }
 
 void add_negotiate_contexts(NegotiateResponse& response, const NegotiateRequest& request,
-                            const NegotiationChoice& choice) {
+                            const NegotiationChoice& choice, bool encryption_offered) {
   PreauthIntegrityCapabilities preauth;
   preauth.hash_algorithms = {HashAlgorithm::SHA_512};
   preauth.salt.resize(choice.preauth_salt_length);
   RAND_bytes(preauth.salt.data(), static_cast<int>(preauth.salt.size()));
   response.contexts.push_back(to_context(preauth));
-  if (find_context(request.contexts, NegotiateContextType::SMB2_ENCRYPTION_CAPABILITIES)) {
+  // MS-SMB2 3.3.5.4: a server that does not encrypt sends no encryption context.
+  if (encryption_offered &&
+      find_context(request.contexts, NegotiateContextType::SMB2_ENCRYPTION_CAPABILITIES)) {
     // MS-SMB2 3.3.5.4: one cipher, or 0 when there is none in common.
     EncryptionCapabilities chosen;
     chosen.ciphers = {choice.cipher ? static_cast<CipherId>(static_cast<std::uint16_t>(*choice.cipher))

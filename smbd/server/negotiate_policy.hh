@@ -32,7 +32,7 @@ std::uint16_t server_security_mode(const Worker& worker);
 std::uint32_t server_capabilities(const Worker& worker, std::uint16_t dialect,
                                   std::uint32_t client_capabilities);
 void add_negotiate_contexts(NegotiateResponse& response, const NegotiateRequest& request,
-                            const NegotiationChoice& choice);
+                            const NegotiationChoice& choice, bool encryption_offered);
 const char* dialect_name(std::uint16_t dialect);
 
 Bytes build_smb1_negotiate_response(Connection& connection, std::uint16_t dialect);

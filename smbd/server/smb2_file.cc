@@ -121,6 +121,9 @@ void handle_create(const RequestPtr& req) {
     req->reply(NtStatus::ACCESS_DENIED);
     return;
   }
+  // Reading attributes is granted to whoever may list the directory (as NTFS does through
+  // FILE_LIST_DIRECTORY on the parent); every tree connect here may.
+  access |= 0x00000080u;  // FILE_READ_ATTRIBUTES
   bool delete_on_close = (request.create_options & vfs::create_option::FILE_DELETE_ON_CLOSE) != 0;
   if (delete_on_close && (access & 0x00010000u) == 0) {
     req->reply(NtStatus::ACCESS_DENIED);

@@ -95,7 +95,9 @@ void handle_negotiate(const RequestPtr& req) {
     NegotiateResponse r;
     fill_common(r, w, choice.dialect, neg.server_security_mode);
     r.capabilities = neg.server_capabilities;
-    if (choice.dialect == 0x0311) add_negotiate_contexts(r, request, choice);
+    if (choice.dialect == 0x0311)
+      add_negotiate_contexts(r, request, choice,
+                             w.config().conf.global.smb_encrypt != conf::Encrypt::OFF);
     Response response;
     response.body = encode_body(r);
     response.has_body = true;

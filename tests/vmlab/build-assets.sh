@@ -84,7 +84,7 @@ kernel_version=$(apt-cache show --no-all-versions "linux-image-$kernel_abi" 2>/d
 key=$( {
   echo "suite=$suite kernel=$kernel_abi/$kernel_version"
   echo "packages=${guest_packages[*]} initrd=${initrd_modules[*]}"
-  cd "$here" && find build-assets.sh build-smbdirect.sh guest patches -type f | LC_ALL=C sort | xargs sha256sum
+  cd "$here" && find build-assets.sh build-smbdirect.sh guest patches -type f 2>/dev/null | LC_ALL=C sort | xargs sha256sum
 } | sha256sum | cut -c1-16)
 out=$cache/assets-$key
 

@@ -23,11 +23,33 @@ TEST_CASE("sizes") {
 
 TEST_CASE("a full command line") {
   BenchOptions o;
-  std::string e = parse_options({"//127.0.0.1:4455/share", "-U", "DOM\\alice%secret", "--dialect",
-                                 "3.0-3.1.1", "--encrypt", "aes-128-gcm", "--jobs", "4",
-                                 "--connections=2", "--iodepth", "16", "--bs", "64k", "--size",
-                                 "8M", "--rw", "randrw", "--rwmixread", "70", "--runtime", "5",
-                                 "--verify", "--json", "out.json", "--plot", "out.svg"},
+  std::string e = parse_options({"//127.0.0.1:4455/share",
+                                 "-U",
+                                 "DOM\\alice%secret",
+                                 "--dialect",
+                                 "3.0-3.1.1",
+                                 "--encrypt",
+                                 "aes-128-gcm",
+                                 "--jobs",
+                                 "4",
+                                 "--connections=2",
+                                 "--iodepth",
+                                 "16",
+                                 "--bs",
+                                 "64k",
+                                 "--size",
+                                 "8M",
+                                 "--rw",
+                                 "randrw",
+                                 "--rwmixread",
+                                 "70",
+                                 "--runtime",
+                                 "5",
+                                 "--verify",
+                                 "--json",
+                                 "out.json",
+                                 "--plot",
+                                 "out.svg"},
                                 o);
   REQUIRE(e.empty());
   CHECK(o.host == "127.0.0.1");

@@ -155,8 +155,7 @@ TEST_CASE("channel: hostile ring positions report corrupt instead of hanging") {
 
   // And an impossible tail on the ring the attacher writes.
   auto [c2, a2] = channel_pair(kGeometry);
-  for (std::uint32_t i = 0; i < kGeometry.ring_capacity; ++i)
-    REQUIRE(a2.send(d) == RingStatus::ok);
+  for (std::uint32_t i = 0; i < kGeometry.ring_capacity; ++i) REQUIRE(a2.send(d) == RingStatus::ok);
   control(c2, RingId::attacher_to_creator).tail = 1ull << 40;
   CHECK(a2.send(d) == RingStatus::corrupt);
   CHECK(a2.wait(Interest::send, 5s) == WaitResult::corrupt);

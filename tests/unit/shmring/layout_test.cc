@@ -33,8 +33,7 @@ Errc decode_error(std::span<const std::uint8_t> header, std::uint64_t fd_size) {
 
 // A sealed memfd of `size` bytes whose start holds `header`, as a hostile creator could
 // send it.
-UniqueFd crafted_memfd(std::span<const std::uint8_t> header, std::uint64_t size,
-                       unsigned seals) {
+UniqueFd crafted_memfd(std::span<const std::uint8_t> header, std::uint64_t size, unsigned seals) {
   UniqueFd fd(::memfd_create("crafted", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   REQUIRE(fd);
   REQUIRE(::ftruncate(fd.get(), static_cast<off_t>(size)) == 0);
@@ -133,8 +132,7 @@ TEST_CASE("attach: validates the fd against the geometry it claims") {
   CHECK(ok.bytes().size() == l.total_size);
 
   // An fd smaller than the geometry says would fault on access past its end.
-  CHECK(attach_error(crafted_memfd(h, l.total_size - kPageSize, seals)) ==
-        Errc::size_mismatch);
+  CHECK(attach_error(crafted_memfd(h, l.total_size - kPageSize, seals)) == Errc::size_mismatch);
   CHECK(attach_error(crafted_memfd(h, 16, seals)) == Errc::size_mismatch);
   CHECK(attach_error(crafted_memfd(h, 0, seals)) == Errc::size_mismatch);
   // Without the shrink seal the creator could truncate it under us later.

@@ -136,8 +136,7 @@ int serve(Channel& ch, std::uint64_t report_after, int progress_fd) {
       if (w == WaitResult::peer_gone) return kExitPeerGone;
       if (w != WaitResult::ready) return w == WaitResult::timeout ? kExitTimeout : kExitCorrupt;
     }
-    if (++served == report_after && progress_fd >= 0)
-      (void)!::write(progress_fd, "a", 1);
+    if (++served == report_after && progress_fd >= 0) (void)!::write(progress_fd, "a", 1);
   }
 }
 
@@ -283,7 +282,8 @@ TEST_CASE("stress: two processes, millions of messages with random sizes, all ve
     Channel ch = Channel::create(std::move(mine), kGeometry);
     result = drive(ch, kMessages, 0, -1);
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   CHECK(result == kExitOk);
   CHECK(wait_exit(child) == kExitOk);
   MESSAGE(kMessages << " requests + completions in " << seconds << " s: "
@@ -296,7 +296,10 @@ TEST_CASE("stress: a side SIGKILLed mid-run is noticed and the survivor releases
   for (const Role victim : {Role::attacher, Role::creator}) {
     const std::string killed = victim == Role::attacher ? "attacher" : "creator";
     CAPTURE(killed);
-    auto [c_end, a_end] = socket_pair();
+    // Named variables, not a structured binding: the lambdas below capture them.
+    auto sockets = socket_pair();
+    UniqueFd c_end = std::move(sockets.first);
+    UniqueFd a_end = std::move(sockets.second);
     int progress[2];
     REQUIRE(::pipe2(progress, O_CLOEXEC) == 0);
     UniqueFd progress_r(progress[0]), progress_w(progress[1]);
