@@ -112,6 +112,11 @@ void handle_create(const RequestPtr& req) {
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
+  // Extended attributes are not stored by this server (MS-SMB2 3.3.5.9.2).
+  if (find_context(request.contexts, kCreateEaBuffer) != nullptr) {
+    req->reply(NtStatus::EAS_NOT_SUPPORTED);
+    return;
+  }
   if (request.desired_access & kAccessSystemSecurity) {
     req->reply(NtStatus::PRIVILEGE_NOT_HELD);
     return;
@@ -294,6 +299,12 @@ void handle_read(const RequestPtr& req) {
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
+  // MS-FSA 2.1.5.2: offsets are signed 64-bit; a range past INT64_MAX is invalid.
+  constexpr std::uint64_t kMaxOffset = 0x7FFFFFFFFFFFFFFFull;
+  if (request.offset > kMaxOffset || request.length > kMaxOffset - request.offset) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
   if (request.channel != Channel::NONE) {
     // RDMA channels arrive with SMB Direct.
     req->reply(NtStatus::INVALID_PARAMETER);
@@ -336,11 +347,12 @@ void handle_read(const RequestPtr& req) {
       [fd, buffer, done, status, offset]() {
         *status = vfs::read(fd->get(), offset, MutableByteSpan(*buffer), *done);
       },
-      [req, buffer, done, status, minimum]() {
+      [req, buffer, done, status, minimum, offset]() {
         if (*status != NtStatus::SUCCESS) {
           req->reply(*status);
           return;
         }
+        if (req->refresh()) req->open->position = offset + *done;
         if (*done < minimum || (*done == 0 && !buffer->empty())) {
           req->reply(NtStatus::END_OF_FILE);
           return;
@@ -389,6 +401,20 @@ void handle_write(const RequestPtr& req) {
     return;
   }
   bool append_only = (open.granted_access & 0x00000002u) == 0;
+  // MS-FSA 2.1.5.3: all ones means "at the end" only for an append-only open; otherwise
+  // offsets are signed and a write may not end past the largest file NTFS allows.
+  constexpr std::uint64_t kMaxOffset = 0x7FFFFFFFFFFFFFFFull;
+  constexpr std::uint64_t kMaxFileSize = 0xFFFFFFF0000ull;
+  bool at_end = request.offset == ~std::uint64_t{0} && append_only;
+  if (!at_end && (request.offset > kMaxOffset ||
+                  (!request.data.empty() && request.offset >= kMaxFileSize))) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  if (!at_end && !request.data.empty() && request.data.size() >= kMaxFileSize - request.offset) {
+    req->reply(NtStatus::DISK_FULL);
+    return;
+  }
   if ((open.granted_access & (0x00000002u | 0x00000004u)) == 0 || req->tree->read_only) {
     req->reply(NtStatus::ACCESS_DENIED);
     return;
@@ -404,7 +430,7 @@ void handle_write(const RequestPtr& req) {
       [fd, done, status, offset, data, keep, append_only]() {
         std::uint64_t at = offset;
         // MS-SMB2 3.3.5.13: an offset of all ones with append access writes at the end.
-        if (offset == ~std::uint64_t{0} || append_only) {
+        if (append_only) {
           struct stat st{};
           if (::fstat(fd->get(), &st) != 0) {
             *status = NtStatus::INVALID_HANDLE;
@@ -414,11 +440,12 @@ void handle_write(const RequestPtr& req) {
         }
         *status = vfs::write(fd->get(), at, data, *done);
       },
-      [req, done, status]() {
+      [req, done, status, offset, append_only]() {
         if (*status != NtStatus::SUCCESS) {
           req->reply(*status);
           return;
         }
+        if (req->refresh() && !append_only) req->open->position = offset + *done;
         WriteResponse response;
         response.count = static_cast<std::uint32_t>(*done);
         req->reply(encode_body(response));

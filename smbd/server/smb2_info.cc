@@ -79,7 +79,7 @@ Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInf
       all.mode.mode = open.mode;
       all.name.file_name = "\\" + open.path;
       fscc::encode(all, w);
-      e.fixed = 100;
+      e.fixed = 104;
       break;
     }
     case FileInfoClass::FileNetworkOpenInformation:
@@ -93,9 +93,22 @@ Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInf
       if (!info.is_directory)
         streams.push_back({"::$DATA", info.end_of_file, info.allocation_size});
       fscc::encode(streams, w);
-      e.fixed = streams.empty() ? 0 : 24;
+      e.fixed = streams.empty() ? 0 : 32;
       break;
     }
+    case FileInfoClass::FileCompressionInformation:
+      // MS-FSCC 2.4.9: uncompressed files report their size and format NONE.
+      w.u64(info.end_of_file);
+      w.u16(0);
+      w.u8(0);
+      w.u8(0);
+      w.u8(0);
+      w.zeros(3);
+      break;
+    case FileInfoClass::FileAlternateNameInformation:
+      // No 8.3 short names are generated (as NTFS with 8dot3 creation disabled).
+      e.status = NtStatus::OBJECT_NAME_NOT_FOUND;
+      return e;
     case FileInfoClass::FileNormalizedNameInformation:
     case FileInfoClass::FileNameInformation:
       fscc::encode(fscc::FileNameInformation{open.path}, w);
@@ -115,7 +128,7 @@ Encoded query_fs_class(FsInfoClass cls, const vfs::VolumeInfo& volume, const std
   switch (cls) {
     case FsInfoClass::FileFsVolumeInformation:
       fscc::encode(volume.volume_information(label), w);
-      e.fixed = 18;
+      e.fixed = 24;
       break;
     case FsInfoClass::FileFsSizeInformation:
       fscc::encode(volume.size_information(), w);
@@ -129,7 +142,7 @@ Encoded query_fs_class(FsInfoClass cls, const vfs::VolumeInfo& volume, const std
       break;
     case FsInfoClass::FileFsAttributeInformation:
       fscc::encode(volume.attribute_information(), w);
-      e.fixed = 12;
+      e.fixed = 16;
       break;
     case FsInfoClass::FileFsSectorSizeInformation: {
       fscc::FileFsSectorSizeInformation s;
@@ -141,6 +154,16 @@ Encoded query_fs_class(FsInfoClass cls, const vfs::VolumeInfo& volume, const std
       fscc::encode(s, w);
       break;
     }
+    case FsInfoClass::FileFsControlInformation:
+      // MS-FSCC 2.5.2: quotas are not tracked; thresholds and limits are "none".
+      w.u64(0);
+      w.u64(0);
+      w.u64(0);
+      w.u64(~std::uint64_t{0});
+      w.u64(~std::uint64_t{0});
+      w.u32(0);
+      w.u32(0);
+      break;
     case FsInfoClass::FileFsObjectIdInformation:
       fscc::encode(fscc::FileFsObjectIdInformation{}, w);
       break;
