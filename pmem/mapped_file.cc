@@ -40,8 +40,8 @@ std::size_t capacity_for(std::uint64_t size) {
 // until the file has grown over it.
 int map_aligned(int fd, std::size_t length, bool writable, bool sync, Mapping& out) {
   const std::size_t total = length + kHugeAlign;
-  void* reserve = ::mmap(nullptr, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                         -1, 0);
+  void* reserve =
+      ::mmap(nullptr, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (reserve == MAP_FAILED) return errno;
   const auto start = reinterpret_cast<std::uintptr_t>(reserve);
   const std::uintptr_t aligned = (start + kHugeAlign - 1) & ~std::uintptr_t{kHugeAlign - 1};
@@ -73,6 +73,21 @@ bool has_no_holes(int fd, std::uint64_t size) {
 }
 
 }  // namespace
+
+RwLock::RwLock() {
+  pthread_rwlockattr_t attr;
+  pthread_rwlockattr_init(&attr);
+  pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&lock_, &attr);
+  pthread_rwlockattr_destroy(&attr);
+}
+RwLock::~RwLock() { pthread_rwlock_destroy(&lock_); }
+void RwLock::lock() { pthread_rwlock_wrlock(&lock_); }
+bool RwLock::try_lock() { return pthread_rwlock_trywrlock(&lock_) == 0; }
+void RwLock::unlock() { pthread_rwlock_unlock(&lock_); }
+void RwLock::lock_shared() { pthread_rwlock_rdlock(&lock_); }
+bool RwLock::try_lock_shared() { return pthread_rwlock_tryrdlock(&lock_) == 0; }
+void RwLock::unlock_shared() { pthread_rwlock_unlock(&lock_); }
 
 Mapping& Mapping::operator=(Mapping&& other) noexcept {
   if (this != &other) {
@@ -206,7 +221,7 @@ NtStatus MappedFile::range(std::uint64_t offset, std::size_t length, WriteRange&
       return NtStatus::SUCCESS;
     }
     lock.unlock();
-    // std::shared_mutex cannot be downgraded: grow exclusively, then look again (a
+    // The lock cannot be downgraded: grow exclusively, then look again (a
     // concurrent shrink in between sends us round once more).
     std::unique_lock exclusive(mu_);
     if (end > size_.load(std::memory_order_relaxed)) {
@@ -229,7 +244,8 @@ NtStatus MappedFile::flush() {
 }
 
 NtStatus MappedFile::make_writable(int fd) {
-  struct stat mine {}, theirs {};
+  struct stat mine {
+  }, theirs{};
   if (::fstat(fd, &theirs) != 0 || ::fstat(fd_.get(), &mine) != 0) return vfs::last_error();
   if (mine.st_dev != theirs.st_dev || mine.st_ino != theirs.st_ino) {
     return NtStatus::INVALID_PARAMETER;
@@ -278,8 +294,8 @@ NtStatus MappedFile::resize_locked(std::uint64_t new_size) {
   if (new_size > old_size) {
     // Allocate the new blocks now (mode 0 also extends the size), so later stores into
     // the mapping never need to allocate and cannot fault with SIGBUS on ENOSPC.
-    if (::fallocate(fd, 0, static_cast<off_t>(old_size),
-                    static_cast<off_t>(new_size - old_size)) != 0) {
+    if (::fallocate(fd, 0, static_cast<off_t>(old_size), static_cast<off_t>(new_size - old_size)) !=
+        0) {
       const int err = errno;
       if (err != EOPNOTSUPP) {
         // A failed fallocate may have allocated, and on some file systems extended,
@@ -329,7 +345,8 @@ NtStatus MappedFile::remap_locked(std::uint64_t for_size) {
     sync = false;
     err = map_aligned(fd_.get(), capacity, writable, sync, fresh);
   }
-  if (err != 0) return err == ENOMEM ? NtStatus::INSUFFICIENT_RESOURCES : vfs::errno_to_ntstatus(err);
+  if (err != 0)
+    return err == ENOMEM ? NtStatus::INSUFFICIENT_RESOURCES : vfs::errno_to_ntstatus(err);
   mapping_ = std::move(fresh);
   map_sync_ = sync;
   generation_.fetch_add(1, std::memory_order_acq_rel);
@@ -357,8 +374,12 @@ NtStatus FileTable::acquire(int fd, std::shared_ptr<MappedFile>& out, const MapO
   std::shared_ptr<MappedFile> file;
   const NtStatus status = MappedFile::open(fd, file, options);
   if (status != NtStatus::SUCCESS) return status;
-  // Dropping entries of closed files here keeps the map as small as the open set.
-  std::erase_if(files_, [](const auto& entry) { return entry.second.expired(); });
+  // Entries of closed files are dropped whenever the map has doubled since the last
+  // sweep: amortised O(1) per open, and the map stays within twice the open set.
+  if (files_.size() >= sweep_at_) {
+    std::erase_if(files_, [](const auto& entry) { return entry.second.expired(); });
+    sweep_at_ = std::max<std::size_t>(64, 2 * files_.size());
+  }
   files_.emplace(key, file);
   out = std::move(file);
   return NtStatus::SUCCESS;
@@ -366,8 +387,8 @@ NtStatus FileTable::acquire(int fd, std::shared_ptr<MappedFile>& out, const MapO
 
 std::size_t FileTable::size() const {
   std::lock_guard lock(mu_);
-  return static_cast<std::size_t>(
-      std::count_if(files_.begin(), files_.end(), [](const auto& e) { return !e.second.expired(); }));
+  return static_cast<std::size_t>(std::count_if(files_.begin(), files_.end(),
+                                                [](const auto& e) { return !e.second.expired(); }));
 }
 
 }  // namespace smb::pmem

@@ -46,6 +46,7 @@
 // remap never pulls the mapping from under a reader.
 #pragma once
 
+#include <pthread.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -54,7 +55,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
+#include <shared_mutex>  // std::shared_lock
 #include <utility>
 
 #include "proto/bytes.hh"
@@ -90,12 +91,35 @@ class Mapping {
   std::size_t length_ = 0;
 };
 
+// A reader-writer lock that lets a waiting writer in before new readers. Resizing must
+// not starve behind a steady stream of READs, which glibc's default rwlock (and so
+// std::shared_mutex) allows. Meets SharedMutex for std::shared_lock / std::unique_lock.
+// Shared locking is not recursive: a thread holding it must not take it again.
+class RwLock {
+ public:
+  RwLock();
+  ~RwLock();
+  RwLock(const RwLock&) = delete;
+  RwLock& operator=(const RwLock&) = delete;
+  void lock();
+  bool try_lock();
+  void unlock();
+  void lock_shared();
+  bool try_lock_shared();
+  void unlock_shared();
+
+ private:
+  pthread_rwlock_t lock_;
+};
+
 class MappedFile;
 
 // A writable window of the mapping for push mode: the proxy places data into span()
 // (by RDMA READ from the client), then calls persist() before the WRITE completes.
 // Holds the file's shared lock while it lives, so the mapping cannot move or shrink
-// under a transfer in flight: keep it only for the duration of one WRITE.
+// under a transfer in flight: keep it only for the duration of one WRITE, and do not
+// call other members of the same MappedFile from the holding thread meanwhile (the
+// lock is not recursive; size() and generation() are lock-free and fine).
 class WriteRange {
  public:
   WriteRange() = default;
@@ -126,7 +150,7 @@ class WriteRange {
  private:
   friend class MappedFile;
   const MappedFile* file_ = nullptr;
-  std::shared_lock<std::shared_mutex> lock_;
+  std::shared_lock<RwLock> lock_;
   MutableByteSpan span_;
   std::uint64_t offset_ = 0;
   std::uint64_t generation_ = 0;
@@ -184,7 +208,7 @@ class MappedFile {
   NtStatus resize_locked(std::uint64_t new_size);
   NtStatus remap_locked(std::uint64_t for_size);
 
-  mutable std::shared_mutex mu_;
+  mutable RwLock mu_;
   vfs::UniqueFd fd_;
   Mapping mapping_;
   std::atomic<std::uint64_t> size_{0};
@@ -209,6 +233,7 @@ class FileTable {
  private:
   mutable std::mutex mu_;
   std::map<std::pair<dev_t, ino_t>, std::weak_ptr<MappedFile>> files_;
+  std::size_t sweep_at_ = 64;
 };
 
 }  // namespace smb::pmem

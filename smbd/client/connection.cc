@@ -111,6 +111,11 @@ std::unique_ptr<Connection> Connection::open(const std::string& host, std::uint1
   return std::unique_ptr<Connection>(new Connection(fd, options));
 }
 
+std::unique_ptr<Connection> Connection::adopt(int fd, const Options& options) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return std::unique_ptr<Connection>(new Connection(fd, options));
+}
+
 std::unique_ptr<Connection> Connection::connect(const std::string& host, std::uint16_t port,
                                                 const Options& options) {
   auto c = open(host, port, options);

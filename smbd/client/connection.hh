@@ -149,6 +149,9 @@ class Connection {
   // TCP connect only; the caller negotiates (negotiate()) or speaks raw bytes.
   static std::unique_ptr<Connection> open(const std::string& host, std::uint16_t port,
                                           const Options& options = {});
+  // Takes a connected stream socket that carries Direct TCP framing (the SMB Direct
+  // client bridges its engine to one, rdma_client.hh); the caller negotiates.
+  static std::unique_ptr<Connection> adopt(int fd, const Options& options = {});
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

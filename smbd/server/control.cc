@@ -8,7 +8,7 @@
 namespace smb::server {
 
 namespace {
-constexpr std::size_t kFixedSize = 4 + 16 + 4 + 4;
+constexpr std::size_t kFixedSize = 4 + 16 + 4 + 4 + 4;  // rdma: + flags
 }
 
 bool send_control(int socket, const ControlMessage& message, int fd) {
@@ -21,6 +21,7 @@ bool send_control(int socket, const ControlMessage& message, int fd) {
   w.u32(static_cast<std::uint32_t>(message.type));
   w.bytes(message.guid);
   w.u32(message.count);
+  w.u32(message.flags);  // rdma
   w.u32(static_cast<std::uint32_t>(message.payload.size()));
   w.bytes(message.payload);
 
@@ -85,6 +86,7 @@ std::optional<ControlMessage> receive_control(int socket, UniqueFd& fd) {
   m.type = static_cast<ControlType>(r.u32());
   r.copy(m.guid);
   m.count = r.u32();
+  m.flags = r.u32();  // rdma
   std::uint32_t length = r.u32();
   ByteSpan payload = r.bytes(length);
   if (!r.ok() || r.remaining() != 0) return std::nullopt;

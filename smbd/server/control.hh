@@ -33,7 +33,12 @@ struct ControlMessage {
   ClientGuid guid{};
   std::uint32_t count = 0;
   Bytes payload;  // initial bytes of a passed connection
+  // rdma: NEW_CONNECTION / HANDOFF of an rdmaproxy channel socket.
+  std::uint32_t flags = 0;
 };
+// rdma: ControlMessage::flags bit: the passed fd is an RDMA channel socket
+// (server/rdma_transport.hh), not a TCP connection.
+inline constexpr std::uint32_t kControlRdmaChannel = 0x1;
 
 // Largest message on the control socket: a NEGOTIATE request is far below this.
 inline constexpr std::size_t kMaxControlMessage = 128 * 1024;

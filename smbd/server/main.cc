@@ -125,6 +125,7 @@ int main(int argc, char** argv) {
   server::MasterSettings settings;
   settings.listen = listen_addresses(global);
   settings.max_connections = global.max_connections;
+  settings.rdma_proxy_socket = global.rdma_proxy_socket;  // rdma
 
   std::shared_ptr<const server::ServerConfig> current = loaded.config;
   auto reload = [&options, &current]() -> std::shared_ptr<const server::ServerConfig> {

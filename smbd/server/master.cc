@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,8 +87,47 @@ bool Master::bind(std::string& error) {
     error = "no address to listen on";
     return false;
   }
+  bind_rdma_proxy_socket();  // rdma
   return true;
 }
+
+// ---- rdma: rdmaproxy connects one SOCK_SEQPACKET channel socket per SMB Direct
+// connection here; each is passed to a new worker like a TCP connection. Without the
+// socket (e.g. no lock directory) smbd serves TCP only.
+void Master::bind_rdma_proxy_socket() {
+  const std::string& path = settings_.rdma_proxy_socket;
+  sockaddr_un sa{};
+  if (path.empty() || path.size() >= sizeof sa.sun_path) return;
+  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return;
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+  mode_t old = ::umask(077);  // only the owner (root) may connect
+  int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  ::umask(old);
+  if (rc != 0 || ::listen(fd.get(), 128) != 0) {
+    log::warning(nullptr, "master: no SMB Direct: cannot listen on %s: %s", path.c_str(),
+                 std::strerror(errno));
+    return;
+  }
+  rdma_listener_ = std::move(fd);
+}
+
+void Master::accept_rdma_channels() {
+  for (int burst = 0; burst < 64; ++burst) {
+    UniqueFd channel(::accept4(rdma_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!channel) return;
+    if (settings_.max_connections != 0 && live_connections() >= settings_.max_connections) {
+      log::notice(nullptr, "refused an RDMA channel: max connections (%u) reached",
+                  settings_.max_connections);
+      continue;
+    }
+    spawn_worker(std::move(channel), {}, kControlRdmaChannel);
+  }
+}
+// ---- end rdma
 
 std::vector<std::uint16_t> Master::bound_ports() const {
   std::vector<std::uint16_t> ports;
@@ -119,6 +160,7 @@ int Master::run() {
     std::vector<pollfd> fds;
     fds.push_back({signal_fd_.get(), POLLIN, 0});
     for (const auto& l : listeners_) fds.push_back({l.get(), POLLIN, 0});
+    fds.push_back({rdma_listener_.get(), POLLIN, 0});  // rdma (-1 when none: ignored)
     std::vector<pid_t> order;
     for (const auto& [pid, worker] : workers_) {
       fds.push_back({worker.control.get(), POLLIN, 0});
@@ -133,8 +175,9 @@ int Master::run() {
     if (fds[0].revents != 0) handle_signals();
     for (std::size_t i = 0; i < listeners_.size() && !stopping_; ++i)
       if (fds[1 + i].revents & POLLIN) accept_from(listeners_[i].get());
+    if ((fds[1 + listeners_.size()].revents & POLLIN) && !stopping_) accept_rdma_channels();  // rdma
     for (std::size_t i = 0; i < order.size() && !stopping_; ++i)
-      if (fds[1 + listeners_.size() + i].revents != 0) handle_control(order[i]);
+      if (fds[2 + listeners_.size() + i].revents != 0) handle_control(order[i]);
   }
   shutdown_workers();
   return 0;
@@ -159,7 +202,7 @@ void Master::accept_from(int listen_fd) {
   }
 }
 
-void Master::spawn_worker(UniqueFd client, const Bytes& initial) {
+void Master::spawn_worker(UniqueFd client, const Bytes& initial, std::uint32_t flags) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
     log::error(nullptr, "master: socketpair: %s", std::strerror(errno));
@@ -174,6 +217,7 @@ void Master::spawn_worker(UniqueFd client, const Bytes& initial) {
   if (pid == 0) {
     // Child: drop everything of the master's, restore signals, become a worker.
     listeners_.clear();
+    rdma_listener_.reset();  // rdma
     signal_fd_.reset();
     workers_.clear();
     owners_.clear();
@@ -190,6 +234,7 @@ void Master::spawn_worker(UniqueFd client, const Bytes& initial) {
   ControlMessage hello;
   hello.type = ControlType::NEW_CONNECTION;
   hello.payload = initial;
+  hello.flags = flags;  // rdma
   if (!send_control(ours.get(), hello, client.get()))
     log::error(nullptr, "master: passing connection to worker %d: %s", static_cast<int>(pid),
                std::strerror(errno));
@@ -231,6 +276,7 @@ void Master::handle_control(pid_t pid) {
         pass.type = ControlType::NEW_CONNECTION;
         pass.guid = message->guid;
         pass.payload = std::move(message->payload);
+        pass.flags = message->flags & kControlRdmaChannel;  // rdma
         bool passed = false;
         if (owner != owners_.end() && owner->second != pid) {
           auto target = workers_.find(owner->second);
@@ -242,7 +288,7 @@ void Master::handle_control(pid_t pid) {
         // The owner is gone: this connection starts a worker of its own.
         if (!passed) {
           if (owner != owners_.end()) owners_.erase(owner);
-          spawn_worker(std::move(fd), pass.payload);
+          spawn_worker(std::move(fd), pass.payload, pass.flags);  // rdma: flags
         }
         return;  // `it` may be invalid after spawn_worker
       }
@@ -298,6 +344,10 @@ void Master::reap() {
 
 void Master::shutdown_workers() {
   listeners_.clear();
+  if (rdma_listener_) {  // rdma
+    rdma_listener_.reset();
+    ::unlink(settings_.rdma_proxy_socket.c_str());
+  }
   for (const auto& [pid, worker] : workers_) ::kill(pid, SIGTERM);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!workers_.empty() && std::chrono::steady_clock::now() < deadline) {

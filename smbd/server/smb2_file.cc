@@ -13,6 +13,7 @@
 #include "server/access.hh"
 #include "server/blocking.hh"
 #include "server/dispatch.hh"
+#include "server/rdma_io.hh"  // rdma
 #include "server/share_modes.hh"
 #include "server/worker.hh"
 #include "vfs/share.hh"
@@ -306,8 +307,8 @@ void handle_read(const RequestPtr& req) {
     return;
   }
   if (request.channel != Channel::NONE) {
-    // RDMA channels arrive with SMB Direct.
-    req->reply(NtStatus::INVALID_PARAMETER);
+    // rdma: served over an RDMA channel (rdma_io.cc); refused elsewhere.
+    if (!serve_rdma_read(req, request)) req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
   Open& open = *req->open;
@@ -381,7 +382,8 @@ void handle_write(const RequestPtr& req) {
     return;
   }
   if (request.channel != Channel::NONE) {
-    req->reply(NtStatus::INVALID_PARAMETER);
+    // rdma: served over an RDMA channel (rdma_io.cc); refused elsewhere.
+    if (!serve_rdma_write(req, request)) req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
   Open& open = *req->open;

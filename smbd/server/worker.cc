@@ -9,6 +9,7 @@
 
 #include "conf/log.hh"
 #include "server/connection.hh"
+#include "server/rdma_transport.hh"
 #include "server/tcp_transport.hh"
 
 namespace smb::server {
@@ -75,7 +76,9 @@ void Worker::on_control() {
     }
     switch (message->type) {
       case ControlType::NEW_CONNECTION:
-        if (fd) adopt_connection(std::move(fd), std::move(message->payload));
+        if (fd)
+          adopt_connection(std::move(fd), std::move(message->payload),
+                           (message->flags & kControlRdmaChannel) != 0);  // rdma
         break;
       case ControlType::CLAIM_GRANTED:
       case ControlType::CLAIM_OWNED_ELSEWHERE: {
@@ -95,10 +98,15 @@ void Worker::on_control() {
   }
 }
 
-void Worker::adopt_connection(UniqueFd socket, Bytes initial) {
-  auto transport = TcpTransport::adopt(&loop_, std::move(socket), config_->max_message_size());
-  if (!transport) return;
+void Worker::adopt_connection(UniqueFd socket, Bytes initial, bool rdma) {
   std::uint64_t id = next_connection_id_++;
+  std::unique_ptr<Transport> transport;
+  if (rdma) {  // rdma: a channel socket from rdmaproxy
+    transport = RdmaChannelTransport::adopt(&loop_, std::move(socket), id, config_->max_message_size());
+  } else {
+    transport = TcpTransport::adopt(&loop_, std::move(socket), config_->max_message_size());
+  }
+  if (!transport) return;
   auto connection = std::make_unique<Connection>(*this, id, std::move(transport));
   Connection* raw = connection.get();
   connections_.emplace(id, std::move(connection));

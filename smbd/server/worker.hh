@@ -42,7 +42,7 @@ class Worker {
 
  private:
   void on_control();
-  void adopt_connection(UniqueFd socket, Bytes initial);
+  void adopt_connection(UniqueFd socket, Bytes initial, bool rdma = false);
   void report_connection_count();
   void stop();
 

@@ -1,0 +1,365 @@
+#!/usr/bin/env python3
+"""Runs one hostile-client case against the project's smbd.
+
+For each case this driver
+  1. starts the server (smbtest.Server, kind "self") with the configuration the case needs,
+     and prepares what it needs outside the server (a 1 MiB tmpfs, a read-only bind mount);
+  2. records the master's descriptors and children before anything connects;
+  3. starts a well-behaved client (`smb_hostile victim`: one connection writing, reading
+     back and comparing 64 KiB blocks without pause) and waits until it is served;
+  4. runs `smb_hostile <case>`, the hostile client, which prints one line per check;
+  5. stops the well-behaved client and requires that it was served the whole time;
+  6. requires that the server is left as it was: the master alive, no worker process left,
+     the master's descriptors back to their count, no worker killed by a signal (other than
+     the ones the case killed itself), and a new smbclient can put and get a file.
+
+Usage: run.py --case NAME [--keep]      (environment: SMBD_BIN, SMBD_PASSWD_BIN,
+                                         SMB_HOSTILE_BIN)
+Exit code 0 pass, 1 fail, 77 skipped (the case needs root or mount(2)).
+"""
+
+import argparse
+import contextlib
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import smbtest  # noqa: E402
+
+SKIP = 77
+
+# name: server options, hostile arguments, binary case (default: the name)
+CASES = {
+    "foreign-ids": {},
+    "channel-hijack": {},
+    "before-negotiate": {},
+    "bad-input": {},
+    "compound-teardown": {},
+    "teardown-with-io": {},
+    "credits": {"global": ["smb2 max credits = 512"], "args": {"max_credits": "512"}},
+    "read-flood": {"global": ["smb2 max credits = 512"],
+                   "args": {"max_credits": "512", "rss_limit_mib": "128", "seconds": "15"}},
+    "huge-output": {},
+    "conn-burst": {"global": ["max connections = 64"],
+                   "args": {"count": "10000", "seconds": "300"}, "max_connections": 64},
+    "idle-conns": {"global": ["max connections = 100", "connection setup timeout = 3"],
+                   "args": {"count": "1000", "max_connections": "100", "setup_timeout": "3"},
+                   "max_connections": 100},
+    "idle-timeouts": {"global": ["connection setup timeout = 3", "connection idle timeout = 5"],
+                      "args": {"setup_timeout": "3", "idle_timeout": "5"}},
+    # The same, with the idle timeout left at its default (deadtime, one week).
+    "negotiate-idle": {"binary_case": "idle-timeouts",
+                       "global": ["connection setup timeout = 3"],
+                       "args": {"setup_timeout": "3", "idle_timeout": "0"}},
+    "slow-client": {"global": ["connection setup timeout = 3", "connection idle timeout = 4"],
+                    "args": {"setup_timeout": "3", "idle_timeout": "4"}},
+    "signing-required": {"server": {"signing": "mandatory"}},
+    "encryption-required": {"server": {"encrypt": "required"}},
+    "guest": {"global": ["map to guest = bad user", "guest account = nobody"],
+              "shares": {"public": ["path = %(base)s/public", "guest ok = yes",
+                                    "read only = yes"],
+                         "restricted": ["path = %(base)s/restricted", "guest ok = yes",
+                                        "valid users = someoneelse", "read only = no"]}},
+    "path-escape": {},
+    "kill-worker": {"killed": True},
+    "kill-master": {"master_killed": True},
+    "disk-full": {"root": True, "shares": {"small": ["path = %(base)s/small",
+                                                     "read only = no"]}},
+    "read-only-fs": {"root": True, "shares": {"rofs": ["path = %(base)s/rofs",
+                                                       "read only = no"]}},
+}
+
+
+def log(msg):
+    sys.stdout.write(msg + "\n")
+    sys.stdout.flush()
+
+
+def proc_stat(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            line = f.read()
+    except OSError:
+        return None
+    rest = line[line.rindex(")") + 2:].split()
+    return rest[0], int(rest[1]), int(rest[3])  # state, ppid, session
+
+
+def children(pid):
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            s = proc_stat(int(name))
+            if s and s[1] == pid and s[0] != "Z":
+                out.append(int(name))
+    return out
+
+
+def session_members(sid):
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            s = proc_stat(int(name))
+            if s and s[2] == sid and s[0] != "Z":
+                out.append(int(name))
+    return out
+
+
+def fd_count(pid):
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return -1
+
+
+def wait_for(pred, timeout, step=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+class Mounts:
+    """tmpfs and bind mounts made for a case, undone in reverse order."""
+
+    def __init__(self):
+        self.points = []
+
+    def mount(self, args, point):
+        r = subprocess.run(["mount"] + args + [point], capture_output=True, text=True,
+                           timeout=30)
+        if r.returncode != 0:
+            raise OSError(f"mount {' '.join(args)} {point}: {r.stderr.strip()}")
+        self.points.append(point)
+
+    def undo(self):
+        for p in reversed(self.points):
+            subprocess.run(["umount", "-l", p], capture_output=True, timeout=30)
+        self.points = []
+
+
+class Runner:
+    def __init__(self, name, keep=False):
+        self.name = name
+        self.spec = CASES[name]
+        self.keep = keep
+        self.failures = []
+        self.binary = os.environ.get("SMB_HOSTILE_BIN")
+        if not self.binary or not os.access(self.binary, os.X_OK):
+            raise SystemExit("SMB_HOSTILE_BIN must name the smb_hostile executable")
+
+    def fail(self, msg):
+        self.failures.append(msg)
+        log(f"FAIL: {msg}")
+
+    def ok(self, cond, msg):
+        if cond:
+            log(f"ok:   {msg}")
+        else:
+            self.fail(msg)
+        return cond
+
+    def common_args(self, server):
+        return ["--port", str(server.port), "--user", server.user, "--password", server.password,
+                "--share", server.share, "--share-path", server.share_path, "--base", server.base,
+                "--master", str(server.pid)]
+
+    def run(self):
+        spec = self.spec
+        if spec.get("root") and os.geteuid() != 0:
+            log(f"SKIP: {self.name} needs root (mount)")
+            return SKIP
+        server_kw = dict(spec.get("server", {}))
+        server = smbtest.Server("self", extra_global=spec.get("global", []),
+                                extra_shares=spec.get("shares"), **server_kw)
+        mounts = Mounts()
+        started = time.monotonic()
+        try:
+            server.start()
+        except smbtest.ServerError as e:
+            log(f"FAIL: server did not start: {e}")
+            return 1
+        extra = []
+        try:
+            try:
+                if self.name == "disk-full":
+                    mounts.mount(["-t", "tmpfs", "-o", "size=1m,mode=0777"],
+                                 os.path.join(server.base, "small"))
+                elif self.name == "read-only-fs":
+                    src = os.path.join(server.base, "rosrc")
+                    os.makedirs(src, exist_ok=True)
+                    with open(os.path.join(src, "existing.txt"), "w") as f:
+                        f.write("READ-ONLY")
+                    os.chmod(src, 0o777)
+                    point = os.path.join(server.base, "rofs")
+                    mounts.mount(["--bind", "-o", "ro", src], point)
+                    extra = ["--arg", f"ro_path={point}"]
+                elif self.name == "guest":
+                    for d in ("public", "restricted"):
+                        os.makedirs(os.path.join(server.base, d), exist_ok=True)
+            except OSError as e:
+                log(f"SKIP: {e}")
+                return SKIP
+            return self.exercise(server, extra)
+        finally:
+            mounts.undo()
+            server.stop(remove=not self.keep)
+            log(f"{self.name}: {time.monotonic() - started:.1f}s")
+
+    def exercise(self, server, extra):
+        spec = self.spec
+        master = server.pid
+        wait_for(lambda: not children(master), 10)
+        fds0 = fd_count(master)
+        kids0 = len(children(master))
+        log(f"master {master}: {fds0} descriptors, {kids0} children before the case")
+
+        victim = subprocess.Popen([self.binary, "victim"] + self.common_args(server),
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        ready = victim.stdout.readline().strip()
+        if ready != "READY":
+            self.fail(f"the well-behaved client did not start: {ready}")
+            victim.kill()
+            victim.wait()
+            return 1
+
+        # Peak number of workers while the case runs.
+        peak = [0]
+        sampling = [True]
+
+        def sample():
+            while sampling[0]:
+                if server.alive():
+                    peak[0] = max(peak[0], len(children(master)))
+                time.sleep(0.05)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+
+        args = []
+        for k, v in spec.get("args", {}).items():
+            args += ["--arg", f"{k}={v}"]
+        cmd = [self.binary, spec.get("binary_case", self.name)] + self.common_args(server) + \
+            args + extra
+        t0 = time.monotonic()
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+            out, rc = r.stdout + r.stderr, r.returncode
+        except subprocess.TimeoutExpired as e:
+            out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) \
+                else (e.stdout or "")
+            rc = -1
+        sampling[0] = False
+        sampler.join(timeout=5)
+        sys.stdout.write(out)
+        log(f"hostile client: exit {rc} after {time.monotonic() - t0:.1f}s; "
+            f"peak {peak[0]} workers")
+        if rc != 0:
+            self.failures.append(f"hostile client exit {rc}")
+        if "max_connections" in spec:
+            limit = spec["max_connections"]
+            # Workers that closed their connection may not have exited yet.
+            self.ok(peak[0] <= limit + 32,
+                    f"workers stay near max connections: peak {peak[0]} (limit {limit})")
+
+        # The well-behaved client was served all along.
+        time.sleep(0.5)  # it keeps working after the case, too
+        try:
+            vout, _ = victim.communicate(input="", timeout=60)
+        except subprocess.TimeoutExpired:
+            victim.kill()
+            vout, _ = victim.communicate()
+        vout = vout.strip()
+        m = re.search(r"victim ops=(\d+) worst_ms=(\d+)", vout)
+        if spec.get("master_killed"):
+            # Its worker lost the master: it is still served (checked by the case) and the
+            # connection ends normally.
+            self.ok(victim.returncode == 0, f"well-behaved client: {vout}")
+        else:
+            self.ok(victim.returncode == 0 and m and int(m.group(1)) > 0,
+                    f"well-behaved client served during the case: {vout}")
+            if m:
+                self.ok(int(m.group(2)) < 10000,
+                        f"well-behaved client never waited 10s or more (worst {m.group(2)} ms)")
+
+        if spec.get("master_killed"):
+            self.restart(server)
+            master = server.pid
+            fds0 = None
+
+        # The server is left as it was.
+        self.ok(server.alive(), "the master is alive")
+        gone = wait_for(lambda: not children(master), 20)
+        self.ok(gone, f"no worker left behind ({len(children(master))} remain: "
+                      f"{children(master)})")
+        if fds0 is not None:
+            settled = wait_for(lambda: fd_count(master) == fds0, 10)
+            self.ok(settled, f"master descriptors back to {fds0} (now {fd_count(master)})")
+        text = server.log_text()
+        killed = re.findall(r"worker (\d+) killed by signal (\d+)", text)
+        unexpected = [k for k in killed if not (spec.get("killed") and k[1] == "9")]
+        self.ok(not unexpected, f"no worker died of a signal it was not sent: {unexpected}")
+        if spec.get("killed"):
+            self.ok(any(k[1] == "9" for k in killed), "the master logged the killed worker")
+        self.roundtrip(server)
+        gone = wait_for(lambda: not children(master), 20)
+        self.ok(gone, "no worker left after the final check")
+
+        if self.failures:
+            log(f"{self.name}: FAILED ({len(self.failures)} failures)")
+            for f in self.failures:
+                log(f"  - {f}")
+            if not self.keep:
+                sys.stderr.write("--- server log (tail) ---\n" + server.log_tail(80) + "\n")
+            return 1
+        log(f"{self.name}: passed")
+        return 0
+
+    def restart(self, server):
+        """The master was killed by the case: reap it and start the server again."""
+        with contextlib.suppress(Exception):
+            server.proc.wait(timeout=10)
+        left = wait_for(lambda: not session_members(server.pid), 15)
+        self.ok(left, f"no process of the killed server remains: {session_members(server.pid)}")
+        smbd, _ = server._binaries()
+        server.proc = subprocess.Popen(server._command(smbd), stdin=subprocess.DEVNULL,
+                                       stdout=server._stdout, stderr=subprocess.STDOUT,
+                                       start_new_session=True, cwd=server.base)
+        try:
+            server._wait_ready()
+            self.ok(True, "a restarted server serves again on the same port")
+        except smbtest.ServerError as e:
+            self.fail(f"restart: {e}")
+
+    def roundtrip(self, server):
+        src = os.path.join(server.client_dir, "roundtrip.bin")
+        back = os.path.join(server.client_dir, "roundtrip.back")
+        smbtest.make_random_file(src, 1 << 20)
+        try:
+            server.smbclient(f'put "{src}" roundtrip.bin; get roundtrip.bin "{back}"; '
+                             'del roundtrip.bin', timeout=60)
+            smbtest.assert_same_file(src, back, "smbclient round trip")
+            self.ok(True, "a new smbclient puts and gets a 1 MiB file")
+        except AssertionError as e:
+            self.fail(f"smbclient round trip after the case: {e}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--case", required=True, choices=sorted(CASES))
+    p.add_argument("--keep", action="store_true", help="keep the server directory")
+    a = p.parse_args()
+    sys.exit(Runner(a.case, a.keep).run())
+
+
+if __name__ == "__main__":
+    main()
