@@ -284,8 +284,9 @@ def run_smbtorture(server, w, *, timelimit, timeout):
         res.update(ok=False, error=f"{m.group(1) if m else 'error'}: {_tail(reason, 600)}")
         return res
     if w.test in _TORTURE_RATE:
+        # A line per second, then one with the whole run's count / timelimit.
         rates = [int(x) for x in _TORTURE_RATE[w.test].findall(out)]
-        value = statistics.mean(rates) if rates else None
+        value = rates[-1] if rates else None
     else:
         rates = _OPS_PER_SECOND.findall(out)
         value = float(rates[-1]) if rates else None
@@ -504,7 +505,8 @@ def markdown(args, machine, table, results, rows, loopback, aes, memcpy, started
     for key, label in (("cpu", "CPU"), ("cores", "cores"), ("memory", "memory"),
                        ("os", "system"), ("kernel", "kernel"), ("samba", "Samba"),
                        ("openssl", "OpenSSL"), ("iperf3", "iperf3"),
-                       ("commit", "this tree"), ("build", "build")):
+                       ("commit", "this tree"), ("build", "build"),
+                       ("load", "1-minute load average at each repetition's start")):
         a(f"| {label} | {machine[key]} |")
     lb = statistics.median(loopback) if loopback else None
     a(f"| memcpy, 256 MiB buffers | {fmt(memcpy)} GiB/s |")
@@ -529,12 +531,19 @@ def markdown(args, machine, table, results, rows, loopback, aes, memcpy, started
       "connection. smbclient rows are `smbclient -m SMB3_11` put/get of a 1 GiB file on "
       "tmpfs, timed from process start to exit (connection set-up included). smbtorture "
       "rows use `--option=torture:nprocs=4 --option=torture:qdepth=4 "
-      "--option=torture:timelimit=5` (mean of its per-second rates; oplock1: its final "
-      "ops/second).")
+      "--option=torture:timelimit=5` (the rate of its final line, operations / time "
+      "limit; oplock1: its last ops/second).")
     a("- Medians over the repetitions; ratio = this smbd / Samba. Goals: ≥ "
       f"{GOAL_THROUGHPUT_RATIO}× Samba on every throughput and rate row, 4 KiB random read "
       f"p99 ≤ {GOAL_P99_RATIO}× Samba's, 1 GiB sequential read ≥ "
       f"{GOAL_LOOPBACK_FRACTION:.0%} of the loopback TCP bandwidth measured in the same run.")
+    loads = [float(x) for x in machine.get("load", "").split(", ") if x and x != "–"]
+    if loads and max(loads) > 0.5 * (machine["cores"] or 1):
+        a(f"- **The machine was not idle**: the 1-minute load average at the start of the "
+          f"repetitions was {machine['load']} on {machine['cores']} cores (other processes "
+          "were running). Absolute figures are lower and noisier than on an idle machine; "
+          "the ratios are the sturdier figures, since both servers alternate under the same "
+          "conditions.")
     a("")
     a("## Results")
     a("")
@@ -703,6 +712,7 @@ def main(argv=None):
     results = {k: {w.name: [] for w in rows} for k in KINDS}
     failures = []
     loopback = []
+    load = []  # 1-minute load average at the start of every repetition
     servers = {}
     try:
         local_file = os.path.join(scratch, "local.bin")
@@ -724,6 +734,7 @@ def main(argv=None):
                 print(f"--max-minutes reached: {rep} repetition(s) done", flush=True)
                 args.reps = rep
                 break
+            load.append(os.getloadavg()[0])
             bw, err = loopback_bandwidth(1 if quick else 3)
             if bw is not None:
                 loopback.append(bw)
@@ -770,6 +781,7 @@ def main(argv=None):
         print(f"failed: {kind} {w.name}: {' '.join(_redact(r.get('cmd') or []))}\n"
               f"  {_tail(r.get('error', ''), 400)}")
     if args.out:
+        machine["load"] = ", ".join(f"{x:.2f}" for x in load) or "–"
         text = markdown(args, machine, table, results, rows, loopback, aes, memcpy, started,
                         elapsed, failures)
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
@@ -777,7 +789,7 @@ def main(argv=None):
             f.write(text)
         print(f"wrote {args.out}")
     if args.json:
-        raw = {"machine": machine, "memcpy_gib_s": memcpy, "aes_gcm_gib_s": aes,
+        raw = {"machine": machine, "load": load, "memcpy_gib_s": memcpy, "aes_gcm_gib_s": aes,
                "loopback_gib_s": loopback, "quick": quick, "reps": args.reps,
                "results": {k: {n: [{key: val for key, val in r.items()
                                     if key not in ("json", "output")} | {"cmd": _redact(

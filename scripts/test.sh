@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every package, builds, and runs every test tier. Exits non-zero when any fails.
 # Environment: SMB_TEST_JOBS (default: number of cores), SMB_TEST_SKIP_SANITIZE=1 to skip
-# the ASan+UBSan pass, SMB_TEST_LABELS to run only some CTest labels (regex).
+# the ASan+UBSan pass, SMB_TEST_SKIP_FUZZ=1 to skip the libFuzzer pass, SMB_FUZZ_SECONDS
+# (default 30) per fuzz target, SMB_TEST_LABELS to run only some CTest labels (regex).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${SMB_TEST_JOBS:-$(nproc)}
@@ -23,12 +24,23 @@ else
   ctest --test-dir build -j "$jobs" --output-on-failure -LE 'reference|bench-long'
 fi
 
+if [ "${SMB_TEST_SKIP_FUZZ:-0}" != 1 ]; then
+  stage "building the fuzz targets (clang, libFuzzer, ASan+UBSan)"
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSMB_FUZZ=ON >/dev/null
+  ninja -C build-fuzz -j "$jobs" fuzz-all
+  stage "fuzzing each target for ${SMB_FUZZ_SECONDS:-30} s"
+  SMB_FUZZ_SECONDS=${SMB_FUZZ_SECONDS:-30} ctest --test-dir build-fuzz -L fuzz -j "$jobs" \
+    --output-on-failure
+fi
+
 if [ "${SMB_TEST_SKIP_SANITIZE:-0}" != 1 ]; then
   stage "building with ASan+UBSan"
   cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMB_SANITIZE=ON >/dev/null
   ninja -C build-sanitize -j "$jobs"
   stage "running unit and integration tests under ASan+UBSan"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-sanitize -j "$jobs" --output-on-failure -L 'unit|integration'
+    ctest --test-dir build-sanitize -j "$jobs" --output-on-failure -L 'unit|integration|fuzz' \
+    -LE 'reference|bench-long|vmlab'
 fi
 stage "all tests passed"

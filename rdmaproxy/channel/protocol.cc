@@ -37,8 +37,7 @@ Bytes encode_hello(const Hello& h) {
 
 bool decode_hello(ByteSpan packet, Hello& out) {
   PacketHeader h;
-  if (!decode_header(packet, h) || h.type != PacketType::HELLO || h.value != kVersion)
-    return false;
+  if (!decode_header(packet, h) || h.type != PacketType::HELLO || h.value != kVersion) return false;
   ByteReader r(packet, kHeaderSize);
   out.version = h.value;
   out.max_send_message = r.u32();
@@ -48,7 +47,8 @@ bool decode_hello(ByteSpan packet, Hello& out) {
   if (n > kMaxPeerAddress) return false;
   ByteSpan address = r.bytes(n);
   if (!r.ok() || r.remaining() != 0) return false;
-  for (std::uint32_t limit : {out.max_send_message, out.max_receive_message, out.max_read_write_size})
+  for (std::uint32_t limit :
+       {out.max_send_message, out.max_receive_message, out.max_read_write_size})
     if (limit == 0 || limit > kMaxLimit) return false;
   out.peer_address.clear();
   for (std::uint8_t c : address) out.peer_address.push_back(c >= 0x20 && c < 0x7f ? char(c) : '?');
@@ -61,8 +61,7 @@ Reassembler::Result Reassembler::feed(const PacketHeader& h, ByteSpan body) {
     invalidate_.reset();
     done_ = false;
   }
-  if (h.type != PacketType::SMB2 || body.size() > kMaxChunk ||
-      body.size() > max_ - message_.size())
+  if (h.type != PacketType::SMB2 || body.size() > kMaxChunk || body.size() > max_ - message_.size())
     return Result::error;
   message_.insert(message_.end(), body.begin(), body.end());
   if ((h.flags & kFlagMore) != 0) {

@@ -120,10 +120,10 @@ int main(int argc, char** argv) {
                             : raw.count("rdmafabric") ? raw["rdmafabric"]
                                                       : "verbs";
   rdmaproxy::Settings settings;
-  settings.address = overrides.count("listen")   ? overrides["listen"]
+  settings.address = overrides.count("listen")  ? overrides["listen"]
                      : raw.count("rdmaaddress") ? raw["rdmaaddress"]
-                     : fabric_name == "soft"     ? "127.0.0.1"
-                                                 : "0.0.0.0";
+                     : fabric_name == "soft"    ? "127.0.0.1"
+                                                : "0.0.0.0";
   settings.port = global.rdma_port;
   if (overrides.count("port")) {
     long p = std::strtol(overrides["port"].c_str(), nullptr, 10);
@@ -148,8 +148,8 @@ int main(int argc, char** argv) {
   }
   rdmaproxy::Proxy proxy(settings, std::move(fabric));
   if (!proxy.listen(error)) {
-    std::cerr << "rdmaproxy: cannot listen on " << settings.address << ":" << settings.port
-              << " (" << fabric_name << "): " << error << "\n";
+    std::cerr << "rdmaproxy: cannot listen on " << settings.address << ":" << settings.port << " ("
+              << fabric_name << "): " << error << "\n";
     return 1;
   }
   std::printf("rdmaproxy listening on %s:%u (%s fabric), smbd at %s\n", settings.address.c_str(),
@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
   log::notice(nullptr, "rdmaproxy listening on %s:%u (%s fabric)", settings.address.c_str(),
               proxy.port(), fabric_name.c_str());
 
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = [](int) { g_stop = 1; };
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);

@@ -44,17 +44,20 @@ Call rdma_call(const Tree& tree, Command command, Bytes body, std::uint32_t leng
 // ---------------------------------------------------------------- buffers
 
 RdmaBuffer::~RdmaBuffer() {
+  if (owner_ == nullptr) return;
   std::lock_guard lock(owner_->mutex_);
+  owner_->buffers_.erase(this);
   region_.reset();
 }
 
 bool RdmaBuffer::valid() const {
+  if (owner_ == nullptr) return false;
   std::lock_guard lock(owner_->mutex_);
-  return region_->valid();
+  return region_ && region_->valid();
 }
 
 BufferDescriptorV1 RdmaBuffer::descriptor(std::size_t offset, std::uint32_t length) const {
-  return BufferDescriptorV1{region_->remote_base() + offset, region_->remote_token(), length};
+  return BufferDescriptorV1{base_.offset + offset, base_.token, length};
 }
 
 std::unique_ptr<RdmaBuffer> RdmaClient::register_buffer(std::span<std::uint8_t> memory,
@@ -68,7 +71,10 @@ std::unique_ptr<RdmaBuffer> RdmaClient::register_buffer(std::span<std::uint8_t> 
   if (!region) return nullptr;
   std::unique_ptr<RdmaBuffer> b(new RdmaBuffer());
   b->owner_ = this;
+  b->memory_ = memory;
+  b->base_ = {region->remote_base(), region->remote_token(), 0};
   b->region_ = std::move(region);
+  buffers_.insert(b.get());
   return b;
 }
 
@@ -109,11 +115,13 @@ std::unique_ptr<RdmaClient> RdmaClient::connect(const std::string& host, std::ui
     ::poll(&p, 1, timeout_until(c->engine_->next_deadline(), 100));
     c->engine_->process();
   }
-  if (!c->established_) throw Error(NtStatus::CONNECTION_DISCONNECTED, "SMB Direct negotiation failed");
+  if (!c->established_)
+    throw Error(NtStatus::CONNECTION_DISCONNECTED, "SMB Direct negotiation failed");
 
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
-    throw Error(NtStatus::INSUFFICIENT_RESOURCES, std::string("socketpair: ") + std::strerror(errno));
+    throw Error(NtStatus::INSUFFICIENT_RESOURCES,
+                std::string("socketpair: ") + std::strerror(errno));
   c->bridge_fd_ = pair[1];
   ::fcntl(c->bridge_fd_, F_SETFL, ::fcntl(c->bridge_fd_, F_GETFL) | O_NONBLOCK);
   c->stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -132,6 +140,11 @@ RdmaClient::~RdmaClient() {
     }
     thread_.join();
   }
+  for (RdmaBuffer* b : buffers_) {  // registrations go before their connection
+    b->region_.reset();
+    b->owner_ = nullptr;
+  }
+  buffers_.clear();
   if (engine_) {
     // Orderly close: let the peer see the disconnect (bounded).
     engine_->close();
@@ -199,8 +212,7 @@ void RdmaClient::bridge() {
           if (kFraming + length > input.size()) input.resize(kFraming + length);
           break;
         }
-        if (!engine_down_ &&
-            engine_->send(ByteSpan(p + kFraming, length)) != NtStatus::SUCCESS) {
+        if (!engine_down_ && engine_->send(ByteSpan(p + kFraming, length)) != NtStatus::SUCCESS) {
           engine_->close();
         }
         at += kFraming + length;
@@ -247,16 +259,15 @@ void RdmaClient::read_async(const Tree& tree, const FileId& file_id, std::uint64
   q.file_id = file_id;
   q.channel = invalidate ? Channel::RDMA_V1_INVALIDATE : Channel::RDMA_V1;
   q.descriptors.push_back(buffer.descriptor(buffer_offset, length));
-  smb_->submit(rdma_call(tree, Command::READ, encode_body(q), length),
-               [done = std::move(done)](const Response& r) {
-                 ReadResponse p;
-                 NtStatus s = r.status();
-                 // MS-SMB2 3.2.5.12: over RDMA the data is not in the response.
-                 if (s == NtStatus::SUCCESS &&
-                     (decode(r.pdu, p) != NtStatus::SUCCESS || p.data_length != 0))
-                   s = NtStatus::INVALID_NETWORK_RESPONSE;
-                 done(s, p.data_remaining);
-               });
+  smb_->submit(rdma_call(tree, Command::READ, encode_body(q), length), [done = std::move(done)](
+                                                                           const Response& r) {
+    ReadResponse p;
+    NtStatus s = r.status();
+    // MS-SMB2 3.2.5.12: over RDMA the data is not in the response.
+    if (s == NtStatus::SUCCESS && (decode(r.pdu, p) != NtStatus::SUCCESS || p.data_length != 0))
+      s = NtStatus::INVALID_NETWORK_RESPONSE;
+    done(s, p.data_remaining);
+  });
 }
 
 void RdmaClient::write_async(const Tree& tree, const FileId& file_id, std::uint64_t offset,
@@ -281,8 +292,8 @@ void RdmaClient::write_async(const Tree& tree, const FileId& file_id, std::uint6
 }
 
 NtStatus RdmaClient::read(const Tree& tree, const FileId& file_id, std::uint64_t offset,
-                          std::uint32_t length, const RdmaBuffer& buffer,
-                          std::size_t buffer_offset, bool invalidate, std::uint32_t& count) {
+                          std::uint32_t length, const RdmaBuffer& buffer, std::size_t buffer_offset,
+                          bool invalidate, std::uint32_t& count) {
   std::optional<NtStatus> result;
   read_async(tree, file_id, offset, length, buffer, buffer_offset, invalidate,
              [&](NtStatus s, std::uint32_t n) {

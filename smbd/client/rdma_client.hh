@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <thread>
@@ -38,8 +39,8 @@ class RdmaBuffer {
   ~RdmaBuffer();
   RdmaBuffer(const RdmaBuffer&) = delete;
   RdmaBuffer& operator=(const RdmaBuffer&) = delete;
-  std::span<std::uint8_t> span() const { return region_->span(); }
-  // False once the server invalidated it (send-with-invalidate) or it was deregistered.
+  std::span<std::uint8_t> span() const { return memory_; }
+  // False once the server invalidated it (send-with-invalidate), or its RdmaClient is gone.
   bool valid() const;
   // [MS-SMBD] 2.2.3.1 descriptor of [offset, offset + length) of this buffer.
   BufferDescriptorV1 descriptor(std::size_t offset, std::uint32_t length) const;
@@ -47,8 +48,10 @@ class RdmaBuffer {
  private:
   friend class RdmaClient;
   RdmaBuffer() = default;
-  RdmaClient* owner_ = nullptr;
+  RdmaClient* owner_ = nullptr;  // null once the client is gone (it deregistered us)
+  std::span<std::uint8_t> memory_;
   std::unique_ptr<fabric::MemoryRegion> region_;
+  BufferDescriptorV1 base_{};
 };
 
 class RdmaClient {
@@ -78,9 +81,9 @@ class RdmaClient {
   void write_async(const Tree& tree, const FileId& file_id, std::uint64_t offset,
                    std::uint32_t length, const RdmaBuffer& buffer, std::size_t buffer_offset,
                    bool invalidate, std::function<void(NtStatus, std::uint32_t)> done);
-  NtStatus read(const Tree& tree, const FileId& file_id, std::uint64_t offset,
-                std::uint32_t length, const RdmaBuffer& buffer, std::size_t buffer_offset,
-                bool invalidate, std::uint32_t& count);
+  NtStatus read(const Tree& tree, const FileId& file_id, std::uint64_t offset, std::uint32_t length,
+                const RdmaBuffer& buffer, std::size_t buffer_offset, bool invalidate,
+                std::uint32_t& count);
   NtStatus write(const Tree& tree, const FileId& file_id, std::uint64_t offset,
                  std::uint32_t length, const RdmaBuffer& buffer, std::size_t buffer_offset,
                  bool invalidate, std::uint32_t& count);
@@ -101,6 +104,7 @@ class RdmaClient {
   int stop_fd_ = -1;    // eventfd: stop the bridge
   std::thread thread_;
   std::unique_ptr<Connection> smb_;
+  std::set<RdmaBuffer*> buffers_;  // live registrations, released before the engine
 };
 
 }  // namespace smb::client

@@ -62,7 +62,18 @@ Connection::~Connection() {
   if (transport_) transport_->close();
 }
 
+// Before a session exists only NEGOTIATE and SESSION_SETUP arrive; both are small.
+constexpr std::size_t kMaxMessageBeforeAuthentication = 64 * 1024;
+
+void Connection::authenticated() {
+  if (authenticated_) return;
+  authenticated_ = true;
+  transport_->set_max_message(worker_.config().max_message_size());
+  arm_idle_timer();
+}
+
 void Connection::start(Bytes initial) {
+  transport_->set_max_message(kMaxMessageBeforeAuthentication);
   Transport::Events events;
   events.on_message = [this](Bytes m) { on_message(std::move(m)); };
   events.on_closed = [this](const char* reason) { on_closed(reason); };
@@ -75,9 +86,9 @@ void Connection::arm_idle_timer() {
   unsigned seconds = worker_.config().conf.global.idle_timeout_seconds();
   // Until a session is set up the client gets a bounded time: half-open and silent
   // connections must not pile up.
-  if (!negotiated_.done || worker_.client().open_count() == 0) {
+  if (!authenticated_) {
     unsigned pre_auth = worker_.config().conf.global.connection_setup_timeout_seconds();
-    if (!negotiated_.done && (seconds == 0 || pre_auth < seconds)) seconds = pre_auth;
+    if (seconds == 0 || (pre_auth != 0 && pre_auth < seconds)) seconds = pre_auth;
   }
   if (seconds == 0) return;
   if (idle_timer_ == nullptr) {
@@ -295,7 +306,14 @@ void Connection::process_next(const std::shared_ptr<Message>& message) {
   if (spec->needs_session ||
       (h.command == Command::SESSION_SETUP && h.session_id != 0)) {
     session = client.session(h.session_id);
-    if (session == nullptr) {
+    // MS-SMB2 3.3.5.2.9: a session is used only on its own channels (the connection
+    // that is setting it up counts as one); another connection of the same client that
+    // names it has not bound to it.
+    bool on_channel = session != nullptr &&
+                      (session->channels.count(id_) != 0 ||
+                       (session->state == Session::State::IN_PROGRESS &&
+                        session->bound_connection == id_));
+    if (session == nullptr || session->logged_off || !on_channel) {
       fail(NtStatus::USER_SESSION_DELETED);
       return;
     }
@@ -410,6 +428,19 @@ void Connection::finish_element(const std::shared_ptr<Message>& message, Respons
   }
   message->done.push_back(std::move(done));
   process_next(message);
+}
+
+void Connection::send_notification(Bytes message, std::uint64_t session_id) {
+  if (closed_) return;
+  Frame frame;
+  Session* s = worker_.client().session(session_id);
+  if (s != nullptr && s->encryptor != nullptr && s->encrypt_data) {
+    std::array<ByteSpan, 1> parts{ByteSpan(message)};
+    frame.head = s->encryptor->encrypt(session_id, parts);
+  } else {
+    frame.head = std::move(message);
+  }
+  transport_->send(std::move(frame));
 }
 
 void Connection::send_interim(const std::shared_ptr<Message>& message, std::uint64_t async_id) {

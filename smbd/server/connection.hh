@@ -80,6 +80,9 @@ class Connection {
   void shutdown();
 
   std::uint64_t id() const { return id_; }
+  // A session became valid on this connection: full message sizes and the idle timeout
+  // apply from now on.
+  void authenticated();
   Worker& worker() { return worker_; }
   NegotiatedState& negotiated() { return negotiated_; }
   const std::string& peer() const { return transport_->peer_address(); }
@@ -87,6 +90,9 @@ class Connection {
   std::size_t max_read_size() const;
   std::size_t max_write_size() const;
   std::size_t max_transact_size() const;
+
+  // Sends an unsolicited message (an oplock break), encrypted when its session is.
+  void send_notification(Bytes message, std::uint64_t session_id);
 
   // Gives the socket up to the client's owner worker (after its NEGOTIATE was read).
   void hand_off(Bytes negotiate);
@@ -113,6 +119,7 @@ class Connection {
   CreditWindow credits_;
   uv_timer_t* idle_timer_ = nullptr;
   bool closed_ = false;
+  bool authenticated_ = false;  // a session was set up on this connection
   std::uint64_t next_async_id_ = 1;
   std::size_t in_flight_ = 0;
 };

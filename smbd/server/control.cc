@@ -62,6 +62,7 @@ std::optional<ControlMessage> receive_control(int socket, UniqueFd& fd) {
   do {
     n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
+  if (n == 0) errno = EPIPE;  // the peer closed: not "try again"
   if (n <= 0) return std::nullopt;
 
   // Take every fd that arrived so none leaks, keep the first.

@@ -225,40 +225,39 @@ bool serve_rdma_write(const RequestPtr& req, const WriteRequest& request) {
     }
     auto* channel = find_rdma_channel(req->connection_id);
     if (channel == nullptr) return;
-    channel->transfer(
-        rc::RingOp::RDMA_READ, slot, length, buffers,
-        [req, fd, offset, length, append_only, respond, slot](NtStatus s) {
-          if (s != NtStatus::SUCCESS) {
-            req->reply(s);
-            return;
-          }
-          auto done = std::make_shared<std::size_t>(0);
-          auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
-          ByteSpan data(slot->bytes.data(), length);
-          run_blocking(
-              req->worker.loop(),
-              [fd, done, status, offset, data, append_only]() {
-                std::uint64_t at = offset;
-                // MS-SMB2 3.3.5.13: all ones with append access writes at the end.
-                if (offset == ~std::uint64_t{0} || append_only) {
-                  struct stat st{};
-                  if (::fstat(fd->get(), &st) != 0) {
-                    *status = NtStatus::INVALID_HANDLE;
-                    return;
-                  }
-                  at = static_cast<std::uint64_t>(st.st_size);
-                }
-                *status = vfs::write(fd->get(), at, data, *done);
-              },
-              [req, done, status, respond, slot]() {
-                if (!req->refresh()) return;
-                if (*status != NtStatus::SUCCESS) {
-                  req->reply(*status);
-                  return;
-                }
-                respond(static_cast<std::uint32_t>(*done));
-              });
-        });
+    channel->transfer(rc::RingOp::RDMA_READ, slot, length, buffers,
+                      [req, fd, offset, length, append_only, respond, slot](NtStatus s) {
+                        if (s != NtStatus::SUCCESS) {
+                          req->reply(s);
+                          return;
+                        }
+                        auto done = std::make_shared<std::size_t>(0);
+                        auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+                        ByteSpan data(slot->bytes.data(), length);
+                        run_blocking(
+                            req->worker.loop(),
+                            [fd, done, status, offset, data, append_only]() {
+                              std::uint64_t at = offset;
+                              // MS-SMB2 3.3.5.13: all ones with append access writes at the end.
+                              if (offset == ~std::uint64_t{0} || append_only) {
+                                struct stat st {};
+                                if (::fstat(fd->get(), &st) != 0) {
+                                  *status = NtStatus::INVALID_HANDLE;
+                                  return;
+                                }
+                                at = static_cast<std::uint64_t>(st.st_size);
+                              }
+                              *status = vfs::write(fd->get(), at, data, *done);
+                            },
+                            [req, done, status, respond, slot]() {
+                              if (!req->refresh()) return;
+                              if (*status != NtStatus::SUCCESS) {
+                                req->reply(*status);
+                                return;
+                              }
+                              respond(static_cast<std::uint32_t>(*done));
+                            });
+                      });
   });
   return true;
 }

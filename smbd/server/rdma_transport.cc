@@ -451,7 +451,8 @@ bool RdmaChannelTransport::ensure_ring() {
   if (ring_) return !ring_->failed;
   if (handle_ == nullptr) return false;
   int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) != 0) return false;
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) != 0)
+    return false;
   UniqueFd ours(pair[0]), theirs(pair[1]);
   shmring::Geometry g;
   g.ring_capacity = kRingCapacity;

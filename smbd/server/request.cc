@@ -12,7 +12,7 @@ bool Request::refresh() {
   if (connection() == nullptr) return false;
   ClientState& state = client();
   session = state.session(header.session_id);
-  if (session == nullptr) {
+  if (session == nullptr || session->logged_off) {
     reply(NtStatus::USER_SESSION_DELETED);
     return false;
   }

@@ -81,6 +81,12 @@ std::vector<std::unique_ptr<Open>> ClientState::take_opens_of(std::uint64_t sess
   return taken;
 }
 
+std::vector<Open*> ClientState::all_opens() {
+  std::vector<Open*> found;
+  for (auto& [id, open] : opens_) found.push_back(open.get());
+  return found;
+}
+
 std::vector<Open*> ClientState::opens_of(const FileKey& key) {
   std::vector<Open*> found;
   for (auto& [id, open] : opens_)

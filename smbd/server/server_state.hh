@@ -56,6 +56,7 @@ struct Session {
   std::uint64_t id = 0;
   State state = State::IN_PROGRESS;
   std::uint64_t bound_connection = 0;  // the connection that set the session up
+  bool logged_off = false;  // LOGOFF seen: no further request may use it
   std::uint16_t dialect = 0;
   std::unique_ptr<auth::ServerAuthenticator> authenticator;
   std::string user;
@@ -96,6 +97,8 @@ struct Open {
   bool delete_on_close = false;  // FILE_DELETE_ON_CLOSE or a disposition set on this open
   bool delete_pending = false;   // the file is to go when its last open closes
   std::uint8_t oplock_level = 0;
+  bool oplock_break_pending = false;
+  std::uint64_t connection_id = 0;  // the channel the open was made on (for breaks)
   std::uint64_t position = 0;  // FilePositionInformation
   std::uint32_t mode = 0;      // FileModeInformation
   // QUERY_DIRECTORY state
@@ -120,6 +123,7 @@ class ClientState {
   std::vector<std::unique_ptr<Open>> take_opens_of(std::uint64_t session_id,
                                                    std::uint32_t tree_id /* 0: all */);
   std::size_t open_count() const { return opens_.size(); }
+  std::vector<Open*> all_opens();
   // Every open of the file (by device and inode).
   std::vector<Open*> opens_of(const FileKey& key);
   // True when no other open of the file remains (call after taking the closing one).

@@ -14,6 +14,7 @@
 #include "server/blocking.hh"
 #include "server/dispatch.hh"
 #include "server/rdma_io.hh"  // rdma
+#include "server/oplocks.hh"
 #include "server/share_modes.hh"
 #include "server/worker.hh"
 #include "vfs/share.hh"
@@ -186,9 +187,10 @@ void handle_create(const RequestPtr& req) {
         open.granted_access = access;
         open.share_access = request.share_access;
         open.delete_on_close = delete_on_close || result->delete_on_close;
+        open.connection_id = req->connection_id;
 
         CreateResponse response;
-        response.oplock_level = OplockLevel::NONE;  // no oplocks granted
+        response.oplock_level = grant_oplock(open, request.requested_oplock_level);
         response.create_action =
             static_cast<CreateAction>(static_cast<std::uint32_t>(result->create_action));
         response.creation_time = result->info.creation_time;

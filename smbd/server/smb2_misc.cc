@@ -1,4 +1,4 @@
-// ECHO (MS-SMB2 3.3.5.17), LOCK (3.3.5.14), OPLOCK_BREAK (3.3.5.22) and CANCEL (3.3.5.16).
+// ECHO (MS-SMB2 3.3.5.17), LOCK (3.3.5.14) and CANCEL (3.3.5.16).
 #include "proto/echo.hh"
 #include "server/dispatch.hh"
 #include "server/worker.hh"
@@ -10,12 +10,6 @@ void handle_echo(const RequestPtr& req) { req->reply(encode_body(EchoResponse{})
 void handle_lock(const RequestPtr& req) {
   // Byte-range locks are not offered by this server yet.
   req->reply(NtStatus::NOT_SUPPORTED);
-}
-
-void handle_oplock_break(const RequestPtr& req) {
-  // No oplock or lease is ever granted, so there is no break to acknowledge
-  // (MS-SMB2 3.3.5.22.1: STATUS_INVALID_OPLOCK_PROTOCOL).
-  req->reply(static_cast<NtStatus>(0xC00000E3));
 }
 
 void Connection::cancel(const Header& request) {

@@ -89,6 +89,7 @@ NtStatus establish(Worker& worker, Connection& connection, Session& session,
     session.channels[connection.id()] = std::move(channel);
   }
   session.state = Session::State::VALID;
+  connection.authenticated();
   return NtStatus::SUCCESS;
 }
 
@@ -211,7 +212,9 @@ void handle_logoff(const RequestPtr& req) {
   Response out;
   out.body = encode_body(response);
   out.has_body = true;
-  // The response is signed with the session's key: remove the session after sending.
+  // The response is signed with the session's key: the session is closed to requests now
+  // and removed once the response is on its way.
+  req->session->logged_off = true;
   Worker* w = &req->worker;
   out.after_send = [w, id]() { w->client().remove_session(id); };
   req->complete(std::move(out));

@@ -118,10 +118,7 @@ void handle_tree_disconnect(const RequestPtr& req) {
   Response out;
   out.body = encode_body(response);
   out.has_body = true;
-  Worker* w = &req->worker;
-  out.after_send = [w, session_id, tree_id]() {
-    if (Session* s = w->client().session(session_id)) s->trees.erase(tree_id);
-  };
+  req->session->trees.erase(tree_id);
   req->complete(std::move(out));
 }
 

@@ -69,17 +69,41 @@ void TcpTransport::start(Events events) {
   resume();
 }
 
+namespace {
+// A client that does not take its responses stops being read from once this much output
+// is queued, and is read again when half of it has drained.
+constexpr std::size_t kSendBacklogLimit = 32u << 20;
+}  // namespace
+
 void TcpTransport::pause() {
   paused_ = true;
+  stop_reading();
+}
+
+void TcpTransport::resume() {
+  paused_ = false;
+  start_reading();
+}
+
+void TcpTransport::stop_reading() {
   if (handle_ != nullptr && reading_) {
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&handle_->tcp));
     reading_ = false;
   }
 }
 
-void TcpTransport::resume() {
-  paused_ = false;
-  if (handle_ == nullptr || reading_) return;
+void TcpTransport::update_backpressure() {
+  if (!send_backlogged_ && pending_send_ > kSendBacklogLimit) {
+    send_backlogged_ = true;
+    stop_reading();
+  } else if (send_backlogged_ && pending_send_ < kSendBacklogLimit / 2) {
+    send_backlogged_ = false;
+    start_reading();
+  }
+}
+
+void TcpTransport::start_reading() {
+  if (handle_ == nullptr || reading_ || paused_ || send_backlogged_) return;
   reading_ = true;
   uv_read_start(
       reinterpret_cast<uv_stream_t*>(&handle_->tcp),
@@ -124,6 +148,8 @@ void TcpTransport::on_read(ssize_t nread) {
       fail("message length out of bounds");
       return;
     }
+    // Unauthenticated clients are held to a small max_message_, so a length prefix
+    // alone cannot make the server set much memory aside.
     message_.assign(length, 0);
     message_have_ = 0;
     prefix_have_ = 0;
@@ -160,12 +186,14 @@ void TcpTransport::send(Frame frame) {
         const_cast<char*>(reinterpret_cast<const char*>(w->frame.payload.data())),
         static_cast<unsigned>(w->frame.payload.size()));
   pending_send_ += length + 4;
+  update_backpressure();
   int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&handle_->tcp), bufs, count,
                     [](uv_write_t* req, int status) {
                       auto* wr = static_cast<WriteRequest*>(req->data);
                       TcpTransport* self = wr->handle->owner;
                       if (self != nullptr) {
                         self->pending_send_ -= wr->frame.size() + 4;
+                        self->update_backpressure();
                         if (status < 0 && status != UV_ECANCELED) self->fail(uv_strerror(status));
                       }
                       delete wr;

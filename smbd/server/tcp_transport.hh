@@ -23,6 +23,7 @@ class TcpTransport final : public Transport {
   void resume() override;
   const std::string& peer_address() const override { return peer_; }
   std::size_t pending_send_bytes() const override { return pending_send_; }
+  void set_max_message(std::size_t bytes) override { max_message_ = bytes; }
 
   // Gives up the socket (for passing it to another process): stops reading and returns
   // a duplicate of the fd; the transport is closed afterwards.
@@ -33,6 +34,9 @@ class TcpTransport final : public Transport {
   struct WriteRequest;
   TcpTransport() = default;
   void on_read(ssize_t nread);
+  void update_backpressure();
+  void start_reading();
+  void stop_reading();
   void fail(const char* reason);
 
   Handle* handle_ = nullptr;
@@ -41,7 +45,8 @@ class TcpTransport final : public Transport {
   std::size_t max_message_ = 0;
   std::size_t pending_send_ = 0;
   bool reading_ = false;
-  bool paused_ = false;
+  bool paused_ = false;             // by the SMB layer
+  bool send_backlogged_ = false;    // by too much output the peer has not taken
   // Receive state: the 4-byte length prefix, then the message body.
   std::uint8_t prefix_[4]{};
   std::size_t prefix_have_ = 0;

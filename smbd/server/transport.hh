@@ -37,6 +37,10 @@ class Transport {
   virtual void resume() = 0;
   virtual const std::string& peer_address() const = 0;
   virtual std::size_t pending_send_bytes() const = 0;
+  // The largest message accepted from now on (raised once the client has authenticated).
+  // A channel whose far end already bounds message sizes (the proxy's channel socket,
+  // bounded by MS-SMBD's max fragmented size) has nothing more to enforce.
+  virtual void set_max_message(std::size_t bytes) { (void)bytes; }
   virtual bool is_rdma() const { return false; }
 };
 

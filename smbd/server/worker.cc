@@ -9,6 +9,7 @@
 
 #include "conf/log.hh"
 #include "server/connection.hh"
+#include "server/oplocks.hh"
 #include "server/rdma_transport.hh"
 #include "server/tcp_transport.hh"
 
@@ -54,6 +55,13 @@ int Worker::run() {
         }
       },
       SIGHUP);
+
+  // The kernel signals a lease break (another open of a file we hold an oplock on).
+  uv_signal_init(&loop_, &sigio_);
+  sigio_.data = this;
+  uv_signal_start(
+      &sigio_, [](uv_signal_t* s, int) { break_oplocks_on_lease_signal(*static_cast<Worker*>(s->data)); },
+      SIGIO);
 
   // Connections that closed are destroyed outside their own callbacks.
   uv_idle_init(&loop_, &reaper_);
@@ -177,6 +185,7 @@ void Worker::stop() {
   for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&control_poll_),
                          reinterpret_cast<uv_handle_t*>(&sigterm_),
                          reinterpret_cast<uv_handle_t*>(&sighup_),
+                         reinterpret_cast<uv_handle_t*>(&sigio_),
                          reinterpret_cast<uv_handle_t*>(&reaper_)}) {
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   }

@@ -51,7 +51,7 @@ class Worker {
   uv_loop_t loop_{};
   UniqueFd control_;
   uv_poll_t control_poll_{};
-  uv_signal_t sigterm_{}, sighup_{};
+  uv_signal_t sigterm_{}, sighup_{}, sigio_{};
   uv_idle_t reaper_{};
   ClientState client_;
   std::optional<ClientGuid> owned_guid_;

@@ -190,7 +190,7 @@ class Runner:
         try:
             try:
                 if self.name == "disk-full":
-                    mounts.mount(["-t", "tmpfs", "-o", "size=1m,mode=0777"],
+                    mounts.mount(["-t", "tmpfs", "-o", "size=1m,mode=0777", "tmpfs"],
                                  os.path.join(server.base, "small"))
                 elif self.name == "read-only-fs":
                     src = os.path.join(server.base, "rosrc")

@@ -26,6 +26,7 @@
 
 #include "client/connection.hh"
 #include "client/rdma_client.hh"
+#include "proto/read.hh"
 
 using namespace smb;
 using namespace std::chrono_literals;
@@ -33,11 +34,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* env(const char* name) {
+std::string binary(const char* name, const char* built) {
   const char* v = std::getenv(name);
-  REQUIRE_MESSAGE(v != nullptr, name << " is not set (run through ctest)");
-  return v;
+  return v != nullptr ? v : built;
 }
+#define env(NAME) binary(#NAME, NAME)
 
 std::uint16_t free_port() {
   int s = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -136,16 +137,16 @@ struct Server {
     base = tmpl;
     for (const char* d : {"share", "lock", "log", "private"}) fs::create_directories(base / d);
     port = free_port();
-    std::ofstream(base / "smb.conf") << "[global]\n"
-                                     << "smb ports = " << port << "\n"
-                                     << "interfaces = 127.0.0.1\nbind interfaces only = yes\n"
-                                     << "smb passwd file = " << (base / "private/smbpasswd").string() << "\n"
-                                     << "log file = " << (base / "log/smbd.log").string() << "\n"
-                                     << "lock directory = " << (base / "lock").string() << "\n"
-                                     << "rdma port = 5445\nrdma fabric = soft\n"
-                                     << "map to guest = never\n\n"
-                                     << "[data]\npath = " << (base / "share").string()
-                                     << "\nread only = no\n";
+    std::ofstream(base / "smb.conf")
+        << "[global]\n"
+        << "smb ports = " << port << "\n"
+        << "interfaces = 127.0.0.1\nbind interfaces only = yes\n"
+        << "smb passwd file = " << (base / "private/smbpasswd").string() << "\n"
+        << "log file = " << (base / "log/smbd.log").string() << "\n"
+        << "lock directory = " << (base / "lock").string() << "\n"
+        << "rdma port = 5445\nrdma fabric = soft\n"
+        << "map to guest = never\n\n"
+        << "[data]\npath = " << (base / "share").string() << "\nread only = no\n";
     add_user();
     start_smbd();
     start_proxy();
@@ -166,7 +167,7 @@ struct Server {
     REQUIRE(::write(in[1], input.data(), input.size()) == static_cast<ssize_t>(input.size()));
     ::close(in[1]);
     int log = ::open((base / "log/passwd.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid = spawn({env("SMBD_PASSWD_BIN"), "-c", conf(), "-s", "-a", user}, log, in[0]);
+    pid_t pid = spawn({env(SMBD_PASSWD_BIN), "-c", conf(), "-s", "-a", user}, log, in[0]);
     ::close(in[0]);
     ::close(log);
     int status = 0;
@@ -177,9 +178,10 @@ struct Server {
 
   void start_smbd() {
     int log = ::open((base / "log/smbd.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    smbd = spawn({env("SMBD_BIN"), "-s", conf(), "-F", "-i"}, log);
+    smbd = spawn({env(SMBD_BIN), "-s", conf(), "-F", "-i"}, log);
     ::close(log);
-    for (int i = 0; i < 100 && !(port_open(port) && fs::exists(socket_path())); ++i) ::usleep(50000);
+    for (int i = 0; i < 100 && !(port_open(port) && fs::exists(socket_path())); ++i)
+      ::usleep(50000);
     REQUIRE(port_open(port));
     REQUIRE(fs::exists(socket_path()));
   }
@@ -187,7 +189,7 @@ struct Server {
   void start_proxy() {
     int out[2];
     REQUIRE(::pipe(out) == 0);
-    proxy = spawn({env("RDMAPROXY_BIN"), "-s", conf(), "--fabric", "soft", "--port", "0"}, out[1]);
+    proxy = spawn({env(RDMAPROXY_BIN), "-s", conf(), "--fabric", "soft", "--port", "0"}, out[1]);
     ::close(out[1]);
     // First line: "rdmaproxy listening on 127.0.0.1:PORT (soft fabric), ..."
     std::string line;
@@ -340,8 +342,8 @@ TEST_CASE("RDMA channel: 1 GiB written and read back, SHA-256 compared") {
   }
   double read_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   CHECK(written.final() == read_back.final());
-  MESSAGE("1 GiB over RDMA channels (soft fabric, 1 MiB x 8): write " << 1024.0 / write_s
-          << " MiB/s, read " << 1024.0 / read_s << " MiB/s");
+  MESSAGE("1 GiB over RDMA channels (soft fabric, 1 MiB x 8): write "
+          << 1024.0 / write_s << " MiB/s, read " << 1024.0 / read_s << " MiB/s");
   CHECK(c.close(s.tree, f) == NtStatus::SUCCESS);
 }
 
@@ -393,7 +395,7 @@ TEST_CASE("RDMA_V1_INVALIDATE: the response invalidates the client's registratio
   CHECK(c.close(s.tree, f) == NtStatus::SUCCESS);
 }
 
-TEST_CASE("RDMA channel info over TCP is refused; the proxy dying spares TCP clients") {
+TEST_CASE("RDMA channel info over TCP is refused, and the proxy dying spares TCP clients") {
   Server server;
   client::Connection::connect("127.0.0.1", server.port);  // smbd answers on TCP
   auto tcp = client::Connection::connect("127.0.0.1", server.port);
@@ -402,6 +404,20 @@ TEST_CASE("RDMA channel info over TCP is refused; the proxy dying spares TCP cli
   FileId tf = create_file(*tcp, tt, "tcp.txt");
   Bytes hello{'h', 'i'};
   REQUIRE(tcp->write(tt, tf, 0, hello) == NtStatus::SUCCESS);
+  {
+    // MS-SMB2 3.3.5.12: an RDMA channel on a connection that is not RDMA is refused.
+    ReadRequest q;
+    q.length = 2;
+    q.file_id = tf;
+    q.channel = Channel::RDMA_V1;
+    q.descriptors.push_back({0, 1, 4096});
+    client::Call call;
+    call.command = Command::READ;
+    call.session_id = tt.session_id;
+    call.tree_id = tt.tree_id;
+    call.body = encode_body(q);
+    CHECK(tcp->call(std::move(call)).status() == NtStatus::INVALID_PARAMETER);
+  }
 
   Session s = open_rdma(server);
   FileId f = create_file(s.rdma->smb(), s.tree, "r.bin");

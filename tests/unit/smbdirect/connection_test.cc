@@ -26,22 +26,24 @@ TEST_CASE("config validation") {
   CHECK_FALSE(validate(c).empty());
 }
 
-TEST_CASE("negotiation settles on the smaller sizes; defaults as Windows") {
+TEST_CASE("negotiation settles on the smaller sizes, defaults as Windows") {
   Config client;
   Config server;
   server.max_send_size = 4096;
-  server.max_receive_size = 4096;
+  // 255 x (8192 - 24) receive bytes hold a 1 MiB message (validate()).
+  server.max_receive_size = 8192;
   server.receive_credit_max = 255;
   client.max_receive_size = 2048;
   client.max_send_size = 1364;
   client.receive_credit_max = 200;
+  client.max_fragmented_size = 400000;  // within 200 x (2048 - 24)
   server.max_read_write_size = 8 << 20;
   Pair p;
   REQUIRE(p.start(client, server));
   const auto& cn = p.client.conn->negotiated();
   const auto& sn = p.server.conn->negotiated();
   CHECK(sn.max_send_size == 2048);     // min(4096, client's MaxReceiveSize)
-  CHECK(sn.max_receive_size == 1364);  // min(4096, client's PreferredSendSize)
+  CHECK(sn.max_receive_size == 1364);  // min(8192, client's PreferredSendSize)
   CHECK(cn.max_send_size == 1364);
   CHECK(cn.max_receive_size == 2048);
   CHECK(cn.max_read_write_size == 1048576);  // min(own 1 MiB, server's 8 MiB)
