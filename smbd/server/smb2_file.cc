@@ -1,5 +1,8 @@
 // CREATE (MS-SMB2 3.3.5.9), CLOSE (3.3.5.10), FLUSH (3.3.5.11), READ (3.3.5.12) and
 // WRITE (3.3.5.13).
+#include <sys/stat.h>
+#include <sys/uio.h>
+
 #include <algorithm>
 
 #include "conf/log.hh"
@@ -25,6 +28,28 @@ namespace {
 
 constexpr std::uint32_t kCreateOptionsInvalid = 0x00100000 /* FILE_RESERVE_OPFILTER */ |
                                                0x00400000 /* FILE_OPEN_REPARSE_POINT? kept */;
+
+// Reads what the page cache holds without blocking. True when the whole request was
+// answered from it (all of it, or everything up to the end of the file).
+bool read_if_cached(int fd, std::uint64_t offset, MutableByteSpan buffer, std::size_t& done) {
+  if (buffer.empty()) {
+    done = 0;
+    return true;
+  }
+  iovec iov{buffer.data(), buffer.size()};
+  ssize_t n = ::preadv2(fd, &iov, 1, static_cast<off_t>(offset), RWF_NOWAIT);
+  if (n < 0) return false;
+  if (static_cast<std::size_t>(n) < buffer.size()) {
+    // A short read is the end of the file, or only part of the range was cached.
+    struct stat st{};
+    if (::fstat(fd, &st) != 0 ||
+        offset + static_cast<std::uint64_t>(n) < static_cast<std::uint64_t>(st.st_size)) {
+      return false;
+    }
+  }
+  done = static_cast<std::size_t>(n);
+  return true;
+}
 
 // MS-SMB2 3.3.5.2.5: a request for more than 64 KiB must have paid for it in credits.
 bool credit_charge_covers(const Request& req, std::uint64_t bytes) {
@@ -345,30 +370,37 @@ void handle_read(const RequestPtr& req) {
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   std::uint64_t offset = request.offset;
   std::uint32_t minimum = request.minimum_count;
+  auto finish = [req, buffer, done, status, minimum, offset]() {
+    if (*status != NtStatus::SUCCESS) {
+      req->reply(*status);
+      return;
+    }
+    if (req->refresh()) req->open->position = offset + *done;
+    if (*done < minimum || (*done == 0 && !buffer->empty())) {
+      req->reply(NtStatus::END_OF_FILE);
+      return;
+    }
+    ReadResponse response;
+    response.data_length = static_cast<std::uint32_t>(*done);
+    Response out;
+    out.body = encode_body(response);
+    out.has_body = true;
+    out.payload = ByteSpan(buffer->data(), *done);
+    out.keep = buffer;
+    req->complete(std::move(out));
+  };
+  // Data already in the page cache is read on the loop: RWF_NOWAIT fails with EAGAIN
+  // instead of waiting for the disk, and only then does the read go to a pool thread.
+  if (read_if_cached(fd->get(), offset, MutableByteSpan(*buffer), *done)) {
+    finish();
+    return;
+  }
   run_blocking(
       req->worker.loop(),
       [fd, buffer, done, status, offset]() {
         *status = vfs::read(fd->get(), offset, MutableByteSpan(*buffer), *done);
       },
-      [req, buffer, done, status, minimum, offset]() {
-        if (*status != NtStatus::SUCCESS) {
-          req->reply(*status);
-          return;
-        }
-        if (req->refresh()) req->open->position = offset + *done;
-        if (*done < minimum || (*done == 0 && !buffer->empty())) {
-          req->reply(NtStatus::END_OF_FILE);
-          return;
-        }
-        ReadResponse response;
-        response.data_length = static_cast<std::uint32_t>(*done);
-        Response out;
-        out.body = encode_body(response);
-        out.has_body = true;
-        out.payload = ByteSpan(buffer->data(), *done);
-        out.keep = buffer;
-        req->complete(std::move(out));
-      });
+      finish);
 }
 
 void handle_write(const RequestPtr& req) {
