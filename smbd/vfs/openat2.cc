@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 #include "vfs/errno_map.hh"
 
@@ -16,10 +18,18 @@ int openat2_fd(int dirfd, const char* path, std::uint64_t flags, std::uint64_t m
   how.flags = flags | O_CLOEXEC;
   how.mode = mode;
   how.resolve = resolve;
-  for (int attempt = 0;; ++attempt) {
+  // EAGAIN/EWOULDBLOCK on a non-blocking open means another descriptor holds a kernel
+  // lease (an oplock) on the file and the kernel has asked its holder to let go. The holder
+  // answers within the oplock break timeout; this runs on a pool thread, so it waits.
+  constexpr auto kLeaseBreakWait = std::chrono::seconds(40);
+  const auto deadline = std::chrono::steady_clock::now() + kLeaseBreakWait;
+  for (;;) {
     const long fd = ::syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-    if (fd < 0 && (errno == EAGAIN || errno == EINTR) && attempt < 8) continue;
-    return static_cast<int>(fd);
+    if (fd >= 0 || (errno != EAGAIN && errno != EINTR)) return static_cast<int>(fd);
+    if (errno == EAGAIN) {
+      if (std::chrono::steady_clock::now() >= deadline) return -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
   }
 }
 
