@@ -238,7 +238,14 @@ void Connection::process_next(const std::shared_ptr<Message>& message) {
   std::weak_ptr<Message> weak = message;
   std::uint64_t connection_id = id_;
   Worker& worker = worker_;
-  request->complete = [&worker, connection_id, message](Response response) {
+  auto completed = std::make_shared<bool>(false);
+  request->complete = [&worker, connection_id, message, completed](Response response) {
+    // A request completes once; a second answer would desynchronise the compound.
+    if (*completed) {
+      log::error(nullptr, "internal error: a request was answered twice");
+      return;
+    }
+    *completed = true;
     Connection* c = worker.connection(connection_id);
     if (c == nullptr) return;
     c->finish_element(message, std::move(response));

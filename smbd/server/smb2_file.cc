@@ -375,7 +375,8 @@ void handle_read(const RequestPtr& req) {
       req->reply(*status);
       return;
     }
-    if (req->refresh()) req->open->position = offset + *done;
+    // The open may have been closed meanwhile; the read itself still answers.
+    if (Open* o = req->client().open(req->file_id)) o->position = offset + *done;
     if (*done < minimum || (*done == 0 && !buffer->empty())) {
       req->reply(NtStatus::END_OF_FILE);
       return;
@@ -481,7 +482,8 @@ void handle_write(const RequestPtr& req) {
           req->reply(*status);
           return;
         }
-        if (req->refresh() && !append_only) req->open->position = offset + *done;
+        if (Open* o = req->client().open(req->file_id); o != nullptr && !append_only)
+          o->position = offset + *done;
         WriteResponse response;
         response.count = static_cast<std::uint32_t>(*done);
         req->reply(encode_body(response));
