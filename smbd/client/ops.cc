@@ -280,21 +280,20 @@ NtStatus Connection::list_directory(const Tree& tree, std::string_view path,
 // ---------------------------------------------------------------- info buffers
 
 Bytes encode_rename_information(std::string_view new_name, bool replace_if_exists) {
-  Bytes name = utf16le(new_name);
+  fscc::FileRenameInformation info;
+  info.replace_if_exists = replace_if_exists;
+  info.file_name = std::string(new_name);
   Bytes out;
   ByteWriter w(out);
-  w.u8(replace_if_exists ? 1 : 0);
-  w.zeros(7);  // Reserved
-  w.u64(0);    // RootDirectory: 0 for network operations ([MS-FSCC] 2.4.37.2)
-  w.u32(static_cast<std::uint32_t>(name.size()));
-  w.bytes(name);
-  // The structure is at least 24 bytes, FileName included.
-  if (out.size() < 24) w.zeros(24 - out.size());
+  fscc::encode(info, w);
   return out;
 }
 
 Bytes encode_disposition_information(bool delete_pending) {
-  return Bytes{static_cast<std::uint8_t>(delete_pending ? 1 : 0)};
+  Bytes out;
+  ByteWriter w(out);
+  fscc::encode(fscc::FileDispositionInformation{delete_pending}, w);
+  return out;
 }
 
 bool parse_names_information(ByteSpan output, std::vector<std::string>& names) {

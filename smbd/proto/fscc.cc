@@ -130,6 +130,22 @@ NtStatus decode(ByteSpan in, FileRenameInformation& out) {
   return NtStatus::SUCCESS;
 }
 
+void encode(const FileRenameInformation& v, ByteWriter& w) {
+  const std::size_t start = w.size();
+  const Bytes name = utf16le(v.file_name);
+  w.u8(v.replace_if_exists ? 1 : 0);
+  w.zeros(7);  // Reserved
+  w.u64(v.root_directory);  // 0 for network operations
+  w.u32(static_cast<std::uint32_t>(name.size()));
+  w.bytes(name);
+  // 2.4.37.2: the structure is at least 24 bytes, FileName included.
+  if (w.size() - start < 24) w.zeros(24 - (w.size() - start));
+}
+
+void encode(const FileDispositionInformation& v, ByteWriter& w) {
+  w.u8(v.delete_pending ? 1 : 0);
+}
+
 NtStatus decode(ByteSpan in, FileDispositionInformation& out) {
   if (NtStatus st = fixed_size(in, 1); st != NtStatus::SUCCESS) return st;
   out.delete_pending = in[0] != 0;

@@ -251,6 +251,9 @@ struct FileFullEaEntry {
 // INVALID_PARAMETER for malformed contents (names that are not UTF-16, bad offsets).
 NtStatus decode(ByteSpan in, FileBasicInformation& out);
 NtStatus decode(ByteSpan in, FileRenameInformation& out);
+// The client's side of the two set classes it sends.
+void encode(const FileRenameInformation& v, ByteWriter& w);
+void encode(const FileDispositionInformation& v, ByteWriter& w);
 NtStatus decode(ByteSpan in, FileDispositionInformation& out);
 NtStatus decode(ByteSpan in, FileDispositionInformationEx& out);
 NtStatus decode(ByteSpan in, FileEndOfFileInformation& out);
