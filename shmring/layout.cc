@@ -119,7 +119,8 @@ Layout decode_header(std::span<const std::uint8_t> header, std::uint64_t fd_size
 bool set_buffers(Descriptor& d, std::span<const BufferDescriptor> buffers) {
   if (buffers.size() > kMaxBuffers) return false;
   d.payload.fill(0);
-  std::memcpy(d.payload.data(), buffers.data(), buffers.size_bytes());
+  // An empty span may carry a null pointer, which memcpy must not be given.
+  if (!buffers.empty()) std::memcpy(d.payload.data(), buffers.data(), buffers.size_bytes());
   d.payload_length = static_cast<std::uint32_t>(buffers.size_bytes());
   return true;
 }

@@ -301,8 +301,10 @@ class Runner:
         self.ok(gone, f"no worker left behind ({len(children(master))} remain: "
                       f"{children(master)})")
         if fds0 is not None:
-            settled = wait_for(lambda: fd_count(master) == fds0, 10)
-            self.ok(settled, f"master descriptors back to {fds0} (now {fd_count(master)})")
+            # A leak shows as more descriptors; the baseline itself may include one in
+            # flight (a connection being handed to a new worker), so fewer is fine.
+            settled = wait_for(lambda: fd_count(master) <= fds0, 10)
+            self.ok(settled, f"master descriptors back to at most {fds0} (now {fd_count(master)})")
         text = server.log_text()
         killed = re.findall(r"worker (\d+) killed by signal (\d+)", text)
         unexpected = [k for k in killed if not (spec.get("killed") and k[1] == "9")]
