@@ -21,11 +21,15 @@ enum class ControlType : std::uint32_t {
   CLAIM_CLIENT = 1,     // guid: may this worker own the client?
   HANDOFF = 2,          // guid + fd + initial bytes: pass this connection to the owner
   CONNECTION_COUNT = 3,  // count: live connections in this worker
+  RELEASE_CLIENT = 4,    // this worker has no connection left and wants to exit
   // master → worker
   CLAIM_GRANTED = 10,
   CLAIM_OWNED_ELSEWHERE = 11,
   NEW_CONNECTION = 12,  // fd + initial bytes (a NEGOTIATE already read)
   SHUTDOWN = 13,
+  // The master no longer routes the client here; connections passed before this message
+  // are already queued ahead of it on the control socket.
+  RELEASE_DONE = 14,
 };
 
 struct ControlMessage {

@@ -295,6 +295,13 @@ void Master::handle_control(pid_t pid) {
       case ControlType::CONNECTION_COUNT:
         worker.connections = message->count;
         break;
+      case ControlType::RELEASE_CLIENT: {
+        std::erase_if(owners_, [pid](const auto& entry) { return entry.second == pid; });
+        ControlMessage done;
+        done.type = ControlType::RELEASE_DONE;
+        send_control(worker.control.get(), done);
+        break;
+      }
       default:
         log::warning(nullptr, "master: unexpected control message %u from worker %d",
                      static_cast<unsigned>(message->type), static_cast<int>(pid));

@@ -100,6 +100,12 @@ void Worker::on_control() {
       case ControlType::SHUTDOWN:
         stop();
         return;
+      case ControlType::RELEASE_DONE:
+        releasing_ = false;
+        owned_guid_.reset();
+        // A connection passed to us before the release arrived ahead of this message.
+        if (connections_.empty() && !client_.keeps_worker_alive()) stop();
+        break;
       default:
         break;
     }
@@ -165,8 +171,24 @@ void Worker::connection_closed(std::uint64_t id) {
     auto* self = static_cast<Worker*>(idle->data);
     self->closing_.clear();
     uv_idle_stop(idle);
-    if (self->connections_.empty() && !self->client_.keeps_worker_alive()) self->stop();
+    if (self->connections_.empty() && !self->client_.keeps_worker_alive()) self->idle_exit();
   });
+}
+
+void Worker::idle_exit() {
+  // The master may be passing another connection of our client right now: ask it to stop
+  // routing the client here, and exit only once it has answered.
+  if (owned_guid_ && uv_is_active(reinterpret_cast<uv_handle_t*>(&control_poll_))) {
+    if (releasing_) return;
+    ControlMessage release;
+    release.type = ControlType::RELEASE_CLIENT;
+    release.guid = *owned_guid_;
+    if (send_control(control_.get(), release)) {
+      releasing_ = true;
+      return;
+    }
+  }
+  stop();
 }
 
 void Worker::report_connection_count() {

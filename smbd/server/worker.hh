@@ -45,6 +45,7 @@ class Worker {
   void adopt_connection(UniqueFd socket, Bytes initial, bool rdma = false);
   void report_connection_count();
   void stop();
+  void idle_exit();
 
   std::shared_ptr<const ServerConfig> config_;
   std::function<std::shared_ptr<const ServerConfig>()> reload_;
@@ -60,6 +61,7 @@ class Worker {
   std::vector<std::unique_ptr<Connection>> closing_;
   std::uint64_t next_connection_id_ = 1;
   bool stopping_ = false;
+  bool releasing_ = false;  // asked the master to stop routing our client here
 };
 
 }  // namespace smb::server
