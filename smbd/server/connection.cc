@@ -250,11 +250,6 @@ void Connection::process_next(const std::shared_ptr<Message>& message) {
     if (c == nullptr) return;
     c->finish_element(message, std::move(response));
   };
-  request->go_async = [this, message]() {
-    std::uint64_t async_id = next_async_id_++;
-    send_interim(message, async_id);
-    return async_id;
-  };
 
   auto fail = [&](NtStatus status) { request->reply(status); };
 
@@ -448,11 +443,6 @@ void Connection::send_notification(Bytes message, std::uint64_t session_id) {
     frame.head = std::move(message);
   }
   transport_->send(std::move(frame));
-}
-
-void Connection::send_interim(const std::shared_ptr<Message>& message, std::uint64_t async_id) {
-  (void)message;
-  (void)async_id;
 }
 
 void Connection::send_responses(const std::shared_ptr<Message>& message) {

@@ -107,7 +107,6 @@ class Connection {
   void process_next(const std::shared_ptr<Message>& message);
   void finish_element(const std::shared_ptr<Message>& message, Response response);
   void send_responses(const std::shared_ptr<Message>& message);
-  void send_interim(const std::shared_ptr<Message>& message, std::uint64_t async_id);
   void close(const char* reason);
   void arm_idle_timer();
   void cancel(const Header& request);
@@ -120,7 +119,6 @@ class Connection {
   uv_timer_t* idle_timer_ = nullptr;
   bool closed_ = false;
   bool authenticated_ = false;  // a session was set up on this connection
-  std::uint64_t next_async_id_ = 1;
   std::size_t in_flight_ = 0;
 };
 

@@ -30,8 +30,6 @@ struct Request {
 
   // Completes the request. Called exactly once, on the loop thread.
   std::function<void(Response)> complete;
-  // Sends an interim STATUS_PENDING response and returns the AsyncId (MS-SMB2 3.3.4.2).
-  std::function<std::uint64_t()> go_async;
 
   Request(Worker& w) : worker(w) {}
 

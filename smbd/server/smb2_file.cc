@@ -26,8 +26,8 @@ namespace smb::server {
 
 namespace {
 
-constexpr std::uint32_t kCreateOptionsInvalid = 0x00100000 /* FILE_RESERVE_OPFILTER */ |
-                                               0x00400000 /* FILE_OPEN_REPARSE_POINT? kept */;
+// Create options this server refuses as invalid (MS-SMB2 2.2.13: reserved for local use).
+constexpr std::uint32_t kCreateOptionsInvalid = kFileReserveOpfilter | kFileOpenNoRecall;
 
 // Reads what the page cache holds without blocking. True when the whole request was
 // answered from it (all of it, or everything up to the end of the file).
