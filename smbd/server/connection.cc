@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 
 #include "conf/log.hh"
 #include "proto/error.hh"
 #include "proto/negotiate.hh"
+#include "proto/session_setup.hh"
 #include "server/negotiate_policy.hh"
 #include "server/dispatch.hh"
 #include "server/request.hh"
@@ -305,6 +307,10 @@ void Connection::process_next(const std::shared_ptr<Message>& message) {
   // Session (MS-SMB2 3.3.5.2.9).
   ClientState& client = worker_.client();
   Session* session = nullptr;
+  // A SESSION_SETUP that binds this connection to a session of another channel
+  // (MS-SMB2 3.3.5.5.2) finds the session in the global table instead.
+  bool binding = h.command == Command::SESSION_SETUP && pdu.size() > kSmb2HeaderSize + 2 &&
+                 (pdu[kSmb2HeaderSize + 2] & kSessionSetupFlagBinding) != 0;
   if (spec->needs_session ||
       (h.command == Command::SESSION_SETUP && h.session_id != 0)) {
     session = client.session(h.session_id);
@@ -312,7 +318,7 @@ void Connection::process_next(const std::shared_ptr<Message>& message) {
     // that is setting it up counts as one); another connection of the same client that
     // names it has not bound to it.
     bool on_channel = session != nullptr &&
-                      (session->channels.count(id_) != 0 ||
+                      (session->channels.count(id_) != 0 || binding ||
                        (session->state == Session::State::IN_PROGRESS &&
                         session->bound_connection == id_));
     if (session == nullptr || session->logged_off || !on_channel) {
@@ -333,14 +339,15 @@ void Connection::process_next(const std::shared_ptr<Message>& message) {
     auto channel = session->channels.find(id_);
     crypto::Signer* signer =
         channel != session->channels.end() ? channel->second.signer.get() : nullptr;
+    // MS-SMB2 3.3.5.2.4: a binding request is signed with Session.SigningKey.
+    if (channel == session->channels.end() && binding) signer = session->session_signer.get();
     if (signed_request) {
       if (signer == nullptr || !signer->verify(std::array<ByteSpan, 1>{pdu})) {
         log::notice(peer().c_str(), "bad signature on %s", command_name(h.command));
         fail(NtStatus::ACCESS_DENIED);
         return;
       }
-    } else if (session->signing_required && h.command != Command::SESSION_SETUP &&
-               h.command != Command::ECHO) {
+    } else if (session->signing_required && !binding && h.command != Command::ECHO) {
       fail(NtStatus::ACCESS_DENIED);
       return;
     }
@@ -454,6 +461,9 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
   std::shared_ptr<const void> keep;
   std::vector<std::pair<std::size_t, std::size_t>> element_ranges;
   std::vector<std::uint64_t> signing_sessions;
+  std::vector<Command> signing_commands;
+  // Elements whose final bytes someone needs: index, start, end (without padding).
+  std::vector<std::tuple<std::size_t, std::size_t, std::size_t>> encoded;
   std::size_t previous_start = 0;
   bool any = false;
   std::uint64_t encrypt_session = 0;
@@ -472,8 +482,13 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
     Header h;
     h.command = d.request.command;
     h.status = d.response.status;
+    // A signed request for a session that is gone cannot be answered with a signature,
+    // but the answer keeps the flag, as Windows does: clients check for it and then
+    // accept USER_SESSION_DELETED unverified.
+    bool keep_signed_flag = (d.request.flags & kFlagSigned) != 0 &&
+                            d.response.status == NtStatus::USER_SESSION_DELETED;
     h.flags = kFlagServerToRedir | (d.request.flags & kFlagRelatedOperations) |
-              (d.sign ? kFlagSigned : 0);
+              (d.sign || keep_signed_flag ? kFlagSigned : 0);
     h.message_id = d.request.message_id;
     h.process_id = d.request.process_id;
     h.tree_id = d.request.tree_id;
@@ -499,7 +514,8 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
     }
     element_ranges.emplace_back(start, head.size());
     signing_sessions.push_back(d.sign ? d.signing_session : 0);
-    if (d.response.after_encode) d.response.after_encode(ByteSpan(head).subspan(start));
+    signing_commands.push_back(d.request.command);
+    if (d.response.after_encode) encoded.emplace_back(i, start, head.size());
     any = true;
   }
   if (!any) return;
@@ -510,15 +526,25 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
     Session* s = worker_.client().session(signing_sessions[i]);
     if (s == nullptr) continue;
     auto channel = s->channels.find(id_);
-    if (channel == s->channels.end() || !channel->second.signer) continue;
+    crypto::Signer* signer =
+        channel != s->channels.end() ? channel->second.signer.get() : nullptr;
+    // Answers to a binding exchange that has not made this connection a channel yet are
+    // signed with Session.SigningKey, as its requests are (MS-SMB2 3.3.4.1.1).
+    if (channel == s->channels.end() && signing_commands[i] == Command::SESSION_SETUP)
+      signer = s->session_signer.get();
+    if (signer == nullptr) continue;
     auto [from, to] = element_ranges[i];
     MutableByteSpan element(head.data() + from, to - from);
     bool last = i + 1 == element_ranges.size();
     std::array<ByteSpan, 2> parts{ByteSpan(element), last ? payload : ByteSpan()};
     std::uint8_t signature[16];
-    channel->second.signer->sign(parts, signature);
+    signer->sign(parts, signature);
     std::memcpy(element.data() + 48, signature, 16);
   }
+
+  // The preauth integrity hash takes a response as sent, signature included.
+  for (auto [index, from, to] : encoded)
+    message->done[index].response.after_encode(ByteSpan(head).subspan(from, to - from));
 
   // Encrypt when the request was encrypted or the session/share demands it.
   for (auto& d : message->done) {

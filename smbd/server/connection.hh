@@ -48,7 +48,7 @@ struct Response {
   bool force_sign = false;
   // Runs once the response is on its way (state the response still needed can go).
   std::function<void()> after_send;
-  // Sees the encoded element (header + body, unsigned) before it is sent: the
+  // Sees the element as it is sent (header + body, signed where it is signed): the
   // preauth integrity hash of NEGOTIATE and SESSION_SETUP (MS-SMB2 3.3.5.4, 3.3.5.5).
   std::function<void(ByteSpan element)> after_encode;
 };

@@ -26,6 +26,17 @@ namespace {
 
 void send_break(Worker& worker, Open& open) {
   Connection* c = worker.connection(open.connection_id);
+  // MS-SMB2 3.3.4.6: when the channel the open was made on is gone, the break goes out
+  // on another channel of its session.
+  if (Session* session = worker.client().session(open.session_id); c == nullptr && session) {
+    for (const auto& [connection_id, channel] : session->channels) {
+      c = worker.connection(connection_id);
+      if (c != nullptr) {
+        open.connection_id = connection_id;
+        break;
+      }
+    }
+  }
   if (c == nullptr) {
     // The client's channel is gone: nothing caches for it any more.
     ::fcntl(open.fd->get(), F_SETLEASE, F_UNLCK);

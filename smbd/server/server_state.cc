@@ -116,6 +116,7 @@ void ClientState::channel_closed(std::uint64_t connection_id) {
   // torn down with its tree connects and opens.
   std::vector<std::uint64_t> orphaned;
   for (auto& [id, session] : sessions_) {
+    session->bindings.erase(connection_id);
     bool had_channel = session->channels.erase(connection_id) != 0;
     if (session->channels.empty() && (had_channel || session->bound_connection == connection_id))
       orphaned.push_back(id);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,13 @@ struct SessionChannel {
   std::unique_ptr<crypto::Signer> signer;
 };
 
+// A connection binding itself to an existing session (MS-SMB2 3.3.5.5.2): its own
+// authentication exchange and, for 3.1.1, its own preauth integrity hash.
+struct PendingBinding {
+  std::unique_ptr<auth::ServerAuthenticator> authenticator;
+  crypto::PreauthHash preauth;
+};
+
 struct Session {
   enum class State { IN_PROGRESS, VALID, EXPIRED };
   std::uint64_t id = 0;
@@ -70,7 +78,14 @@ struct Session {
   crypto::PreauthHash preauth;  // 3.1.1 session preauth integrity hash
   std::unique_ptr<crypto::Encryptor> encryptor;
   std::unique_ptr<crypto::Decryptor> decryptor;
+  // What a binding connection must match (MS-SMB2 3.3.5.5.2): the algorithms of the
+  // connection that set the session up, and Session.SigningKey, which signs the binding
+  // exchange itself (3.3.5.2.4).
+  std::optional<crypto::Cipher> cipher;
+  crypto::SigningAlgorithm signing_algorithm = crypto::SigningAlgorithm::HMAC_SHA256;
+  std::unique_ptr<crypto::Signer> session_signer;
   std::map<std::uint64_t, SessionChannel> channels;  // by connection id
+  std::map<std::uint64_t, PendingBinding> bindings;  // by connection id
   std::map<std::uint32_t, TreeConnect> trees;
   std::uint32_t next_tree_id = 1;
 };

@@ -1,4 +1,6 @@
 // SESSION_SETUP (MS-SMB2 3.3.5.5) and LOGOFF (3.3.5.6).
+#include <strings.h>
+
 #include "conf/log.hh"
 #include "crypto/session_keys.hh"
 #include "proto/logoff.hh"
@@ -29,6 +31,10 @@ std::unique_ptr<auth::ServerAuthenticator> make_authenticator(Worker& worker) {
         stored.disabled = found->disabled;
         return stored;
       });
+}
+
+crypto::SigningAlgorithm connection_signing_algorithm(const NegotiatedState& n) {
+  return n.dialect >= 0x0300 ? n.signing_algorithm : crypto::SigningAlgorithm::HMAC_SHA256;
 }
 
 // Fills in what a session gets once authentication succeeded (MS-SMB2 3.3.5.5.3).
@@ -76,12 +82,16 @@ NtStatus establish(Worker& worker, Connection& connection, Session& session,
   }
   if (session.encrypt_data) session_flags |= kSessionFlagEncryptData;
 
+  session.cipher = n.cipher;
+  session.signing_algorithm = connection_signing_algorithm(n);
   if (can_sign) {
+    ByteSpan signing_key = n.dialect >= 0x0300 ? ByteSpan(keys.signing_key)
+                                               : ByteSpan(session.session_key);
+    session.session_signer =
+        std::make_unique<crypto::Signer>(session.signing_algorithm, signing_key);
     SessionChannel channel;
     channel.connection_id = connection.id();
-    channel.signer = std::make_unique<crypto::Signer>(
-        n.dialect >= 0x0300 ? n.signing_algorithm : crypto::SigningAlgorithm::HMAC_SHA256,
-        n.dialect >= 0x0300 ? keys.signing_key : session.session_key);
+    channel.signer = std::make_unique<crypto::Signer>(session.signing_algorithm, signing_key);
     session.channels[connection.id()] = std::move(channel);
   } else {
     SessionChannel channel;
@@ -91,6 +101,114 @@ NtStatus establish(Worker& worker, Connection& connection, Session& session,
   session.state = Session::State::VALID;
   connection.authenticated();
   return NtStatus::SUCCESS;
+}
+
+// Why a connection may not bind to `session` (MS-SMB2 3.3.5.5.2), in the order Windows
+// checks: the signing algorithms must agree where either side uses AES-GMAC, the
+// connection must speak 3.x with multi-channel enabled, the request must be signed, and
+// dialect and cipher must be those the session was set up with.
+NtStatus binding_refusal(Worker& worker, Connection& connection, const Session& session,
+                         const Header& header) {
+  const auto& n = connection.negotiated();
+  crypto::SigningAlgorithm mine = connection_signing_algorithm(n);
+  constexpr auto gmac = crypto::SigningAlgorithm::AES_GMAC;
+  if (session.signing_algorithm == gmac && mine != gmac) return NtStatus::REQUEST_OUT_OF_SEQUENCE;
+  if (mine == gmac && session.signing_algorithm != gmac) return NtStatus::NOT_SUPPORTED;
+  if (n.dialect < 0x0300 || !worker.config().conf.global.server_multi_channel_support)
+    return NtStatus::REQUEST_NOT_ACCEPTED;
+  if ((header.flags & kFlagSigned) == 0) return NtStatus::INVALID_PARAMETER;
+  if (session.dialect != n.dialect || session.cipher != n.cipher)
+    return NtStatus::INVALID_PARAMETER;
+  if (session.state != Session::State::VALID || session.channels.count(connection.id()) != 0)
+    return NtStatus::REQUEST_NOT_ACCEPTED;
+  // A guest or anonymous session has no key to prove the binding with.
+  if (session.anonymous || session.guest || session.session_signer == nullptr)
+    return NtStatus::NOT_SUPPORTED;
+  return NtStatus::SUCCESS;
+}
+
+// Adds this connection as a channel of an established session (MS-SMB2 3.3.5.5.2,
+// 3.3.5.5.3): the client authenticates again as the same user, and the new channel
+// signs with a key derived from that authentication.
+void handle_binding(const RequestPtr& req, const SessionSetupRequest& request) {
+  Connection* c = req->connection();
+  Worker& worker = req->worker;
+  Session* session = req->session;
+  if (req->header.session_id == 0 || session == nullptr) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  const auto& n = c->negotiated();
+  std::uint64_t session_id = session->id;
+  std::uint64_t connection_id = c->id();
+  auto pending = session->bindings.find(connection_id);
+  if (pending == session->bindings.end()) {
+    NtStatus refusal = binding_refusal(worker, *c, *session, req->header);
+    if (refusal != NtStatus::SUCCESS) {
+      req->reply(refusal);
+      return;
+    }
+    PendingBinding fresh;
+    fresh.authenticator = make_authenticator(worker);
+    if (n.dialect == 0x0311) fresh.preauth = n.preauth;
+    pending = session->bindings.emplace(connection_id, std::move(fresh)).first;
+  }
+  PendingBinding& binding = pending->second;
+  if (n.dialect == 0x0311) binding.preauth.update(req->pdu);
+
+  auth::AuthStep step = binding.authenticator->step(request.security_buffer);
+  SessionSetupResponse response;
+  response.security_buffer = step.output_token;
+  Response out;
+  out.session_id_override = session_id;
+  if (step.status == NtStatus::MORE_PROCESSING_REQUIRED) {
+    out.status = step.status;
+    out.body = encode_body(response);
+    out.has_body = true;
+    if (n.dialect == 0x0311) {
+      Worker* w = &worker;
+      out.after_encode = [w, session_id, connection_id](ByteSpan element) {
+        Session* s = w->client().session(session_id);
+        if (s == nullptr) return;
+        if (auto b = s->bindings.find(connection_id); b != s->bindings.end())
+          b->second.preauth.update(element);
+      };
+    }
+    req->complete(std::move(out));
+    return;
+  }
+  PendingBinding finished = std::move(binding);
+  session->bindings.erase(pending);
+  if (step.status != NtStatus::SUCCESS) {
+    log::notice(c->peer().c_str(), "channel binding failed for user '%s': %s", step.user.c_str(),
+                std::string(nt_status_name(step.status)).c_str());
+    req->reply(NtStatus::LOGON_FAILURE);
+    return;
+  }
+  // The channel belongs to the session's user (MS-SMB2 3.3.5.5.3).
+  if (step.anonymous || strcasecmp(step.user.c_str(), session->user.c_str()) != 0) {
+    req->reply(NtStatus::ACCESS_DENIED);
+    return;
+  }
+  if (step.session_key.empty()) {
+    req->reply(NtStatus::NOT_SUPPORTED);
+    return;
+  }
+  crypto::SessionKeys keys = crypto::derive_session_keys(
+      n.dialect, crypto::Role::Server, step.session_key,
+      n.cipher.value_or(crypto::Cipher::AES_128_CCM), finished.preauth.value());
+  SessionChannel channel;
+  channel.connection_id = connection_id;
+  channel.signer =
+      std::make_unique<crypto::Signer>(connection_signing_algorithm(n), keys.signing_key);
+  session->channels[connection_id] = std::move(channel);
+  c->authenticated();
+  log::info(c->peer().c_str(), "connection bound to the session of %s (%zu channels)",
+            session->user.c_str(), session->channels.size());
+  out.body = encode_body(response);
+  out.has_body = true;
+  out.force_sign = true;  // with the new channel's key (MS-SMB2 3.3.5.5.3)
+  req->complete(std::move(out));
 }
 
 }  // namespace
@@ -106,9 +224,8 @@ void handle_session_setup(const RequestPtr& req) {
   }
   const auto& n = c->negotiated();
 
-  // Binding another channel to a session (MS-SMB2 3.3.5.5.2) arrives with multi-channel.
   if ((request.flags & kSessionSetupFlagBinding) != 0) {
-    req->reply(NtStatus::REQUEST_NOT_ACCEPTED);
+    handle_binding(req, request);
     return;
   }
 
@@ -181,6 +298,8 @@ void handle_session_setup(const RequestPtr& req) {
     response.session_flags = 0;
     out.body = encode_body(response);
     out.has_body = true;
+    // Signed with the channel's existing key: a re-authentication derives no new keys.
+    out.force_sign = !session->anonymous && !session->guest;
     req->complete(std::move(out));
     return;
   }
