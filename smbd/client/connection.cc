@@ -67,9 +67,15 @@ struct Connection::Session {
   bool sign = false;
   bool encrypt = false;
   crypto::PreauthHash preauth;
-  std::optional<crypto::Signer> signer;
+  std::optional<crypto::Signer> signer;  // Channel.SigningKey of this connection
   std::optional<crypto::Encryptor> encryptor;
   std::optional<crypto::Decryptor> decryptor;
+  // Session.SigningKey with its algorithm (it signs a binding exchange on another
+  // connection) and the session's encryption keys, shared by all its channels.
+  crypto::SigningAlgorithm session_signing_algorithm = crypto::SigningAlgorithm::HMAC_SHA256;
+  Bytes session_signing_key;
+  Bytes encrypt_key;
+  Bytes decrypt_key;
 };
 
 // ---------------------------------------------------------------- set-up
@@ -278,9 +284,13 @@ std::uint64_t Connection::session_setup(const auth::ClientCredentials& credentia
           dialect_, crypto::Role::Client, step.session_key,
           cipher_.value_or(crypto::Cipher::AES_128_CCM), session->preauth.bytes());
       session->signer.emplace(signing_algorithm_, keys.signing_key);
+      session->session_signing_algorithm = signing_algorithm_;
+      session->session_signing_key = keys.signing_key;
       if (dialect_ >= 0x0300 && cipher_) {
         session->encryptor.emplace(*cipher_, keys.encrypt_key);
         session->decryptor.emplace(*cipher_, keys.decrypt_key);
+        session->encrypt_key = keys.encrypt_key;
+        session->decrypt_key = keys.decrypt_key;
       }
       // MS-SMB2 3.2.5.3.1: for 3.1.1 the final response MUST be signed and verified;
       // before, a signed final response is verified.
@@ -302,6 +312,86 @@ std::uint64_t Connection::session_setup(const auth::ClientCredentials& credentia
     session->established = true;
     sessions_[session_id] = std::move(session);
     return session_id;
+  }
+}
+
+// MS-SMB2 3.2.4.2.3 (binding) and 3.2.5.3.3: authenticate again on this connection,
+// signing the exchange with the session's key; the channel key comes from this
+// authentication and, for 3.1.1, this connection's preauth hash.
+void Connection::bind_session(const Connection& primary, std::uint64_t session_id,
+                              const auth::ClientCredentials& credentials) {
+  if (dialect_ < 0x0300) throw Error(NtStatus::REQUEST_NOT_ACCEPTED, "binding needs SMB 3.x");
+  auto found = primary.sessions_.find(session_id);
+  if (found == primary.sessions_.end() || !found->second->established ||
+      found->second->session_signing_key.empty())
+    throw Error(NtStatus::INVALID_PARAMETER, "no established session with keys to bind to");
+  const Session& original = *found->second;
+  crypto::Signer binding_signer(original.session_signing_algorithm, original.session_signing_key);
+
+  auto channel = std::make_unique<Session>();
+  channel->preauth = preauth_;
+  struct Guard {
+    crypto::PreauthHash*& target;
+    crypto::Signer*& signer;
+    ~Guard() {
+      target = nullptr;
+      signer = nullptr;
+    }
+  } guard{preauth_target_, binding_signer_};
+  if (dialect_ == 0x0311) preauth_target_ = &channel->preauth;
+  binding_signer_ = &binding_signer;
+
+  auth::ClientAuthenticator authenticator(credentials);
+  auth::AuthStep step = authenticator.step(negotiate_response_.security_buffer);
+  while (true) {
+    if (step.status != NtStatus::MORE_PROCESSING_REQUIRED)
+      throw Error(step.status,
+                  "authentication failed: " + std::string(auth::auth_failure_name(step.failure)));
+    SessionSetupRequest q;
+    q.flags = kSessionSetupFlagBinding;
+    q.security_mode = kSessionSigningEnabled | kSessionSigningRequired;
+    q.security_buffer = std::move(step.output_token);
+    Call c;
+    c.command = Command::SESSION_SETUP;
+    c.session_id = session_id;
+    c.body = encode_body(q);
+    Reply r = call(std::move(c));
+    if (r.status() != NtStatus::SUCCESS && r.status() != NtStatus::MORE_PROCESSING_REQUIRED)
+      throw Error(r.status(), "binding SESSION_SETUP failed: " + status_text(r.status()));
+    SessionSetupResponse p;
+    if (decode(r.pdu, p) != NtStatus::SUCCESS || r.header.session_id != session_id)
+      throw Error(NtStatus::INVALID_NETWORK_RESPONSE, "malformed binding SESSION_SETUP response");
+    if (r.status() == NtStatus::MORE_PROCESSING_REQUIRED) {
+      if (!binding_signer.verify_message(r.pdu))
+        throw Error(NtStatus::ACCESS_DENIED, "bad signature on a binding SESSION_SETUP response");
+      if (dialect_ == 0x0311) channel->preauth.update(r.pdu);
+      step = authenticator.step(p.security_buffer);
+      continue;
+    }
+    step = authenticator.step(p.security_buffer);
+    if (step.status != NtStatus::SUCCESS || step.session_key.empty())
+      throw Error(NtStatus::ACCESS_DENIED, "binding authentication did not complete");
+    crypto::SessionKeys keys = crypto::derive_session_keys(
+        dialect_, crypto::Role::Client, step.session_key,
+        cipher_.value_or(crypto::Cipher::AES_128_CCM), channel->preauth.bytes());
+    channel->signer.emplace(signing_algorithm_, keys.signing_key);
+    if ((r.header.flags & kFlagSigned) == 0 || !channel->signer->verify_message(r.pdu))
+      throw Error(NtStatus::ACCESS_DENIED, "final binding response not signed with the channel key");
+    channel->id = session_id;
+    channel->flags = original.flags;
+    channel->session_signing_algorithm = original.session_signing_algorithm;
+    channel->session_signing_key = original.session_signing_key;
+    channel->encrypt_key = original.encrypt_key;
+    channel->decrypt_key = original.decrypt_key;
+    if (cipher_ && !original.encrypt_key.empty()) {
+      channel->encryptor.emplace(*cipher_, original.encrypt_key);
+      channel->decryptor.emplace(*cipher_, original.decrypt_key);
+    }
+    channel->encrypt = original.encrypt;
+    channel->sign = true;
+    channel->established = true;
+    sessions_[session_id] = std::move(channel);
+    return;
   }
 }
 
@@ -383,8 +473,6 @@ Connection::Outgoing Connection::encode_request(const Call& call, const CreditWi
 
   if (call.command == Command::NEGOTIATE && options_.max_dialect >= 0x0311)
     preauth_.update(message);
-  if (call.command == Command::SESSION_SETUP && preauth_target_ != nullptr)
-    preauth_target_->update(message);
 
   Session* s = call.session_id != 0 ? find_session(call.session_id) : nullptr;
   const bool setup = call.command == Command::NEGOTIATE || call.command == Command::SESSION_SETUP;
@@ -403,6 +491,12 @@ Connection::Outgoing Connection::encode_request(const Call& call, const CreditWi
   const bool must_sign =
       s != nullptr && (s->sign || (dialect_ == 0x0311 && call.command == Command::TREE_CONNECT));
   if (must_sign && s->established && s->signer) s->signer->sign_message(message);
+  // A binding exchange is signed with Session.SigningKey (MS-SMB2 3.2.4.1.1).
+  if (call.command == Command::SESSION_SETUP && binding_signer_ != nullptr)
+    binding_signer_->sign_message(message);
+  // The preauth integrity hash takes the request as sent (MS-SMB2 3.2.4.2.3).
+  if (call.command == Command::SESSION_SETUP && preauth_target_ != nullptr)
+    preauth_target_->update(message);
   store_framing(out.buffer.data() + kReserve - kFraming, message.size());
   out.begin = kReserve - kFraming;
   return out;

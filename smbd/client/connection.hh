@@ -176,6 +176,11 @@ class Connection {
   // An empty user and password authenticate anonymously.
   std::uint64_t session_setup(const auth::ClientCredentials& credentials,
                               const SessionOptions& session_options = {});
+  // Binds this connection to an established session of `primary` as another channel
+  // (multi-channel; same ClientGuid). Requests on this connection may then use the
+  // session and its trees and opens. Throws Error with the server's status.
+  void bind_session(const Connection& primary, std::uint64_t session_id,
+                    const auth::ClientCredentials& credentials);
   Tree tree_connect(std::uint64_t session_id, std::string_view unc_path);
   NtStatus tree_disconnect(const Tree& tree);
   NtStatus logoff(std::uint64_t session_id);
@@ -296,6 +301,7 @@ class Connection {
   crypto::SigningAlgorithm signing_algorithm_ = crypto::SigningAlgorithm::HMAC_SHA256;
   crypto::PreauthHash preauth_;                    // Connection.PreauthIntegrityHashValue (3.1.1)
   crypto::PreauthHash* preauth_target_ = nullptr;  // session being set up
+  crypto::Signer* binding_signer_ = nullptr;       // session being bound to
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
 
   std::unordered_map<std::uint64_t, Pending> pending_;  // by message id

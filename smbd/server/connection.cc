@@ -11,6 +11,7 @@
 #include "server/negotiate_policy.hh"
 #include "server/dispatch.hh"
 #include "server/request.hh"
+#include "server/rdma_transport.hh"
 #include "server/tcp_transport.hh"
 #include "server/worker.hh"
 
@@ -127,13 +128,23 @@ void Connection::on_closed(const char* reason) {
 }
 
 void Connection::hand_off(Bytes negotiate) {
-  auto* tcp = dynamic_cast<TcpTransport*>(transport_.get());
-  if (tcp == nullptr) {
-    close("cannot pass this transport to another worker");
+  UniqueFd fd;
+  Bytes payload;
+  bool rdma = false;
+  if (auto* tcp = dynamic_cast<TcpTransport*>(transport_.get())) {
+    fd = tcp->detach();
+    payload = std::move(negotiate);
+  } else if (auto* channel = dynamic_cast<RdmaChannelTransport*>(transport_.get())) {
+    Bytes hello;
+    fd = channel->detach(hello);
+    payload = pack_rdma_handoff(hello, negotiate);
+    rdma = true;
+  }
+  if (!fd) {
+    close("cannot pass this connection to its client's worker");
     return;
   }
-  UniqueFd fd = tcp->detach();
-  worker_.hand_off(negotiated_.client_guid, std::move(fd), std::move(negotiate));
+  worker_.hand_off(negotiated_.client_guid, std::move(fd), std::move(payload), rdma);
   closed_ = true;
   worker_.connection_closed(id_);
 }

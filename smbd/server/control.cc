@@ -8,7 +8,7 @@
 namespace smb::server {
 
 namespace {
-constexpr std::size_t kFixedSize = 4 + 16 + 4 + 4 + 4;  // rdma: + flags
+constexpr std::size_t kFixedSize = 4 + 16 + 4 + 4 + 4;
 }
 
 bool send_control(int socket, const ControlMessage& message, int fd) {
@@ -21,7 +21,7 @@ bool send_control(int socket, const ControlMessage& message, int fd) {
   w.u32(static_cast<std::uint32_t>(message.type));
   w.bytes(message.guid);
   w.u32(message.count);
-  w.u32(message.flags);  // rdma
+  w.u32(message.flags);
   w.u32(static_cast<std::uint32_t>(message.payload.size()));
   w.bytes(message.payload);
 
@@ -87,12 +87,30 @@ std::optional<ControlMessage> receive_control(int socket, UniqueFd& fd) {
   m.type = static_cast<ControlType>(r.u32());
   r.copy(m.guid);
   m.count = r.u32();
-  m.flags = r.u32();  // rdma
+  m.flags = r.u32();
   std::uint32_t length = r.u32();
   ByteSpan payload = r.bytes(length);
   if (!r.ok() || r.remaining() != 0) return std::nullopt;
   m.payload.assign(payload.begin(), payload.end());
   return m;
+}
+
+Bytes pack_rdma_handoff(ByteSpan hello, ByteSpan negotiate) {
+  Bytes out;
+  ByteWriter w(out);
+  w.u32(static_cast<std::uint32_t>(hello.size()));
+  w.bytes(hello);
+  w.bytes(negotiate);
+  return out;
+}
+
+bool unpack_rdma_handoff(ByteSpan payload, ByteSpan& hello, ByteSpan& negotiate) {
+  ByteReader r(payload);
+  std::uint32_t length = r.u32();
+  hello = r.bytes(length);
+  if (!r.ok()) return false;
+  negotiate = payload.subspan(4 + length);
+  return true;
 }
 
 }  // namespace smb::server

@@ -37,12 +37,18 @@ struct ControlMessage {
   ClientGuid guid{};
   std::uint32_t count = 0;
   Bytes payload;  // initial bytes of a passed connection
-  // rdma: NEW_CONNECTION / HANDOFF of an rdmaproxy channel socket.
+  // NEW_CONNECTION / HANDOFF of an rdmaproxy channel socket.
   std::uint32_t flags = 0;
 };
-// rdma: ControlMessage::flags bit: the passed fd is an RDMA channel socket
+// ControlMessage::flags bit: the passed fd is an RDMA channel socket
 // (server/rdma_transport.hh), not a TCP connection.
 inline constexpr std::uint32_t kControlRdmaChannel = 0x1;
+
+// The payload of a passed RDMA channel: the proxy's HELLO (already read from the channel
+// socket by the worker that passes it) and then the NEGOTIATE request.
+Bytes pack_rdma_handoff(ByteSpan hello, ByteSpan negotiate);
+// False when `payload` is not such a pair (it comes from another worker: checked anyway).
+bool unpack_rdma_handoff(ByteSpan payload, ByteSpan& hello, ByteSpan& negotiate);
 
 // Largest message on the control socket: a NEGOTIATE request is far below this.
 inline constexpr std::size_t kMaxControlMessage = 128 * 1024;

@@ -87,11 +87,11 @@ bool Master::bind(std::string& error) {
     error = "no address to listen on";
     return false;
   }
-  bind_rdma_proxy_socket();  // rdma
+  bind_rdma_proxy_socket();
   return true;
 }
 
-// ---- rdma: rdmaproxy connects one SOCK_SEQPACKET channel socket per SMB Direct
+// rdmaproxy connects one SOCK_SEQPACKET channel socket per SMB Direct
 // connection here; each is passed to a new worker like a TCP connection. Without the
 // socket (e.g. no lock directory) smbd serves TCP only.
 void Master::bind_rdma_proxy_socket() {
@@ -127,7 +127,6 @@ void Master::accept_rdma_channels() {
     spawn_worker(std::move(channel), {}, kControlRdmaChannel);
   }
 }
-// ---- end rdma
 
 std::vector<std::uint16_t> Master::bound_ports() const {
   std::vector<std::uint16_t> ports;
@@ -160,7 +159,7 @@ int Master::run() {
     std::vector<pollfd> fds;
     fds.push_back({signal_fd_.get(), POLLIN, 0});
     for (const auto& l : listeners_) fds.push_back({l.get(), POLLIN, 0});
-    fds.push_back({rdma_listener_.get(), POLLIN, 0});  // rdma (-1 when none: ignored)
+    fds.push_back({rdma_listener_.get(), POLLIN, 0});
     std::vector<pid_t> order;
     for (const auto& [pid, worker] : workers_) {
       fds.push_back({worker.control.get(), POLLIN, 0});
@@ -175,7 +174,7 @@ int Master::run() {
     if (fds[0].revents != 0) handle_signals();
     for (std::size_t i = 0; i < listeners_.size() && !stopping_; ++i)
       if (fds[1 + i].revents & POLLIN) accept_from(listeners_[i].get());
-    if ((fds[1 + listeners_.size()].revents & POLLIN) && !stopping_) accept_rdma_channels();  // rdma
+    if ((fds[1 + listeners_.size()].revents & POLLIN) && !stopping_) accept_rdma_channels();
     for (std::size_t i = 0; i < order.size() && !stopping_; ++i)
       if (fds[2 + listeners_.size() + i].revents != 0) handle_control(order[i]);
   }
@@ -217,7 +216,7 @@ void Master::spawn_worker(UniqueFd client, const Bytes& initial, std::uint32_t f
   if (pid == 0) {
     // Child: drop everything of the master's, restore signals, become a worker.
     listeners_.clear();
-    rdma_listener_.reset();  // rdma
+    rdma_listener_.reset();
     signal_fd_.reset();
     workers_.clear();
     owners_.clear();
@@ -234,7 +233,7 @@ void Master::spawn_worker(UniqueFd client, const Bytes& initial, std::uint32_t f
   ControlMessage hello;
   hello.type = ControlType::NEW_CONNECTION;
   hello.payload = initial;
-  hello.flags = flags;  // rdma
+  hello.flags = flags;
   if (!send_control(ours.get(), hello, client.get()))
     log::error(nullptr, "master: passing connection to worker %d: %s", static_cast<int>(pid),
                std::strerror(errno));
@@ -276,19 +275,21 @@ void Master::handle_control(pid_t pid) {
         pass.type = ControlType::NEW_CONNECTION;
         pass.guid = message->guid;
         pass.payload = std::move(message->payload);
-        pass.flags = message->flags & kControlRdmaChannel;  // rdma
+        pass.flags = message->flags & kControlRdmaChannel;
         bool passed = false;
         if (owner != owners_.end() && owner->second != pid) {
           auto target = workers_.find(owner->second);
           if (target != workers_.end() && send_control(target->second.control.get(), pass, fd.get())) {
             target->second.connections++;
             passed = true;
+            log::debug(4, nullptr, "master: connection passed from worker %d to worker %d",
+                       static_cast<int>(pid), static_cast<int>(owner->second));
           }
         }
         // The owner is gone: this connection starts a worker of its own.
         if (!passed) {
           if (owner != owners_.end()) owners_.erase(owner);
-          spawn_worker(std::move(fd), pass.payload, pass.flags);  // rdma: flags
+          spawn_worker(std::move(fd), pass.payload, pass.flags);
         }
         return;  // `it` may be invalid after spawn_worker
       }
@@ -344,6 +345,9 @@ void Master::reap() {
     if (WIFSIGNALED(status))
       log::warning(nullptr, "worker %d killed by signal %d", static_cast<int>(pid),
                    WTERMSIG(status));
+    // What the worker sent before it exited is still queued on its control socket: a
+    // connection it passed on must reach its new worker, not close with the socket.
+    handle_control(pid);
     workers_.erase(pid);
     std::erase_if(owners_, [pid](const auto& entry) { return entry.second == pid; });
   }
@@ -351,7 +355,7 @@ void Master::reap() {
 
 void Master::shutdown_workers() {
   listeners_.clear();
-  if (rdma_listener_) {  // rdma
+  if (rdma_listener_) {
     rdma_listener_.reset();
     ::unlink(settings_.rdma_proxy_socket.c_str());
   }

@@ -26,7 +26,7 @@ struct ListenAddress {
 struct MasterSettings {
   std::vector<ListenAddress> listen;
   unsigned max_connections = 0;  // 0: unlimited
-  // rdma: unix socket where rdmaproxy connects its channel sockets (empty: none).
+  // unix socket where rdmaproxy connects its channel sockets (empty: none).
   std::string rdma_proxy_socket;
 };
 
@@ -56,8 +56,8 @@ class Master {
   };
   void accept_from(int listen_fd);
   void spawn_worker(UniqueFd client, const Bytes& initial, std::uint32_t flags = 0);
-  void bind_rdma_proxy_socket();  // rdma
-  void accept_rdma_channels();    // rdma
+  void bind_rdma_proxy_socket();
+  void accept_rdma_channels();  
   void handle_control(pid_t pid);
   void handle_signals();
   void reap();
@@ -68,7 +68,7 @@ class Master {
   WorkerMain worker_main_;
   Reload reload_;
   std::vector<UniqueFd> listeners_;
-  UniqueFd rdma_listener_;  // rdma
+  UniqueFd rdma_listener_;
   UniqueFd signal_fd_;
   std::map<pid_t, Worker> workers_;
   std::map<ClientGuid, pid_t> owners_;

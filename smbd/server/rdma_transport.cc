@@ -1,5 +1,6 @@
 #include "server/rdma_transport.hh"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -221,16 +222,22 @@ struct RdmaChannelTransport::Handle {
 
 std::unique_ptr<RdmaChannelTransport> RdmaChannelTransport::adopt(uv_loop_t* loop, UniqueFd socket,
                                                                   std::uint64_t connection_id,
-                                                                  std::size_t max_message) {
-  // The proxy sends HELLO right after connecting; it is normally queued already.
-  pollfd p{socket.get(), POLLIN, 0};
-  if (::poll(&p, 1, 5000) != 1) return nullptr;
-  Bytes packet(rc::kMaxPacket);
-  ssize_t n = ::recv(socket.get(), packet.data(), packet.size(), MSG_DONTWAIT | MSG_TRUNC);
-  if (n <= 0 || static_cast<std::size_t>(n) > packet.size()) return nullptr;
+                                                                  std::size_t max_message,
+                                                                  std::optional<ByteSpan> hello) {
+  Bytes packet;
+  if (hello) {
+    packet.assign(hello->begin(), hello->end());
+  } else {
+    // The proxy sends HELLO right after connecting; it is normally queued already.
+    pollfd p{socket.get(), POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) return nullptr;
+    packet.resize(rc::kMaxPacket);
+    ssize_t n = ::recv(socket.get(), packet.data(), packet.size(), MSG_DONTWAIT | MSG_TRUNC);
+    if (n <= 0 || static_cast<std::size_t>(n) > packet.size()) return nullptr;
+    packet.resize(static_cast<std::size_t>(n));
+  }
   std::unique_ptr<RdmaChannelTransport> t(new RdmaChannelTransport());
-  if (!rc::decode_hello(ByteSpan(packet.data(), static_cast<std::size_t>(n)), t->hello_))
-    return nullptr;
+  if (!rc::decode_hello(packet, t->hello_)) return nullptr;
   t->loop_ = loop;
   t->connection_id_ = connection_id;
   t->peer_ = t->hello_.peer_address;
@@ -427,6 +434,15 @@ void RdmaChannelTransport::fail(const char* reason) {
   auto on_closed = std::move(events_.on_closed);
   close();
   if (on_closed) on_closed(reason);
+}
+
+UniqueFd RdmaChannelTransport::detach(Bytes& hello) {
+  if (handle_ == nullptr || ring_ || !out_.empty()) return {};
+  UniqueFd copy(::fcntl(handle_->fd, F_DUPFD_CLOEXEC, 0));
+  if (!copy) return {};
+  hello = rc::encode_hello(hello_);
+  close();
+  return copy;
 }
 
 void RdmaChannelTransport::close() {

@@ -36,9 +36,16 @@ class RdmaChannelTransport final : public Transport {
  public:
   // Takes a channel socket passed by the master; waits (at most a few seconds) for the
   // proxy's HELLO. Null when the socket does not speak the protocol.
+  // `hello`, when given, is the HELLO another worker already read from this socket (a
+  // channel passed on to its client's worker).
   static std::unique_ptr<RdmaChannelTransport> adopt(uv_loop_t* loop, UniqueFd socket,
                                                      std::uint64_t connection_id,
-                                                     std::size_t max_message);
+                                                     std::size_t max_message,
+                                                     std::optional<ByteSpan> hello = {});
+  // Gives the channel socket up, with the HELLO read from it, so that another worker
+  // can adopt it; possible only before the data segment is set up (before the first
+  // RDMA transfer, i.e. during NEGOTIATE). Invalid fd when not possible.
+  UniqueFd detach(Bytes& hello);
   ~RdmaChannelTransport() override;
 
   void start(Events events) override;

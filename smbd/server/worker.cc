@@ -84,9 +84,12 @@ void Worker::on_control() {
     }
     switch (message->type) {
       case ControlType::NEW_CONNECTION:
+        log::debug(4, nullptr, "worker: adopting a connection%s",
+                   fd ? (message->flags & kControlRdmaChannel ? " (RDMA channel)" : "")
+                      : ": none attached");
         if (fd)
           adopt_connection(std::move(fd), std::move(message->payload),
-                           (message->flags & kControlRdmaChannel) != 0);  // rdma
+                           (message->flags & kControlRdmaChannel) != 0);
         break;
       case ControlType::CLAIM_GRANTED:
       case ControlType::CLAIM_OWNED_ELSEWHERE: {
@@ -115,8 +118,20 @@ void Worker::on_control() {
 void Worker::adopt_connection(UniqueFd socket, Bytes initial, bool rdma) {
   std::uint64_t id = next_connection_id_++;
   std::unique_ptr<Transport> transport;
-  if (rdma) {  // rdma: a channel socket from rdmaproxy
-    transport = RdmaChannelTransport::adopt(&loop_, std::move(socket), id, config_->max_message_size());
+  if (rdma) {
+    // A channel socket from rdmaproxy: fresh (the proxy's HELLO is still to be read) or
+    // passed on by another worker with the HELLO and NEGOTIATE it read.
+    std::optional<ByteSpan> hello;
+    Bytes negotiate;
+    if (!initial.empty()) {
+      ByteSpan hello_bytes, negotiate_bytes;
+      if (!unpack_rdma_handoff(initial, hello_bytes, negotiate_bytes)) return;
+      hello = hello_bytes;
+      negotiate.assign(negotiate_bytes.begin(), negotiate_bytes.end());
+    }
+    transport = RdmaChannelTransport::adopt(&loop_, std::move(socket), id,
+                                            config_->max_message_size(), hello);
+    initial = std::move(negotiate);
   } else {
     transport = TcpTransport::adopt(&loop_, std::move(socket), config_->max_message_size());
   }
@@ -145,14 +160,17 @@ void Worker::claim_client(const ClientGuid& guid, std::function<void(bool)> done
   pending_claims_.push_back(std::move(done));
 }
 
-void Worker::hand_off(const ClientGuid& guid, UniqueFd socket, Bytes negotiate) {
+void Worker::hand_off(const ClientGuid& guid, UniqueFd socket, Bytes payload, bool rdma) {
   ControlMessage handoff;
   handoff.type = ControlType::HANDOFF;
   handoff.guid = guid;
-  handoff.payload = std::move(negotiate);
+  handoff.payload = std::move(payload);
+  handoff.flags = rdma ? kControlRdmaChannel : 0;
   if (!send_control(control_.get(), handoff, socket.get()))
     log::error(nullptr, "worker: passing a connection to its client's worker failed: %s",
                std::strerror(errno));
+  else
+    log::debug(4, nullptr, "worker: connection passed on to its client's worker");
 }
 
 Connection* Worker::connection(std::uint64_t id) {

@@ -33,9 +33,9 @@ class Worker {
   // Asks the master whether this worker may own `guid`; `done(true)` if so. A worker
   // owns at most one ClientGUID; asking for the one it owns answers at once.
   void claim_client(const ClientGuid& guid, std::function<void(bool granted)> done);
-  // Passes a connection (its socket and the NEGOTIATE already read) to the client's
-  // owner through the master.
-  void hand_off(const ClientGuid& guid, UniqueFd socket, Bytes negotiate);
+  // Passes a connection (its socket and the bytes already read: the NEGOTIATE, for an
+  // RDMA channel packed with the proxy's HELLO) to the client's owner through the master.
+  void hand_off(const ClientGuid& guid, UniqueFd socket, Bytes payload, bool rdma);
 
   Connection* connection(std::uint64_t id);
   void connection_closed(std::uint64_t id);
