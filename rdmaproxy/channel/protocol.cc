@@ -1,5 +1,11 @@
 #include "channel/protocol.hh"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 namespace smb::rdmachannel {
 
 namespace {
@@ -107,6 +113,42 @@ std::optional<CheckedRequest> check_request(const shmring::Descriptor& d,
   }
   out.buffers.count = count;
   return out;
+}
+
+std::string address_file(const std::string& smbd_socket) { return smbd_socket + ".address"; }
+
+int publish_listen_address(const std::string& smbd_socket, const std::string& address) {
+  int fd = ::open(address_file(smbd_socket).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0 || ::ftruncate(fd, 0) != 0) {
+    int saved = errno;
+    ::close(fd);
+    errno = saved;
+    return -1;
+  }
+  std::string line = address + "\n";
+  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    int saved = errno;
+    ::close(fd);
+    errno = saved;
+    return -1;
+  }
+  return fd;
+}
+
+std::optional<std::string> running_proxy_address(const std::string& smbd_socket) {
+  int fd = ::open(address_file(smbd_socket).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  // A lock we can take means nobody holds it: the proxy that wrote the file is gone.
+  bool running = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  char text[kMaxPeerAddress + 2];
+  ssize_t n = running ? ::read(fd, text, sizeof text - 1) : -1;
+  ::close(fd);
+  if (n <= 0) return std::nullopt;
+  std::string address(text, static_cast<std::size_t>(n));
+  if (auto end = address.find('\n'); end != std::string::npos) address.resize(end);
+  if (address.empty()) return std::nullopt;
+  return address;
 }
 
 }  // namespace smb::rdmachannel

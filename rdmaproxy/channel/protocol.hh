@@ -99,4 +99,16 @@ struct CheckedRequest {
 std::optional<CheckedRequest> check_request(const shmring::Descriptor& d,
                                             std::uint32_t max_read_write_size);
 
+// Where clients reach SMB Direct. rdmaproxy writes the address it listens on into
+// `<smbd socket>.address` and holds an exclusive flock on the file while it runs, so
+// smbd can tell a live proxy from a file left behind by one that died, and report its
+// interfaces RDMA_CAPABLE ([MS-SMB2] 2.2.32.5) only while RDMA is really served.
+std::string address_file(const std::string& smbd_socket);
+// Proxy side: the descriptor to keep open for the proxy's lifetime (-1 on error, errno
+// set). The file is rewritten on each start.
+int publish_listen_address(const std::string& smbd_socket, const std::string& address);
+// smbd side: the address a running proxy listens on ("0.0.0.0" / "::" mean every
+// address), or nothing when no proxy runs.
+std::optional<std::string> running_proxy_address(const std::string& smbd_socket);
+
 }  // namespace smb::rdmachannel

@@ -1,21 +1,24 @@
 // rdmaproxy: the SMB Direct front end of smbd. Reads the [global] section of smb.conf:
 //   rdma port          = 5445                  (smb::conf)
 //   rdma proxy socket  = LOCKDIR/rdmaproxy.sock (smb::conf; where smbd's master listens)
-//   rdma fabric        = verbs | soft          (read here; default verbs)
-//   rdma address       = 0.0.0.0               (read here; default 0.0.0.0, soft: 127.0.0.1)
+//   rdma fabric        = verbs | soft          (smb::conf; default verbs)
+//   rdma address       = 0.0.0.0               (smb::conf; default 0.0.0.0, soft: 127.0.0.1)
 // Command-line options override them. It is the only process that opens verbs devices.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
+#include <cerrno>
 #include <iostream>
 #include <map>
 
 #include "conf/cmdline.hh"
 #include "conf/config.hh"
 #include "conf/log.hh"
+#include "channel/protocol.hh"
 #include "daemon/proxy.hh"
 #include "fabric/soft_fabric.hh"
 #include "fabric/verbs_fabric.hh"
@@ -23,40 +26,6 @@
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
-
-std::string normalize(std::string_view name) {
-  std::string out;
-  for (char c : name)
-    if (!std::isspace(static_cast<unsigned char>(c)))
-      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  return out;
-}
-
-std::string trim(std::string s) {
-  auto b = s.find_first_not_of(" \t\r");
-  auto e = s.find_last_not_of(" \t\r");
-  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
-// The [global] parameters smb::conf does not know, read from the raw file.
-std::map<std::string, std::string> raw_global(const std::string& path) {
-  std::map<std::string, std::string> out;
-  std::ifstream in(path);
-  std::string line;
-  bool global = false;
-  while (std::getline(in, line)) {
-    line = trim(line);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (line[0] == '[') {
-      global = normalize(line) == "[global]";
-      continue;
-    }
-    auto eq = line.find('=');
-    if (!global || eq == std::string::npos) continue;
-    out[normalize(line.substr(0, eq))] = trim(line.substr(eq + 1));
-  }
-  return out;
-}
 
 void usage() {
   std::cout << "usage: rdmaproxy [-s smb.conf] [--fabric verbs|soft] [--listen ADDRESS]\n"
@@ -97,14 +66,7 @@ int main(int argc, char** argv) {
   }
 
   auto loaded = conf::load_config(config_file);
-  for (const auto& d : loaded.diagnostics) {
-    // Our own parameters are unknown to smb::conf; they are read below.
-    if (d.severity == conf::Diagnostic::Severity::WARNING &&
-        (d.message.find("rdma fabric") != std::string::npos ||
-         d.message.find("rdma address") != std::string::npos))
-      continue;
-    std::cerr << d.to_string() << "\n";
-  }
+  for (const auto& d : loaded.diagnostics) std::cerr << d.to_string() << "\n";
   if (!loaded.ok()) return 1;
   conf::Global global = loaded.config.global;
   if (level) global.log_level = *level;
@@ -114,14 +76,12 @@ int main(int argc, char** argv) {
     std::cerr << "rdmaproxy: " << error << "\n";
     return 1;
   }
-  auto raw = raw_global(config_file);
 
   std::string fabric_name = overrides.count("fabric") ? overrides["fabric"]
-                            : raw.count("rdmafabric") ? raw["rdmafabric"]
-                                                      : "verbs";
+                                                      : global.rdma_fabric;
   rdmaproxy::Settings settings;
   settings.address = overrides.count("listen")  ? overrides["listen"]
-                     : raw.count("rdmaaddress") ? raw["rdmaaddress"]
+                     : !global.rdma_address.empty() ? global.rdma_address
                      : fabric_name == "soft"    ? "127.0.0.1"
                                                 : "0.0.0.0";
   settings.port = global.rdma_port;
@@ -157,6 +117,11 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   log::notice(nullptr, "rdmaproxy listening on %s:%u (%s fabric)", settings.address.c_str(),
               proxy.port(), fabric_name.c_str());
+  // smbd reports the interfaces of this address RDMA_CAPABLE while the lock is held.
+  int published = rdmachannel::publish_listen_address(settings.smbd_socket, settings.address);
+  if (published < 0)
+    log::warning(nullptr, "rdmaproxy: cannot publish the listening address in %s: %s",
+                 rdmachannel::address_file(settings.smbd_socket).c_str(), std::strerror(errno));
 
   struct sigaction sa {};
   sa.sa_handler = [](int) { g_stop = 1; };
@@ -165,5 +130,9 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   while (!g_stop) proxy.run_once(std::chrono::milliseconds(200));
   log::notice(nullptr, "rdmaproxy: shutting down");
+  if (published >= 0) {
+    ::unlink(rdmachannel::address_file(settings.smbd_socket).c_str());
+    ::close(published);
+  }
   return 0;
 }

@@ -203,7 +203,7 @@ void set_path(std::string& out, std::string_view v, Outcome& o) {
   out = std::string(v);
 }
 
-const std::array<GlobalParam, 36> kGlobalParams{{
+const std::array<GlobalParam, 38> kGlobalParams{{
     {"smb ports",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        std::vector<std::uint16_t> ports;
@@ -340,6 +340,19 @@ const std::array<GlobalParam, 36> kGlobalParams{{
                      Outcome& o) { set_uint(s.g.rdma_port, v, o, 1, 65535); }},
     {"rdma proxy socket",
      [](GlobalState& s, std::string_view v, Outcome& o) { set_path(s.g.rdma_proxy_socket, v, o); }},
+    {"rdma fabric",
+     [](GlobalState& s, std::string_view v, Outcome& o) {
+       std::string_view fabric = trim(v);
+       if (iequals(fabric, "verbs")) {
+         s.g.rdma_fabric = "verbs";
+       } else if (iequals(fabric, "soft")) {
+         s.g.rdma_fabric = "soft";
+       } else {
+         o.error = "expected verbs or soft";
+       }
+     }},
+    {"rdma address",
+     [](GlobalState& s, std::string_view v, Outcome&) { s.g.rdma_address = std::string(trim(v)); }},
 }};
 
 // Directory parameters and their Samba spellings.
@@ -794,6 +807,8 @@ void dump_config(const Config& config, std::ostream& out) {
   param("max log size", std::to_string(g.max_log_size_kib));
   param("netbios name", g.netbios_name);
   param("pid directory", g.pid_directory);
+  param("rdma address", g.rdma_address);
+  param("rdma fabric", g.rdma_fabric);
   param("rdma port", std::to_string(g.rdma_port));
   param("rdma proxy socket", g.rdma_proxy_socket);
   param("server max protocol", protocol_name(g.server_max_protocol));

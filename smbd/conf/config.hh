@@ -82,6 +82,10 @@ struct Global {
   std::uint32_t smb2_max_write = 8u << 20;
   std::uint32_t smb2_max_trans = 8u << 20;
   bool server_multi_channel_support = true;
+  // rdmaproxy: where it listens for SMB Direct (empty: 0.0.0.0, or 127.0.0.1 on the
+  // soft fabric) and which fabric it drives.
+  std::string rdma_address;
+  std::string rdma_fabric = "verbs";
   std::uint16_t rdma_port = 5445;
   std::string rdma_proxy_socket;  // default: lock directory/rdmaproxy.sock
   std::string lock_directory = "/run/smb3d";

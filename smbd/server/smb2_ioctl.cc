@@ -1,10 +1,17 @@
 // IOCTL (MS-SMB2 3.3.5.15): named-pipe transceive, negotiate validation, network
 // interfaces; other FSCTLs are refused.
+#include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "channel/protocol.hh"
 
 #include "proto/ioctl.hh"
 #include "server/dispatch.hh"
@@ -57,18 +64,66 @@ void validate_negotiate(const RequestPtr& req, const IoctlRequest& request) {
   reply_output(req, request.ctl_code, request.file_id, encode_fsctl(answer));
 }
 
-// MS-SMB2 3.3.5.15.11: the host's interfaces with their addresses.
+// Link speed in bits per second as the kernel reports it (Mb/s in sysfs); links that
+// report none (loopback, some virtual NICs) count as 10 Gb/s.
+std::uint64_t link_speed(const char* name) {
+  std::ifstream in(std::string("/sys/class/net/") + name + "/speed");
+  long long mbits = 0;
+  if (in >> mbits && mbits > 0) return static_cast<std::uint64_t>(mbits) * 1000000ull;
+  return 10000000000ull;
+}
+
+// Receive-side scaling: more than one receive queue.
+bool rss_capable(const char* name) {
+  std::error_code ec;
+  int rx_queues = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string("/sys/class/net/") + name + "/queues", ec))
+    if (entry.path().filename().string().starts_with("rx-")) ++rx_queues;
+  return rx_queues > 1;
+}
+
+std::string address_text(const sockaddr* a) {
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* raw = a->sa_family == AF_INET
+                        ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(a)->sin_addr)
+                        : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(a)->sin6_addr);
+  ::inet_ntop(a->sa_family, raw, text, sizeof text);
+  return text;
+}
+
+// With `bind interfaces only`, the addresses smbd listens on (entries are addresses,
+// address/mask or interface names).
+bool listened_on(const conf::Global& g, const char* name, const std::string& address) {
+  if (!g.bind_interfaces_only || g.interfaces.empty()) return true;
+  for (const auto& entry : g.interfaces) {
+    std::string host = entry.substr(0, entry.find('/'));
+    if (host == address || entry == name) return true;
+  }
+  return false;
+}
+
+// MS-SMB2 3.3.5.15.11: the host's interfaces with their addresses, speeds, and whether
+// clients may use RSS and RDMA on them. RDMA_CAPABLE follows a running rdmaproxy: a
+// Windows client tries SMB Direct only on interfaces flagged so.
 void network_interfaces(const RequestPtr& req, const IoctlRequest& request) {
+  const auto& g = req->worker.config().conf.global;
+  std::optional<std::string> rdma;
+  if (!g.rdma_proxy_socket.empty()) rdma = rdmachannel::running_proxy_address(g.rdma_proxy_socket);
+  bool rdma_everywhere = rdma && (*rdma == "0.0.0.0" || *rdma == "::");
   std::vector<NetworkInterfaceInfo> interfaces;
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) == 0) {
     for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
       if (a->ifa_addr == nullptr || (a->ifa_flags & IFF_UP) == 0) continue;
       if (a->ifa_addr->sa_family != AF_INET && a->ifa_addr->sa_family != AF_INET6) continue;
+      std::string address = address_text(a->ifa_addr);
+      if (!listened_on(g, a->ifa_name, address)) continue;
       NetworkInterfaceInfo info;
       info.if_index = ::if_nametoindex(a->ifa_name);
-      info.capability = 0;
-      info.link_speed = 10000000000ull;  // the kernel gives no speed for every link type
+      info.link_speed = link_speed(a->ifa_name);
+      if (rss_capable(a->ifa_name)) info.capability |= kRssCapable;
+      if (rdma && (rdma_everywhere || *rdma == address)) info.capability |= kRdmaCapable;
       if (a->ifa_addr->sa_family == AF_INET) {
         std::memcpy(info.address.data(), &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, 4);
         info.family = kInterNetwork;

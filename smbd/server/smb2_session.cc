@@ -33,6 +33,8 @@ std::unique_ptr<auth::ServerAuthenticator> make_authenticator(Worker& worker) {
       });
 }
 
+constexpr std::size_t kMaxChannelsPerSession = 32;
+
 crypto::SigningAlgorithm connection_signing_algorithm(const NegotiatedState& n) {
   return n.dialect >= 0x0300 ? n.signing_algorithm : crypto::SigningAlgorithm::HMAC_SHA256;
 }
@@ -124,6 +126,9 @@ NtStatus binding_refusal(Worker& worker, Connection& connection, const Session& 
   // A guest or anonymous session has no key to prove the binding with.
   if (session.anonymous || session.guest || session.session_signer == nullptr)
     return NtStatus::NOT_SUPPORTED;
+  // Windows serves at most 32 channels per session; clients expect the same bound.
+  if (session.channels.size() + session.bindings.size() >= kMaxChannelsPerSession)
+    return NtStatus::INSUFFICIENT_RESOURCES;
   return NtStatus::SUCCESS;
 }
 
