@@ -252,13 +252,19 @@ void Connection::process_next(const std::shared_ptr<Message>& message) {
   std::uint64_t connection_id = id_;
   Worker& worker = worker_;
   auto completed = std::make_shared<bool>(false);
-  request->complete = [&worker, connection_id, message, completed](Response response) {
+  // The open whose channel sequence this request counts against (3.x, with a FileId).
+  auto counted = std::make_shared<std::optional<std::pair<FileId, std::uint16_t>>>();
+  request->complete = [&worker, connection_id, message, completed, counted](Response response) {
     // A request completes once; a second answer would desynchronise the compound.
     if (*completed) {
       log::error(nullptr, "internal error: a request was answered twice");
       return;
     }
     *completed = true;
+    if (*counted) {
+      if (Open* open = worker.client().open((*counted)->first))
+        release_channel_sequence(*open, (*counted)->second);
+    }
     Connection* c = worker.connection(connection_id);
     if (c == nullptr) return;
     c->finish_element(message, std::move(response));
@@ -332,11 +338,14 @@ void Connection::process_next(const std::shared_ptr<Message>& message) {
                       (session->channels.count(id_) != 0 || binding ||
                        (session->state == Session::State::IN_PROGRESS &&
                         session->bound_connection == id_));
-    if (session == nullptr || session->logged_off || !on_channel) {
+    // A binding request for a session this worker does not hold is answered after
+    // asking where it lives (smb2_session.cc).
+    bool elsewhere = session == nullptr && binding && h.session_id != 0;
+    if (!elsewhere && (session == nullptr || session->logged_off || !on_channel)) {
       fail(NtStatus::USER_SESSION_DELETED);
       return;
     }
-    if (spec->needs_session && session->state != Session::State::VALID) {
+    if (spec->needs_session && session != nullptr && session->state != Session::State::VALID) {
       fail(session->state == Session::State::EXPIRED ? NtStatus::NETWORK_SESSION_EXPIRED
                                                      : NtStatus::USER_SESSION_DELETED);
       return;
@@ -402,6 +411,21 @@ void Connection::process_next(const std::shared_ptr<Message>& message) {
     }
     request->open = open;
     request->file_id = id;
+    if (open != nullptr && negotiated_.dialect >= 0x0300) {
+      bool modifies = h.command == Command::WRITE || h.command == Command::SET_INFO ||
+                      h.command == Command::IOCTL;
+      bool replay = (h.flags & kFlagReplayOperation) != 0;
+      switch (admit_channel_sequence(*open, h.channel_sequence, replay, modifies)) {
+        case SequenceCheck::refused:
+          fail(NtStatus::FILE_NOT_AVAILABLE);
+          return;
+        case SequenceCheck::counted:
+          *counted = std::make_pair(id, h.channel_sequence);
+          break;
+        case SequenceCheck::passed:
+          break;
+      }
+    }
   }
 
   // Remember what related operations after this one inherit.
@@ -493,11 +517,10 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
     Header h;
     h.command = d.request.command;
     h.status = d.response.status;
-    // A signed request for a session that is gone cannot be answered with a signature,
-    // but the answer keeps the flag, as Windows does: clients check for it and then
-    // accept USER_SESSION_DELETED unverified.
-    bool keep_signed_flag = (d.request.flags & kFlagSigned) != 0 &&
-                            d.response.status == NtStatus::USER_SESSION_DELETED;
+    // The answer to a signed request keeps the flag even when no key can sign it (the
+    // session is gone or lives in another worker), as Windows does: clients check for
+    // the flag and then take such error statuses unverified.
+    bool keep_signed_flag = (d.request.flags & kFlagSigned) != 0 && nt_error(d.response.status);
     h.flags = kFlagServerToRedir | (d.request.flags & kFlagRelatedOperations) |
               (d.sign || keep_signed_flag ? kFlagSigned : 0);
     h.message_id = d.request.message_id;

@@ -22,6 +22,11 @@ enum class ControlType : std::uint32_t {
   HANDOFF = 2,          // guid + fd + initial bytes: pass this connection to the owner
   CONNECTION_COUNT = 3,  // count: live connections in this worker
   RELEASE_CLIENT = 4,    // this worker has no connection left and wants to exit
+  // Sessions are announced so that a binding request reaching another worker (another
+  // ClientGUID) gets the answer Windows gives: payload session id (8 bytes) + facts.
+  SESSION_ANNOUNCE = 5,
+  SESSION_GONE = 6,   // payload: session id
+  SESSION_QUERY = 7,  // payload: session id
   // master → worker
   CLAIM_GRANTED = 10,
   CLAIM_OWNED_ELSEWHERE = 11,
@@ -30,6 +35,7 @@ enum class ControlType : std::uint32_t {
   // The master no longer routes the client here; connections passed before this message
   // are already queued ahead of it on the control socket.
   RELEASE_DONE = 14,
+  SESSION_FACTS = 15,  // payload: session id, then its facts when some worker has it
 };
 
 struct ControlMessage {

@@ -13,6 +13,7 @@
 #include "conf/users.hh"
 #include "server/master.hh"
 #include "server/worker.hh"
+#include "vfs/file_io.hh"
 
 namespace {
 
@@ -60,6 +61,22 @@ Loaded load(const conf::Options& options, bool quiet_warnings) {
   result.config = std::move(server_config);
   result.ok = true;
   return result;
+}
+
+// Says how the files of each pmem share are going to be served: through MAP_SYNC
+// mappings on fs-dax, or the page cache with msync (vfs/file_io.hh).
+void log_pmem_shares(const conf::Config& config) {
+  for (const auto& share : config.shares) {
+    if (!share.pmem || !share.available) continue;
+    std::string mode;
+    std::string error;
+    if (vfs::describe_pmem_share(share.path, mode, error)) {
+      log::notice(nullptr, "share [%s]: %s (%s)", share.name.c_str(), mode.c_str(),
+                  share.path.c_str());
+    } else {
+      log::warning(nullptr, "share [%s]: pmem mode unknown: %s", share.name.c_str(), error.c_str());
+    }
+  }
 }
 
 std::vector<server::ListenAddress> listen_addresses(const conf::Global& g) {
@@ -120,12 +137,14 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  log_pmem_shares(loaded.config->conf);
+
   RAND_bytes(loaded.config->server_guid.data(), static_cast<int>(loaded.config->server_guid.size()));
 
   server::MasterSettings settings;
   settings.listen = listen_addresses(global);
   settings.max_connections = global.max_connections;
-  settings.rdma_proxy_socket = global.rdma_proxy_socket;  // rdma
+  settings.rdma_proxy_socket = global.rdma_proxy_socket;
 
   std::shared_ptr<const server::ServerConfig> current = loaded.config;
   auto reload = [&options, &current]() -> std::shared_ptr<const server::ServerConfig> {
@@ -149,7 +168,7 @@ int main(int argc, char** argv) {
         return worker.run();
       },
       [&reload, &current]() {
-        reload();
+        if (reload()) log_pmem_shares(current->conf);
         server::MasterSettings s;
         s.max_connections = current->conf.global.max_connections;
         return s;

@@ -296,6 +296,27 @@ void Master::handle_control(pid_t pid) {
       case ControlType::CONNECTION_COUNT:
         worker.connections = message->count;
         break;
+      case ControlType::SESSION_ANNOUNCE:
+      case ControlType::SESSION_GONE:
+      case ControlType::SESSION_QUERY: {
+        if (message->payload.size() < 8) break;
+        std::uint64_t id = load_le64(message->payload.data());
+        if (message->type == ControlType::SESSION_ANNOUNCE) {
+          sessions_[id] = {pid, Bytes(message->payload.begin() + 8, message->payload.end())};
+        } else if (message->type == ControlType::SESSION_GONE) {
+          if (auto s = sessions_.find(id); s != sessions_.end() && s->second.owner == pid)
+            sessions_.erase(s);
+        } else {
+          ControlMessage reply;
+          reply.type = ControlType::SESSION_FACTS;
+          reply.payload.assign(message->payload.begin(), message->payload.begin() + 8);
+          if (auto s = sessions_.find(id); s != sessions_.end())
+            reply.payload.insert(reply.payload.end(), s->second.facts.begin(),
+                                 s->second.facts.end());
+          send_control(worker.control.get(), reply);
+        }
+        break;
+      }
       case ControlType::RELEASE_CLIENT: {
         std::erase_if(owners_, [pid](const auto& entry) { return entry.second == pid; });
         ControlMessage done;
@@ -350,6 +371,7 @@ void Master::reap() {
     handle_control(pid);
     workers_.erase(pid);
     std::erase_if(owners_, [pid](const auto& entry) { return entry.second == pid; });
+    std::erase_if(sessions_, [pid](const auto& entry) { return entry.second.owner == pid; });
   }
 }
 

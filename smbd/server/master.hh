@@ -72,6 +72,11 @@ class Master {
   UniqueFd signal_fd_;
   std::map<pid_t, Worker> workers_;
   std::map<ClientGuid, pid_t> owners_;
+  struct AnnouncedSession {
+    pid_t owner = 0;
+    Bytes facts;
+  };
+  std::map<std::uint64_t, AnnouncedSession> sessions_;  // by session id
   bool stopping_ = false;
 };
 

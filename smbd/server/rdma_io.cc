@@ -1,13 +1,11 @@
 #include "server/rdma_io.hh"
 
-#include <sys/stat.h>
-
 #include <vector>
 
 #include "server/blocking.hh"
 #include "server/rdma_transport.hh"
 #include "server/worker.hh"
-#include "vfs/file.hh"
+#include "vfs/file_io.hh"
 
 namespace smb::server {
 
@@ -102,13 +100,17 @@ bool serve_rdma_read(const RequestPtr& req, const ReadRequest& request) {
     req->reply(NtStatus::ACCESS_DENIED);
     return true;
   }
+  if (!open.io) {
+    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
+    return true;
+  }
   std::optional<std::uint32_t> token;
   if (request.channel == Channel::RDMA_V1_INVALIDATE) token = request.descriptors.front().token;
-  auto fd = open.fd;
+  auto io = open.io;
   std::uint64_t offset = request.offset;
   std::uint32_t length = request.length;
   std::uint32_t minimum = request.minimum_count;
-  t->with_slot([req, fd, offset, length, minimum, buffers, token](SlotPtr slot) {
+  t->with_slot([req, io, offset, length, minimum, buffers, token](SlotPtr slot) {
     if (!slot) {
       req->reply(NtStatus::CONNECTION_DISCONNECTED);
       return;
@@ -118,7 +120,7 @@ bool serve_rdma_read(const RequestPtr& req, const ReadRequest& request) {
     MutableByteSpan into(slot->bytes.data(), length);
     run_blocking(
         req->worker.loop(),
-        [fd, into, offset, done, status]() { *status = vfs::read(fd->get(), offset, into, *done); },
+        [io, into, offset, done, status]() { *status = io->read(offset, into, *done); },
         [req, slot, done, status, minimum, length, buffers, token]() {
           if (!req->refresh()) return;
           if (*status != NtStatus::SUCCESS) {
@@ -142,6 +144,10 @@ bool serve_rdma_read(const RequestPtr& req, const ReadRequest& request) {
             response.data_remaining = bytes;
             Response out;
             out.body = encode_body(response);
+            // No Buffer byte: cifs.ko counts the RDMA'd bytes as read and never consumes
+            // bytes after the 16-byte fixed part of this response, so a padding byte would
+            // shift every message it reads after it.
+            out.body.resize(16);
             out.has_body = true;
             complete_with_invalidate(req, std::move(out), token);
           };
@@ -200,10 +206,14 @@ bool serve_rdma_write(const RequestPtr& req, const WriteRequest& request) {
     req->reply(NtStatus::ACCESS_DENIED);
     return true;
   }
+  if (!open.io) {
+    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
+    return true;
+  }
   bool append_only = (open.granted_access & kFileWriteData) == 0;
   std::optional<std::uint32_t> token;
   if (request.channel == Channel::RDMA_V1_INVALIDATE) token = request.descriptors.front().token;
-  auto fd = open.fd;
+  auto io = open.io;
   std::uint64_t offset = request.offset;
   auto respond = [req, token](std::uint32_t count) {
     WriteResponse response;
@@ -218,7 +228,11 @@ bool serve_rdma_write(const RequestPtr& req, const WriteRequest& request) {
     respond(0);
     return true;
   }
-  t->with_slot([req, fd, offset, length, buffers, append_only, respond](SlotPtr slot) {
+  // The client's data is RDMA-read into the slot, then copied once into the file; for
+  // a pmem share that copy is the persisting store into the mapping (FileIo::write).
+  // Reading straight into the mapping (push mode) needs the mapping registered with
+  // the device by rdmaproxy, which is not done.
+  t->with_slot([req, io, offset, length, buffers, append_only, respond](SlotPtr slot) {
     if (!slot) {
       req->reply(NtStatus::CONNECTION_DISCONNECTED);
       return;
@@ -226,7 +240,7 @@ bool serve_rdma_write(const RequestPtr& req, const WriteRequest& request) {
     auto* channel = find_rdma_channel(req->connection_id);
     if (channel == nullptr) return;
     channel->transfer(rc::RingOp::RDMA_READ, slot, length, buffers,
-                      [req, fd, offset, length, append_only, respond, slot](NtStatus s) {
+                      [req, io, offset, length, append_only, respond, slot](NtStatus s) {
                         if (s != NtStatus::SUCCESS) {
                           req->reply(s);
                           return;
@@ -236,18 +250,11 @@ bool serve_rdma_write(const RequestPtr& req, const WriteRequest& request) {
                         ByteSpan data(slot->bytes.data(), length);
                         run_blocking(
                             req->worker.loop(),
-                            [fd, done, status, offset, data, append_only]() {
-                              std::uint64_t at = offset;
+                            [io, done, status, offset, data, append_only]() {
                               // MS-SMB2 3.3.5.13: all ones with append access writes at the end.
-                              if (offset == ~std::uint64_t{0} || append_only) {
-                                struct stat st {};
-                                if (::fstat(fd->get(), &st) != 0) {
-                                  *status = NtStatus::INVALID_HANDLE;
-                                  return;
-                                }
-                                at = static_cast<std::uint64_t>(st.st_size);
-                              }
-                              *status = vfs::write(fd->get(), at, data, *done);
+                              *status = offset == ~std::uint64_t{0} || append_only
+                                            ? io->append(data, *done)
+                                            : io->write(offset, data, *done);
                             },
                             [req, done, status, respond, slot]() {
                               if (!req->refresh()) return;

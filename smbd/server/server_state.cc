@@ -40,7 +40,44 @@ Session* ClientState::session(std::uint64_t id) {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
-void ClientState::remove_session(std::uint64_t id) { sessions_.erase(id); }
+void ClientState::remove_session(std::uint64_t id) {
+  if (sessions_.erase(id) != 0 && on_session_removed) on_session_removed(id);
+}
+
+SessionFacts facts_of(const Session& session) {
+  SessionFacts f;
+  f.dialect = session.dialect;
+  f.cipher = session.cipher;
+  f.signing_algorithm = session.signing_algorithm;
+  f.valid = session.state == Session::State::VALID && !session.logged_off;
+  f.keyed = !session.anonymous && !session.guest && session.session_signer != nullptr;
+  return f;
+}
+
+Bytes encode_facts(const SessionFacts& facts) {
+  Bytes out;
+  ByteWriter w(out);
+  w.u16(facts.dialect);
+  w.u16(facts.cipher ? static_cast<std::uint16_t>(*facts.cipher) : 0);
+  w.u16(static_cast<std::uint16_t>(facts.signing_algorithm));
+  w.u8(static_cast<std::uint8_t>((facts.valid ? 1 : 0) | (facts.keyed ? 2 : 0)));
+  return out;
+}
+
+std::optional<SessionFacts> decode_facts(ByteSpan bytes) {
+  ByteReader r(bytes);
+  SessionFacts f;
+  f.dialect = r.u16();
+  std::uint16_t cipher = r.u16();
+  std::uint16_t signing = r.u16();
+  std::uint8_t flags = r.u8();
+  if (!r.ok() || r.remaining() != 0 || cipher > 4 || signing > 2) return std::nullopt;
+  if (cipher != 0) f.cipher = static_cast<crypto::Cipher>(cipher);
+  f.signing_algorithm = static_cast<crypto::SigningAlgorithm>(signing);
+  f.valid = (flags & 1) != 0;
+  f.keyed = (flags & 2) != 0;
+  return f;
+}
 
 Open& ClientState::new_open(std::uint64_t session_id, std::uint32_t tree_id) {
   auto open = std::make_unique<Open>();
@@ -111,6 +148,33 @@ bool ClientState::settle_delete_on_close(Open& closing) {
   return false;
 }
 
+SequenceCheck admit_channel_sequence(Open& open, std::uint16_t sequence, bool replay,
+                                     bool modifies) {
+  auto stale = modifies ? SequenceCheck::refused : SequenceCheck::passed;
+  if (sequence == open.channel_sequence) {
+    // A replay must wait until the requests sent before the client moved to this
+    // sequence have drained.
+    if (replay && open.outstanding_pre_requests != 0) return stale;
+    ++open.outstanding_requests;
+    return SequenceCheck::counted;
+  }
+  if (static_cast<std::uint16_t>(sequence - open.channel_sequence) <= 0x7FFF) {
+    open.outstanding_pre_requests += open.outstanding_requests;
+    open.outstanding_requests = 1;
+    open.channel_sequence = sequence;
+    return SequenceCheck::counted;
+  }
+  return stale;
+}
+
+void release_channel_sequence(Open& open, std::uint16_t sequence) {
+  if (sequence == open.channel_sequence) {
+    if (open.outstanding_requests > 0) --open.outstanding_requests;
+  } else if (open.outstanding_pre_requests > 0) {
+    --open.outstanding_pre_requests;
+  }
+}
+
 void ClientState::channel_closed(std::uint64_t connection_id) {
   // MS-SMB2 3.3.7.1: a session loses the channel; a session left with no channel is
   // torn down with its tree connects and opens.
@@ -125,7 +189,7 @@ void ClientState::channel_closed(std::uint64_t connection_id) {
     auto opens = take_opens_of(id, 0);
     for (auto& open : opens)
       if (settle_delete_on_close(*open)) finish_close(*open);
-    sessions_.erase(id);
+    remove_session(id);
   }
 }
 
@@ -135,7 +199,7 @@ void ClientState::close_all() {
     opens_.erase(opens_.begin());
     if (settle_delete_on_close(*open)) finish_close(*open);
   }
-  sessions_.clear();
+  while (!sessions_.empty()) remove_session(sessions_.begin()->first);
 }
 
 }  // namespace smb::server

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "rpc/pipe.hh"
 #include "server/unique_fd.hh"
 #include "vfs/dir.hh"
+#include "vfs/file_io.hh"
 #include "vfs/share.hh"
 
 namespace smb::server {
@@ -90,6 +92,19 @@ struct Session {
   std::uint32_t next_tree_id = 1;
 };
 
+// What a binding request is checked against (MS-SMB2 3.3.5.5.2), also for a session
+// that lives in another worker: the master keeps these for every valid session.
+struct SessionFacts {
+  std::uint16_t dialect = 0;
+  std::optional<crypto::Cipher> cipher;
+  crypto::SigningAlgorithm signing_algorithm = crypto::SigningAlgorithm::HMAC_SHA256;
+  bool valid = false;
+  bool keyed = false;  // a user session with a signing key (not guest, not anonymous)
+};
+SessionFacts facts_of(const Session& session);
+Bytes encode_facts(const SessionFacts& facts);
+std::optional<SessionFacts> decode_facts(ByteSpan bytes);
+
 // Identifies a file across opens: the share-mode and delete-pending unit.
 struct FileKey {
   std::uint64_t device = 0;
@@ -104,6 +119,7 @@ struct Open {
   std::string path;  // share-relative with the on-disk spelling, backslash separated
   FileKey key;
   std::shared_ptr<UniqueFd> fd;        // shared with blocking work in flight
+  std::shared_ptr<vfs::FileIo> io;     // regular files opened for data: READ/WRITE go here
   std::shared_ptr<vfs::Share> fs;      // the share the file lives in
   std::unique_ptr<rpc::PipeEndpoint> pipe;
   bool is_directory = false;
@@ -116,10 +132,24 @@ struct Open {
   std::uint64_t connection_id = 0;  // the channel the open was made on (for breaks)
   std::uint64_t position = 0;  // FilePositionInformation
   std::uint32_t mode = 0;      // FileModeInformation
+  // MS-SMB2 3.3.1.10: requests of the current and earlier channel sequences still in
+  // flight (a client moving an open to another channel bumps the sequence).
+  std::uint16_t channel_sequence = 0;
+  std::uint32_t outstanding_requests = 0;
+  std::uint32_t outstanding_pre_requests = 0;
   // QUERY_DIRECTORY state
   std::shared_ptr<vfs::DirEnumerator> enumerator;
   std::string search_pattern;
 };
+
+// MS-SMB2 3.3.5.2.10: counts a request of `sequence` against the open. A WRITE,
+// SET_INFO or IOCTL with a stale sequence is refused (STATUS_FILE_NOT_AVAILABLE); other
+// commands with one pass uncounted.
+enum class SequenceCheck { counted, passed, refused };
+SequenceCheck admit_channel_sequence(Open& open, std::uint16_t sequence, bool replay,
+                                     bool modifies);
+// MS-SMB2 3.3.4.1: the request counted by admit_channel_sequence() has completed.
+void release_channel_sequence(Open& open, std::uint16_t sequence);
 
 // Ends an open already taken out of the table: when it was the last open of a file
 // marked for deletion, the file is removed (blocking: call off the loop or at teardown).
@@ -148,6 +178,8 @@ class ClientState {
   bool settle_delete_on_close(Open& closing);
 
   void channel_closed(std::uint64_t connection_id);
+  // Called with the id of every session that goes away.
+  std::function<void(std::uint64_t)> on_session_removed;
   bool keeps_worker_alive() const { return false; }
   void close_all();
 

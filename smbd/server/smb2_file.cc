@@ -1,8 +1,5 @@
 // CREATE (MS-SMB2 3.3.5.9), CLOSE (3.3.5.10), FLUSH (3.3.5.11), READ (3.3.5.12) and
 // WRITE (3.3.5.13).
-#include <sys/stat.h>
-#include <sys/uio.h>
-
 #include <algorithm>
 
 #include "conf/log.hh"
@@ -20,6 +17,8 @@
 #include "server/oplocks.hh"
 #include "server/share_modes.hh"
 #include "server/worker.hh"
+#include "vfs/file_io.hh"
+#include "vfs/security.hh"
 #include "vfs/share.hh"
 
 namespace smb::server {
@@ -29,27 +28,17 @@ namespace {
 // Create options this server refuses as invalid (MS-SMB2 2.2.13: reserved for local use).
 constexpr std::uint32_t kCreateOptionsInvalid = kFileReserveOpfilter | kFileOpenNoRecall;
 
-// Reads what the page cache holds without blocking. True when the whole request was
-// answered from it (all of it, or everything up to the end of the file).
-bool read_if_cached(int fd, std::uint64_t offset, MutableByteSpan buffer, std::size_t& done) {
-  if (buffer.empty()) {
-    done = 0;
-    return true;
-  }
-  iovec iov{buffer.data(), buffer.size()};
-  ssize_t n = ::preadv2(fd, &iov, 1, static_cast<off_t>(offset), RWF_NOWAIT);
-  if (n < 0) return false;
-  if (static_cast<std::size_t>(n) < buffer.size()) {
-    // A short read is the end of the file, or only part of the range was cached.
-    struct stat st{};
-    if (::fstat(fd, &st) != 0 ||
-        offset + static_cast<std::uint64_t>(n) < static_cast<std::uint64_t>(st.st_size)) {
-      return false;
-    }
-  }
-  done = static_cast<std::size_t>(n);
-  return true;
-}
+// Access to the data of a file (MS-SMB2 2.2.13.1.1): such an open gets a vfs::FileIo.
+constexpr std::uint32_t kDataAccess = 0x00000001u | 0x00000002u | 0x00000004u | 0x00000020u;
+
+// What the blocking part of CREATE produced.
+struct Opened {
+  NtStatus status = NtStatus::SUCCESS;
+  vfs::OpenResult result;
+  std::shared_ptr<UniqueFd> fd;
+  std::shared_ptr<vfs::FileIo> io;
+  bool unmapped = false;  // a pmem share's file that could not be mapped
+};
 
 // MS-SMB2 3.3.5.2.5: a request for more than 64 KiB must have paid for it in credits.
 bool credit_charge_covers(const Request& req, std::uint64_t bytes) {
@@ -148,6 +137,31 @@ void handle_create(const RequestPtr& req) {
     req->reply(NtStatus::PRIVILEGE_NOT_HELD);
     return;
   }
+  // MS-SMB2 3.3.5.9.2: a SecD context is applied to a file this request creates (see
+  // vfs/security.hh for what maps onto POSIX); it is ignored when the file exists.
+  std::shared_ptr<const dtyp::SecurityDescriptor> create_sd;
+  std::uint32_t create_sd_parts = 0;
+  if (const CreateContext* secd = find_context(request.contexts, kCreateSdBuffer)) {
+    dtyp::SecurityDescriptor sd;
+    if (dtyp::decode(secd->data, sd) != NtStatus::SUCCESS) {
+      req->reply(NtStatus::INVALID_PARAMETER);
+      return;
+    }
+    // A SACL needs the privilege CREATE refuses for ACCESS_SYSTEM_SECURITY; another
+    // owner or group needs the right to WRITE_OWNER on this tree.
+    if (sd.sacl_present()) {
+      req->reply(NtStatus::PRIVILEGE_NOT_HELD);
+      return;
+    }
+    if ((sd.owner || sd.group) && (tree.maximal_access & 0x00080000u) == 0) {
+      req->reply(NtStatus::ACCESS_DENIED);
+      return;
+    }
+    create_sd_parts = (sd.owner ? kOwnerSecurityInformation : 0) |
+                      (sd.group ? kGroupSecurityInformation : 0) |
+                      (sd.dacl_present() ? kDaclSecurityInformation : 0);
+    create_sd = std::make_shared<const dtyp::SecurityDescriptor>(std::move(sd));
+  }
   std::uint32_t access = map_generic_access(request.desired_access, tree.maximal_access);
   if (access == 0) {
     req->reply(NtStatus::ACCESS_DENIED);
@@ -183,18 +197,49 @@ void handle_create(const RequestPtr& req) {
   }
 
   auto fs = tree.fs;
-  auto result = std::make_shared<vfs::OpenResult>();
-  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  // A mapped file must not be truncated behind its MappedFile's back.
+  open_request.defer_truncate = fs->backend() == vfs::Backend::pmem;
+  auto opened = std::make_shared<Opened>();
   std::string name = request.name;
+  bool data_access = (access & kDataAccess) != 0;
   run_blocking(
       req->worker.loop(),
-      [fs, name, open_request, result, status]() { *status = fs->open(name, open_request, *result); },
-      [req, request, access, fs, result, status, delete_on_close]() {
+      [fs, name, open_request, opened, data_access, create_sd, create_sd_parts]() {
+        vfs::OpenResult& r = opened->result;
+        opened->status = fs->open(name, open_request, r);
+        if (opened->status != NtStatus::SUCCESS) return;
+        opened->fd = std::make_shared<UniqueFd>(std::move(r.fd));
+        if (create_sd && r.create_action == vfs::CreateAction::FILE_CREATED) {
+          opened->status =
+              vfs::set_security_descriptor(opened->fd->get(), *create_sd, create_sd_parts);
+          // Not created after all: a file that cannot carry the descriptor is not left.
+          if (opened->status != NtStatus::SUCCESS) {
+            (void)fs->remove(r.path, opened->fd->get());
+            return;
+          }
+        }
+        bool truncate = open_request.defer_truncate &&
+                        (r.create_action == vfs::CreateAction::FILE_OVERWRITTEN ||
+                         r.create_action == vfs::CreateAction::FILE_SUPERSEDED);
+        if (r.is_directory || (!data_access && !truncate)) return;
+        opened->status = vfs::FileIo::open(opened->fd, r.writable, fs->backend(), opened->io);
+        opened->unmapped = opened->status != NtStatus::SUCCESS;
+        if (opened->status != NtStatus::SUCCESS || !truncate) return;
+        opened->status = opened->io->set_end_of_file(0);
+        if (opened->status == NtStatus::SUCCESS)
+          opened->status = vfs::query_info(opened->fd->get(), r.name, r.info);
+      },
+      [req, request, access, fs, opened, delete_on_close]() {
         if (!req->refresh()) return;
-        if (*status != NtStatus::SUCCESS) {
-          req->reply(*status);
+        if (opened->status != NtStatus::SUCCESS) {
+          if (opened->unmapped && fs->backend() == vfs::Backend::pmem)
+            log::info(req->connection() ? req->connection()->peer().c_str() : nullptr,
+                      "pmem: cannot serve '%s': %s", opened->result.path.c_str(),
+                      std::string(nt_status_name(opened->status)).c_str());
+          req->reply(opened->status);
           return;
         }
+        const vfs::OpenResult* result = &opened->result;
         ClientState& client = req->client();
         // Share modes and pending deletes of other opens of the same file (MS-FSA 2.1.5.1.2).
         FileKey key{result->info.device, result->info.file_id};
@@ -204,7 +249,8 @@ void handle_create(const RequestPtr& req) {
           return;
         }
         Open& open = client.new_open(req->session->id, req->tree->id);
-        open.fd = std::make_shared<UniqueFd>(std::move(result->fd));
+        open.fd = opened->fd;
+        open.io = opened->io;
         open.fs = fs;
         open.key = key;
         open.path = result->path;
@@ -213,6 +259,9 @@ void handle_create(const RequestPtr& req) {
         open.share_access = request.share_access;
         open.delete_on_close = delete_on_close || result->delete_on_close;
         open.connection_id = req->connection_id;
+        if (open.io && open.io->mapped())
+          log::debug(5, req->connection() ? req->connection()->peer().c_str() : nullptr,
+                     "'%s' served from a mapping (%s)", open.path.c_str(), open.io->mode());
 
         CreateResponse response;
         response.oplock_level = grant_oplock(open, request.requested_oplock_level);
@@ -303,10 +352,14 @@ void handle_flush(const RequestPtr& req) {
     req->reply(NtStatus::ACCESS_DENIED);
     return;
   }
-  auto fd = open.fd;
+  if (!open.io) {
+    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
+    return;
+  }
+  auto io = open.io;
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   run_blocking(
-      req->worker.loop(), [fd, status]() { *status = vfs::flush(fd->get()); },
+      req->worker.loop(), [io, status]() { *status = io->flush(); },
       [req, status]() {
         if (*status != NtStatus::SUCCESS) {
           req->reply(*status);
@@ -364,7 +417,11 @@ void handle_read(const RequestPtr& req) {
     req->reply(NtStatus::ACCESS_DENIED);
     return;
   }
-  auto fd = open.fd;
+  if (!open.io) {
+    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
+    return;
+  }
+  auto io = open.io;
   auto buffer = std::make_shared<Bytes>(request.length);
   auto done = std::make_shared<std::size_t>(0);
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
@@ -392,14 +449,14 @@ void handle_read(const RequestPtr& req) {
   };
   // Data already in the page cache is read on the loop: RWF_NOWAIT fails with EAGAIN
   // instead of waiting for the disk, and only then does the read go to a pool thread.
-  if (read_if_cached(fd->get(), offset, MutableByteSpan(*buffer), *done)) {
+  if (io->read_nowait(offset, MutableByteSpan(*buffer), *done)) {
     finish();
     return;
   }
   run_blocking(
       req->worker.loop(),
-      [fd, buffer, done, status, offset]() {
-        *status = vfs::read(fd->get(), offset, MutableByteSpan(*buffer), *done);
+      [io, buffer, done, status, offset]() {
+        *status = io->read(offset, MutableByteSpan(*buffer), *done);
       },
       finish);
 }
@@ -456,7 +513,11 @@ void handle_write(const RequestPtr& req) {
     req->reply(NtStatus::ACCESS_DENIED);
     return;
   }
-  auto fd = open.fd;
+  if (!open.io) {
+    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
+    return;
+  }
+  auto io = open.io;
   auto done = std::make_shared<std::size_t>(0);
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   std::uint64_t offset = request.offset;
@@ -464,18 +525,9 @@ void handle_write(const RequestPtr& req) {
   auto keep = req->message;
   run_blocking(
       req->worker.loop(),
-      [fd, done, status, offset, data, keep, append_only]() {
-        std::uint64_t at = offset;
+      [io, done, status, offset, data, keep, append_only]() {
         // MS-SMB2 3.3.5.13: an offset of all ones with append access writes at the end.
-        if (append_only) {
-          struct stat st{};
-          if (::fstat(fd->get(), &st) != 0) {
-            *status = NtStatus::INVALID_HANDLE;
-            return;
-          }
-          at = static_cast<std::uint64_t>(st.st_size);
-        }
-        *status = vfs::write(fd->get(), at, data, *done);
+        *status = append_only ? io->append(data, *done) : io->write(offset, data, *done);
       },
       [req, done, status, offset, append_only]() {
         if (*status != NtStatus::SUCCESS) {

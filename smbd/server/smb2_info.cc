@@ -1,13 +1,16 @@
 // QUERY_INFO (MS-SMB2 3.3.5.20) and SET_INFO (3.3.5.21).
 #include "conf/log.hh"
+#include "proto/error.hh"
 #include "proto/fscc.hh"
 #include "proto/query_info.hh"
+#include "proto/security_descriptor.hh"
 #include "proto/set_info.hh"
 #include "server/access.hh"
 #include "server/blocking.hh"
 #include "server/dispatch.hh"
 #include "server/worker.hh"
 #include "vfs/file.hh"
+#include "vfs/security.hh"
 
 namespace smb::server {
 
@@ -198,6 +201,120 @@ void reply_encoded(const RequestPtr& req, Encoded e, std::uint32_t output_buffer
   req->complete(std::move(out));
 }
 
+// ---- Security descriptors (SMB2_0_INFO_SECURITY) ----
+
+constexpr std::uint32_t kReadControl = 0x00020000;
+constexpr std::uint32_t kWriteDac = 0x00040000;
+constexpr std::uint32_t kWriteOwner = 0x00080000;
+// MS-SMB2 2.2.37 / 2.2.39: the AdditionalInformation bits; others are ignored
+// (3.3.5.20.3, 3.3.5.21.3).
+constexpr std::uint32_t kSecurityInformationKnown =
+    kOwnerSecurityInformation | kGroupSecurityInformation | kDaclSecurityInformation |
+    kSaclSecurityInformation | kLabelSecurityInformation | kAttributeSecurityInformation |
+    kScopeSecurityInformation | kBackupSecurityInformation;
+// The parts that need ACCESS_SYSTEM_SECURITY, which no open has: CREATE refuses it
+// (PRIVILEGE_NOT_HELD), so asking for them is ACCESS_DENIED.
+constexpr std::uint32_t kSystemSecurityParts =
+    kSaclSecurityInformation | kScopeSecurityInformation | kBackupSecurityInformation;
+
+// MS-SMB2 3.3.5.20.3: STATUS_BUFFER_TOO_SMALL carries the size needed, as one error
+// context in 3.1.1 and as 4 bytes of ErrorData before (2.2.2).
+void reply_buffer_too_small(const RequestPtr& req, std::uint32_t required) {
+  Bytes size(4);
+  store_le32(size.data(), required);
+  ErrorResponse error;
+  Connection* connection = req->connection();
+  if (connection != nullptr && connection->negotiated().dialect == 0x0311) {
+    error.contexts.push_back(ErrorContext{kErrorIdDefault, std::move(size)});
+  } else {
+    error.error_data = std::move(size);
+  }
+  Response out;
+  out.status = NtStatus::BUFFER_TOO_SMALL;
+  out.body = encode_body(error);
+  out.has_body = true;
+  req->complete(std::move(out));
+}
+
+// QUERY_INFO SMB2_0_INFO_SECURITY: the descriptor made from the file's owner, group and
+// mode (vfs/security.hh).
+void query_security(const RequestPtr& req, const QueryInfoRequest& request) {
+  const Open& open = *req->open;
+  const std::uint32_t info = request.additional_information & kSecurityInformationKnown;
+  // MS-FSA 2.1.5.14: the owner, group, DACL, label and attributes need READ_CONTROL;
+  // the SACL needs ACCESS_SYSTEM_SECURITY.
+  if ((info & kSystemSecurityParts) != 0 ||
+      ((info & ~kSystemSecurityParts) != 0 && (open.granted_access & kReadControl) == 0)) {
+    req->reply(NtStatus::ACCESS_DENIED);
+    return;
+  }
+  auto fd = open.fd;
+  auto file = std::make_shared<vfs::PosixSecurity>();
+  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  const std::uint32_t limit = request.output_buffer_length;
+  run_blocking(
+      req->worker.loop(),
+      [fd, file, status]() { *status = vfs::query_posix_security(fd->get(), *file); },
+      [req, file, status, info, limit]() {
+        if (!req->refresh()) return;
+        if (*status != NtStatus::SUCCESS) {
+          req->reply(*status);
+          return;
+        }
+        Bytes sd = dtyp::encode(vfs::security_descriptor_from_posix(*file, info));
+        // A partial descriptor is never returned (MS-SMB2 3.3.5.20.3).
+        if (sd.size() > limit) {
+          reply_buffer_too_small(req, static_cast<std::uint32_t>(sd.size()));
+          return;
+        }
+        QueryInfoResponse response;
+        response.output = std::move(sd);
+        req->reply(encode_body(response));
+      });
+}
+
+// SET_INFO SMB2_0_INFO_SECURITY: what maps onto the owner, group and mode is applied;
+// the rest is refused (vfs/security.hh).
+void set_security(const RequestPtr& req, const SetInfoRequest& request) {
+  const Open& open = *req->open;
+  const std::uint32_t info = request.additional_information & kSecurityInformationKnown;
+  // MS-SMB2 3.3.5.21.3: the rights each part needs.
+  if ((info & kSystemSecurityParts) != 0 ||
+      ((info & (kDaclSecurityInformation | kAttributeSecurityInformation)) != 0 &&
+       (open.granted_access & kWriteDac) == 0) ||
+      ((info &
+        (kOwnerSecurityInformation | kGroupSecurityInformation | kLabelSecurityInformation)) != 0 &&
+       (open.granted_access & kWriteOwner) == 0) ||
+      (info != 0 && req->tree->read_only)) {
+    req->reply(NtStatus::ACCESS_DENIED);
+    return;
+  }
+  if (request.buffer.empty()) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  dtyp::SecurityDescriptor sd;
+  NtStatus decoded = dtyp::decode(request.buffer, sd);
+  if (decoded != NtStatus::SUCCESS) {
+    req->reply(decoded);
+    return;
+  }
+  auto fd = open.fd;
+  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  run_blocking(
+      req->worker.loop(),
+      [fd, sd = std::move(sd), info, status]() {
+        *status = vfs::set_security_descriptor(fd->get(), sd, info);
+      },
+      [req, status]() {
+        if (*status != NtStatus::SUCCESS) {
+          req->reply(*status);
+          return;
+        }
+        req->reply(encode_body(SetInfoResponse{}));
+      });
+}
+
 }  // namespace
 
 void handle_query_info(const RequestPtr& req) {
@@ -262,6 +379,8 @@ void handle_query_info(const RequestPtr& req) {
       return;
     }
     case kInfoSecurity:
+      query_security(req, request);
+      return;
     case kInfoQuota:
       req->reply(NtStatus::NOT_SUPPORTED);
       return;
@@ -282,9 +401,12 @@ void handle_set_info(const RequestPtr& req) {
     req->reply(NtStatus::NOT_SUPPORTED);
     return;
   }
+  if (request.info_type == kInfoSecurity) {
+    set_security(req, request);
+    return;
+  }
   if (request.info_type != kInfoFile) {
-    req->reply(request.info_type == kInfoFilesystem || request.info_type == kInfoSecurity ||
-                       request.info_type == kInfoQuota
+    req->reply(request.info_type == kInfoFilesystem || request.info_type == kInfoQuota
                    ? NtStatus::NOT_SUPPORTED
                    : NtStatus::INVALID_PARAMETER);
     return;
@@ -354,10 +476,17 @@ void handle_set_info(const RequestPtr& req) {
         }
         size = v.allocation_size;
       }
-      run_blocking(req->worker.loop(), [fd, size, end_of_file, status]() {
-        *status = end_of_file ? vfs::set_end_of_file(fd->get(), size)
-                              : vfs::set_allocation_size(fd->get(), size);
-      }, done_ok);
+      if (!open.io) {
+        req->reply(NtStatus::INVALID_DEVICE_REQUEST);
+        return;
+      }
+      auto io = open.io;
+      run_blocking(
+          req->worker.loop(),
+          [io, size, end_of_file, status]() {
+            *status = end_of_file ? io->set_end_of_file(size) : io->set_allocation_size(size);
+          },
+          done_ok);
       return;
     }
     case FileInfoClass::FileDispositionInformation:

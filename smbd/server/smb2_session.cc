@@ -102,14 +102,15 @@ NtStatus establish(Worker& worker, Connection& connection, Session& session,
   }
   session.state = Session::State::VALID;
   connection.authenticated();
+  worker.announce_session(session);
   return NtStatus::SUCCESS;
 }
 
-// Why a connection may not bind to `session` (MS-SMB2 3.3.5.5.2), in the order Windows
+// Why a connection may not bind to a session (MS-SMB2 3.3.5.5.2), in the order Windows
 // checks: the signing algorithms must agree where either side uses AES-GMAC, the
 // connection must speak 3.x with multi-channel enabled, the request must be signed, and
 // dialect and cipher must be those the session was set up with.
-NtStatus binding_refusal(Worker& worker, Connection& connection, const Session& session,
+NtStatus binding_refusal(Worker& worker, Connection& connection, const SessionFacts& session,
                          const Header& header) {
   const auto& n = connection.negotiated();
   crypto::SigningAlgorithm mine = connection_signing_algorithm(n);
@@ -121,15 +122,43 @@ NtStatus binding_refusal(Worker& worker, Connection& connection, const Session& 
   if ((header.flags & kFlagSigned) == 0) return NtStatus::INVALID_PARAMETER;
   if (session.dialect != n.dialect || session.cipher != n.cipher)
     return NtStatus::INVALID_PARAMETER;
-  if (session.state != Session::State::VALID || session.channels.count(connection.id()) != 0)
-    return NtStatus::REQUEST_NOT_ACCEPTED;
+  if (!session.valid) return NtStatus::REQUEST_NOT_ACCEPTED;
   // A guest or anonymous session has no key to prove the binding with.
-  if (session.anonymous || session.guest || session.session_signer == nullptr)
-    return NtStatus::NOT_SUPPORTED;
+  if (!session.keyed) return NtStatus::NOT_SUPPORTED;
+  return NtStatus::SUCCESS;
+}
+
+// The same checks for a local session, plus what only the session's own worker knows.
+NtStatus local_binding_refusal(Worker& worker, Connection& connection, const Session& session,
+                               const Header& header) {
+  NtStatus refusal = binding_refusal(worker, connection, facts_of(session), header);
+  if (refusal != NtStatus::SUCCESS) return refusal;
+  if (session.channels.count(connection.id()) != 0) return NtStatus::REQUEST_NOT_ACCEPTED;
   // Windows serves at most 32 channels per session; clients expect the same bound.
   if (session.channels.size() + session.bindings.size() >= kMaxChannelsPerSession)
     return NtStatus::INSUFFICIENT_RESOURCES;
   return NtStatus::SUCCESS;
+}
+
+// A binding request for a session of another client (another ClientGUID, so another
+// worker): it gets the refusal Windows would give; when nothing refuses it, binding
+// across clients is not served (REQUEST_NOT_ACCEPTED, as Samba answers it). The request
+// cannot be verified without the session's key, so only what an unsigned request may
+// learn anyway is revealed: the same statuses come before the signature check.
+void refuse_foreign_binding(const RequestPtr& req) {
+  std::uint64_t connection_id = req->connection_id;
+  Worker* worker = &req->worker;
+  worker->query_session(req->header.session_id, [req, worker, connection_id](
+                                                    std::optional<SessionFacts> facts) {
+    Connection* c = worker->connection(connection_id);
+    if (c == nullptr) return;
+    if (!facts) {
+      req->reply(NtStatus::USER_SESSION_DELETED);
+      return;
+    }
+    NtStatus refusal = binding_refusal(*worker, *c, *facts, req->header);
+    req->reply(refusal != NtStatus::SUCCESS ? refusal : NtStatus::REQUEST_NOT_ACCEPTED);
+  });
 }
 
 // Adds this connection as a channel of an established session (MS-SMB2 3.3.5.5.2,
@@ -139,8 +168,12 @@ void handle_binding(const RequestPtr& req, const SessionSetupRequest& request) {
   Connection* c = req->connection();
   Worker& worker = req->worker;
   Session* session = req->session;
-  if (req->header.session_id == 0 || session == nullptr) {
+  if (req->header.session_id == 0) {
     req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  if (session == nullptr) {
+    refuse_foreign_binding(req);
     return;
   }
   const auto& n = c->negotiated();
@@ -148,7 +181,7 @@ void handle_binding(const RequestPtr& req, const SessionSetupRequest& request) {
   std::uint64_t connection_id = c->id();
   auto pending = session->bindings.find(connection_id);
   if (pending == session->bindings.end()) {
-    NtStatus refusal = binding_refusal(worker, *c, *session, req->header);
+    NtStatus refusal = local_binding_refusal(worker, *c, *session, req->header);
     if (refusal != NtStatus::SUCCESS) {
       req->reply(refusal);
       return;

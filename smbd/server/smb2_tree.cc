@@ -65,7 +65,8 @@ void handle_tree_connect(const RequestPtr& req) {
     }
     auto fs = std::make_shared<vfs::Share>();
     std::string error;
-    if (vfs::Share::open(share->path, *fs, &error) != NtStatus::SUCCESS) {
+    vfs::Backend backend = share->pmem ? vfs::Backend::pmem : vfs::Backend::posix;
+    if (vfs::Share::open(share->path, *fs, &error, backend) != NtStatus::SUCCESS) {
       log::error(c->peer().c_str(), "share [%s]: cannot open %s: %s", share->name.c_str(),
                  share->path.c_str(), error.c_str());
       req->reply(NtStatus::BAD_NETWORK_NAME);

@@ -22,6 +22,12 @@ Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
   ::setenv("UV_THREADPOOL_SIZE", "16", 0);
   uv_loop_init(&loop_);
   loop_.data = this;
+  client_.on_session_removed = [this](std::uint64_t id) {
+    ControlMessage gone;
+    gone.type = ControlType::SESSION_GONE;
+    ByteWriter(gone.payload).u64(id);
+    send_control(control_.get(), gone);
+  };
 }
 
 Worker::~Worker() {
@@ -100,6 +106,17 @@ void Worker::on_control() {
         for (auto& done : waiting) done(granted);
         break;
       }
+      case ControlType::SESSION_FACTS: {
+        if (message->payload.size() < 8) break;
+        std::uint64_t id = load_le64(message->payload.data());
+        auto waiting = pending_session_queries_.extract(id);
+        if (waiting.empty()) break;
+        auto facts = message->payload.size() > 8
+                         ? decode_facts(ByteSpan(message->payload).subspan(8))
+                         : std::nullopt;
+        for (auto& done : waiting.mapped()) done(facts);
+        break;
+      }
       case ControlType::SHUTDOWN:
         stop();
         return;
@@ -171,6 +188,31 @@ void Worker::hand_off(const ClientGuid& guid, UniqueFd socket, Bytes payload, bo
                std::strerror(errno));
   else
     log::debug(4, nullptr, "worker: connection passed on to its client's worker");
+}
+
+void Worker::announce_session(const Session& session) {
+  ControlMessage announce;
+  announce.type = ControlType::SESSION_ANNOUNCE;
+  ByteWriter(announce.payload).u64(session.id);
+  Bytes facts = encode_facts(facts_of(session));
+  announce.payload.insert(announce.payload.end(), facts.begin(), facts.end());
+  send_control(control_.get(), announce);
+}
+
+void Worker::query_session(std::uint64_t id,
+                           std::function<void(std::optional<SessionFacts>)> done) {
+  auto& waiting = pending_session_queries_[id];
+  waiting.push_back(std::move(done));
+  if (waiting.size() > 1) return;  // asked already
+  ControlMessage query;
+  query.type = ControlType::SESSION_QUERY;
+  ByteWriter(query.payload).u64(id);
+  if (!send_control(control_.get(), query)) {
+    // Without a master no other worker can be asked.
+    auto callbacks = std::move(waiting);
+    pending_session_queries_.erase(id);
+    for (auto& callback : callbacks) callback(std::nullopt);
+  }
 }
 
 Connection* Worker::connection(std::uint64_t id) {

@@ -37,6 +37,13 @@ class Worker {
   // RDMA channel packed with the proxy's HELLO) to the client's owner through the master.
   void hand_off(const ClientGuid& guid, UniqueFd socket, Bytes payload, bool rdma);
 
+  // Tells the master about a valid session (and that it went), so that a binding
+  // request for it in another worker is answered as Windows answers it.
+  void announce_session(const Session& session);
+  // Asks the master for the facts of a session another worker holds; `done` gets
+  // nothing when no worker has it.
+  void query_session(std::uint64_t id, std::function<void(std::optional<SessionFacts>)> done);
+
   Connection* connection(std::uint64_t id);
   void connection_closed(std::uint64_t id);
 
@@ -57,6 +64,8 @@ class Worker {
   ClientState client_;
   std::optional<ClientGuid> owned_guid_;
   std::vector<std::function<void(bool)>> pending_claims_;
+  std::map<std::uint64_t, std::vector<std::function<void(std::optional<SessionFacts>)>>>
+      pending_session_queries_;
   std::map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Connection>> closing_;
   std::uint64_t next_connection_id_ = 1;

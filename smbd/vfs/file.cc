@@ -164,6 +164,13 @@ NtStatus set_allocation_size(int fd, std::uint64_t allocation_size) {
   if (S_ISDIR(st.st_mode)) return NtStatus::INVALID_PARAMETER;
   const auto size = static_cast<std::uint64_t>(st.st_size);
   if (allocation_size < size) return set_end_of_file(fd, allocation_size);
+  return reserve_allocation(fd, allocation_size);
+}
+
+NtStatus reserve_allocation(int fd, std::uint64_t allocation_size) {
+  if (allocation_size > kMaxOffset) return NtStatus::INVALID_PARAMETER;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return last_error();
   if (allocation_size > static_cast<std::uint64_t>(st.st_blocks) * 512) {
     if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(allocation_size)) != 0) {
       // The allocation size is a hint; file systems without fallocate just ignore it.

@@ -63,6 +63,9 @@ NtStatus set_end_of_file(int fd, std::uint64_t end_of_file);
 // the size (fallocate KEEP_SIZE, ignored where unsupported); a smaller allocation
 // than the current size truncates the file to it.
 NtStatus set_allocation_size(int fd, std::uint64_t allocation_size);
+// The growing half of set_allocation_size: reserves blocks up to `allocation_size`
+// without changing the size; never truncates.
+NtStatus reserve_allocation(int fd, std::uint64_t allocation_size);
 // [MS-FSA] 2.1.5.14.2 FileBasicInformation: times 0 / -1 / -2 mean no change; the
 // creation and change times cannot be set on POSIX and are ignored; attributes 0
 // mean no change. `name` as for query_info.

@@ -99,7 +99,8 @@ std::string Resolved::smb_path() const {
   return path;
 }
 
-NtStatus Share::open(const std::string& root_path, Share& out, std::string* error) {
+NtStatus Share::open(const std::string& root_path, Share& out, std::string* error,
+                     Backend backend) {
   const int fd = openat2_fd(AT_FDCWD, root_path.c_str(), O_PATH | O_DIRECTORY, 0, 0);
   if (fd < 0) {
     const int err = errno;
@@ -113,6 +114,7 @@ NtStatus Share::open(const std::string& root_path, Share& out, std::string* erro
     return err == ENOSYS ? NtStatus::NOT_SUPPORTED : errno_to_ntstatus(err);
   }
   out.root_.reset(fd);
+  out.backend_ = backend;
   return NtStatus::SUCCESS;
 }
 
@@ -303,7 +305,7 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
     if (fl >= 0) (void)::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK);
     out.writable = access != O_RDONLY;
     if (overwrite) {
-      if (::ftruncate(fd.get(), 0) != 0) {
+      if (!req.defer_truncate && ::ftruncate(fd.get(), 0) != 0) {
         st = last_error();
         return Attempt::kDone;
       }

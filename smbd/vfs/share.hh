@@ -54,6 +54,12 @@ inline constexpr std::uint32_t GENERIC_WRITE = 0x40000000;
 inline constexpr std::uint32_t GENERIC_READ = 0x80000000;
 }  // namespace access_mask
 
+// How the SMB layer reaches the data of a share's regular files (file_io.hh).
+enum class Backend {
+  posix,  // pread/pwrite on the descriptor
+  pmem,   // a pmem::MappedFile per file (`pmem = yes`)
+};
+
 struct OpenRequest {
   std::uint32_t desired_access = access_mask::FILE_READ_DATA;
   std::uint32_t file_attributes = 0;
@@ -63,6 +69,9 @@ struct OpenRequest {
   std::uint32_t create_options = 0;
   mode_t create_mode = 0644;     // new files (the process umask still applies)
   mode_t directory_mode = 0755;  // new directories
+  // An overwrite disposition leaves the old data for the caller to drop (create_action
+  // FILE_OVERWRITTEN / FILE_SUPERSEDED): pmem files are truncated through their mapping.
+  bool defer_truncate = false;
 };
 
 struct OpenResult {
@@ -112,10 +121,12 @@ class Share {
 
   // Opens `root_path` (an existing directory). NOT_SUPPORTED with a message in
   // `error` when the kernel has no openat2(2) (Linux < 5.6).
-  static NtStatus open(const std::string& root_path, Share& out, std::string* error = nullptr);
+  static NtStatus open(const std::string& root_path, Share& out, std::string* error = nullptr,
+                       Backend backend = Backend::posix);
 
   bool valid() const { return root_.valid(); }
   int root_fd() const { return root_.get(); }
+  Backend backend() const { return backend_; }
 
   // Validates `smb_path` and resolves every component but the last, which is looked
   // up (exactly, then ignoring case) but not opened. OBJECT_PATH_NOT_FOUND when an
@@ -148,6 +159,7 @@ class Share {
 
  private:
   UniqueFd root_;
+  Backend backend_ = Backend::posix;
 };
 
 }  // namespace smb::vfs

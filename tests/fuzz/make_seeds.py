@@ -12,6 +12,11 @@ SMB2 traffic comes from capture_corpus.py). Deterministic; run again after chang
   corpus/shmring/    a segment header and peer scripts
   corpus/config/     smb.conf files (the integration harness's, the demo's, Samba
                      syntax corners) and smbpasswd files
+  corpus/security/   security descriptors: what smbcacls sends and Samba's smbd and
+                     NDR encoder produce, hand-laid corner cases, ACLs, SIDs and
+                     descriptor-to-mode mapping inputs
+
+With target names as arguments (e.g. `make_seeds.py security`) only those are written.
 
 Needs python3-cryptography for the encrypted seeds.
 """
@@ -19,6 +24,7 @@ Needs python3-cryptography for the encrypted seeds.
 import os
 import re
 import struct
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -269,12 +275,111 @@ def config_seeds():
             write("config", "demo.conf", m.group(1) + "\n")
 
 
+# ---------------------------------------------------------------- security
+
+# Captured: the SET_INFO buffer of `smbcacls --numeric -S
+# ACL:S-1-22-1-0:ALLOWED/0x0/FULL,ACL:S-1-1-0:ALLOWED/0x0/READ` (ACL revision 3, DACL only),
+# and what Samba 4.17's smbd answers to QUERY_INFO OWNER|GROUP|DACL for a file (domain
+# SIDs) and a directory (Unix SIDs).
+SD_CAPTURED = {
+    "smbcacls-set-dacl":
+        "0100048000000000000000000000000014000000030034000200000000001400a900120001010000"
+        "000000010000000000001800ff011f00010200000000001601000000000000000000",
+    "samba-smbd-file":
+        "0100049014000000300000000000000040000000010500000000000515000000c4875435bd0f6bc0"
+        "8a0270d2e8030000010200000000001602000000e90300000200580003000000000024009f011200"
+        "010500000000000515000000c4875435bd0f6bc08a0270d2e8030000000018008900120001020000"
+        "0000001602000000e90300000000140000000000010100000000000100000000",
+    "samba-smbd-dir":
+        "0100049014000000240000000000000034000000010200000000001601000000000000000102000000"
+        "000016020000000000000002004c000300000000001800ff011f00010200000000001601000000000000"
+        "0000001800a90012000102000000000016020000000000000000001400a900120001010000000000"
+        "0100000000",
+    # Samba's NDR encoder (the one smbcacls uses) for SDDL strings: Unix owner and DACL;
+    # inherited ACEs with CREATOR OWNER; a SACL audit ACE and a deny ACE; an object ACE.
+    "samba-ndr-unix":
+        "0100049014000000240000000000000034000000010200000000001601000000e803000001020000"
+        "00000016020000006400000004004c000300000000001800ff010000010200000000001601000000"
+        "e803000000001800a9001200010200000000001602000000640000000000140089001200010100"
+        "000000000100000000",
+    "samba-ndr-inherited":
+        "010004841400000024000000000000004000000001020000000000052000000020020000010500"
+        "000000000515000000dcf4dc3b833d2b46828ba6280102000004005c000400000000101400ff01"
+        "0000010100000000000512000000001b14000000001001010000000000030000000000101400bf"
+        "01130001010000000000050b00000000101800a900120001020000000000052000000021020000",
+    "samba-ndr-sacl-deny":
+        "0100148014000000300000004c00000068000000010500000000000515000000dcf4dc3b833d2b46"
+        "828ba62800020000010500000000000515000000dcf4dc3b833d2b46828ba6280102000004001c00"
+        "0100000002401400ff010000010100000000000100000000040040000200000000002400ff011f00"
+        "010500000000000515000000dcf4dc3b833d2b46828ba628000200000100140002000000010100"
+        "000000000507000000",
+    "samba-ndr-object-ace":
+        "01000480000000000000000000000000140000000400300001000000050028000001000001000000"
+        "531a72ab2f1ed011981900aa0040529b010100000000000100000000",
+}
+
+
+def sid(authority, *subs):
+    return bytes([1, len(subs)]) + authority.to_bytes(6, "big") + struct.pack(
+        f"<{len(subs)}I", *subs)
+
+
+def ace(ace_type, flags, mask, trustee):
+    return struct.pack("<BBHI", ace_type, flags, 8 + len(trustee), mask) + trustee
+
+
+def acl(*aces, revision=2):
+    body = b"".join(aces)
+    return struct.pack("<BBHHH", revision, 0, 8 + len(body), len(aces), 0) + body
+
+
+def sd(owner=b"", group=b"", sacl=None, dacl=None, control=0x8000):
+    """Canonical layout: header, SACL, DACL, owner, group."""
+    parts, offsets = b"", [0, 0, 0, 0]
+    for index, part, flag in ((2, sacl, 0x10), (3, dacl, 0x04), (0, owner, 0), (1, group, 0)):
+        if part:
+            offsets[index] = 20 + len(parts)
+            parts += part
+            control |= flag
+    return struct.pack("<BBHIIII", 1, 0, control, *offsets) + parts
+
+
+def security_seeds():
+    everyone, anonymous = sid(1, 0), sid(5, 7)
+    owner, group = sid(22, 1, 1000), sid(22, 2, 100)
+    for name, text in SD_CAPTURED.items():
+        write("security", name, b"\x00" + bytes.fromhex(text))
+    posix = sd(owner, group, dacl=acl(ace(0, 0, 0x001F01FF, owner), ace(0, 0, 0x001200A9, group),
+                                      ace(0, 0, 0x00120089, everyone)), control=0x9000)
+    hand = {
+        "posix-0754": posix,
+        "header-only": sd(),
+        "null-dacl": struct.pack("<BBHIIII", 1, 0, 0x8004, 0, 0, 0, 0),
+        "empty-dacl": sd(dacl=acl()),
+        "deny-anonymous": sd(sid(5, 32, 544), sid(5, 18),
+                             dacl=acl(ace(0, 0, 0x001F01FF, everyone), ace(1, 0, 2, anonymous))),
+        "label-sacl": sd(sacl=acl(ace(0x11, 0, 1, sid(16, 4096)))),
+        "sid-15-subauthorities": sd(sid(5, *range(21, 36))),
+        "shared-sid": struct.pack("<BBHIIII", 1, 0, 0x8000, 20, 20, 0, 0) + owner,
+    }
+    for name, data in hand.items():
+        write("security", name, b"\x00" + data)
+    write("security", "acl-revision-4", b"\x01" + acl(ace(0, 3, 0x10000000, everyone), revision=4))
+    write("security", "sid-domain", b"\x02" + sid(5, 21, 1004336348, 1177238915, 682003330, 512))
+    write("security", "sid-big-authority", b"\x02" + sid(0x123456789ABC, 1))
+    # Mapping: AdditionalInformation, st_mode, descriptor.
+    smbcacls = bytes.fromhex(SD_CAPTURED["smbcacls-set-dacl"])
+    write("security", "map-smbcacls", b"\x03" + struct.pack("<II", 4, 0o100644) + smbcacls)
+    write("security", "map-posix-dir", b"\x03" + struct.pack("<II", 7, 0o040755) + posix)
+    write("security", "map-null-dacl",
+          b"\x03" + struct.pack("<II", 4, 0o100600) + hand["null-dacl"])
+
+
 if __name__ == "__main__":
-    rpc_seeds()
-    crypto_seeds()
-    fscc_seeds()
-    smbdirect_seeds()
-    shmring_seeds()
-    config_seeds()
+    generators = {"rpc": rpc_seeds, "crypto": crypto_seeds, "fscc": fscc_seeds,
+                  "smbdirect": smbdirect_seeds, "shmring": shmring_seeds,
+                  "config": config_seeds, "security": security_seeds}
+    for name in sys.argv[1:] or generators:
+        generators[name]()
     for d in sorted(os.listdir(CORPUS)):
         print(f"corpus/{d}: {len(os.listdir(os.path.join(CORPUS, d)))} files")
