@@ -886,3 +886,131 @@ TEST_CASE("Data movement: RDMA channels against TCP in the same run (copies per 
   CHECK(rdma_write.worker_copies < tcp_write.worker_copies);
   CHECK(rdma_read.worker_copies < tcp_read.worker_copies);
 }
+
+// ---- failures in the middle of RDMA transfers
+
+namespace {
+
+std::vector<pid_t> workers_of(pid_t master) {
+  std::vector<pid_t> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    auto close_paren = line.rfind(')');
+    char state = 0;
+    long ppid = 0;
+    if (close_paren == std::string::npos ||
+        std::sscanf(line.c_str() + close_paren + 1, " %c %ld", &state, &ppid) != 2)
+      continue;
+    if (ppid == master && state != 'Z') out.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return out;
+}
+
+// A file of `chunks` MiB written over TCP, for the RDMA reads below.
+void write_file_over_tcp(const Server& server, const std::string& name, std::uint32_t chunks) {
+  auto tcp = client::Connection::connect("127.0.0.1", server.port);
+  std::uint64_t sid = tcp->session_setup(server.credentials());
+  client::Tree tree = tcp->tree_connect(sid, "\\\\127.0.0.1\\data");
+  FileId f = create_file(*tcp, tree, name);
+  for (std::uint32_t i = 0; i < chunks; ++i)
+    REQUIRE(tcp->write(tree, f, std::uint64_t{i} << 20, pattern(1u << 20, i)) == NtStatus::SUCCESS);
+  REQUIRE(tcp->close(tree, f) == NtStatus::SUCCESS);
+}
+
+// The server still serves SMB Direct: a fresh client reads the file back intact.
+void check_still_serving(const Server& server, const std::string& name, std::uint32_t chunks) {
+  Session s = open_rdma(server);
+  FileId f;
+  REQUIRE(s.rdma->smb().open(s.tree, name, client::access::GENERIC_READ,
+                             CreateDisposition::FILE_OPEN, 0, f) == NtStatus::SUCCESS);
+  Bytes memory(1u << 20);
+  std::string error;
+  auto buffer = s.rdma->register_buffer(memory, error);
+  REQUIRE_MESSAGE(buffer, error);
+  for (std::uint32_t i = 0; i < chunks; ++i) {
+    std::uint32_t count = 0;
+    REQUIRE(s.rdma->read(s.tree, f, std::uint64_t{i} << 20, 1u << 20, *buffer, 0, false, count) ==
+            NtStatus::SUCCESS);
+    REQUIRE(count == 1u << 20);
+    CHECK(memory == pattern(1u << 20, i));
+  }
+  CHECK(s.rdma->smb().close(s.tree, f) == NtStatus::SUCCESS);
+}
+
+}  // namespace
+
+TEST_CASE("A client vanishing with RDMA reads outstanding leaves the server serving") {
+  Server server;
+  constexpr std::uint32_t kChunks = 16;
+  write_file_over_tcp(server, "vanish.bin", kChunks);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // The client process: 16 RDMA reads in flight, then gone without a word.
+    try {
+      Session s = open_rdma(server);
+      FileId f;
+      if (s.rdma->smb().open(s.tree, "vanish.bin", client::access::GENERIC_READ,
+                             CreateDisposition::FILE_OPEN, 0, f) != NtStatus::SUCCESS)
+        ::_exit(2);
+      Bytes memory(std::size_t{kChunks} << 20);
+      std::string error;
+      auto buffer = s.rdma->register_buffer(memory, error);
+      if (!buffer) ::_exit(3);
+      for (std::uint32_t i = 0; i < kChunks; ++i)
+        s.rdma->read_async(s.tree, f, std::uint64_t{i} << 20, 1u << 20, *buffer,
+                           std::size_t{i} << 20, false, [](NtStatus, std::uint32_t) {});
+      s.rdma->smb().poll(0);
+      ::_exit(0);
+    } catch (...) {
+      ::_exit(4);
+    }
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  CHECK(::kill(server.proxy, 0) == 0);
+  check_still_serving(server, "vanish.bin", kChunks);
+  // The vanished client's worker has gone too.
+  for (int i = 0; i < 50 && workers_of(server.smbd).size() > 0; ++i) ::usleep(100000);
+  CHECK(workers_of(server.smbd).empty());
+}
+
+TEST_CASE("A worker killed while the proxy holds its RDMA requests: the client sees an error, "
+          "the proxy carries on") {
+  Server server;
+  constexpr std::uint32_t kChunks = 16;
+  write_file_over_tcp(server, "killed.bin", kChunks);
+  for (int i = 0; i < 50 && !workers_of(server.smbd).empty(); ++i) ::usleep(100000);
+  Session s = open_rdma(server);
+  FileId f = create_file(s.rdma->smb(), s.tree, "written.bin");
+  auto workers = workers_of(server.smbd);
+  REQUIRE(workers.size() == 1);
+  Bytes memory(std::size_t{kChunks} << 20);
+  std::string error;
+  auto buffer = s.rdma->register_buffer(memory, error);
+  REQUIRE_MESSAGE(buffer, error);
+  std::uint32_t completed = 0, failed = 0;
+  for (std::uint32_t i = 0; i < kChunks; ++i)
+    s.rdma->write_async(s.tree, f, std::uint64_t{i} << 20, 1u << 20, *buffer,
+                        std::size_t{i} << 20, false, [&](NtStatus st, std::uint32_t) {
+                          ++completed;
+                          if (st != NtStatus::SUCCESS) ++failed;
+                        });
+  REQUIRE(::kill(workers[0], SIGKILL) == 0);
+  // Every request completes (most with an error), none hangs.
+  try {
+    s.rdma->smb().wait_until([&] { return completed == kChunks; });
+  } catch (const client::Error&) {
+    // The connection failing completes whatever was outstanding.
+  }
+  CHECK(completed == kChunks);
+  CHECK(failed > 0);
+  CHECK(::kill(server.proxy, 0) == 0);
+  check_still_serving(server, "killed.bin", kChunks);
+}
