@@ -149,11 +149,19 @@ void Connection::hand_off(Bytes negotiate) {
   worker_.connection_closed(id_);
 }
 
+// Over SMB Direct one READ or WRITE moves at most the proxy's MaxReadWriteSize through
+// an RDMA channel ([MS-SMBD] 3.1.1.1), so the connection offers no more.
 std::size_t Connection::max_read_size() const {
-  return worker_.config().conf.global.smb2_max_read;
+  std::size_t limit = worker_.config().conf.global.smb2_max_read;
+  if (auto* channel = dynamic_cast<const RdmaChannelTransport*>(transport_.get()))
+    limit = std::min<std::size_t>(limit, channel->max_read_write_size());
+  return limit;
 }
 std::size_t Connection::max_write_size() const {
-  return worker_.config().conf.global.smb2_max_write;
+  std::size_t limit = worker_.config().conf.global.smb2_max_write;
+  if (auto* channel = dynamic_cast<const RdmaChannelTransport*>(transport_.get()))
+    limit = std::min<std::size_t>(limit, channel->max_read_write_size());
+  return limit;
 }
 std::size_t Connection::max_transact_size() const {
   return worker_.config().conf.global.smb2_max_trans;

@@ -84,6 +84,7 @@ class Connection {
   // apply from now on.
   void authenticated();
   Worker& worker() { return worker_; }
+  const Worker& worker() const { return worker_; }
   NegotiatedState& negotiated() { return negotiated_; }
   const std::string& peer() const { return transport_->peer_address(); }
   bool is_rdma() const { return transport_->is_rdma(); }

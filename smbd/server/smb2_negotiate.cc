@@ -20,17 +20,20 @@ std::uint64_t nt_time_now() {
   return static_cast<std::uint64_t>(since_1970) + 116444736000000000ull;
 }
 
-void fill_common(NegotiateResponse& r, const Worker& worker, std::uint16_t dialect,
+void fill_common(NegotiateResponse& r, const Connection& connection, std::uint16_t dialect,
                  std::uint16_t security_mode) {
-  const auto& g = worker.config().conf.global;
+  const Worker& worker = connection.worker();
   r.security_mode = security_mode;
   r.dialect_revision = dialect;
   r.server_guid = worker.config().server_guid;
   // MS-SMB2 3.3.5.4: 2.0.2 is limited to 64 KiB; large MTU needs 2.1 or later.
   std::uint32_t limit = dialect == 0x0202 ? 65536u : 0xFFFFFFFFu;
-  r.max_transact_size = std::min<std::uint32_t>(g.smb2_max_trans, limit);
-  r.max_read_size = std::min<std::uint32_t>(g.smb2_max_read, limit);
-  r.max_write_size = std::min<std::uint32_t>(g.smb2_max_write, limit);
+  r.max_transact_size =
+      static_cast<std::uint32_t>(std::min<std::size_t>(connection.max_transact_size(), limit));
+  r.max_read_size =
+      static_cast<std::uint32_t>(std::min<std::size_t>(connection.max_read_size(), limit));
+  r.max_write_size =
+      static_cast<std::uint32_t>(std::min<std::size_t>(connection.max_write_size(), limit));
   r.system_time = nt_time_now();
   r.server_start_time = 0;
   r.security_buffer = auth::ServerAuthenticator::negotiate_hint_token();
@@ -40,7 +43,7 @@ void fill_common(NegotiateResponse& r, const Worker& worker, std::uint16_t diale
 
 Bytes build_smb1_negotiate_response(Connection& connection, std::uint16_t dialect) {
   NegotiateResponse r;
-  fill_common(r, connection.worker(), dialect, server_security_mode(connection.worker()));
+  fill_common(r, connection, dialect, server_security_mode(connection.worker()));
   r.capabilities = 0;
   Header h;
   h.command = Command::NEGOTIATE;
@@ -93,7 +96,7 @@ void handle_negotiate(const RequestPtr& req) {
     neg.server_capabilities = server_capabilities(w, choice.dialect, request.capabilities);
 
     NegotiateResponse r;
-    fill_common(r, w, choice.dialect, neg.server_security_mode);
+    fill_common(r, *conn, choice.dialect, neg.server_security_mode);
     r.capabilities = neg.server_capabilities;
     if (choice.dialect == 0x0311)
       add_negotiate_contexts(r, request, choice,
