@@ -590,6 +590,102 @@ int case_channel_hijack(const Opts& o) {
   return 0;
 }
 
+// Session binding abused: forged and unsigned binding requests, a wrong password,
+// more channels than a session takes, and a connection of another client.
+int case_bind_abuse(const Opts& o) {
+  client::Options bo = default_options();
+  for (std::size_t i = 0; i < bo.client_guid.size(); ++i)
+    bo.client_guid[i] = static_cast<std::uint8_t>(0xB0 + i);
+  Client b = login(o, bo);
+  FileId fb;
+  check(open_rw(b, "bind-victim.bin", fb) == NtStatus::SUCCESS, "victim opens a file");
+  Bytes secret = pattern(4096, 4321);
+  b.c->write(b.tree, fb, 0, secret);
+  auth::ClientCredentials cred{o.user, "", o.password, std::nullopt, ""};
+
+  // Forged: the binding flag with a signature the attacker cannot compute.
+  auto hostile = Connection::connect(o.host, o.port, bo);
+  SessionSetupRequest q;
+  q.flags = kSessionSetupFlagBinding;
+  q.security_mode = kSessionSigningEnabled;
+  q.security_buffer = Bytes(16, 0x41);
+  Bytes forged = plain_message(*hostile, make_call(Command::SESSION_SETUP, Tree{}, q), b.sid, 0);
+  store_le32(&forged[H_FLAGS], load_le32(&forged[H_FLAGS]) | kFlagSigned);
+  for (std::size_t i = 48; i < 64; ++i) forged[i] = static_cast<std::uint8_t>(i * 7);
+  Raw r = exchange(*hostile, forged);
+  check(!r.headers.empty() && r.status() == NtStatus::ACCESS_DENIED,
+        "binding with a forged signature -> %s (want ACCESS_DENIED)", r.describe().c_str());
+  r = exchange(*hostile, plain_message(*hostile, make_call(Command::SESSION_SETUP, Tree{}, q),
+                                       b.sid, 0));
+  check(!r.headers.empty() && r.status() == NtStatus::INVALID_PARAMETER,
+        "unsigned binding -> %s (want INVALID_PARAMETER)", r.describe().c_str());
+  // The forged channel did not become one: it cannot read the victim's file.
+  ReadRequest rq;
+  rq.length = 4096;
+  rq.file_id = fb;
+  r = exchange(*hostile, plain_message(*hostile, make_call(Command::READ, b.tree, rq), b.sid,
+                                       b.tree.tree_id));
+  refused(r, "read through the refused channel");
+  hostile.reset();
+
+  auto wrong = Connection::connect(o.host, o.port, bo);
+  auth::ClientCredentials bad = cred;
+  bad.password = "wrong-" + o.password;
+  try {
+    wrong->bind_session(*b.c, b.sid, bad);
+    check(false, "binding with a wrong password succeeded");
+  } catch (const client::Error& e) {
+    check(e.status() == NtStatus::LOGON_FAILURE, "binding with a wrong password -> %s",
+          st(e.status()).c_str());
+  }
+  wrong.reset();
+
+  // 32 channels per session: the victim's own and 31 more; the next is refused.
+  std::vector<std::unique_ptr<Connection>> channels;
+  for (int i = 0; i < 31; ++i) {
+    channels.push_back(Connection::connect(o.host, o.port, bo));
+    channels.back()->bind_session(*b.c, b.sid, cred);
+  }
+  auto extra = Connection::connect(o.host, o.port, bo);
+  try {
+    extra->bind_session(*b.c, b.sid, cred);
+    check(false, "a 33rd channel was bound");
+  } catch (const client::Error& e) {
+    check(e.status() == NtStatus::INSUFFICIENT_RESOURCES, "33rd channel -> %s",
+          st(e.status()).c_str());
+  }
+  Bytes via_last;
+  NtStatus s = channels.back()->read(b.tree, fb, 0, 4096, via_last);
+  check(s == NtStatus::SUCCESS && via_last == secret, "read through the 32nd channel: %s",
+        st(s).c_str());
+  channels.clear();
+  extra.reset();
+
+  // Another client (another ClientGUID) is refused.
+  auto stranger = Connection::connect(o.host, o.port, default_options());
+  try {
+    stranger->bind_session(*b.c, b.sid, cred);
+    check(false, "a connection of another client bound to the session");
+  } catch (const client::Error& e) {
+    check(e.status() == NtStatus::REQUEST_NOT_ACCEPTED, "binding from another client -> %s",
+          st(e.status()).c_str());
+  }
+  stranger.reset();
+
+  try {
+    Bytes back;
+    s = b.c->read(b.tree, fb, 0, 4096, back);
+    check(s == NtStatus::SUCCESS && back == secret, "victim's session still works: %s",
+          st(s).c_str());
+    b.c->set_delete_on_close(b.tree, fb, true);
+    b.c->close(b.tree, fb);
+  } catch (const std::exception& e) {
+    check(false, "victim's session still works: %s", e.what());
+  }
+  alive(o, "bind abuse");
+  return 0;
+}
+
 // Requests before NEGOTIATE and before SESSION_SETUP.
 int case_before_negotiate(const Opts& o) {
   struct Pre {
@@ -2153,6 +2249,7 @@ int main(int argc, char** argv) {
       {"victim", case_victim},
       {"foreign-ids", case_foreign_ids},
       {"channel-hijack", case_channel_hijack},
+      {"bind-abuse", case_bind_abuse},
       {"before-negotiate", case_before_negotiate},
       {"bad-input", case_bad_input},
       {"compound-teardown", case_compound_teardown},

@@ -37,6 +37,7 @@ SKIP = 77
 CASES = {
     "foreign-ids": {},
     "channel-hijack": {},
+    "bind-abuse": {},
     "before-negotiate": {},
     "bad-input": {},
     "compound-teardown": {},
