@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 
+#include "pmem/fault_guard.hh"
 #include "vfs/errno_map.hh"
 
 namespace smb::pmem {
@@ -72,6 +73,36 @@ bool has_no_holes(int fd, std::uint64_t size) {
   return hole >= 0 && static_cast<std::uint64_t>(hole) >= size;
 }
 
+// The accesses to mapped bytes, each run under run_guarded(): plain pointers only, so
+// a fault that cuts one short skips no destructor (pmem/fault_guard.hh).
+struct Copy {
+  void* dst;
+  const void* src;
+  std::size_t length;
+};
+
+void copy_plain(void* arg) {
+  const auto* c = static_cast<const Copy*>(arg);
+  std::memcpy(c->dst, c->src, c->length);
+}
+
+void copy_persist(void* arg) {
+  const auto* c = static_cast<const Copy*>(arg);
+  // Non-temporal stores for large copies, flushes for the rest, then a fence.
+  pmem_memcpy_persist(c->dst, c->src, c->length);
+}
+
+struct Flush {
+  void* addr;
+  std::size_t length;
+};
+
+void flush_persist(void* arg) {
+  const auto* f = static_cast<const Flush*>(arg);
+  // A cache-line flush of a dropped page faults like a load.
+  pmem_persist(f->addr, f->length);
+}
+
 }  // namespace
 
 RwLock::RwLock() {
@@ -104,11 +135,20 @@ void Mapping::reset() {
   length_ = 0;
 }
 
-NtStatus WriteRange::persist(std::size_t from, std::size_t length) const {
+NtStatus WriteRange::persist(std::size_t from, std::size_t length) {
   if (file_ == nullptr) return NtStatus::INVALID_HANDLE;
   if (from > span_.size() || length > span_.size() - from) return NtStatus::INVALID_PARAMETER;
   if (length == 0) return NtStatus::SUCCESS;
-  return file_->persist_locked(span_.data() + from, length);
+  bool faulted = false;
+  const NtStatus status = file_->persist_locked(span_.data() + from, length, faulted);
+  if (!faulted) return status;
+  // The file shrank under the range: what was placed in the dropped pages is gone, so
+  // persisting again would only acknowledge lost data. Give up the range and its lock,
+  // then learn the real size so the next operation starts from it.
+  const MappedFile* file = file_;
+  reset();
+  (void)file->refresh_after_fault();
+  return NtStatus::DATA_ERROR;
 }
 
 void WriteRange::reset() {
@@ -157,13 +197,23 @@ std::size_t MappedFile::capacity() const {
 NtStatus MappedFile::read(std::uint64_t offset, MutableByteSpan buffer, std::size_t& done) const {
   done = 0;
   if (offset > kMaxOffset) return NtStatus::INVALID_PARAMETER;
-  std::shared_lock lock(mu_);
-  const std::uint64_t size = size_.load(std::memory_order_relaxed);
-  if (offset >= size) return buffer.empty() ? NtStatus::SUCCESS : NtStatus::END_OF_FILE;
-  const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - offset));
-  std::memcpy(buffer.data(), mapping_.data() + offset, n);
-  done = n;
-  return NtStatus::SUCCESS;
+  bool faulted = false;
+  {
+    std::shared_lock lock(mu_);
+    const NtStatus status = read_locked(offset, buffer, done, faulted);
+    if (!faulted) return status;
+  }
+  // The file shrank behind the mapping. The shared lock is gone (it cannot be
+  // upgraded); the size is refreshed and the copy retried once, under the exclusive
+  // lock, so that no other refresh or resize moves the size in between.
+  std::unique_lock lock(mu_);
+  NtStatus status = refresh_locked();
+  if (status != NtStatus::SUCCESS) return status;
+  status = read_locked(offset, buffer, done, faulted);
+  if (!faulted) return status;
+  // Shrunk again in between, or a media error: the size is refreshed for the next caller.
+  (void)refresh_locked();
+  return NtStatus::DATA_ERROR;
 }
 
 NtStatus MappedFile::write(std::uint64_t offset, ByteSpan data, std::size_t& done) {
@@ -173,34 +223,43 @@ NtStatus MappedFile::write(std::uint64_t offset, ByteSpan data, std::size_t& don
   if (data.empty()) return NtStatus::SUCCESS;
   const std::uint64_t end = offset + data.size();
 
-  auto store = [&]() -> NtStatus {
-    NtStatus status = ensure_allocated(offset, data.size());
-    if (status != NtStatus::SUCCESS) return status;
-    std::uint8_t* dst = mapping_.data() + offset;
-    if (is_pmem_) {
-      // Non-temporal stores for large copies, flushes for the rest, then a fence.
-      pmem_memcpy_persist(dst, data.data(), data.size());
-    } else {
-      std::memcpy(dst, data.data(), data.size());
-      status = persist_locked(dst, data.size());
-      if (status != NtStatus::SUCCESS) return status;
-    }
-    done = data.size();
-    return NtStatus::SUCCESS;
-  };
-
+  bool faulted = false;
   {
     std::shared_lock lock(mu_);
-    if (end <= size_.load(std::memory_order_relaxed)) return store();
+    if (end <= size_.load(std::memory_order_relaxed)) {
+      const NtStatus status = store_locked(offset, data, faulted);
+      if (!faulted) {
+        if (status == NtStatus::SUCCESS) done = data.size();
+        return status;
+      }
+    }
   }
   // Extending writes are serialised with each other and with readers only for as long
-  // as the resize and this one copy take.
+  // as the resize and this one copy take. The cached size may be stale (a change behind
+  // the mapping), so a resize starts from the real one. A write that faulted because
+  // the file shrank behind the mapping comes here too: with the real size it is an
+  // extending write like any other, tried once more.
   std::unique_lock lock(mu_);
-  if (end > size_.load(std::memory_order_relaxed)) {
-    const NtStatus status = resize_locked(end);
-    if (status != NtStatus::SUCCESS) return status;
+  for (int faults = faulted ? 1 : 0;; ++faults) {
+    if (faults > 1) {
+      // Shrunk again in between, or a media error; the next caller starts afresh.
+      (void)refresh_locked();
+      return NtStatus::DATA_ERROR;
+    }
+    if (faults > 0 || end > size_.load(std::memory_order_relaxed)) {
+      const NtStatus status = refresh_locked();
+      if (status != NtStatus::SUCCESS) return status;
+    }
+    if (end > size_.load(std::memory_order_relaxed)) {
+      const NtStatus status = resize_locked(end);
+      if (status != NtStatus::SUCCESS) return status;
+    }
+    const NtStatus status = store_locked(offset, data, faulted);
+    if (!faulted) {
+      if (status == NtStatus::SUCCESS) done = data.size();
+      return status;
+    }
   }
-  return store();
 }
 
 NtStatus MappedFile::range(std::uint64_t offset, std::size_t length, WriteRange& out) {
@@ -224,8 +283,10 @@ NtStatus MappedFile::range(std::uint64_t offset, std::size_t length, WriteRange&
     // The lock cannot be downgraded: grow exclusively, then look again (a
     // concurrent shrink in between sends us round once more).
     std::unique_lock exclusive(mu_);
+    NtStatus status = refresh_locked();
+    if (status != NtStatus::SUCCESS) return status;
     if (end > size_.load(std::memory_order_relaxed)) {
-      const NtStatus status = resize_locked(end);
+      status = resize_locked(end);
       if (status != NtStatus::SUCCESS) return status;
     }
   }
@@ -235,6 +296,10 @@ NtStatus MappedFile::set_end_of_file(std::uint64_t end_of_file) {
   if (!writable()) return NtStatus::ACCESS_DENIED;
   if (end_of_file > kMaxOffset) return NtStatus::INVALID_PARAMETER;
   std::unique_lock lock(mu_);
+  // The cached size may be stale (a change behind the mapping); a resize starts from
+  // the real one. One fstat, cheap next to the ftruncate and fdatasync of a resize.
+  const NtStatus status = refresh_locked();
+  if (status != NtStatus::SUCCESS) return status;
   if (end_of_file == size_.load(std::memory_order_relaxed)) return NtStatus::SUCCESS;
   return resize_locked(end_of_file);
 }
@@ -278,13 +343,76 @@ NtStatus MappedFile::ensure_allocated(std::uint64_t offset, std::size_t length) 
   return NtStatus::SUCCESS;
 }
 
-NtStatus MappedFile::persist_locked(std::uint8_t* addr, std::size_t length) const {
-  if (is_pmem_) {
-    pmem_persist(addr, length);
-    return NtStatus::SUCCESS;
+NtStatus MappedFile::read_locked(std::uint64_t offset, MutableByteSpan buffer, std::size_t& done,
+                                 bool& faulted) const {
+  done = 0;
+  faulted = false;
+  const std::uint64_t size = size_.load(std::memory_order_relaxed);
+  if (offset >= size) return buffer.empty() ? NtStatus::SUCCESS : NtStatus::END_OF_FILE;
+  const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - offset));
+  Copy copy{buffer.data(), mapping_.data() + offset, n};
+  if (!run_guarded(copy_plain, &copy)) {
+    faulted = true;
+    return NtStatus::DATA_ERROR;
   }
-  // pmem_msync rounds the range out to whole pages, as msync(2) requires.
+  done = n;
+  return NtStatus::SUCCESS;
+}
+
+NtStatus MappedFile::store_locked(std::uint64_t offset, ByteSpan data, bool& faulted) const {
+  faulted = false;
+  NtStatus status = ensure_allocated(offset, data.size());
+  if (status != NtStatus::SUCCESS) return status;
+  std::uint8_t* dst = mapping_.data() + offset;
+  Copy copy{dst, data.data(), data.size()};
+  if (is_pmem_) {
+    faulted = !run_guarded(copy_persist, &copy);
+    return faulted ? NtStatus::DATA_ERROR : NtStatus::SUCCESS;
+  }
+  if (!run_guarded(copy_plain, &copy)) {
+    faulted = true;
+    return NtStatus::DATA_ERROR;
+  }
+  return persist_locked(dst, data.size(), faulted);
+}
+
+NtStatus MappedFile::persist_locked(std::uint8_t* addr, std::size_t length, bool& faulted) const {
+  faulted = false;
+  if (is_pmem_) {
+    Flush flush{addr, length};
+    faulted = !run_guarded(flush_persist, &flush);
+    return faulted ? NtStatus::DATA_ERROR : NtStatus::SUCCESS;
+  }
+  // pmem_msync rounds the range out to whole pages, as msync(2) requires. A system
+  // call: it reports a dropped range as an error (or not at all), never as SIGBUS.
   return pmem_msync(addr, length) == 0 ? NtStatus::SUCCESS : vfs::last_error();
+}
+
+NtStatus MappedFile::refresh_locked() const {
+  // The size is a cache of the file's, so const readers refresh it too; a MappedFile is
+  // only ever created non-const (by open()), which makes the cast well-defined.
+  auto* self = const_cast<MappedFile*>(this);
+  struct stat st {};
+  if (::fstat(fd_.get(), &st) != 0) return vfs::last_error();
+  const auto real = static_cast<std::uint64_t>(st.st_size);
+  // Grown behind the mapping past the reservation: it must cover the new size before
+  // the size may say so.
+  if (real > mapping_.size()) {
+    const NtStatus status = self->remap_locked(real);
+    if (status != NtStatus::SUCCESS) return status;
+  }
+  // Whoever changed the size may have left holes (ftruncate up) that a store would
+  // have to allocate.
+  if (real != size_.load(std::memory_order_relaxed)) {
+    dense_ = has_no_holes(fd_.get(), real);
+    size_.store(real, std::memory_order_release);
+  }
+  return NtStatus::SUCCESS;
+}
+
+NtStatus MappedFile::refresh_after_fault() const {
+  std::unique_lock lock(mu_);
+  return refresh_locked();
 }
 
 NtStatus MappedFile::resize_locked(std::uint64_t new_size) {

@@ -37,13 +37,28 @@
 //
 // Sharing rules
 // -------------
-// Every open of one file must go through the same MappedFile (FileTable does that):
-// the size is cached, and a truncation this object does not know of would make a load
-// from the dropped pages raise SIGBUS. The same holds for changes made outside the
-// server (another process truncating a file of the share).
+// Every open of one file in a process should go through the same MappedFile
+// (FileTable does that): the size is cached, and only changes made through this object
+// keep the cache exact.
+// A file may still change size behind the mapping (another worker process, a local
+// program). Every access to mapped bytes runs under run_guarded() (pmem/fault_guard.hh),
+// so a load or store in a page the shrink dropped fails that copy instead of raising a
+// fatal SIGBUS. The operation then takes the exclusive lock, re-reads the size with
+// fstat (remapping if the file grew past the reservation) and is retried once:
+//   - read() returns the bytes that still exist: a short read, or END_OF_FILE;
+//   - write() extends the file again as any extending write does (zeros in between);
+//   - WriteRange::persist() is not retried (what was placed in the dropped pages is
+//     lost): DATA_ERROR, and the range is released.
+// A second fault (the file shrank again meanwhile, or a media error such as a poisoned
+// pmem line) gives DATA_ERROR, with the size refreshed for the next call.
+// What a fault cannot reveal: the tail of the page holding the new end of file stays
+// mapped, so loads there read zeros and stores there are lost without a fault; and
+// growth behind the mapping is seen only once something refreshes the size: a fault,
+// a size change through this object (an extending write or range(), set_end_of_file),
+// or a new MappedFile for the file.
 // All members are safe to call from several threads at once. Reads, writes and open
-// WriteRanges hold a shared lock; resizing and remapping hold it exclusively, so a
-// remap never pulls the mapping from under a reader.
+// WriteRanges hold a shared lock; resizing, remapping and refreshing the size hold it
+// exclusively, so a remap never pulls the mapping from under a reader.
 #pragma once
 
 #include <pthread.h>
@@ -120,6 +135,8 @@ class MappedFile;
 // under a transfer in flight: keep it only for the duration of one WRITE, and do not
 // call other members of the same MappedFile from the holding thread meanwhile (the
 // lock is not recursive; size() and generation() are lock-free and fine).
+// CPU stores into span() are not guarded: a caller copying into it must do so under
+// run_guarded() (pmem/fault_guard.hh) if the file may shrink behind the mapping.
 class WriteRange {
  public:
   WriteRange() = default;
@@ -142,8 +159,10 @@ class WriteRange {
   // registration made for an older generation points at an unmapped range.
   std::uint64_t generation() const { return generation_; }
   // Makes [offset() + from, offset() + from + length) durable (the contract above).
-  NtStatus persist(std::size_t from, std::size_t length) const;
-  NtStatus persist() const { return persist(0, span_.size()); }
+  // DATA_ERROR when the file shrank under the range (its pages were dropped): the
+  // range is then released (valid() is false) and the file's size refreshed.
+  NtStatus persist(std::size_t from, std::size_t length);
+  NtStatus persist() { return persist(0, span_.size()); }
   // Releases the lock early.
   void reset();
 
@@ -179,9 +198,10 @@ class MappedFile {
 
   // Copies from `offset` until `buffer` is full or the end of the file; `done` is the
   // number of bytes copied. END_OF_FILE when nothing could be read, as smb::vfs::read.
+  // DATA_ERROR when the mapped bytes could not be loaded twice (Sharing rules).
   NtStatus read(std::uint64_t offset, MutableByteSpan buffer, std::size_t& done) const;
   // Writes all of `data` at `offset`, extending the file when it ends beyond the end of
-  // file, and returns when it is durable (the contract above).
+  // file, and returns when it is durable (the contract above). DATA_ERROR as read().
   NtStatus write(std::uint64_t offset, ByteSpan data, std::size_t& done);
   // The push-mode window [offset, offset + length): extends the file first when needed;
   // the bytes already there are left as they are.
@@ -201,17 +221,28 @@ class MappedFile {
   friend class WriteRange;
   MappedFile() = default;
 
-  // Requires mu_ held (shared or exclusive) and the range inside size_.
+  // Require mu_ held (shared or exclusive) and the range inside size_. The accesses to
+  // mapped bytes are guarded: `faulted` says a SIGBUS cut them short (the status is
+  // then DATA_ERROR), and the caller refreshes the size and decides on a retry.
   NtStatus ensure_allocated(std::uint64_t offset, std::size_t length) const;
-  NtStatus persist_locked(std::uint8_t* addr, std::size_t length) const;
+  NtStatus read_locked(std::uint64_t offset, MutableByteSpan buffer, std::size_t& done,
+                       bool& faulted) const;
+  NtStatus store_locked(std::uint64_t offset, ByteSpan data, bool& faulted) const;
+  NtStatus persist_locked(std::uint8_t* addr, std::size_t length, bool& faulted) const;
   // Require mu_ held exclusively.
   NtStatus resize_locked(std::uint64_t new_size);
   NtStatus remap_locked(std::uint64_t for_size);
+  // Re-reads the size with fstat after a change behind the mapping (and whether there
+  // are holes); remaps if the file grew past the reservation.
+  NtStatus refresh_locked() const;
+  // Takes mu_ exclusively (the caller must hold no lock on it) for refresh_locked().
+  NtStatus refresh_after_fault() const;
 
   mutable RwLock mu_;
   vfs::UniqueFd fd_;
   Mapping mapping_;
-  std::atomic<std::uint64_t> size_{0};
+  // Mutable: a cache of the file's size, refreshed by const readers after a fault.
+  mutable std::atomic<std::uint64_t> size_{0};
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<bool> writable_{false};
   bool try_map_sync_ = true;
@@ -220,7 +251,7 @@ class MappedFile {
   // No holes below size_: a store into the mapping never has to allocate a block. A
   // store into a hole on a full file system raises SIGBUS instead of returning ENOSPC,
   // so while there may be holes every write first fallocates its range.
-  std::atomic<bool> dense_{false};
+  mutable std::atomic<bool> dense_{false};
 };
 
 // One MappedFile per file (st_dev, st_ino) for all the opens of a pmem share, so that

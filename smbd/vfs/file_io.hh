@@ -5,8 +5,9 @@
 // a WRITE is stored into the mapping and is durable when write() returns (MAP_SYNC and
 // libpmem's persist on fs-dax, msync otherwise), a READ copies from the mapping. Every
 // FileIo of one file in this process shares one MappedFile, so they agree on its size;
-// for the same reason every size change of such a file must go through its FileIo
-// (a truncation the mapping does not know of turns the next load into SIGBUS).
+// for the same reason every size change of such a file should go through its FileIo (a
+// truncation the mapping does not know of is found only when a copy faults on a dropped
+// page; the copy is then retried with the real size: pmem/mapped_file.hh).
 //
 // Thread-safe: the SMB layer calls it from libuv pool threads.
 #pragma once

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -299,4 +300,156 @@ TEST_CASE("the file table gives every open of a file the same mapping") {
   CHECK(table.size() == 1);
   c.reset();
   CHECK(table.size() == 0);
+}
+
+// A file shrinking behind the mapping (another worker's MappedFile, a local process):
+// the next access to a dropped page must fail cleanly, not kill the process. Also run
+// with PMEM_IS_PMEM_FORCE=1 (CMakeLists.txt) for the pmem_memcpy_persist/pmem_persist
+// path.
+namespace {
+
+struct Shrunk {
+  TempDir dir;
+  UniqueFd fd;
+  std::shared_ptr<MappedFile> f;
+  std::vector<std::uint8_t> data = pattern(3 * kMiB, 21);
+
+  Shrunk() : fd(dir.open("shrunk")) {
+    REQUIRE(MappedFile::open(fd.get(), f) == NtStatus::SUCCESS);
+    std::size_t done = 0;
+    REQUIRE(f->write(0, ByteSpan(data), done) == NtStatus::SUCCESS);
+    MESSAGE(std::string(f->is_pmem() ? "pmem_memcpy_persist/pmem_persist" : "memcpy+msync"));
+  }
+  // Truncates through a descriptor of its own, as another worker would.
+  void truncate_elsewhere(std::uint64_t size) const {
+    UniqueFd other = dir.open("shrunk", O_RDWR);
+    REQUIRE(::ftruncate(other.get(), static_cast<off_t>(size)) == 0);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a file shrunk behind the mapping: reads return what is left") {
+  Shrunk s;
+  // Through another MappedFile of the same file: what SET_INFO does in another worker.
+  UniqueFd other_fd = s.dir.open("shrunk", O_RDWR);
+  std::shared_ptr<MappedFile> other;
+  REQUIRE(MappedFile::open(other_fd.get(), other) == NtStatus::SUCCESS);
+  REQUIRE(other->set_end_of_file(kMiB + 100) == NtStatus::SUCCESS);
+  CHECK(s.f->size() == 3 * kMiB);  // not known yet
+
+  // Straddles the new end: the page after it is gone, the copy faults, the size is
+  // re-read and the read comes back short with the bytes that still exist.
+  std::vector<std::uint8_t> buf(64 * 1024);
+  std::size_t done = 0;
+  REQUIRE(s.f->read(kMiB, MutableByteSpan(buf), done) == NtStatus::SUCCESS);
+  CHECK(done == 100);
+  CHECK(std::memcmp(buf.data(), s.data.data() + kMiB, 100) == 0);
+  CHECK(s.f->size() == kMiB + 100);
+  CHECK(s.f->read(2 * kMiB, MutableByteSpan(buf), done) == NtStatus::END_OF_FILE);
+  CHECK(done == 0);
+
+  // Again, by a plain ftruncate; this time the faulting read is past the new end.
+  s.truncate_elsewhere(5000);
+  CHECK(s.f->read(512 * 1024, MutableByteSpan(buf), done) == NtStatus::END_OF_FILE);
+  CHECK(done == 0);
+  CHECK(s.f->size() == 5000);
+  REQUIRE(s.f->read(0, MutableByteSpan(buf), done) == NtStatus::SUCCESS);
+  CHECK(done == 5000);
+  CHECK(std::memcmp(buf.data(), s.data.data(), 5000) == 0);
+}
+
+TEST_CASE("a file truncated behind the mapping by another process") {
+  Shrunk s;
+  const std::string path = s.dir.path + "/shrunk";
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) _exit(::truncate(path.c_str(), 0) == 0 ? 0 : 1);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+
+  std::vector<std::uint8_t> buf(4096);
+  std::size_t done = 1;
+  CHECK(s.f->read(0, MutableByteSpan(buf), done) == NtStatus::END_OF_FILE);
+  CHECK(done == 0);
+  CHECK(s.f->size() == 0);
+  // Many threads hitting the dropped range at once: one refresh, every read clean.
+  s.truncate_elsewhere(0);
+  REQUIRE(s.f->set_end_of_file(2 * kMiB) == NtStatus::SUCCESS);  // known size 2 MiB
+  s.truncate_elsewhere(0);
+  std::atomic<int> bad{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, t] {
+      std::vector<std::uint8_t> b(8192);
+      std::size_t n = 0;
+      const NtStatus st = s.f->read(static_cast<std::uint64_t>(t) * 300000, MutableByteSpan(b), n);
+      if (st != NtStatus::END_OF_FILE || n != 0) ++bad;
+    });
+  }
+  for (auto& t : readers) t.join();
+  CHECK(bad.load() == 0);
+  CHECK(s.f->size() == 0);
+}
+
+TEST_CASE("a write into the range dropped behind the mapping extends the file again") {
+  Shrunk s;
+  s.truncate_elsewhere(kMiB + 100);
+  const auto data = pattern(10000, 99);
+  std::size_t done = 0;
+  REQUIRE(s.f->write(2 * kMiB, ByteSpan(data), done) == NtStatus::SUCCESS);
+  CHECK(done == data.size());
+  CHECK(s.f->size() == 2 * kMiB + 10000);
+  CHECK(file_size(s.fd.get()) == 2 * kMiB + 10000);
+
+  // What survived the truncation, zeros where the other side dropped data, then ours.
+  std::vector<std::uint8_t> back(2 * kMiB + 10000);
+  REQUIRE(::pread(s.fd.get(), back.data(), back.size(), 0) == static_cast<ssize_t>(back.size()));
+  CHECK(std::memcmp(back.data(), s.data.data(), kMiB + 100) == 0);
+  CHECK(std::all_of(back.begin() + static_cast<std::ptrdiff_t>(kMiB + 100),
+                    back.begin() + static_cast<std::ptrdiff_t>(2 * kMiB),
+                    [](auto b) { return b == 0; }));
+  CHECK(std::memcmp(back.data() + 2 * kMiB, data.data(), data.size()) == 0);
+
+  // A write below the new end of file, into pages that were dropped and re-created
+  // by the other side's growth (as holes): stored, and the size stays.
+  s.truncate_elsewhere(0);
+  s.truncate_elsewhere(3 * kMiB);
+  const auto more = pattern(8192, 5);
+  // Nothing faults here (the pages exist again), and nothing needs to.
+  REQUIRE(s.f->write(kMiB, ByteSpan(more), done) == NtStatus::SUCCESS);
+  s.truncate_elsewhere(4096);
+  REQUIRE(s.f->write(kMiB, ByteSpan(more), done) == NtStatus::SUCCESS);
+  CHECK(s.f->size() == kMiB + 8192);
+  CHECK(file_size(s.fd.get()) == kMiB + 8192);
+  std::vector<std::uint8_t> tail(8192);
+  REQUIRE(::pread(s.fd.get(), tail.data(), tail.size(), kMiB) == 8192);
+  CHECK(tail == more);
+  std::vector<std::uint8_t> head(4096);
+  REQUIRE(::pread(s.fd.get(), head.data(), head.size(), 0) == 4096);
+  CHECK(std::all_of(head.begin(), head.end(), [](auto b) { return b == 0; }));
+}
+
+TEST_CASE("a write range whose pages were dropped behind the mapping") {
+  Shrunk s;
+  WriteRange range;
+  REQUIRE(s.f->range(2 * kMiB, 8192, range) == NtStatus::SUCCESS);
+  s.truncate_elsewhere(4096);
+  const NtStatus status = range.persist();
+  if (s.f->is_pmem()) {
+    // The cache-line flush of a dropped page faults: the data placed there is lost.
+    CHECK(status == NtStatus::DATA_ERROR);
+    CHECK_FALSE(range.valid());
+    CHECK(s.f->size() == 4096);
+  } else {
+    // msync is a system call: no fault, and nothing tells that the range was dropped.
+    CHECK(status == NtStatus::SUCCESS);
+    range.reset();
+  }
+  // Either way the file stays usable.
+  std::size_t done = 0;
+  const auto data = pattern(100, 1);
+  REQUIRE(s.f->write(2 * kMiB, ByteSpan(data), done) == NtStatus::SUCCESS);
+  CHECK(file_size(s.fd.get()) == 2 * kMiB + 100);
 }
