@@ -22,7 +22,8 @@ std::unique_ptr<auth::ServerAuthenticator> make_authenticator(Worker& worker) {
   identity.dns_domain_name = g.workgroup;
   std::shared_ptr<const conf::UserDb> users = worker.config().users;
   return std::make_unique<auth::ServerAuthenticator>(
-      identity, [users](std::string_view user, std::string_view) -> std::optional<auth::UserRecord> {
+      identity,
+      [users](std::string_view user, std::string_view) -> std::optional<auth::UserRecord> {
         if (!users) return std::nullopt;
         auto found = users->lookup(user);
         if (!found) return std::nullopt;
@@ -37,6 +38,19 @@ constexpr std::size_t kMaxChannelsPerSession = 32;
 
 crypto::SigningAlgorithm connection_signing_algorithm(const NegotiatedState& n) {
   return n.dialect >= 0x0300 ? n.signing_algorithm : crypto::SigningAlgorithm::HMAC_SHA256;
+}
+
+// An intermediate SESSION_SETUP answer; for 3.1.1 `fold` takes it, as sent, into the
+// preauth integrity hash of the exchange (MS-SMB2 3.3.5.5).
+Response more_processing(std::uint64_t session_id, const SessionSetupResponse& response,
+                         std::uint16_t dialect, std::function<void(ByteSpan)> fold) {
+  Response out;
+  out.session_id_override = session_id;
+  out.status = NtStatus::MORE_PROCESSING_REQUIRED;
+  out.body = encode_body(response);
+  out.has_body = true;
+  if (dialect == 0x0311) out.after_encode = std::move(fold);
+  return out;
 }
 
 // Fills in what a session gets once authentication succeeded (MS-SMB2 3.3.5.5.3).
@@ -58,9 +72,8 @@ NtStatus establish(Worker& worker, Connection& connection, Session& session,
   session.session_key = step.session_key;
   session.dialect = n.dialect;
   bool can_sign = !session.anonymous && !session.guest && !session.session_key.empty();
-  session.signing_required =
-      can_sign && (g.server_signing == conf::Signing::MANDATORY ||
-                   (request.security_mode & kNegotiateSigningRequired) != 0);
+  session.signing_required = can_sign && (g.server_signing == conf::Signing::MANDATORY ||
+                                          (request.security_mode & kNegotiateSigningRequired) != 0);
 
   crypto::SessionKeys keys;
   if (can_sign) {
@@ -87,8 +100,8 @@ NtStatus establish(Worker& worker, Connection& connection, Session& session,
   session.cipher = n.cipher;
   session.signing_algorithm = connection_signing_algorithm(n);
   if (can_sign) {
-    ByteSpan signing_key = n.dialect >= 0x0300 ? ByteSpan(keys.signing_key)
-                                               : ByteSpan(session.session_key);
+    ByteSpan signing_key =
+        n.dialect >= 0x0300 ? ByteSpan(keys.signing_key) : ByteSpan(session.session_key);
     session.session_signer =
         std::make_unique<crypto::Signer>(session.signing_algorithm, signing_key);
     SessionChannel channel;
@@ -148,17 +161,17 @@ NtStatus local_binding_refusal(Worker& worker, Connection& connection, const Ses
 void refuse_foreign_binding(const RequestPtr& req) {
   std::uint64_t connection_id = req->connection_id;
   Worker* worker = &req->worker;
-  worker->query_session(req->header.session_id, [req, worker, connection_id](
-                                                    std::optional<SessionFacts> facts) {
-    Connection* c = worker->connection(connection_id);
-    if (c == nullptr) return;
-    if (!facts) {
-      req->reply(NtStatus::USER_SESSION_DELETED);
-      return;
-    }
-    NtStatus refusal = binding_refusal(*worker, *c, *facts, req->header);
-    req->reply(refusal != NtStatus::SUCCESS ? refusal : NtStatus::REQUEST_NOT_ACCEPTED);
-  });
+  worker->query_session(
+      req->header.session_id, [req, worker, connection_id](std::optional<SessionFacts> facts) {
+        Connection* c = worker->connection(connection_id);
+        if (c == nullptr) return;
+        if (!facts) {
+          req->reply(NtStatus::USER_SESSION_DELETED);
+          return;
+        }
+        NtStatus refusal = binding_refusal(*worker, *c, *facts, req->header);
+        req->reply(refusal != NtStatus::SUCCESS ? refusal : NtStatus::REQUEST_NOT_ACCEPTED);
+      });
 }
 
 // Adds this connection as a channel of an established session (MS-SMB2 3.3.5.5.2,
@@ -197,24 +210,19 @@ void handle_binding(const RequestPtr& req, const SessionSetupRequest& request) {
   auth::AuthStep step = binding.authenticator->step(request.security_buffer);
   SessionSetupResponse response;
   response.security_buffer = step.output_token;
-  Response out;
-  out.session_id_override = session_id;
   if (step.status == NtStatus::MORE_PROCESSING_REQUIRED) {
-    out.status = step.status;
-    out.body = encode_body(response);
-    out.has_body = true;
-    if (n.dialect == 0x0311) {
-      Worker* w = &worker;
-      out.after_encode = [w, session_id, connection_id](ByteSpan element) {
-        Session* s = w->client().session(session_id);
-        if (s == nullptr) return;
-        if (auto b = s->bindings.find(connection_id); b != s->bindings.end())
-          b->second.preauth.update(element);
-      };
-    }
-    req->complete(std::move(out));
+    Worker* w = &worker;
+    req->complete(more_processing(
+        session_id, response, n.dialect, [w, session_id, connection_id](ByteSpan element) {
+          Session* s = w->client().session(session_id);
+          if (s == nullptr) return;
+          if (auto b = s->bindings.find(connection_id); b != s->bindings.end())
+            b->second.preauth.update(element);
+        }));
     return;
   }
+  Response out;
+  out.session_id_override = session_id;
   PendingBinding finished = std::move(binding);
   session->bindings.erase(pending);
   if (step.status != NtStatus::SUCCESS) {
@@ -288,22 +296,16 @@ void handle_session_setup(const RequestPtr& req) {
   auth::AuthStep step = session->authenticator->step(request.security_buffer);
   SessionSetupResponse response;
   response.security_buffer = step.output_token;
-  Response out;
-  out.session_id_override = session_id;
-
   if (step.status == NtStatus::MORE_PROCESSING_REQUIRED) {
-    out.status = step.status;
-    out.body = encode_body(response);
-    out.has_body = true;
-    if (n.dialect == 0x0311) {
-      Worker* w = &worker;
-      out.after_encode = [w, session_id](ByteSpan element) {
-        if (Session* s = w->client().session(session_id)) s->preauth.update(element);
-      };
-    }
-    req->complete(std::move(out));
+    Worker* w = &worker;
+    req->complete(
+        more_processing(session_id, response, n.dialect, [w, session_id](ByteSpan element) {
+          if (Session* s = w->client().session(session_id)) s->preauth.update(element);
+        }));
     return;
   }
+  Response out;
+  out.session_id_override = session_id;
 
   bool reauth = !new_session && session->state == Session::State::VALID;
   if (step.status != NtStatus::SUCCESS) {
@@ -312,8 +314,8 @@ void handle_session_setup(const RequestPtr& req) {
     bool as_guest = g.map_to_guest == conf::MapToGuest::BAD_USER &&
                     step.failure == auth::AuthFailure::no_such_user && !reauth;
     if (!as_guest) {
-      log::notice(c->peer().c_str(), "authentication failed for user '%s': %s",
-                  step.user.c_str(), std::string(nt_status_name(step.status)).c_str());
+      log::notice(c->peer().c_str(), "authentication failed for user '%s': %s", step.user.c_str(),
+                  std::string(nt_status_name(step.status)).c_str());
       if (new_session || reauth) client.remove_session(session_id);
       Response failed;
       failed.status = NtStatus::LOGON_FAILURE;
