@@ -1,4 +1,5 @@
 // smbbench: an fio-like load generator for SMB2/3 servers.
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,6 +23,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "smbbench: %s\n%s", error.c_str(), usage());
     return 2;
   }
+  // A server or SMB Direct bridge that went away shows as a failed operation, not a kill.
+  ::signal(SIGPIPE, SIG_IGN);
   Progress progress;
   RunResult result;
   std::thread runner([&] { result = run_benchmark(o, progress); });

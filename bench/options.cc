@@ -16,7 +16,10 @@ const char* usage() {
          "  --dialect D[-D]       2.0.2 2.1 3.0 3.0.2 3.1.1, or a range (default 2.0.2-3.1.1)\n"
          "  --sign                sign every message\n"
          "  --encrypt CIPHER      aes-128-gcm aes-256-gcm aes-128-ccm aes-256-ccm\n"
-         "  --transport tcp       (rdma: not supported yet)\n"
+         "  --transport T         tcp, or rdma: SMB Direct, every message inline\n"
+         "                        (default port 5445)\n"
+         "  --rdma-fabric F       verbs (rdma-core, default) or soft (this project's\n"
+         "                        software fabric)\n"
          "  --connections N       TCP connections (default 1); jobs are spread over them\n"
          "  --jobs N              independent workers, each with its own files (default 1)\n"
          "  --iodepth N           requests in flight per job (default 1)\n"
@@ -245,6 +248,7 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
           hostport.find(':') == colon) {
         if (!parse_unsigned(hostport.substr(colon + 1), 65535, n) || n == 0) return "bad port";
         o.port = static_cast<std::uint16_t>(n);
+        o.port_given = true;
         hostport.resize(colon);
       }
       o.host = hostport;
@@ -273,9 +277,12 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
       if (!o.encrypt) return "unknown cipher " + v;
     } else if (name == "--transport") {
       if (!value(v)) return "--transport needs a value";
-      if (v == "rdma") return "--transport rdma: not supported yet";
-      if (v != "tcp") return "unknown transport " + v;
+      if (v != "tcp" && v != "rdma") return "unknown transport " + v;
       o.transport = v;
+    } else if (name == "--rdma-fabric") {
+      if (!value(v)) return "--rdma-fabric needs a value";
+      if (v != "verbs" && v != "soft") return "unknown fabric " + v + " (verbs or soft)";
+      o.rdma_fabric = v;
     } else if (name == "--connections" || name == "--jobs" || name == "--numjobs" ||
                name == "--iodepth" || name == "--nrfiles") {
       if (!value(v) || !parse_unsigned(v, 65536, n) || n == 0)
@@ -369,6 +376,7 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
     }
   }
   if (!have_target) return "no target //host[:port]/share";
+  if (o.transport == "rdma" && !o.port_given) o.port = 5445;  // [MS-SMBD] 2.1
   if (!have_password && !o.user.empty()) {
     if (const char* env = std::getenv("SMB_PASSWORD")) o.password = env;
   }

@@ -34,7 +34,9 @@ struct BenchOptions {
   std::uint16_t max_dialect = 0x0311;
   bool sign = false;
   std::optional<crypto::Cipher> encrypt;
-  std::string transport = "tcp";
+  std::string transport = "tcp";      // tcp | rdma (SMB Direct, inline messages)
+  std::string rdma_fabric = "verbs";  // rdma: verbs | soft
+  bool port_given = false;
   unsigned connections = 1;
   unsigned jobs = 1;
   unsigned iodepth = 1;

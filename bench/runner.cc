@@ -15,6 +15,7 @@
 
 #include "bench/pattern.hh"
 #include "client/connection.hh"
+#include "client/rdma_client.hh"
 #include "proto/fscc.hh"
 
 namespace smb::bench {
@@ -129,10 +130,12 @@ struct Shared {
 
 class Job {
  public:
-  Job(Shared& sh, Connection& c, const Tree& tree, unsigned index, std::uint64_t op_limit)
+  Job(Shared& sh, Connection& c, std::uint32_t io_max, const Tree& tree, unsigned index,
+      std::uint64_t op_limit)
       : sh_(sh),
         o_(sh.o),
         c_(c),
+        io_max_(io_max),
         tree_(tree),
         index_(index),
         op_limit_(op_limit),
@@ -175,6 +178,7 @@ class Job {
   Shared& sh_;
   const BenchOptions& o_;
   Connection& c_;
+  std::uint32_t io_max_;  // largest READ/WRITE length on this connection
   Tree tree_;
   unsigned index_;
   std::uint64_t op_limit_;
@@ -202,7 +206,7 @@ void Job::fail(const std::string& what, NtStatus s) {
 
 void Job::layout(File& f) {
   // Writes every byte once with generation 1, in large requests kept 8 deep.
-  std::uint32_t chunk = std::min<std::uint32_t>(1u << 20, c_.max_write_size());
+  std::uint32_t chunk = std::min<std::uint32_t>(1u << 20, io_max_);
   chunk = std::max(chunk - chunk % o_.bs, o_.bs);
   Pattern p = pattern(static_cast<std::size_t>(&f - files_.data()));
   std::uint64_t at = 0;
@@ -666,17 +670,35 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
       co.ciphers = {*o.encrypt};
     }
     co.target_credits = std::max(512u, o.iodepth * 4 * (o.jobs / o.connections + 1));
-    auto c = Connection::connect(o.host, o.port, co);
+    // Over SMB Direct the SMB2 connection is the RdmaClient's; it lives as long as c.
+    std::unique_ptr<client::RdmaClient> rdma;
+    std::unique_ptr<Connection> tcp;
+    if (o.transport == "rdma") {
+      client::RdmaOptions ro;
+      ro.fabric = o.rdma_fabric == "soft" ? client::FabricKind::soft : client::FabricKind::verbs;
+      rdma = client::RdmaClient::connect(o.host, o.port, co, ro);
+    } else {
+      tcp = Connection::connect(o.host, o.port, co);
+    }
+    Connection* c = rdma ? &rdma->smb() : tcp.get();
     auth::ClientCredentials cred;
     cred.user = o.user;
     cred.domain = o.domain;
     cred.password = o.password;
     std::uint64_t sid = c->session_setup(cred);
     Tree tree = c->tree_connect(sid, "\\\\" + o.host + "\\" + o.share);
-    if (o.workload == Workload::io && o.bs > std::min(c->max_read_size(), c->max_write_size()))
+    std::uint32_t io_max = std::min(c->max_read_size(), c->max_write_size());
+    if (rdma) {
+      // Inline over SMB Direct a READ response or WRITE request is one fragmented message
+      // ([MS-SMBD] 3.1.5.3): leave room for the SMB2 and transform headers.
+      auto n = rdma->negotiated();
+      std::uint32_t inline_max = std::min(n.max_fragmented_send_size, n.max_fragmented_recv_size);
+      io_max = std::min(io_max, inline_max > 8192 ? (inline_max - 4096) & ~4095u : 4096u);
+    }
+    if (o.workload == Workload::io && o.bs > io_max)
       throw client::Error(NtStatus::INVALID_PARAMETER,
-                          "--bs is larger than the server's maximum read/write size " +
-                              std::to_string(std::min(c->max_read_size(), c->max_write_size())));
+                          "--bs is larger than the maximum read/write size " +
+                              std::to_string(io_max) + (rdma ? " (inline over SMB Direct)" : ""));
     if (index == 0) {
       std::lock_guard lock(sh.mutex);
       sh.dialect = dialect_name(c->dialect());
@@ -698,7 +720,7 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
     for (unsigned j = index; j < o.jobs; j += o.connections) {
       std::uint64_t limit = 0;
       if (o.ops != 0) limit = o.ops / o.jobs + (j < o.ops % o.jobs ? 1 : 0);
-      jobs.push_back(std::make_unique<Job>(sh, *c, tree, j, limit));
+      jobs.push_back(std::make_unique<Job>(sh, *c, io_max, tree, j, limit));
       jobs.back()->setup();
     }
     arrived = true;

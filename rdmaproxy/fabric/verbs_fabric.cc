@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <memory>
+#include <set>
 #include <unordered_map>
 
 #include "fabric/unique_fd.hh"
@@ -41,6 +43,9 @@ struct CqDeleter {
 struct MrDeleter {
   void operator()(ibv_mr* mr) const { ibv_dereg_mr(mr); }
 };
+struct MwDeleter {
+  void operator()(ibv_mw* mw) const { ibv_dealloc_mw(mw); }
+};
 struct AddrInfoDeleter {
   void operator()(addrinfo* ai) const { ::freeaddrinfo(ai); }
 };
@@ -51,6 +56,14 @@ using PdPtr = std::shared_ptr<ibv_pd>;
 using CompChannelPtr = std::unique_ptr<ibv_comp_channel, CompChannelDeleter>;
 using CqPtr = std::unique_ptr<ibv_cq, CqDeleter>;
 using MrPtr = std::unique_ptr<ibv_mr, MrDeleter>;
+using MwPtr = std::unique_ptr<ibv_mw, MwDeleter>;
+
+// wr_id of memory window binds: not reported to the engine.
+constexpr std::uint64_t kBindWrId = ~std::uint64_t{0};
+
+// Keys of this connection's windows a peer invalidated (send-with-invalidate), shared by
+// the queue pair that sees the invalidation and the regions that report it.
+using InvalidatedKeys = std::shared_ptr<std::set<std::uint32_t>>;
 
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
@@ -101,21 +114,41 @@ int access_flags(Access a) {
   return flags;
 }
 
+// Remote access goes through a type 2 memory window bound to the registration when the
+// device has them: a peer's send-with-invalidate may invalidate a window, never a plain
+// registration (rxe, like hardware, breaks the connection on that). The window's key is
+// the remote token.
 class VerbsMemoryRegion final : public MemoryRegion {
  public:
-  VerbsMemoryRegion(PdPtr pd, MrPtr mr, std::span<std::uint8_t> span, Access access)
-      : MemoryRegion(span, access), pd_(std::move(pd)), mr_(std::move(mr)) {
+  VerbsMemoryRegion(PdPtr pd, MrPtr mr, MwPtr mw, std::uint32_t mw_rkey,
+                    InvalidatedKeys invalidated, std::span<std::uint8_t> span, Access access)
+      : MemoryRegion(span, access),
+        pd_(std::move(pd)),
+        mr_(std::move(mr)),
+        mw_(std::move(mw)),
+        invalidated_(std::move(invalidated)) {
     local_key_ = mr_->lkey;
-    remote_token_ = mr_->rkey;
+    remote_token_ = mw_ ? mw_rkey : mr_->rkey;
     remote_base_ = reinterpret_cast<std::uintptr_t>(span.data());
+    if (mw_) invalidated_->erase(remote_token_);  // a key of a window that is gone
   }
-  bool valid() const override { return mr_ != nullptr; }
-  void invalidate() { mr_.reset(); }
+  ~VerbsMemoryRegion() override {
+    if (mw_) invalidated_->erase(remote_token_);
+  }
+  bool valid() const override {
+    return mr_ != nullptr && !(mw_ && invalidated_->contains(remote_token_));
+  }
+  void invalidate() {
+    mw_.reset();
+    mr_.reset();
+  }
   const ibv_pd* pd() const { return pd_.get(); }
 
  private:
   PdPtr pd_;  // declared first: the registration is released before its domain
   MrPtr mr_;
+  MwPtr mw_;  // released before the registration it is bound to
+  InvalidatedKeys invalidated_;
 };
 
 class VerbsQueuePair final : public QueuePair {
@@ -166,12 +199,22 @@ class VerbsQueuePair final : public QueuePair {
       error = "no protection domain yet";
       return nullptr;
     }
-    MrPtr mr(ibv_reg_mr(pd_.get(), memory.data(), memory.size(), access_flags(access)));
+    int flags = access_flags(access);
+    bool remote = access != Access::local;
+    MrPtr mr(ibv_reg_mr(pd_.get(), memory.data(), memory.size(),
+                        remote ? flags | IBV_ACCESS_MW_BIND : flags));
+    bool bindable = mr != nullptr && remote;
+    if (!mr && remote) mr.reset(ibv_reg_mr(pd_.get(), memory.data(), memory.size(), flags));
     if (!mr) {
       error = std::string("ibv_reg_mr: ") + std::strerror(errno);
       return nullptr;
     }
-    return std::make_unique<VerbsMemoryRegion>(pd_, std::move(mr), memory, access);
+    MwPtr mw;
+    std::uint32_t rkey = 0;
+    if (bindable && state_ == State::connected && id_->qp != nullptr)
+      mw = bind_window(*mr, memory, flags & ~IBV_ACCESS_LOCAL_WRITE, rkey);
+    return std::make_unique<VerbsMemoryRegion>(pd_, std::move(mr), std::move(mw), rkey,
+                                               invalidated_, memory, access);
   }
 
   Status invalidate(MemoryRegion& region) override {
@@ -292,6 +335,28 @@ class VerbsQueuePair final : public QueuePair {
       return false;
     }
     return true;
+  }
+
+  // A type 2 window over `memory` with `access`, bound by a work request on this queue
+  // pair: every later send (the request naming its key) goes out after the bind. Null
+  // when the device has no windows; the registration's own key serves then.
+  MwPtr bind_window(ibv_mr& mr, std::span<std::uint8_t> memory, int access, std::uint32_t& rkey) {
+    MwPtr mw(ibv_alloc_mw(pd_.get(), IBV_MW_TYPE_2));
+    if (!mw) return nullptr;
+    ibv_send_wr wr{};
+    wr.wr_id = kBindWrId;
+    wr.opcode = IBV_WR_BIND_MW;
+    wr.send_flags = IBV_SEND_SIGNALED;
+    wr.bind_mw.mw = mw.get();
+    wr.bind_mw.rkey = ibv_inc_rkey(mw->rkey);
+    wr.bind_mw.bind_info.mr = &mr;
+    wr.bind_mw.bind_info.addr = reinterpret_cast<std::uintptr_t>(memory.data());
+    wr.bind_mw.bind_info.length = memory.size();
+    wr.bind_mw.bind_info.mw_access_flags = static_cast<unsigned>(access);
+    ibv_send_wr* bad = nullptr;
+    if (ibv_post_send(id_->qp, &wr, &bad) != 0) return nullptr;
+    rkey = wr.bind_mw.rkey;
+    return mw;
   }
 
   Status make_sge(const LocalBuffer& b, ibv_sge& sge) const {
@@ -417,14 +482,26 @@ class VerbsQueuePair final : public QueuePair {
   }
 
   void complete(const ibv_wc& wc) {
+    if (wc.wr_id == kBindWrId) {
+      if (wc.status != IBV_WC_SUCCESS && wc.status != IBV_WC_WR_FLUSH_ERR) {
+        rdma_disconnect(id_.get());
+        broken(map_wc_status(wc.status));
+      }
+      return;
+    }
     auto it = tracked_.find(wc.wr_id);
     if (it == tracked_.end()) return;
     Completion c{it->second.wr_id, it->second.kind, map_wc_status(wc.status)};
     tracked_.erase(it);
     if (c.status == Status::success) {
       c.byte_len = wc.byte_len;
-      if (c.kind == CompletionKind::recv && (wc.wc_flags & IBV_WC_WITH_INV))
+      // rxe hands its user CQs the kernel's flags, where "with invalidate" is the bit
+      // libibverbs calls IBV_WC_IP_CSUM_OK; that one never applies to an RC receive.
+      if (c.kind == CompletionKind::recv &&
+          (wc.wc_flags & (IBV_WC_WITH_INV | IBV_WC_IP_CSUM_OK)) != 0) {
         c.invalidated_token = wc.invalidated_rkey;
+        invalidated_->insert(wc.invalidated_rkey);
+      }
     }
     ready_.push_back(c);
     if (c.status != Status::success && c.status != Status::flushed) {
@@ -437,6 +514,7 @@ class VerbsQueuePair final : public QueuePair {
   CmIdPtr id_;
   QueuePairConfig config_;
   State state_;
+  InvalidatedKeys invalidated_ = std::make_shared<std::set<std::uint32_t>>();
   UniqueFd epoll_;
   // Released in reverse order: queue pair (destructor), CQ, completion channel, PD.
   PdPtr pd_;

@@ -38,6 +38,9 @@ void encode(const WriteRequest& q, ByteWriter& w) {
   Bytes info = is_rdma_v1(q.channel) ? encode_buffer_descriptors(q.descriptors) : q.channel_info;
   std::size_t buffer_start = kSmb2HeaderSize + 48;
   std::size_t data_offset = buffer_start + ((info.size() + 7) & ~std::size_t{7});
+  // With an RDMA channel the data is not in the message: DataOffset 0, as cifs.ko sends
+  // it (ksmbd refuses anything else).
+  if (is_rdma_v1(q.channel) && q.data_length == 0) data_offset = 0;
   w.u16(kRequestSize);
   w.u16(static_cast<std::uint16_t>(data_offset));
   w.u32(q.data_length);

@@ -36,13 +36,15 @@ log() { echo "build-assets: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # Packages of the guest root image. Libraries for host-built binaries of the project
-# (libuv, OpenSSL, libpmem, verbs) are included so those binaries run in the guest.
+# (libuv, OpenSSL, libpmem, verbs) are included so those binaries run in the guest, and
+# those of ksmbd-tools (GLib, libnl-genl), which is unpacked rather than installed.
 guest_packages=(
   mount kmod iproute2 e2fsprogs procps coreutils util-linux python3 openssl
   rdma-core ibverbs-utils rdmacm-utils perftest ibverbs-providers
   cifs-utils smbclient samba keyutils
   ndctl daxctl
   libuv1 libssl3 libpmem1 libibverbs1 librdmacm1 libstdc++6
+  libglib2.0-0 libnl-3-200 libnl-genl-3-200
 )
 # Modules the initramfs loads to reach the root image and the shared directories.
 initrd_modules=(virtio_pci virtio_blk virtio_net ext4 9p 9pnet_virtio)

@@ -7,6 +7,8 @@ qemu guestfwd relay. For each mount variant (vers=3.1.1, vers=3.1.1,seal, vers=3
 guest copies files of 0 B to 64 MiB both ways, lists a directory of 1,000 entries made
 on the server and makes one of its own, renames and deletes, and unmounts. Every file is
 compared by sha256 in the guest and again on the host, in the share directory.
+Samba, the reference, runs the same checks with vers=3.1.1 only: enough to show that
+the checks pass against an independent server, at a third of the time under emulation.
 """
 
 import argparse
@@ -17,6 +19,7 @@ import vmlab
 
 SIZES = [0, 1, 4095, 4096, 65537, 1 << 20, (8 << 20) + 3, 64 << 20]
 VARIANTS = [("v311", "vers=3.1.1"), ("v311seal", "vers=3.1.1,seal"), ("v30", "vers=3.0")]
+REFERENCE_VARIANTS = VARIANTS[:1]
 MANY = 1000
 
 GUEST = r"""
@@ -71,7 +74,8 @@ for variant in $VARIANTS; do
     fail "$name: creating $MANY files failed"
   n=$(ls -1 /mnt/smb/$name/many | wc -l)
   [ "$n" = "$MANY" ] || fail "$name: listing $name/many gave $n entries, expected $MANY"
-  (cd /mnt/smb/$name/many && for i in $(seq -w 2 2 $MANY); do rm "entry-$i" || exit 1; done) ||
+  # One rm for all: a fork per file costs more than the deletes under emulation.
+  (cd /mnt/smb/$name/many && seq -w 2 2 $MANY | sed 's/^/entry-/' | xargs rm) ||
     fail "$name: deleting files in $name/many failed"
   n=$(ls -1 /mnt/smb/$name/many | wc -l)
   [ "$n" = "$((MANY / 2))" ] || fail "$name: after deleting half, $name/many lists $n entries"
@@ -93,7 +97,11 @@ for variant in $VARIANTS; do
   grep -q " /mnt/smb " /proc/mounts && fail "$name: /mnt/smb still mounted after umount"
   run_bounded 60 mount -t cifs "$SRV" /mnt/smb -o "$opts,$CRED,cache=none" ||
     fail "$name: remount failed"
-  (cd /mnt/smb/$name/up && run_bounded 300 sha256sum f* sub2/f4096) | sort -k2 > /tmp/back.sha256
+  # cache=none reads each read(2) from the server as it is asked: 4 MiB at a time, not
+  # sha256sum's 32 KiB.
+  (cd /mnt/smb/$name/up && for f in f* sub2/f4096; do
+     echo "$(run_bounded 300 dd if="$f" bs=4M status=none | sha256sum | cut -d' ' -f1)  $f"
+   done) | sort -k2 > /tmp/back.sha256
   (cd /tmp/up && sha256sum f* | sed 's| f1$| f1.renamed|; s| f4096$| sub2/f4096|' |
      grep -v ' f0$') | sort -k2 > /tmp/expect.sha256
   cmp -s /tmp/back.sha256 /tmp/expect.sha256 ||
@@ -108,6 +116,7 @@ exit 0
 
 
 def test(kind):
+    variants_run = VARIANTS if kind == "ours" else REFERENCE_VARIANTS
     a = vmlab.assets()
     work = vmlab.workdir(f"cifs-{kind}")
     server = vmlab.Server(kind, os.path.join(work, "server"))
@@ -136,7 +145,7 @@ def test(kind):
     os.chmod(server.share_path, 0o777)
 
     sizes = " ".join(str(s) for s in SIZES)
-    variants = " ".join(f"{n}:{o}" for n, o in VARIANTS)
+    variants = " ".join(f"{n}:{o}" for n, o in variants_run)
     script = (f"VM_USER={server.user}\nVM_PASS='{server.password}'\nSIZES='{sizes}'\n"
               f"VARIANTS='{variants}'\nMANY={MANY}\n" + GUEST)
     with server:
@@ -147,7 +156,7 @@ def test(kind):
         vmlab.guest_result(rc, out, f"cifs.ko against {kind} smbd")
 
     # Host side: the server's files are what the guest wrote.
-    for name, _ in VARIANTS:
+    for name, _ in variants_run:
         up = os.path.join(server.share_path, name, "up")
         want = {}
         for ln in open(os.path.join(guest_dir, f"{name}.sha256")):
@@ -166,7 +175,7 @@ def test(kind):
         if len(many) != MANY // 2:
             raise vmlab.Failure(f"{name}: server's {name}/many holds {len(many)} entries, "
                                 f"expected {MANY // 2}")
-    print(f"cifs.ko against {kind} smbd: {len(VARIANTS)} mount variants verified", flush=True)
+    print(f"cifs.ko against {kind} smbd: {len(variants_run)} mount variants verified", flush=True)
     shutil.rmtree(work, ignore_errors=True)  # kept only when a check failed
 
 

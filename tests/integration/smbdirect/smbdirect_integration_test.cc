@@ -10,6 +10,7 @@
 //                             (verbs: an address of an RDMA device, e.g. soft-RoCE's NIC)
 //   SMBDIRECT_RDMA_MIB=N      size of the RDMA channel transfer (default 1024)
 //   SMBDIRECT_KEEP=1          keep each server's directory (configuration, share, logs)
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -25,6 +26,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -164,7 +166,9 @@ struct Server {
     std::ofstream(base / "smb.conf")
         << "[global]\n"
         << "smb ports = " << port << "\n"
-        << "interfaces = 127.0.0.1\nbind interfaces only = yes\n"
+        << "interfaces = 127.0.0.1"
+        << (rdma_address() != "127.0.0.1" ? " " + rdma_address() : std::string()) << "\n"
+        << "bind interfaces only = yes\n"
         << "smb passwd file = " << (base / "private/smbpasswd").string() << "\n"
         << "log file = " << (base / "log/smbd.log").string() << "\n"
         << "lock directory = " << (base / "lock").string() << "\n"
@@ -372,9 +376,9 @@ TEST_CASE("RDMA channel: 1 GiB (SMBDIRECT_RDMA_MIB) written and read back, SHA-2
   double read_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   CHECK(written.final() == read_back.final());
   double mib = static_cast<double>(total >> 20);
-  MESSAGE(mib << " MiB over RDMA channels (" << (verbs_fabric() ? "verbs" : "soft")
-              << " fabric, 1 MiB x 8): write " << mib / write_s << " MiB/s, read "
-              << mib / read_s << " MiB/s");
+  std::string fabric = verbs_fabric() ? "verbs" : "soft";
+  MESSAGE(mib << " MiB over RDMA channels (" << fabric << " fabric, 1 MiB x 8): write "
+              << mib / write_s << " MiB/s, read " << mib / read_s << " MiB/s");
   CHECK(c.close(s.tree, f) == NtStatus::SUCCESS);
 }
 
@@ -623,9 +627,10 @@ TEST_CASE("Multi-channel with SMB Direct: an RDMA channel binds to a TCP session
 
 namespace {
 
-// FSCTL_QUERY_NETWORK_INTERFACE_INFO over `c`: the entry for 127.0.0.1.
-std::optional<NetworkInterfaceInfo> loopback_interface(client::Connection& c,
-                                                       const client::Tree& tree) {
+// FSCTL_QUERY_NETWORK_INTERFACE_INFO over `c`: the entry for the proxy's address
+// (127.0.0.1 unless SMBDIRECT_ADDRESS names another).
+std::optional<NetworkInterfaceInfo> proxy_interface(client::Connection& c,
+                                                    const client::Tree& tree) {
   IoctlRequest q;
   q.ctl_code = FSCTL_QUERY_NETWORK_INTERFACE_INFO;
   q.file_id = FileId{~std::uint64_t{0}, ~std::uint64_t{0}};
@@ -641,26 +646,26 @@ std::optional<NetworkInterfaceInfo> loopback_interface(client::Connection& c,
   REQUIRE(decode(r.pdu, p) == NtStatus::SUCCESS);
   std::vector<NetworkInterfaceInfo> list;
   REQUIRE(decode_network_interfaces(p.output, list) == NtStatus::SUCCESS);
+  in_addr want{};
+  REQUIRE(::inet_pton(AF_INET, rdma_address().c_str(), &want) == 1);
   for (const auto& i : list)
-    if (i.family == kInterNetwork && i.address[0] == 127 && i.address[1] == 0 &&
-        i.address[2] == 0 && i.address[3] == 1)
-      return i;
+    if (i.family == kInterNetwork && std::memcmp(i.address.data(), &want, 4) == 0) return i;
   return std::nullopt;
 }
 
 }  // namespace
 
-TEST_CASE("Interface list: 127.0.0.1 is RDMA_CAPABLE exactly while the proxy runs") {
+TEST_CASE("Interface list: the proxy's address is RDMA_CAPABLE exactly while the proxy runs") {
   Server server;
   auto tcp = client::Connection::connect("127.0.0.1", server.port);
   std::uint64_t sid = tcp->session_setup(server.credentials());
   client::Tree tree = tcp->tree_connect(sid, "\\\\127.0.0.1\\data");
-  auto with_proxy = loopback_interface(*tcp, tree);
+  auto with_proxy = proxy_interface(*tcp, tree);
   REQUIRE(with_proxy);
   CHECK((with_proxy->capability & kRdmaCapable) != 0);
   CHECK(with_proxy->link_speed > 0);
   stop(server.proxy);
-  auto without_proxy = loopback_interface(*tcp, tree);
+  auto without_proxy = proxy_interface(*tcp, tree);
   REQUIRE(without_proxy);
   CHECK((without_proxy->capability & kRdmaCapable) == 0);
 }

@@ -86,19 +86,19 @@ int main(int argc, char** argv) {
   try {
     auto c = client::RdmaClient::connect(host, port, {}, rdma);
     auto n = c->negotiated();
-    std::printf("SMB Direct to %s:%u: max send %u, max receive %u, max fragmented %u/%u, "
-                "max read/write %u; SMB2 dialect 0x%04x\n",
-                host.c_str(), port, n.max_send_size, n.max_receive_size,
-                n.max_fragmented_send_size, n.max_fragmented_recv_size, n.max_read_write_size,
-                c->smb().dialect());
+    std::printf(
+        "SMB Direct to %s:%u: max send %u, max receive %u, max fragmented %u/%u, "
+        "max read/write %u; SMB2 dialect 0x%04x\n",
+        host.c_str(), port, n.max_send_size, n.max_receive_size, n.max_fragmented_send_size,
+        n.max_fragmented_recv_size, n.max_read_write_size, c->smb().dialect());
     auto& smb = c->smb();
     std::uint64_t sid = smb.session_setup(cred);
     client::Tree tree = smb.tree_connect(sid, "\\\\" + host + "\\" + args[2]);
 
     FileId f;
-    expect(smb.open(tree, "peer-check.bin", client::access::GENERIC_READ |
-                                               client::access::GENERIC_WRITE |
-                                               client::access::DELETE,
+    expect(smb.open(tree, "peer-check.bin",
+                    client::access::GENERIC_READ | client::access::GENERIC_WRITE |
+                        client::access::DELETE,
                     CreateDisposition::FILE_OVERWRITE_IF, 0, f),
            "CREATE peer-check.bin");
 

@@ -72,10 +72,22 @@ TEST_CASE("a full command line") {
   CHECK(o.verify);
 }
 
+TEST_CASE("SMB Direct transport: port 5445 unless given") {
+  BenchOptions o;
+  CHECK(parse_options({"//h/s", "--transport", "rdma"}, o).empty());
+  CHECK(o.transport == "rdma");
+  CHECK(o.rdma_fabric == "verbs");
+  CHECK(o.port == 5445);
+  BenchOptions p;
+  CHECK(parse_options({"//h:7000/s", "--transport=rdma", "--rdma-fabric", "soft"}, p).empty());
+  CHECK(p.port == 7000);
+  CHECK(p.rdma_fabric == "soft");
+}
+
 TEST_CASE("command line errors") {
   BenchOptions o;
-  CHECK(parse_options({"//h/s", "--transport", "rdma"}, o).find("not supported yet") !=
-        std::string::npos);
+  CHECK_FALSE(parse_options({"//h/s", "--transport", "udp"}, o).empty());
+  CHECK_FALSE(parse_options({"//h/s", "--transport", "rdma", "--rdma-fabric", "ib"}, o).empty());
   CHECK_FALSE(parse_options({"--bs", "4k"}, o).empty());
   CHECK_FALSE(parse_options({"//h/s", "--rw", "sideways"}, o).empty());
   CHECK_FALSE(parse_options({"//h/s", "--iodepth", "0"}, o).empty());

@@ -4,7 +4,7 @@
 
 fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
-step() { echo "== $*"; }
+step() { echo "== [${SECONDS}s] $*"; }  # seconds since the guest script started
 
 # run_bounded SECONDS CMD...: run a command, fail when it does not end in time.
 run_bounded() {
@@ -15,7 +15,7 @@ run_bounded() {
 # Soft-RoCE on eth0: rxe0 with RoCE v2 GIDs on 10.0.2.15.
 rxe_up() {
   modprobe -a rdma_rxe ib_uverbs rdma_ucm ib_core rdma_cm || fail "modprobe rdma_rxe/ib_uverbs/rdma_ucm"
-  rdma link show rxe0 >/dev/null 2>&1 ||
+  [ -e /sys/class/infiniband/rxe0 ] ||
     rdma link add rxe0 type rxe netdev eth0 || fail "rdma link add rxe0 type rxe netdev eth0"
   local i=0
   while ! ibv_devices 2>/dev/null | grep -qw rxe0; do
