@@ -163,6 +163,19 @@ std::size_t Connection::max_write_size() const {
     limit = std::min<std::size_t>(limit, channel->max_read_write_size());
   return limit;
 }
+std::size_t Connection::max_inline_read() const {
+  std::size_t limit = max_read_size();
+  if (auto* channel = dynamic_cast<const RdmaChannelTransport*>(transport_.get())) {
+    // SMB2 header, READ response, transform header and compound padding.
+    constexpr std::size_t kOverhead = 64 + 16 + 52 + 8;
+    std::size_t fits = channel->max_send_message() > kOverhead
+                           ? channel->max_send_message() - kOverhead
+                           : 0;
+    limit = std::min(limit, fits);
+  }
+  return limit;
+}
+
 std::size_t Connection::max_transact_size() const {
   return worker_.config().conf.global.smb2_max_trans;
 }

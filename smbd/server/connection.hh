@@ -91,6 +91,9 @@ class Connection {
   std::size_t max_read_size() const;
   std::size_t max_write_size() const;
   std::size_t max_transact_size() const;
+  // Read data that fits in one response on this connection: over SMB Direct a response
+  // must not exceed the client's MaxFragmentedRecvSize, so inline READs are shortened.
+  std::size_t max_inline_read() const;
 
   // Sends an unsolicited message (an oplock break), encrypted when its session is.
   void send_notification(Bytes message, std::uint64_t session_id);

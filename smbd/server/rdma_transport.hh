@@ -59,6 +59,8 @@ class RdmaChannelTransport final : public Transport {
 
   // [MS-SMBD] Connection.MaxReadWriteSize as the proxy negotiated it with the client.
   std::uint32_t max_read_write_size() const { return hello_.max_read_write_size; }
+  // The largest message the client takes ([MS-SMBD] MaxFragmentedRecvSize).
+  std::uint32_t max_send_message() const { return hello_.max_send_message; }
   // The next frame passed to send() goes out with send-with-invalidate of `token`.
   void invalidate_on_next_send(std::uint32_t token) { invalidate_next_ = token; }
   void clear_invalidate() { invalidate_next_.reset(); }

@@ -391,6 +391,12 @@ void handle_read(const RequestPtr& req) {
     if (!serve_rdma_read(req, request)) req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
+  // MS-SMB2 3.3.5.12 lets a READ return less than asked: over SMB Direct an inline
+  // answer must fit one SMB Direct message of the client's.
+  if (request.length > c->max_inline_read()) {
+    request.length = static_cast<std::uint32_t>(c->max_inline_read());
+    request.minimum_count = std::min(request.minimum_count, request.length);
+  }
   Open& open = *req->open;
   if (open.pipe) {
     Bytes data;
