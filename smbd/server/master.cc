@@ -190,6 +190,11 @@ void Master::accept_from(int listen_fd) {
         log::error(nullptr, "master: accept: %s", std::strerror(errno));
       return;
     }
+    // A client that has already gone (reset, or closed without a byte) needs no worker:
+    // after a burst of abandoned connections this drains the backlog without forking.
+    char probe;
+    ssize_t peeked = ::recv(client.get(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) continue;
     std::string peer = socket_peer_address(client.get());
     if (settings_.max_connections != 0 && live_connections() >= settings_.max_connections) {
       log::notice(peer.c_str(), "refused: max connections (%u) reached",
