@@ -697,9 +697,9 @@ IoCounters io_of(pid_t pid) {
   return c;
 }
 
-// The smbd workers: the children of the master.
-IoCounters workers_io(pid_t master) {
-  IoCounters sum;
+// The smbd workers: the live children of the master.
+std::vector<pid_t> workers_of(pid_t master) {
+  std::vector<pid_t> out;
   for (const auto& entry : fs::directory_iterator("/proc")) {
     std::string name = entry.path().filename();
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
@@ -707,12 +707,20 @@ IoCounters workers_io(pid_t master) {
     std::string line;
     std::getline(stat, line);
     auto close_paren = line.rfind(')');
-    if (close_paren == std::string::npos) continue;
     char state = 0;
     long ppid = 0;
-    if (std::sscanf(line.c_str() + close_paren + 1, " %c %ld", &state, &ppid) != 2) continue;
-    if (ppid != master) continue;
-    IoCounters c = io_of(static_cast<pid_t>(std::stol(name)));
+    if (close_paren == std::string::npos ||
+        std::sscanf(line.c_str() + close_paren + 1, " %c %ld", &state, &ppid) != 2)
+      continue;
+    if (ppid == master && state != 'Z') out.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return out;
+}
+
+IoCounters workers_io(pid_t master) {
+  IoCounters sum;
+  for (pid_t worker : workers_of(master)) {
+    IoCounters c = io_of(worker);
     sum.read += c.read;
     sum.written += c.written;
   }
@@ -895,25 +903,6 @@ TEST_CASE("Data movement: RDMA channels against TCP in the same run (copies per 
 // ---- failures in the middle of RDMA transfers
 
 namespace {
-
-std::vector<pid_t> workers_of(pid_t master) {
-  std::vector<pid_t> out;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::string name = entry.path().filename();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    std::getline(stat, line);
-    auto close_paren = line.rfind(')');
-    char state = 0;
-    long ppid = 0;
-    if (close_paren == std::string::npos ||
-        std::sscanf(line.c_str() + close_paren + 1, " %c %ld", &state, &ppid) != 2)
-      continue;
-    if (ppid == master && state != 'Z') out.push_back(static_cast<pid_t>(std::stol(name)));
-  }
-  return out;
-}
 
 // A file of `chunks` MiB written over TCP, for the RDMA reads below.
 void write_file_over_tcp(const Server& server, const std::string& name, std::uint32_t chunks) {
