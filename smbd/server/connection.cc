@@ -272,19 +272,23 @@ void Connection::process_next(const std::shared_ptr<Message>& message) {
   std::weak_ptr<Message> weak = message;
   std::uint64_t connection_id = id_;
   Worker& worker = worker_;
-  auto completed = std::make_shared<bool>(false);
-  // The open whose channel sequence this request counts against (3.x, with a FileId).
-  auto counted = std::make_shared<std::optional<std::pair<FileId, std::uint16_t>>>();
-  request->complete = [&worker, connection_id, message, completed, counted](Response response) {
+  // What the completion needs to know, in one allocation per request: whether it ran
+  // already, and the open whose channel sequence this request counts against.
+  struct Completion {
+    bool done = false;
+    std::optional<std::pair<FileId, std::uint16_t>> counted;
+  };
+  auto completion = std::make_shared<Completion>();
+  request->complete = [&worker, connection_id, message, completion](Response response) {
     // A request completes once; a second answer would desynchronise the compound.
-    if (*completed) {
+    if (completion->done) {
       log::error(nullptr, "internal error: a request was answered twice");
       return;
     }
-    *completed = true;
-    if (*counted) {
-      if (Open* open = worker.client().open((*counted)->first))
-        release_channel_sequence(*open, (*counted)->second);
+    completion->done = true;
+    if (completion->counted) {
+      if (Open* open = worker.client().open(completion->counted->first))
+        release_channel_sequence(*open, completion->counted->second);
     }
     Connection* c = worker.connection(connection_id);
     if (c == nullptr) return;
@@ -441,7 +445,7 @@ void Connection::process_next(const std::shared_ptr<Message>& message) {
           fail(NtStatus::FILE_NOT_AVAILABLE);
           return;
         case SequenceCheck::counted:
-          *counted = std::make_pair(id, h.channel_sequence);
+          completion->counted = std::make_pair(id, h.channel_sequence);
           break;
         case SequenceCheck::passed:
           break;
