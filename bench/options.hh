@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "crypto/algorithms.hh"
+#include "smbd/crypto/algorithms.hh"
 
 namespace smb::bench {
 

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "proto/bytes.hh"
+#include "smbd/base/bytes.hh"
 
 namespace smb::bench {
 

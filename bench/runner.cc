@@ -14,9 +14,9 @@
 #include <thread>
 
 #include "bench/pattern.hh"
-#include "client/connection.hh"
-#include "client/rdma_client.hh"
-#include "proto/fscc.hh"
+#include "smbd/client/connection.hh"
+#include "smbd/client/rdma_client.hh"
+#include "smbd/proto/fscc.hh"
 
 namespace smb::bench {
 

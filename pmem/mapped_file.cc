@@ -12,7 +12,7 @@
 #include <limits>
 
 #include "pmem/fault_guard.hh"
-#include "vfs/errno_map.hh"
+#include "smbd/base/errno_map.hh"
 
 namespace smb::pmem {
 
@@ -159,15 +159,15 @@ void WriteRange::reset() {
 
 NtStatus MappedFile::open(int fd, std::shared_ptr<MappedFile>& out, const MapOptions& options) {
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return vfs::last_error();
+  if (::fstat(fd, &st) != 0) return smb::last_error();
   if (S_ISDIR(st.st_mode)) return NtStatus::FILE_IS_A_DIRECTORY;
   if (!S_ISREG(st.st_mode)) return NtStatus::INVALID_DEVICE_REQUEST;
   const int fl = ::fcntl(fd, F_GETFL);
-  if (fl < 0) return vfs::last_error();
+  if (fl < 0) return smb::last_error();
   // mmap needs a descriptor open for reading even for a write-only mapping.
   if ((fl & O_ACCMODE) == O_WRONLY) return NtStatus::ACCESS_DENIED;
-  vfs::UniqueFd own(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
-  if (!own) return vfs::last_error();
+  smb::UniqueFd own(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  if (!own) return smb::last_error();
 
   std::shared_ptr<MappedFile> file(new MappedFile());
   file->fd_ = std::move(own);
@@ -305,23 +305,23 @@ NtStatus MappedFile::set_end_of_file(std::uint64_t end_of_file) {
 }
 
 NtStatus MappedFile::flush() {
-  return ::fsync(fd_.get()) == 0 ? NtStatus::SUCCESS : vfs::last_error();
+  return ::fsync(fd_.get()) == 0 ? NtStatus::SUCCESS : smb::last_error();
 }
 
 NtStatus MappedFile::make_writable(int fd) {
   struct stat mine {
   }, theirs{};
-  if (::fstat(fd, &theirs) != 0 || ::fstat(fd_.get(), &mine) != 0) return vfs::last_error();
+  if (::fstat(fd, &theirs) != 0 || ::fstat(fd_.get(), &mine) != 0) return smb::last_error();
   if (mine.st_dev != theirs.st_dev || mine.st_ino != theirs.st_ino) {
     return NtStatus::INVALID_PARAMETER;
   }
   const int fl = ::fcntl(fd, F_GETFL);
-  if (fl < 0) return vfs::last_error();
+  if (fl < 0) return smb::last_error();
   if ((fl & O_ACCMODE) != O_RDWR) return NtStatus::ACCESS_DENIED;
   std::unique_lock lock(mu_);
   if (writable_.load(std::memory_order_relaxed)) return NtStatus::SUCCESS;
-  vfs::UniqueFd own(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
-  if (!own) return vfs::last_error();
+  smb::UniqueFd own(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  if (!own) return smb::last_error();
   std::swap(fd_, own);
   writable_ = true;
   const NtStatus status = remap_locked(size_.load(std::memory_order_relaxed));
@@ -338,7 +338,7 @@ NtStatus MappedFile::ensure_allocated(std::uint64_t offset, std::size_t length) 
   // turns "no space" into DISK_FULL here instead of SIGBUS at the store.
   if (::fallocate(fd_.get(), 0, static_cast<off_t>(offset), static_cast<off_t>(length)) != 0) {
     if (errno == EOPNOTSUPP) return NtStatus::SUCCESS;  // nothing better to be had
-    return vfs::last_error();
+    return smb::last_error();
   }
   return NtStatus::SUCCESS;
 }
@@ -385,7 +385,7 @@ NtStatus MappedFile::persist_locked(std::uint8_t* addr, std::size_t length, bool
   }
   // pmem_msync rounds the range out to whole pages, as msync(2) requires. A system
   // call: it reports a dropped range as an error (or not at all), never as SIGBUS.
-  return pmem_msync(addr, length) == 0 ? NtStatus::SUCCESS : vfs::last_error();
+  return pmem_msync(addr, length) == 0 ? NtStatus::SUCCESS : smb::last_error();
 }
 
 NtStatus MappedFile::refresh_locked() const {
@@ -393,7 +393,7 @@ NtStatus MappedFile::refresh_locked() const {
   // only ever created non-const (by open()), which makes the cast well-defined.
   auto* self = const_cast<MappedFile*>(this);
   struct stat st {};
-  if (::fstat(fd_.get(), &st) != 0) return vfs::last_error();
+  if (::fstat(fd_.get(), &st) != 0) return smb::last_error();
   const auto real = static_cast<std::uint64_t>(st.st_size);
   // Grown behind the mapping past the reservation: it must cover the new size before
   // the size may say so.
@@ -429,17 +429,17 @@ NtStatus MappedFile::resize_locked(std::uint64_t new_size) {
         // A failed fallocate may have allocated, and on some file systems extended,
         // part of the range: put the size back.
         (void)::ftruncate(fd, static_cast<off_t>(old_size));
-        return vfs::errno_to_ntstatus(err);
+        return smb::errno_to_ntstatus(err);
       }
-      if (::ftruncate(fd, static_cast<off_t>(new_size)) != 0) return vfs::last_error();
+      if (::ftruncate(fd, static_cast<off_t>(new_size)) != 0) return smb::last_error();
       new_range_is_hole = true;
     }
   } else if (::ftruncate(fd, static_cast<off_t>(new_size)) != 0) {
-    return vfs::last_error();
+    return smb::last_error();
   }
   // The size is metadata: MAP_SYNC does not cover it and msync of the data pages
   // does not reach it on every file system, so it is made durable here.
-  if (::fdatasync(fd) != 0) return vfs::last_error();
+  if (::fdatasync(fd) != 0) return smb::last_error();
 
   const std::size_t capacity = mapping_.size();
   const std::size_t wanted = capacity_for(new_size);
@@ -474,7 +474,7 @@ NtStatus MappedFile::remap_locked(std::uint64_t for_size) {
     err = map_aligned(fd_.get(), capacity, writable, sync, fresh);
   }
   if (err != 0)
-    return err == ENOMEM ? NtStatus::INSUFFICIENT_RESOURCES : vfs::errno_to_ntstatus(err);
+    return err == ENOMEM ? NtStatus::INSUFFICIENT_RESOURCES : smb::errno_to_ntstatus(err);
   mapping_ = std::move(fresh);
   map_sync_ = sync;
   generation_.fetch_add(1, std::memory_order_acq_rel);
@@ -483,9 +483,9 @@ NtStatus MappedFile::remap_locked(std::uint64_t for_size) {
 
 NtStatus FileTable::acquire(int fd, std::shared_ptr<MappedFile>& out, const MapOptions& options) {
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return vfs::last_error();
+  if (::fstat(fd, &st) != 0) return smb::last_error();
   const int fl = ::fcntl(fd, F_GETFL);
-  if (fl < 0) return vfs::last_error();
+  if (fl < 0) return smb::last_error();
   const auto key = std::make_pair(st.st_dev, st.st_ino);
   std::lock_guard lock(mu_);
   if (auto it = files_.find(key); it != files_.end()) {

@@ -73,9 +73,9 @@
 #include <shared_mutex>  // std::shared_lock
 #include <utility>
 
-#include "proto/bytes.hh"
-#include "proto/ntstatus.hh"
-#include "vfs/unique_fd.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/base/ntstatus.hh"
+#include "smbd/base/unique_fd.hh"
 
 namespace smb::pmem {
 
@@ -239,7 +239,7 @@ class MappedFile {
   NtStatus refresh_after_fault() const;
 
   mutable RwLock mu_;
-  vfs::UniqueFd fd_;
+  smb::UniqueFd fd_;
   Mapping mapping_;
   // Mutable: a cache of the file's size, refreshed by const readers after a fault.
   mutable std::atomic<std::uint64_t> size_{0};

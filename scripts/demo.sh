@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 ninja -C build smbd smbd-passwd
-exec build/smbd/server/smbd --demo="${SMB_DEMO_DIR:-$PWD/demo-state}" -p "${SMB_DEMO_PORT:-4455}"
+exec build/smbd/master/smbd --demo="${SMB_DEMO_DIR:-$PWD/demo-state}" -p "${SMB_DEMO_PORT:-4455}"

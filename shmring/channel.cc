@@ -11,7 +11,7 @@
 #include <cstring>
 #include <string>
 
-#include "shmring/fd_passing.hh"
+#include "smbd/base/fd_passing.hh"
 
 namespace smb::shmring {
 namespace {
@@ -80,7 +80,8 @@ Channel Channel::create(UniqueFd socket, const Geometry& geometry) {
   std::memcpy(hello.data(), kHelloMagic.data(), kHelloMagic.size());
   std::memcpy(hello.data() + kHelloMagic.size(), &kVersion, sizeof kVersion);
   const std::array<int, 3> fds = {segment.fd(), creator_bell.get(), attacher_bell.get()};
-  send_with_fds(socket.get(), hello, fds);
+  if (int err = send_with_fds(socket.get(), hello, fds); err != 0)
+    throw Error(Errc::system, std::string("shmring: sending the handshake: ") + std::strerror(err));
   return Channel(Role::creator, std::move(segment), std::move(socket), std::move(creator_bell),
                  std::move(attacher_bell));
 }
@@ -88,6 +89,8 @@ Channel Channel::create(UniqueFd socket, const Geometry& geometry) {
 Channel Channel::attach(UniqueFd socket, int timeout_ms) {
   std::array<std::uint8_t, kHelloSize + 1> hello{};
   Received r = receive_with_fds(socket.get(), hello, 3, timeout_ms);
+  if (r.error != 0)
+    throw Error(Errc::system, std::string("shmring: waiting for the handshake: ") + std::strerror(r.error));
   if (r.bytes == 0) throw Error(Errc::bad_handshake, "shmring: peer closed before handshake");
   std::uint32_t version = 0;
   std::memcpy(&version, hello.data() + kHelloMagic.size(), sizeof version);

@@ -21,7 +21,7 @@
 #include "shmring/layout.hh"
 #include "shmring/ring.hh"
 #include "shmring/segment.hh"
-#include "shmring/unique_fd.hh"
+#include "smbd/base/unique_fd.hh"
 
 namespace smb::shmring {
 

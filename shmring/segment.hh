@@ -12,7 +12,7 @@
 #include <span>
 
 #include "shmring/layout.hh"
-#include "shmring/unique_fd.hh"
+#include "smbd/base/unique_fd.hh"
 
 namespace smb::shmring {
 

@@ -13,7 +13,7 @@
 
 #include "pmem/mapped_file.hh"
 #include "pmem/probe.hh"
-#include "vfs/unique_fd.hh"
+#include "smbd/base/unique_fd.hh"
 
 namespace {
 
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   // A directory is probed through an unnamed file in it, as a new file of the share.
-  vfs::UniqueFd fd(S_ISDIR(st.st_mode) ? ::open(path.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)
+  smb::UniqueFd fd(S_ISDIR(st.st_mode) ? ::open(path.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)
                                        : ::open(path.c_str(), O_RDWR | O_CLOEXEC));
   if (!fd && !S_ISDIR(st.st_mode)) fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {

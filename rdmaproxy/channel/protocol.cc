@@ -1,4 +1,4 @@
-#include "channel/protocol.hh"
+#include "rdmaproxy/channel/protocol.hh"
 
 #include <fcntl.h>
 #include <sys/file.h>

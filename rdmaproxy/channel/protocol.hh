@@ -29,7 +29,7 @@
 #include <span>
 #include <string>
 
-#include "proto/bytes.hh"
+#include "smbd/base/bytes.hh"
 #include "shmring/layout.hh"
 
 namespace smb::rdmachannel {

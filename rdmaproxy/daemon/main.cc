@@ -15,13 +15,13 @@
 #include <iostream>
 #include <map>
 
-#include "conf/cmdline.hh"
-#include "conf/config.hh"
-#include "conf/log.hh"
-#include "channel/protocol.hh"
-#include "daemon/proxy.hh"
-#include "fabric/soft_fabric.hh"
-#include "fabric/verbs_fabric.hh"
+#include "smbd/conf/cmdline.hh"
+#include "smbd/conf/config.hh"
+#include "smbd/conf/log.hh"
+#include "rdmaproxy/channel/protocol.hh"
+#include "rdmaproxy/daemon/proxy.hh"
+#include "rdmaproxy/fabric/soft_fabric.hh"
+#include "rdmaproxy/fabric/verbs_fabric.hh"
 
 namespace {
 

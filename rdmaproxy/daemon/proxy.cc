@@ -1,4 +1,4 @@
-#include "daemon/proxy.hh"
+#include "rdmaproxy/daemon/proxy.hh"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -11,8 +11,9 @@
 #include <optional>
 #include <vector>
 
-#include "channel/protocol.hh"
-#include "conf/log.hh"
+#include "rdmaproxy/channel/protocol.hh"
+#include "smbd/base/fd_passing.hh"
+#include "smbd/conf/log.hh"
 #include "shmring/channel.hh"
 
 namespace smb::rdmaproxy {
@@ -25,7 +26,7 @@ struct Proxy::Session {
   // Destruction order matters: the ring registration goes before the ring, and both
   // only after the engine reported `disconnected` (nothing of ours is posted then).
   std::unique_ptr<smbdirect::Connection> conn;
-  shmring::UniqueFd channel;
+  smb::UniqueFd channel;
   std::deque<Bytes> to_smbd;
   rc::Reassembler reassembler{16u << 20};
   std::optional<shmring::Channel> ring;
@@ -104,39 +105,22 @@ struct Proxy::Session {
   void on_channel_readable() {
     std::vector<std::uint8_t> buffer(rc::kMaxPacket);
     for (int burst = 0; burst < 256 && channel && !closing; ++burst) {
-      iovec iov{buffer.data(), buffer.size()};
-      msghdr msg{};
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      ssize_t n = ::recvmsg(channel.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+      smb::Received received = smb::receive_with_fds(channel.get(), buffer, 4, 0);
+      if (received.error != 0) {
+        if (received.error == EAGAIN || received.error == EWOULDBLOCK || received.error == EINTR) return;
         fail("reading the channel socket failed");
         return;
       }
-      // Own every fd that arrived before looking at anything else.
-      std::vector<shmring::UniqueFd> fds;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-        std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (std::size_t i = 0; i < count; ++i) {
-          int fd;
-          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-          fds.emplace_back(fd);
-        }
-      }
-      if (n == 0) {
+      std::vector<smb::UniqueFd>& fds = received.fds;
+      if (received.bytes == 0) {
         fail("smbd closed the channel");
         return;
       }
-      if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+      if (received.truncated) {
         fail("oversized packet from smbd");
         return;
       }
-      ByteSpan packet(buffer.data(), static_cast<std::size_t>(n));
+      ByteSpan packet(buffer.data(), received.bytes);
       rc::PacketHeader h;
       if (!rc::decode_header(packet, h)) {
         fail("malformed packet from smbd");
@@ -173,7 +157,7 @@ struct Proxy::Session {
     }
   }
 
-  void attach(shmring::UniqueFd socket) {
+  void attach(smb::UniqueFd socket) {
     try {
       ring.emplace(shmring::Channel::attach(std::move(socket), 2000));
     } catch (const shmring::Error& e) {

@@ -13,8 +13,8 @@
 #include <memory>
 #include <string>
 
-#include "fabric/fabric.hh"
-#include "smbdirect/connection.hh"
+#include "rdmaproxy/fabric/fabric.hh"
+#include "rdmaproxy/smbdirect/connection.hh"
 
 namespace smb::rdmaproxy {
 

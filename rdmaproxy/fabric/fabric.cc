@@ -1,4 +1,4 @@
-#include "fabric/fabric.hh"
+#include "rdmaproxy/fabric/fabric.hh"
 
 namespace smb::fabric {
 

@@ -1,4 +1,4 @@
-#include "fabric/soft_fabric.hh"
+#include "rdmaproxy/fabric/soft_fabric.hh"
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -16,8 +16,8 @@
 #include <random>
 #include <unordered_map>
 
-#include "fabric/unique_fd.hh"
-#include "proto/bytes.hh"
+#include "smbd/base/unique_fd.hh"
+#include "smbd/base/bytes.hh"
 
 namespace smb::fabric {
 namespace {

@@ -9,7 +9,7 @@
 // outstanding request.
 #pragma once
 
-#include "fabric/fabric.hh"
+#include "rdmaproxy/fabric/fabric.hh"
 
 namespace smb::fabric {
 

@@ -1,4 +1,4 @@
-#include "fabric/verbs_fabric.hh"
+#include "rdmaproxy/fabric/verbs_fabric.hh"
 
 #include <fcntl.h>
 #include <infiniband/verbs.h>
@@ -14,7 +14,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "fabric/unique_fd.hh"
+#include "smbd/base/unique_fd.hh"
 
 namespace smb::fabric {
 namespace {

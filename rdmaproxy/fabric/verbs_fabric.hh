@@ -5,7 +5,7 @@
 // Direct credits guarantee posted receives, as [MS-SMBD] 3.1.1.1 assumes.
 #pragma once
 
-#include "fabric/fabric.hh"
+#include "rdmaproxy/fabric/fabric.hh"
 
 namespace smb::fabric {
 

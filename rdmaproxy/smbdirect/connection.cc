@@ -1,4 +1,4 @@
-#include "smbdirect/connection.hh"
+#include "rdmaproxy/smbdirect/connection.hh"
 
 #include <algorithm>
 #include <cstring>

@@ -18,10 +18,10 @@
 #include <string>
 #include <vector>
 
-#include "fabric/fabric.hh"
-#include "proto/bytes.hh"
-#include "proto/ntstatus.hh"
-#include "smbdirect/messages.hh"
+#include "rdmaproxy/fabric/fabric.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/base/ntstatus.hh"
+#include "rdmaproxy/smbdirect/messages.hh"
 
 namespace smb::smbdirect {
 

@@ -1,4 +1,4 @@
-#include "smbdirect/messages.hh"
+#include "rdmaproxy/smbdirect/messages.hh"
 
 namespace smb::smbdirect {
 

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "proto/bytes.hh"
-#include "proto/ntstatus.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/base/ntstatus.hh"
 
 namespace smb::smbdirect {
 

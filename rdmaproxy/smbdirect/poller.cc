@@ -1,4 +1,4 @@
-#include "smbdirect/poller.hh"
+#include "rdmaproxy/smbdirect/poller.hh"
 
 #include <poll.h>
 

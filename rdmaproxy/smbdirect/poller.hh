@@ -7,7 +7,7 @@
 #include <functional>
 #include <vector>
 
-#include "smbdirect/connection.hh"
+#include "rdmaproxy/smbdirect/connection.hh"
 
 namespace smb::smbdirect {
 

@@ -1,8 +1,8 @@
-#include "auth/authenticator.hh"
+#include "smbd/auth/authenticator.hh"
 
 #include <algorithm>
 
-#include "auth/ntlm_message.hh"
+#include "smbd/auth/ntlm_message.hh"
 
 namespace smb::auth {
 

@@ -6,12 +6,12 @@
 #include <optional>
 #include <string>
 
-#include "auth/auth_types.hh"
-#include "auth/ntlm_client.hh"
-#include "auth/ntlm_server.hh"
-#include "auth/spnego.hh"
-#include "proto/bytes.hh"
-#include "proto/ntstatus.hh"
+#include "smbd/auth/auth_types.hh"
+#include "smbd/auth/ntlm_client.hh"
+#include "smbd/auth/ntlm_server.hh"
+#include "smbd/auth/spnego.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/base/ntstatus.hh"
 
 namespace smb::auth {
 

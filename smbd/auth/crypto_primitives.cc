@@ -1,4 +1,4 @@
-#include "auth/crypto_primitives.hh"
+#include "smbd/auth/crypto_primitives.hh"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <initializer_list>
 
-#include "proto/bytes.hh"
+#include "smbd/base/bytes.hh"
 
 namespace smb::auth {
 

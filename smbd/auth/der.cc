@@ -1,4 +1,4 @@
-#include "auth/der.hh"
+#include "smbd/auth/der.hh"
 
 namespace smb::auth::der {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "proto/bytes.hh"
+#include "smbd/base/bytes.hh"
 
 namespace smb::auth::der {
 

@@ -1,4 +1,4 @@
-#include "auth/nt_hash.hh"
+#include "smbd/auth/nt_hash.hh"
 
 #include <algorithm>
 #include <chrono>

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "auth/crypto_primitives.hh"
-#include "proto/bytes.hh"
+#include "smbd/auth/crypto_primitives.hh"
+#include "smbd/base/bytes.hh"
 
 namespace smb::auth {
 

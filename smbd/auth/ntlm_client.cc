@@ -1,9 +1,9 @@
-#include "auth/ntlm_client.hh"
+#include "smbd/auth/ntlm_client.hh"
 
 #include <algorithm>
 
-#include "auth/nt_hash.hh"
-#include "auth/ntlm_message.hh"
+#include "smbd/auth/nt_hash.hh"
+#include "smbd/auth/ntlm_message.hh"
 
 namespace smb::auth {
 

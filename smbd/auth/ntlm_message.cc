@@ -1,4 +1,4 @@
-#include "auth/ntlm_message.hh"
+#include "smbd/auth/ntlm_message.hh"
 
 #include <algorithm>
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "proto/bytes.hh"
+#include "smbd/base/bytes.hh"
 
 namespace smb::auth {
 

@@ -1,9 +1,9 @@
-#include "auth/ntlm_server.hh"
+#include "smbd/auth/ntlm_server.hh"
 
 #include <algorithm>
 
-#include "auth/nt_hash.hh"
-#include "auth/ntlm_message.hh"
+#include "smbd/auth/nt_hash.hh"
+#include "smbd/auth/ntlm_message.hh"
 
 namespace smb::auth {
 

@@ -6,10 +6,10 @@
 #include <optional>
 #include <string>
 
-#include "auth/auth_types.hh"
-#include "auth/crypto_primitives.hh"
-#include "auth/ntlm_session.hh"
-#include "proto/bytes.hh"
+#include "smbd/auth/auth_types.hh"
+#include "smbd/auth/crypto_primitives.hh"
+#include "smbd/auth/ntlm_session.hh"
+#include "smbd/base/bytes.hh"
 
 namespace smb::auth {
 

@@ -1,9 +1,9 @@
-#include "auth/ntlm_session.hh"
+#include "smbd/auth/ntlm_session.hh"
 
 #include <algorithm>
 #include <string_view>
 
-#include "auth/ntlm_message.hh"
+#include "smbd/auth/ntlm_message.hh"
 
 namespace smb::auth {
 

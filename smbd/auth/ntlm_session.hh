@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <optional>
 
-#include "auth/crypto_primitives.hh"
-#include "proto/bytes.hh"
+#include "smbd/auth/crypto_primitives.hh"
+#include "smbd/base/bytes.hh"
 
 namespace smb::auth {
 

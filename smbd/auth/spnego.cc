@@ -1,9 +1,9 @@
-#include "auth/spnego.hh"
+#include "smbd/auth/spnego.hh"
 
 #include <algorithm>
 #include <string_view>
 
-#include "auth/der.hh"
+#include "smbd/auth/der.hh"
 
 namespace smb::auth {
 

@@ -7,7 +7,7 @@
 #include <optional>
 #include <vector>
 
-#include "proto/bytes.hh"
+#include "smbd/base/bytes.hh"
 
 namespace smb::auth {
 

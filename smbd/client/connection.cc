@@ -1,4 +1,4 @@
-#include "client/connection.hh"
+#include "smbd/client/connection.hh"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -16,17 +16,17 @@
 #include <cstring>
 #include <utility>
 
-#include "auth/authenticator.hh"
-#include "crypto/session_keys.hh"
-#include "proto/close.hh"
-#include "proto/echo.hh"
-#include "proto/flush.hh"
-#include "proto/logoff.hh"
-#include "proto/read.hh"
-#include "proto/session_setup.hh"
-#include "proto/tree_connect.hh"
-#include "proto/tree_disconnect.hh"
-#include "proto/write.hh"
+#include "smbd/auth/authenticator.hh"
+#include "smbd/crypto/session_keys.hh"
+#include "smbd/proto/close.hh"
+#include "smbd/proto/echo.hh"
+#include "smbd/proto/flush.hh"
+#include "smbd/proto/logoff.hh"
+#include "smbd/proto/read.hh"
+#include "smbd/proto/session_setup.hh"
+#include "smbd/proto/tree_connect.hh"
+#include "smbd/proto/tree_disconnect.hh"
+#include "smbd/proto/write.hh"
 
 namespace smb::client {
 

@@ -22,21 +22,21 @@
 #include <unordered_map>
 #include <vector>
 
-#include "auth/ntlm_client.hh"
-#include "client/credits.hh"
-#include "crypto/algorithms.hh"
-#include "crypto/encryption.hh"
-#include "crypto/preauth.hh"
-#include "crypto/signing.hh"
-#include "proto/bytes.hh"
-#include "proto/create.hh"
-#include "proto/file_id.hh"
-#include "proto/header.hh"
-#include "proto/negotiate.hh"
-#include "proto/ntstatus.hh"
-#include "proto/query_directory.hh"
-#include "proto/query_info.hh"
-#include "proto/set_info.hh"
+#include "smbd/auth/ntlm_client.hh"
+#include "smbd/client/credits.hh"
+#include "smbd/crypto/algorithms.hh"
+#include "smbd/crypto/encryption.hh"
+#include "smbd/crypto/preauth.hh"
+#include "smbd/crypto/signing.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/proto/create.hh"
+#include "smbd/proto/file_id.hh"
+#include "smbd/proto/header.hh"
+#include "smbd/proto/negotiate.hh"
+#include "smbd/base/ntstatus.hh"
+#include "smbd/proto/query_directory.hh"
+#include "smbd/proto/query_info.hh"
+#include "smbd/proto/set_info.hh"
 
 namespace smb::client {
 

@@ -1,4 +1,4 @@
-#include "client/credits.hh"
+#include "smbd/client/credits.hh"
 
 #include <algorithm>
 

@@ -2,14 +2,14 @@
 // a blocking form that waits for it.
 #include <utility>
 
-#include "client/connection.hh"
-#include "proto/close.hh"
-#include "proto/echo.hh"
-#include "proto/flush.hh"
-#include "proto/fscc.hh"
-#include "proto/output_buffer.hh"
-#include "proto/read.hh"
-#include "proto/write.hh"
+#include "smbd/client/connection.hh"
+#include "smbd/proto/close.hh"
+#include "smbd/proto/echo.hh"
+#include "smbd/proto/flush.hh"
+#include "smbd/proto/fscc.hh"
+#include "smbd/proto/output_buffer.hh"
+#include "smbd/proto/read.hh"
+#include "smbd/proto/write.hh"
 
 namespace smb::client {
 

@@ -1,4 +1,4 @@
-#include "client/rdma_client.hh"
+#include "smbd/client/rdma_client.hh"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -9,11 +9,11 @@
 #include <cerrno>
 #include <cstring>
 
-#include "fabric/soft_fabric.hh"
-#include "fabric/verbs_fabric.hh"
-#include "proto/header.hh"
-#include "proto/read.hh"
-#include "proto/write.hh"
+#include "rdmaproxy/fabric/soft_fabric.hh"
+#include "rdmaproxy/fabric/verbs_fabric.hh"
+#include "smbd/proto/header.hh"
+#include "smbd/proto/read.hh"
+#include "smbd/proto/write.hh"
 
 namespace smb::client {
 

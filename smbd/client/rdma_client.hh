@@ -17,10 +17,10 @@
 #include <string>
 #include <thread>
 
-#include "client/connection.hh"
-#include "fabric/fabric.hh"
-#include "proto/read.hh"
-#include "smbdirect/connection.hh"
+#include "smbd/client/connection.hh"
+#include "rdmaproxy/fabric/fabric.hh"
+#include "smbd/proto/read.hh"
+#include "rdmaproxy/smbdirect/connection.hh"
 
 namespace smb::client {
 

@@ -1,9 +1,9 @@
-#include "conf/cmdline.hh"
+#include "smbd/conf/cmdline.hh"
 
 #include <ostream>
 
-#include "conf/log.hh"
-#include "conf/text.hh"
+#include "smbd/conf/log.hh"
+#include "smbd/conf/text.hh"
 
 namespace smb::conf {
 

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "conf/config.hh"
+#include "smbd/conf/config.hh"
 
 namespace smb::conf {
 

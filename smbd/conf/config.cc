@@ -1,4 +1,4 @@
-#include "conf/config.hh"
+#include "smbd/conf/config.hh"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 #include <optional>
 #include <sstream>
 
-#include "conf/text.hh"
+#include "smbd/conf/text.hh"
 
 namespace smb::conf {
 

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "crypto/algorithms.hh"
+#include "smbd/crypto/algorithms.hh"
 
 namespace smb::conf {
 

@@ -3,8 +3,8 @@
 
 #include <system_error>
 
-#include "conf/config.hh"
-#include "conf/users.hh"
+#include "smbd/conf/config.hh"
+#include "smbd/conf/users.hh"
 
 namespace smb::conf {
 

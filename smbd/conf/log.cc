@@ -1,4 +1,4 @@
-#include "conf/log.hh"
+#include "smbd/conf/log.hh"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "conf/passwd_tool.hh"
+#include "smbd/conf/passwd_tool.hh"
 
 #include <pwd.h>
 #include <unistd.h>
@@ -8,9 +8,9 @@
 #include <istream>
 #include <ostream>
 
-#include "conf/cmdline.hh"
-#include "conf/config.hh"
-#include "conf/users.hh"
+#include "smbd/conf/cmdline.hh"
+#include "smbd/conf/config.hh"
+#include "smbd/conf/users.hh"
 
 namespace smb::conf {
 

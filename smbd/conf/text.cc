@@ -1,4 +1,4 @@
-#include "conf/text.hh"
+#include "smbd/conf/text.hh"
 
 #include <algorithm>
 

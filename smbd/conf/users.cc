@@ -1,4 +1,4 @@
-#include "conf/users.hh"
+#include "smbd/conf/users.hh"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,8 +11,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "auth/nt_hash.hh"
-#include "conf/text.hh"
+#include "smbd/auth/nt_hash.hh"
+#include "smbd/conf/text.hh"
 
 namespace smb::conf {
 

@@ -1,4 +1,4 @@
-#include "crypto/encryption.hh"
+#include "smbd/crypto/encryption.hh"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -8,7 +8,7 @@
 #include <climits>
 #include <stdexcept>
 
-#include "crypto/signing.hh"
+#include "smbd/crypto/signing.hh"
 
 namespace smb::crypto {
 

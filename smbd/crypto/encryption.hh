@@ -14,10 +14,10 @@
 #include <optional>
 #include <span>
 
-#include "crypto/algorithms.hh"
-#include "crypto/openssl_handles.hh"
-#include "proto/bytes.hh"
-#include "proto/ntstatus.hh"
+#include "smbd/crypto/algorithms.hh"
+#include "smbd/crypto/openssl_handles.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/base/ntstatus.hh"
 
 namespace smb::crypto {
 

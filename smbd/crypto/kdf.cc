@@ -1,4 +1,4 @@
-#include "crypto/kdf.hh"
+#include "smbd/crypto/kdf.hh"
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -8,7 +8,7 @@
 #include <array>
 #include <stdexcept>
 
-#include "crypto/openssl_handles.hh"
+#include "smbd/crypto/openssl_handles.hh"
 
 namespace smb::crypto {
 

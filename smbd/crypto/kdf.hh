@@ -4,7 +4,7 @@
 
 #include <cstddef>
 
-#include "proto/bytes.hh"
+#include "smbd/base/bytes.hh"
 
 namespace smb::crypto {
 

@@ -1,4 +1,4 @@
-#include "crypto/openssl_handles.hh"
+#include "smbd/crypto/openssl_handles.hh"
 
 #include <openssl/err.h>
 

@@ -1,8 +1,8 @@
-#include "crypto/preauth.hh"
+#include "smbd/crypto/preauth.hh"
 
 #include <openssl/evp.h>
 
-#include "crypto/openssl_handles.hh"
+#include "smbd/crypto/openssl_handles.hh"
 
 namespace smb::crypto {
 

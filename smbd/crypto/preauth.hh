@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <span>
 
-#include "proto/bytes.hh"
+#include "smbd/base/bytes.hh"
 
 namespace smb::crypto {
 

@@ -1,11 +1,11 @@
-#include "crypto/session_keys.hh"
+#include "smbd/crypto/session_keys.hh"
 
 #include <algorithm>
 #include <cstddef>
 #include <stdexcept>
 #include <utility>
 
-#include "crypto/kdf.hh"
+#include "smbd/crypto/kdf.hh"
 
 namespace smb::crypto {
 

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <span>
 
-#include "crypto/algorithms.hh"
-#include "proto/bytes.hh"
+#include "smbd/crypto/algorithms.hh"
+#include "smbd/base/bytes.hh"
 
 namespace smb::crypto {
 

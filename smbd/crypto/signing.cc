@@ -1,4 +1,4 @@
-#include "crypto/signing.hh"
+#include "smbd/crypto/signing.hh"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>

@@ -11,9 +11,9 @@
 #include <cstdint>
 #include <span>
 
-#include "crypto/algorithms.hh"
-#include "crypto/openssl_handles.hh"
-#include "proto/bytes.hh"
+#include "smbd/crypto/algorithms.hh"
+#include "smbd/crypto/openssl_handles.hh"
+#include "smbd/base/bytes.hh"
 
 namespace smb::crypto {
 

@@ -1,6 +1,6 @@
-#include "proto/cancel.hh"
+#include "smbd/proto/cancel.hh"
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb {
 

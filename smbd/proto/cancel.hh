@@ -3,9 +3,9 @@
 // CANCEL has no response (MS-SMB2 3.3.5.16).
 #pragma once
 
-#include "proto/bytes.hh"
-#include "proto/header.hh"
-#include "proto/ntstatus.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/proto/header.hh"
+#include "smbd/base/ntstatus.hh"
 
 namespace smb {
 

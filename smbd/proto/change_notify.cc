@@ -1,7 +1,7 @@
-#include "proto/change_notify.hh"
+#include "smbd/proto/change_notify.hh"
 
-#include "proto/body.hh"
-#include "proto/output_buffer.hh"
+#include "smbd/proto/body.hh"
+#include "smbd/proto/output_buffer.hh"
 
 namespace smb {
 

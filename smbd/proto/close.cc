@@ -1,6 +1,6 @@
-#include "proto/close.hh"
+#include "smbd/proto/close.hh"
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb {
 

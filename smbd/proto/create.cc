@@ -1,8 +1,8 @@
-#include "proto/create.hh"
+#include "smbd/proto/create.hh"
 
 #include <algorithm>
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb {
 

@@ -8,10 +8,11 @@
 #include <string_view>
 #include <vector>
 
-#include "proto/bytes.hh"
-#include "proto/file_id.hh"
-#include "proto/header.hh"
-#include "proto/ntstatus.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/proto/file_id.hh"
+#include "smbd/proto/header.hh"
+#include "smbd/base/ntstatus.hh"
+#include "smbd/base/wire.hh"
 
 namespace smb {
 
@@ -30,48 +31,6 @@ enum class ImpersonationLevel : std::uint32_t {
   Impersonation = 2,
   Delegate = 3,
 };
-// MS-SMB2 2.2.13: CreateDisposition.
-enum class CreateDisposition : std::uint32_t {
-  FILE_SUPERSEDE = 0,
-  FILE_OPEN = 1,
-  FILE_CREATE = 2,
-  FILE_OPEN_IF = 3,
-  FILE_OVERWRITE = 4,
-  FILE_OVERWRITE_IF = 5,
-};
-// MS-SMB2 2.2.14: CreateAction.
-enum class CreateAction : std::uint32_t {
-  FILE_SUPERSEDED = 0,
-  FILE_OPENED = 1,
-  FILE_CREATED = 2,
-  FILE_OVERWRITTEN = 3,
-};
-// MS-SMB2 2.2.13: ShareAccess.
-inline constexpr std::uint32_t kFileShareRead = 0x00000001;
-inline constexpr std::uint32_t kFileShareWrite = 0x00000002;
-inline constexpr std::uint32_t kFileShareDelete = 0x00000004;
-// MS-SMB2 2.2.13: CreateOptions.
-inline constexpr std::uint32_t kFileDirectoryFile = 0x00000001;
-inline constexpr std::uint32_t kFileWriteThrough = 0x00000002;
-inline constexpr std::uint32_t kFileSequentialOnly = 0x00000004;
-inline constexpr std::uint32_t kFileNoIntermediateBuffering = 0x00000008;
-inline constexpr std::uint32_t kFileSynchronousIoAlert = 0x00000010;
-inline constexpr std::uint32_t kFileSynchronousIoNonalert = 0x00000020;
-inline constexpr std::uint32_t kFileNonDirectoryFile = 0x00000040;
-inline constexpr std::uint32_t kFileCompleteIfOplocked = 0x00000100;
-inline constexpr std::uint32_t kFileNoEaKnowledge = 0x00000200;
-inline constexpr std::uint32_t kFileRandomAccess = 0x00000800;
-inline constexpr std::uint32_t kFileDeleteOnClose = 0x00001000;
-inline constexpr std::uint32_t kFileOpenByFileId = 0x00002000;
-inline constexpr std::uint32_t kFileOpenForBackupIntent = 0x00004000;
-inline constexpr std::uint32_t kFileNoCompression = 0x00008000;
-inline constexpr std::uint32_t kFileOpenRemoteInstance = 0x00000400;
-inline constexpr std::uint32_t kFileOpenRequiringOplock = 0x00010000;
-inline constexpr std::uint32_t kFileDisallowExclusive = 0x00020000;
-inline constexpr std::uint32_t kFileReserveOpfilter = 0x00100000;
-inline constexpr std::uint32_t kFileOpenReparsePoint = 0x00200000;
-inline constexpr std::uint32_t kFileOpenNoRecall = 0x00400000;
-inline constexpr std::uint32_t kFileOpenForFreeSpaceQuery = 0x00800000;
 // MS-SMB2 2.2.14: Flags.
 inline constexpr std::uint8_t kCreateFlagReparsepoint = 0x01;
 

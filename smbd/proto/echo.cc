@@ -1,6 +1,6 @@
-#include "proto/echo.hh"
+#include "smbd/proto/echo.hh"
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb {
 

@@ -1,6 +1,6 @@
-#include "proto/error.hh"
+#include "smbd/proto/error.hh"
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb {
 

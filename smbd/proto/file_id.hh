@@ -4,7 +4,7 @@
 #include <array>
 #include <cstdint>
 
-#include "proto/bytes.hh"
+#include "smbd/base/bytes.hh"
 
 namespace smb {
 

@@ -1,6 +1,6 @@
-#include "proto/flush.hh"
+#include "smbd/proto/flush.hh"
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb {
 

@@ -1,10 +1,10 @@
 // SMB2 FLUSH request (MS-SMB2 2.2.17) and response (2.2.18).
 #pragma once
 
-#include "proto/bytes.hh"
-#include "proto/file_id.hh"
-#include "proto/header.hh"
-#include "proto/ntstatus.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/proto/file_id.hh"
+#include "smbd/proto/header.hh"
+#include "smbd/base/ntstatus.hh"
 
 namespace smb {
 

@@ -1,4 +1,4 @@
-#include "proto/fscc.hh"
+#include "smbd/proto/fscc.hh"
 
 namespace smb::fscc {
 

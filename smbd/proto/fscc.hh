@@ -10,8 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "proto/bytes.hh"
-#include "proto/ntstatus.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/base/ntstatus.hh"
+#include "smbd/base/wire.hh"
 
 namespace smb::fscc {
 
@@ -69,22 +70,8 @@ enum class FsInfoClass : std::uint8_t {
   FileFsSectorSizeInformation = 11,
 };
 
-// [MS-FSCC] 2.6: file attributes (a bit mask, so plain constants).
-namespace file_attribute {
-inline constexpr std::uint32_t FILE_ATTRIBUTE_READONLY = 0x00000001;
-inline constexpr std::uint32_t FILE_ATTRIBUTE_HIDDEN = 0x00000002;
-inline constexpr std::uint32_t FILE_ATTRIBUTE_SYSTEM = 0x00000004;
-inline constexpr std::uint32_t FILE_ATTRIBUTE_DIRECTORY = 0x00000010;
-inline constexpr std::uint32_t FILE_ATTRIBUTE_ARCHIVE = 0x00000020;
-inline constexpr std::uint32_t FILE_ATTRIBUTE_NORMAL = 0x00000080;
-inline constexpr std::uint32_t FILE_ATTRIBUTE_TEMPORARY = 0x00000100;
-inline constexpr std::uint32_t FILE_ATTRIBUTE_SPARSE_FILE = 0x00000200;
-inline constexpr std::uint32_t FILE_ATTRIBUTE_REPARSE_POINT = 0x00000400;
-inline constexpr std::uint32_t FILE_ATTRIBUTE_COMPRESSED = 0x00000800;
-inline constexpr std::uint32_t FILE_ATTRIBUTE_OFFLINE = 0x00001000;
-inline constexpr std::uint32_t FILE_ATTRIBUTE_NOT_CONTENT_INDEXED = 0x00002000;
-inline constexpr std::uint32_t FILE_ATTRIBUTE_ENCRYPTED = 0x00004000;
-}  // namespace file_attribute
+// [MS-FSCC] 2.6: file attributes.
+namespace file_attribute = ::smb::file_attribute;  // defined in base/wire.hh
 
 // [MS-FSCC] 2.5.1: FileSystemAttributes.
 namespace fs_attribute {

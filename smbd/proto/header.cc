@@ -1,4 +1,4 @@
-#include "proto/header.hh"
+#include "smbd/proto/header.hh"
 
 namespace smb {
 

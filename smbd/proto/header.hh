@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "proto/bytes.hh"
-#include "proto/file_id.hh"
-#include "proto/ntstatus.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/proto/file_id.hh"
+#include "smbd/base/ntstatus.hh"
 
 namespace smb {
 

@@ -1,8 +1,8 @@
-#include "proto/ioctl.hh"
+#include "smbd/proto/ioctl.hh"
 
 #include <cstring>
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb {
 

@@ -1,6 +1,6 @@
-#include "proto/lock.hh"
+#include "smbd/proto/lock.hh"
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb {
 

@@ -1,6 +1,6 @@
-#include "proto/logoff.hh"
+#include "smbd/proto/logoff.hh"
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb {
 

@@ -1,8 +1,8 @@
-#include "proto/negotiate.hh"
+#include "smbd/proto/negotiate.hh"
 
 #include <algorithm>
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb {
 

@@ -9,24 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "proto/bytes.hh"
-#include "proto/file_id.hh"
-#include "proto/header.hh"
-#include "proto/ntstatus.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/proto/file_id.hh"
+#include "smbd/proto/header.hh"
+#include "smbd/base/ntstatus.hh"
+#include "smbd/base/wire.hh"
 
 namespace smb {
 
-// MS-SMB2 2.2.3: Dialects. Fields below hold the raw 16-bit values so that dialects this
-// code does not know survive a round trip.
-enum class Dialect : std::uint16_t {
-  SMB2_0_2 = 0x0202,
-  SMB2_1 = 0x0210,
-  SMB3_0 = 0x0300,
-  SMB3_0_2 = 0x0302,
-  SMB3_1_1 = 0x0311,
-  SMB2_WILDCARD = 0x02FF,  // MS-SMB2 2.2.4: answer to a multi-protocol SMB1 NEGOTIATE
-};
-constexpr std::uint16_t to_u16(Dialect d) { return static_cast<std::uint16_t>(d); }
 
 // MS-SMB2 2.2.3: SecurityMode.
 inline constexpr std::uint16_t kNegotiateSigningEnabled = 0x0001;

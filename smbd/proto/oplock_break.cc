@@ -1,6 +1,6 @@
-#include "proto/oplock_break.hh"
+#include "smbd/proto/oplock_break.hh"
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb {
 

@@ -3,7 +3,7 @@
 // (4), Buffer.
 #pragma once
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb::body {
 

@@ -4,10 +4,11 @@
 
 #include <cstdint>
 
-#include "proto/bytes.hh"
-#include "proto/file_id.hh"
-#include "proto/header.hh"
-#include "proto/ntstatus.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/proto/file_id.hh"
+#include "smbd/proto/header.hh"
+#include "smbd/base/ntstatus.hh"
+#include "smbd/base/wire.hh"
 
 namespace smb {
 
@@ -18,15 +19,6 @@ enum class InfoType : std::uint8_t {
   SMB2_0_INFO_SECURITY = 0x03,
   SMB2_0_INFO_QUOTA = 0x04,
 };
-// MS-SMB2 2.2.37: AdditionalInformation for SMB2_0_INFO_SECURITY.
-inline constexpr std::uint32_t kOwnerSecurityInformation = 0x00000001;
-inline constexpr std::uint32_t kGroupSecurityInformation = 0x00000002;
-inline constexpr std::uint32_t kDaclSecurityInformation = 0x00000004;
-inline constexpr std::uint32_t kSaclSecurityInformation = 0x00000008;
-inline constexpr std::uint32_t kLabelSecurityInformation = 0x00000010;
-inline constexpr std::uint32_t kAttributeSecurityInformation = 0x00000020;
-inline constexpr std::uint32_t kScopeSecurityInformation = 0x00000040;
-inline constexpr std::uint32_t kBackupSecurityInformation = 0x00010000;
 // MS-SMB2 2.2.37: Flags.
 inline constexpr std::uint32_t kSlRestartScan = 0x00000001;
 inline constexpr std::uint32_t kSlReturnSingleEntry = 0x00000002;

@@ -1,6 +1,6 @@
-#include "proto/read.hh"
+#include "smbd/proto/read.hh"
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb {
 

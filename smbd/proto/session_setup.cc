@@ -1,6 +1,6 @@
-#include "proto/session_setup.hh"
+#include "smbd/proto/session_setup.hh"
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb {
 

@@ -4,9 +4,9 @@
 
 #include <cstdint>
 
-#include "proto/bytes.hh"
-#include "proto/header.hh"
-#include "proto/ntstatus.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/proto/header.hh"
+#include "smbd/base/ntstatus.hh"
 
 namespace smb {
 

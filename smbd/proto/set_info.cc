@@ -1,6 +1,6 @@
-#include "proto/set_info.hh"
+#include "smbd/proto/set_info.hh"
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb {
 

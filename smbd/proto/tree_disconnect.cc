@@ -1,6 +1,6 @@
-#include "proto/tree_disconnect.hh"
+#include "smbd/proto/tree_disconnect.hh"
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb {
 

@@ -2,9 +2,9 @@
 // a reserved field, nothing else.
 #pragma once
 
-#include "proto/bytes.hh"
-#include "proto/header.hh"
-#include "proto/ntstatus.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/proto/header.hh"
+#include "smbd/base/ntstatus.hh"
 
 namespace smb {
 

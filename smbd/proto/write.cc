@@ -1,6 +1,6 @@
-#include "proto/write.hh"
+#include "smbd/proto/write.hh"
 
-#include "proto/body.hh"
+#include "smbd/proto/body.hh"
 
 namespace smb {
 

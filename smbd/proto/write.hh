@@ -9,11 +9,11 @@
 #include <cstdint>
 #include <vector>
 
-#include "proto/bytes.hh"
-#include "proto/file_id.hh"
-#include "proto/header.hh"
-#include "proto/ntstatus.hh"
-#include "proto/read.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/proto/file_id.hh"
+#include "smbd/proto/header.hh"
+#include "smbd/base/ntstatus.hh"
+#include "smbd/proto/read.hh"
 
 namespace smb {
 

@@ -3,8 +3,8 @@
 
 #include <cstdint>
 
-#include "proto/bytes.hh"
-#include "rpc/ndr.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/rpc/ndr.hh"
 
 namespace smb::rpc {
 

@@ -1,4 +1,4 @@
-#include "rpc/ndr.hh"
+#include "smbd/rpc/ndr.hh"
 
 #include <algorithm>
 

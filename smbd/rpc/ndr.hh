@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "proto/bytes.hh"
+#include "smbd/base/bytes.hh"
 
 namespace smb::rpc {
 

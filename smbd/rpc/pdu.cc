@@ -1,4 +1,4 @@
-#include "rpc/pdu.hh"
+#include "smbd/rpc/pdu.hh"
 
 namespace smb::rpc {
 

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "proto/bytes.hh"
-#include "rpc/ndr.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/rpc/ndr.hh"
 
 namespace smb::rpc {
 

@@ -1,4 +1,4 @@
-#include "rpc/pipe.hh"
+#include "smbd/rpc/pipe.hh"
 
 #include <algorithm>
 #include <atomic>

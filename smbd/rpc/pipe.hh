@@ -20,11 +20,11 @@
 #include <string_view>
 #include <vector>
 
-#include "proto/bytes.hh"
-#include "proto/ntstatus.hh"
-#include "rpc/interface.hh"
-#include "rpc/pdu.hh"
-#include "rpc/srvsvc.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/base/ntstatus.hh"
+#include "smbd/rpc/interface.hh"
+#include "smbd/rpc/pdu.hh"
+#include "smbd/rpc/srvsvc.hh"
 
 namespace smb::rpc {
 

@@ -1,9 +1,9 @@
-#include "rpc/srvsvc.hh"
+#include "smbd/rpc/srvsvc.hh"
 
 #include <algorithm>
 #include <utility>
 
-#include "rpc/pdu.hh"
+#include "smbd/rpc/pdu.hh"
 
 namespace smb::rpc {
 

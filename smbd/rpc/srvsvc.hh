@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "rpc/interface.hh"
+#include "smbd/rpc/interface.hh"
 
 namespace smb::rpc {
 

@@ -1,4 +1,4 @@
-#include "vfs/dir.hh"
+#include "smbd/vfs/dir.hh"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <memory>
 
-#include "vfs/errno_map.hh"
-#include "vfs/names.hh"
-#include "vfs/openat2.hh"
+#include "smbd/base/errno_map.hh"
+#include "smbd/vfs/names.hh"
+#include "smbd/vfs/openat2.hh"
 
 namespace smb::vfs {
 
@@ -33,7 +33,7 @@ NtStatus DirEnumerator::restart() {
   if (!readable) return last_error();
   std::unique_ptr<DIR, int (*)(DIR*)> stream(::fdopendir(readable.get()), &::closedir);
   if (!stream) return last_error();
-  readable.release();  // owned by the DIR stream now
+  (void)readable.release();  // owned by the DIR stream now
   errno = 0;
   while (const dirent* e = ::readdir(stream.get())) {
     std::string_view name = e->d_name;

@@ -6,10 +6,10 @@
 #include <string_view>
 #include <vector>
 
-#include "proto/ntstatus.hh"
-#include "vfs/file.hh"
-#include "vfs/share.hh"
-#include "vfs/unique_fd.hh"
+#include "smbd/base/ntstatus.hh"
+#include "smbd/vfs/file.hh"
+#include "smbd/vfs/share.hh"
+#include "smbd/base/unique_fd.hh"
 
 namespace smb::vfs {
 

@@ -1,4 +1,4 @@
-#include "vfs/file.hh"
+#include "smbd/vfs/file.hh"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,9 +13,9 @@
 #include <limits>
 #include <memory>
 
-#include "vfs/errno_map.hh"
-#include "vfs/nt_time.hh"
-#include "vfs/unique_fd.hh"
+#include "smbd/base/errno_map.hh"
+#include "smbd/vfs/nt_time.hh"
+#include "smbd/base/unique_fd.hh"
 
 namespace smb::vfs {
 
@@ -243,7 +243,7 @@ NtStatus check_delete(int fd) {
   if (!dir) return last_error();
   std::unique_ptr<DIR, int (*)(DIR*)> stream(::fdopendir(dir.get()), &::closedir);
   if (!stream) return last_error();
-  dir.release();  // owned by the DIR stream now
+  (void)dir.release();  // owned by the DIR stream now
   errno = 0;
   while (const dirent* e = ::readdir(stream.get())) {
     std::string_view n = e->d_name;

@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "proto/bytes.hh"
-#include "proto/fscc.hh"
-#include "proto/ntstatus.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/proto/fscc.hh"
+#include "smbd/base/ntstatus.hh"
 
 namespace smb::vfs {
 

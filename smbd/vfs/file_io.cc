@@ -1,4 +1,4 @@
-#include "vfs/file_io.hh"
+#include "smbd/vfs/file_io.hh"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "pmem/mapped_file.hh"
-#include "vfs/file.hh"
+#include "smbd/vfs/file.hh"
 
 namespace smb::vfs {
 

@@ -17,10 +17,10 @@
 #include <memory>
 #include <string>
 
-#include "proto/bytes.hh"
-#include "proto/ntstatus.hh"
-#include "vfs/share.hh"
-#include "vfs/unique_fd.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/base/ntstatus.hh"
+#include "smbd/vfs/share.hh"
+#include "smbd/base/unique_fd.hh"
 
 namespace smb::pmem {
 class MappedFile;

@@ -1,4 +1,4 @@
-#include "vfs/names.hh"
+#include "smbd/vfs/names.hh"
 
 #include <climits>
 #include <cstdint>

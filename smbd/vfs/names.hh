@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "proto/ntstatus.hh"
+#include "smbd/base/ntstatus.hh"
 
 namespace smb::vfs {
 

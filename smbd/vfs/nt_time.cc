@@ -1,4 +1,4 @@
-#include "vfs/nt_time.hh"
+#include "smbd/vfs/nt_time.hh"
 
 namespace smb::vfs {
 

@@ -1,4 +1,4 @@
-#include "vfs/openat2.hh"
+#include "smbd/vfs/openat2.hh"
 
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -8,7 +8,7 @@
 #include <chrono>
 #include <thread>
 
-#include "vfs/errno_map.hh"
+#include "smbd/base/errno_map.hh"
 
 namespace smb::vfs {
 

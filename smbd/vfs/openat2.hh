@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "proto/ntstatus.hh"
+#include "smbd/base/ntstatus.hh"
 
 namespace smb::vfs {
 

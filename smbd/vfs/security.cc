@@ -1,12 +1,12 @@
-#include "vfs/security.hh"
+#include "smbd/vfs/security.hh"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <limits>
 
-#include "proto/query_info.hh"
-#include "vfs/errno_map.hh"
+#include "smbd/proto/query_info.hh"
+#include "smbd/base/errno_map.hh"
 
 namespace smb::vfs {
 

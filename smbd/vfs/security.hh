@@ -30,9 +30,9 @@
 #include <cstdint>
 #include <optional>
 
-#include "proto/ntstatus.hh"
-#include "proto/query_info.hh"
-#include "proto/security_descriptor.hh"
+#include "smbd/base/ntstatus.hh"
+#include "smbd/proto/query_info.hh"
+#include "smbd/base/security_descriptor.hh"
 
 namespace smb::vfs {
 

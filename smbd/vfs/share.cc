@@ -1,4 +1,4 @@
-#include "vfs/share.hh"
+#include "smbd/vfs/share.hh"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,10 +12,10 @@
 #include <memory>
 #include <vector>
 
-#include "vfs/errno_map.hh"
-#include "vfs/names.hh"
-#include "vfs/nt_time.hh"
-#include "vfs/openat2.hh"
+#include "smbd/base/errno_map.hh"
+#include "smbd/vfs/names.hh"
+#include "smbd/vfs/nt_time.hh"
+#include "smbd/vfs/openat2.hh"
 
 namespace smb::vfs {
 
@@ -42,7 +42,7 @@ NtStatus lookup(int dir, std::string_view wanted, std::string& found, bool& exis
   if (!readable) return last_error();
   std::unique_ptr<DIR, int (*)(DIR*)> stream(::fdopendir(readable.get()), &::closedir);
   if (!stream) return last_error();
-  readable.release();  // owned by the DIR stream now
+  (void)readable.release();  // owned by the DIR stream now
   while (const dirent* e = ::readdir(stream.get())) {
     std::string_view candidate = e->d_name;
     if (candidate == "." || candidate == "..") continue;

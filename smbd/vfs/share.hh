@@ -16,10 +16,11 @@
 #include <string>
 #include <string_view>
 
-#include "proto/create.hh"
-#include "proto/ntstatus.hh"
-#include "vfs/file.hh"
-#include "vfs/unique_fd.hh"
+#include "smbd/proto/create.hh"
+#include "smbd/base/ntstatus.hh"
+#include "smbd/vfs/file.hh"
+#include "smbd/base/unique_fd.hh"
+#include "smbd/base/wire.hh"
 
 namespace smb::vfs {
 
@@ -27,32 +28,9 @@ namespace smb::vfs {
 // own enums from proto/create.hh, used here unchanged.
 using smb::CreateAction;
 using smb::CreateDisposition;
+namespace create_option = ::smb::create_option;
+namespace access_mask = ::smb::access_mask;
 
-// [MS-SMB2] 2.2.13 CreateOptions this layer acts on.
-namespace create_option {
-inline constexpr std::uint32_t FILE_DIRECTORY_FILE = 0x00000001;
-inline constexpr std::uint32_t FILE_WRITE_THROUGH = 0x00000002;
-inline constexpr std::uint32_t FILE_NON_DIRECTORY_FILE = 0x00000040;
-inline constexpr std::uint32_t FILE_DELETE_ON_CLOSE = 0x00001000;
-}  // namespace create_option
-
-// [MS-SMB2] 2.2.13.1 access mask bits.
-namespace access_mask {
-inline constexpr std::uint32_t FILE_READ_DATA = 0x00000001;
-inline constexpr std::uint32_t FILE_WRITE_DATA = 0x00000002;
-inline constexpr std::uint32_t FILE_APPEND_DATA = 0x00000004;
-inline constexpr std::uint32_t FILE_READ_EA = 0x00000008;
-inline constexpr std::uint32_t FILE_WRITE_EA = 0x00000010;
-inline constexpr std::uint32_t FILE_EXECUTE = 0x00000020;
-inline constexpr std::uint32_t FILE_READ_ATTRIBUTES = 0x00000080;
-inline constexpr std::uint32_t FILE_WRITE_ATTRIBUTES = 0x00000100;
-inline constexpr std::uint32_t DELETE = 0x00010000;
-inline constexpr std::uint32_t MAXIMUM_ALLOWED = 0x02000000;
-inline constexpr std::uint32_t GENERIC_ALL = 0x10000000;
-inline constexpr std::uint32_t GENERIC_EXECUTE = 0x20000000;
-inline constexpr std::uint32_t GENERIC_WRITE = 0x40000000;
-inline constexpr std::uint32_t GENERIC_READ = 0x80000000;
-}  // namespace access_mask
 
 // How the SMB layer reaches the data of a share's regular files (file_io.hh).
 enum class Backend {

@@ -4,11 +4,11 @@
 #include <cstdint>
 #include <vector>
 
-#include "auth/authenticator.hh"
-#include "auth/der.hh"
-#include "auth/nt_hash.hh"
-#include "auth/ntlm_message.hh"
-#include "auth/spnego.hh"
+#include "smbd/auth/authenticator.hh"
+#include "smbd/auth/der.hh"
+#include "smbd/auth/nt_hash.hh"
+#include "smbd/auth/ntlm_message.hh"
+#include "smbd/auth/spnego.hh"
 
 using namespace smb;
 using namespace smb::auth;

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "channel/protocol.hh"
+#include "rdmaproxy/channel/protocol.hh"
 
 using namespace smb;
 

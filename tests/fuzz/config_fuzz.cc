@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "conf/config.hh"
-#include "conf/users.hh"
+#include "smbd/conf/config.hh"
+#include "smbd/conf/users.hh"
 
 using namespace smb::conf;
 

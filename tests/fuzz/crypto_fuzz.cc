@@ -16,7 +16,7 @@
 #include <span>
 #include <vector>
 
-#include "crypto/encryption.hh"
+#include "smbd/crypto/encryption.hh"
 
 using namespace smb;
 using namespace smb::crypto;

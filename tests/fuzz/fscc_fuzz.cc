@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "proto/fscc.hh"
-#include "proto/set_info.hh"
+#include "smbd/proto/fscc.hh"
+#include "smbd/proto/set_info.hh"
 
 using namespace smb;
 using namespace smb::fscc;

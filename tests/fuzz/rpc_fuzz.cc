@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "proto/bytes.hh"
-#include "rpc/pipe.hh"
-#include "rpc/srvsvc.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/rpc/pipe.hh"
+#include "smbd/rpc/srvsvc.hh"
 
 namespace {
 

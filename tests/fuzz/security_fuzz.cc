@@ -17,8 +17,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "proto/security_descriptor.hh"
-#include "vfs/security.hh"
+#include "smbd/base/security_descriptor.hh"
+#include "smbd/vfs/security.hh"
 
 using namespace smb;
 using namespace smb::dtyp;

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "smbdirect/messages.hh"
+#include "rdmaproxy/smbdirect/messages.hh"
 
 using namespace smb;
 using namespace smb::smbdirect;

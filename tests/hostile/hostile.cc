@@ -33,22 +33,22 @@
 #include <thread>
 #include <vector>
 
-#include "client/connection.hh"
-#include "proto/close.hh"
-#include "proto/create.hh"
-#include "proto/echo.hh"
-#include "proto/header.hh"
-#include "proto/ioctl.hh"
-#include "proto/logoff.hh"
-#include "proto/negotiate.hh"
-#include "proto/query_directory.hh"
-#include "proto/query_info.hh"
-#include "proto/read.hh"
-#include "proto/session_setup.hh"
-#include "proto/set_info.hh"
-#include "proto/tree_connect.hh"
-#include "proto/tree_disconnect.hh"
-#include "proto/write.hh"
+#include "smbd/client/connection.hh"
+#include "smbd/proto/close.hh"
+#include "smbd/proto/create.hh"
+#include "smbd/proto/echo.hh"
+#include "smbd/proto/header.hh"
+#include "smbd/proto/ioctl.hh"
+#include "smbd/proto/logoff.hh"
+#include "smbd/proto/negotiate.hh"
+#include "smbd/proto/query_directory.hh"
+#include "smbd/proto/query_info.hh"
+#include "smbd/proto/read.hh"
+#include "smbd/proto/session_setup.hh"
+#include "smbd/proto/set_info.hh"
+#include "smbd/proto/tree_connect.hh"
+#include "smbd/proto/tree_disconnect.hh"
+#include "smbd/proto/write.hh"
 
 using namespace smb;
 using smb::client::Call;

@@ -54,6 +54,26 @@ class Impacket(unittest.TestCase):
             self.assertEqual(cm.exception.getErrorCode(), STATUS_LOGON_FAILURE,
                              f"{label}: wrong password gave {cm.exception}")
 
+    def test_default_constructor(self):
+        """impacket's SMBConnection with no preferred dialect starts with an SMB1
+        multi-protocol NEGOTIATE; the SMB2 NEGOTIATE after the wildcard answer carries
+        MessageId 1 (MS-SMB2 3.3.5.3.1). The connection must log in and move a file."""
+        conn = SMBConnection(self.server.host, self.server.host, sess_port=self.server.port,
+                             timeout=TIMEOUT)
+        try:
+            conn.login(self.server.user, self.server.password)
+            self.assertGreaterEqual(conn.getDialect(), SMB2_DIALECT_002,
+                                    f"negotiated {conn.getDialect():#x}")
+            path, sha = self.files["mib1.bin"]
+            with open(path, "rb") as f:
+                conn.putFile(self.server.share, "default-ctor.bin", f.read)
+            buf = io.BytesIO()
+            conn.getFile(self.server.share, "default-ctor.bin", buf.write)
+            self.assertEqual(smbtest.sha256_bytes(buf.getvalue()), sha, "round trip")
+            conn.deleteFile(self.server.share, "default-ctor.bin")
+        finally:
+            conn.close()
+
     def test_list_shares(self):
         conn = self.connect(SMB2_DIALECT_30)
         try:

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "conf/passwd_tool.hh"
+#include "smbd/conf/passwd_tool.hh"
 
 namespace {
 

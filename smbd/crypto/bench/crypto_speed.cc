@@ -7,8 +7,8 @@
 #include <functional>
 #include <string>
 
-#include "crypto/encryption.hh"
-#include "crypto/signing.hh"
+#include "smbd/crypto/encryption.hh"
+#include "smbd/crypto/signing.hh"
 
 namespace {
 

@@ -33,10 +33,10 @@
 #include <string>
 #include <vector>
 
-#include "client/connection.hh"
-#include "client/rdma_client.hh"
-#include "proto/ioctl.hh"
-#include "proto/read.hh"
+#include "smbd/client/connection.hh"
+#include "smbd/client/rdma_client.hh"
+#include "smbd/proto/ioctl.hh"
+#include "smbd/proto/read.hh"
 
 using namespace smb;
 using namespace std::chrono_literals;

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "client/connection.hh"
-#include "client/rdma_client.hh"
-#include "proto/create.hh"
+#include "smbd/client/connection.hh"
+#include "smbd/client/rdma_client.hh"
+#include "smbd/proto/create.hh"
 
 using namespace smb;
 

@@ -2,8 +2,8 @@
 // NT hash ([MS-NLMP] 4.2.2.1.2).
 #include <doctest/doctest.h>
 
-#include "auth/crypto_primitives.hh"
-#include "auth/nt_hash.hh"
+#include "smbd/auth/crypto_primitives.hh"
+#include "smbd/auth/nt_hash.hh"
 #include "test_util.hh"
 
 using namespace smb;

@@ -6,9 +6,9 @@
 #include <cctype>
 #include <map>
 
-#include "auth/authenticator.hh"
-#include "auth/nt_hash.hh"
-#include "auth/ntlm_message.hh"
+#include "smbd/auth/authenticator.hh"
+#include "smbd/auth/nt_hash.hh"
+#include "smbd/auth/ntlm_message.hh"
 #include "test_util.hh"
 
 using namespace smb;

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 
-#include "auth/nt_hash.hh"
-#include "auth/ntlm_message.hh"
-#include "auth/ntlm_server.hh"
-#include "auth/ntlm_session.hh"
+#include "smbd/auth/nt_hash.hh"
+#include "smbd/auth/ntlm_message.hh"
+#include "smbd/auth/ntlm_server.hh"
+#include "smbd/auth/ntlm_session.hh"
 #include "test_util.hh"
 
 using namespace smb;

@@ -1,8 +1,8 @@
 // DER reader limits and SPNEGO token codec (RFC 4178, [MS-SPNG], RFC 2743 3.1).
 #include <doctest/doctest.h>
 
-#include "auth/der.hh"
-#include "auth/spnego.hh"
+#include "smbd/auth/der.hh"
+#include "smbd/auth/spnego.hh"
 #include "test_util.hh"
 
 using namespace smb;

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "proto/bytes.hh"
+#include "smbd/base/bytes.hh"
 
 namespace smb::auth::test {
 

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "client/credits.hh"
+#include "smbd/client/credits.hh"
 
 using smb::client::CreditWindow;
 

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "client/connection.hh"
+#include "smbd/client/connection.hh"
 
 using namespace smb;
 

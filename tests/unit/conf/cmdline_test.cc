@@ -1,4 +1,4 @@
-#include "conf/cmdline.hh"
+#include "smbd/conf/cmdline.hh"
 
 #include <doctest/doctest.h>
 

@@ -1,10 +1,10 @@
-#include "conf/config.hh"
+#include "smbd/conf/config.hh"
 
 #include <doctest/doctest.h>
 
 #include <sstream>
 
-#include "conf/users.hh"
+#include "smbd/conf/users.hh"
 #include "temp_dir.hh"
 
 using namespace smb::conf;

@@ -1,4 +1,4 @@
-#include "conf/log.hh"
+#include "smbd/conf/log.hh"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "conf/cmdline.hh"
+#include "smbd/conf/cmdline.hh"
 #include "temp_dir.hh"
 
 using smb::conf::test::read_file;

@@ -1,4 +1,4 @@
-#include "conf/passwd_tool.hh"
+#include "smbd/conf/passwd_tool.hh"
 
 #include <doctest/doctest.h>
 #include <sys/wait.h>
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "conf/users.hh"
+#include "smbd/conf/users.hh"
 #include "temp_dir.hh"
 
 using namespace smb::conf;

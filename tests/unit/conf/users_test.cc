@@ -1,9 +1,9 @@
-#include "conf/users.hh"
+#include "smbd/conf/users.hh"
 
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
-#include "auth/nt_hash.hh"
+#include "smbd/auth/nt_hash.hh"
 #include "temp_dir.hh"
 
 using namespace smb::conf;

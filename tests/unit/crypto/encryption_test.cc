@@ -1,11 +1,11 @@
-#include "crypto/encryption.hh"
+#include "smbd/crypto/encryption.hh"
 
 #include <doctest/doctest.h>
 
 #include <cstring>
 #include <set>
 
-#include "crypto/session_keys.hh"
+#include "smbd/crypto/session_keys.hh"
 #include "hex.hh"
 
 using namespace smb::crypto;

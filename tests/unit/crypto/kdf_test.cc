@@ -1,4 +1,4 @@
-#include "crypto/kdf.hh"
+#include "smbd/crypto/kdf.hh"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "crypto/preauth.hh"
+#include "smbd/crypto/preauth.hh"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "crypto/session_keys.hh"
+#include "smbd/crypto/session_keys.hh"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "crypto/signing.hh"
+#include "smbd/crypto/signing.hh"
 
 #include <doctest/doctest.h>
 

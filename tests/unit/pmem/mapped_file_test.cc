@@ -15,7 +15,7 @@
 
 #include "pmem/mapped_file.hh"
 #include "pmem/probe.hh"
-#include "vfs/unique_fd.hh"
+#include "smbd/base/unique_fd.hh"
 
 using smb::ByteSpan;
 using smb::MutableByteSpan;
@@ -23,7 +23,7 @@ using smb::NtStatus;
 using smb::pmem::FileTable;
 using smb::pmem::MappedFile;
 using smb::pmem::WriteRange;
-using smb::vfs::UniqueFd;
+using smb::UniqueFd;
 
 namespace {
 

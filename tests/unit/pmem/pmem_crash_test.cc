@@ -33,7 +33,7 @@
 
 #include "pmem/mapped_file.hh"
 #include "pmem/probe.hh"
-#include "vfs/unique_fd.hh"
+#include "smbd/base/unique_fd.hh"
 
 namespace {
 
@@ -103,13 +103,13 @@ struct Round {
 
 Round run_round(const std::string& path, bool map_sync, long kill_after_ms) {
   Round r;
-  smb::vfs::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  smb::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   int p[2];
   if (!fd || ::pipe2(p, O_CLOEXEC) != 0) {
     std::perror("pmem_crash_test: open/pipe");
     std::exit(2);
   }
-  smb::vfs::UniqueFd ack_read(p[0]), ack_write(p[1]);
+  smb::UniqueFd ack_read(p[0]), ack_write(p[1]);
   const pid_t pid = ::fork();
   if (pid < 0) {
     std::perror("pmem_crash_test: fork");
@@ -154,7 +154,7 @@ Round run_round(const std::string& path, bool map_sync, long kill_after_ms) {
   r.acked = any ? last + 1 : 0;
 
   // Verify through a fresh descriptor and a fresh mapping.
-  smb::vfs::UniqueFd check(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  smb::UniqueFd check(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   std::shared_ptr<MappedFile> file;
   if (!check || MappedFile::open(check.get(), file) != NtStatus::SUCCESS) {
     std::printf("  cannot reopen %s\n", path.c_str());
@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
 
   // Report what the writer will get on this directory.
   {
-    smb::vfs::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    smb::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     std::shared_ptr<MappedFile> file;
     if (!fd || MappedFile::open(fd.get(), file, {.try_map_sync = map_sync}) != NtStatus::SUCCESS) {
       std::fprintf(stderr, "pmem_crash_test: cannot create and map %s: %s\n", path.c_str(),

@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
-#include "proto/close.hh"
-#include "proto/create.hh"
-#include "proto/flush.hh"
+#include "smbd/proto/close.hh"
+#include "smbd/proto/create.hh"
+#include "smbd/proto/flush.hh"
 #include "test_util.hh"
 
 namespace smb {

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "proto/echo.hh"
-#include "proto/header.hh"
+#include "smbd/proto/echo.hh"
+#include "smbd/proto/header.hh"
 #include "test_util.hh"
 
 namespace smb {

@@ -1,15 +1,15 @@
 #include <doctest/doctest.h>
 
-#include "proto/change_notify.hh"
-#include "proto/error.hh"
-#include "proto/ioctl.hh"
-#include "proto/lock.hh"
-#include "proto/oplock_break.hh"
-#include "proto/query_directory.hh"
-#include "proto/query_info.hh"
-#include "proto/read.hh"
-#include "proto/set_info.hh"
-#include "proto/write.hh"
+#include "smbd/proto/change_notify.hh"
+#include "smbd/proto/error.hh"
+#include "smbd/proto/ioctl.hh"
+#include "smbd/proto/lock.hh"
+#include "smbd/proto/oplock_break.hh"
+#include "smbd/proto/query_directory.hh"
+#include "smbd/proto/query_info.hh"
+#include "smbd/proto/read.hh"
+#include "smbd/proto/set_info.hh"
+#include "smbd/proto/write.hh"
 #include "test_util.hh"
 
 namespace smb {

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "proto/negotiate.hh"
+#include "smbd/proto/negotiate.hh"
 #include "test_util.hh"
 
 namespace smb {

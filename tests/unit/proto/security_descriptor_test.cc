@@ -2,7 +2,7 @@
 // The byte vectors are laid out by hand from the spec's diagrams.
 #include <doctest/doctest.h>
 
-#include "proto/security_descriptor.hh"
+#include "smbd/base/security_descriptor.hh"
 #include "test_util.hh"
 
 namespace smb::dtyp {

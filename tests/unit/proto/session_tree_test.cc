@@ -1,11 +1,11 @@
 #include <doctest/doctest.h>
 
-#include "proto/cancel.hh"
-#include "proto/echo.hh"
-#include "proto/logoff.hh"
-#include "proto/session_setup.hh"
-#include "proto/tree_connect.hh"
-#include "proto/tree_disconnect.hh"
+#include "smbd/proto/cancel.hh"
+#include "smbd/proto/echo.hh"
+#include "smbd/proto/logoff.hh"
+#include "smbd/proto/session_setup.hh"
+#include "smbd/proto/tree_connect.hh"
+#include "smbd/proto/tree_disconnect.hh"
 #include "test_util.hh"
 
 namespace smb {

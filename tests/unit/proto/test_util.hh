@@ -8,7 +8,7 @@
 #include <random>
 #include <string_view>
 
-#include "proto/header.hh"
+#include "smbd/proto/header.hh"
 
 namespace smb::test {
 

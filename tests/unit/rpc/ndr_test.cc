@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "rpc/ndr.hh"
+#include "smbd/rpc/ndr.hh"
 #include "test_util.hh"
 
 using namespace smb;

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "golden.hh"
-#include "rpc/pdu.hh"
+#include "smbd/rpc/pdu.hh"
 #include "test_util.hh"
 
 using namespace smb;

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "golden.hh"
-#include "rpc/pipe.hh"
+#include "smbd/rpc/pipe.hh"
 #include "test_util.hh"
 
 using namespace smb;

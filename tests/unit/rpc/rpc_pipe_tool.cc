@@ -10,7 +10,7 @@
 #include <iostream>
 #include <string>
 
-#include "rpc/pipe.hh"
+#include "smbd/rpc/pipe.hh"
 #include "test_shares.hh"
 
 namespace {

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "rpc/pdu.hh"
-#include "rpc/srvsvc.hh"
+#include "smbd/rpc/pdu.hh"
+#include "smbd/rpc/srvsvc.hh"
 #include "test_util.hh"
 
 using namespace smb;

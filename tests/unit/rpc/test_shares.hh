@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "rpc/srvsvc.hh"
+#include "smbd/rpc/srvsvc.hh"
 
 namespace smb::rpc::test {
 

@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include "proto/bytes.hh"
-#include "rpc/pdu.hh"
-#include "rpc/pipe.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/rpc/pdu.hh"
+#include "smbd/rpc/pipe.hh"
 #include "test_shares.hh"
 
 namespace smb::rpc::test {

@@ -10,11 +10,15 @@
 #include <thread>
 
 #include "shmring/channel.hh"
-#include "shmring/fd_passing.hh"
+#include "smbd/base/fd_passing.hh"
 #include "shmring/slot_pool.hh"
 #include "test_util.hh"
 
 using namespace smb::shmring;
+using smb::UniqueFd;
+using smb::Received;
+using smb::receive_with_fds;
+using smb::send_with_fds;
 using namespace smb::shmring::test;
 using namespace std::chrono_literals;
 

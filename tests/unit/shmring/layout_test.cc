@@ -10,6 +10,7 @@
 #include "shmring/segment.hh"
 
 using namespace smb::shmring;
+using smb::UniqueFd;
 
 namespace {
 

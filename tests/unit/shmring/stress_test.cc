@@ -20,6 +20,7 @@
 #include "test_util.hh"
 
 using namespace smb::shmring;
+using smb::UniqueFd;
 using namespace smb::shmring::test;
 using namespace std::chrono_literals;
 

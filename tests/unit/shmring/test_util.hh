@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "shmring/channel.hh"
-#include "shmring/unique_fd.hh"
+#include "smbd/base/unique_fd.hh"
 
 namespace smb::shmring::test {
 

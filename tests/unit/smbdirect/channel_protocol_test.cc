@@ -2,7 +2,7 @@
 // other as untrusted, so every malformed packet and ring request must be refused.
 #include <doctest/doctest.h>
 
-#include "channel/protocol.hh"
+#include "rdmaproxy/channel/protocol.hh"
 
 using namespace smb;
 using namespace smb::rdmachannel;

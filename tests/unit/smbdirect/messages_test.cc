@@ -1,7 +1,7 @@
 // [MS-SMBD] 2.2 codecs and the checks of 3.1.5.6, 3.1.5.7 and 3.1.5.8.
 #include <doctest/doctest.h>
 
-#include "smbdirect/messages.hh"
+#include "rdmaproxy/smbdirect/messages.hh"
 
 using namespace smb;
 using namespace smb::smbdirect;

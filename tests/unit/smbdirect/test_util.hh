@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "fabric/soft_fabric.hh"
-#include "smbdirect/connection.hh"
-#include "smbdirect/poller.hh"
+#include "rdmaproxy/fabric/soft_fabric.hh"
+#include "rdmaproxy/smbdirect/connection.hh"
+#include "rdmaproxy/smbdirect/poller.hh"
 
 namespace smb::smbdirect::test {
 

@@ -4,7 +4,7 @@
 #include <map>
 
 #include "test_dir.hh"
-#include "vfs/dir.hh"
+#include "smbd/vfs/dir.hh"
 
 using smb::NtStatus;
 using namespace smb::vfs;

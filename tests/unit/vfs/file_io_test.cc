@@ -1,4 +1,4 @@
-#include "vfs/file_io.hh"
+#include "smbd/vfs/file_io.hh"
 
 #include <doctest/doctest.h>
 #include <sys/stat.h>
@@ -11,8 +11,9 @@
 
 #include "pmem/mapped_file.hh"
 #include "test_dir.hh"
-#include "vfs/share.hh"
+#include "smbd/vfs/share.hh"
 
+using smb::UniqueFd;
 using smb::ByteSpan;
 using smb::MutableByteSpan;
 using smb::NtStatus;

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "proto/fscc.hh"
+#include "smbd/proto/fscc.hh"
 
 using namespace smb;
 using namespace smb::fscc;

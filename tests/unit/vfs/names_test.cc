@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "vfs/names.hh"
+#include "smbd/vfs/names.hh"
 
 using smb::NtStatus;
 using namespace smb::vfs;

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "test_dir.hh"
-#include "vfs/security.hh"
-#include "vfs/unique_fd.hh"
+#include "smbd/vfs/security.hh"
+#include "smbd/base/unique_fd.hh"
 
 using smb::NtStatus;
 using namespace smb;

@@ -7,9 +7,9 @@
 #include <filesystem>
 
 #include "test_dir.hh"
-#include "vfs/errno_map.hh"
-#include "vfs/nt_time.hh"
-#include "vfs/share.hh"
+#include "smbd/base/errno_map.hh"
+#include "smbd/vfs/nt_time.hh"
+#include "smbd/vfs/share.hh"
 
 using smb::NtStatus;
 using namespace smb::vfs;
@@ -448,23 +448,23 @@ TEST_CASE("share: volume information") {
 }
 
 TEST_CASE("errno mapping") {
-  CHECK(errno_to_ntstatus(ENOENT) == NtStatus::OBJECT_NAME_NOT_FOUND);
-  CHECK(errno_to_ntstatus(ENOTDIR) == NtStatus::OBJECT_PATH_NOT_FOUND);
-  CHECK(errno_to_ntstatus(EISDIR) == NtStatus::FILE_IS_A_DIRECTORY);
-  CHECK(errno_to_ntstatus(EEXIST) == NtStatus::OBJECT_NAME_COLLISION);
-  CHECK(errno_to_ntstatus(EACCES) == NtStatus::ACCESS_DENIED);
-  CHECK(errno_to_ntstatus(EPERM) == NtStatus::ACCESS_DENIED);
-  CHECK(errno_to_ntstatus(ENOSPC) == NtStatus::DISK_FULL);
-  CHECK(errno_to_ntstatus(EDQUOT) == NtStatus::DISK_FULL);
-  CHECK(errno_to_ntstatus(EFBIG) == NtStatus::DISK_FULL);
-  CHECK(errno_to_ntstatus(EROFS) == NtStatus::MEDIA_WRITE_PROTECTED);
-  CHECK(errno_to_ntstatus(ENOTEMPTY) == NtStatus::DIRECTORY_NOT_EMPTY);
-  CHECK(errno_to_ntstatus(EXDEV) == NtStatus::NOT_SAME_DEVICE);
-  CHECK(errno_to_ntstatus(ENAMETOOLONG) == NtStatus::NAME_TOO_LONG);
-  CHECK(errno_to_ntstatus(ELOOP) == NtStatus::ACCESS_DENIED);
-  CHECK(errno_to_ntstatus(EMFILE) == NtStatus::TOO_MANY_OPENED_FILES);
-  CHECK(errno_to_ntstatus(ENFILE) == NtStatus::TOO_MANY_OPENED_FILES);
-  CHECK(errno_to_ntstatus(EINVAL) == NtStatus::INVALID_PARAMETER);
-  CHECK(errno_to_ntstatus(EIO) == NtStatus::IO_DEVICE_ERROR);
-  CHECK(errno_to_ntstatus(0) == NtStatus::SUCCESS);
+  CHECK(smb::errno_to_ntstatus(ENOENT) == NtStatus::OBJECT_NAME_NOT_FOUND);
+  CHECK(smb::errno_to_ntstatus(ENOTDIR) == NtStatus::OBJECT_PATH_NOT_FOUND);
+  CHECK(smb::errno_to_ntstatus(EISDIR) == NtStatus::FILE_IS_A_DIRECTORY);
+  CHECK(smb::errno_to_ntstatus(EEXIST) == NtStatus::OBJECT_NAME_COLLISION);
+  CHECK(smb::errno_to_ntstatus(EACCES) == NtStatus::ACCESS_DENIED);
+  CHECK(smb::errno_to_ntstatus(EPERM) == NtStatus::ACCESS_DENIED);
+  CHECK(smb::errno_to_ntstatus(ENOSPC) == NtStatus::DISK_FULL);
+  CHECK(smb::errno_to_ntstatus(EDQUOT) == NtStatus::DISK_FULL);
+  CHECK(smb::errno_to_ntstatus(EFBIG) == NtStatus::DISK_FULL);
+  CHECK(smb::errno_to_ntstatus(EROFS) == NtStatus::MEDIA_WRITE_PROTECTED);
+  CHECK(smb::errno_to_ntstatus(ENOTEMPTY) == NtStatus::DIRECTORY_NOT_EMPTY);
+  CHECK(smb::errno_to_ntstatus(EXDEV) == NtStatus::NOT_SAME_DEVICE);
+  CHECK(smb::errno_to_ntstatus(ENAMETOOLONG) == NtStatus::NAME_TOO_LONG);
+  CHECK(smb::errno_to_ntstatus(ELOOP) == NtStatus::ACCESS_DENIED);
+  CHECK(smb::errno_to_ntstatus(EMFILE) == NtStatus::TOO_MANY_OPENED_FILES);
+  CHECK(smb::errno_to_ntstatus(ENFILE) == NtStatus::TOO_MANY_OPENED_FILES);
+  CHECK(smb::errno_to_ntstatus(EINVAL) == NtStatus::INVALID_PARAMETER);
+  CHECK(smb::errno_to_ntstatus(EIO) == NtStatus::IO_DEVICE_ERROR);
+  CHECK(smb::errno_to_ntstatus(0) == NtStatus::SUCCESS);
 }

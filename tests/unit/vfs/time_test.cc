@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "vfs/nt_time.hh"
+#include "smbd/vfs/nt_time.hh"
 
 using namespace smb::vfs;
 

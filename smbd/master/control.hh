@@ -1,0 +1,69 @@
+// Messages between the master and its workers over a SOCK_SEQPACKET socketpair.
+//
+// The master parses no client bytes: a worker reads NEGOTIATE itself, then claims the
+// ClientGUID. If another worker owns it, the connection (fd + the bytes already read)
+// travels to that worker through the master with SCM_RIGHTS.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+#include "smbd/base/bytes.hh"
+#include "smbd/base/unique_fd.hh"
+
+namespace smb::server {
+
+using ClientGuid = std::array<std::uint8_t, 16>;
+
+enum class ControlType : std::uint32_t {
+  // worker → master
+  CLAIM_CLIENT = 1,     // guid: may this worker own the client?
+  HANDOFF = 2,          // guid + fd + initial bytes: pass this connection to the owner
+  CONNECTION_COUNT = 3,  // count: live connections in this worker
+  RELEASE_CLIENT = 4,    // this worker has no connection left and wants to exit
+  // Sessions are announced so that a binding request reaching another worker (another
+  // ClientGUID) gets the answer Windows gives: payload session id (8 bytes) + facts.
+  SESSION_ANNOUNCE = 5,
+  SESSION_GONE = 6,   // payload: session id
+  SESSION_QUERY = 7,  // payload: session id
+  // master → worker
+  CLAIM_GRANTED = 10,
+  CLAIM_OWNED_ELSEWHERE = 11,
+  NEW_CONNECTION = 12,  // fd + initial bytes (a NEGOTIATE already read)
+  SHUTDOWN = 13,
+  // The master no longer routes the client here; connections passed before this message
+  // are already queued ahead of it on the control socket.
+  RELEASE_DONE = 14,
+  SESSION_FACTS = 15,  // payload: session id, then its facts when some worker has it
+};
+
+struct ControlMessage {
+  ControlType type = ControlType::SHUTDOWN;
+  ClientGuid guid{};
+  std::uint32_t count = 0;
+  Bytes payload;  // initial bytes of a passed connection
+  // NEW_CONNECTION / HANDOFF of an rdmaproxy channel socket.
+  std::uint32_t flags = 0;
+};
+// ControlMessage::flags bit: the passed fd is an RDMA channel socket
+// (server/rdma_transport.hh), not a TCP connection.
+inline constexpr std::uint32_t kControlRdmaChannel = 0x1;
+
+// The payload of a passed RDMA channel: the proxy's HELLO (already read from the channel
+// socket by the worker that passes it) and then the NEGOTIATE request.
+Bytes pack_rdma_handoff(ByteSpan hello, ByteSpan negotiate);
+// False when `payload` is not such a pair (it comes from another worker: checked anyway).
+bool unpack_rdma_handoff(ByteSpan payload, ByteSpan& hello, ByteSpan& negotiate);
+
+// Largest message on the control socket: a NEGOTIATE request is far below this.
+inline constexpr std::size_t kMaxControlMessage = 128 * 1024;
+
+// Sends one message, with `fd` attached when valid. Returns false on error (errno set).
+bool send_control(int socket, const ControlMessage& message, int fd = -1);
+
+// Receives one message and at most one fd. Returns std::nullopt on EOF, error or a
+// malformed message; errno is EAGAIN when nothing was pending on a non-blocking socket.
+std::optional<ControlMessage> receive_control(int socket, UniqueFd& fd);
+
+}  // namespace smb::server

@@ -1,0 +1,404 @@
+#include "smbd/master/master.hh"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "smbd/base/socket_address.hh"
+#include "smbd/conf/log.hh"
+
+namespace smb::server {
+
+namespace {
+
+UniqueFd listen_on(const ListenAddress& address, std::string& error) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  int family;
+  if (address.host.find(':') != std::string::npos) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(address.port);
+    if (::inet_pton(AF_INET6, address.host.c_str(), &sin6->sin6_addr) != 1) {
+      error = "not an IPv6 address: " + address.host;
+      return {};
+    }
+    len = sizeof *sin6;
+    family = AF_INET6;
+  } else {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(address.port);
+    if (::inet_pton(AF_INET, address.host.c_str(), &sin->sin_addr) != 1) {
+      error = "not an IPv4 address: " + address.host;
+      return {};
+    }
+    len = sizeof *sin;
+    family = AF_INET;
+  }
+  UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return {};
+  }
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  std::string where = (family == AF_INET6 ? "[" + address.host + "]" : address.host) + ":" +
+                      std::to_string(address.port);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    error = "cannot listen on " + where + ": " + std::strerror(errno);
+    return {};
+  }
+  if (::listen(fd.get(), 1024) != 0) {
+    error = "cannot listen on " + where + ": " + std::strerror(errno);
+    return {};
+  }
+  return fd;
+}
+
+}  // namespace
+
+Master::Master(MasterSettings settings, WorkerMain worker_main, Reload reload)
+    : settings_(std::move(settings)), worker_main_(std::move(worker_main)), reload_(std::move(reload)) {}
+
+Master::~Master() = default;
+
+bool Master::bind(std::string& error) {
+  for (const auto& address : settings_.listen) {
+    UniqueFd fd = listen_on(address, error);
+    if (!fd) return false;
+    listeners_.push_back(std::move(fd));
+  }
+  if (listeners_.empty()) {
+    error = "no address to listen on";
+    return false;
+  }
+  bind_rdma_proxy_socket();
+  return true;
+}
+
+// rdmaproxy connects one SOCK_SEQPACKET channel socket per SMB Direct
+// connection here; each is passed to a new worker like a TCP connection. Without the
+// socket (e.g. no lock directory) smbd serves TCP only.
+void Master::bind_rdma_proxy_socket() {
+  const std::string& path = settings_.rdma_proxy_socket;
+  sockaddr_un sa{};
+  if (path.empty() || path.size() >= sizeof sa.sun_path) return;
+  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return;
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+  mode_t old = ::umask(077);  // only the owner (root) may connect
+  int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  ::umask(old);
+  if (rc != 0 || ::listen(fd.get(), 128) != 0) {
+    log::warning(nullptr, "master: no SMB Direct: cannot listen on %s: %s", path.c_str(),
+                 std::strerror(errno));
+    return;
+  }
+  rdma_listener_ = std::move(fd);
+}
+
+void Master::accept_rdma_channels() {
+  for (int burst = 0; burst < 64; ++burst) {
+    UniqueFd channel(::accept4(rdma_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!channel) return;
+    if (settings_.max_connections != 0 && live_connections() >= settings_.max_connections) {
+      log::notice(nullptr, "refused an RDMA channel: max connections (%u) reached",
+                  settings_.max_connections);
+      continue;
+    }
+    spawn_worker(std::move(channel), {}, kControlRdmaChannel);
+  }
+}
+
+std::vector<std::uint16_t> Master::bound_ports() const {
+  std::vector<std::uint16_t> ports;
+  for (const auto& fd : listeners_) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len);
+    ports.push_back(ss.ss_family == AF_INET6
+                        ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                        : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port));
+  }
+  return ports;
+}
+
+unsigned Master::live_connections() const {
+  unsigned total = 0;
+  for (const auto& [pid, worker] : workers_) total += worker.connections;
+  return total;
+}
+
+int Master::run() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGCHLD, SIGHUP, SIGTERM, SIGINT}) sigaddset(&mask, s);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal_fd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  ::signal(SIGPIPE, SIG_IGN);
+
+  while (!stopping_) {
+    std::vector<pollfd> fds;
+    fds.push_back({signal_fd_.get(), POLLIN, 0});
+    for (const auto& l : listeners_) fds.push_back({l.get(), POLLIN, 0});
+    fds.push_back({rdma_listener_.get(), POLLIN, 0});
+    std::vector<pid_t> order;
+    for (const auto& [pid, worker] : workers_) {
+      fds.push_back({worker.control.get(), POLLIN, 0});
+      order.push_back(pid);
+    }
+    int n = ::poll(fds.data(), fds.size(), -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      log::error(nullptr, "master: poll: %s", std::strerror(errno));
+      break;
+    }
+    if (fds[0].revents != 0) handle_signals();
+    for (std::size_t i = 0; i < listeners_.size() && !stopping_; ++i)
+      if (fds[1 + i].revents & POLLIN) accept_from(listeners_[i].get());
+    if ((fds[1 + listeners_.size()].revents & POLLIN) && !stopping_) accept_rdma_channels();
+    for (std::size_t i = 0; i < order.size() && !stopping_; ++i)
+      if (fds[2 + listeners_.size() + i].revents != 0) handle_control(order[i]);
+  }
+  shutdown_workers();
+  return 0;
+}
+
+void Master::accept_from(int listen_fd) {
+  for (int burst = 0; burst < 64; ++burst) {
+    UniqueFd client(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        log::error(nullptr, "master: accept: %s", std::strerror(errno));
+      return;
+    }
+    // A client that has already gone (reset, or closed without a byte) needs no worker:
+    // after a burst of abandoned connections this drains the backlog without forking.
+    char probe;
+    ssize_t peeked = ::recv(client.get(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) continue;
+    std::string peer = socket_peer_address(client.get());
+    if (settings_.max_connections != 0 && live_connections() >= settings_.max_connections) {
+      log::notice(peer.c_str(), "refused: max connections (%u) reached",
+                  settings_.max_connections);
+      continue;
+    }
+    log::info(peer.c_str(), "connection accepted");
+    spawn_worker(std::move(client), {});
+  }
+}
+
+void Master::spawn_worker(UniqueFd client, const Bytes& initial, std::uint32_t flags) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+    log::error(nullptr, "master: socketpair: %s", std::strerror(errno));
+    return;
+  }
+  UniqueFd ours(pair[0]), theirs(pair[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    log::error(nullptr, "master: fork: %s", std::strerror(errno));
+    return;
+  }
+  if (pid == 0) {
+    // Child: drop everything of the master's, restore signals, become a worker.
+    listeners_.clear();
+    rdma_listener_.reset();
+    signal_fd_.reset();
+    workers_.clear();
+    owners_.clear();
+    ours.reset();
+    client.reset();
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigprocmask(SIG_SETMASK, &mask, nullptr);
+    for (int s : {SIGCHLD, SIGHUP, SIGTERM, SIGINT}) ::signal(s, SIG_DFL);
+    int code = worker_main_(std::move(theirs));
+    ::_exit(code);
+  }
+  theirs.reset();
+  ControlMessage hello;
+  hello.type = ControlType::NEW_CONNECTION;
+  hello.payload = initial;
+  hello.flags = flags;
+  if (!send_control(ours.get(), hello, client.get()))
+    log::error(nullptr, "master: passing connection to worker %d: %s", static_cast<int>(pid),
+               std::strerror(errno));
+  ::fcntl(ours.get(), F_SETFL, O_NONBLOCK);
+  Worker w;
+  w.pid = pid;
+  w.control = std::move(ours);
+  workers_.emplace(pid, std::move(w));
+}
+
+void Master::handle_control(pid_t pid) {
+  auto it = workers_.find(pid);
+  if (it == workers_.end()) return;
+  for (;;) {
+    UniqueFd fd;
+    auto message = receive_control(it->second.control.get(), fd);
+    if (!message) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      // The worker closed its end; it is reaped on SIGCHLD. Stop polling it.
+      it->second.control.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+      it->second.connections = 0;
+      return;
+    }
+    Worker& worker = it->second;
+    switch (message->type) {
+      case ControlType::CLAIM_CLIENT: {
+        auto [owner, inserted] = owners_.try_emplace(message->guid, pid);
+        ControlMessage reply;
+        reply.guid = message->guid;
+        reply.type = (inserted || owner->second == pid) ? ControlType::CLAIM_GRANTED
+                                                        : ControlType::CLAIM_OWNED_ELSEWHERE;
+        send_control(worker.control.get(), reply);
+        break;
+      }
+      case ControlType::HANDOFF: {
+        if (!fd) break;
+        auto owner = owners_.find(message->guid);
+        ControlMessage pass;
+        pass.type = ControlType::NEW_CONNECTION;
+        pass.guid = message->guid;
+        pass.payload = std::move(message->payload);
+        pass.flags = message->flags & kControlRdmaChannel;
+        bool passed = false;
+        if (owner != owners_.end() && owner->second != pid) {
+          auto target = workers_.find(owner->second);
+          if (target != workers_.end() && send_control(target->second.control.get(), pass, fd.get())) {
+            target->second.connections++;
+            passed = true;
+            log::debug(4, nullptr, "master: connection passed from worker %d to worker %d",
+                       static_cast<int>(pid), static_cast<int>(owner->second));
+          }
+        }
+        // The owner is gone: this connection starts a worker of its own.
+        if (!passed) {
+          if (owner != owners_.end()) owners_.erase(owner);
+          spawn_worker(std::move(fd), pass.payload, pass.flags);
+        }
+        return;  // `it` may be invalid after spawn_worker
+      }
+      case ControlType::CONNECTION_COUNT:
+        worker.connections = message->count;
+        break;
+      case ControlType::SESSION_ANNOUNCE:
+      case ControlType::SESSION_GONE:
+      case ControlType::SESSION_QUERY: {
+        if (message->payload.size() < 8) break;
+        std::uint64_t id = load_le64(message->payload.data());
+        if (message->type == ControlType::SESSION_ANNOUNCE) {
+          sessions_[id] = {pid, Bytes(message->payload.begin() + 8, message->payload.end())};
+        } else if (message->type == ControlType::SESSION_GONE) {
+          if (auto s = sessions_.find(id); s != sessions_.end() && s->second.owner == pid)
+            sessions_.erase(s);
+        } else {
+          ControlMessage reply;
+          reply.type = ControlType::SESSION_FACTS;
+          reply.payload.assign(message->payload.begin(), message->payload.begin() + 8);
+          if (auto s = sessions_.find(id); s != sessions_.end())
+            reply.payload.insert(reply.payload.end(), s->second.facts.begin(),
+                                 s->second.facts.end());
+          send_control(worker.control.get(), reply);
+        }
+        break;
+      }
+      case ControlType::RELEASE_CLIENT: {
+        std::erase_if(owners_, [pid](const auto& entry) { return entry.second == pid; });
+        ControlMessage done;
+        done.type = ControlType::RELEASE_DONE;
+        send_control(worker.control.get(), done);
+        break;
+      }
+      default:
+        log::warning(nullptr, "master: unexpected control message %u from worker %d",
+                     static_cast<unsigned>(message->type), static_cast<int>(pid));
+        break;
+    }
+  }
+}
+
+void Master::handle_signals() {
+  signalfd_siginfo info;
+  while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
+    switch (info.ssi_signo) {
+      case SIGCHLD:
+        reap();
+        break;
+      case SIGHUP:
+        log::notice(nullptr, "master: SIGHUP, reloading configuration");
+        if (reload_) {
+          MasterSettings fresh = reload_();
+          settings_.max_connections = fresh.max_connections;
+        }
+        for (const auto& [pid, worker] : workers_) ::kill(pid, SIGHUP);
+        break;
+      case SIGTERM:
+      case SIGINT:
+        log::notice(nullptr, "master: shutting down");
+        stopping_ = true;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void Master::reap() {
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    if (WIFSIGNALED(status))
+      log::warning(nullptr, "worker %d killed by signal %d", static_cast<int>(pid),
+                   WTERMSIG(status));
+    // What the worker sent before it exited is still queued on its control socket: a
+    // connection it passed on must reach its new worker, not close with the socket.
+    handle_control(pid);
+    workers_.erase(pid);
+    std::erase_if(owners_, [pid](const auto& entry) { return entry.second == pid; });
+    std::erase_if(sessions_, [pid](const auto& entry) { return entry.second.owner == pid; });
+  }
+}
+
+void Master::shutdown_workers() {
+  listeners_.clear();
+  if (rdma_listener_) {
+    rdma_listener_.reset();
+    ::unlink(settings_.rdma_proxy_socket.c_str());
+  }
+  for (const auto& [pid, worker] : workers_) ::kill(pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!workers_.empty() && std::chrono::steady_clock::now() < deadline) {
+    reap();
+    if (!workers_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (const auto& [pid, worker] : workers_) ::kill(pid, SIGKILL);
+  while (!workers_.empty()) {
+    int status;
+    pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid <= 0) break;
+    workers_.erase(pid);
+  }
+}
+
+}  // namespace smb::server

@@ -1,0 +1,83 @@
+// The master process: listens, forks a worker per new connection, keeps the
+// ClientGUID → worker table and passes connections of a known client to its worker.
+//
+// It runs a plain poll() loop with a signalfd and no threads, so fork() is safe and the
+// worker starts its own libuv loop in a clean child.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "smbd/master/control.hh"
+#include "smbd/base/unique_fd.hh"
+
+namespace smb::server {
+
+struct ListenAddress {
+  std::string host;  // numeric IPv4 or IPv6 address
+  std::uint16_t port = 0;
+};
+
+struct MasterSettings {
+  std::vector<ListenAddress> listen;
+  unsigned max_connections = 0;  // 0: unlimited
+  // unix socket where rdmaproxy connects its channel sockets (empty: none).
+  std::string rdma_proxy_socket;
+};
+
+class Master {
+ public:
+  // Runs in the child after fork(): serve the connections that arrive on `control`
+  // (NEW_CONNECTION messages, the first right after the fork). Returns the exit code.
+  using WorkerMain = std::function<int(UniqueFd control)>;
+  // Called on SIGHUP; returns the new settings (listeners are not re-bound).
+  using Reload = std::function<MasterSettings()>;
+
+  Master(MasterSettings settings, WorkerMain worker_main, Reload reload);
+  ~Master();
+
+  // Binds every listen address; false with a message naming the address on failure.
+  bool bind(std::string& error);
+  // The ports actually bound (for port 0 requests), in listen order.
+  std::vector<std::uint16_t> bound_ports() const;
+  // Serves until SIGTERM or SIGINT; returns the exit code.
+  int run();
+
+ private:
+  struct Worker {
+    pid_t pid = 0;
+    UniqueFd control;
+    unsigned connections = 1;
+  };
+  void accept_from(int listen_fd);
+  void spawn_worker(UniqueFd client, const Bytes& initial, std::uint32_t flags = 0);
+  void bind_rdma_proxy_socket();
+  void accept_rdma_channels();  
+  void handle_control(pid_t pid);
+  void handle_signals();
+  void reap();
+  void shutdown_workers();
+  unsigned live_connections() const;
+
+  MasterSettings settings_;
+  WorkerMain worker_main_;
+  Reload reload_;
+  std::vector<UniqueFd> listeners_;
+  UniqueFd rdma_listener_;
+  UniqueFd signal_fd_;
+  std::map<pid_t, Worker> workers_;
+  std::map<ClientGuid, pid_t> owners_;
+  struct AnnouncedSession {
+    pid_t owner = 0;
+    Bytes facts;
+  };
+  std::map<std::uint64_t, AnnouncedSession> sessions_;  // by session id
+  bool stopping_ = false;
+};
+
+}  // namespace smb::server

@@ -1,0 +1,645 @@
+#include "smbd/worker/connection.hh"
+
+#include <algorithm>
+#include <cstring>
+#include <tuple>
+
+#include "smbd/conf/log.hh"
+#include "smbd/proto/error.hh"
+#include "smbd/proto/negotiate.hh"
+#include "smbd/proto/session_setup.hh"
+#include "smbd/worker/negotiate_policy.hh"
+#include "smbd/worker/dispatch.hh"
+#include "smbd/worker/request.hh"
+#include "smbd/worker/transport/rdma_transport.hh"
+#include "smbd/worker/transport/tcp_transport.hh"
+#include "smbd/worker/worker.hh"
+
+namespace smb::server {
+
+namespace {
+
+constexpr std::uint64_t kRelatedId = 0xFFFFFFFFFFFFFFFFull;
+constexpr std::uint32_t kRelatedTreeId = 0xFFFFFFFFu;
+
+bool is_protocol(ByteSpan message, std::uint8_t first) {
+  return message.size() >= 4 && message[0] == first && message[1] == 'S' && message[2] == 'M' &&
+         message[3] == 'B';
+}
+
+}  // namespace
+
+// The message being served and the responses gathered for its elements.
+struct Connection::Message {
+  std::shared_ptr<Bytes> bytes;
+  bool encrypted = false;
+  std::vector<ByteSpan> elements;
+  std::size_t next = 0;
+  struct Done {
+    Header request;
+    Response response;
+    bool sign = false;
+    std::uint64_t signing_session = 0;
+  };
+  std::vector<Done> done;
+  // Related operations inherit these from the previous element (MS-SMB2 3.3.5.2.7.2).
+  std::uint64_t last_session_id = 0;
+  std::uint32_t last_tree_id = 0;
+  FileId last_file_id{kRelatedId, kRelatedId};
+  NtStatus create_error = NtStatus::SUCCESS;  // a failed CREATE fails related ops after it
+  bool async_sent = false;
+};
+
+Connection::Connection(Worker& worker, std::uint64_t id, std::unique_ptr<Transport> transport)
+    : worker_(worker),
+      id_(id),
+      transport_(std::move(transport)),
+      credits_(worker.config().conf.global.max_credits) {}
+
+Connection::~Connection() {
+  if (idle_timer_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(idle_timer_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+    idle_timer_ = nullptr;
+  }
+  if (transport_) transport_->close();
+}
+
+// Before a session exists only NEGOTIATE and SESSION_SETUP arrive; both are small.
+constexpr std::size_t kMaxMessageBeforeAuthentication = 64 * 1024;
+
+void Connection::authenticated() {
+  if (authenticated_) return;
+  authenticated_ = true;
+  transport_->set_max_message(worker_.config().max_message_size());
+  arm_idle_timer();
+}
+
+void Connection::start(Bytes initial) {
+  transport_->set_max_message(kMaxMessageBeforeAuthentication);
+  Transport::Events events;
+  events.on_message = [this](Bytes m) { on_message(std::move(m)); };
+  events.on_closed = [this](const char* reason) { on_closed(reason); };
+  transport_->start(std::move(events));
+  arm_idle_timer();
+  if (!initial.empty()) on_message(std::move(initial));
+}
+
+void Connection::arm_idle_timer() {
+  unsigned seconds = worker_.config().conf.global.idle_timeout_seconds();
+  // Until a session is set up the client gets a bounded time: half-open and silent
+  // connections must not pile up.
+  if (!authenticated_) {
+    unsigned pre_auth = worker_.config().conf.global.connection_setup_timeout_seconds();
+    if (seconds == 0 || (pre_auth != 0 && pre_auth < seconds)) seconds = pre_auth;
+  }
+  if (seconds == 0) return;
+  if (idle_timer_ == nullptr) {
+    idle_timer_ = new uv_timer_t();
+    uv_timer_init(worker_.loop(), idle_timer_);
+    idle_timer_->data = this;
+  }
+  uv_timer_start(
+      idle_timer_,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Connection*>(t->data);
+        if (self->in_flight_ == 0) self->close("idle timeout");
+      },
+      static_cast<std::uint64_t>(seconds) * 1000, 0);
+}
+
+void Connection::shutdown() { close(nullptr); }
+
+void Connection::close(const char* reason) {
+  if (closed_) return;
+  closed_ = true;
+  if (reason != nullptr) log::info(peer().c_str(), "disconnecting: %s", reason);
+  transport_->close();
+  if (idle_timer_ != nullptr) uv_timer_stop(idle_timer_);
+  worker_.connection_closed(id_);
+}
+
+void Connection::on_closed(const char* reason) {
+  if (closed_) return;
+  log::info(peer().c_str(), "connection closed: %s", reason);
+  closed_ = true;
+  if (idle_timer_ != nullptr) uv_timer_stop(idle_timer_);
+  worker_.connection_closed(id_);
+}
+
+void Connection::hand_off(Bytes negotiate) {
+  UniqueFd fd;
+  Bytes payload;
+  bool rdma = false;
+  if (auto* tcp = dynamic_cast<TcpTransport*>(transport_.get())) {
+    fd = tcp->detach();
+    payload = std::move(negotiate);
+  } else if (auto* channel = dynamic_cast<RdmaChannelTransport*>(transport_.get())) {
+    Bytes hello;
+    fd = channel->detach(hello);
+    payload = pack_rdma_handoff(hello, negotiate);
+    rdma = true;
+  }
+  if (!fd) {
+    close("cannot pass this connection to its client's worker");
+    return;
+  }
+  worker_.hand_off(negotiated_.client_guid, std::move(fd), std::move(payload), rdma);
+  closed_ = true;
+  worker_.connection_closed(id_);
+}
+
+// Over SMB Direct one READ or WRITE moves at most the proxy's MaxReadWriteSize through
+// an RDMA channel ([MS-SMBD] 3.1.1.1), so the connection offers no more.
+std::size_t Connection::max_read_size() const {
+  std::size_t limit = worker_.config().conf.global.smb2_max_read;
+  if (auto* channel = dynamic_cast<const RdmaChannelTransport*>(transport_.get()))
+    limit = std::min<std::size_t>(limit, channel->max_read_write_size());
+  return limit;
+}
+std::size_t Connection::max_write_size() const {
+  std::size_t limit = worker_.config().conf.global.smb2_max_write;
+  if (auto* channel = dynamic_cast<const RdmaChannelTransport*>(transport_.get()))
+    limit = std::min<std::size_t>(limit, channel->max_read_write_size());
+  return limit;
+}
+std::size_t Connection::max_inline_read() const {
+  std::size_t limit = max_read_size();
+  if (auto* channel = dynamic_cast<const RdmaChannelTransport*>(transport_.get())) {
+    // SMB2 header, READ response, transform header and compound padding.
+    constexpr std::size_t kOverhead = 64 + 16 + 52 + 8;
+    std::size_t fits = channel->max_send_message() > kOverhead
+                           ? channel->max_send_message() - kOverhead
+                           : 0;
+    limit = std::min(limit, fits);
+  }
+  return limit;
+}
+
+std::size_t Connection::max_transact_size() const {
+  return worker_.config().conf.global.smb2_max_trans;
+}
+
+void Connection::on_message(Bytes bytes) {
+  if (closed_) return;
+  arm_idle_timer();
+  auto message = std::make_shared<Message>();
+  message->bytes = std::make_shared<Bytes>(std::move(bytes));
+  ByteSpan view(*message->bytes);
+
+  if (is_protocol(view, 0xFF)) {
+    handle_smb1(std::move(*message->bytes));
+    return;
+  }
+  if (is_protocol(view, 0xFD)) {
+    // MS-SMB2 3.3.5.2.1: decrypt with the session the transform header names.
+    auto session_id = crypto::transform_session_id(view);
+    Session* session = session_id ? worker_.client().session(*session_id) : nullptr;
+    if (!negotiated_.done || session == nullptr || session->decryptor == nullptr) {
+      close("encrypted message for an unknown session");
+      return;
+    }
+    auto plain = std::make_shared<Bytes>();
+    if (session->decryptor->decrypt(view, *plain) != NtStatus::SUCCESS) {
+      close("message failed to decrypt");
+      return;
+    }
+    message->bytes = std::move(plain);
+    message->encrypted = true;
+    message->last_session_id = *session_id;
+    view = ByteSpan(*message->bytes);
+    if (!is_protocol(view, 0xFE)) {
+      close("decrypted message is not SMB2");
+      return;
+    }
+  } else if (!is_protocol(view, 0xFE)) {
+    close("not an SMB2 message");
+    return;
+  }
+  if (split_compound(view, message->elements) != NtStatus::SUCCESS || message->elements.empty()) {
+    close("malformed compound chain");
+    return;
+  }
+  ++in_flight_;
+  process_next(message);
+}
+
+void Connection::handle_smb1(Bytes message) {
+  // MS-SMB2 3.3.5.3: only a first SMB1 NEGOTIATE offering SMB2 is answered.
+  std::vector<std::string> dialects;
+  if (negotiated_.done || negotiated_.smb1_negotiated ||
+      !decode_smb1_negotiate(message, dialects)) {
+    close("SMB1 is not served");
+    return;
+  }
+  bool wildcard = std::find(dialects.begin(), dialects.end(), "SMB 2.???") != dialects.end();
+  bool smb2002 = std::find(dialects.begin(), dialects.end(), "SMB 2.002") != dialects.end();
+  if (!wildcard && !smb2002) {
+    close("SMB1 client does not offer SMB2");
+    return;
+  }
+  negotiated_.smb1_negotiated = true;
+  // MS-SMB2 3.3.5.3.1: the SMB1 NEGOTIATE took MessageId 0 and its answer grants one
+  // credit, so the SMB2 NEGOTIATE that follows comes with MessageId 1.
+  credits_.consume(0, 1);
+  credits_.grant(1);
+  Bytes response = build_smb1_negotiate_response(*this, wildcard ? 0x02FF : 0x0202);
+  if (!wildcard) negotiated_.done = true;  // SMB 2.002 only: negotiated now
+  Frame frame;
+  frame.head = std::move(response);
+  transport_->send(std::move(frame));
+}
+
+void Connection::process_next(const std::shared_ptr<Message>& message) {
+  if (closed_) {
+    --in_flight_;
+    return;
+  }
+  if (message->next == message->elements.size()) {
+    send_responses(message);
+    return;
+  }
+  std::size_t index = message->next++;
+  ByteSpan pdu = message->elements[index];
+
+  auto request = std::make_shared<Request>(worker_);
+  request->connection_id = id_;
+  request->pdu = pdu;
+  request->message = message->bytes;
+  request->encrypted = message->encrypted;
+  if (decode(pdu, request->header) != NtStatus::SUCCESS) {
+    close("malformed SMB2 header");
+    --in_flight_;
+    return;
+  }
+  Header& h = request->header;
+  std::weak_ptr<Message> weak = message;
+  std::uint64_t connection_id = id_;
+  Worker& worker = worker_;
+  // What the completion needs to know, in one allocation per request: whether it ran
+  // already, and the open whose channel sequence this request counts against.
+  struct Completion {
+    bool done = false;
+    std::optional<std::pair<FileId, std::uint16_t>> counted;
+  };
+  auto completion = std::make_shared<Completion>();
+  request->complete = [&worker, connection_id, message, completion](Response response) {
+    // A request completes once; a second answer would desynchronise the compound.
+    if (completion->done) {
+      log::error(nullptr, "internal error: a request was answered twice");
+      return;
+    }
+    completion->done = true;
+    if (completion->counted) {
+      if (Open* open = worker.client().open(completion->counted->first))
+        release_channel_sequence(*open, completion->counted->second);
+    }
+    Connection* c = worker.connection(connection_id);
+    if (c == nullptr) return;
+    c->finish_element(message, std::move(response));
+  };
+
+  auto fail = [&](NtStatus status) { request->reply(status); };
+
+  // The first message must be NEGOTIATE (MS-SMB2 3.3.5.2).
+  if (!negotiated_.done && h.command != Command::NEGOTIATE) {
+    close("request before NEGOTIATE");
+    --in_flight_;
+    return;
+  }
+
+  // Credits (MS-SMB2 3.3.5.2.3); CANCEL consumes none.
+  if (h.command == Command::CANCEL) {
+    cancel(h);
+    message->done.push_back({h, Response{}, false, 0});
+    message->done.back().response.status = NtStatus::CANCELLED;  // marks "no response"
+    process_next(message);
+    return;
+  }
+  std::uint16_t charge = negotiated_.dialect == 0x0202 ? 1 : h.credit_charge;
+  if (!credits_.consume(h.message_id, charge)) {
+    close("message id outside the credit window");
+    --in_flight_;
+    return;
+  }
+
+  const CommandSpec* spec = find_command(static_cast<std::uint16_t>(h.command));
+  if (spec == nullptr) {
+    fail(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  // StructureSize (MS-SMB2 3.3.5.2.6).
+  if (spec->structure_size != 0 &&
+      (pdu.size() < kSmb2HeaderSize + 2 || load_le16(&pdu[kSmb2HeaderSize]) != spec->structure_size)) {
+    fail(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+
+  // Related operations (MS-SMB2 3.3.5.2.7.2).
+  bool related = (h.flags & kFlagRelatedOperations) != 0 && index > 0;
+  if ((h.flags & kFlagRelatedOperations) != 0 && index == 0) {
+    fail(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  if (related) {
+    if (h.session_id == kRelatedId) h.session_id = message->last_session_id;
+    if (h.tree_id == kRelatedTreeId) h.tree_id = message->last_tree_id;
+    if (nt_error(message->create_error)) {
+      fail(message->create_error);
+      return;
+    }
+  }
+
+  // Session (MS-SMB2 3.3.5.2.9).
+  ClientState& client = worker_.client();
+  Session* session = nullptr;
+  // A SESSION_SETUP that binds this connection to a session of another channel
+  // (MS-SMB2 3.3.5.5.2) finds the session in the global table instead.
+  bool binding = h.command == Command::SESSION_SETUP && pdu.size() > kSmb2HeaderSize + 2 &&
+                 (pdu[kSmb2HeaderSize + 2] & kSessionSetupFlagBinding) != 0;
+  if (spec->needs_session ||
+      (h.command == Command::SESSION_SETUP && h.session_id != 0)) {
+    session = client.session(h.session_id);
+    // MS-SMB2 3.3.5.2.9: a session is used only on its own channels (the connection
+    // that is setting it up counts as one); another connection of the same client that
+    // names it has not bound to it.
+    bool on_channel = session != nullptr &&
+                      (session->channels.count(id_) != 0 || binding ||
+                       (session->state == Session::State::IN_PROGRESS &&
+                        session->bound_connection == id_));
+    // A binding request for a session this worker does not hold is answered after
+    // asking where it lives (smb2_session.cc).
+    bool elsewhere = session == nullptr && binding && h.session_id != 0;
+    if (!elsewhere && (session == nullptr || session->logged_off || !on_channel)) {
+      fail(NtStatus::USER_SESSION_DELETED);
+      return;
+    }
+    if (spec->needs_session && session != nullptr && session->state != Session::State::VALID) {
+      fail(session->state == Session::State::EXPIRED ? NtStatus::NETWORK_SESSION_EXPIRED
+                                                     : NtStatus::USER_SESSION_DELETED);
+      return;
+    }
+  }
+  request->session = session;
+
+  // Signing and encryption of the request (MS-SMB2 3.3.5.2.4, 3.3.5.2.9).
+  bool signed_request = (h.flags & kFlagSigned) != 0;
+  if (session != nullptr && session->state == Session::State::VALID && !message->encrypted) {
+    auto channel = session->channels.find(id_);
+    crypto::Signer* signer =
+        channel != session->channels.end() ? channel->second.signer.get() : nullptr;
+    // MS-SMB2 3.3.5.2.4: a binding request is signed with Session.SigningKey.
+    if (channel == session->channels.end() && binding) signer = session->session_signer.get();
+    if (signed_request) {
+      if (signer == nullptr || !signer->verify(std::array<ByteSpan, 1>{pdu})) {
+        log::notice(peer().c_str(), "bad signature on %s", command_name(h.command));
+        fail(NtStatus::ACCESS_DENIED);
+        return;
+      }
+    } else if (session->signing_required && !binding && h.command != Command::ECHO) {
+      fail(NtStatus::ACCESS_DENIED);
+      return;
+    }
+    if (session->encrypt_data && h.command != Command::SESSION_SETUP &&
+        h.command != Command::ECHO) {
+      fail(NtStatus::ACCESS_DENIED);
+      return;
+    }
+  }
+
+  // Tree connect (MS-SMB2 3.3.5.2.11).
+  if (spec->needs_tree) {
+    auto tree = session->trees.find(h.tree_id);
+    if (tree == session->trees.end()) {
+      fail(NtStatus::NETWORK_NAME_DELETED);
+      return;
+    }
+    request->tree = &tree->second;
+    if (tree->second.encrypt_required && !message->encrypted) {
+      fail(NtStatus::ACCESS_DENIED);
+      return;
+    }
+  }
+
+  // Open (FileId), with related substitution.
+  if (spec->file_id_offset >= 0) {
+    std::size_t at = kSmb2HeaderSize + static_cast<std::size_t>(spec->file_id_offset);
+    if (!in_bounds(at, 16, pdu.size())) {
+      fail(NtStatus::INVALID_PARAMETER);
+      return;
+    }
+    FileId id{load_le64(&pdu[at]), load_le64(&pdu[at + 8])};
+    bool all_ones = id.persistent == kRelatedId && id.volatile_ == kRelatedId;
+    if (related && all_ones) id = message->last_file_id;
+    bool skip = spec->file_id_optional && all_ones && !related;
+    Open* open = skip ? nullptr : client.open(id);
+    if (!skip &&
+        (open == nullptr || open->session_id != session->id || open->tree_id != h.tree_id)) {
+      fail(NtStatus::FILE_CLOSED);
+      return;
+    }
+    request->open = open;
+    request->file_id = id;
+    if (open != nullptr && negotiated_.dialect >= 0x0300) {
+      bool modifies = h.command == Command::WRITE || h.command == Command::SET_INFO ||
+                      h.command == Command::IOCTL;
+      bool replay = (h.flags & kFlagReplayOperation) != 0;
+      switch (admit_channel_sequence(*open, h.channel_sequence, replay, modifies)) {
+        case SequenceCheck::refused:
+          fail(NtStatus::FILE_NOT_AVAILABLE);
+          return;
+        case SequenceCheck::counted:
+          completion->counted = std::make_pair(id, h.channel_sequence);
+          break;
+        case SequenceCheck::passed:
+          break;
+      }
+    }
+  }
+
+  // Remember what related operations after this one inherit.
+  message->last_session_id = h.session_id;
+  message->last_tree_id = h.tree_id;
+  if (request->open != nullptr) message->last_file_id = request->file_id;
+
+  spec->handler(request);
+}
+
+void Connection::finish_element(const std::shared_ptr<Message>& message, Response response) {
+  std::size_t index = message->done.size();
+  ByteSpan pdu = message->elements[index];
+  Header request;
+  decode(pdu, request);
+  if (log::enabled(5))
+    log::debug(5, peer().c_str(), "%s mid %llu -> %s", command_name(request.command),
+               static_cast<unsigned long long>(request.message_id),
+               std::string(nt_status_name(response.status)).c_str());
+  if (request.command == Command::CREATE) {
+    if (response.created) message->last_file_id = *response.created;
+    message->create_error = nt_error(response.status) ? response.status : NtStatus::SUCCESS;
+  }
+
+  // Sign when the request was signed, or the session requires it (MS-SMB2 3.3.4.1.1).
+  Message::Done done{request, std::move(response), false, 0};
+  std::uint64_t session_id =
+      request.session_id == kRelatedId ? message->last_session_id : request.session_id;
+  Session* session = worker_.client().session(session_id);
+  if (session != nullptr && !message->encrypted) {
+    bool signed_request = (request.flags & kFlagSigned) != 0;
+    bool valid_now = session->state == Session::State::VALID;
+    if (valid_now && (signed_request || session->signing_required || done.response.force_sign) &&
+        !(session->anonymous || session->guest)) {
+      done.sign = true;
+      done.signing_session = session_id;
+    }
+  }
+  if (done.response.disconnect) {
+    message->done.push_back(std::move(done));
+    send_responses(message);
+    close("protocol violation");
+    return;
+  }
+  message->done.push_back(std::move(done));
+  process_next(message);
+}
+
+void Connection::send_notification(Bytes message, std::uint64_t session_id) {
+  if (closed_) return;
+  Frame frame;
+  Session* s = worker_.client().session(session_id);
+  if (s != nullptr && s->encryptor != nullptr && s->encrypt_data) {
+    std::array<ByteSpan, 1> parts{ByteSpan(message)};
+    frame.head = s->encryptor->encrypt(session_id, parts);
+  } else {
+    frame.head = std::move(message);
+  }
+  transport_->send(std::move(frame));
+}
+
+void Connection::send_responses(const std::shared_ptr<Message>& message) {
+  if (in_flight_ > 0) --in_flight_;
+  if (closed_) return;
+  Bytes head;
+  ByteWriter w(head);
+  ByteSpan payload;
+  std::shared_ptr<const void> keep;
+  std::vector<std::pair<std::size_t, std::size_t>> element_ranges;
+  std::vector<std::uint64_t> signing_sessions;
+  std::vector<Command> signing_commands;
+  // Elements whose final bytes someone needs: index, start, end (without padding).
+  std::vector<std::tuple<std::size_t, std::size_t, std::size_t>> encoded;
+  std::size_t previous_start = 0;
+  bool any = false;
+  std::uint64_t encrypt_session = 0;
+
+  for (std::size_t i = 0; i < message->done.size(); ++i) {
+    auto& d = message->done[i];
+    if (d.request.command == Command::CANCEL) continue;  // no response to CANCEL
+    if (any) {
+      // MS-SMB2 3.3.4.1.3: each element starts 8-byte aligned; NextCommand links them.
+      w.align(8);
+      w.patch_u32(previous_start + 20, static_cast<std::uint32_t>(head.size() - previous_start));
+      element_ranges.back().second = head.size();
+    }
+    std::size_t start = head.size();
+    previous_start = start;
+    Header h;
+    h.command = d.request.command;
+    h.status = d.response.status;
+    // The answer to a signed request keeps the flag even when no key can sign it (the
+    // session is gone or lives in another worker), as Windows does: clients check for
+    // the flag and then take such error statuses unverified.
+    bool keep_signed_flag = (d.request.flags & kFlagSigned) != 0 && nt_error(d.response.status);
+    h.flags = kFlagServerToRedir | (d.request.flags & kFlagRelatedOperations) |
+              (d.sign || keep_signed_flag ? kFlagSigned : 0);
+    h.message_id = d.request.message_id;
+    h.process_id = d.request.process_id;
+    h.tree_id = d.request.tree_id;
+    h.session_id = d.request.session_id;
+    h.credit_charge = d.request.credit_charge;
+    h.credit_request_response =
+        credits_.grant(std::max<std::uint16_t>(d.request.credit_request_response, 1));
+    if (d.response.session_id_override != 0) h.session_id = d.response.session_id_override;
+    if (d.response.tree_id_override != 0) h.tree_id = d.response.tree_id_override;
+    encode(h, w);
+    if (d.response.has_body) {
+      w.bytes(d.response.body);
+    } else {
+      encode(ErrorResponse{}, w);
+    }
+    if (!d.response.payload.empty()) {
+      if (i + 1 == message->done.size()) {
+        payload = d.response.payload;
+        keep = d.response.keep;
+      } else {
+        w.bytes(d.response.payload);
+      }
+    }
+    element_ranges.emplace_back(start, head.size());
+    signing_sessions.push_back(d.sign ? d.signing_session : 0);
+    signing_commands.push_back(d.request.command);
+    if (d.response.after_encode) encoded.emplace_back(i, start, head.size());
+    any = true;
+  }
+  if (!any) return;
+
+  // Sign each element (the padding of all but the last is covered).
+  for (std::size_t i = 0; i < element_ranges.size(); ++i) {
+    if (signing_sessions[i] == 0) continue;
+    Session* s = worker_.client().session(signing_sessions[i]);
+    if (s == nullptr) continue;
+    auto channel = s->channels.find(id_);
+    crypto::Signer* signer =
+        channel != s->channels.end() ? channel->second.signer.get() : nullptr;
+    // Answers to a binding exchange that has not made this connection a channel yet are
+    // signed with Session.SigningKey, as its requests are (MS-SMB2 3.3.4.1.1).
+    if (channel == s->channels.end() && signing_commands[i] == Command::SESSION_SETUP)
+      signer = s->session_signer.get();
+    if (signer == nullptr) continue;
+    auto [from, to] = element_ranges[i];
+    MutableByteSpan element(head.data() + from, to - from);
+    bool last = i + 1 == element_ranges.size();
+    std::array<ByteSpan, 2> parts{ByteSpan(element), last ? payload : ByteSpan()};
+    std::uint8_t signature[16];
+    signer->sign(parts, signature);
+    std::memcpy(element.data() + 48, signature, 16);
+  }
+
+  // The preauth integrity hash takes a response as sent, signature included.
+  for (auto [index, from, to] : encoded)
+    message->done[index].response.after_encode(ByteSpan(head).subspan(from, to - from));
+
+  // Encrypt when the request was encrypted or the session/share demands it.
+  for (auto& d : message->done) {
+    Session* s = worker_.client().session(d.request.session_id);
+    if (s == nullptr || s->encryptor == nullptr) continue;
+    bool share_requires = false;
+    if (auto t = s->trees.find(d.request.tree_id); t != s->trees.end())
+      share_requires = t->second.encrypt_required;
+    // MS-SMB2 3.3.4.1.4: a session's NEGOTIATE/SESSION_SETUP answers go unencrypted
+    // unless the request itself came encrypted (re-authentication).
+    bool setup = d.request.command == Command::SESSION_SETUP ||
+                 d.request.command == Command::NEGOTIATE;
+    if (message->encrypted || (!setup && (s->encrypt_data || share_requires))) {
+      encrypt_session = s->id;
+      break;
+    }
+  }
+  Frame frame;
+  if (encrypt_session != 0) {
+    Session* s = worker_.client().session(encrypt_session);
+    std::array<ByteSpan, 2> parts{ByteSpan(head), payload};
+    frame.head = s->encryptor->encrypt(encrypt_session, parts);
+  } else {
+    frame.head = std::move(head);
+    frame.payload = payload;
+    frame.keep = std::move(keep);
+  }
+  transport_->send(std::move(frame));
+  for (auto& d : message->done) {
+    if (d.response.after_send) d.response.after_send();
+    if (d.response.disconnect) close("protocol violation");
+  }
+}
+
+}  // namespace smb::server

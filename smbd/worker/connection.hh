@@ -1,0 +1,129 @@
+// One channel of a client (MS-SMB2 3.3.1.7 Connection): negotiate state, the credit
+// window, and the path of every message: transport → decrypt → split compound →
+// common checks from the dispatch table → handler → sign/encrypt → transport.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "smbd/worker/uv.hh"
+
+#include "smbd/crypto/encryption.hh"
+#include "smbd/crypto/preauth.hh"
+#include "smbd/crypto/signing.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/proto/header.hh"
+#include "smbd/base/ntstatus.hh"
+#include "smbd/worker/credits.hh"
+#include "smbd/worker/server_state.hh"
+#include "smbd/worker/transport/transport.hh"
+
+namespace smb::server {
+
+class Worker;
+struct Request;
+
+// What a handler answers: a status, the response body (after the 64-byte header) and
+// an optional payload sent from its own buffer (read data).
+struct Response {
+  NtStatus status = NtStatus::SUCCESS;
+  Bytes body;
+  ByteSpan payload;
+  std::shared_ptr<const void> keep;
+  // Set by handlers that return an error with a specific error body (none: the generic
+  // SMB2 ERROR response is built).
+  bool has_body = false;
+  // Disconnect after sending (a protocol violation that leaves the stream unusable).
+  bool disconnect = false;
+  // The open a successful CREATE made: related operations after it use it.
+  std::optional<FileId> created;
+  // A response to SESSION_SETUP names the session it created; one to TREE_CONNECT the
+  // tree.
+  std::uint64_t session_id_override = 0;
+  std::uint32_t tree_id_override = 0;
+  // Sign even though the request was not signed (the final SESSION_SETUP of 3.1.1).
+  bool force_sign = false;
+  // Runs once the response is on its way (state the response still needed can go).
+  std::function<void()> after_send;
+  // Sees the element as it is sent (header + body, signed where it is signed): the
+  // preauth integrity hash of NEGOTIATE and SESSION_SETUP (MS-SMB2 3.3.5.4, 3.3.5.5).
+  std::function<void(ByteSpan element)> after_encode;
+};
+
+struct NegotiatedState {
+  bool done = false;
+  std::uint16_t dialect = 0;
+  std::uint32_t client_capabilities = 0;
+  std::uint32_t server_capabilities = 0;
+  std::uint16_t client_security_mode = 0;
+  std::uint16_t server_security_mode = 0;
+  std::array<std::uint8_t, 16> client_guid{};
+  std::vector<std::uint16_t> client_dialects;
+  std::optional<crypto::Cipher> cipher;
+  crypto::SigningAlgorithm signing_algorithm = crypto::SigningAlgorithm::HMAC_SHA256;
+  crypto::PreauthHash preauth;  // connection preauth integrity hash (3.1.1)
+  bool smb1_negotiated = false;  // answered an SMB1 NEGOTIATE with the wildcard dialect
+};
+
+class Connection {
+ public:
+  Connection(Worker& worker, std::uint64_t id, std::unique_ptr<Transport> transport);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Starts reading; `initial` is a message already read (a passed connection's NEGOTIATE).
+  void start(Bytes initial);
+  void shutdown();
+
+  std::uint64_t id() const { return id_; }
+  // A session became valid on this connection: full message sizes and the idle timeout
+  // apply from now on.
+  void authenticated();
+  Worker& worker() { return worker_; }
+  const Worker& worker() const { return worker_; }
+  NegotiatedState& negotiated() { return negotiated_; }
+  const std::string& peer() const { return transport_->peer_address(); }
+  bool is_rdma() const { return transport_->is_rdma(); }
+  std::size_t max_read_size() const;
+  std::size_t max_write_size() const;
+  std::size_t max_transact_size() const;
+  // Read data that fits in one response on this connection: over SMB Direct a response
+  // must not exceed the client's MaxFragmentedRecvSize, so inline READs are shortened.
+  std::size_t max_inline_read() const;
+
+  // Sends an unsolicited message (an oplock break), encrypted when its session is.
+  void send_notification(Bytes message, std::uint64_t session_id);
+
+  // Gives the socket up to the client's owner worker (after its NEGOTIATE was read).
+  void hand_off(Bytes negotiate);
+
+ private:
+  friend struct Request;
+  struct Message;
+
+  void on_message(Bytes message);
+  void on_closed(const char* reason);
+  void handle_smb1(Bytes message);
+  void process_next(const std::shared_ptr<Message>& message);
+  void finish_element(const std::shared_ptr<Message>& message, Response response);
+  void send_responses(const std::shared_ptr<Message>& message);
+  void close(const char* reason);
+  void arm_idle_timer();
+  void cancel(const Header& request);
+
+  Worker& worker_;
+  std::uint64_t id_;
+  std::unique_ptr<Transport> transport_;
+  NegotiatedState negotiated_;
+  CreditWindow credits_;
+  uv_timer_t* idle_timer_ = nullptr;
+  bool closed_ = false;
+  bool authenticated_ = false;  // a session was set up on this connection
+  std::size_t in_flight_ = 0;
+};
+
+}  // namespace smb::server

@@ -1,0 +1,59 @@
+// A request being served: one element of a (possibly compound) message, with what the
+// common checks resolved from the dispatch table.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "smbd/proto/header.hh"
+#include "smbd/worker/connection.hh"
+#include "smbd/worker/server_state.hh"
+
+namespace smb::server {
+
+class Worker;
+
+struct Request {
+  Worker& worker;
+  std::uint64_t connection_id = 0;
+  Header header;        // as received; ids of related operations already substituted
+  ByteSpan pdu;         // header + body of this element
+  std::shared_ptr<const Bytes> message;  // keeps `pdu` alive
+  bool encrypted = false;
+
+  // Resolved before the handler runs, per the dispatch table. Pointers are valid only
+  // until the handler first waits; after that, look up again by id.
+  Session* session = nullptr;
+  TreeConnect* tree = nullptr;
+  Open* open = nullptr;
+  FileId file_id;
+
+  // Completes the request. Called exactly once, on the loop thread.
+  std::function<void(Response)> complete;
+
+  Request(Worker& w) : worker(w) {}
+
+  Connection* connection() const;
+  ClientState& client() const;
+  void reply(NtStatus status) const {
+    Response r;
+    r.status = status;
+    complete(std::move(r));
+  }
+  void reply(Bytes body) const {
+    Response r;
+    r.body = std::move(body);
+    r.has_body = true;
+    complete(std::move(r));
+  }
+  // Looks the session, tree and open up again after a wait; false if any is gone.
+  bool refresh();
+};
+
+using RequestPtr = std::shared_ptr<Request>;
+
+// MS-SMB2 3.3.5.2.5: a request moving `bytes` must have paid for them in credits (one
+// credit per 64 KiB; 2.0.2 moves at most 64 KiB).
+bool credit_charge_covers(const Request& req, std::uint64_t bytes);
+
+}  // namespace smb::server

@@ -1,0 +1,205 @@
+#include "smbd/worker/server_state.hh"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+namespace smb::server {
+
+std::size_t ServerConfig::max_message_size() const {
+  const auto& g = conf.global;
+  std::size_t largest = std::max({g.smb2_max_read, g.smb2_max_write, g.smb2_max_trans});
+  // Headers, a transform header and compound padding on top of the largest payload.
+  return largest + 64 * 1024;
+}
+
+namespace {
+std::uint64_t random_u64() {
+  std::uint64_t v = 0;
+  RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof v);
+  return v;
+}
+}  // namespace
+
+Session& ClientState::new_session() {
+  // Session ids are not guessable from another client's (MS-SMB2 3.3.5.5.1 asks only for
+  // uniqueness; unpredictability makes misuse of someone else's id pointless to try).
+  std::uint64_t id;
+  do {
+    id = random_u64() & 0x0000FFFFFFFFFFFFull;
+  } while (id == 0 || id == 0xFFFFFFFFFFFFull || sessions_.count(id) != 0);
+  auto session = std::make_unique<Session>();
+  session->id = id;
+  Session& ref = *session;
+  sessions_.emplace(id, std::move(session));
+  return ref;
+}
+
+Session* ClientState::session(std::uint64_t id) {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+void ClientState::remove_session(std::uint64_t id) {
+  if (sessions_.erase(id) != 0 && on_session_removed) on_session_removed(id);
+}
+
+SessionFacts facts_of(const Session& session) {
+  SessionFacts f;
+  f.dialect = session.dialect;
+  f.cipher = session.cipher;
+  f.signing_algorithm = session.signing_algorithm;
+  f.valid = session.state == Session::State::VALID && !session.logged_off;
+  f.keyed = !session.anonymous && !session.guest && session.session_signer != nullptr;
+  return f;
+}
+
+Bytes encode_facts(const SessionFacts& facts) {
+  Bytes out;
+  ByteWriter w(out);
+  w.u16(facts.dialect);
+  w.u16(facts.cipher ? static_cast<std::uint16_t>(*facts.cipher) : 0);
+  w.u16(static_cast<std::uint16_t>(facts.signing_algorithm));
+  w.u8(static_cast<std::uint8_t>((facts.valid ? 1 : 0) | (facts.keyed ? 2 : 0)));
+  return out;
+}
+
+std::optional<SessionFacts> decode_facts(ByteSpan bytes) {
+  ByteReader r(bytes);
+  SessionFacts f;
+  f.dialect = r.u16();
+  std::uint16_t cipher = r.u16();
+  std::uint16_t signing = r.u16();
+  std::uint8_t flags = r.u8();
+  if (!r.ok() || r.remaining() != 0 || cipher > 4 || signing > 2) return std::nullopt;
+  if (cipher != 0) f.cipher = static_cast<crypto::Cipher>(cipher);
+  f.signing_algorithm = static_cast<crypto::SigningAlgorithm>(signing);
+  f.valid = (flags & 1) != 0;
+  f.keyed = (flags & 2) != 0;
+  return f;
+}
+
+Open& ClientState::new_open(std::uint64_t session_id, std::uint32_t tree_id) {
+  auto open = std::make_unique<Open>();
+  std::uint64_t volatile_id = ++next_file_id_;
+  open->id = FileId{random_u64() >> 1, volatile_id};
+  open->session_id = session_id;
+  open->tree_id = tree_id;
+  Open& ref = *open;
+  opens_.emplace(volatile_id, std::move(open));
+  return ref;
+}
+
+Open* ClientState::open(const FileId& id) {
+  auto it = opens_.find(id.volatile_);
+  if (it == opens_.end() || it->second->id.persistent != id.persistent) return nullptr;
+  return it->second.get();
+}
+
+std::unique_ptr<Open> ClientState::take_open(const FileId& id) {
+  auto it = opens_.find(id.volatile_);
+  if (it == opens_.end() || it->second->id.persistent != id.persistent) return nullptr;
+  auto open = std::move(it->second);
+  opens_.erase(it);
+  return open;
+}
+
+std::vector<std::unique_ptr<Open>> ClientState::take_opens_of(std::uint64_t session_id,
+                                                              std::uint32_t tree_id) {
+  std::vector<std::unique_ptr<Open>> taken;
+  for (auto it = opens_.begin(); it != opens_.end();) {
+    if (it->second->session_id == session_id && (tree_id == 0 || it->second->tree_id == tree_id)) {
+      taken.push_back(std::move(it->second));
+      it = opens_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return taken;
+}
+
+std::vector<Open*> ClientState::all_opens() {
+  std::vector<Open*> found;
+  for (auto& [id, open] : opens_) found.push_back(open.get());
+  return found;
+}
+
+std::vector<Open*> ClientState::opens_of(const FileKey& key) {
+  std::vector<Open*> found;
+  for (auto& [id, open] : opens_)
+    if (!open->pipe && open->key == key) found.push_back(open.get());
+  return found;
+}
+
+bool ClientState::last_open_of(const FileKey& key) const {
+  return std::none_of(opens_.begin(), opens_.end(),
+                      [&](const auto& entry) { return !entry.second->pipe && entry.second->key == key; });
+}
+
+bool ClientState::settle_delete_on_close(Open& closing) {
+  bool pending = closing.delete_on_close || closing.delete_pending;
+  if (!pending || closing.pipe) return false;
+  auto others = opens_of(closing.key);
+  if (others.empty()) {
+    closing.delete_on_close = true;
+    return true;
+  }
+  for (Open* other : others) other->delete_pending = true;
+  return false;
+}
+
+SequenceCheck admit_channel_sequence(Open& open, std::uint16_t sequence, bool replay,
+                                     bool modifies) {
+  auto stale = modifies ? SequenceCheck::refused : SequenceCheck::passed;
+  if (sequence == open.channel_sequence) {
+    // A replay must wait until the requests sent before the client moved to this
+    // sequence have drained.
+    if (replay && open.outstanding_pre_requests != 0) return stale;
+    ++open.outstanding_requests;
+    return SequenceCheck::counted;
+  }
+  if (static_cast<std::uint16_t>(sequence - open.channel_sequence) <= 0x7FFF) {
+    open.outstanding_pre_requests += open.outstanding_requests;
+    open.outstanding_requests = 1;
+    open.channel_sequence = sequence;
+    return SequenceCheck::counted;
+  }
+  return stale;
+}
+
+void release_channel_sequence(Open& open, std::uint16_t sequence) {
+  if (sequence == open.channel_sequence) {
+    if (open.outstanding_requests > 0) --open.outstanding_requests;
+  } else if (open.outstanding_pre_requests > 0) {
+    --open.outstanding_pre_requests;
+  }
+}
+
+void ClientState::channel_closed(std::uint64_t connection_id) {
+  // MS-SMB2 3.3.7.1: a session loses the channel; a session left with no channel is
+  // torn down with its tree connects and opens.
+  std::vector<std::uint64_t> orphaned;
+  for (auto& [id, session] : sessions_) {
+    session->bindings.erase(connection_id);
+    bool had_channel = session->channels.erase(connection_id) != 0;
+    if (session->channels.empty() && (had_channel || session->bound_connection == connection_id))
+      orphaned.push_back(id);
+  }
+  for (std::uint64_t id : orphaned) {
+    auto opens = take_opens_of(id, 0);
+    for (auto& open : opens)
+      if (settle_delete_on_close(*open)) finish_close(*open);
+    remove_session(id);
+  }
+}
+
+void ClientState::close_all() {
+  while (!opens_.empty()) {
+    auto open = std::move(opens_.begin()->second);
+    opens_.erase(opens_.begin());
+    if (settle_delete_on_close(*open)) finish_close(*open);
+  }
+  while (!sessions_.empty()) remove_session(sessions_.begin()->first);
+}
+
+}  // namespace smb::server

@@ -1,0 +1,193 @@
+// The state a worker keeps for its client (MS-SMB2 3.3.1): sessions with their channels
+// and tree connects, and the opens. Requests refer to these by id and look them up
+// each time; nothing holds a pointer to them across a wait.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "smbd/auth/authenticator.hh"
+#include "smbd/conf/config.hh"
+#include "smbd/conf/users.hh"
+#include "smbd/crypto/encryption.hh"
+#include "smbd/crypto/preauth.hh"
+#include "smbd/crypto/signing.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/proto/file_id.hh"
+#include "smbd/rpc/pipe.hh"
+#include "smbd/base/unique_fd.hh"
+#include "smbd/vfs/dir.hh"
+#include "smbd/vfs/file_io.hh"
+#include "smbd/vfs/share.hh"
+
+namespace smb::server {
+
+// The configuration a worker serves with, and what is derived from it once.
+struct ServerConfig {
+  conf::Config conf;
+  std::shared_ptr<const conf::UserDb> users;
+  std::array<std::uint8_t, 16> server_guid{};
+  std::size_t max_message_size() const;
+};
+
+struct TreeConnect {
+  std::uint32_t id = 0;
+  std::string share_name;
+  bool is_ipc = false;
+  bool read_only = false;
+  bool encrypt_required = false;
+  std::uint32_t maximal_access = 0;
+  std::uint32_t create_mask = 0744;
+  std::uint32_t directory_mask = 0755;
+  std::shared_ptr<vfs::Share> fs;  // null for IPC$
+};
+
+// Per-connection state of a session (MS-SMB2 3.3.1.14 Channel).
+struct SessionChannel {
+  std::uint64_t connection_id = 0;
+  std::unique_ptr<crypto::Signer> signer;
+};
+
+// A connection binding itself to an existing session (MS-SMB2 3.3.5.5.2): its own
+// authentication exchange and, for 3.1.1, its own preauth integrity hash.
+struct PendingBinding {
+  std::unique_ptr<auth::ServerAuthenticator> authenticator;
+  crypto::PreauthHash preauth;
+};
+
+struct Session {
+  enum class State { IN_PROGRESS, VALID, EXPIRED };
+  std::uint64_t id = 0;
+  State state = State::IN_PROGRESS;
+  std::uint64_t bound_connection = 0;  // the connection that set the session up
+  bool logged_off = false;  // LOGOFF seen: no further request may use it
+  std::uint16_t dialect = 0;
+  std::unique_ptr<auth::ServerAuthenticator> authenticator;
+  std::string user;
+  std::string domain;
+  bool guest = false;
+  bool anonymous = false;
+  bool signing_required = false;
+  bool encrypt_data = false;
+  Bytes session_key;
+  Bytes application_key;
+  crypto::PreauthHash preauth;  // 3.1.1 session preauth integrity hash
+  std::unique_ptr<crypto::Encryptor> encryptor;
+  std::unique_ptr<crypto::Decryptor> decryptor;
+  // What a binding connection must match (MS-SMB2 3.3.5.5.2): the algorithms of the
+  // connection that set the session up, and Session.SigningKey, which signs the binding
+  // exchange itself (3.3.5.2.4).
+  std::optional<crypto::Cipher> cipher;
+  crypto::SigningAlgorithm signing_algorithm = crypto::SigningAlgorithm::HMAC_SHA256;
+  std::unique_ptr<crypto::Signer> session_signer;
+  std::map<std::uint64_t, SessionChannel> channels;  // by connection id
+  std::map<std::uint64_t, PendingBinding> bindings;  // by connection id
+  std::map<std::uint32_t, TreeConnect> trees;
+  std::uint32_t next_tree_id = 1;
+};
+
+// What a binding request is checked against (MS-SMB2 3.3.5.5.2), also for a session
+// that lives in another worker: the master keeps these for every valid session.
+struct SessionFacts {
+  std::uint16_t dialect = 0;
+  std::optional<crypto::Cipher> cipher;
+  crypto::SigningAlgorithm signing_algorithm = crypto::SigningAlgorithm::HMAC_SHA256;
+  bool valid = false;
+  bool keyed = false;  // a user session with a signing key (not guest, not anonymous)
+};
+SessionFacts facts_of(const Session& session);
+Bytes encode_facts(const SessionFacts& facts);
+std::optional<SessionFacts> decode_facts(ByteSpan bytes);
+
+// Identifies a file across opens: the share-mode and delete-pending unit.
+struct FileKey {
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  auto operator<=>(const FileKey&) const = default;
+};
+
+struct Open {
+  FileId id;
+  std::uint64_t session_id = 0;
+  std::uint32_t tree_id = 0;
+  std::string path;  // share-relative with the on-disk spelling, backslash separated
+  FileKey key;
+  std::shared_ptr<UniqueFd> fd;        // shared with blocking work in flight
+  std::shared_ptr<vfs::FileIo> io;     // regular files opened for data: READ/WRITE go here
+  std::shared_ptr<vfs::Share> fs;      // the share the file lives in
+  std::unique_ptr<rpc::PipeEndpoint> pipe;
+  bool is_directory = false;
+  std::uint32_t granted_access = 0;
+  std::uint32_t share_access = 0;
+  bool delete_on_close = false;  // FILE_DELETE_ON_CLOSE or a disposition set on this open
+  bool delete_pending = false;   // the file is to go when its last open closes
+  std::uint8_t oplock_level = 0;
+  bool oplock_break_pending = false;
+  std::uint64_t connection_id = 0;  // the channel the open was made on (for breaks)
+  std::uint64_t position = 0;  // FilePositionInformation
+  std::uint32_t mode = 0;      // FileModeInformation
+  // MS-SMB2 3.3.1.10: requests of the current and earlier channel sequences still in
+  // flight (a client moving an open to another channel bumps the sequence).
+  std::uint16_t channel_sequence = 0;
+  std::uint32_t outstanding_requests = 0;
+  std::uint32_t outstanding_pre_requests = 0;
+  // QUERY_DIRECTORY state
+  std::shared_ptr<vfs::DirEnumerator> enumerator;
+  std::string search_pattern;
+};
+
+// MS-SMB2 3.3.5.2.10: counts a request of `sequence` against the open. A WRITE,
+// SET_INFO or IOCTL with a stale sequence is refused (STATUS_FILE_NOT_AVAILABLE); other
+// commands with one pass uncounted.
+enum class SequenceCheck { counted, passed, refused };
+SequenceCheck admit_channel_sequence(Open& open, std::uint16_t sequence, bool replay,
+                                     bool modifies);
+// MS-SMB2 3.3.4.1: the request counted by admit_channel_sequence() has completed.
+void release_channel_sequence(Open& open, std::uint16_t sequence);
+
+// Ends an open already taken out of the table: when it was the last open of a file
+// marked for deletion, the file is removed (blocking: call off the loop or at teardown).
+void finish_close(Open& open);
+
+class ClientState {
+ public:
+  Session& new_session();
+  Session* session(std::uint64_t id);
+  void remove_session(std::uint64_t id);
+
+  Open& new_open(std::uint64_t session_id, std::uint32_t tree_id);
+  Open* open(const FileId& id);
+  // Closes the open and returns it, so delete-on-close can run after.
+  std::unique_ptr<Open> take_open(const FileId& id);
+  std::vector<std::unique_ptr<Open>> take_opens_of(std::uint64_t session_id,
+                                                   std::uint32_t tree_id /* 0: all */);
+  std::size_t open_count() const { return opens_.size(); }
+  std::vector<Open*> all_opens();
+  // Every open of the file (by device and inode).
+  std::vector<Open*> opens_of(const FileKey& key);
+  // True when no other open of the file remains (call after taking the closing one).
+  bool last_open_of(const FileKey& key) const;
+  // Call after taking `closing` out of the table: passes a pending delete on to the
+  // file's other opens, and tells whether the file is to be removed now.
+  bool settle_delete_on_close(Open& closing);
+
+  void channel_closed(std::uint64_t connection_id);
+  // Called with the id of every session that goes away.
+  std::function<void(std::uint64_t)> on_session_removed;
+  bool keeps_worker_alive() const { return false; }
+  void close_all();
+
+ private:
+  std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
+  std::map<std::uint64_t, std::unique_ptr<Open>> opens_;  // by volatile id
+  std::uint64_t next_session_id_ = 0;
+  std::uint64_t next_file_id_ = 0;
+};
+
+}  // namespace smb::server

@@ -1,0 +1,198 @@
+// IOCTL (MS-SMB2 3.3.5.15): named-pipe transceive, negotiate validation, network
+// interfaces; other FSCTLs are refused.
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "rdmaproxy/channel/protocol.hh"
+
+#include "smbd/proto/ioctl.hh"
+#include "smbd/worker/dispatch.hh"
+#include "smbd/worker/worker.hh"
+
+namespace smb::server {
+
+namespace {
+
+void reply_output(const RequestPtr& req, std::uint32_t ctl_code, const FileId& file_id,
+                  Bytes output, NtStatus status = NtStatus::SUCCESS) {
+  IoctlResponse response;
+  response.ctl_code = ctl_code;
+  response.file_id = file_id;
+  response.output = std::move(output);
+  Response out;
+  out.status = status;
+  out.body = encode_body(response);
+  out.has_body = true;
+  req->complete(std::move(out));
+}
+
+// MS-SMB2 3.3.5.15.12: the client's view of the negotiation must match ours.
+void validate_negotiate(const RequestPtr& req, const IoctlRequest& request) {
+  Connection* c = req->connection();
+  const auto& n = c->negotiated();
+  ValidateNegotiateInfoRequest info;
+  Response out;
+  if (decode_fsctl(request.input, info) != NtStatus::SUCCESS) {
+    out.status = NtStatus::INVALID_PARAMETER;
+    out.disconnect = true;
+    req->complete(std::move(out));
+    return;
+  }
+  // 3.1.1 clients rely on preauth integrity instead; a request here is a protocol error.
+  bool matches = n.dialect != 0x0311 && info.capabilities == n.client_capabilities &&
+                 info.guid == n.client_guid && info.security_mode == n.client_security_mode &&
+                 info.dialects == n.client_dialects;
+  if (!matches) {
+    out.status = NtStatus::ACCESS_DENIED;
+    out.disconnect = true;
+    req->complete(std::move(out));
+    return;
+  }
+  ValidateNegotiateInfoResponse answer;
+  answer.capabilities = n.server_capabilities;
+  answer.guid = req->worker.config().server_guid;
+  answer.security_mode = n.server_security_mode;
+  answer.dialect = n.dialect;
+  reply_output(req, request.ctl_code, request.file_id, encode_fsctl(answer));
+}
+
+// Link speed in bits per second as the kernel reports it (Mb/s in sysfs); links that
+// report none (loopback, some virtual NICs) count as 10 Gb/s.
+std::uint64_t link_speed(const char* name) {
+  std::ifstream in(std::string("/sys/class/net/") + name + "/speed");
+  long long mbits = 0;
+  if (in >> mbits && mbits > 0) return static_cast<std::uint64_t>(mbits) * 1000000ull;
+  return 10000000000ull;
+}
+
+// Receive-side scaling: more than one receive queue.
+bool rss_capable(const char* name) {
+  std::error_code ec;
+  int rx_queues = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string("/sys/class/net/") + name + "/queues", ec))
+    if (entry.path().filename().string().starts_with("rx-")) ++rx_queues;
+  return rx_queues > 1;
+}
+
+std::string address_text(const sockaddr* a) {
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* raw = a->sa_family == AF_INET
+                        ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(a)->sin_addr)
+                        : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(a)->sin6_addr);
+  ::inet_ntop(a->sa_family, raw, text, sizeof text);
+  return text;
+}
+
+// With `bind interfaces only`, the addresses smbd listens on (entries are addresses,
+// address/mask or interface names).
+bool listened_on(const conf::Global& g, const char* name, const std::string& address) {
+  if (!g.bind_interfaces_only || g.interfaces.empty()) return true;
+  for (const auto& entry : g.interfaces) {
+    std::string host = entry.substr(0, entry.find('/'));
+    if (host == address || entry == name) return true;
+  }
+  return false;
+}
+
+// MS-SMB2 3.3.5.15.11: the host's interfaces with their addresses, speeds, and whether
+// clients may use RSS and RDMA on them. RDMA_CAPABLE follows a running rdmaproxy: a
+// Windows client tries SMB Direct only on interfaces flagged so.
+void network_interfaces(const RequestPtr& req, const IoctlRequest& request) {
+  const auto& g = req->worker.config().conf.global;
+  std::optional<std::string> rdma;
+  if (!g.rdma_proxy_socket.empty()) rdma = rdmachannel::running_proxy_address(g.rdma_proxy_socket);
+  bool rdma_everywhere = rdma && (*rdma == "0.0.0.0" || *rdma == "::");
+  std::vector<NetworkInterfaceInfo> interfaces;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) == 0) {
+    for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+      if (a->ifa_addr == nullptr || (a->ifa_flags & IFF_UP) == 0) continue;
+      if (a->ifa_addr->sa_family != AF_INET && a->ifa_addr->sa_family != AF_INET6) continue;
+      std::string address = address_text(a->ifa_addr);
+      if (!listened_on(g, a->ifa_name, address)) continue;
+      NetworkInterfaceInfo info;
+      info.if_index = ::if_nametoindex(a->ifa_name);
+      info.link_speed = link_speed(a->ifa_name);
+      if (rss_capable(a->ifa_name)) info.capability |= kRssCapable;
+      if (rdma && (rdma_everywhere || *rdma == address)) info.capability |= kRdmaCapable;
+      if (a->ifa_addr->sa_family == AF_INET) {
+        std::memcpy(info.address.data(), &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, 4);
+        info.family = kInterNetwork;
+      } else {
+        auto* sin6 = reinterpret_cast<sockaddr_in6*>(a->ifa_addr);
+        std::memcpy(info.address.data(), &sin6->sin6_addr, 16);
+        info.scope_id = sin6->sin6_scope_id;
+        info.family = kInterNetworkV6;
+      }
+      interfaces.push_back(info);
+    }
+    ::freeifaddrs(list);
+  }
+  reply_output(req, request.ctl_code, request.file_id, encode_network_interfaces(interfaces));
+}
+
+}  // namespace
+
+void handle_ioctl(const RequestPtr& req) {
+  IoctlRequest request;
+  if (decode(req->pdu, request) != NtStatus::SUCCESS) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  Connection* c = req->connection();
+  if (request.max_output_response > c->max_transact_size() ||
+      request.max_input_response > c->max_transact_size()) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  if ((request.flags & kIoctlIsFsctl) == 0) {
+    req->reply(NtStatus::NOT_SUPPORTED);
+    return;
+  }
+  switch (request.ctl_code) {
+    case FSCTL_VALIDATE_NEGOTIATE_INFO:
+      validate_negotiate(req, request);
+      return;
+    case FSCTL_QUERY_NETWORK_INTERFACE_INFO:
+      network_interfaces(req, request);
+      return;
+    case FSCTL_PIPE_TRANSCEIVE: {
+      Open* open = req->open;
+      if (open == nullptr) {
+        req->reply(NtStatus::FILE_CLOSED);
+        return;
+      }
+      if (!open->pipe) {
+        req->reply(NtStatus::INVALID_DEVICE_REQUEST);
+        return;
+      }
+      Bytes output;
+      NtStatus status = open->pipe->transceive(request.input, request.max_output_response, output);
+      if (!nt_success(status) && status != NtStatus::BUFFER_OVERFLOW) {
+        req->reply(status);
+        return;
+      }
+      reply_output(req, request.ctl_code, request.file_id, std::move(output), status);
+      return;
+    }
+    case FSCTL_DFS_GET_REFERRALS:
+    case FSCTL_DFS_GET_REFERRALS_EX:
+      // No DFS namespace is served (MS-SMB2 3.3.5.15.2).
+      req->reply(NtStatus::NOT_FOUND);
+      return;
+    default:
+      req->reply(NtStatus::INVALID_DEVICE_REQUEST);
+      return;
+  }
+}
+
+}  // namespace smb::server

@@ -1,0 +1,364 @@
+// SESSION_SETUP (MS-SMB2 3.3.5.5), with session binding (3.3.5.5.2).
+#include <strings.h>
+
+#include "smbd/conf/log.hh"
+#include "smbd/crypto/session_keys.hh"
+#include "smbd/proto/logoff.hh"
+#include "smbd/proto/session_setup.hh"
+#include "smbd/worker/dispatch.hh"
+#include "smbd/worker/negotiate_policy.hh"
+#include "smbd/worker/worker.hh"
+
+namespace smb::server {
+
+namespace {
+
+std::unique_ptr<auth::ServerAuthenticator> make_authenticator(Worker& worker) {
+  const auto& g = worker.config().conf.global;
+  auth::ServerIdentity identity;
+  identity.netbios_name = g.netbios_name;
+  identity.netbios_domain = g.workgroup;
+  identity.dns_computer_name = g.netbios_name;
+  identity.dns_domain_name = g.workgroup;
+  std::shared_ptr<const conf::UserDb> users = worker.config().users;
+  return std::make_unique<auth::ServerAuthenticator>(
+      identity,
+      [users](std::string_view user, std::string_view) -> std::optional<auth::UserRecord> {
+        if (!users) return std::nullopt;
+        auto found = users->lookup(user);
+        if (!found) return std::nullopt;
+        auth::UserRecord stored;
+        stored.nt_hash = found->nt_hash;
+        stored.disabled = found->disabled;
+        return stored;
+      });
+}
+
+constexpr std::size_t kMaxChannelsPerSession = 32;
+
+crypto::SigningAlgorithm connection_signing_algorithm(const NegotiatedState& n) {
+  return n.dialect >= 0x0300 ? n.signing_algorithm : crypto::SigningAlgorithm::HMAC_SHA256;
+}
+
+// An intermediate SESSION_SETUP answer; for 3.1.1 `fold` takes it, as sent, into the
+// preauth integrity hash of the exchange (MS-SMB2 3.3.5.5).
+Response more_processing(std::uint64_t session_id, const SessionSetupResponse& response,
+                         std::uint16_t dialect, std::function<void(ByteSpan)> fold) {
+  Response out;
+  out.session_id_override = session_id;
+  out.status = NtStatus::MORE_PROCESSING_REQUIRED;
+  out.body = encode_body(response);
+  out.has_body = true;
+  if (dialect == 0x0311) out.after_encode = std::move(fold);
+  return out;
+}
+
+// Fills in what a session gets once authentication succeeded (MS-SMB2 3.3.5.5.3).
+NtStatus establish(Worker& worker, Connection& connection, Session& session,
+                   const SessionSetupRequest& request, const auth::AuthStep& step,
+                   std::uint16_t& session_flags) {
+  const auto& g = worker.config().conf.global;
+  const auto& n = connection.negotiated();
+  session_flags = 0;
+  if (step.anonymous) {
+    session.anonymous = true;
+    session_flags |= kSessionFlagIsNull;
+  } else {
+    session.user = step.user;
+    session.domain = step.domain;
+  }
+  if (session.guest) session_flags |= kSessionFlagIsGuest;
+
+  session.session_key = step.session_key;
+  session.dialect = n.dialect;
+  bool can_sign = !session.anonymous && !session.guest && !session.session_key.empty();
+  session.signing_required = can_sign && (g.server_signing == conf::Signing::MANDATORY ||
+                                          (request.security_mode & kNegotiateSigningRequired) != 0);
+
+  crypto::SessionKeys keys;
+  if (can_sign) {
+    keys = crypto::derive_session_keys(n.dialect, crypto::Role::Server, session.session_key,
+                                       n.cipher.value_or(crypto::Cipher::AES_128_CCM),
+                                       session.preauth.value());
+  }
+  session.application_key = keys.application_key;
+
+  // Encryption (MS-SMB2 3.3.5.5.3): required or desired by the configuration.
+  bool client_can_encrypt = can_sign && n.dialect >= 0x0300 && n.cipher.has_value();
+  if (client_can_encrypt) {
+    session.encryptor = std::make_unique<crypto::Encryptor>(*n.cipher, keys.encrypt_key);
+    session.decryptor = std::make_unique<crypto::Decryptor>(*n.cipher, keys.decrypt_key);
+  }
+  if (g.smb_encrypt == conf::Encrypt::REQUIRED) {
+    if (!client_can_encrypt) return NtStatus::ACCESS_DENIED;
+    session.encrypt_data = true;
+  } else if (g.smb_encrypt == conf::Encrypt::DESIRED && client_can_encrypt) {
+    session.encrypt_data = true;
+  }
+  if (session.encrypt_data) session_flags |= kSessionFlagEncryptData;
+
+  session.cipher = n.cipher;
+  session.signing_algorithm = connection_signing_algorithm(n);
+  if (can_sign) {
+    ByteSpan signing_key =
+        n.dialect >= 0x0300 ? ByteSpan(keys.signing_key) : ByteSpan(session.session_key);
+    session.session_signer =
+        std::make_unique<crypto::Signer>(session.signing_algorithm, signing_key);
+    SessionChannel channel;
+    channel.connection_id = connection.id();
+    channel.signer = std::make_unique<crypto::Signer>(session.signing_algorithm, signing_key);
+    session.channels[connection.id()] = std::move(channel);
+  } else {
+    SessionChannel channel;
+    channel.connection_id = connection.id();
+    session.channels[connection.id()] = std::move(channel);
+  }
+  session.state = Session::State::VALID;
+  connection.authenticated();
+  worker.announce_session(session);
+  return NtStatus::SUCCESS;
+}
+
+// Why a connection may not bind to a session (MS-SMB2 3.3.5.5.2), in the order Windows
+// checks: the signing algorithms must agree where either side uses AES-GMAC, the
+// connection must speak 3.x with multi-channel enabled, the request must be signed, and
+// dialect and cipher must be those the session was set up with.
+NtStatus binding_refusal(Worker& worker, Connection& connection, const SessionFacts& session,
+                         const Header& header) {
+  const auto& n = connection.negotiated();
+  crypto::SigningAlgorithm mine = connection_signing_algorithm(n);
+  constexpr auto gmac = crypto::SigningAlgorithm::AES_GMAC;
+  if (session.signing_algorithm == gmac && mine != gmac) return NtStatus::REQUEST_OUT_OF_SEQUENCE;
+  if (mine == gmac && session.signing_algorithm != gmac) return NtStatus::NOT_SUPPORTED;
+  if (n.dialect < 0x0300 || !worker.config().conf.global.server_multi_channel_support)
+    return NtStatus::REQUEST_NOT_ACCEPTED;
+  if ((header.flags & kFlagSigned) == 0) return NtStatus::INVALID_PARAMETER;
+  if (session.dialect != n.dialect || session.cipher != n.cipher)
+    return NtStatus::INVALID_PARAMETER;
+  if (!session.valid) return NtStatus::REQUEST_NOT_ACCEPTED;
+  // A guest or anonymous session has no key to prove the binding with.
+  if (!session.keyed) return NtStatus::NOT_SUPPORTED;
+  return NtStatus::SUCCESS;
+}
+
+// The same checks for a local session, plus what only the session's own worker knows.
+NtStatus local_binding_refusal(Worker& worker, Connection& connection, const Session& session,
+                               const Header& header) {
+  NtStatus refusal = binding_refusal(worker, connection, facts_of(session), header);
+  if (refusal != NtStatus::SUCCESS) return refusal;
+  if (session.channels.count(connection.id()) != 0) return NtStatus::REQUEST_NOT_ACCEPTED;
+  // Windows serves at most 32 channels per session; clients expect the same bound.
+  if (session.channels.size() + session.bindings.size() >= kMaxChannelsPerSession)
+    return NtStatus::INSUFFICIENT_RESOURCES;
+  return NtStatus::SUCCESS;
+}
+
+// A binding request for a session of another client (another ClientGUID, so another
+// worker): it gets the refusal Windows would give; when nothing refuses it, binding
+// across clients is not served (REQUEST_NOT_ACCEPTED, as Samba answers it). The request
+// cannot be verified without the session's key, so only what an unsigned request may
+// learn anyway is revealed: the same statuses come before the signature check.
+void refuse_foreign_binding(const RequestPtr& req) {
+  std::uint64_t connection_id = req->connection_id;
+  Worker* worker = &req->worker;
+  worker->query_session(
+      req->header.session_id, [req, worker, connection_id](std::optional<SessionFacts> facts) {
+        Connection* c = worker->connection(connection_id);
+        if (c == nullptr) return;
+        if (!facts) {
+          req->reply(NtStatus::USER_SESSION_DELETED);
+          return;
+        }
+        NtStatus refusal = binding_refusal(*worker, *c, *facts, req->header);
+        req->reply(refusal != NtStatus::SUCCESS ? refusal : NtStatus::REQUEST_NOT_ACCEPTED);
+      });
+}
+
+// Adds this connection as a channel of an established session (MS-SMB2 3.3.5.5.2,
+// 3.3.5.5.3): the client authenticates again as the same user, and the new channel
+// signs with a key derived from that authentication.
+void handle_binding(const RequestPtr& req, const SessionSetupRequest& request) {
+  Connection* c = req->connection();
+  Worker& worker = req->worker;
+  Session* session = req->session;
+  if (req->header.session_id == 0) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  if (session == nullptr) {
+    refuse_foreign_binding(req);
+    return;
+  }
+  const auto& n = c->negotiated();
+  std::uint64_t session_id = session->id;
+  std::uint64_t connection_id = c->id();
+  auto pending = session->bindings.find(connection_id);
+  if (pending == session->bindings.end()) {
+    NtStatus refusal = local_binding_refusal(worker, *c, *session, req->header);
+    if (refusal != NtStatus::SUCCESS) {
+      req->reply(refusal);
+      return;
+    }
+    PendingBinding fresh;
+    fresh.authenticator = make_authenticator(worker);
+    if (n.dialect == 0x0311) fresh.preauth = n.preauth;
+    pending = session->bindings.emplace(connection_id, std::move(fresh)).first;
+  }
+  PendingBinding& binding = pending->second;
+  if (n.dialect == 0x0311) binding.preauth.update(req->pdu);
+
+  auth::AuthStep step = binding.authenticator->step(request.security_buffer);
+  SessionSetupResponse response;
+  response.security_buffer = step.output_token;
+  if (step.status == NtStatus::MORE_PROCESSING_REQUIRED) {
+    Worker* w = &worker;
+    req->complete(more_processing(
+        session_id, response, n.dialect, [w, session_id, connection_id](ByteSpan element) {
+          Session* s = w->client().session(session_id);
+          if (s == nullptr) return;
+          if (auto b = s->bindings.find(connection_id); b != s->bindings.end())
+            b->second.preauth.update(element);
+        }));
+    return;
+  }
+  Response out;
+  out.session_id_override = session_id;
+  PendingBinding finished = std::move(binding);
+  session->bindings.erase(pending);
+  if (step.status != NtStatus::SUCCESS) {
+    log::notice(c->peer().c_str(), "channel binding failed for user '%s': %s", step.user.c_str(),
+                std::string(nt_status_name(step.status)).c_str());
+    req->reply(NtStatus::LOGON_FAILURE);
+    return;
+  }
+  // The channel belongs to the session's user (MS-SMB2 3.3.5.5.3).
+  if (step.anonymous || strcasecmp(step.user.c_str(), session->user.c_str()) != 0) {
+    req->reply(NtStatus::ACCESS_DENIED);
+    return;
+  }
+  if (step.session_key.empty()) {
+    req->reply(NtStatus::NOT_SUPPORTED);
+    return;
+  }
+  crypto::SessionKeys keys = crypto::derive_session_keys(
+      n.dialect, crypto::Role::Server, step.session_key,
+      n.cipher.value_or(crypto::Cipher::AES_128_CCM), finished.preauth.value());
+  SessionChannel channel;
+  channel.connection_id = connection_id;
+  channel.signer =
+      std::make_unique<crypto::Signer>(connection_signing_algorithm(n), keys.signing_key);
+  session->channels[connection_id] = std::move(channel);
+  c->authenticated();
+  log::info(c->peer().c_str(), "connection bound to the session of %s (%zu channels)",
+            session->user.c_str(), session->channels.size());
+  out.body = encode_body(response);
+  out.has_body = true;
+  out.force_sign = true;  // with the new channel's key (MS-SMB2 3.3.5.5.3)
+  req->complete(std::move(out));
+}
+
+}  // namespace
+
+void handle_session_setup(const RequestPtr& req) {
+  Connection* c = req->connection();
+  Worker& worker = req->worker;
+  ClientState& client = req->client();
+  SessionSetupRequest request;
+  if (decode(req->pdu, request) != NtStatus::SUCCESS) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  const auto& n = c->negotiated();
+
+  if ((request.flags & kSessionSetupFlagBinding) != 0) {
+    handle_binding(req, request);
+    return;
+  }
+
+  Session* session = req->session;
+  bool new_session = false;
+  if (req->header.session_id == 0) {
+    Session& created = client.new_session();
+    created.bound_connection = c->id();
+    created.dialect = n.dialect;
+    if (n.dialect == 0x0311) created.preauth = n.preauth;
+    created.authenticator = make_authenticator(worker);
+    session = &created;
+    new_session = true;
+  } else if (session->authenticator == nullptr) {
+    // Re-authentication of an established session (MS-SMB2 3.3.5.5.2).
+    session->authenticator = make_authenticator(worker);
+    if (n.dialect == 0x0311) session->preauth = n.preauth;
+  }
+  std::uint64_t session_id = session->id;
+  if (n.dialect == 0x0311) session->preauth.update(req->pdu);
+
+  auth::AuthStep step = session->authenticator->step(request.security_buffer);
+  SessionSetupResponse response;
+  response.security_buffer = step.output_token;
+  if (step.status == NtStatus::MORE_PROCESSING_REQUIRED) {
+    Worker* w = &worker;
+    req->complete(
+        more_processing(session_id, response, n.dialect, [w, session_id](ByteSpan element) {
+          if (Session* s = w->client().session(session_id)) s->preauth.update(element);
+        }));
+    return;
+  }
+  Response out;
+  out.session_id_override = session_id;
+
+  bool reauth = !new_session && session->state == Session::State::VALID;
+  if (step.status != NtStatus::SUCCESS) {
+    // MS-SMB2 3.3.5.5.3 with `map to guest = bad user`: an unknown user becomes guest.
+    const auto& g = worker.config().conf.global;
+    bool as_guest = g.map_to_guest == conf::MapToGuest::BAD_USER &&
+                    step.failure == auth::AuthFailure::no_such_user && !reauth;
+    if (!as_guest) {
+      log::notice(c->peer().c_str(), "authentication failed for user '%s': %s", step.user.c_str(),
+                  std::string(nt_status_name(step.status)).c_str());
+      if (new_session || reauth) client.remove_session(session_id);
+      Response failed;
+      failed.status = NtStatus::LOGON_FAILURE;
+      req->complete(std::move(failed));
+      return;
+    }
+    session->guest = true;
+    step.status = NtStatus::SUCCESS;
+    step.output_token = session->authenticator->guest_accept_token();
+    response.security_buffer = step.output_token;
+  }
+  session->authenticator.reset();
+  if (reauth) {
+    // The same user keeps the session; another user may not take it over.
+    if (!step.anonymous && step.user != session->user) {
+      client.remove_session(session_id);
+      req->reply(NtStatus::LOGON_FAILURE);
+      return;
+    }
+    response.session_flags = 0;
+    out.body = encode_body(response);
+    out.has_body = true;
+    // Signed with the channel's existing key: a re-authentication derives no new keys.
+    out.force_sign = !session->anonymous && !session->guest;
+    req->complete(std::move(out));
+    return;
+  }
+  std::uint16_t flags = 0;
+  NtStatus status = establish(worker, *c, *session, request, step, flags);
+  if (status != NtStatus::SUCCESS) {
+    client.remove_session(session_id);
+    req->reply(status);
+    return;
+  }
+  log::info(c->peer().c_str(), "session for %s%s%s established",
+            session->anonymous ? "anonymous" : session->user.c_str(),
+            session->guest ? " (guest)" : "", session->encrypt_data ? ", encrypted" : "");
+  response.session_flags = flags;
+  out.body = encode_body(response);
+  out.has_body = true;
+  // MS-SMB2 3.3.5.5.3: the final response of a 3.1.1 session is signed.
+  out.force_sign = n.dialect == 0x0311 && !session->anonymous && !session->guest;
+  req->complete(std::move(out));
+}
+
+}  // namespace smb::server

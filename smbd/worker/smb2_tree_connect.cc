@@ -1,0 +1,129 @@
+// TREE_CONNECT (MS-SMB2 3.3.5.7).
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "smbd/conf/log.hh"
+#include "smbd/proto/tree_connect.hh"
+#include "smbd/proto/tree_disconnect.hh"
+#include "smbd/worker/access.hh"
+#include "smbd/worker/dispatch.hh"
+#include "smbd/worker/worker.hh"
+
+namespace smb::server {
+
+namespace {
+
+// "\\server\share" → "share".
+std::string share_from_path(const std::string& path) {
+  std::size_t slash = path.find_last_of('\\');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Says once per worker how a pmem share's files are served: through MAP_SYNC mappings on
+// fs-dax, or the page cache with msync (vfs/file_io.hh). The worker does it, not the
+// master, which touches no files.
+void log_pmem_mode(const conf::Share& share) {
+  static std::set<std::string> logged;  // the loop thread's only
+  if (!logged.insert(share.name).second) return;
+  std::string mode;
+  std::string error;
+  if (vfs::describe_pmem_share(share.path, mode, error)) {
+    log::notice(nullptr, "share [%s]: %s (%s)", share.name.c_str(), mode.c_str(),
+                share.path.c_str());
+  } else {
+    log::warning(nullptr, "share [%s]: pmem mode unknown: %s", share.name.c_str(), error.c_str());
+  }
+}
+
+}  // namespace
+
+void handle_tree_connect(const RequestPtr& req) {
+  TreeConnectRequest request;
+  if (decode(req->pdu, request) != NtStatus::SUCCESS) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  Connection* c = req->connection();
+  Session& session = *req->session;
+  const auto& conf = req->worker.config().conf;
+  std::string name = share_from_path(request.path);
+  if (name.empty() || name.size() > 80) {
+    req->reply(NtStatus::BAD_NETWORK_NAME);
+    return;
+  }
+
+  TreeConnect tree;
+  TreeConnectResponse response;
+  if (iequals(name, "IPC$")) {
+    tree.is_ipc = true;
+    tree.share_name = "IPC$";
+    tree.maximal_access = kFileAllAccess;
+    response.share_type = kShareTypePipe;
+  } else {
+    const conf::Share* share = conf.find_share(name);
+    if (share == nullptr || !share->available) {
+      req->reply(NtStatus::BAD_NETWORK_NAME);
+      return;
+    }
+    if (!user_may_use_share(session, *share, conf.global)) {
+      log::notice(c->peer().c_str(), "user '%s' refused access to share [%s]",
+                  session.user.c_str(), share->name.c_str());
+      req->reply(NtStatus::ACCESS_DENIED);
+      return;
+    }
+    auto fs = std::make_shared<vfs::Share>();
+    std::string error;
+    vfs::Backend backend = share->pmem ? vfs::Backend::pmem : vfs::Backend::posix;
+    if (vfs::Share::open(share->path, *fs, &error, backend) != NtStatus::SUCCESS) {
+      log::error(c->peer().c_str(), "share [%s]: cannot open %s: %s", share->name.c_str(),
+                 share->path.c_str(), error.c_str());
+      req->reply(NtStatus::BAD_NETWORK_NAME);
+      return;
+    }
+    if (share->pmem) log_pmem_mode(*share);
+    tree.share_name = share->name;
+    tree.fs = std::move(fs);
+    tree.read_only = share->read_only;
+    tree.create_mask = share->create_mask;
+    tree.directory_mask = share->directory_mask;
+    tree.maximal_access = tree.read_only ? kFileGenericReadAccess : kFileAllAccess;
+    response.share_type = kShareTypeDisk;
+    // MS-SMB2 3.3.5.7: a share that requires encryption refuses clients that cannot.
+    bool share_encrypt = share->smb_encrypt == conf::Encrypt::REQUIRED ||
+                         conf.global.smb_encrypt == conf::Encrypt::REQUIRED;
+    if (share_encrypt) {
+      if (session.encryptor == nullptr) {
+        req->reply(NtStatus::ACCESS_DENIED);
+        return;
+      }
+      tree.encrypt_required = true;
+    }
+    if (share->smb_encrypt == conf::Encrypt::DESIRED && session.encryptor != nullptr)
+      tree.encrypt_required = true;
+  }
+  tree.id = session.next_tree_id++;
+  if (tree.encrypt_required) response.share_flags |= kShareFlagEncryptData;
+  response.maximal_access = tree.maximal_access;
+  // A tree connect that requires encryption must itself not travel in the clear after
+  // this; the response to this request follows the session's rule.
+  std::uint32_t id = tree.id;
+  session.trees.emplace(id, std::move(tree));
+  log::info(c->peer().c_str(), "tree connect to [%s] as id %u", name.c_str(), id);
+
+  Response out;
+  out.body = encode_body(response);
+  out.has_body = true;
+  out.tree_id_override = id;
+  req->complete(std::move(out));
+}
+
+}  // namespace smb::server

@@ -1,0 +1,29 @@
+// TREE_DISCONNECT (MS-SMB2 3.3.5.8).
+#include <algorithm>
+#include <cctype>
+
+#include "smbd/conf/log.hh"
+#include "smbd/proto/tree_connect.hh"
+#include "smbd/proto/tree_disconnect.hh"
+#include "smbd/worker/access.hh"
+#include "smbd/worker/dispatch.hh"
+#include "smbd/worker/worker.hh"
+
+namespace smb::server {
+
+void handle_tree_disconnect(const RequestPtr& req) {
+  ClientState& client = req->client();
+  std::uint64_t session_id = req->session->id;
+  std::uint32_t tree_id = req->tree->id;
+  auto opens = client.take_opens_of(session_id, tree_id);
+  for (auto& open : opens)
+    if (client.settle_delete_on_close(*open)) finish_close(*open);
+  TreeDisconnectResponse response;
+  Response out;
+  out.body = encode_body(response);
+  out.has_body = true;
+  req->session->trees.erase(tree_id);
+  req->complete(std::move(out));
+}
+
+}  // namespace smb::server

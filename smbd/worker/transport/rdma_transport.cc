@@ -1,0 +1,503 @@
+#include "smbd/worker/transport/rdma_transport.hh"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "smbd/base/fd_passing.hh"
+#include "smbd/conf/log.hh"
+#include "shmring/channel.hh"
+#include "shmring/slot_pool.hh"
+
+namespace smb::server {
+
+namespace rc = rdmachannel;
+
+namespace {
+
+std::map<std::uint64_t, RdmaChannelTransport*>& registry() {
+  static std::map<std::uint64_t, RdmaChannelTransport*> channels;
+  return channels;
+}
+
+// Slots per channel: enough for a deep queue of 1 MiB transfers.
+constexpr std::uint32_t kSlotCount = 32;
+constexpr std::uint32_t kRingCapacity = 64;
+
+}  // namespace
+
+RdmaChannelTransport* find_rdma_channel(std::uint64_t connection_id) {
+  auto it = registry().find(connection_id);
+  return it == registry().end() ? nullptr : it->second;
+}
+
+// ---------------------------------------------------------------- the data segment
+
+class RdmaRing : public std::enable_shared_from_this<RdmaRing> {
+ public:
+  RdmaRing(shmring::Channel c, std::uint32_t size)
+      : channel(std::move(c)), pool(channel.geometry().slot_count), slot_size(size) {}
+
+  struct PendingOp {
+    std::function<void(NtStatus)> done;
+    std::uint32_t length = 0;
+  };
+
+  shmring::Channel channel;
+  shmring::SlotPool pool;
+  std::uint32_t slot_size;
+  uv_poll_t* doorbell = nullptr;
+  uv_poll_t* hangup = nullptr;
+  std::map<std::uint64_t, PendingOp> pending;
+  std::deque<std::pair<shmring::Descriptor, PendingOp>> backlog;
+  std::deque<std::function<void(SlotPtr)>> slot_waiters;
+  std::uint64_t next_id = 1;
+  bool failed = false;
+  std::function<void(const char*)> on_failure;
+
+  bool start(uv_loop_t* loop) {
+    doorbell = new uv_poll_t();
+    hangup = new uv_poll_t();
+    if (uv_poll_init(loop, doorbell, channel.doorbell_fd()) != 0 ||
+        uv_poll_init(loop, hangup, channel.socket_fd()) != 0) {
+      delete doorbell;
+      delete hangup;
+      doorbell = hangup = nullptr;
+      return false;
+    }
+    doorbell->data = this;
+    hangup->data = this;
+    uv_poll_start(doorbell, UV_READABLE,
+                  [](uv_poll_t* p, int, int) { static_cast<RdmaRing*>(p->data)->pump(); });
+    uv_poll_start(hangup, UV_DISCONNECT, [](uv_poll_t* p, int, int events) {
+      auto* self = static_cast<RdmaRing*>(p->data);
+      if ((events & UV_DISCONNECT) == 0) return;
+      auto keep = self->shared_from_this();
+      self->pump();  // completions posted before the proxy went
+      self->shutdown("rdmaproxy went away");
+    });
+    channel.arm(shmring::Interest::receive);
+    return true;
+  }
+
+  SlotPtr acquire() {
+    auto index = pool.acquire();
+    if (!index) return nullptr;
+    auto bytes = channel.segment().slot_bytes(*index, 0, slot_size);
+    if (!bytes) {
+      pool.release(*index);
+      return nullptr;
+    }
+    auto lease = std::make_shared<SlotLease>();
+    lease->ring = shared_from_this();
+    lease->index = *index;
+    lease->bytes = *bytes;
+    return lease;
+  }
+
+  void release(std::uint32_t index) {
+    pool.release(index);
+    while (!failed && !slot_waiters.empty()) {
+      SlotPtr slot = acquire();
+      if (!slot) return;
+      auto then = std::move(slot_waiters.front());
+      slot_waiters.pop_front();
+      then(std::move(slot));
+    }
+  }
+
+  void submit(shmring::Descriptor d, PendingOp op) {
+    if (failed) {
+      op.done(NtStatus::CONNECTION_DISCONNECTED);
+      return;
+    }
+    d.request_id = next_id++;
+    if (!backlog.empty()) {
+      backlog.emplace_back(d, std::move(op));
+      return;
+    }
+    auto s = channel.send(d);
+    if (s == shmring::RingStatus::ok) {
+      pending.emplace(d.request_id, std::move(op));
+    } else if (s == shmring::RingStatus::full) {
+      backlog.emplace_back(d, std::move(op));
+      channel.arm(shmring::Interest::either);
+    } else {
+      pending.emplace(d.request_id, std::move(op));
+      shutdown("the shared ring is corrupt");
+    }
+  }
+
+  void pump() {
+    auto self = shared_from_this();  // callbacks may drop the transport's reference
+    for (;;) {
+      if (failed) return;
+      channel.disarm(shmring::Interest::either);
+      channel.clear_doorbell();
+      // Completions first: they free slots and ring space.
+      for (;;) {
+        shmring::Descriptor d;
+        auto s = channel.receive(d);
+        if (s == shmring::RingStatus::empty) break;
+        if (s != shmring::RingStatus::ok) {
+          shutdown("the shared ring is corrupt");
+          return;
+        }
+        auto it = pending.find(d.request_id);
+        if (d.op != static_cast<std::uint16_t>(rc::RingOp::COMPLETE) || it == pending.end()) {
+          shutdown("rdmaproxy posted an unknown completion");
+          return;
+        }
+        PendingOp op = std::move(it->second);
+        pending.erase(it);
+        auto status = static_cast<NtStatus>(d.status);
+        if (status == NtStatus::SUCCESS && d.length != op.length) {
+          shutdown("rdmaproxy reported a short transfer");
+          op.done(NtStatus::CONNECTION_DISCONNECTED);
+          return;
+        }
+        // Only error statuses pass through from the proxy; anything else is a failure.
+        if (status != NtStatus::SUCCESS && nt_success(status)) status = NtStatus::INTERNAL_ERROR;
+        op.done(status);
+        if (failed) return;
+      }
+      while (!backlog.empty()) {
+        auto s = channel.send(backlog.front().first);
+        if (s == shmring::RingStatus::full) break;
+        if (s != shmring::RingStatus::ok) {
+          shutdown("the shared ring is corrupt");
+          return;
+        }
+        pending.emplace(backlog.front().first.request_id, std::move(backlog.front().second));
+        backlog.pop_front();
+      }
+      auto interest = backlog.empty() ? shmring::Interest::receive : shmring::Interest::either;
+      if (!channel.arm(interest)) return;
+    }
+  }
+
+  // Fails every transfer and stops watching the segment; leases stay valid.
+  void shutdown(const char* why) {
+    if (failed) return;
+    failed = true;
+    auto self = shared_from_this();
+    for (uv_poll_t* h : {doorbell, hangup}) {
+      if (h == nullptr) continue;
+      uv_poll_stop(h);
+      uv_close(reinterpret_cast<uv_handle_t*>(h),
+               [](uv_handle_t* hh) { delete reinterpret_cast<uv_poll_t*>(hh); });
+    }
+    doorbell = hangup = nullptr;
+    auto ops = std::move(pending);
+    pending.clear();
+    for (auto& [d, op] : backlog) ops.emplace(d.request_id, std::move(op));
+    backlog.clear();
+    auto waiters = std::move(slot_waiters);
+    slot_waiters.clear();
+    for (auto& [id, op] : ops) op.done(NtStatus::CONNECTION_DISCONNECTED);
+    for (auto& w : waiters) w(nullptr);
+    if (on_failure) {
+      auto notify = std::move(on_failure);
+      on_failure = nullptr;
+      notify(why);
+    }
+  }
+};
+
+SlotLease::~SlotLease() {
+  if (ring) ring->release(index);
+}
+
+// ---------------------------------------------------------------- the channel socket
+
+struct RdmaChannelTransport::Handle {
+  uv_poll_t poll{};
+  RdmaChannelTransport* owner = nullptr;
+  int fd = -1;
+  int events = 0;
+};
+
+std::unique_ptr<RdmaChannelTransport> RdmaChannelTransport::adopt(uv_loop_t* loop, UniqueFd socket,
+                                                                  std::uint64_t connection_id,
+                                                                  std::size_t max_message,
+                                                                  std::optional<ByteSpan> hello) {
+  Bytes packet;
+  if (hello) {
+    packet.assign(hello->begin(), hello->end());
+  } else {
+    // The proxy sends HELLO right after connecting; it is normally queued already.
+    pollfd p{socket.get(), POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) return nullptr;
+    packet.resize(rc::kMaxPacket);
+    ssize_t n = ::recv(socket.get(), packet.data(), packet.size(), MSG_DONTWAIT | MSG_TRUNC);
+    if (n <= 0 || static_cast<std::size_t>(n) > packet.size()) return nullptr;
+    packet.resize(static_cast<std::size_t>(n));
+  }
+  std::unique_ptr<RdmaChannelTransport> t(new RdmaChannelTransport());
+  if (!rc::decode_hello(packet, t->hello_)) return nullptr;
+  t->loop_ = loop;
+  t->connection_id_ = connection_id;
+  t->peer_ = t->hello_.peer_address;
+  t->max_message_ = std::min<std::size_t>(max_message, t->hello_.max_receive_message);
+  t->reassembler_.emplace(t->max_message_);
+  auto* h = new Handle();
+  h->owner = t.get();
+  h->fd = socket.get();
+  if (uv_poll_init(loop, &h->poll, h->fd) != 0) {
+    delete h;
+    return nullptr;
+  }
+  h->poll.data = h;
+  (void)socket.release();  // closed with the handle
+  t->handle_ = h;
+  registry()[connection_id] = t.get();
+  return t;
+}
+
+RdmaChannelTransport::~RdmaChannelTransport() {
+  close();
+  auto it = registry().find(connection_id_);
+  if (it != registry().end() && it->second == this) registry().erase(it);
+}
+
+void RdmaChannelTransport::start(Events events) {
+  events_ = std::move(events);
+  resume();
+}
+
+void RdmaChannelTransport::pause() {
+  paused_ = true;
+  update_poll();
+}
+
+void RdmaChannelTransport::resume() {
+  paused_ = false;
+  update_poll();
+  // Packets may have arrived while paused; the poll reports them (level-triggered).
+}
+
+void RdmaChannelTransport::update_poll() {
+  if (handle_ == nullptr) return;
+  int events = (paused_ ? 0 : UV_READABLE) | (out_.empty() ? 0 : UV_WRITABLE);
+  if (events == handle_->events) return;
+  handle_->events = events;
+  if (events == 0) {
+    uv_poll_stop(&handle_->poll);
+    return;
+  }
+  uv_poll_start(&handle_->poll, events, [](uv_poll_t* p, int status, int ev) {
+    auto* self = static_cast<Handle*>(p->data)->owner;
+    if (self == nullptr) return;
+    if (status < 0) {
+      self->fail(uv_strerror(status));
+      return;
+    }
+    if (ev & UV_WRITABLE) self->flush();
+    if (self->handle_ != nullptr && (ev & UV_READABLE)) self->on_readable();
+  });
+}
+
+void RdmaChannelTransport::on_readable() {
+  Bytes packet(rc::kMaxPacket);
+  for (int burst = 0; burst < 64 && handle_ != nullptr && !paused_; ++burst) {
+    Received received = receive_with_fds(handle_->fd, packet, 4, 0);
+    if (received.error != 0) {
+      if (received.error == EAGAIN || received.error == EWOULDBLOCK || received.error == EINTR) return;
+      fail(std::strerror(received.error));
+      return;
+    }
+    if (received.bytes == 0) {
+      fail("rdmaproxy closed the channel");
+      return;
+    }
+    rc::PacketHeader h;
+    ByteSpan data(packet.data(), received.bytes);
+    // Descriptors travel only with the proxy's HELLO; any here are closed with `r`.
+    if (!received.fds.empty() || received.truncated || !rc::decode_header(data, h) ||
+        h.type != rc::PacketType::SMB2 || (h.flags & rc::kFlagInvalidate) != 0) {
+      fail("malformed packet from rdmaproxy");
+      return;
+    }
+    auto r = reassembler_->feed(h, data.subspan(rc::kHeaderSize));
+    if (r == rc::Reassembler::Result::error) {
+      fail("bad SMB2 message from rdmaproxy");
+      return;
+    }
+    if (r == rc::Reassembler::Result::message && events_.on_message)
+      events_.on_message(reassembler_->take());
+  }
+}
+
+void RdmaChannelTransport::queue_message(ByteSpan head, ByteSpan payload,
+                                         std::optional<std::uint32_t> invalidate) {
+  std::size_t total = head.size() + payload.size();
+  std::size_t at = 0;
+  do {
+    std::size_t n = std::min(rc::kMaxChunk, total - at);
+    Packet p;
+    p.data.resize(rc::kHeaderSize);
+    bool last = at + n == total;
+    std::uint16_t flags = last ? 0 : rc::kFlagMore;
+    if (last && invalidate) flags |= rc::kFlagInvalidate;
+    rc::encode_header({rc::PacketType::SMB2, flags, last && invalidate ? *invalidate : 0},
+                      p.data.data());
+    // Copy [at, at + n) of head ++ payload.
+    for (std::size_t i = at; i < at + n;) {
+      if (i < head.size()) {
+        std::size_t k = std::min(at + n, head.size()) - i;
+        p.data.insert(p.data.end(), head.begin() + static_cast<std::ptrdiff_t>(i),
+                      head.begin() + static_cast<std::ptrdiff_t>(i + k));
+        i += k;
+      } else {
+        std::size_t off = i - head.size();
+        std::size_t k = at + n - i;
+        p.data.insert(p.data.end(), payload.begin() + static_cast<std::ptrdiff_t>(off),
+                      payload.begin() + static_cast<std::ptrdiff_t>(off + k));
+        i += k;
+      }
+    }
+    pending_send_ += p.data.size();
+    out_.push_back(std::move(p));
+    at += n;
+  } while (at < total);
+}
+
+void RdmaChannelTransport::send(Frame frame) {
+  auto invalidate = std::exchange(invalidate_next_, std::nullopt);
+  if (handle_ == nullptr) return;
+  if (frame.size() == 0) return;
+  if (frame.size() > hello_.max_send_message) {
+    // The client cannot receive it ([MS-SMBD] MaxFragmentedRecvSize).
+    log::notice(peer_.c_str(), "rdma: a %zu-byte response exceeds the client's limit of %u",
+                frame.size(), hello_.max_send_message);
+    fail("response larger than the SMB Direct limit");
+    return;
+  }
+  queue_message(frame.head, frame.payload, invalidate);
+  flush();
+}
+
+void RdmaChannelTransport::flush() {
+  while (handle_ != nullptr && !out_.empty()) {
+    Packet& p = out_.front();
+    int fd = p.fd.get();
+    int err = send_with_fds(handle_->fd, p.data, p.fd ? std::span<const int>(&fd, 1)
+                                                     : std::span<const int>(), true);
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) break;
+    if (err != 0) {
+      fail(std::strerror(err));
+      return;
+    }
+    pending_send_ -= p.data.size();
+    out_.pop_front();
+  }
+  update_poll();
+}
+
+void RdmaChannelTransport::fail(const char* reason) {
+  if (handle_ == nullptr) return;
+  auto on_closed = std::move(events_.on_closed);
+  close();
+  if (on_closed) on_closed(reason);
+}
+
+UniqueFd RdmaChannelTransport::detach(Bytes& hello) {
+  if (handle_ == nullptr || ring_ || !out_.empty()) return {};
+  UniqueFd copy(::fcntl(handle_->fd, F_DUPFD_CLOEXEC, 0));
+  if (!copy) return {};
+  hello = rc::encode_hello(hello_);
+  close();
+  return copy;
+}
+
+void RdmaChannelTransport::close() {
+  if (ring_) {
+    ring_->on_failure = nullptr;
+    ring_->shutdown("channel closed");
+    ring_.reset();
+  }
+  if (handle_ == nullptr) return;
+  handle_->owner = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(&handle_->poll), [](uv_handle_t* hh) {
+    auto* h = static_cast<Handle*>(hh->data);
+    ::close(h->fd);
+    delete h;
+  });
+  handle_ = nullptr;
+  out_.clear();
+  pending_send_ = 0;
+}
+
+bool RdmaChannelTransport::ensure_ring() {
+  if (ring_) return !ring_->failed;
+  if (handle_ == nullptr) return false;
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) != 0)
+    return false;
+  UniqueFd ours(pair[0]), theirs(pair[1]);
+  shmring::Geometry g;
+  g.ring_capacity = kRingCapacity;
+  g.slot_count = kSlotCount;
+  g.slot_size = (hello_.max_read_write_size + 4095u) & ~4095u;
+  try {
+    // The proxy's end goes first, so it can attach when the handshake arrives.
+    Packet attach;
+    attach.data.resize(rc::kHeaderSize);
+    rc::encode_header({rc::PacketType::SHM_ATTACH, 0, 0}, attach.data.data());
+    attach.fd = std::move(theirs);
+    pending_send_ += attach.data.size();
+    out_.push_back(std::move(attach));
+    auto channel = shmring::Channel::create(smb::UniqueFd(ours.release()), g);
+    ring_ = std::make_shared<RdmaRing>(std::move(channel), g.slot_size);
+  } catch (const std::exception& e) {
+    log::error(peer_.c_str(), "rdma: cannot set up the data segment: %s", e.what());
+    fail("cannot set up the data segment");
+    return false;
+  }
+  if (!ring_->start(loop_)) {
+    ring_.reset();
+    fail("cannot watch the data segment");
+    return false;
+  }
+  ring_->on_failure = [this](const char* why) { fail(why); };
+  flush();
+  return handle_ != nullptr;
+}
+
+void RdmaChannelTransport::with_slot(std::function<void(SlotPtr)> then) {
+  if (!ensure_ring()) {
+    then(nullptr);
+    return;
+  }
+  if (SlotPtr slot = ring_->acquire()) {
+    then(std::move(slot));
+    return;
+  }
+  ring_->slot_waiters.push_back(std::move(then));
+}
+
+void RdmaChannelTransport::transfer(rc::RingOp op, const SlotPtr& slot, std::uint32_t length,
+                                    std::span<const shmring::BufferDescriptor> buffers,
+                                    std::function<void(NtStatus)> done) {
+  if (!slot || slot->ring != ring_ || !ring_ || length > slot->bytes.size()) {
+    done(NtStatus::CONNECTION_DISCONNECTED);
+    return;
+  }
+  shmring::Descriptor d;
+  d.op = static_cast<std::uint16_t>(op);
+  d.slot = slot->index;
+  d.slot_offset = 0;
+  d.length = length;
+  if (!shmring::set_buffers(d, buffers)) {
+    done(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  ring_->submit(d, RdmaRing::PendingOp{std::move(done), length});
+}
+
+}  // namespace smb::server

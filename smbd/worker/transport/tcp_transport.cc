@@ -1,0 +1,216 @@
+#include "smbd/worker/transport/tcp_transport.hh"
+
+#include "smbd/base/socket_address.hh"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+namespace smb::server {
+
+struct TcpTransport::Handle {
+  uv_tcp_t tcp{};
+  TcpTransport* owner = nullptr;
+};
+
+struct TcpTransport::WriteRequest {
+  uv_write_t req{};
+  std::uint8_t prefix[4]{};
+  Frame frame;
+  Handle* handle = nullptr;
+};
+
+std::unique_ptr<TcpTransport> TcpTransport::adopt(uv_loop_t* loop, UniqueFd socket,
+                                                  std::size_t max_message) {
+  std::unique_ptr<TcpTransport> t(new TcpTransport());
+  t->peer_ = socket_peer_address(socket.get());
+  t->max_message_ = max_message;
+  int one = 1;
+  ::setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::setsockopt(socket.get(), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  auto* h = new Handle();
+  h->owner = t.get();
+  uv_tcp_init(loop, &h->tcp);
+  h->tcp.data = h;
+  if (uv_tcp_open(&h->tcp, socket.get()) != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&h->tcp),
+             [](uv_handle_t* hh) { delete static_cast<Handle*>(hh->data); });
+    return nullptr;
+  }
+  (void)socket.release();  // owned by the uv handle now
+  t->handle_ = h;
+  return t;
+}
+
+TcpTransport::~TcpTransport() { close(); }
+
+void TcpTransport::start(Events events) {
+  events_ = std::move(events);
+  resume();
+}
+
+namespace {
+// A client that does not take its responses stops being read from once this much output
+// is queued, and is read again when half of it has drained.
+constexpr std::size_t kSendBacklogLimit = 32u << 20;
+}  // namespace
+
+void TcpTransport::pause() {
+  paused_ = true;
+  stop_reading();
+}
+
+void TcpTransport::resume() {
+  paused_ = false;
+  start_reading();
+}
+
+void TcpTransport::stop_reading() {
+  if (handle_ != nullptr && reading_) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&handle_->tcp));
+    reading_ = false;
+  }
+}
+
+void TcpTransport::update_backpressure() {
+  if (!send_backlogged_ && pending_send_ > kSendBacklogLimit) {
+    send_backlogged_ = true;
+    stop_reading();
+  } else if (send_backlogged_ && pending_send_ < kSendBacklogLimit / 2) {
+    send_backlogged_ = false;
+    start_reading();
+  }
+}
+
+void TcpTransport::start_reading() {
+  if (handle_ == nullptr || reading_ || paused_ || send_backlogged_) return;
+  reading_ = true;
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&handle_->tcp),
+      [](uv_handle_t* hh, std::size_t, uv_buf_t* buf) {
+        // Read straight into the destination: the prefix, then the message buffer.
+        auto* self = static_cast<Handle*>(hh->data)->owner;
+        if (self == nullptr) {
+          *buf = uv_buf_init(nullptr, 0);
+          return;
+        }
+        if (!self->in_body_) {
+          *buf = uv_buf_init(reinterpret_cast<char*>(self->prefix_ + self->prefix_have_),
+                             static_cast<unsigned>(4 - self->prefix_have_));
+        } else {
+          *buf = uv_buf_init(reinterpret_cast<char*>(self->message_.data() + self->message_have_),
+                             static_cast<unsigned>(self->message_.size() - self->message_have_));
+        }
+      },
+      [](uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
+        auto* self = static_cast<Handle*>(s->data)->owner;
+        if (self != nullptr) self->on_read(nread);
+      });
+}
+
+void TcpTransport::on_read(ssize_t nread) {
+  if (nread == 0 || nread == UV_ENOBUFS) return;
+  if (nread < 0) {
+    fail(nread == UV_EOF ? "connection closed by peer" : uv_strerror(static_cast<int>(nread)));
+    return;
+  }
+  auto n = static_cast<std::size_t>(nread);
+  if (!in_body_) {
+    prefix_have_ += n;
+    if (prefix_have_ < 4) return;
+    // MS-SMB2 2.1: the first byte is zero, then a 24-bit length.
+    if (prefix_[0] != 0) {
+      fail("bad Direct TCP framing");
+      return;
+    }
+    std::size_t length = (std::size_t{prefix_[1]} << 16) | (std::size_t{prefix_[2]} << 8) | prefix_[3];
+    if (length == 0 || length > max_message_) {
+      fail("message length out of bounds");
+      return;
+    }
+    // Unauthenticated clients are held to a small max_message_, so a length prefix
+    // alone cannot make the server set much memory aside.
+    message_.assign(length, 0);
+    message_have_ = 0;
+    prefix_have_ = 0;
+    in_body_ = true;
+    return;
+  }
+  message_have_ += n;
+  if (message_have_ < message_.size()) return;
+  in_body_ = false;
+  Bytes message = std::move(message_);
+  message_ = Bytes();
+  if (events_.on_message) events_.on_message(std::move(message));
+}
+
+void TcpTransport::send(Frame frame) {
+  if (handle_ == nullptr) return;
+  std::size_t length = frame.size();
+  auto* w = new WriteRequest();
+  w->prefix[0] = 0;
+  w->prefix[1] = static_cast<std::uint8_t>(length >> 16);
+  w->prefix[2] = static_cast<std::uint8_t>(length >> 8);
+  w->prefix[3] = static_cast<std::uint8_t>(length);
+  w->frame = std::move(frame);
+  w->handle = handle_;
+  w->req.data = w;
+  uv_buf_t bufs[3];
+  unsigned count = 0;
+  bufs[count++] = uv_buf_init(reinterpret_cast<char*>(w->prefix), 4);
+  if (!w->frame.head.empty())
+    bufs[count++] = uv_buf_init(reinterpret_cast<char*>(w->frame.head.data()),
+                                static_cast<unsigned>(w->frame.head.size()));
+  if (!w->frame.payload.empty())
+    bufs[count++] = uv_buf_init(
+        const_cast<char*>(reinterpret_cast<const char*>(w->frame.payload.data())),
+        static_cast<unsigned>(w->frame.payload.size()));
+  pending_send_ += length + 4;
+  update_backpressure();
+  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&handle_->tcp), bufs, count,
+                    [](uv_write_t* req, int status) {
+                      auto* wr = static_cast<WriteRequest*>(req->data);
+                      TcpTransport* self = wr->handle->owner;
+                      if (self != nullptr) {
+                        self->pending_send_ -= wr->frame.size() + 4;
+                        self->update_backpressure();
+                        if (status < 0 && status != UV_ECANCELED) self->fail(uv_strerror(status));
+                      }
+                      delete wr;
+                    });
+  if (rc != 0) {
+    pending_send_ -= length + 4;
+    delete w;
+    fail(uv_strerror(rc));
+  }
+}
+
+void TcpTransport::fail(const char* reason) {
+  if (handle_ == nullptr) return;
+  auto on_closed = std::move(events_.on_closed);
+  close();
+  if (on_closed) on_closed(reason);
+}
+
+void TcpTransport::close() {
+  if (handle_ == nullptr) return;
+  handle_->owner = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(&handle_->tcp),
+           [](uv_handle_t* hh) { delete static_cast<Handle*>(hh->data); });
+  handle_ = nullptr;
+}
+
+UniqueFd TcpTransport::detach() {
+  if (handle_ == nullptr) return {};
+  uv_os_fd_t fd = -1;
+  uv_fileno(reinterpret_cast<uv_handle_t*>(&handle_->tcp), &fd);
+  UniqueFd copy(fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1);
+  close();
+  return copy;
+}
+
+}  // namespace smb::server

@@ -1,0 +1,59 @@
+// Direct TCP transport (MS-SMB2 2.1): each message is preceded by a zero byte and a
+// 24-bit big-endian length.
+#pragma once
+
+#include "smbd/worker/uv.hh"
+
+#include "smbd/worker/transport/transport.hh"
+#include "smbd/base/unique_fd.hh"
+
+namespace smb::server {
+
+class TcpTransport final : public Transport {
+ public:
+  // Takes ownership of a connected socket. Messages longer than `max_message` close it.
+  static std::unique_ptr<TcpTransport> adopt(uv_loop_t* loop, UniqueFd socket,
+                                             std::size_t max_message);
+  ~TcpTransport() override;
+
+  void start(Events events) override;
+  void send(Frame frame) override;
+  void close() override;
+  void pause() override;
+  void resume() override;
+  const std::string& peer_address() const override { return peer_; }
+  std::size_t pending_send_bytes() const override { return pending_send_; }
+  void set_max_message(std::size_t bytes) override { max_message_ = bytes; }
+
+  // Gives up the socket (for passing it to another process): stops reading and returns
+  // a duplicate of the fd; the transport is closed afterwards.
+  UniqueFd detach();
+
+ private:
+  struct Handle;
+  struct WriteRequest;
+  TcpTransport() = default;
+  void on_read(ssize_t nread);
+  void update_backpressure();
+  void start_reading();
+  void stop_reading();
+  void fail(const char* reason);
+
+  Handle* handle_ = nullptr;
+  Events events_;
+  std::string peer_;
+  std::size_t max_message_ = 0;
+  std::size_t pending_send_ = 0;
+  bool reading_ = false;
+  bool paused_ = false;             // by the SMB layer
+  bool send_backlogged_ = false;    // by too much output the peer has not taken
+  // Receive state: the 4-byte length prefix, then the message body.
+  std::uint8_t prefix_[4]{};
+  std::size_t prefix_have_ = 0;
+  Bytes message_;
+  std::size_t message_have_ = 0;
+  bool in_body_ = false;
+};
+
+
+}  // namespace smb::server

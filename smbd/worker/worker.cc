@@ -1,0 +1,276 @@
+#include "smbd/worker/worker.hh"
+
+#include <fcntl.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "smbd/conf/log.hh"
+#include "smbd/worker/connection.hh"
+#include "smbd/worker/oplocks.hh"
+#include "smbd/worker/transport/rdma_transport.hh"
+#include "smbd/worker/transport/tcp_transport.hh"
+
+namespace smb::server {
+
+Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
+               std::function<std::shared_ptr<const ServerConfig>()> reload)
+    : config_(std::move(config)), reload_(std::move(reload)), control_(std::move(control)) {
+  // Blocking file I/O runs on the pool: enough threads to keep a deep queue busy.
+  ::setenv("UV_THREADPOOL_SIZE", "16", 0);
+  uv_loop_init(&loop_);
+  loop_.data = this;
+  client_.on_session_removed = [this](std::uint64_t id) {
+    ControlMessage gone;
+    gone.type = ControlType::SESSION_GONE;
+    ByteWriter(gone.payload).u64(id);
+    send_control(control_.get(), gone);
+  };
+}
+
+Worker::~Worker() {
+  connections_.clear();
+  closing_.clear();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  uv_loop_close(&loop_);
+}
+
+int Worker::run() {
+  ::signal(SIGPIPE, SIG_IGN);
+  ::fcntl(control_.get(), F_SETFL, O_NONBLOCK);
+  uv_poll_init(&loop_, &control_poll_, control_.get());
+  control_poll_.data = this;
+  uv_poll_start(&control_poll_, UV_READABLE, [](uv_poll_t* p, int, int) {
+    static_cast<Worker*>(p->data)->on_control();
+  });
+
+  uv_signal_init(&loop_, &sigterm_);
+  sigterm_.data = this;
+  uv_signal_start(&sigterm_, [](uv_signal_t* s, int) { static_cast<Worker*>(s->data)->stop(); },
+                  SIGTERM);
+  uv_signal_init(&loop_, &sighup_);
+  sighup_.data = this;
+  uv_signal_start(
+      &sighup_,
+      [](uv_signal_t* s, int) {
+        auto* self = static_cast<Worker*>(s->data);
+        if (self->reload_) {
+          if (auto fresh = self->reload_()) self->config_ = std::move(fresh);
+        }
+      },
+      SIGHUP);
+
+  // The kernel signals a lease break (another open of a file we hold an oplock on).
+  uv_signal_init(&loop_, &sigio_);
+  sigio_.data = this;
+  uv_signal_start(
+      &sigio_, [](uv_signal_t* s, int) { break_oplocks_on_lease_signal(*static_cast<Worker*>(s->data)); },
+      SIGIO);
+
+  // Connections that closed are destroyed outside their own callbacks.
+  uv_idle_init(&loop_, &reaper_);
+  reaper_.data = this;
+
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  return 0;
+}
+
+void Worker::on_control() {
+  for (;;) {
+    UniqueFd fd;
+    auto message = receive_control(control_.get(), fd);
+    if (!message) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      // The master is gone: finish the clients we have, take no new ones.
+      uv_poll_stop(&control_poll_);
+      if (connections_.empty()) stop();
+      return;
+    }
+    switch (message->type) {
+      case ControlType::NEW_CONNECTION:
+        log::debug(4, nullptr, "worker: adopting a connection%s",
+                   fd ? (message->flags & kControlRdmaChannel ? " (RDMA channel)" : "")
+                      : ": none attached");
+        if (fd)
+          adopt_connection(std::move(fd), std::move(message->payload),
+                           (message->flags & kControlRdmaChannel) != 0);
+        break;
+      case ControlType::CLAIM_GRANTED:
+      case ControlType::CLAIM_OWNED_ELSEWHERE: {
+        bool granted = message->type == ControlType::CLAIM_GRANTED;
+        if (granted) owned_guid_ = message->guid;
+        auto waiting = std::move(pending_claims_);
+        pending_claims_.clear();
+        for (auto& done : waiting) done(granted);
+        break;
+      }
+      case ControlType::SESSION_FACTS: {
+        if (message->payload.size() < 8) break;
+        std::uint64_t id = load_le64(message->payload.data());
+        auto waiting = pending_session_queries_.extract(id);
+        if (waiting.empty()) break;
+        auto facts = message->payload.size() > 8
+                         ? decode_facts(ByteSpan(message->payload).subspan(8))
+                         : std::nullopt;
+        for (auto& done : waiting.mapped()) done(facts);
+        break;
+      }
+      case ControlType::SHUTDOWN:
+        stop();
+        return;
+      case ControlType::RELEASE_DONE:
+        releasing_ = false;
+        owned_guid_.reset();
+        // A connection passed to us before the release arrived ahead of this message.
+        if (connections_.empty() && !client_.keeps_worker_alive()) stop();
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void Worker::adopt_connection(UniqueFd socket, Bytes initial, bool rdma) {
+  std::uint64_t id = next_connection_id_++;
+  std::unique_ptr<Transport> transport;
+  if (rdma) {
+    // A channel socket from rdmaproxy: fresh (the proxy's HELLO is still to be read) or
+    // passed on by another worker with the HELLO and NEGOTIATE it read.
+    std::optional<ByteSpan> hello;
+    Bytes negotiate;
+    if (!initial.empty()) {
+      ByteSpan hello_bytes, negotiate_bytes;
+      if (!unpack_rdma_handoff(initial, hello_bytes, negotiate_bytes)) return;
+      hello = hello_bytes;
+      negotiate.assign(negotiate_bytes.begin(), negotiate_bytes.end());
+    }
+    transport = RdmaChannelTransport::adopt(&loop_, std::move(socket), id,
+                                            config_->max_message_size(), hello);
+    initial = std::move(negotiate);
+  } else {
+    transport = TcpTransport::adopt(&loop_, std::move(socket), config_->max_message_size());
+  }
+  if (!transport) return;
+  auto connection = std::make_unique<Connection>(*this, id, std::move(transport));
+  Connection* raw = connection.get();
+  connections_.emplace(id, std::move(connection));
+  report_connection_count();
+  raw->start(std::move(initial));
+}
+
+void Worker::claim_client(const ClientGuid& guid, std::function<void(bool)> done) {
+  if (owned_guid_) {
+    done(*owned_guid_ == guid);
+    return;
+  }
+  ControlMessage claim;
+  claim.type = ControlType::CLAIM_CLIENT;
+  claim.guid = guid;
+  if (!send_control(control_.get(), claim)) {
+    // Without a master nobody else can own it.
+    owned_guid_ = guid;
+    done(true);
+    return;
+  }
+  pending_claims_.push_back(std::move(done));
+}
+
+void Worker::hand_off(const ClientGuid& guid, UniqueFd socket, Bytes payload, bool rdma) {
+  ControlMessage handoff;
+  handoff.type = ControlType::HANDOFF;
+  handoff.guid = guid;
+  handoff.payload = std::move(payload);
+  handoff.flags = rdma ? kControlRdmaChannel : 0;
+  if (!send_control(control_.get(), handoff, socket.get()))
+    log::error(nullptr, "worker: passing a connection to its client's worker failed: %s",
+               std::strerror(errno));
+  else
+    log::debug(4, nullptr, "worker: connection passed on to its client's worker");
+}
+
+void Worker::announce_session(const Session& session) {
+  ControlMessage announce;
+  announce.type = ControlType::SESSION_ANNOUNCE;
+  ByteWriter(announce.payload).u64(session.id);
+  Bytes facts = encode_facts(facts_of(session));
+  announce.payload.insert(announce.payload.end(), facts.begin(), facts.end());
+  send_control(control_.get(), announce);
+}
+
+void Worker::query_session(std::uint64_t id,
+                           std::function<void(std::optional<SessionFacts>)> done) {
+  auto& waiting = pending_session_queries_[id];
+  waiting.push_back(std::move(done));
+  if (waiting.size() > 1) return;  // asked already
+  ControlMessage query;
+  query.type = ControlType::SESSION_QUERY;
+  ByteWriter(query.payload).u64(id);
+  if (!send_control(control_.get(), query)) {
+    // Without a master no other worker can be asked.
+    auto callbacks = std::move(waiting);
+    pending_session_queries_.erase(id);
+    for (auto& callback : callbacks) callback(std::nullopt);
+  }
+}
+
+Connection* Worker::connection(std::uint64_t id) {
+  auto it = connections_.find(id);
+  return it == connections_.end() ? nullptr : it->second.get();
+}
+
+void Worker::connection_closed(std::uint64_t id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  closing_.push_back(std::move(it->second));
+  connections_.erase(it);
+  client_.channel_closed(id);
+  report_connection_count();
+  uv_idle_start(&reaper_, [](uv_idle_t* idle) {
+    auto* self = static_cast<Worker*>(idle->data);
+    self->closing_.clear();
+    uv_idle_stop(idle);
+    if (self->connections_.empty() && !self->client_.keeps_worker_alive()) self->idle_exit();
+  });
+}
+
+void Worker::idle_exit() {
+  // The master may be passing another connection of our client right now: ask it to stop
+  // routing the client here, and exit only once it has answered.
+  if (owned_guid_ && uv_is_active(reinterpret_cast<uv_handle_t*>(&control_poll_))) {
+    if (releasing_) return;
+    ControlMessage release;
+    release.type = ControlType::RELEASE_CLIENT;
+    release.guid = *owned_guid_;
+    if (send_control(control_.get(), release)) {
+      releasing_ = true;
+      return;
+    }
+  }
+  stop();
+}
+
+void Worker::report_connection_count() {
+  ControlMessage count;
+  count.type = ControlType::CONNECTION_COUNT;
+  count.count = static_cast<std::uint32_t>(connections_.size());
+  send_control(control_.get(), count);
+}
+
+void Worker::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  for (auto& [id, connection] : connections_) connection->shutdown();
+  client_.close_all();
+  // Closing every handle lets uv_run return once work in flight has finished.
+  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&control_poll_),
+                         reinterpret_cast<uv_handle_t*>(&sigterm_),
+                         reinterpret_cast<uv_handle_t*>(&sighup_),
+                         reinterpret_cast<uv_handle_t*>(&sigio_),
+                         reinterpret_cast<uv_handle_t*>(&reaper_)}) {
+    if (!uv_is_closing(h)) uv_close(h, nullptr);
+  }
+}
+
+}  // namespace smb::server

@@ -1,0 +1,76 @@
+// A worker process: serves every channel of one client (ClientGUID) on one libuv loop.
+#pragma once
+
+#include "smbd/worker/uv.hh"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "smbd/master/control.hh"
+#include "smbd/worker/server_state.hh"
+#include "smbd/base/unique_fd.hh"
+
+namespace smb::server {
+
+class Connection;
+
+class Worker {
+ public:
+  Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
+         std::function<std::shared_ptr<const ServerConfig>()> reload);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  int run();
+
+  uv_loop_t* loop() { return &loop_; }
+  const ServerConfig& config() const { return *config_; }
+  ClientState& client() { return client_; }
+
+  // Asks the master whether this worker may own `guid`; `done(true)` if so. A worker
+  // owns at most one ClientGUID; asking for the one it owns answers at once.
+  void claim_client(const ClientGuid& guid, std::function<void(bool granted)> done);
+  // Passes a connection (its socket and the bytes already read: the NEGOTIATE, for an
+  // RDMA channel packed with the proxy's HELLO) to the client's owner through the master.
+  void hand_off(const ClientGuid& guid, UniqueFd socket, Bytes payload, bool rdma);
+
+  // Tells the master about a valid session (and that it went), so that a binding
+  // request for it in another worker is answered as Windows answers it.
+  void announce_session(const Session& session);
+  // Asks the master for the facts of a session another worker holds; `done` gets
+  // nothing when no worker has it.
+  void query_session(std::uint64_t id, std::function<void(std::optional<SessionFacts>)> done);
+
+  Connection* connection(std::uint64_t id);
+  void connection_closed(std::uint64_t id);
+
+ private:
+  void on_control();
+  void adopt_connection(UniqueFd socket, Bytes initial, bool rdma = false);
+  void report_connection_count();
+  void stop();
+  void idle_exit();
+
+  std::shared_ptr<const ServerConfig> config_;
+  std::function<std::shared_ptr<const ServerConfig>()> reload_;
+  uv_loop_t loop_{};
+  UniqueFd control_;
+  uv_poll_t control_poll_{};
+  uv_signal_t sigterm_{}, sighup_{}, sigio_{};
+  uv_idle_t reaper_{};
+  ClientState client_;
+  std::optional<ClientGuid> owned_guid_;
+  std::vector<std::function<void(bool)>> pending_claims_;
+  std::map<std::uint64_t, std::vector<std::function<void(std::optional<SessionFacts>)>>>
+      pending_session_queries_;
+  std::map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+  std::vector<std::unique_ptr<Connection>> closing_;
+  std::uint64_t next_connection_id_ = 1;
+  bool stopping_ = false;
+  bool releasing_ = false;  // asked the master to stop routing our client here
+};
+
+}  // namespace smb::server
