@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "smbd/conf/log.hh"
 #include "smbd/worker/connection.hh"
@@ -20,6 +22,9 @@ Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
     : config_(std::move(config)), reload_(std::move(reload)), control_(std::move(control)) {
   // Blocking file I/O runs on the pool: enough threads to keep a deep queue busy.
   ::setenv("UV_THREADPOOL_SIZE", "16", 0);
+  // The mode of a new file or directory is what `create mask` / `directory mask` say,
+  // as in Samba; an inherited umask (022 from a shell) would cut group write off.
+  ::umask(0);
   uv_loop_init(&loop_);
   loop_.data = this;
   client_.on_session_removed = [this](std::uint64_t id) {
@@ -261,7 +266,11 @@ void Worker::report_connection_count() {
 void Worker::stop() {
   if (stopping_) return;
   stopping_ = true;
-  for (auto& [id, connection] : connections_) connection->shutdown();
+  // shutdown() ends in connection_closed(), which erases from connections_: walk ids.
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, connection] : connections_) ids.push_back(id);
+  for (std::uint64_t id : ids)
+    if (Connection* c = connection(id)) c->shutdown();
   client_.close_all();
   // Closing every handle lets uv_run return once work in flight has finished.
   for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&control_poll_),
