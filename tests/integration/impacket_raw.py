@@ -2,13 +2,18 @@
 shape: any READ or WRITE length and credit charge, SET_INFO of any class, any FSCTL. The
 tests built on it compare the status of each answer, not just success or failure.
 
-`Client` is impacket's SMB3 class with two changes:
+`Client` is impacket's SMB3 class with these changes:
   - SMB 3.1.1 sessions sign with the key the server derives. [MS-SMB2] 3.2.5.3.1 starts
     Session.PreauthIntegrityHashValue from Connection.PreauthIntegrityHashValue; impacket
     starts it from zeros, so its signing key is wrong and servers that require signing on
     3.1.1 (Samba refuses an unsigned tree connect there) answer ACCESS_DENIED.
   - The credits the server grants are counted, so that a request charging many credits
     (an 8 MiB READ charges 128) is sent only when the window holds them.
+  - It encrypts only when asked to (encrypt=True). impacket on its own encrypts every
+    3.0 and 3.0.2 session whose server offers encryption, and no 3.1.1 session. The keys
+    are derived either way, so that an encrypted answer to a plain request is read.
+  - Signing uses the C implementation of AES-CMAC: impacket's own runs in Python and
+    takes about a minute for an 8 MiB WRITE.
 impacket.smbconnection refuses dialect 3.0.2 by itself; this class does not.
 
 Run the tests that use it with the system /usr/bin/python3.
@@ -76,11 +81,19 @@ def status_name(code):
 class Client(smb3.SMB3):
     """One connection and session; see the module documentation."""
 
-    def __init__(self, host, port, dialect, timeout=60):
+    def __init__(self, host, port, dialect, timeout=60, encrypt=False):
         self._granted = 0
         self._counted = set()
         self.negotiate_response = None
+        self.tree_connect_response = None
         super().__init__(host, host, sess_port=port, preferredDialect=dialect, timeout=timeout)
+        # Read by login() (keys, the session's encryption) and connectTree() (a share's).
+        # On 3.1.1 the capability bit is not used; AES-128-CCM, the only cipher impacket
+        # offers, is taken to be chosen, and a server that did not would answer nothing
+        # it could decrypt.
+        self._encrypt = bool(encrypt)
+        self._Connection["SupportsEncryption"] = \
+            bool(self._Connection["SupportsEncryption"]) or dialect == 0x311
 
     # impacket calls this (name-mangled) for every message of SESSION_SETUP on 3.1.1.
     def _SMB3__UpdatePreAuthHash(self, data):
@@ -94,9 +107,7 @@ class Client(smb3.SMB3):
         self._Session["PreauthIntegrityHashValue"] = digest.digest()
 
     def signSMB(self, packet):
-        # [MS-SMB2] 3.1.4.1 AES-128-CMAC for 3.x, as impacket does, but with the C
-        # implementation: impacket's own CMAC runs in Python and takes about a minute
-        # for an 8 MiB WRITE.
+        # [MS-SMB2] 3.1.4.1 AES-128-CMAC for 3.x, as impacket does.
         if self._Connection["Dialect"] in (0x202, 0x210) or not self._Session["SessionKey"]:
             return super().signSMB(packet)
         packet["Signature"] = b"\0" * 16
@@ -106,7 +117,16 @@ class Client(smb3.SMB3):
 
     def login(self, user, password, *args, **kwargs):
         self._Session["PreauthSeeded"] = False
-        return super().login(user, password, *args, **kwargs)
+        result = super().login(user, password, *args, **kwargs)
+        if not self._encrypt:
+            self._Session["SessionFlags"] &= ~SESSION_FLAG_ENCRYPT_DATA
+        return result
+
+    def connectTree(self, share):
+        tid = super().connectTree(share)
+        if not self._encrypt:
+            self._Session["TreeConnectTable"][tid]["EncryptData"] = False
+        return tid
 
     def recvSMB(self, packetID=None):
         packet = super().recvSMB(packetID)
@@ -118,6 +138,9 @@ class Client(smb3.SMB3):
             if packet["Command"] == s3.SMB2_NEGOTIATE and packet["Status"] == STATUS_SUCCESS:
                 # impacket keeps the sizes capped at 1 MiB; the tests want the server's.
                 self.negotiate_response = s3.SMB2Negotiate_Response(packet["Data"])
+            if packet["Command"] == s3.SMB2_TREE_CONNECT and packet["Status"] == STATUS_SUCCESS:
+                # impacket does not keep ShareFlags.
+                self.tree_connect_response = s3.SMB2TreeConnect_Response(packet["Data"])
         return packet
 
     def disconnect(self):
@@ -153,6 +176,10 @@ class Client(smb3.SMB3):
         packet["Data"] = body
         answer = self.recvSMB(self.sendSMB(packet))
         return answer["Status"], answer
+
+    @property
+    def encrypting(self):
+        return bool(self._Session["SessionFlags"] & SESSION_FLAG_ENCRYPT_DATA)
 
     # -- requests by command
     def open(self, tree_id, name, access, disposition=s3.FILE_OPEN,
@@ -268,11 +295,17 @@ class Client(smb3.SMB3):
 
 
 def connect(server, dialect, *, user=None, password=None, host=None, port=None,
-            timeout=60):
+            timeout=60, encrypt=False):
     """A logged-on Client for `server` (a smbtest.Server)."""
-    client = Client(host or server.host, port or server.port, dialect, timeout=timeout)
-    client.login(server.user if user is None else user,
-                 server.password if password is None else password)
+    client = Client(host or server.host, port or server.port, dialect, timeout=timeout,
+                    encrypt=encrypt)
+    try:
+        client.login(server.user if user is None else user,
+                     server.password if password is None else password)
+    except BaseException:
+        # A refused logon leaves no connection open behind the exception.
+        client.disconnect()
+        raise
     return client
 
 
