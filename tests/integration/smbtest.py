@@ -196,6 +196,7 @@ class Server:
       log_level      server log level
       host           address the server listens on and clients dial ("::1": IPv6)
       map_to_guest   the [global] `map to guest` value
+      extra_users    {user: password} accounts added before the server starts
     Attributes once started: host, port, share, share_path, user, password, conf,
     base (temporary directory), pid, unc, log_text().
     """
@@ -205,12 +206,13 @@ class Server:
                  min_protocol=None, max_protocol=None, torture=False,
                  extra_global=(), extra_share=(), extra_shares=None, log_level=1,
                  start_timeout=30.0, stop_timeout=10.0, host="127.0.0.1",
-                 map_to_guest="never"):
+                 map_to_guest="never", extra_users=None):
         self.kind = kind or default_kind()
         if self.kind not in ("self", "samba"):
             raise ValueError(f"unknown server kind {self.kind!r}")
         self.host = host
         self.map_to_guest = map_to_guest
+        self.extra_users = dict(extra_users or {})
         self.user, self.password, self.share = user, password, share
         self.signing, self.encrypt, self.share_encrypt = signing, encrypt, share_encrypt
         self.min_protocol, self.max_protocol = min_protocol, max_protocol
@@ -375,6 +377,8 @@ class Server:
             self.port = free_port()
             self._prepare()
             self._add_user(passwd_bin)
+            for user, password in self.extra_users.items():
+                self.add_user(user, password)
             self._stdout = open(os.path.join(self.base, "log", "stdout.log"), "wb")
             # A session of its own, so that stop() reaches the workers the server forks.
             self.proc = subprocess.Popen(self._command(smbd), stdin=subprocess.DEVNULL,

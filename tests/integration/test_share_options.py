@@ -142,7 +142,8 @@ class Options(unittest.TestCase):
                     "newdir/sub": dir_mode}
         self.assertEqual({k: oct(v) for k, v in modes.items()},
                          {k: oct(v) for k, v in expected.items()},
-                         f"modes on disk in [{share}]")
+                         f"modes on disk in [{share}] (create mask {oct(file_mode)}, "
+                         f"directory mask {oct(dir_mode)}; the server runs with umask 022)")
         smbtest.assert_same_file(local, os.path.join(root, "newdir", "inner.bin"), share)
 
     def test_create_and_directory_mask(self):
