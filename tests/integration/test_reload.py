@@ -3,10 +3,10 @@
 
 SIGHUP reloads smb.conf (and, for this project's smbd, the smbpasswd file) for the
 connections that follow: a share added becomes reachable, a share removed answers
-BAD_NETWORK_NAME, a changed password is the one that logs on. A configuration with an
-error is logged and, by this project's smbd, not used: the one in force stays (Samba
-applies the valid parts). SIGTERM stops the server, clients
-connected or not, without a worker crashing.
+BAD_NETWORK_NAME, a changed password is the one that logs on, a user added logs on. A
+configuration with an error is logged and, by this project's smbd, not used: the one in
+force stays (Samba applies the valid parts). SIGTERM stops the server, clients connected
+or not, without a process crashing.
 
 A reload happens when the server gets to it, so each test waits, with a deadline, for
 what it changes to be seen by a new connection.
@@ -110,10 +110,19 @@ class Reload(unittest.TestCase):
         client = raw.connect(self.server, 0x311, password=NEW_PASSWORD)
         client.disconnect()
 
+    def test_user_added(self):
+        self.server.add_user("smbtest3", "Sm8-third-pw")
+        self.server.reload()
+        smbtest.wait_until(
+            lambda: self.status("kept", user="smbtest3", password="Sm8-third-pw") is None,
+            "the new user logs on after SIGHUP", RELOAD_TIMEOUT)
+        self.put_get("kept", "third-user.bin", user="smbtest3", password="Sm8-third-pw")
+
     def break_configuration(self):
         """smb.conf plus a share [fresh] with a value no server accepts; SIGHUP; wait for
         the error in the log. Returns the text written."""
-        good = open(self.server.conf).read()
+        with open(self.server.conf) as f:
+            good = f.read()
         log_before = len(self.server.log_text())
         broken = good + ("\n[fresh]\npath = %s/fresh\nread only = maybe-not\n"
                          % self.server.base)
