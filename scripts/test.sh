@@ -27,9 +27,7 @@ labels=${SMB_TEST_LABELS:-}
 if [ -n "$labels" ]; then
   ctest --test-dir build -j "$jobs" --output-on-failure -L "$labels"
 else
-  # A test that fails is run once more before the run fails: two races between connections
-  # of one client (smb2.session.two_logoff, smb2.credits.skipped_mid) still show under load.
-  ctest --test-dir build -j "$jobs" --output-on-failure --repeat until-pass:2 \
+  ctest --test-dir build -j "$jobs" --output-on-failure \
     -LE '^reference$|bench-long|vmlab'
   if [ "${SMB_TEST_VMLAB:-1}" != 0 ]; then
     # One guest at a time, each using every core; a failure is not retried.
@@ -54,7 +52,7 @@ if [ "${SMB_TEST_SKIP_SANITIZE:-0}" != 1 ]; then
   ninja -C build-sanitize -j "$jobs"
   stage "running unit and integration tests under ASan+UBSan"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-sanitize -j "$jobs" --output-on-failure --repeat until-pass:2 \
+    ctest --test-dir build-sanitize -j "$jobs" --output-on-failure \
     -L 'unit|integration|fuzz' \
     -LE 'reference|bench-long|vmlab' -E 'integration/bench'
 fi
