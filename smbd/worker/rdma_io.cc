@@ -20,9 +20,9 @@ constexpr std::uint32_t kFileExecute = 0x00000020;
 
 // The client's buffers for `length` bytes, in order and trimmed to it; empty when the
 // list is unusable (none, too many for one ring request, a zero length, or too small).
-std::vector<shmring::BufferDescriptor> buffers_for(const std::vector<BufferDescriptorV1>& list,
-                                                   std::uint64_t length) {
-  std::vector<shmring::BufferDescriptor> out;
+std::vector<BufferDescriptorV1> buffers_for(const std::vector<BufferDescriptorV1>& list,
+                                            std::uint64_t length) {
+  std::vector<BufferDescriptorV1> out;
   if (list.empty() || list.size() > shmring::kMaxBuffers) return {};
   std::uint64_t left = length;
   for (const auto& d : list) {

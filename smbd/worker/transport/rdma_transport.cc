@@ -482,7 +482,7 @@ void RdmaChannelTransport::with_slot(std::function<void(SlotPtr)> then) {
 }
 
 void RdmaChannelTransport::transfer(rc::RingOp op, const SlotPtr& slot, std::uint32_t length,
-                                    std::span<const shmring::BufferDescriptor> buffers,
+                                    std::span<const BufferDescriptorV1> buffers,
                                     std::function<void(NtStatus)> done) {
   if (!slot || slot->ring != ring_ || !ring_ || length > slot->bytes.size()) {
     done(NtStatus::CONNECTION_DISCONNECTED);

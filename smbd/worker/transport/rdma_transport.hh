@@ -71,7 +71,7 @@ class RdmaChannelTransport final : public Transport {
   // Asks the proxy to move `length` bytes between `slot` and the client's buffers.
   // `done` runs once on the loop with the proxy's status (or CONNECTION_DISCONNECTED).
   void transfer(rdmachannel::RingOp op, const SlotPtr& slot, std::uint32_t length,
-                std::span<const shmring::BufferDescriptor> buffers,
+                std::span<const BufferDescriptorV1> buffers,
                 std::function<void(NtStatus)> done);
 
   std::uint64_t connection_id() const { return connection_id_; }
