@@ -76,7 +76,10 @@ void encode(const ReadResponse& p, ByteWriter& w) {
   w.u32(p.data_length);
   w.u32(p.data_remaining);
   w.u32(p.flags);
-  if (p.data_length == 0) w.u8(0);  // MS-SMB2 2.2.20: Buffer holds at least one byte
+  // MS-SMB2 2.2.20: Buffer holds at least one byte, except when the data went to the
+  // client's buffers by RDMA (DataRemaining): cifs.ko takes only the 16-byte fixed part
+  // of such a response, so a padding byte would shift every message it reads after it.
+  if (p.data_length == 0 && p.data_remaining == 0) w.u8(0);
 }
 
 }  // namespace smb

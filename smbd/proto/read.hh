@@ -62,7 +62,8 @@ inline constexpr std::uint8_t kReadResponseDataOffset = 0x50;
 NtStatus decode(ByteSpan pdu, ReadRequest& out);
 NtStatus decode(ByteSpan pdu, ReadResponse& out);
 void encode(const ReadRequest& request, ByteWriter& w);
-// Writes 16 body bytes (plus the one Buffer byte when data_length is 0).
+// Writes 16 body bytes, plus the one Buffer byte when neither data_length nor
+// data_remaining (data sent on an RDMA channel) is set.
 void encode(const ReadResponse& response, ByteWriter& w);
 
 }  // namespace smb
