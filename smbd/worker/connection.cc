@@ -11,8 +11,6 @@
 #include "smbd/worker/negotiate_policy.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/request.hh"
-#include "smbd/worker/transport/rdma_transport.hh"
-#include "smbd/worker/transport/tcp_transport.hh"
 #include "smbd/worker/worker.hh"
 
 namespace smb::server {
@@ -128,52 +126,33 @@ void Connection::on_closed(const char* reason) {
 }
 
 void Connection::hand_off(Bytes negotiate) {
-  UniqueFd fd;
-  Bytes payload;
-  bool rdma = false;
-  if (auto* tcp = dynamic_cast<TcpTransport*>(transport_.get())) {
-    fd = tcp->detach();
-    payload = std::move(negotiate);
-  } else if (auto* channel = dynamic_cast<RdmaChannelTransport*>(transport_.get())) {
-    Bytes hello;
-    fd = channel->detach(hello);
-    payload = pack_rdma_handoff(hello, negotiate);
-    rdma = true;
-  }
-  if (!fd) {
+  HandOff passed = transport_->hand_off(std::move(negotiate));
+  if (!passed.socket) {
     close("cannot pass this connection to its client's worker");
     return;
   }
-  worker_.hand_off(negotiated_.client_guid, std::move(fd), std::move(payload), rdma);
+  worker_.hand_off(negotiated_.client_guid, std::move(passed.socket), std::move(passed.payload),
+                   passed.rdma);
   closed_ = true;
   worker_.connection_closed(id_);
 }
 
-// Over SMB Direct one READ or WRITE moves at most the proxy's MaxReadWriteSize through
-// an RDMA channel ([MS-SMBD] 3.1.1.1), so the connection offers no more.
+// The transport may bound one READ or WRITE (over SMB Direct the proxy's MaxReadWriteSize,
+// [MS-SMBD] 3.1.1.1), and the connection then offers no more.
 std::size_t Connection::max_read_size() const {
-  std::size_t limit = worker_.config().conf.global.smb2_max_read;
-  if (auto* channel = dynamic_cast<const RdmaChannelTransport*>(transport_.get()))
-    limit = std::min<std::size_t>(limit, channel->max_read_write_size());
-  return limit;
+  return std::min<std::size_t>(worker_.config().conf.global.smb2_max_read,
+                               transport_->max_read_write_size());
 }
 std::size_t Connection::max_write_size() const {
-  std::size_t limit = worker_.config().conf.global.smb2_max_write;
-  if (auto* channel = dynamic_cast<const RdmaChannelTransport*>(transport_.get()))
-    limit = std::min<std::size_t>(limit, channel->max_read_write_size());
-  return limit;
+  return std::min<std::size_t>(worker_.config().conf.global.smb2_max_write,
+                               transport_->max_read_write_size());
 }
 std::size_t Connection::max_inline_read() const {
-  std::size_t limit = max_read_size();
-  if (auto* channel = dynamic_cast<const RdmaChannelTransport*>(transport_.get())) {
-    // SMB2 header, READ response, transform header and compound padding.
-    constexpr std::size_t kOverhead = 64 + 16 + 52 + 8;
-    std::size_t fits = channel->max_send_message() > kOverhead
-                           ? channel->max_send_message() - kOverhead
-                           : 0;
-    limit = std::min(limit, fits);
-  }
-  return limit;
+  // The response must fit one message the client takes; besides the data it holds the
+  // SMB2 header, READ response, transform header and compound padding.
+  constexpr std::size_t kOverhead = 64 + 16 + 52 + 8;
+  std::size_t message = transport_->max_send_message();
+  return std::min(max_read_size(), message > kOverhead ? message - kOverhead : 0);
 }
 
 std::size_t Connection::max_transact_size() const {
@@ -523,6 +502,7 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
   ByteWriter w(head);
   ByteSpan payload;
   std::shared_ptr<const void> keep;
+  std::optional<std::uint32_t> invalidate_token;
   std::vector<std::pair<std::size_t, std::size_t>> element_ranges;
   std::vector<std::uint64_t> signing_sessions;
   std::vector<Command> signing_commands;
@@ -567,6 +547,9 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
     } else {
       encode(ErrorResponse{}, w);
     }
+    // [MS-SMBD] 3.1.4.1: a message invalidates one token; a client whose other tokens
+    // in the same compound stay valid invalidates them itself.
+    if (!invalidate_token) invalidate_token = d.response.invalidate_token;
     if (!d.response.payload.empty()) {
       if (i + 1 == message->done.size()) {
         payload = d.response.payload;
@@ -626,6 +609,7 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
     }
   }
   Frame frame;
+  frame.invalidate_token = invalidate_token;
   if (encrypt_session != 0) {
     Session* s = worker_.client().session(encrypt_session);
     std::array<ByteSpan, 2> parts{ByteSpan(head), payload};

@@ -12,7 +12,6 @@
 #include "smbd/worker/access.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
-#include "smbd/worker/rdma_io.hh"  // rdma
 #include "smbd/worker/oplocks.hh"
 #include "smbd/worker/share_modes.hh"
 #include "smbd/worker/worker.hh"
