@@ -14,9 +14,7 @@ namespace smb::server {
 void handle_logoff(const RequestPtr& req) {
   ClientState& client = req->client();
   std::uint64_t id = req->session->id;
-  auto opens = client.take_opens_of(id, 0);
-  for (auto& open : opens)
-    if (client.settle_delete_on_close(*open)) finish_close(*open);
+  client.close_opens_of(id, 0);
   LogoffResponse response;
   Response out;
   out.body = encode_body(response);

@@ -33,6 +33,10 @@ Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
     ByteWriter(gone.payload).u64(id);
     send_control(control_.get(), gone);
   };
+  // The object store reports oplock breaks here; every open it holds is one of ours.
+  client_.oplocks().on_break([this](fsa::FileOpen& open, fsa::OplockType new_level) {
+    return send_oplock_break(*this, static_cast<Open&>(open), new_level);
+  });
 }
 
 Worker::~Worker() {
@@ -71,7 +75,8 @@ int Worker::run() {
   uv_signal_init(&loop_, &sigio_);
   sigio_.data = this;
   uv_signal_start(
-      &sigio_, [](uv_signal_t* s, int) { break_oplocks_on_lease_signal(*static_cast<Worker*>(s->data)); },
+      &sigio_,
+      [](uv_signal_t* s, int) { static_cast<Worker*>(s->data)->client().oplocks().lease_broken(); },
       SIGIO);
 
   // Connections that closed are destroyed outside their own callbacks.
