@@ -151,7 +151,9 @@ constexpr std::array<CommandSpec, 19> kCommands{{
      .sequenced = false,
      .answered = false,
      .handler = handle_cancel},
-    // MS-SMB2 3.3.5.2.4, 3.3.5.2.9: ECHO is taken unsigned and unencrypted.
+    // ECHO needs no session; one of this channel that it names checks its signature when
+    // it is signed, but a keep-alive is taken unsigned and in the clear. (MS-SMB2
+    // 3.3.5.17 would hold an unencrypted ECHO that names a session to 3.3.5.2.9.)
     {.command = Command::ECHO,
      .structure_size = 4,
      .session = SessionRule::optional,

@@ -75,8 +75,9 @@ const CommandSpec* find_command(std::uint16_t command);
 // The most elements one compound message may hold. MS-SMB2 3.3.5.2.7 sets no number;
 // Samba bounds a chain only by the message size, ksmbd by its response buffer. Clients
 // compound a handful (smbtorture's compound tests at most 5). A longer chain is refused
-// element by element with STATUS_INVALID_PARAMETER, the status 3.3.5.2.7 gives to a
-// chain the server does not process, and no handler runs for any of it.
+// element by element with STATUS_INVALID_PARAMETER, as 3.3.5.2.7 has the server fail
+// each request of a chain it does not process (one mixing the two styles), and no
+// handler runs for any of it.
 inline constexpr std::size_t kMaxCompoundElements = 64;
 
 void handle_negotiate(const RequestPtr&);
