@@ -40,8 +40,6 @@ struct LoopbackLink;
 // The test's end.
 class LoopbackPeer {
  public:
-  LoopbackPeer() = default;
-
   // Bytes as a client writes them to its socket: the Direct TCP prefixes are the
   // caller's (any bytes at all may be written).
   void write(ByteSpan bytes);
