@@ -215,6 +215,11 @@ void LoopbackTransport::send(Frame frame) {
 
 std::size_t LoopbackTransport::pending_send_bytes() const { return link_->outbound.size(); }
 
+HandOff LoopbackTransport::hand_off(Bytes negotiate) {
+  (void)negotiate;
+  return {};
+}
+
 void LoopbackTransport::fail(const char* reason) {
   if (handle_ == nullptr) return;
   auto on_closed = std::move(events_.on_closed);

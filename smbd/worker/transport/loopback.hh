@@ -82,6 +82,8 @@ class LoopbackTransport final : public Transport {
   const std::string& peer_address() const override { return peer_; }
   std::size_t pending_send_bytes() const override;
   void set_max_message(std::size_t bytes) override { max_message_ = bytes; }
+  // An in-memory channel has no socket another worker could adopt: none is given.
+  HandOff hand_off(Bytes negotiate) override;
 
  private:
   friend class LoopbackPeer;
