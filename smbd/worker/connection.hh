@@ -106,19 +106,23 @@ class Connection {
   // Gives the socket up to the client's owner worker (after its NEGOTIATE was read).
   void hand_off(Bytes negotiate);
 
+  // MS-SMB2 3.3.5.16: cancels the request a CANCEL names (smb2_cancel.cc).
+  void cancel(const Header& request);
+
  private:
   friend struct Request;
   struct Message;
+  struct Gate;  // one element through the common checks (connection.cc)
 
   void on_message(Bytes message);
   void on_closed(const char* reason);
   void handle_smb1(Bytes message);
   void process_next(const std::shared_ptr<Message>& message);
+  void gate(const std::shared_ptr<Message>& message);
   void finish_element(const std::shared_ptr<Message>& message, Response response);
   void send_responses(const std::shared_ptr<Message>& message);
   void close(const char* reason);
   void arm_idle_timer();
-  void cancel(const Header& request);
 
   Worker& worker_;
   std::uint64_t id_;

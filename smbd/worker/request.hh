@@ -52,8 +52,9 @@ struct Request {
 
 using RequestPtr = std::shared_ptr<Request>;
 
-// MS-SMB2 3.3.5.2.5: a request moving `bytes` must have paid for them in credits (one
-// credit per 64 KiB; 2.0.2 moves at most 64 KiB).
+// MS-SMB2 3.3.5.2.5 for `req` on its connection (credits.hh). The gate enforces the rule
+// for every command the dispatch table gives a payload size; this form remains for
+// handlers that still ask.
 bool credit_charge_covers(const Request& req, std::uint64_t bytes);
 
 }  // namespace smb::server

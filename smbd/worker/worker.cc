@@ -47,6 +47,12 @@ Worker::~Worker() {
 }
 
 int Worker::run() {
+  start();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  return 0;
+}
+
+void Worker::start() {
   ::signal(SIGPIPE, SIG_IGN);
   ::fcntl(control_.get(), F_SETFL, O_NONBLOCK);
   uv_poll_init(&loop_, &control_poll_, control_.get());
@@ -82,9 +88,6 @@ int Worker::run() {
   // Connections that closed are destroyed outside their own callbacks.
   uv_idle_init(&loop_, &reaper_);
   reaper_.data = this;
-
-  uv_run(&loop_, UV_RUN_DEFAULT);
-  return 0;
 }
 
 void Worker::on_control() {
@@ -163,11 +166,20 @@ void Worker::adopt_connection(UniqueFd socket, Bytes initial, bool rdma) {
     transport = TcpTransport::adopt(&loop_, std::move(socket), config_->max_message_size());
   }
   if (!transport) return;
+  adopt(id, std::move(transport), std::move(initial));
+}
+
+Connection* Worker::adopt(std::unique_ptr<Transport> transport, Bytes initial) {
+  return adopt(next_connection_id_++, std::move(transport), std::move(initial));
+}
+
+Connection* Worker::adopt(std::uint64_t id, std::unique_ptr<Transport> transport, Bytes initial) {
   auto connection = std::make_unique<Connection>(*this, id, std::move(transport));
   Connection* raw = connection.get();
   connections_.emplace(id, std::move(connection));
   report_connection_count();
   raw->start(std::move(initial));
+  return raw;
 }
 
 void Worker::claim_client(const ClientGuid& guid, std::function<void(bool)> done) {
