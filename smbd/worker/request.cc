@@ -8,12 +8,6 @@ Connection* Request::connection() const { return worker.connection(connection_id
 
 ClientState& Request::client() const { return worker.client(); }
 
-bool credit_charge_covers(const Request& req, std::uint64_t bytes) {
-  Connection* c = req.connection();
-  if (c == nullptr) return false;
-  return credit_charge_covers(c->negotiated().dialect, req.header.credit_charge, bytes);
-}
-
 bool Request::refresh() {
   if (connection() == nullptr) return false;
   ClientState& state = client();

@@ -52,9 +52,4 @@ struct Request {
 
 using RequestPtr = std::shared_ptr<Request>;
 
-// MS-SMB2 3.3.5.2.5 for `req` on its connection (credits.hh). The gate enforces the rule
-// for every command the dispatch table gives a payload size; this form remains for
-// handlers that still ask.
-bool credit_charge_covers(const Request& req, std::uint64_t bytes);
-
 }  // namespace smb::server

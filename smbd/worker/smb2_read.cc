@@ -99,7 +99,7 @@ void handle_read(const RequestPtr& req) {
     return;
   }
   Connection* c = req->connection();
-  if (request.length > c->max_read_size() || !credit_charge_covers(*req, request.length)) {
+  if (request.length > c->max_read_size()) {
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }

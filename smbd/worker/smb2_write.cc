@@ -77,7 +77,7 @@ void handle_write(const RequestPtr& req) {
   std::uint32_t length =
       in_message ? static_cast<std::uint32_t>(request.data.size()) : request.remaining_bytes;
   Connection* c = req->connection();
-  if (length > c->max_write_size() || !credit_charge_covers(*req, length)) {
+  if (length > c->max_write_size()) {
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
