@@ -5,7 +5,7 @@
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/transport/rdma_transport.hh"
 #include "smbd/worker/worker.hh"
-#include "smbd/vfs/file_io.hh"
+#include "smbd/vfs/file_data.hh"
 
 namespace smb::server {
 
@@ -222,7 +222,7 @@ bool serve_rdma_write(const RequestPtr& req, const WriteRequest& request) {
     return true;
   }
   // The client's data is RDMA-read into the slot, then copied once into the file; for
-  // a pmem share that copy is the persisting store into the mapping (FileIo::write).
+  // a pmem share that copy is the persisting store into the mapping (vfs::FileData::write).
   // Reading straight into the mapping (push mode) needs the mapping registered with
   // the device by rdmaproxy, which is not done.
   t->with_slot([req, io, offset, length, buffers, append_only, respond](SlotPtr slot) {

@@ -23,7 +23,7 @@
 #include "smbd/rpc/pipe.hh"
 #include "smbd/base/unique_fd.hh"
 #include "smbd/vfs/dir.hh"
-#include "smbd/vfs/file_io.hh"
+#include "smbd/vfs/file_data.hh"
 #include "smbd/vfs/share.hh"
 
 namespace smb::server {
@@ -119,7 +119,7 @@ struct Open {
   std::string path;  // share-relative with the on-disk spelling, backslash separated
   FileKey key;
   std::shared_ptr<UniqueFd> fd;        // shared with blocking work in flight
-  std::shared_ptr<vfs::FileIo> io;     // regular files opened for data: READ/WRITE go here
+  std::shared_ptr<vfs::FileData> io;   // regular files opened for data: READ/WRITE go here
   std::shared_ptr<vfs::Share> fs;      // the share the file lives in
   std::unique_ptr<rpc::PipeEndpoint> pipe;
   bool is_directory = false;

@@ -16,7 +16,7 @@
 #include "smbd/worker/oplocks.hh"
 #include "smbd/worker/share_modes.hh"
 #include "smbd/worker/worker.hh"
-#include "smbd/vfs/file_io.hh"
+#include "smbd/vfs/file_data.hh"
 #include "smbd/vfs/security.hh"
 #include "smbd/vfs/share.hh"
 

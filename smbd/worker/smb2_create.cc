@@ -16,7 +16,8 @@
 #include "smbd/worker/oplocks.hh"
 #include "smbd/worker/share_modes.hh"
 #include "smbd/worker/worker.hh"
-#include "smbd/vfs/file_io.hh"
+#include "smbd/fsa/backend.hh"
+#include "smbd/vfs/file_data.hh"
 #include "smbd/vfs/security.hh"
 #include "smbd/vfs/share.hh"
 
@@ -27,7 +28,7 @@ namespace {
 // Create options this server refuses as invalid (MS-SMB2 2.2.13: reserved for local use).
 constexpr std::uint32_t kCreateOptionsInvalid = kFileReserveOpfilter | kFileOpenNoRecall;
 
-// Access to the data of a file (MS-SMB2 2.2.13.1.1): such an open gets a vfs::FileIo.
+// Access to the data of a file (MS-SMB2 2.2.13.1.1): such an open gets a vfs::FileData.
 constexpr std::uint32_t kDataAccess = 0x00000001u | 0x00000002u | 0x00000004u | 0x00000020u;
 
 // What the blocking part of CREATE produced.
@@ -35,7 +36,7 @@ struct Opened {
   NtStatus status = NtStatus::SUCCESS;
   vfs::OpenResult result;
   std::shared_ptr<UniqueFd> fd;
-  std::shared_ptr<vfs::FileIo> io;
+  std::shared_ptr<vfs::FileData> io;
   bool unmapped = false;  // a pmem share's file that could not be mapped
 };
 
@@ -212,7 +213,7 @@ void handle_create(const RequestPtr& req) {
                         (r.create_action == vfs::CreateAction::FILE_OVERWRITTEN ||
                          r.create_action == vfs::CreateAction::FILE_SUPERSEDED);
         if (r.is_directory || (!data_access && !truncate)) return;
-        opened->status = vfs::FileIo::open(opened->fd, r.writable, fs->backend(), opened->io);
+        opened->status = fsa::open_file_data(opened->fd, r.writable, fs->backend(), opened->io);
         opened->unmapped = opened->status != NtStatus::SUCCESS;
         if (opened->status != NtStatus::SUCCESS || !truncate) return;
         opened->status = opened->io->set_end_of_file(0);

@@ -3,6 +3,7 @@
 #include "smbd/proto/query_directory.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
+#include "smbd/worker/info_classes.hh"
 #include "smbd/worker/worker.hh"
 #include "smbd/vfs/dir.hh"
 
@@ -100,7 +101,7 @@ void handle_query_directory(const RequestPtr& req) {
             *status = s;
             return;
           }
-          if (!writer.append(vfs::to_directory_entry(entry.name, entry.info))) {
+          if (!writer.append(to_directory_entry(entry.name, entry.info))) {
             if (writer.count() == 0) {
               *status = NtStatus::BUFFER_OVERFLOW;
               return;
