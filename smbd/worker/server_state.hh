@@ -22,7 +22,6 @@
 #include "smbd/proto/file_id.hh"
 #include "smbd/rpc/pipe.hh"
 #include "smbd/base/unique_fd.hh"
-#include "smbd/vfs/dir.hh"
 #include "smbd/vfs/file_data.hh"
 #include "smbd/vfs/share.hh"
 
@@ -112,6 +111,8 @@ struct FileKey {
   auto operator<=>(const FileKey&) const = default;
 };
 
+struct DirectorySearch;
+
 struct Open {
   FileId id;
   std::uint64_t session_id = 0;
@@ -137,9 +138,7 @@ struct Open {
   std::uint16_t channel_sequence = 0;
   std::uint32_t outstanding_requests = 0;
   std::uint32_t outstanding_pre_requests = 0;
-  // QUERY_DIRECTORY state
-  std::shared_ptr<vfs::DirEnumerator> enumerator;
-  std::string search_pattern;
+  std::shared_ptr<DirectorySearch> search;  // QUERY_DIRECTORY state (smb2_query_directory.cc)
 };
 
 // MS-SMB2 3.3.5.2.10: counts a request of `sequence` against the open. A WRITE,

@@ -73,6 +73,7 @@ CASES = {
                                                      "read only = no"]}},
     "read-only-fs": {"root": True, "shares": {"rofs": ["path = %(base)s/rofs",
                                                        "read only = no"]}},
+    "dir-pipeline": {"args": {"entries": "5000", "queries": "32"}},
 }
 
 
