@@ -1,6 +1,7 @@
 #include "smbd/fsa/create.hh"
 
 #include "smbd/fsa/access.hh"
+#include "smbd/fsa/backend.hh"
 #include "smbd/fsa/share_modes.hh"
 #include "smbd/vfs/security.hh"
 
@@ -19,7 +20,7 @@ constexpr std::uint32_t kValidCreateAttributes =
     fa::FILE_ATTRIBUTE_REPARSE_POINT | fa::FILE_ATTRIBUTE_COMPRESSED | fa::FILE_ATTRIBUTE_OFFLINE |
     fa::FILE_ATTRIBUTE_NOT_CONTENT_INDEXED | fa::FILE_ATTRIBUTE_ENCRYPTED;
 
-// Access to the data of a file: such an open gets a FileIo.
+// Access to the data of a file: such an open gets a FileData.
 constexpr std::uint32_t kDataAccess =
     am::FILE_READ_DATA | am::FILE_WRITE_DATA | am::FILE_APPEND_DATA | am::FILE_EXECUTE;
 
@@ -110,7 +111,7 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
   bool truncate = plan.request.defer_truncate && overwrites(r.create_action);
   bool data_access = (plan.granted_access & kDataAccess) != 0;
   if (r.is_directory || (!data_access && !truncate)) return NtStatus::SUCCESS;
-  status = vfs::FileIo::open(out.fd, r.writable, plan.share->backend(), out.io);
+  status = open_file_data(out.fd, r.writable, plan.share->backend(), out.io);
   out.unmapped = status != NtStatus::SUCCESS && plan.share->backend() == vfs::Backend::pmem;
   if (status != NtStatus::SUCCESS || !truncate) return status;
   status = out.io->set_end_of_file(0);

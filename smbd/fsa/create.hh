@@ -5,7 +5,7 @@
 // Three steps, the first and last on the event loop, the middle one on a pool thread:
 //   prepare_create()  parameter rules and access; nothing on disk is touched
 //   open_file()       opens or creates the file, applies the security descriptor of a
-//                     new file, opens its data path (FileIo), drops the old data of an
+//                     new file, opens its data path (FileData), drops the old data of an
 //                     overwritten pmem file through its mapping
 //   admit_open()      the share-mode check; the open takes the file and is recorded
 #pragma once
@@ -20,7 +20,7 @@
 #include "smbd/base/wire.hh"
 #include "smbd/fsa/file_open.hh"
 #include "smbd/fsa/open_table.hh"
-#include "smbd/vfs/file_io.hh"
+#include "smbd/vfs/file_data.hh"
 #include "smbd/vfs/share.hh"
 
 namespace smb::fsa {
@@ -62,7 +62,7 @@ struct CreatePlan {
 struct OpenedFile {
   vfs::OpenResult result;
   std::shared_ptr<UniqueFd> fd;
-  std::shared_ptr<vfs::FileIo> io;
+  std::shared_ptr<vfs::FileData> io;
   bool unmapped = false;  // a file of a pmem share that could not be mapped
 };
 

@@ -11,9 +11,8 @@
 #include <string_view>
 
 #include "smbd/base/unique_fd.hh"
-#include "smbd/vfs/dir.hh"
 #include "smbd/vfs/file.hh"
-#include "smbd/vfs/file_io.hh"
+#include "smbd/vfs/file_data.hh"
 #include "smbd/vfs/share.hh"
 
 namespace smb::fsa {
@@ -43,7 +42,7 @@ struct FileOpen {
   std::string path;  // share-relative with the on-disk spelling, backslash separated
   FileKey key;
   std::shared_ptr<UniqueFd> fd;     // shared with blocking work in flight
-  std::shared_ptr<vfs::FileIo> io;  // regular files opened for data: READ/WRITE go here
+  std::shared_ptr<vfs::FileData> io;  // regular files opened for data: READ/WRITE go here
   std::shared_ptr<vfs::Share> fs;   // the share the file lives in
   bool is_directory = false;
   std::uint32_t granted_access = 0;
@@ -54,9 +53,6 @@ struct FileOpen {
   bool oplock_break_pending = false;  // a break was sent; the holder has not acknowledged
   std::uint64_t position = 0;         // FilePositionInformation
   std::uint32_t mode = 0;             // FileModeInformation
-  // QUERY_DIRECTORY state
-  std::shared_ptr<vfs::DirEnumerator> enumerator;
-  std::string search_pattern;
 
   // The last component of `path` ("" for the share root).
   std::string_view name() const;

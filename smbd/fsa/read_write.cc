@@ -53,17 +53,17 @@ NtStatus check_write(const DataOpen& open, std::uint64_t offset, std::uint32_t l
   return NtStatus::SUCCESS;
 }
 
-NtStatus read(const vfs::FileIo& io, std::uint64_t offset, MutableByteSpan into,
+NtStatus read(const vfs::FileData& io, std::uint64_t offset, MutableByteSpan into,
               std::size_t& done) {
   return io.read(offset, into, done);
 }
 
-bool read_without_waiting(const vfs::FileIo& io, std::uint64_t offset, MutableByteSpan into,
+bool read_without_waiting(const vfs::FileData& io, std::uint64_t offset, MutableByteSpan into,
                           std::size_t& done) {
   return io.read_nowait(offset, into, done);
 }
 
-NtStatus write(const vfs::FileIo& io, const WritePosition& where, ByteSpan data,
+NtStatus write(const vfs::FileData& io, const WritePosition& where, ByteSpan data,
                std::size_t& done) {
   return where.at_end ? io.append(data, done) : io.write(where.offset, data, done);
 }

@@ -1,6 +1,6 @@
 // The object store's side of READ and WRITE on a data file ([MS-FSA] 2.1.5.3 Server
 // Requests a Read, 2.1.5.4 Server Requests a Write): the checks on offsets, lengths and
-// access that come before any byte moves, the I/O between a FileIo and a buffer the
+// access that come before any byte moves, the I/O between a FileData and a buffer the
 // caller provides, and what follows it (END_OF_FILE, MinimumCount, the open's position).
 //
 // The same rules serve every way the bytes travel: the caller brings a WRITE's data into
@@ -15,7 +15,7 @@
 
 #include "smbd/base/bytes.hh"
 #include "smbd/base/ntstatus.hh"
-#include "smbd/vfs/file_io.hh"
+#include "smbd/vfs/file_data.hh"
 
 namespace smb::fsa {
 
@@ -24,7 +24,7 @@ struct DataOpen {
   std::uint32_t granted_access = 0;  // Open.GrantedAccess
   bool is_directory = false;         // Open.Stream.StreamType is DirectoryStream
   bool read_only_share = false;      // the tree connect's share is read-only
-  const vfs::FileIo* io = nullptr;   // the data path; null for an open without one
+  const vfs::FileData* io = nullptr;   // the data path; null for an open without one
 };
 
 // MS-FSA 2.1.5.3: offsets are signed 64-bit; a READ whose range does not fit below
@@ -51,14 +51,14 @@ struct WritePosition {
 NtStatus check_write(const DataOpen& open, std::uint64_t offset, std::uint32_t length,
                      WritePosition& where);
 
-// The I/O, for a libuv pool thread. read() fills `into` from `offset` (as FileIo::read:
+// The I/O, for a libuv pool thread. read() fills `into` from `offset` (as FileData::read:
 // END_OF_FILE when nothing could be read); write() stores all of `data` where `where`
 // says (durable on SUCCESS for pmem).
-NtStatus read(const vfs::FileIo& io, std::uint64_t offset, MutableByteSpan into, std::size_t& done);
-NtStatus write(const vfs::FileIo& io, const WritePosition& where, ByteSpan data, std::size_t& done);
+NtStatus read(const vfs::FileData& io, std::uint64_t offset, MutableByteSpan into, std::size_t& done);
+NtStatus write(const vfs::FileData& io, const WritePosition& where, ByteSpan data, std::size_t& done);
 // read() on the event loop when that cannot block (the data is in the page cache); false
 // means: do read() on the pool.
-bool read_without_waiting(const vfs::FileIo& io, std::uint64_t offset, MutableByteSpan into,
+bool read_without_waiting(const vfs::FileData& io, std::uint64_t offset, MutableByteSpan into,
                           std::size_t& done);
 
 // MS-SMB2 3.3.5.12 on top of MS-FSA 2.1.5.3: a READ that asked for `length` bytes and

@@ -15,6 +15,7 @@
 namespace smb::vfs {
 
 NtStatus DirEnumerator::open(const Share& share, std::string_view smb_path) {
+  std::lock_guard lock(mu_);
   Resolved r;
   if (NtStatus st = share.resolve(smb_path, r); st != NtStatus::SUCCESS) return st;
   if (!r.exists) return NtStatus::OBJECT_NAME_NOT_FOUND;
@@ -23,10 +24,10 @@ NtStatus DirEnumerator::open(const Share& share, std::string_view smb_path) {
   dir_.reset(openat2_fd(share.root_fd(), r.relative().c_str(), O_RDONLY | O_DIRECTORY, 0,
                         kResolveBeneath));
   if (!dir_) return errno == ENOTDIR ? NtStatus::NOT_A_DIRECTORY : resolve_error(errno, false);
-  return restart();
+  return snapshot();
 }
 
-NtStatus DirEnumerator::restart() {
+NtStatus DirEnumerator::snapshot() {
   names_.clear();
   position_ = 0;
   UniqueFd readable(::openat(dir_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -70,24 +71,28 @@ NtStatus DirEnumerator::stat_entry(const std::string& name, FileInfo& out) const
   return query_info(fd.get(), name, out);
 }
 
-NtStatus DirEnumerator::peek(std::string_view expression, DirEntry& out) {
+NtStatus DirEnumerator::list(const NameExpression& expression, bool restart,
+                             const std::function<Take(const DirEntry&)>& take) {
+  std::lock_guard lock(mu_);
   if (!dir_) return NtStatus::INVALID_HANDLE;
-  while (position_ < names_.size()) {
-    const std::string& name = names_[position_];
-    if (is_name_in_expression(name, expression)) {
-      if (stat_entry(name, out.info) == NtStatus::SUCCESS) {
-        out.name = name;
-        return NtStatus::SUCCESS;
-      }
-      // Removed since the snapshot, or unreadable: not part of the listing.
-    }
-    ++position_;
+  if (restart) {
+    if (NtStatus st = snapshot(); st != NtStatus::SUCCESS) return st;
   }
-  return NtStatus::NO_MORE_FILES;
-}
-
-void DirEnumerator::advance() {
-  if (position_ < names_.size()) ++position_;
+  DirEntry entry;
+  for (; position_ < names_.size(); ++position_) {
+    const std::string& name = names_[position_];
+    if (!expression.matches(name)) continue;
+    // Removed since the snapshot, or unreadable: not part of the listing.
+    if (stat_entry(name, entry.info) != NtStatus::SUCCESS) continue;
+    entry.name = name;
+    const Take taken = take(entry);
+    if (taken == Take::none) break;
+    if (taken == Take::last) {
+      ++position_;
+      break;
+    }
+  }
+  return NtStatus::SUCCESS;
 }
 
 }  // namespace smb::vfs

@@ -2,14 +2,17 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "smbd/base/ntstatus.hh"
-#include "smbd/vfs/file.hh"
-#include "smbd/vfs/share.hh"
 #include "smbd/base/unique_fd.hh"
+#include "smbd/vfs/file.hh"
+#include "smbd/vfs/names.hh"
+#include "smbd/vfs/share.hh"
 
 namespace smb::vfs {
 
@@ -18,28 +21,43 @@ struct DirEntry {
   FileInfo info;
 };
 
-// A snapshot of a directory's names, taken at open() and at each restart(): "." and
-// ".." first (also at the share root, as Windows servers return them there; ".." of
-// the root describes the root itself, so nothing outside the share is shown), then the
-// other entries in byte order. Entries are stat'ed when reached: symlinks are followed
-// beneath the share root, and one leading outside or nowhere is described by the link
-// itself. Entries removed after the snapshot are skipped. One enumerator is used by
-// one request at a time (the SMB layer serialises requests on an open).
+// What a listing's consumer did with the entry it was handed.
+enum class Take {
+  more,  // taken; hand over the next one
+  last,  // taken; stop here
+  none,  // not taken (it did not fit): stop, and hand it over first next time
+};
+
+// A snapshot of a directory's names, taken at open() and at each restart: "." and ".."
+// first (also at the share root, as Windows servers return them there; ".." of the root
+// describes the root itself, so nothing outside the share is shown), then the other
+// entries in byte order, with a cursor ([MS-FSA] 2.1.5.6.3 Open.QueryLastEntry).
+// Entries are stat'ed when reached: symlinks are followed beneath the share root, and one
+// leading outside or nowhere is described by the link itself. Entries removed after the
+// snapshot are skipped.
+//
+// Safe to use from several threads at once: each call holds the enumerator for its
+// whole run, so a restart never pulls the snapshot from under another call's listing.
+// The order of concurrent calls is not defined; the SMB layer runs one query of an open
+// at a time, in the order the client sent them.
 class DirEnumerator {
  public:
   // `share` must outlive the enumerator; `smb_path` names an existing directory.
   NtStatus open(const Share& share, std::string_view smb_path);
-  NtStatus restart();
 
-  // The next entry at or after the cursor whose name matches `expression`
-  // ([MS-FSA] 2.1.4.4), without consuming it: NO_MORE_FILES at the end.
-  NtStatus peek(std::string_view expression, DirEntry& out);
-  // Consumes the entry the last successful peek returned.
-  void advance();
+  // Hands `take` the entries from the cursor on whose names match `expression`, in
+  // order, moving the cursor past each one taken, until the end of the snapshot or
+  // `take` says stop. With `restart`, a fresh snapshot is taken first and the listing
+  // starts from its beginning. SUCCESS also when nothing matched; INVALID_HANDLE before
+  // a successful open().
+  NtStatus list(const NameExpression& expression, bool restart,
+                const std::function<Take(const DirEntry&)>& take);
 
  private:
+  NtStatus snapshot();  // requires mu_
   NtStatus stat_entry(const std::string& name, FileInfo& out) const;
 
+  std::mutex mu_;
   const Share* share_ = nullptr;
   UniqueFd dir_;
   std::string relative_;  // on-disk path from the share root ("" for the root)

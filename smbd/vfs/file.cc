@@ -10,20 +10,17 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
-#include <limits>
 #include <memory>
 
 #include "smbd/base/errno_map.hh"
-#include "smbd/vfs/nt_time.hh"
 #include "smbd/base/unique_fd.hh"
+#include "smbd/vfs/nt_time.hh"
 
 namespace smb::vfs {
 
-namespace fa = fscc::file_attribute;
+namespace fa = file_attribute;
 
 namespace {
-
-constexpr std::uint64_t kMaxOffset = static_cast<std::uint64_t>(std::numeric_limits<off_t>::max());
 
 std::uint64_t nt_time(const struct statx_timestamp& t) {
   return nt_time_from_unix(t.tv_sec, t.tv_nsec);
@@ -117,75 +114,12 @@ NtStatus query_info(int fd, std::string_view name, FileInfo& out) {
   return NtStatus::SUCCESS;
 }
 
-NtStatus read(int fd, std::uint64_t offset, MutableByteSpan buffer, std::size_t& done) {
-  done = 0;
-  if (offset > kMaxOffset) return NtStatus::INVALID_PARAMETER;
-  while (done < buffer.size()) {
-    const ssize_t n =
-        ::pread(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return done > 0 ? NtStatus::SUCCESS : last_error();
-    }
-    if (n == 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  if (done == 0 && !buffer.empty()) return NtStatus::END_OF_FILE;
-  return NtStatus::SUCCESS;
-}
-
-NtStatus write(int fd, std::uint64_t offset, ByteSpan data, std::size_t& done) {
-  done = 0;
-  if (offset > kMaxOffset || data.size() > kMaxOffset - offset) return NtStatus::DISK_FULL;
-  while (done < data.size()) {
-    const ssize_t n =
-        ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return last_error();
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return NtStatus::SUCCESS;
-}
-
-NtStatus flush(int fd) { return ::fsync(fd) == 0 ? NtStatus::SUCCESS : last_error(); }
-
-NtStatus set_end_of_file(int fd, std::uint64_t end_of_file) {
-  if (end_of_file > kMaxOffset) return NtStatus::INVALID_PARAMETER;
-  if (::ftruncate(fd, static_cast<off_t>(end_of_file)) != 0) return last_error();
-  return NtStatus::SUCCESS;
-}
-
-NtStatus set_allocation_size(int fd, std::uint64_t allocation_size) {
-  if (allocation_size > kMaxOffset) return NtStatus::INVALID_PARAMETER;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return last_error();
-  if (S_ISDIR(st.st_mode)) return NtStatus::INVALID_PARAMETER;
-  const auto size = static_cast<std::uint64_t>(st.st_size);
-  if (allocation_size < size) return set_end_of_file(fd, allocation_size);
-  return reserve_allocation(fd, allocation_size);
-}
-
-NtStatus reserve_allocation(int fd, std::uint64_t allocation_size) {
-  if (allocation_size > kMaxOffset) return NtStatus::INVALID_PARAMETER;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return last_error();
-  if (allocation_size > static_cast<std::uint64_t>(st.st_blocks) * 512) {
-    if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(allocation_size)) != 0) {
-      // The allocation size is a hint; file systems without fallocate just ignore it.
-      if (errno != EOPNOTSUPP) return last_error();
-    }
-  }
-  return NtStatus::SUCCESS;
-}
-
-NtStatus set_basic_info(int fd, std::string_view name, const fscc::FileBasicInformation& info) {
+NtStatus set_basic_info(int fd, std::string_view name, const BasicInfoChange& change) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return last_error();
   const bool is_directory = S_ISDIR(st.st_mode);
 
-  std::uint32_t attrs = info.file_attributes;
+  std::uint32_t attrs = change.file_attributes;
   if (attrs != 0) {
     // [MS-FSA] 2.1.5.14.2: DIRECTORY on a file and TEMPORARY on a directory are invalid.
     if ((attrs & fa::FILE_ATTRIBUTE_DIRECTORY) != 0 && !is_directory) {
@@ -200,11 +134,11 @@ NtStatus set_basic_info(int fd, std::string_view name, const fscc::FileBasicInfo
   times[0].tv_nsec = UTIME_OMIT;
   times[1].tv_nsec = UTIME_OMIT;
   times[0].tv_sec = times[1].tv_sec = 0;
-  if (!nt_time_is_no_change(info.last_access_time)) {
-    times[0] = timespec_from_nt_time(info.last_access_time);
+  if (!nt_time_is_no_change(change.last_access_time)) {
+    times[0] = timespec_from_nt_time(change.last_access_time);
   }
-  if (!nt_time_is_no_change(info.last_write_time)) {
-    times[1] = timespec_from_nt_time(info.last_write_time);
+  if (!nt_time_is_no_change(change.last_write_time)) {
+    times[1] = timespec_from_nt_time(change.last_write_time);
   }
   if (times[0].tv_nsec != UTIME_OMIT || times[1].tv_nsec != UTIME_OMIT) {
     if (::futimens(fd, times) != 0) return last_error();
@@ -250,33 +184,6 @@ NtStatus check_delete(int fd) {
     if (n != "." && n != "..") return NtStatus::DIRECTORY_NOT_EMPTY;
   }
   return errno == 0 ? NtStatus::SUCCESS : last_error();
-}
-
-fscc::FileBasicInformation to_basic(const FileInfo& i) {
-  return {i.creation_time, i.last_access_time, i.last_write_time, i.change_time, i.file_attributes};
-}
-
-fscc::FileStandardInformation to_standard(const FileInfo& i, bool delete_pending) {
-  return {i.allocation_size, i.end_of_file, i.number_of_links, delete_pending, i.is_directory};
-}
-
-fscc::FileNetworkOpenInformation to_network_open(const FileInfo& i) {
-  return {i.creation_time,   i.last_access_time, i.last_write_time, i.change_time,
-          i.allocation_size, i.end_of_file,      i.file_attributes};
-}
-
-fscc::DirectoryEntry to_directory_entry(std::string_view name, const FileInfo& i) {
-  fscc::DirectoryEntry e;
-  e.creation_time = i.creation_time;
-  e.last_access_time = i.last_access_time;
-  e.last_write_time = i.last_write_time;
-  e.change_time = i.change_time;
-  e.end_of_file = i.end_of_file;
-  e.allocation_size = i.allocation_size;
-  e.file_attributes = i.file_attributes;
-  e.file_id = i.file_id;
-  e.file_name = std::string(name);
-  return e;
 }
 
 }  // namespace smb::vfs

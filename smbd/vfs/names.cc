@@ -1,5 +1,6 @@
 #include "smbd/vfs/names.hh"
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <iterator>
@@ -103,6 +104,42 @@ bool is_illegal_char(char32_t c) {
   }
 }
 
+// Decodes the strict UTF-8 code point at `i` (no overlongs, no surrogates) and moves `i`
+// past it; false on invalid input.
+bool next_code_point(std::string_view in, std::size_t& i, char32_t& out) {
+  auto c = static_cast<std::uint8_t>(in[i]);
+  char32_t cp;
+  std::size_t extra;
+  if (c < 0x80) {
+    cp = c;
+    extra = 0;
+  } else if ((c & 0xE0) == 0xC0) {
+    cp = c & 0x1F;
+    extra = 1;
+  } else if ((c & 0xF0) == 0xE0) {
+    cp = c & 0x0F;
+    extra = 2;
+  } else if ((c & 0xF8) == 0xF0) {
+    cp = c & 0x07;
+    extra = 3;
+  } else {
+    return false;
+  }
+  if (extra >= in.size() - i) return false;
+  for (std::size_t k = 1; k <= extra; ++k) {
+    auto cc = static_cast<std::uint8_t>(in[i + k]);
+    if ((cc & 0xC0) != 0x80) return false;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  static constexpr char32_t min_for_length[] = {0, 0x80, 0x800, 0x10000};
+  if (cp < min_for_length[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return false;
+  }
+  out = cp;
+  i += extra + 1;
+  return true;
+}
+
 }  // namespace
 
 bool decode_utf8(std::string_view in, std::u32string& out) {
@@ -110,36 +147,9 @@ bool decode_utf8(std::string_view in, std::u32string& out) {
   out.reserve(in.size());
   std::size_t i = 0;
   while (i < in.size()) {
-    auto c = static_cast<std::uint8_t>(in[i]);
     char32_t cp;
-    std::size_t extra;
-    if (c < 0x80) {
-      cp = c;
-      extra = 0;
-    } else if ((c & 0xE0) == 0xC0) {
-      cp = c & 0x1F;
-      extra = 1;
-    } else if ((c & 0xF0) == 0xE0) {
-      cp = c & 0x0F;
-      extra = 2;
-    } else if ((c & 0xF8) == 0xF0) {
-      cp = c & 0x07;
-      extra = 3;
-    } else {
-      return false;
-    }
-    if (extra >= in.size() - i) return false;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      auto cc = static_cast<std::uint8_t>(in[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    static constexpr char32_t min_for_length[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < min_for_length[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
+    if (!next_code_point(in, i, cp)) return false;
     out.push_back(cp);
-    i += extra + 1;
   }
   return true;
 }
@@ -224,65 +234,151 @@ bool has_wildcards(std::string_view expression) {
   return expression.find_first_of("*?<>\"") != std::string_view::npos;
 }
 
-bool is_name_in_expression(std::string_view name_utf8, std::string_view expression_utf8,
-                           bool ignore_case) {
-  // [MS-FSA] 2.1.4.4 part 1: special cases.
-  if (name_utf8.empty()) return expression_utf8.empty();
-  if (expression_utf8.empty()) return false;
-  if (expression_utf8 == "*" || expression_utf8 == "*.*") return true;
+namespace {
 
-  std::u32string name;
-  std::u32string expr;
-  if (!decode_utf8(name_utf8, name) || !decode_utf8(expression_utf8, expr)) return false;
-  if (ignore_case) {
-    for (char32_t& c : name) c = nt_upcase(c);
-    for (char32_t& c : expr) c = nt_upcase(c);
+using States = std::array<std::uint64_t, 4>;
+
+void set_state(States& s, std::size_t p) { s[p / 64] |= std::uint64_t{1} << (p % 64); }
+bool has_state(const States& s, std::size_t p) { return ((s[p / 64] >> (p % 64)) & 1) != 0; }
+
+States operator|(const States& a, const States& b) {
+  States r;
+  for (std::size_t k = 0; k < r.size(); ++k) r[k] = a[k] | b[k];
+  return r;
+}
+
+States operator&(const States& a, const States& b) {
+  States r;
+  for (std::size_t k = 0; k < r.size(); ++k) r[k] = a[k] & b[k];
+  return r;
+}
+
+// Every state moves one position on.
+States advance(const States& a) {
+  States r;
+  std::uint64_t carry = 0;
+  for (std::size_t k = 0; k < r.size(); ++k) {
+    r[k] = (a[k] << 1) | carry;
+    carry = a[k] >> 63;
   }
+  return r;
+}
 
-  // Part 2, as a dynamic programme over (expression position p, name position n):
-  // row[p][n] is true when expr[p..] matches name[n..]. Rows are built from the end of
-  // the expression backwards, so each needs only the next one; no recursion, and the
-  // cost is bounded by |expr| * |name| whatever the wildcards.
-  const std::size_t n_len = name.size();
-  const std::size_t last_dot = name.rfind(U'.');
-  std::vector<char> next(n_len + 1, 0);
-  std::vector<char> cur(n_len + 1, 0);
-  next[n_len] = 1;  // empty expression matches only the empty rest of the name
-  for (std::size_t p = expr.size(); p-- > 0;) {
-    const char32_t e = expr[p];
-    for (std::size_t n = n_len + 1; n-- > 0;) {
-      const bool at_end = n == n_len;
-      bool m = false;
-      switch (e) {
-        case U'*':  // zero or more characters
-          m = next[n] || (!at_end && cur[n + 1]);
-          break;
-        case U'?':  // exactly one character
-          m = !at_end && next[n + 1];
-          break;
-        case U'>':  // DOS_QM: one character, or nothing at a period or the end
-          m = (!at_end && name[n] != U'.') ? next[n + 1] : next[n];
-          break;
-        case U'<':  // DOS_STAR: any run that does not pass the final period
-          m = next[n] ||
-              (!at_end && (last_dot == std::u32string::npos || n <= last_dot) && cur[n + 1]);
-          break;
-        case U'"':  // DOS_DOT: a period, or nothing at the end of the name
-          if (at_end) {
-            m = next[n];
-          } else {
-            m = name[n] == U'.' && next[n + 1];
-          }
-          break;
-        default:
-          m = !at_end && name[n] == e && next[n + 1];
-          break;
-      }
-      cur[n] = m ? 1 : 0;
+// Adds the states reachable without consuming a character, through the positions in
+// `skip` (a position there may be stepped over: p -> p + 1). Within a run of such
+// positions a live state reaches every later one and the first position after the run:
+// adding the run to its live part carries a bit from the lowest live state to the end
+// of the run, and XOR with the run leaves exactly those positions set. All runs at once,
+// in a few word operations.
+void skip_empty(States& live, const States& skip) {
+  std::uint64_t carry = 0;
+  for (std::size_t k = 0; k < live.size(); ++k) {
+    const std::uint64_t a = live[k] & skip[k];
+    const std::uint64_t sum = a + skip[k];
+    const std::uint64_t carry_out = (sum < a ? 1 : 0);
+    const std::uint64_t total = sum + carry;
+    const std::uint64_t next_carry = carry_out | (total < sum ? 1 : 0);
+    live[k] |= total ^ skip[k];
+    carry = next_carry;
+  }
+}
+
+bool any_state(const States& s) {
+  for (std::uint64_t w : s) {
+    if (w != 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+NtStatus NameExpression::compile(std::string_view expression, NameExpression& out,
+                                 bool ignore_case) {
+  NameExpression e;
+  e.ignore_case_ = ignore_case;
+  e.empty_ = expression.empty();
+  // [MS-FSA] 2.1.4.4 part 1: "*" and "*.*" match every name.
+  e.match_all_ = expression == "*" || expression == "*.*";
+  std::vector<std::pair<char32_t, std::size_t>> literal_positions;
+  std::size_t units = 0;
+  std::size_t p = 0;
+  for (std::size_t i = 0; i < expression.size(); ++p) {
+    char32_t c;
+    if (!next_code_point(expression, i, c)) return NtStatus::OBJECT_NAME_INVALID;
+    units += c > 0xFFFF ? 2 : 1;
+    if (units > kMaxLength) return NtStatus::OBJECT_NAME_INVALID;
+    switch (c) {
+      case U'*':
+        set_state(e.star_, p);
+        break;
+      case U'<':
+        set_state(e.dos_star_, p);
+        break;
+      case U'?':
+        set_state(e.any_, p);
+        break;
+      case U'>':
+        set_state(e.dos_qm_, p);
+        break;
+      case U'"':
+        set_state(e.dos_dot_, p);
+        break;
+      default:
+        if (is_illegal_char(c)) return NtStatus::OBJECT_NAME_INVALID;
+        literal_positions.emplace_back(ignore_case ? nt_upcase(c) : c, p);
+        break;
     }
-    std::swap(cur, next);
   }
-  return next[0] != 0;
+  e.length_ = p;
+  std::sort(literal_positions.begin(), literal_positions.end());
+  for (const auto& [c, position] : literal_positions) {
+    if (e.literals_.empty() || e.literals_.back().first != c) e.literals_.push_back({c, {}});
+    set_state(e.literals_.back().second, position);
+  }
+  out = std::move(e);
+  return NtStatus::SUCCESS;
+}
+
+NameExpression::States NameExpression::literal_states(char32_t c) const {
+  auto it = std::lower_bound(literals_.begin(), literals_.end(), c,
+                             [](const auto& entry, char32_t key) { return entry.first < key; });
+  return it != literals_.end() && it->first == c ? it->second : States{};
+}
+
+bool NameExpression::matches(std::string_view name) const {
+  // [MS-FSA] 2.1.4.4 part 1.
+  if (name.empty()) return empty_;
+  if (empty_) return false;
+  if (match_all_) return true;
+
+  // Part 2. '.' is one byte in UTF-8, so byte offsets order like character positions.
+  const std::size_t last_dot = name.rfind('.');
+  States live{};
+  set_state(live, 0);
+  for (std::size_t i = 0; i < name.size();) {
+    const std::size_t at = i;
+    char32_t c;
+    if (!next_code_point(name, i, c)) return false;
+    if (ignore_case_) c = nt_upcase(c);
+    const bool period = c == U'.';
+    skip_empty(live, period ? star_ | dos_star_ | dos_qm_ : star_ | dos_star_);
+    const States step = any_ | literal_states(c) | (period ? dos_dot_ : dos_qm_);
+    const bool before_final_period = last_dot == std::string_view::npos || at <= last_dot;
+    const States stay = before_final_period ? star_ | dos_star_ : star_;
+    live = advance(live & step) | (live & stay);
+    if (!any_state(live)) return false;
+  }
+  // At the end of the name every wildcard may match nothing.
+  skip_empty(live, star_ | dos_star_ | dos_qm_ | dos_dot_);
+  return has_state(live, length_);
+}
+
+bool is_name_in_expression(std::string_view name, std::string_view expression, bool ignore_case) {
+  NameExpression compiled;
+  if (NameExpression::compile(expression, compiled, ignore_case) != NtStatus::SUCCESS) {
+    return false;
+  }
+  return compiled.matches(name);
 }
 
 }  // namespace smb::vfs

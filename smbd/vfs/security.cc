@@ -5,14 +5,14 @@
 
 #include <limits>
 
-#include "smbd/proto/query_info.hh"
 #include "smbd/base/errno_map.hh"
+#include "smbd/base/wire.hh"
 
 namespace smb::vfs {
 
 namespace {
 
-namespace a = sd_access;
+namespace a = access_mask;
 
 bool unix_id_from_sid(const dtyp::Sid& sid, std::uint32_t rid, std::uint32_t& out) {
   // S-1-22-<rid>-<id>: exactly two sub-authorities.
@@ -26,10 +26,10 @@ bool unix_id_from_sid(const dtyp::Sid& sid, std::uint32_t rid, std::uint32_t& ou
 // [MS-DTYP] 2.4.3: the generic rights of an ACE mask as the file rights they stand for.
 std::uint32_t map_generic(std::uint32_t mask) {
   std::uint32_t out = mask & 0x0FFFFFFF;
-  if (mask & a::GENERIC_READ) out |= a::FILE_GENERIC_READ;
-  if (mask & a::GENERIC_WRITE) out |= a::FILE_GENERIC_WRITE;
-  if (mask & a::GENERIC_EXECUTE) out |= a::FILE_GENERIC_EXECUTE;
-  if (mask & a::GENERIC_ALL) out |= a::FILE_ALL_ACCESS;
+  if (mask & a::GENERIC_READ) out |= kFileGenericReadAccess;
+  if (mask & a::GENERIC_WRITE) out |= kFileGenericWriteAccess;
+  if (mask & a::GENERIC_EXECUTE) out |= kFileGenericExecuteAccess;
+  if (mask & a::GENERIC_ALL) out |= kFileAllAccess;
   return out;
 }
 
@@ -64,15 +64,15 @@ bool gid_from_sid(const dtyp::Sid& sid, gid_t& out) {
 }
 
 std::uint32_t access_mask_from_rwx(unsigned rwx, bool is_directory) {
-  if ((rwx & 7) == 7) return a::FILE_ALL_ACCESS;
+  if ((rwx & 7) == 7) return kFileAllAccess;
   std::uint32_t mask = 0;
-  if (rwx & 4) mask |= a::FILE_GENERIC_READ;
+  if (rwx & 4) mask |= kFileGenericReadAccess;
   if (rwx & 2) {
-    mask |= a::FILE_GENERIC_WRITE | a::DELETE;
+    mask |= kFileGenericWriteAccess | a::DELETE;
     // Write permission on a directory is what lets entries be removed from it.
     if (is_directory) mask |= a::FILE_DELETE_CHILD;
   }
-  if (rwx & 1) mask |= a::FILE_GENERIC_EXECUTE;
+  if (rwx & 1) mask |= kFileGenericExecuteAccess;
   return mask;
 }
 

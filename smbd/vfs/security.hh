@@ -31,28 +31,10 @@
 #include <optional>
 
 #include "smbd/base/ntstatus.hh"
-#include "smbd/proto/query_info.hh"
 #include "smbd/base/security_descriptor.hh"
+#include "smbd/base/wire.hh"
 
 namespace smb::vfs {
-
-// [MS-DTYP] 2.4.3 access mask bits used by the mapping.
-namespace sd_access {
-inline constexpr std::uint32_t FILE_READ_DATA = 0x00000001;
-inline constexpr std::uint32_t FILE_WRITE_DATA = 0x00000002;
-inline constexpr std::uint32_t FILE_EXECUTE = 0x00000020;
-inline constexpr std::uint32_t FILE_DELETE_CHILD = 0x00000040;
-inline constexpr std::uint32_t DELETE = 0x00010000;
-inline constexpr std::uint32_t READ_CONTROL = 0x00020000;
-inline constexpr std::uint32_t FILE_GENERIC_READ = 0x00120089;
-inline constexpr std::uint32_t FILE_GENERIC_WRITE = 0x00120116;
-inline constexpr std::uint32_t FILE_GENERIC_EXECUTE = 0x001200A0;
-inline constexpr std::uint32_t FILE_ALL_ACCESS = 0x001F01FF;
-inline constexpr std::uint32_t GENERIC_ALL = 0x10000000;
-inline constexpr std::uint32_t GENERIC_EXECUTE = 0x20000000;
-inline constexpr std::uint32_t GENERIC_WRITE = 0x40000000;
-inline constexpr std::uint32_t GENERIC_READ = 0x80000000;
-}  // namespace sd_access
 
 inline constexpr std::uint64_t kUnixAuthority = 22;
 inline constexpr std::uint32_t kUnixUserRid = 1;

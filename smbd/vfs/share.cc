@@ -19,7 +19,7 @@
 
 namespace smb::vfs {
 
-namespace fa = fscc::file_attribute;
+namespace fa = file_attribute;
 namespace am = access_mask;
 namespace co = create_option;
 
@@ -185,9 +185,9 @@ NtStatus apply_create_attributes(int fd, const std::string& name, std::uint32_t 
     attrs |= fa::FILE_ATTRIBUTE_ARCHIVE;
   }
   if (attrs == 0) return NtStatus::SUCCESS;
-  fscc::FileBasicInformation basic;
-  basic.file_attributes = attrs;
-  return set_basic_info(fd, name, basic);
+  BasicInfoChange change;
+  change.file_attributes = attrs;
+  return set_basic_info(fd, name, change);
 }
 
 Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, NtStatus& st) {
@@ -524,30 +524,8 @@ NtStatus Share::volume_info(VolumeInfo& out) const {
   out.serial_number = static_cast<std::uint32_t>(root_info.device ^ (root_info.device >> 32) ^
                                                  (root_info.device << 16));
   out.creation_time = root_info.creation_time;
-  // [MS-FSCC] 2.5.1: names keep their case but are looked up ignoring it; no
-  // FILE_CASE_SENSITIVE_SEARCH.
-  out.file_system_attributes =
-      fscc::fs_attribute::FILE_CASE_PRESERVED_NAMES | fscc::fs_attribute::FILE_UNICODE_ON_DISK;
-  out.maximum_component_name_length = 255;
+  out.maximum_component_name_length = static_cast<std::uint32_t>(kMaxComponentUtf16);
   return NtStatus::SUCCESS;
-}
-
-fscc::FileFsSizeInformation VolumeInfo::size_information() const {
-  return {total_allocation_units, caller_available_allocation_units, sectors_per_allocation_unit,
-          bytes_per_sector};
-}
-
-fscc::FileFsFullSizeInformation VolumeInfo::full_size_information() const {
-  return {total_allocation_units, caller_available_allocation_units,
-          actual_available_allocation_units, sectors_per_allocation_unit, bytes_per_sector};
-}
-
-fscc::FileFsAttributeInformation VolumeInfo::attribute_information() const {
-  return {file_system_attributes, maximum_component_name_length, file_system_name};
-}
-
-fscc::FileFsVolumeInformation VolumeInfo::volume_information(std::string label) const {
-  return {creation_time, serial_number, false, std::move(label)};
 }
 
 }  // namespace smb::vfs

@@ -16,26 +16,25 @@
 #include <string>
 #include <string_view>
 
-#include "smbd/proto/create.hh"
 #include "smbd/base/ntstatus.hh"
-#include "smbd/vfs/file.hh"
 #include "smbd/base/unique_fd.hh"
 #include "smbd/base/wire.hh"
+#include "smbd/vfs/file.hh"
 
 namespace smb::vfs {
 
-// CreateDisposition and CreateAction ([MS-SMB2] 2.2.13, 2.2.14) are the protocol's
-// own enums from proto/create.hh, used here unchanged.
+// CreateDisposition and CreateAction ([MS-SMB2] 2.2.13, 2.2.14) are the wire enums of
+// base/wire.hh, used here unchanged.
 using smb::CreateAction;
 using smb::CreateDisposition;
 namespace create_option = ::smb::create_option;
 namespace access_mask = ::smb::access_mask;
 
-
-// How the SMB layer reaches the data of a share's regular files (file_io.hh).
+// Which backend serves the data of a share's regular files (file_data.hh; the choice is
+// made by fsa/backend.hh).
 enum class Backend {
-  posix,  // pread/pwrite on the descriptor
-  pmem,   // a pmem::MappedFile per file (`pmem = yes`)
+  posix,  // pread/pwrite on the descriptor (posix_file_data.hh)
+  pmem,   // a mapping per file (`pmem = yes`; pmem/mapped_file_data.hh)
 };
 
 struct OpenRequest {
@@ -75,7 +74,10 @@ struct Resolved {
   std::string smb_path() const;  // relative() with backslashes ("" for the root)
 };
 
+// The figures of a share's file system; the SMB layer puts them into the [MS-FSCC] 2.5
+// structures.
 struct VolumeInfo {
+  // Sizes in allocation units of sectors_per_allocation_unit * bytes_per_sector bytes.
   std::uint64_t total_allocation_units = 0;
   std::uint64_t caller_available_allocation_units = 0;
   std::uint64_t actual_available_allocation_units = 0;
@@ -83,14 +85,11 @@ struct VolumeInfo {
   std::uint32_t bytes_per_sector = 512;
   std::uint32_t serial_number = 0;  // derived from st_dev
   std::uint64_t creation_time = 0;  // the root directory's creation time
-  std::uint32_t file_system_attributes = 0;
-  std::int32_t maximum_component_name_length = 255;
-  std::string file_system_name = "NTFS";  // what Windows clients expect to see
-
-  fscc::FileFsSizeInformation size_information() const;
-  fscc::FileFsFullSizeInformation full_size_information() const;
-  fscc::FileFsAttributeInformation attribute_information() const;
-  fscc::FileFsVolumeInformation volume_information(std::string label) const;
+  std::uint32_t maximum_component_name_length = 255;
+  // Names keep their case but are looked up ignoring it (share.hh), in Unicode.
+  bool case_sensitive_search = false;
+  bool case_preserved_names = true;
+  bool unicode_on_disk = true;
 };
 
 class Share {

@@ -106,6 +106,8 @@ SessionFacts facts_of(const Session& session);
 Bytes encode_facts(const SessionFacts& facts);
 std::optional<SessionFacts> decode_facts(ByteSpan bytes);
 
+struct DirectorySearch;
+
 // An open of the SMB layer (MS-SMB2 3.3.1.10): the object store's open of a file
 // (fsa::FileOpen) with the ids that name it, the session and tree it belongs to, the
 // channel it was made on, and for a named pipe its endpoint instead of a file.
@@ -120,6 +122,7 @@ struct Open : fsa::FileOpen {
   std::uint16_t channel_sequence = 0;
   std::uint32_t outstanding_requests = 0;
   std::uint32_t outstanding_pre_requests = 0;
+  std::shared_ptr<DirectorySearch> search;  // QUERY_DIRECTORY state (smb2_query_directory.cc)
 };
 
 // MS-SMB2 3.3.5.2.10: counts a request of `sequence` against the open. A WRITE,

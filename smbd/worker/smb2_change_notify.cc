@@ -1,10 +1,6 @@
 // CHANGE_NOTIFY (MS-SMB2 3.3.5.19).
-#include "smbd/proto/fscc.hh"
-#include "smbd/proto/query_directory.hh"
-#include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/worker.hh"
-#include "smbd/vfs/dir.hh"
 
 namespace smb::server {
 

@@ -58,7 +58,7 @@ void read_pipe(const RequestPtr& req, const std::shared_ptr<ReadData>& data) {
 }
 
 void read_file(const RequestPtr& req, const std::shared_ptr<ReadData>& data,
-               std::shared_ptr<vfs::FileIo> io, std::uint64_t offset, std::uint32_t minimum_count) {
+               std::shared_ptr<vfs::FileData> io, std::uint64_t offset, std::uint32_t minimum_count) {
   MutableByteSpan into = data->buffer();
   auto done = std::make_shared<std::size_t>(0);
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "smbd/conf/log.hh"
+#include "smbd/fsa/backend.hh"
 #include "smbd/proto/tree_connect.hh"
 #include "smbd/proto/tree_disconnect.hh"
 #include "smbd/worker/access.hh"
@@ -29,14 +30,14 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 // Says once per worker how a pmem share's files are served: through MAP_SYNC mappings on
-// fs-dax, or the page cache with msync (vfs/file_io.hh). The worker does it, not the
+// fs-dax, or the page cache with msync (fsa/backend.hh). The worker does it, not the
 // master, which touches no files.
 void log_pmem_mode(const conf::Share& share) {
   static std::set<std::string> logged;  // the loop thread's only
   if (!logged.insert(share.name).second) return;
   std::string mode;
   std::string error;
-  if (vfs::describe_pmem_share(share.path, mode, error)) {
+  if (fsa::describe_pmem_share(share.path, mode, error)) {
     log::notice(nullptr, "share [%s]: %s (%s)", share.name.c_str(), mode.c_str(),
                 share.path.c_str());
   } else {

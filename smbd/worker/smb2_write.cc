@@ -40,7 +40,7 @@ void write_pipe(const RequestPtr& req, const WriteData& data) {
   answer(req, data.bytes.size(), data.invalidate_token);
 }
 
-void write_file(const RequestPtr& req, const WriteData& data, std::shared_ptr<vfs::FileIo> io,
+void write_file(const RequestPtr& req, const WriteData& data, std::shared_ptr<vfs::FileData> io,
                 fsa::WritePosition where) {
   auto done = std::make_shared<std::size_t>(0);
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);

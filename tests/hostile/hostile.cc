@@ -2295,6 +2295,159 @@ int case_compound_depth(const Opts& o) {
 
 }  // namespace
 
+// QUERY_DIRECTORY requests pipelined on one directory handle, each restarting the scan
+// (MS-SMB2 2.2.33 RESTART_SCANS): they reach the worker as separate messages back to back,
+// so they are in flight together. The worker must stay up and answer each one with the
+// start of the listing, in order, as a lone query does.
+int case_dir_pipeline(const Opts& o) {
+  const int entries = static_cast<int>(o.num("entries", 5000));
+  const int queries = static_cast<int>(o.num("queries", 32));
+  const std::string dir_name = "pipeline-" + std::to_string(::getpid());
+  const std::string dir_path = o.share_path + "/" + dir_name;
+  if (::mkdir(dir_path.c_str(), 0755) != 0) {
+    say("cannot create %s: %s", dir_path.c_str(), std::strerror(errno));
+    return 2;
+  }
+  std::vector<std::string> expected{".", ".."};
+  for (int i = 0; i < entries; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "entry-%05d", i);
+    write_local(dir_path + "/" + name, "");
+    expected.emplace_back(name);
+  }
+
+  auto before = children_of(o.master);
+  Client cl = login(o);
+  pid_t worker = 0;
+  for (pid_t p : children_of(o.master))
+    if (!before.count(p)) worker = p;
+  // Enough credits for every query at once.
+  for (int i = 0; i < 40 && cl.c->credits().available() < static_cast<std::uint32_t>(queries) + 8;
+       ++i)
+    cl.c->echo();
+  FileId dir;
+  NtStatus s = cl.c->open(cl.tree, dir_name, acc::FILE_LIST_DIRECTORY | acc::SYNCHRONIZE,
+                          CreateDisposition::FILE_OPEN, kFileDirectoryFile, dir);
+  if (!check(s == NtStatus::SUCCESS, "open the directory: %s", st(s).c_str())) return 1;
+
+  QueryDirectoryRequest q;
+  q.file_information_class = 12;  // FileNamesInformation ([MS-FSCC] 2.4.28)
+  q.flags = kRestartScans;
+  q.file_id = dir;
+  q.file_name = "*";
+  q.output_buffer_length = 65536;  // about half of the entries per answer
+
+  struct Answer {
+    bool done = false;
+    NtStatus status = NtStatus::SUCCESS;
+    Bytes output;
+  };
+  std::vector<Answer> answers(static_cast<std::size_t>(queries));
+  bool connection_lost = false;
+  try {
+    for (auto& a : answers)
+      cl.c->query_directory_async(cl.tree, q, [&a](NtStatus st_, const Bytes& out) {
+        a.status = st_;
+        a.output = out;
+        a.done = true;
+      });
+    cl.c->wait_until([&]() {
+      return std::all_of(answers.begin(), answers.end(), [](const Answer& a) { return a.done; });
+    });
+  } catch (const client::Error& e) {
+    connection_lost = true;
+    say("pipelined queries: %s", e.what());
+  }
+  check(!connection_lost, "%d pipelined QUERY_DIRECTORY requests with RESTART_SCANS: all answered",
+        queries);
+  check(worker != 0 && process_alive(worker), "the worker (pid %d) is alive", worker);
+
+  int correct = 0;
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    const Answer& a = answers[i];
+    std::vector<std::string> names;
+    const bool parsed =
+        a.done && a.status == NtStatus::SUCCESS && client::parse_names_information(a.output, names);
+    // The start of the listing: a prefix of it in order, more than a handful of entries
+    // and not all of them (the buffer holds about half).
+    const bool prefix = parsed && names.size() > 100 && names.size() < expected.size() &&
+                        std::equal(names.begin(), names.end(), expected.begin());
+    if (prefix) {
+      ++correct;
+    } else {
+      check(false, "answer %zu: %s, %zu names, first '%s'", i,
+            a.done ? st(a.status).c_str() : "none", names.size(),
+            names.empty() ? "" : names.front().c_str());
+    }
+  }
+  check(correct == queries, "%d of %d answers are the start of the listing in order", correct,
+        queries);
+
+  if (!connection_lost) {
+    // The handle goes on from where the last query left off, to the end of the listing.
+    std::vector<std::string> rest;
+    QueryDirectoryRequest more = q;
+    more.flags = 0;
+    for (;;) {
+      Bytes out;
+      s = cl.c->query_directory(cl.tree, more, out);
+      if (s != NtStatus::SUCCESS) break;
+      client::parse_names_information(out, rest);
+    }
+    std::vector<std::string> first;
+    client::parse_names_information(answers.back().output, first);
+    check(s == NtStatus::NO_MORE_FILES && first.size() + rest.size() == expected.size() &&
+              std::equal(rest.begin(), rest.end(), expected.begin() + first.size()),
+          "the same handle continues to the end: %s, %zu + %zu of %zu names", st(s).c_str(),
+          first.size(), rest.size(), expected.size());
+    // Search patterns on a fresh handle: one longer than a file name component is refused
+    // (MS-FSA 2.1.5.6.3), and the longest that would make a backtracking matcher try every
+    // split of every name is answered.
+    std::string backtracking;
+    for (int i = 0; i < 127; ++i) backtracking += "*e";
+    backtracking += "x";
+    struct {
+      std::string pattern;
+      NtStatus expected;
+    } patterns[] = {{std::string(32767, '*'), NtStatus::OBJECT_NAME_INVALID},
+                    {std::string(256, 'e'), NtStatus::OBJECT_NAME_INVALID},
+                    {"entry:*", NtStatus::OBJECT_NAME_INVALID},
+                    {backtracking, NtStatus::NO_SUCH_FILE},
+                    {"entry-0499?", NtStatus::SUCCESS}};
+    for (const auto& p : patterns) {
+      FileId fresh;
+      s = cl.c->open(cl.tree, dir_name, acc::FILE_LIST_DIRECTORY | acc::SYNCHRONIZE,
+                     CreateDisposition::FILE_OPEN, kFileDirectoryFile, fresh);
+      QueryDirectoryRequest pq = q;
+      pq.file_id = fresh;
+      pq.file_name = p.pattern;
+      Bytes out;
+      NtStatus got = s == NtStatus::SUCCESS ? cl.c->query_directory(cl.tree, pq, out) : s;
+      std::vector<std::string> names;
+      client::parse_names_information(out, names);
+      check(got == p.expected && (got != NtStatus::SUCCESS || names.size() == 10),
+            "pattern of %zu characters '%.12s...': %s (%zu names)", p.pattern.size(),
+            p.pattern.c_str(), st(got).c_str(), names.size());
+      cl.c->close(cl.tree, fresh);
+    }
+    try {
+      check(cl.c->close(cl.tree, dir) == NtStatus::SUCCESS, "close the directory");
+      check(cl.c->echo() == NtStatus::SUCCESS, "the connection still answers");
+    } catch (const std::exception& e) {
+      check(false, "the connection still answers: %s", e.what());
+    }
+  }
+  cl.c->disconnect();
+  alive(o, "pipelined directory queries");
+  for (int i = 0; i < entries; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "entry-%05d", i);
+    ::unlink((dir_path + "/" + name).c_str());
+  }
+  ::rmdir(dir_path.c_str());
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s CASE --port P ...\n", argv[0]);
@@ -2346,6 +2499,7 @@ int main(int argc, char** argv) {
       {"disk-full", case_disk_full},
       {"read-only-fs", case_read_only_fs},
       {"compound-depth", case_compound_depth},
+      {"dir-pipeline", case_dir_pipeline},
   };
   auto it = cases.find(name);
   if (it == cases.end()) {

@@ -75,6 +75,7 @@ CASES = {
                                                        "read only = no"]}},
     # Enough credits for a message of 10,000 ECHOs.
     "compound-depth": {"global": ["smb2 max credits = 16384"]},
+    "dir-pipeline": {"args": {"entries": "5000", "queries": "32"}},
 }
 
 

@@ -29,14 +29,14 @@ constexpr std::uint32_t kAppendOnly = access_mask::FILE_READ_DATA | access_mask:
 // A file of a POSIX share with its data path, removed at the end.
 struct File {
   std::filesystem::path path;
-  std::shared_ptr<vfs::FileIo> io;
+  std::shared_ptr<vfs::FileData> io;
 
   File() {
     std::string tmpl = (std::filesystem::temp_directory_path() / "fsa_rw.XXXXXX").string();
     int fd = ::mkstemp(tmpl.data());
     REQUIRE(fd >= 0);
     path = tmpl;
-    REQUIRE(vfs::FileIo::open(std::make_shared<UniqueFd>(fd), true, vfs::Backend::posix, io) ==
+    REQUIRE(vfs::FileData::open(std::make_shared<UniqueFd>(fd), true, vfs::Backend::posix, io) ==
             NtStatus::SUCCESS);
   }
   ~File() {

@@ -2,6 +2,10 @@
 
 #include "smbd/vfs/names.hh"
 
+#include <random>
+#include <string>
+#include <vector>
+
 using smb::NtStatus;
 using namespace smb::vfs;
 
@@ -137,4 +141,152 @@ TEST_CASE("names: MS-FSA 2.1.4.4 wildcard matching") {
   // Pathological expressions stay polynomial.
   CHECK_FALSE(is_name_in_expression(std::string(200, 'a') + "b",
                                     "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*c"));
+}
+
+namespace {
+
+// MS-FSA 2.1.4.4 part 2 read literally, by recursion over (expression, name) positions:
+// exponential, so only for short inputs, and independent of the automaton it checks.
+bool reference_match(std::string_view name, std::string_view expr, std::size_t p, std::size_t n) {
+  if (p == expr.size()) return n == name.size();
+  const bool at_end = n == name.size();
+  const std::size_t last_dot = name.rfind('.');
+  switch (expr[p]) {
+    case '*':
+      return reference_match(name, expr, p + 1, n) ||
+             (!at_end && reference_match(name, expr, p, n + 1));
+    case '?':
+      return !at_end && reference_match(name, expr, p + 1, n + 1);
+    case '>':
+      return !at_end && name[n] != '.' ? reference_match(name, expr, p + 1, n + 1)
+                                       : reference_match(name, expr, p + 1, n);
+    case '<':
+      return reference_match(name, expr, p + 1, n) ||
+             (!at_end && (last_dot == std::string_view::npos || n <= last_dot) &&
+              reference_match(name, expr, p, n + 1));
+    case '"':
+      return at_end ? reference_match(name, expr, p + 1, n)
+                    : name[n] == '.' && reference_match(name, expr, p + 1, n + 1);
+    default:
+      return !at_end && name[n] == expr[p] && reference_match(name, expr, p + 1, n + 1);
+  }
+}
+
+bool reference(std::string_view name, std::string_view expr) {
+  if (name.empty()) return expr.empty();
+  if (expr.empty()) return false;
+  if (expr == "*" || expr == "*.*") return true;
+  return reference_match(name, expr, 0, 0);
+}
+
+}  // namespace
+
+TEST_CASE("names: the compiled expression agrees with the definition") {
+  const std::string expr_chars = "ab.*?<>\"";
+  const std::string name_chars = "ab.";
+  // All strings over `chars` of up to `max` characters.
+  auto all_strings = [](const std::string& chars, std::size_t max) {
+    std::vector<std::string> out{""};
+    for (std::size_t len = 1, from = 0; len <= max; ++len) {
+      const std::size_t to = out.size();
+      for (std::size_t i = from; i < to; ++i)
+        for (char c : chars) out.push_back(out[i] + c);
+      from = to;
+    }
+    return out;
+  };
+  std::size_t mismatches = 0;
+  auto compare = [&](const std::vector<std::string>& names, const std::string& e) {
+    NameExpression compiled;
+    const bool ok = NameExpression::compile(e, compiled, false) == NtStatus::SUCCESS;
+    for (const auto& n : names) {
+      if ((!ok || compiled.matches(n) != reference(n, e)) && ++mismatches <= 10)
+        FAIL_CHECK("name '" << n << "' expression '" << e << "'");
+    }
+  };
+  // Every expression of up to 4 characters against every name of up to 4 (the
+  // alphabets have no case, so case-sensitively).
+  const auto names = all_strings(name_chars, 4);
+  for (const auto& e : all_strings(expr_chars, 4)) compare(names, e);
+  // Longer ones, drawn with a fixed seed.
+  std::mt19937 random(20240229);
+  auto draw = [&](const std::string& chars, std::size_t max) {
+    std::string out(random() % (max + 1), ' ');
+    for (char& c : out) c = chars[random() % chars.size()];
+    return out;
+  };
+  for (int i = 0; i < 20000; ++i) compare({draw(name_chars, 12)}, draw(expr_chars, 9));
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("names: a search pattern is a file name component with wildcards (MS-FSA 2.1.5.6.3)") {
+  NameExpression e;
+  CHECK(NameExpression::compile("*", e) == NtStatus::SUCCESS);
+  CHECK(NameExpression::compile(".", e) == NtStatus::SUCCESS);
+  CHECK(NameExpression::compile("..", e) == NtStatus::SUCCESS);
+  CHECK(NameExpression::compile("<\">?*", e) == NtStatus::SUCCESS);
+  // 255 UTF-16 code units is a component's limit ([MS-FSCC] 2.1.5.2); one more is not.
+  CHECK(NameExpression::compile(std::string(255, 'a'), e) == NtStatus::SUCCESS);
+  CHECK(NameExpression::compile(std::string(256, 'a'), e) == NtStatus::OBJECT_NAME_INVALID);
+  CHECK(NameExpression::compile(std::string(256, '*'), e) == NtStatus::OBJECT_NAME_INVALID);
+  CHECK(NameExpression::compile(std::string(32767, '*'), e) == NtStatus::OBJECT_NAME_INVALID);
+  // U+1F600 needs two UTF-16 code units: 127 of them fit, 128 do not.
+  std::string emoji;
+  for (int i = 0; i < 127; ++i) emoji += "\xf0\x9f\x98\x80";
+  CHECK(NameExpression::compile(emoji + "a", e) == NtStatus::SUCCESS);
+  CHECK(NameExpression::compile(emoji + "\xf0\x9f\x98\x80", e) == NtStatus::OBJECT_NAME_INVALID);
+  // Characters no component may hold, other than the wildcards.
+  for (const char* bad : {"a\\b", "a/b", "a:b", "a|b", "a\x01"})
+    CHECK(NameExpression::compile(bad, e) == NtStatus::OBJECT_NAME_INVALID);
+  CHECK(NameExpression::compile("\xff", e) == NtStatus::OBJECT_NAME_INVALID);  // not UTF-8
+  CHECK_FALSE(is_name_in_expression("a:b", "a:b"));
+}
+
+TEST_CASE("names: adversarial expressions and names at the length limits") {
+  // Expressions that make a backtracking matcher explore every split of the name, and a
+  // table-filling one do |expression| * |name| work per entry; the automaton reads each
+  // name once.
+  std::string stars;
+  for (int i = 0; i < 127; ++i) stars += "*a";
+  const std::string long_a(255, 'a');
+  NameExpression e;
+  REQUIRE(NameExpression::compile(stars + "b", e) == NtStatus::SUCCESS);
+  CHECK_FALSE(e.matches(long_a));
+  CHECK(e.matches(long_a + "b"));
+  REQUIRE(NameExpression::compile(stars, e) == NtStatus::SUCCESS);
+  CHECK(e.matches(long_a));
+  CHECK_FALSE(e.matches(std::string(126, 'a')));
+  // Runs of wildcards that match nothing across all four words of live states.
+  REQUIRE(NameExpression::compile(std::string(254, '<') + "b", e) == NtStatus::SUCCESS);
+  CHECK(e.matches("b"));
+  CHECK(e.matches(long_a + "b"));
+  CHECK_FALSE(e.matches("a.b.c"));
+  CHECK(e.matches("a.b.b"));
+  REQUIRE(NameExpression::compile(std::string(254, '>') + "\"", e) == NtStatus::SUCCESS);
+  CHECK(e.matches("x"));
+  CHECK(e.matches(std::string(254, 'x')));
+  CHECK(e.matches(std::string(254, 'x') + "."));
+  CHECK_FALSE(e.matches(std::string(255, 'x')));
+  std::string questions(255, '?');
+  REQUIRE(NameExpression::compile(questions, e) == NtStatus::SUCCESS);
+  CHECK(e.matches(long_a));
+  CHECK_FALSE(e.matches(std::string(254, 'a')));
+  CHECK_FALSE(e.matches(std::string(256, 'a')));
+  // A state in the last word (position 255) is reached and accepted.
+  REQUIRE(NameExpression::compile(std::string(254, '*') + "a", e) == NtStatus::SUCCESS);
+  CHECK(e.matches(long_a));
+  CHECK_FALSE(e.matches(std::string(255, 'b')));
+  // Multi-byte characters in names and expressions, ignoring case.
+  std::string upper_eacute;
+  std::string lower_eacute;
+  for (int i = 0; i < 200; ++i) {
+    upper_eacute += "\xc3\x89";  // É
+    lower_eacute += "\xc3\xa9";  // é
+  }
+  REQUIRE(NameExpression::compile("*" + lower_eacute.substr(0, 20) + "?", e) == NtStatus::SUCCESS);
+  CHECK(e.matches(upper_eacute + "x"));
+  CHECK_FALSE(e.matches(upper_eacute.substr(0, 10)));
+  // A name that is not valid UTF-8 matches nothing but "*".
+  REQUIRE(NameExpression::compile("a*", e) == NtStatus::SUCCESS);
+  CHECK_FALSE(e.matches("a\xff"));
 }

@@ -5,17 +5,19 @@
 
 #include <cstring>
 #include <filesystem>
+#include <memory>
 
-#include "test_dir.hh"
 #include "smbd/base/errno_map.hh"
 #include "smbd/vfs/nt_time.hh"
+#include "smbd/vfs/posix_file_data.hh"
 #include "smbd/vfs/share.hh"
+#include "test_dir.hh"
 
 using smb::NtStatus;
 using namespace smb::vfs;
 using smb::vfs::test::TestDir;
 namespace fs = std::filesystem;
-namespace fa = smb::fscc::file_attribute;
+namespace fa = smb::file_attribute;
 
 namespace {
 
@@ -93,7 +95,8 @@ TEST_CASE("share: path escapes are refused") {
   REQUIRE(open_path(f.share, "docs_link\\report.txt", D::FILE_OPEN, 0, r) == NtStatus::SUCCESS);
   char buf[5];
   std::size_t n = 0;
-  REQUIRE(read(r.fd.get(), 0, smb::MutableByteSpan(reinterpret_cast<std::uint8_t*>(buf), 5), n) ==
+  PosixFileData data(std::make_shared<smb::UniqueFd>(std::move(r.fd)));
+  REQUIRE(data.read(0, smb::MutableByteSpan(reinterpret_cast<std::uint8_t*>(buf), 5), n) ==
           NtStatus::SUCCESS);
   CHECK(std::string(buf, n) == "hello");
   REQUIRE(open_path(f.share, "empty\\up_link", D::FILE_OPEN, 0, r) == NtStatus::SUCCESS);
@@ -286,7 +289,7 @@ TEST_CASE("share: set basic info round-trips times at NT resolution and attribut
   REQUIRE(open_path(f.share, "t", D::FILE_CREATE, 0, r) == NtStatus::SUCCESS);
   const std::uint64_t write_time = nt_time_from_unix(1600000000, 123456700);
   const std::uint64_t access_time = nt_time_from_unix(1500000000, 999999900);
-  smb::fscc::FileBasicInformation basic;
+  BasicInfoChange basic;
   basic.last_write_time = write_time;
   basic.last_access_time = access_time;
   REQUIRE(set_basic_info(r.fd.get(), "t", basic) == NtStatus::SUCCESS);
@@ -330,41 +333,53 @@ TEST_CASE("share: set basic info round-trips times at NT resolution and attribut
   CHECK(info.file_attributes == fa::FILE_ATTRIBUTE_ARCHIVE);
 }
 
-TEST_CASE("share: read, write, end of file, allocation, flush") {
+TEST_CASE("share: a POSIX file's data: read, write, end of file, allocation, flush") {
   Fixture f;
   OpenResult r;
   REQUIRE(open_path(f.share, "io", D::FILE_CREATE, create_option::FILE_WRITE_THROUGH, r) ==
           NtStatus::SUCCESS);
+  auto fd = std::make_shared<smb::UniqueFd>(std::move(r.fd));
+  PosixFileData data(fd);
+  CHECK_FALSE(data.mapped());
+  CHECK(std::string(data.mode()) == "posix");
   const std::string text = "The quick brown fox";
   std::size_t n = 0;
-  REQUIRE(write(r.fd.get(), 100,
-                smb::ByteSpan(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()),
-                n) == NtStatus::SUCCESS);
+  REQUIRE(data.write(100,
+                     smb::ByteSpan(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()),
+                     n) == NtStatus::SUCCESS);
   CHECK(n == text.size());
   std::uint8_t buf[64];
-  REQUIRE(read(r.fd.get(), 104, smb::MutableByteSpan(buf, 5), n) == NtStatus::SUCCESS);
+  REQUIRE(data.read(104, smb::MutableByteSpan(buf, 5), n) == NtStatus::SUCCESS);
   CHECK(std::string(reinterpret_cast<char*>(buf), n) == "quick");
-  REQUIRE(read(r.fd.get(), 110, smb::MutableByteSpan(buf, 64), n) == NtStatus::SUCCESS);
+  REQUIRE(data.read(110, smb::MutableByteSpan(buf, 64), n) == NtStatus::SUCCESS);
   CHECK(n == 9);  // short read at the end of the file
-  CHECK(read(r.fd.get(), 119, smb::MutableByteSpan(buf, 64), n) == NtStatus::END_OF_FILE);
+  CHECK(data.read(119, smb::MutableByteSpan(buf, 64), n) == NtStatus::END_OF_FILE);
   CHECK(n == 0);
-  CHECK(flush(r.fd.get()) == NtStatus::SUCCESS);
-  REQUIRE(set_end_of_file(r.fd.get(), 50) == NtStatus::SUCCESS);
+  // Just written, so in the page cache: answered without blocking, up to the end.
+  REQUIRE(data.read_nowait(110, smb::MutableByteSpan(buf, 64), n));
+  CHECK(n == 9);
+  const std::string tail = "!";
+  REQUIRE(data.append(smb::ByteSpan(reinterpret_cast<const std::uint8_t*>(tail.data()), 1), n) ==
+          NtStatus::SUCCESS);
+  REQUIRE(data.read(119, smb::MutableByteSpan(buf, 64), n) == NtStatus::SUCCESS);
+  CHECK(std::string(reinterpret_cast<char*>(buf), n) == "!");
+  CHECK(data.flush() == NtStatus::SUCCESS);
+  REQUIRE(data.set_end_of_file(50) == NtStatus::SUCCESS);
   FileInfo info;
-  REQUIRE(query_info(r.fd.get(), "io", info) == NtStatus::SUCCESS);
+  REQUIRE(query_info(fd->get(), "io", info) == NtStatus::SUCCESS);
   CHECK(info.end_of_file == 50);
-  REQUIRE(set_allocation_size(r.fd.get(), 1 << 20) == NtStatus::SUCCESS);
-  REQUIRE(query_info(r.fd.get(), "io", info) == NtStatus::SUCCESS);
+  REQUIRE(data.set_allocation_size(1 << 20) == NtStatus::SUCCESS);
+  REQUIRE(query_info(fd->get(), "io", info) == NtStatus::SUCCESS);
   CHECK(info.end_of_file == 50);  // KEEP_SIZE
   CHECK(info.allocation_size >= 4096);
-  REQUIRE(set_allocation_size(r.fd.get(), 10) == NtStatus::SUCCESS);
-  REQUIRE(query_info(r.fd.get(), "io", info) == NtStatus::SUCCESS);
+  REQUIRE(data.set_allocation_size(10) == NtStatus::SUCCESS);
+  REQUIRE(query_info(fd->get(), "io", info) == NtStatus::SUCCESS);
   CHECK(info.end_of_file == 10);  // a smaller allocation truncates
   struct stat st {};
-  REQUIRE(::fstat(r.fd.get(), &st) == 0);
+  REQUIRE(::fstat(fd->get(), &st) == 0);
   CHECK(info.file_id == st.st_ino);
   CHECK(info.number_of_links == 1);
-  CHECK(set_end_of_file(r.fd.get(), ~std::uint64_t{0}) == NtStatus::INVALID_PARAMETER);
+  CHECK(data.set_end_of_file(~std::uint64_t{0}) == NtStatus::INVALID_PARAMETER);
 }
 
 TEST_CASE("share: rename with and without replace, files and directories") {
@@ -436,15 +451,13 @@ TEST_CASE("share: volume information") {
   CHECK(v.caller_available_allocation_units <= v.actual_available_allocation_units);
   CHECK(v.bytes_per_sector == 512);
   CHECK(v.sectors_per_allocation_unit >= 1);
-  CHECK(v.file_system_name == "NTFS");
   CHECK(v.maximum_component_name_length == 255);
-  CHECK((v.file_system_attributes & smb::fscc::fs_attribute::FILE_CASE_PRESERVED_NAMES) != 0);
-  CHECK((v.file_system_attributes & smb::fscc::fs_attribute::FILE_CASE_SENSITIVE_SEARCH) == 0);
+  CHECK(v.case_preserved_names);
+  CHECK_FALSE(v.case_sensitive_search);
+  CHECK(v.unicode_on_disk);
   VolumeInfo again;
   REQUIRE(f.share.volume_info(again) == NtStatus::SUCCESS);
   CHECK(again.serial_number == v.serial_number);
-  CHECK(v.full_size_information().bytes_per_sector == 512);
-  CHECK(v.attribute_information().file_system_name == "NTFS");
 }
 
 TEST_CASE("errno mapping") {

@@ -1,4 +1,4 @@
-#include "smbd/vfs/file_io.hh"
+#include "smbd/fsa/backend.hh"
 
 #include <doctest/doctest.h>
 #include <sys/stat.h>
@@ -10,13 +10,15 @@
 #include <vector>
 
 #include "pmem/mapped_file.hh"
-#include "test_dir.hh"
+#include "pmem/mapped_file_data.hh"
+#include "smbd/vfs/file_data.hh"
 #include "smbd/vfs/share.hh"
+#include "test_dir.hh"
 
-using smb::UniqueFd;
 using smb::ByteSpan;
 using smb::MutableByteSpan;
 using smb::NtStatus;
+using smb::UniqueFd;
 using namespace smb::vfs;
 using smb::vfs::test::TestDir;
 
@@ -30,19 +32,19 @@ struct Fixture {
     REQUIRE(Share::open(dir.root().string(), share, &error, backend) == NtStatus::SUCCESS);
   }
 
-  // CREATE as the SMB layer does it: through the share, then the file's data path.
-  std::shared_ptr<FileIo> open(const std::string& name, CreateDisposition disposition,
-                               std::uint32_t access = access_mask::FILE_READ_DATA |
-                                                      access_mask::FILE_WRITE_DATA) {
+  // CREATE as the SMB layer does it: through the share, then the backend's data path.
+  std::shared_ptr<FileData> open(const std::string& name, CreateDisposition disposition,
+                                 std::uint32_t access = access_mask::FILE_READ_DATA |
+                                                        access_mask::FILE_WRITE_DATA) {
     OpenRequest request;
     request.desired_access = access;
     request.create_disposition = disposition;
     request.defer_truncate = share.backend() == Backend::pmem;
     OpenResult result;
     REQUIRE(share.open(name, request, result) == NtStatus::SUCCESS);
-    std::shared_ptr<FileIo> io;
-    REQUIRE(FileIo::open(std::make_shared<UniqueFd>(std::move(result.fd)), result.writable,
-                         share.backend(), io) == NtStatus::SUCCESS);
+    std::shared_ptr<FileData> io;
+    REQUIRE(smb::fsa::open_file_data(std::make_shared<UniqueFd>(std::move(result.fd)),
+                                     result.writable, share.backend(), io) == NtStatus::SUCCESS);
     if (result.create_action == CreateAction::FILE_OVERWRITTEN ||
         result.create_action == CreateAction::FILE_SUPERSEDED) {
       REQUIRE(io->set_end_of_file(0) == NtStatus::SUCCESS);
@@ -55,7 +57,13 @@ struct Fixture {
   }
 };
 
-std::string read_all(const FileIo& io, std::size_t max = 1 << 16) {
+// The shared mapping behind a pmem file's data, or null for any other backend.
+const smb::pmem::MappedFile* mapping(const std::shared_ptr<FileData>& data) {
+  auto mapped = std::dynamic_pointer_cast<smb::pmem::MappedFileData>(data);
+  return mapped ? &mapped->mapping() : nullptr;
+}
+
+std::string read_all(const FileData& io, std::size_t max = 1 << 16) {
   std::string out(max, '\0');
   std::size_t done = 0;
   NtStatus s = io.read(0, MutableByteSpan(reinterpret_cast<std::uint8_t*>(out.data()), max), done);
@@ -65,7 +73,7 @@ std::string read_all(const FileIo& io, std::size_t max = 1 << 16) {
   return out;
 }
 
-NtStatus write_str(const FileIo& io, std::uint64_t offset, const std::string& s) {
+NtStatus write_str(FileData& io, std::uint64_t offset, const std::string& s) {
   std::size_t done = 0;
   NtStatus status =
       io.write(offset, ByteSpan(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()), done);
@@ -75,13 +83,15 @@ NtStatus write_str(const FileIo& io, std::uint64_t offset, const std::string& s)
 
 }  // namespace
 
-TEST_CASE("file_io: a pmem share maps its files, and every open of a file shares the mapping") {
+TEST_CASE("file_data: a pmem share maps its files, and every open of a file shares the mapping") {
   Fixture f;
   auto a = f.open("data.bin", CreateDisposition::FILE_CREATE);
   auto b = f.open("data.bin", CreateDisposition::FILE_OPEN);
   REQUIRE(a->mapped());
   REQUIRE(b->mapped());
-  CHECK(a->mapping() == b->mapping());
+  CHECK(mapping(a) == mapping(b));
+  const std::string mode = a->mode();
+  CHECK((mode == "pmem: MAP_SYNC" || mode == "pmem: forced" || mode == "page cache + msync"));
 
   CHECK(write_str(*a, 0, "hello world") == NtStatus::SUCCESS);
   CHECK(read_all(*b) == "hello world");
@@ -99,14 +109,14 @@ TEST_CASE("file_io: a pmem share maps its files, and every open of a file shares
   CHECK(a->flush() == NtStatus::SUCCESS);
 }
 
-TEST_CASE("file_io: size changes of a pmem file go through the mapping") {
+TEST_CASE("file_data: size changes of a pmem file go through the mapping") {
   Fixture f;
   auto a = f.open("size.bin", CreateDisposition::FILE_CREATE);
   auto b = f.open("size.bin", CreateDisposition::FILE_OPEN);
   CHECK(write_str(*a, 0, std::string(10000, 'x')) == NtStatus::SUCCESS);
 
   CHECK(b->set_end_of_file(100) == NtStatus::SUCCESS);
-  CHECK(a->mapping()->size() == 100);
+  CHECK(mapping(a)->size() == 100);
   CHECK(f.size_on_disk("size.bin") == 100);
   CHECK(read_all(*a) == std::string(100, 'x'));
 
@@ -114,7 +124,7 @@ TEST_CASE("file_io: size changes of a pmem file go through the mapping") {
   CHECK(a->set_allocation_size(1 << 20) == NtStatus::SUCCESS);
   CHECK(f.size_on_disk("size.bin") == 100);
   CHECK(a->set_allocation_size(10) == NtStatus::SUCCESS);
-  CHECK(b->mapping()->size() == 10);
+  CHECK(mapping(b)->size() == 10);
   CHECK(read_all(*b) == std::string(10, 'x'));
 
   // Extending by end-of-file reads back zeros.
@@ -122,13 +132,13 @@ TEST_CASE("file_io: size changes of a pmem file go through the mapping") {
   CHECK(read_all(*b) == std::string(10, 'x') + std::string(10, '\0'));
 }
 
-TEST_CASE("file_io: an overwriting open truncates through the mapping another open holds") {
+TEST_CASE("file_data: an overwriting open truncates through the mapping another open holds") {
   Fixture f;
   auto a = f.open("over.bin", CreateDisposition::FILE_CREATE);
   CHECK(write_str(*a, 0, std::string(3 << 20, 'y')) == NtStatus::SUCCESS);
   auto b = f.open("over.bin", CreateDisposition::FILE_OVERWRITE_IF);
-  CHECK(a->mapping() == b->mapping());
-  CHECK(a->mapping()->size() == 0);
+  CHECK(mapping(a) == mapping(b));
+  CHECK(mapping(a)->size() == 0);
   CHECK(f.size_on_disk("over.bin") == 0);
   // The first open must not see the old size (a load past the end would be SIGBUS).
   CHECK(read_all(*a).empty());
@@ -136,19 +146,20 @@ TEST_CASE("file_io: an overwriting open truncates through the mapping another op
   CHECK(read_all(*a) == std::string(5, '\0') + "z");
 }
 
-TEST_CASE("file_io: a read-only open reads a pmem file but cannot write through a shared mapping") {
+TEST_CASE(
+    "file_data: a read-only open reads a pmem file but cannot write through a shared mapping") {
   Fixture f;
   TestDir::write(f.dir.root() / "ro.bin", "read me");
   auto reader = f.open("ro.bin", CreateDisposition::FILE_OPEN, access_mask::FILE_READ_DATA);
   REQUIRE(reader->mapped());
-  CHECK_FALSE(reader->mapping()->writable());
+  CHECK_FALSE(mapping(reader)->writable());
   CHECK(read_all(*reader) == "read me");
   CHECK(write_str(*reader, 0, "x") == NtStatus::ACCESS_DENIED);
 
   // A writer makes the shared MappedFile writable; the reader's open still may not write.
   auto writer = f.open("ro.bin", CreateDisposition::FILE_OPEN);
-  CHECK(reader->mapping() == writer->mapping());
-  CHECK(writer->mapping()->writable());
+  CHECK(mapping(reader) == mapping(writer));
+  CHECK(mapping(writer)->writable());
   CHECK(write_str(*writer, 0, "R") == NtStatus::SUCCESS);
   CHECK(read_all(*reader) == "Read me");
   CHECK(write_str(*reader, 0, "x") == NtStatus::ACCESS_DENIED);
@@ -156,11 +167,12 @@ TEST_CASE("file_io: a read-only open reads a pmem file but cannot write through 
   CHECK(reader->set_allocation_size(0) == NtStatus::ACCESS_DENIED);
 }
 
-TEST_CASE("file_io: a POSIX share reads and writes the descriptor") {
+TEST_CASE("file_data: a POSIX share reads and writes the descriptor") {
   Fixture f(Backend::posix);
   auto a = f.open("plain.bin", CreateDisposition::FILE_CREATE);
   CHECK_FALSE(a->mapped());
-  CHECK(a->mapping() == nullptr);
+  CHECK(mapping(a) == nullptr);
+  CHECK(std::string(a->mode()) == "posix");
   CHECK(write_str(*a, 0, "posix") == NtStatus::SUCCESS);
   auto b = f.open("plain.bin", CreateDisposition::FILE_OVERWRITE);
   CHECK(f.size_on_disk("plain.bin") == 0);
@@ -174,12 +186,12 @@ TEST_CASE("file_io: a POSIX share reads and writes the descriptor") {
   CHECK(read_all(*b) == "ag");
 }
 
-TEST_CASE("file_io: the pmem mode of a share is found by mapping a test file") {
+TEST_CASE("file_data: the pmem mode of a share is found by mapping a test file") {
   TestDir dir;
   std::string mode;
   std::string error;
-  REQUIRE(describe_pmem_share(dir.root().string(), mode, error));
+  REQUIRE(smb::fsa::describe_pmem_share(dir.root().string(), mode, error));
   CHECK((mode == "pmem: MAP_SYNC" || mode == "pmem: forced" || mode == "page cache + msync"));
-  CHECK_FALSE(describe_pmem_share((dir.root() / "missing").string(), mode, error));
+  CHECK_FALSE(smb::fsa::describe_pmem_share((dir.root() / "missing").string(), mode, error));
   CHECK(error.find("cannot create a test file") != std::string::npos);
 }

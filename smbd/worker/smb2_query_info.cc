@@ -1,0 +1,321 @@
+// QUERY_INFO (MS-SMB2 3.3.5.20): file, file-system and security information of an open.
+#include "smbd/base/security_descriptor.hh"
+#include "smbd/base/wire.hh"
+#include "smbd/proto/error.hh"
+#include "smbd/proto/fscc.hh"
+#include "smbd/proto/query_info.hh"
+#include "smbd/vfs/file.hh"
+#include "smbd/vfs/security.hh"
+#include "smbd/worker/blocking.hh"
+#include "smbd/worker/dispatch.hh"
+#include "smbd/worker/info_classes.hh"
+#include "smbd/worker/worker.hh"
+
+namespace smb::server {
+
+namespace {
+
+using fscc::FileInfoClass;
+using fscc::FsInfoClass;
+
+// What one query produced: the encoded structure, and the size of its fixed part (a
+// buffer shorter than that is INFO_LENGTH_MISMATCH; a longer but still short one gets
+// BUFFER_OVERFLOW with what fits, MS-SMB2 3.3.5.20.1).
+struct Encoded {
+  NtStatus status = NtStatus::SUCCESS;
+  Bytes data;
+  std::size_t fixed = 0;
+};
+
+Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInfo& info,
+                         bool delete_pending) {
+  Encoded e;
+  ByteWriter w(e.data);
+  switch (cls) {
+    case FileInfoClass::FileBasicInformation:
+      fscc::encode(to_basic(info), w);
+      break;
+    case FileInfoClass::FileStandardInformation:
+      fscc::encode(to_standard(info, delete_pending), w);
+      break;
+    case FileInfoClass::FileInternalInformation:
+      fscc::encode(fscc::FileInternalInformation{info.file_id}, w);
+      break;
+    case FileInfoClass::FileEaInformation:
+      fscc::encode(fscc::FileEaInformation{0}, w);
+      break;
+    case FileInfoClass::FileAccessInformation:
+      fscc::encode(fscc::FileAccessInformation{open.granted_access}, w);
+      break;
+    case FileInfoClass::FilePositionInformation:
+      fscc::encode(fscc::FilePositionInformation{open.position}, w);
+      break;
+    case FileInfoClass::FileModeInformation:
+      fscc::encode(fscc::FileModeInformation{open.mode}, w);
+      break;
+    case FileInfoClass::FileAlignmentInformation:
+      fscc::encode(fscc::FileAlignmentInformation{0}, w);
+      break;
+    case FileInfoClass::FileAllInformation: {
+      fscc::FileAllInformation all;
+      all.basic = to_basic(info);
+      all.standard = to_standard(info, delete_pending);
+      all.internal.index_number = info.file_id;
+      all.access.access_flags = open.granted_access;
+      all.position.current_byte_offset = open.position;
+      all.mode.mode = open.mode;
+      all.name.file_name = "\\" + open.path;
+      fscc::encode(all, w);
+      e.fixed = 104;
+      break;
+    }
+    case FileInfoClass::FileNetworkOpenInformation:
+      fscc::encode(to_network_open(info), w);
+      break;
+    case FileInfoClass::FileAttributeTagInformation:
+      fscc::encode(fscc::FileAttributeTagInformation{info.file_attributes, 0}, w);
+      break;
+    case FileInfoClass::FileStreamInformation: {
+      std::vector<fscc::FileStreamEntry> streams;
+      if (!info.is_directory)
+        streams.push_back({"::$DATA", info.end_of_file, info.allocation_size});
+      fscc::encode(streams, w);
+      e.fixed = streams.empty() ? 0 : 32;
+      break;
+    }
+    case FileInfoClass::FileCompressionInformation:
+      // MS-FSCC 2.4.9: uncompressed files report their size and format NONE.
+      w.u64(info.end_of_file);
+      w.u16(0);
+      w.u8(0);
+      w.u8(0);
+      w.u8(0);
+      w.zeros(3);
+      break;
+    case FileInfoClass::FileAlternateNameInformation:
+      // No 8.3 short names are generated (as NTFS with 8dot3 creation disabled).
+      e.status = NtStatus::OBJECT_NAME_NOT_FOUND;
+      return e;
+    case FileInfoClass::FileNormalizedNameInformation:
+    case FileInfoClass::FileNameInformation:
+      fscc::encode(fscc::FileNameInformation{open.path}, w);
+      e.fixed = 4;
+      break;
+    default:
+      e.status = NtStatus::INVALID_INFO_CLASS;
+      return e;
+  }
+  if (e.fixed == 0) e.fixed = e.data.size();
+  return e;
+}
+
+Encoded query_fs_class(FsInfoClass cls, const vfs::VolumeInfo& volume, const std::string& label) {
+  Encoded e;
+  ByteWriter w(e.data);
+  switch (cls) {
+    case FsInfoClass::FileFsVolumeInformation:
+      fscc::encode(to_fs_volume(volume, label), w);
+      e.fixed = 24;
+      break;
+    case FsInfoClass::FileFsSizeInformation:
+      fscc::encode(to_fs_size(volume), w);
+      break;
+    case FsInfoClass::FileFsFullSizeInformation:
+      fscc::encode(to_fs_full_size(volume), w);
+      break;
+    case FsInfoClass::FileFsDeviceInformation:
+      fscc::encode(
+          fscc::FileFsDeviceInformation{fscc::FILE_DEVICE_DISK, fscc::FILE_DEVICE_IS_MOUNTED}, w);
+      break;
+    case FsInfoClass::FileFsAttributeInformation:
+      fscc::encode(to_fs_attribute(volume), w);
+      e.fixed = 16;
+      break;
+    case FsInfoClass::FileFsSectorSizeInformation: {
+      fscc::FileFsSectorSizeInformation s;
+      s.logical_bytes_per_sector = volume.bytes_per_sector;
+      s.physical_bytes_per_sector_for_atomicity = volume.bytes_per_sector;
+      s.physical_bytes_per_sector_for_performance = volume.bytes_per_sector;
+      s.file_system_effective_physical_bytes_per_sector_for_atomicity = volume.bytes_per_sector;
+      s.flags = fscc::SSINFO_FLAGS_ALIGNED_DEVICE | fscc::SSINFO_FLAGS_PARTITION_ALIGNED_ON_DEVICE;
+      fscc::encode(s, w);
+      break;
+    }
+    case FsInfoClass::FileFsControlInformation:
+      // MS-FSCC 2.5.2: quotas are not tracked; thresholds and limits are "none".
+      w.u64(0);
+      w.u64(0);
+      w.u64(0);
+      w.u64(~std::uint64_t{0});
+      w.u64(~std::uint64_t{0});
+      w.u32(0);
+      w.u32(0);
+      break;
+    case FsInfoClass::FileFsObjectIdInformation:
+      fscc::encode(fscc::FileFsObjectIdInformation{}, w);
+      break;
+    default:
+      e.status = NtStatus::INVALID_INFO_CLASS;
+      return e;
+  }
+  if (e.fixed == 0) e.fixed = e.data.size();
+  return e;
+}
+
+void reply_encoded(const RequestPtr& req, Encoded e, std::uint32_t output_buffer_length) {
+  if (e.status != NtStatus::SUCCESS) {
+    req->reply(e.status);
+    return;
+  }
+  NtStatus status = NtStatus::SUCCESS;
+  if (output_buffer_length < e.fixed) {
+    req->reply(NtStatus::INFO_LENGTH_MISMATCH);
+    return;
+  }
+  if (e.data.size() > output_buffer_length) {
+    e.data.resize(output_buffer_length);
+    status = NtStatus::BUFFER_OVERFLOW;
+  }
+  QueryInfoResponse response;
+  response.output = std::move(e.data);
+  Response out;
+  out.status = status;
+  out.body = encode_body(response);
+  out.has_body = true;
+  req->complete(std::move(out));
+}
+
+// MS-SMB2 3.3.5.20.3: STATUS_BUFFER_TOO_SMALL carries the size needed, as one error
+// context in 3.1.1 and as 4 bytes of ErrorData before (2.2.2).
+void reply_buffer_too_small(const RequestPtr& req, std::uint32_t required) {
+  Bytes size(4);
+  store_le32(size.data(), required);
+  ErrorResponse error;
+  Connection* connection = req->connection();
+  if (connection != nullptr && connection->negotiated().dialect == 0x0311) {
+    error.contexts.push_back(ErrorContext{kErrorIdDefault, std::move(size)});
+  } else {
+    error.error_data = std::move(size);
+  }
+  Response out;
+  out.status = NtStatus::BUFFER_TOO_SMALL;
+  out.body = encode_body(error);
+  out.has_body = true;
+  req->complete(std::move(out));
+}
+
+// QUERY_INFO SMB2_0_INFO_SECURITY: the descriptor made from the file's owner, group and
+// mode (vfs/security.hh).
+void query_security(const RequestPtr& req, const QueryInfoRequest& request) {
+  const Open& open = *req->open;
+  const std::uint32_t info = request.additional_information & kSecurityInformationKnown;
+  // MS-FSA 2.1.5.14: the owner, group, DACL, label and attributes need READ_CONTROL;
+  // the SACL needs ACCESS_SYSTEM_SECURITY.
+  if ((info & kSystemSecurityParts) != 0 ||
+      ((info & ~kSystemSecurityParts) != 0 &&
+       (open.granted_access & access_mask::READ_CONTROL) == 0)) {
+    req->reply(NtStatus::ACCESS_DENIED);
+    return;
+  }
+  auto fd = open.fd;
+  auto file = std::make_shared<vfs::PosixSecurity>();
+  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  const std::uint32_t limit = request.output_buffer_length;
+  run_blocking(
+      req->worker.loop(),
+      [fd, file, status]() { *status = vfs::query_posix_security(fd->get(), *file); },
+      [req, file, status, info, limit]() {
+        if (!req->refresh()) return;
+        if (*status != NtStatus::SUCCESS) {
+          req->reply(*status);
+          return;
+        }
+        Bytes sd = dtyp::encode(vfs::security_descriptor_from_posix(*file, info));
+        // A partial descriptor is never returned (MS-SMB2 3.3.5.20.3).
+        if (sd.size() > limit) {
+          reply_buffer_too_small(req, static_cast<std::uint32_t>(sd.size()));
+          return;
+        }
+        QueryInfoResponse response;
+        response.output = std::move(sd);
+        req->reply(encode_body(response));
+      });
+}
+
+}  // namespace
+
+void handle_query_info(const RequestPtr& req) {
+  QueryInfoRequest request;
+  if (decode(req->pdu, request) != NtStatus::SUCCESS) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  Open& open = *req->open;
+  if (request.output_buffer_length > req->connection()->max_transact_size()) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  if (open.pipe) {
+    req->reply(NtStatus::NOT_SUPPORTED);
+    return;
+  }
+  std::uint32_t limit = request.output_buffer_length;
+  switch (request.info_type) {
+    case InfoType::SMB2_0_INFO_FILE: {
+      auto cls = static_cast<FileInfoClass>(request.file_info_class);
+      if (cls != FileInfoClass::FileAccessInformation &&
+          cls != FileInfoClass::FilePositionInformation &&
+          cls != FileInfoClass::FileModeInformation &&
+          cls != FileInfoClass::FileAlignmentInformation &&
+          (open.granted_access & access_mask::FILE_READ_ATTRIBUTES) == 0) {
+        req->reply(NtStatus::ACCESS_DENIED);
+        return;
+      }
+      auto fd = open.fd;
+      std::string name = last_component(open.path);
+      auto info = std::make_shared<vfs::FileInfo>();
+      auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+      run_blocking(
+          req->worker.loop(),
+          [fd, name, info, status]() { *status = vfs::query_info(fd->get(), name, *info); },
+          [req, cls, info, status, limit]() {
+            if (!req->refresh()) return;
+            if (*status != NtStatus::SUCCESS) {
+              req->reply(*status);
+              return;
+            }
+            bool pending = req->open->delete_pending || req->open->delete_on_close;
+            reply_encoded(req, query_file_class(cls, *req->open, *info, pending), limit);
+          });
+      return;
+    }
+    case InfoType::SMB2_0_INFO_FILESYSTEM: {
+      auto cls = static_cast<FsInfoClass>(request.file_info_class);
+      auto fs = open.fs;
+      std::string label = req->tree->share_name;
+      auto volume = std::make_shared<vfs::VolumeInfo>();
+      auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+      run_blocking(
+          req->worker.loop(), [fs, volume, status]() { *status = fs->volume_info(*volume); },
+          [req, cls, volume, status, label, limit]() {
+            if (*status != NtStatus::SUCCESS) {
+              req->reply(*status);
+              return;
+            }
+            reply_encoded(req, query_fs_class(cls, *volume, label), limit);
+          });
+      return;
+    }
+    case InfoType::SMB2_0_INFO_SECURITY:
+      query_security(req, request);
+      return;
+    case InfoType::SMB2_0_INFO_QUOTA:
+      req->reply(NtStatus::NOT_SUPPORTED);
+      return;
+    default:
+      req->reply(NtStatus::INVALID_PARAMETER);
+      return;
+  }
+}
+
+}  // namespace smb::server
