@@ -11,6 +11,6 @@ NtStatus check_flush(const FileOpen& open) {
   return NtStatus::SUCCESS;
 }
 
-NtStatus flush(const vfs::FileData& io) { return io.flush(); }
+NtStatus flush(vfs::FileData& io) { return io.flush(); }
 
 }  // namespace smb::fsa

@@ -13,6 +13,6 @@ NtStatus check_flush(const FileOpen& open);
 
 // On a pool thread: the data and metadata of the file reach stable storage. For a pmem
 // file the data is durable already and only the metadata is synced.
-NtStatus flush(const vfs::FileData& io);
+NtStatus flush(vfs::FileData& io);
 
 }  // namespace smb::fsa

@@ -63,7 +63,7 @@ bool read_without_waiting(const vfs::FileData& io, std::uint64_t offset, Mutable
   return io.read_nowait(offset, into, done);
 }
 
-NtStatus write(const vfs::FileData& io, const WritePosition& where, ByteSpan data,
+NtStatus write(vfs::FileData& io, const WritePosition& where, ByteSpan data,
                std::size_t& done) {
   return where.at_end ? io.append(data, done) : io.write(where.offset, data, done);
 }

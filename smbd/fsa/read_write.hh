@@ -55,7 +55,7 @@ NtStatus check_write(const DataOpen& open, std::uint64_t offset, std::uint32_t l
 // END_OF_FILE when nothing could be read); write() stores all of `data` where `where`
 // says (durable on SUCCESS for pmem).
 NtStatus read(const vfs::FileData& io, std::uint64_t offset, MutableByteSpan into, std::size_t& done);
-NtStatus write(const vfs::FileData& io, const WritePosition& where, ByteSpan data, std::size_t& done);
+NtStatus write(vfs::FileData& io, const WritePosition& where, ByteSpan data, std::size_t& done);
 // read() on the event loop when that cannot block (the data is in the page cache); false
 // means: do read() on the pool.
 bool read_without_waiting(const vfs::FileData& io, std::uint64_t offset, MutableByteSpan into,

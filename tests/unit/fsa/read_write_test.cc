@@ -13,6 +13,7 @@
 #include <string>
 
 #include "smbd/base/unique_fd.hh"
+#include "smbd/fsa/backend.hh"
 #include "smbd/base/wire.hh"
 
 using namespace smb;
@@ -36,7 +37,7 @@ struct File {
     int fd = ::mkstemp(tmpl.data());
     REQUIRE(fd >= 0);
     path = tmpl;
-    REQUIRE(vfs::FileData::open(std::make_shared<UniqueFd>(fd), true, vfs::Backend::posix, io) ==
+    REQUIRE(fsa::open_file_data(std::make_shared<UniqueFd>(fd), true, vfs::Backend::posix, io) ==
             NtStatus::SUCCESS);
   }
   ~File() {
