@@ -43,8 +43,7 @@ struct TreeConnect {
   bool read_only = false;
   bool encrypt_required = false;
   std::uint32_t maximal_access = 0;
-  std::uint32_t create_mask = 0744;
-  std::uint32_t directory_mask = 0755;
+  vfs::NewFilePolicy new_file;     // the share's create masks and inheritance
   std::shared_ptr<vfs::Share> fs;  // null for IPC$
 };
 

@@ -180,8 +180,7 @@ void handle_create(const RequestPtr& req) {
   open_request.create_disposition =
       static_cast<vfs::CreateDisposition>(static_cast<std::uint32_t>(request.create_disposition));
   open_request.create_options = request.create_options;
-  open_request.create_mode = static_cast<mode_t>(tree.create_mask & 0777);
-  open_request.directory_mode = static_cast<mode_t>(tree.directory_mask & 0777);
+  open_request.new_file = tree.new_file;
   if (tree.read_only && request.create_disposition == CreateDisposition::FILE_OPEN_IF) {
     open_request.create_disposition = vfs::CreateDisposition::FILE_OPEN;
   }

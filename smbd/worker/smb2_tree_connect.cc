@@ -93,8 +93,12 @@ void handle_tree_connect(const RequestPtr& req) {
     tree.share_name = share->name;
     tree.fs = std::move(fs);
     tree.read_only = share->read_only;
-    tree.create_mask = share->create_mask;
-    tree.directory_mask = share->directory_mask;
+    tree.new_file.create_mask = static_cast<mode_t>(share->create_mask);
+    tree.new_file.directory_mask = static_cast<mode_t>(share->directory_mask);
+    tree.new_file.force_create_mode = static_cast<mode_t>(share->force_create_mode);
+    tree.new_file.force_directory_mode = static_cast<mode_t>(share->force_directory_mode);
+    tree.new_file.inherit_permissions = share->inherit_permissions;
+    tree.new_file.inherit_owner = share->inherit_owner != conf::InheritOwner::NO;
     tree.maximal_access = tree.read_only ? kFileGenericReadAccess : kFileAllAccess;
     response.share_type = kShareTypeDisk;
     // MS-SMB2 3.3.5.7: a share that requires encryption refuses clients that cannot.
