@@ -8,6 +8,7 @@
 #include "smbd/proto/error.hh"
 #include "smbd/proto/negotiate.hh"
 #include "smbd/proto/session_setup.hh"
+#include "smbd/worker/blocking.hh"
 #include "smbd/worker/negotiate_policy.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/request.hh"
@@ -462,6 +463,12 @@ void Connection::process_next(const std::shared_ptr<Message>& message) {
   message->last_tree_id = h.tree_id;
   if (request->open != nullptr) message->last_file_id = request->file_id;
 
+  // The handler, and every job it starts, runs as the request's user (docs/security.md).
+  Serving serving(identity_for(session, request->tree), *request);
+  if (!serving.ok()) {
+    fail(NtStatus::ACCESS_DENIED);
+    return;
+  }
   spec->handler(request);
 }
 

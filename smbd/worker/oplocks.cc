@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include "smbd/base/credentials.hh"
 #include "smbd/conf/log.hh"
 #include "smbd/proto/oplock_break.hh"
 #include "smbd/worker/connection.hh"
@@ -15,7 +16,10 @@ OplockLevel grant_oplock(Open& open, OplockLevel requested) {
     return OplockLevel::NONE;
   }
   if (open.is_directory || open.pipe || !open.fd || !open.fd->valid()) return OplockLevel::NONE;
-  // Fails with EAGAIN while any other descriptor of the file is open.
+  // Fails with EAGAIN while any other descriptor of the file is open. A lease needs the
+  // file's owner or CAP_LEASE: it is taken as the process, on the user's descriptor, as
+  // Samba takes kernel oplocks as root.
+  credentials::IdentityScope as_process(credentials::process_identity());
   if (::fcntl(open.fd->get(), F_SETLEASE, F_WRLCK) != 0) return OplockLevel::NONE;
   open.oplock_level = static_cast<std::uint8_t>(requested);
   open.oplock_break_pending = false;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "smbd/worker/blocking.hh"
+
 namespace smb::server {
 
 std::size_t ServerConfig::max_message_size() const {
@@ -188,7 +190,7 @@ void ClientState::channel_closed(std::uint64_t connection_id) {
   for (std::uint64_t id : orphaned) {
     auto opens = take_opens_of(id, 0);
     for (auto& open : opens)
-      if (settle_delete_on_close(*open)) finish_close(*open);
+      if (settle_delete_on_close(*open)) finish_close_as_user(session(id), *open);
     remove_session(id);
   }
 }
@@ -197,7 +199,7 @@ void ClientState::close_all() {
   while (!opens_.empty()) {
     auto open = std::move(opens_.begin()->second);
     opens_.erase(opens_.begin());
-    if (settle_delete_on_close(*open)) finish_close(*open);
+    if (settle_delete_on_close(*open)) finish_close_as_user(session(open->session_id), *open);
   }
   while (!sessions_.empty()) remove_session(sessions_.begin()->first);
 }

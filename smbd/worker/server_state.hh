@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "smbd/auth/authenticator.hh"
+#include "smbd/base/credentials.hh"
 #include "smbd/conf/config.hh"
 #include "smbd/conf/users.hh"
 #include "smbd/crypto/encryption.hh"
@@ -44,6 +45,7 @@ struct TreeConnect {
   bool encrypt_required = false;
   std::uint32_t maximal_access = 0;
   vfs::NewFilePolicy new_file;     // the share's create masks and inheritance
+  IdentityPtr identity;            // who its requests run as (blocking.hh: identity_for)
   std::shared_ptr<vfs::Share> fs;  // null for IPC$
 };
 
@@ -70,6 +72,7 @@ struct Session {
   std::unique_ptr<auth::ServerAuthenticator> authenticator;
   std::string user;
   std::string domain;
+  IdentityPtr identity;  // the POSIX user it acts as, from SESSION_SETUP
   bool guest = false;
   bool anonymous = false;
   bool signing_required = false;
