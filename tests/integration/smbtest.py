@@ -194,6 +194,7 @@ class Server:
       extra_shares   {name: [lines]} additional shares; "%(base)s" in a line is the
                      server's temporary directory
       log_level      server log level
+      extra_users    {name: password} more accounts (for Samba, existing Unix users)
     Attributes once started: host, port, share, share_path, user, password, conf,
     base (temporary directory), pid, unc, log_text().
     """
@@ -202,7 +203,7 @@ class Server:
                  share=DEFAULT_SHARE, signing="auto", encrypt="off", share_encrypt=None,
                  min_protocol=None, max_protocol=None, torture=False,
                  extra_global=(), extra_share=(), extra_shares=None, log_level=1,
-                 start_timeout=30.0, stop_timeout=10.0):
+                 start_timeout=30.0, stop_timeout=10.0, extra_users=None):
         self.kind = kind or default_kind()
         if self.kind not in ("self", "samba"):
             raise ValueError(f"unknown server kind {self.kind!r}")
@@ -213,6 +214,7 @@ class Server:
         self.torture = torture
         self.extra_global, self.extra_share = list(extra_global), list(extra_share)
         self.extra_shares = dict(extra_shares or {})
+        self.extra_users = dict(extra_users or {})
         self.log_level = log_level
         self.start_timeout, self.stop_timeout = start_timeout, stop_timeout
         self.proc = None
@@ -350,12 +352,14 @@ class Server:
                     f"ncalrpc dir = {cb}\nlog file = {cb}/client.log\n"
                     "disable netbios = yes\nworkgroup = SMBTEST\n")
 
-    def _add_user(self, passwd_bin):
-        pw_input = f"{self.password}\n{self.password}\n"
-        r = run([passwd_bin, "-c", self.conf, "-s", "-a", self.user], input=pw_input,
+    def _add_user(self, passwd_bin, user=None, password=None):
+        user = self.user if user is None else user
+        password = self.password if password is None else password
+        pw_input = f"{password}\n{password}\n"
+        r = run([passwd_bin, "-c", self.conf, "-s", "-a", user], input=pw_input,
                 timeout=30)
         if r.returncode != 0:
-            raise ServerError(f"{passwd_bin} -a {self.user} failed ({r.returncode}): "
+            raise ServerError(f"{passwd_bin} -a {user} failed ({r.returncode}): "
                               f"{r.stdout}{r.stderr}")
 
     def _command(self, smbd):
@@ -371,6 +375,8 @@ class Server:
             self.port = free_port()
             self._prepare()
             self._add_user(passwd_bin)
+            for user, password in self.extra_users.items():
+                self._add_user(passwd_bin, user, password)
             self._stdout = open(os.path.join(self.base, "log", "stdout.log"), "wb")
             # A session of its own, so that stop() reaches the workers the server forks.
             self.proc = subprocess.Popen(self._command(smbd), stdin=subprocess.DEVNULL,
