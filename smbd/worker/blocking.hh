@@ -9,6 +9,10 @@
 // and is checked after it; a job that could not run as its user, or that left its thread
 // as someone else, is logged and its request answered with an error instead of its
 // continuation running.
+//
+// A request woken by another (a lock released, a break acknowledged) must be resumed
+// from the loop, not called from inside the other request's handler: its refresh() would
+// leave the loop acting as the woken request's user for the rest of that handler.
 #pragma once
 
 #include <functional>
@@ -34,8 +38,8 @@ IdentityPtr identity_for(const Session* session, const TreeConnect* tree);
 void finish_close_as_user(const Session* session, Open& open);
 
 // What the loop thread is serving: the identity it acts as, and how the request is
-// answered when a job started for it cannot run as that identity. The loop returns to
-// the process identity at the end of the scope (and before it waits for events).
+// answered when a job started for it cannot run as that identity. At the end of the
+// scope the loop takes back the identity it had, the process's outside any request.
 class Serving {
  public:
   Serving(const IdentityPtr& identity, const Request& request);
