@@ -59,12 +59,24 @@ def must(cmd):
         raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()}")
 
 
+def unused_uid_above_range():
+    """A uid above useradd's range (UID_MAX 60000): once C is removed, no account made
+    meanwhile by another test can take C's uid over."""
+    for uid in range(61000 + SUFFIX % 4000, 65000):
+        try:
+            pwd.getpwuid(uid)
+        except KeyError:
+            return uid
+    raise RuntimeError("no free uid between 61000 and 65000")
+
+
 def make_accounts():
     with account_lock():
         must(["groupadd", GROUP_G])
         must(["useradd", "-M", "-s", "/usr/sbin/nologin", USER_A])
         must(["useradd", "-M", "-s", "/usr/sbin/nologin", "-G", GROUP_G, USER_B])
-        must(["useradd", "-M", "-s", "/usr/sbin/nologin", USER_C])
+        must(["useradd", "-M", "-s", "/usr/sbin/nologin", "-u", str(unused_uid_above_range()),
+              USER_C])
 
 
 def remove_accounts():
