@@ -53,6 +53,9 @@ int Worker::run() {
   if (!credentials::can_switch())
     log::info(nullptr, "worker: not started as root: every user's files are accessed as %s",
               credentials::process_identity()->describe().c_str());
+  // libuv starts its pool threads on first use: start them now, as the process, rather
+  // than as (and counted against the RLIMIT_NPROC of) whichever user asks first.
+  run_blocking(&loop_, credentials::process_identity(), [] {}, [] {}, nullptr);
   uv_prepare_init(&loop_, &between_requests_);
   uv_prepare_start(&between_requests_, [](uv_prepare_t*) { serve_nobody(); });
   uv_unref(reinterpret_cast<uv_handle_t*>(&between_requests_));
