@@ -21,6 +21,15 @@ if(SMB_SANITIZE)
                       -fno-omit-frame-pointer -g)
   add_link_options(-fsanitize=address,undefined)
 endif()
+if(SMB_TSAN)
+  if(SMB_SANITIZE)
+    message(FATAL_ERROR "SMB_TSAN and SMB_SANITIZE cannot be combined (one runtime each)")
+  endif()
+  # State touched from the pool threads must belong to one thread at a time; this build
+  # checks it while the unit and integration tests run.
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer -g)
+  add_link_options(-fsanitize=thread)
+endif()
 if(SMB_FUZZ)
   # Every object is built with coverage so the fuzz targets see into the libraries.
   add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -g)

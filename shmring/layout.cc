@@ -116,7 +116,7 @@ Layout decode_header(std::span<const std::uint8_t> header, std::uint64_t fd_size
   return *layout;
 }
 
-bool set_buffers(Descriptor& d, std::span<const BufferDescriptor> buffers) {
+bool set_buffers(Descriptor& d, std::span<const BufferDescriptorV1> buffers) {
   if (buffers.size() > kMaxBuffers) return false;
   d.payload.fill(0);
   // An empty span may carry a null pointer, which memcpy must not be given.
@@ -127,9 +127,9 @@ bool set_buffers(Descriptor& d, std::span<const BufferDescriptor> buffers) {
 
 std::optional<BufferList> get_buffers(const Descriptor& d) {
   const std::uint32_t len = d.payload_length;
-  if (len > kPayloadSize || len % sizeof(BufferDescriptor) != 0) return std::nullopt;
+  if (len > kPayloadSize || len % sizeof(BufferDescriptorV1) != 0) return std::nullopt;
   BufferList list;
-  list.count = len / sizeof(BufferDescriptor);
+  list.count = len / sizeof(BufferDescriptorV1);
   std::memcpy(list.items.data(), d.payload.data(), len);
   return list;
 }

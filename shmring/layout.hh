@@ -21,6 +21,8 @@
 #include <string>
 #include <type_traits>
 
+#include "smbd/base/buffer_descriptor.hh"
+
 namespace smb::shmring {
 
 inline constexpr std::uint64_t kMagic = 0x31524d4853424d53;  // "SMBSHMR1"
@@ -102,18 +104,9 @@ struct RingControl {
 static_assert(sizeof(RingControl) == 256);
 static_assert(std::is_trivially_copyable_v<RingControl>);
 
-// A remote buffer as SMB Direct describes it (MS-SMBD 2.2.3.1 Buffer Descriptor V1).
-struct BufferDescriptor {
-  std::uint64_t offset = 0;
-  std::uint32_t token = 0;
-  std::uint32_t length = 0;
-  friend bool operator==(const BufferDescriptor&, const BufferDescriptor&) = default;
-};
-static_assert(sizeof(BufferDescriptor) == 16);
-
 inline constexpr std::uint32_t kNoSlot = 0xFFFFFFFF;
 inline constexpr std::size_t kPayloadSize = 96;
-inline constexpr std::size_t kMaxBuffers = kPayloadSize / sizeof(BufferDescriptor);
+inline constexpr std::size_t kMaxBuffers = kPayloadSize / sizeof(BufferDescriptorV1);
 
 // One ring entry. shmring interprets none of these fields itself except through the
 // validating accessors (Channel::slot_bytes, get_buffers): the protocol above decides
@@ -134,13 +127,14 @@ static_assert(sizeof(Descriptor) == kDescriptorSize);
 static_assert(std::is_trivially_copyable_v<Descriptor>);
 
 // Stores `buffers` (at most kMaxBuffers) as the payload; false when there are too many.
-bool set_buffers(Descriptor& d, std::span<const BufferDescriptor> buffers);
+// The payload holds the client's buffers ([MS-SMBD] 2.2.3.1) as the struct lays them out.
+bool set_buffers(Descriptor& d, std::span<const BufferDescriptorV1> buffers);
 // The buffer descriptors of a received payload; nullopt when payload_length is not a
 // whole number of descriptors or exceeds the payload area.
 struct BufferList {
-  std::array<BufferDescriptor, kMaxBuffers> items{};
+  std::array<BufferDescriptorV1, kMaxBuffers> items{};
   std::size_t count = 0;
-  std::span<const BufferDescriptor> view() const { return {items.data(), count}; }
+  std::span<const BufferDescriptorV1> view() const { return {items.data(), count}; }
 };
 std::optional<BufferList> get_buffers(const Descriptor& d);
 

@@ -206,8 +206,7 @@ struct Proxy::Session {
       complete(d.request_id, NtStatus::INVALID_PARAMETER, 0);
       return;
     }
-    std::vector<smbdirect::BufferDescriptorV1> list;
-    for (const auto& b : checked->buffers.view()) list.push_back({b.offset, b.token, b.length});
+    auto list = checked->buffers.view();
     std::size_t offset = static_cast<std::size_t>(bytes->data() - ring->segment().bytes().data());
     std::uint64_t id = d.request_id;
     std::uint32_t length = d.length;

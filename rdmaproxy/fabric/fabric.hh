@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "smbd/base/buffer_descriptor.hh"
+
 namespace smb::fabric {
 
 // Outcome of a posted work request, modelled on RC work completion statuses.
@@ -74,13 +76,6 @@ struct LocalBuffer {
   std::size_t length = 0;
 };
 
-// A range of a peer's registration: the triple of SMB_DIRECT_BUFFER_DESCRIPTOR_V1.
-struct RemoteBuffer {
-  std::uint64_t offset = 0;
-  std::uint32_t token = 0;
-  std::uint32_t length = 0;
-};
-
 enum class CompletionKind : std::uint8_t {
   send,
   recv,
@@ -129,8 +124,11 @@ class QueuePair {
   virtual Status post_recv(std::uint64_t wr_id, LocalBuffer buffer) = 0;
   virtual Status post_send(std::uint64_t wr_id, LocalBuffer buffer,
                            std::optional<std::uint32_t> invalidate_token = std::nullopt) = 0;
-  virtual Status post_rdma_write(std::uint64_t wr_id, LocalBuffer source, RemoteBuffer target) = 0;
-  virtual Status post_rdma_read(std::uint64_t wr_id, LocalBuffer target, RemoteBuffer source) = 0;
+  // RDMA Write to / Read from a range of the peer's registration ([MS-SMBD] 2.2.3.1).
+  virtual Status post_rdma_write(std::uint64_t wr_id, LocalBuffer source,
+                                 BufferDescriptorV1 target) = 0;
+  virtual Status post_rdma_read(std::uint64_t wr_id, LocalBuffer target,
+                                BufferDescriptorV1 source) = 0;
 
   // Moves the connection forward and returns up to out.size() completions; never blocks.
   virtual std::size_t poll(std::span<Completion> out) = 0;

@@ -165,7 +165,8 @@ class SoftQueuePair final : public QueuePair {
     return Status::success;
   }
 
-  Status post_rdma_write(std::uint64_t wr_id, LocalBuffer source, RemoteBuffer target) override {
+  Status post_rdma_write(std::uint64_t wr_id, LocalBuffer source,
+                         BufferDescriptorV1 target) override {
     if (state_ != State::connected) return Status::not_connected;
     std::span<std::uint8_t> local;
     if (Status s = local_span(source, local); s != Status::success) return s;
@@ -179,7 +180,8 @@ class SoftQueuePair final : public QueuePair {
     return Status::success;
   }
 
-  Status post_rdma_read(std::uint64_t wr_id, LocalBuffer target, RemoteBuffer source) override {
+  Status post_rdma_read(std::uint64_t wr_id, LocalBuffer target,
+                        BufferDescriptorV1 source) override {
     if (state_ != State::connected) return Status::not_connected;
     std::span<std::uint8_t> local;
     if (Status s = local_span(target, local); s != Status::success) return s;

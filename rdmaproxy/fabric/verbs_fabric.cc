@@ -249,14 +249,16 @@ class VerbsQueuePair final : public QueuePair {
     return post(wr, wr_id, CompletionKind::send, buffer, nullptr);
   }
 
-  Status post_rdma_write(std::uint64_t wr_id, LocalBuffer source, RemoteBuffer target) override {
+  Status post_rdma_write(std::uint64_t wr_id, LocalBuffer source,
+                         BufferDescriptorV1 target) override {
     if (source.length != target.length) return Status::invalid_argument;
     ibv_send_wr wr{};
     wr.opcode = IBV_WR_RDMA_WRITE;
     return post(wr, wr_id, CompletionKind::rdma_write, source, &target);
   }
 
-  Status post_rdma_read(std::uint64_t wr_id, LocalBuffer target, RemoteBuffer source) override {
+  Status post_rdma_read(std::uint64_t wr_id, LocalBuffer target,
+                        BufferDescriptorV1 source) override {
     if (target.length != source.length) return Status::invalid_argument;
     ibv_send_wr wr{};
     wr.opcode = IBV_WR_RDMA_READ;
@@ -382,7 +384,7 @@ class VerbsQueuePair final : public QueuePair {
   }
 
   Status post(ibv_send_wr& wr, std::uint64_t wr_id, CompletionKind kind, const LocalBuffer& local,
-              const RemoteBuffer* remote) {
+              const BufferDescriptorV1* remote) {
     if (state_ != State::connected) return Status::not_connected;
     ibv_sge sge{};
     if (Status s = make_sge(local, sge); s != Status::success) return s;

@@ -518,9 +518,8 @@ NtStatus Connection::start_rdma(bool write, const fabric::MemoryRegion& region, 
   std::size_t at = offset;
   for (const auto& d : descriptors) {
     fabric::LocalBuffer local{&region, at, d.length};
-    fabric::RemoteBuffer remote{d.offset, d.token, d.length};
-    fabric::Status s = write ? qp_->post_rdma_write(kRdmaTag | id, local, remote)
-                             : qp_->post_rdma_read(kRdmaTag | id, local, remote);
+    fabric::Status s = write ? qp_->post_rdma_write(kRdmaTag | id, local, d)
+                             : qp_->post_rdma_read(kRdmaTag | id, local, d);
     if (s != fabric::Status::success) {
       op.status = rdma_status(s);
       break;

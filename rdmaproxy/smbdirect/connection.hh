@@ -19,9 +19,10 @@
 #include <vector>
 
 #include "rdmaproxy/fabric/fabric.hh"
+#include "rdmaproxy/smbdirect/messages.hh"
+#include "smbd/base/buffer_descriptor.hh"
 #include "smbd/base/bytes.hh"
 #include "smbd/base/ntstatus.hh"
-#include "rdmaproxy/smbdirect/messages.hh"
 
 namespace smb::smbdirect {
 

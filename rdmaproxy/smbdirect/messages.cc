@@ -112,32 +112,4 @@ NtStatus decode_data_transfer(ByteSpan message, std::uint32_t max_fragmented_rec
   return NtStatus::SUCCESS;
 }
 
-NtStatus decode_buffer_descriptors(ByteSpan data, std::size_t max_count,
-                                   std::vector<BufferDescriptorV1>& out) {
-  out.clear();
-  if (data.empty() || data.size() % kBufferDescriptorSize != 0 ||
-      data.size() / kBufferDescriptorSize > max_count)
-    return NtStatus::INVALID_PARAMETER;
-  ByteReader r(data);
-  out.reserve(data.size() / kBufferDescriptorSize);
-  while (r.remaining() >= kBufferDescriptorSize) {
-    BufferDescriptorV1 d;
-    d.offset = r.u64();
-    d.token = r.u32();
-    d.length = r.u32();
-    if (d.length == 0) return NtStatus::INVALID_PARAMETER;
-    out.push_back(d);
-  }
-  return r.ok() ? NtStatus::SUCCESS : NtStatus::INVALID_PARAMETER;
-}
-
-void encode_buffer_descriptors(std::span<const BufferDescriptorV1> list, Bytes& out) {
-  ByteWriter w(out);
-  for (const auto& d : list) {
-    w.u64(d.offset);
-    w.u32(d.token);
-    w.u32(d.length);
-  }
-}
-
 }  // namespace smb::smbdirect

@@ -19,7 +19,6 @@ constexpr std::size_t kDataTransferHeaderSize = 24;   // 2.2.3 up to and includi
 constexpr std::uint16_t kResponseRequested = 0x0001;  // 2.2.3 SMB_DIRECT_RESPONSE_REQUESTED
 constexpr std::uint32_t kMinReceiveSize = 128;        // 3.1.5.6 / 3.1.5.7
 constexpr std::uint32_t kMinFragmentedSize = 131072;  // 3.1.5.6 / 3.1.5.7
-constexpr std::size_t kBufferDescriptorSize = 16;     // 2.2.3.1
 
 // 2.2.1 Negotiate Request.
 struct NegotiateRequest {
@@ -56,14 +55,6 @@ struct DataTransfer {
   ByteSpan data;
 };
 
-// 2.2.3.1 SMB_DIRECT_BUFFER_DESCRIPTOR_V1.
-struct BufferDescriptorV1 {
-  std::uint64_t offset = 0;
-  std::uint32_t token = 0;
-  std::uint32_t length = 0;
-  bool operator==(const BufferDescriptorV1&) const = default;
-};
-
 void encode(const NegotiateRequest& m, Bytes& out);
 void encode(const NegotiateResponse& m, Bytes& out);
 // Writes the 24-byte header of a data transfer message; DataOffset is 24 when
@@ -92,12 +83,5 @@ bool check_negotiate_response(const NegotiateResponse& m, std::uint32_t local_ma
 // Connection.MaxFragmentedRecvSize). Any failure means: terminate the connection.
 NtStatus decode_data_transfer(ByteSpan message, std::uint32_t max_fragmented_recv_size,
                               DataTransfer& out);
-
-// A list of SMB_DIRECT_BUFFER_DESCRIPTOR_V1 as an SMB2 channel info buffer carries it
-// ([MS-SMB2] 2.2.19 / 2.2.21): a nonzero multiple of 16 bytes, at most `max_count`
-// entries, each with a nonzero length.
-NtStatus decode_buffer_descriptors(ByteSpan data, std::size_t max_count,
-                                   std::vector<BufferDescriptorV1>& out);
-void encode_buffer_descriptors(std::span<const BufferDescriptorV1> list, Bytes& out);
 
 }  // namespace smb::smbdirect

@@ -17,10 +17,11 @@
 #include <string>
 #include <thread>
 
-#include "smbd/client/connection.hh"
 #include "rdmaproxy/fabric/fabric.hh"
-#include "smbd/proto/read.hh"
 #include "rdmaproxy/smbdirect/connection.hh"
+#include "smbd/base/buffer_descriptor.hh"
+#include "smbd/client/connection.hh"
+#include "smbd/proto/read.hh"
 
 namespace smb::client {
 

@@ -9,32 +9,6 @@ constexpr std::uint16_t kRequestSize = 49;   // MS-SMB2 2.2.19
 constexpr std::uint16_t kResponseSize = 17;  // MS-SMB2 2.2.20
 }  // namespace
 
-NtStatus decode_buffer_descriptors(ByteSpan data, std::vector<BufferDescriptorV1>& out) {
-  out.clear();
-  if (data.size() % kBufferDescriptorV1Size != 0) return NtStatus::INVALID_PARAMETER;
-  ByteReader r(data);
-  out.reserve(data.size() / kBufferDescriptorV1Size);
-  while (r.remaining() > 0) {
-    BufferDescriptorV1 d;
-    d.offset = r.u64();
-    d.token = r.u32();
-    d.length = r.u32();
-    out.push_back(d);
-  }
-  return r.ok() ? NtStatus::SUCCESS : NtStatus::INVALID_PARAMETER;
-}
-
-Bytes encode_buffer_descriptors(const std::vector<BufferDescriptorV1>& descriptors) {
-  Bytes out;
-  ByteWriter w(out);
-  for (const auto& d : descriptors) {
-    w.u64(d.offset);
-    w.u32(d.token);
-    w.u32(d.length);
-  }
-  return out;
-}
-
 NtStatus decode(ByteSpan pdu, ReadRequest& out) {
   ByteReader r(pdu);
   if (NtStatus s = body::begin(pdu, kRequestSize, r); s != NtStatus::SUCCESS) return s;
@@ -102,7 +76,10 @@ void encode(const ReadResponse& p, ByteWriter& w) {
   w.u32(p.data_length);
   w.u32(p.data_remaining);
   w.u32(p.flags);
-  if (p.data_length == 0) w.u8(0);  // MS-SMB2 2.2.20: Buffer holds at least one byte
+  // MS-SMB2 2.2.20: Buffer holds at least one byte, except when the data went to the
+  // client's buffers by RDMA (DataRemaining): cifs.ko takes only the 16-byte fixed part
+  // of such a response, so a padding byte would shift every message it reads after it.
+  if (p.data_length == 0 && p.data_remaining == 0) w.u8(0);
 }
 
 }  // namespace smb

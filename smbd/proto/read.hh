@@ -1,5 +1,5 @@
-// SMB2 READ request (MS-SMB2 2.2.19) and response (2.2.20), and the RDMA channel
-// descriptors they may carry ([MS-SMBD] 2.2.3.1).
+// SMB2 READ request (MS-SMB2 2.2.19) and response (2.2.20). The RDMA channel
+// descriptors they may carry are smbd/base/buffer_descriptor.hh ([MS-SMBD] 2.2.3.1).
 //
 // Ownership: the request's channel info is copied. The response's data is a view into
 // the pdu (decode) and is never written by encode: encode writes the fixed part with
@@ -10,10 +10,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "smbd/base/buffer_descriptor.hh"
 #include "smbd/base/bytes.hh"
+#include "smbd/base/ntstatus.hh"
 #include "smbd/proto/file_id.hh"
 #include "smbd/proto/header.hh"
-#include "smbd/base/ntstatus.hh"
 
 namespace smb {
 
@@ -29,19 +30,6 @@ inline constexpr std::uint8_t kReadFlagReadUnbuffered = 0x01;
 inline constexpr std::uint8_t kReadFlagRequestCompressed = 0x02;
 // MS-SMB2 2.2.20: Flags (3.1.1).
 inline constexpr std::uint32_t kReadResponseRdmaTransform = 0x00000001;
-
-// [MS-SMBD] 2.2.3.1 SMB_DIRECT_BUFFER_DESCRIPTOR_V1.
-struct BufferDescriptorV1 {
-  std::uint64_t offset = 0;
-  std::uint32_t token = 0;
-  std::uint32_t length = 0;
-  bool operator==(const BufferDescriptorV1&) const = default;
-};
-inline constexpr std::size_t kBufferDescriptorV1Size = 16;
-
-// A list of descriptors: the length must be a whole number of them.
-NtStatus decode_buffer_descriptors(ByteSpan data, std::vector<BufferDescriptorV1>& out);
-Bytes encode_buffer_descriptors(const std::vector<BufferDescriptorV1>& descriptors);
 
 inline bool is_rdma_v1(Channel c) {
   return c == Channel::RDMA_V1 || c == Channel::RDMA_V1_INVALIDATE;
@@ -74,7 +62,8 @@ inline constexpr std::uint8_t kReadResponseDataOffset = 0x50;
 NtStatus decode(ByteSpan pdu, ReadRequest& out);
 NtStatus decode(ByteSpan pdu, ReadResponse& out);
 void encode(const ReadRequest& request, ByteWriter& w);
-// Writes 16 body bytes (plus the one Buffer byte when data_length is 0).
+// Writes 16 body bytes, plus the one Buffer byte when neither data_length nor
+// data_remaining (data sent on an RDMA channel) is set.
 void encode(const ReadResponse& response, ByteWriter& w);
 
 }  // namespace smb

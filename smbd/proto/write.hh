@@ -9,10 +9,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "smbd/base/buffer_descriptor.hh"
 #include "smbd/base/bytes.hh"
+#include "smbd/base/ntstatus.hh"
 #include "smbd/proto/file_id.hh"
 #include "smbd/proto/header.hh"
-#include "smbd/base/ntstatus.hh"
 #include "smbd/proto/read.hh"
 
 namespace smb {

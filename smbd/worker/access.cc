@@ -5,16 +5,6 @@
 
 namespace smb::server {
 
-std::uint32_t map_generic_access(std::uint32_t desired, std::uint32_t maximal) {
-  std::uint32_t mapped = desired & 0x0FFFFFFF & ~kAccessMaximumAllowed;
-  if (desired & 0x80000000u) mapped |= kFileGenericReadAccess;
-  if (desired & 0x40000000u) mapped |= kFileGenericWriteAccess;
-  if (desired & 0x20000000u) mapped |= kFileGenericExecuteAccess;
-  if (desired & 0x10000000u) mapped |= kFileAllAccess;
-  if (desired & kAccessMaximumAllowed) mapped |= maximal;
-  return mapped;
-}
-
 namespace {
 bool in_list(const std::vector<std::string>& names, const std::string& user) {
   return std::any_of(names.begin(), names.end(), [&](const std::string& n) {

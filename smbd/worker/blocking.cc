@@ -66,18 +66,13 @@ IdentityPtr identity_for(const Session* session, const TreeConnect* tree) {
   return credentials::process_identity();
 }
 
-void finish_close_as_user(const Session* session, Open& open) {
+IdentityPtr identity_for_open(const Session* session, std::uint32_t tree_id) {
   const TreeConnect* tree = nullptr;
   if (session != nullptr) {
-    auto found = session->trees.find(open.tree_id);
+    auto found = session->trees.find(tree_id);
     if (found != session->trees.end()) tree = &found->second;
   }
-  credentials::IdentityScope as_user(identity_for(session, tree));
-  if (as_user.ok())
-    finish_close(open);
-  else
-    log::error(nullptr, "'%s' is not closed as its user: cannot act as %s", open.path.c_str(),
-               identity_for(session, tree)->describe().c_str());
+  return identity_for(session, tree);
 }
 
 Serving::Serving(const IdentityPtr& identity, const Request& request) : Serving(identity) {

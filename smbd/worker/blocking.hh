@@ -15,6 +15,7 @@
 // leave the loop acting as the woken request's user for the rest of that handler.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 
 #include "smbd/base/credentials.hh"
@@ -23,7 +24,6 @@
 
 namespace smb::server {
 
-struct Open;
 struct Request;
 struct Session;
 struct TreeConnect;
@@ -32,10 +32,8 @@ struct TreeConnect;
 // the like), else its session's, else (no user yet) the process's own.
 IdentityPtr identity_for(const Session* session, const TreeConnect* tree);
 
-// Ends an open taken out of the table outside a CLOSE (LOGOFF, a lost channel, the
-// worker stopping) as the user of its share: a delete on close removes the file as the
-// user who asked for it, never as the process.
-void finish_close_as_user(const Session* session, Open& open);
+// The identity the requests on an open's tree connect run as (`session` may be null).
+IdentityPtr identity_for_open(const Session* session, std::uint32_t tree_id);
 
 // What the loop thread is serving: the identity it acts as, and how the request is
 // answered when a job started for it cannot run as that identity. At the end of the

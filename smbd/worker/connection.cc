@@ -12,8 +12,6 @@
 #include "smbd/worker/negotiate_policy.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/request.hh"
-#include "smbd/worker/transport/rdma_transport.hh"
-#include "smbd/worker/transport/tcp_transport.hh"
 #include "smbd/worker/worker.hh"
 
 namespace smb::server {
@@ -35,9 +33,10 @@ struct Connection::Message {
   std::shared_ptr<Bytes> bytes;
   bool encrypted = false;
   std::vector<ByteSpan> elements;
-  std::size_t next = 0;
+  std::size_t next = 0;  // the element the gate takes next
   struct Done {
     Header request;
+    const CommandSpec* spec = nullptr;  // null for a command code outside the table
     Response response;
     bool sign = false;
     std::uint64_t signing_session = 0;
@@ -48,7 +47,195 @@ struct Connection::Message {
   std::uint32_t last_tree_id = 0;
   FileId last_file_id{kRelatedId, kRelatedId};
   NtStatus create_error = NtStatus::SUCCESS;  // a failed CREATE fails related ops after it
-  bool async_sent = false;
+  // process_next() is running the elements; answered, or given up with its connection.
+  bool running = false;
+  bool finished = false;
+};
+
+namespace {
+
+// What an element's completion needs to know, in one allocation per request: whether it
+// ran already, and the open whose channel sequence the request counts against.
+struct Completion {
+  bool done = false;
+  std::optional<std::pair<FileId, std::uint16_t>> counted;
+};
+
+}  // namespace
+
+// One element on its way through the common checks of MS-SMB2 3.3.5.2, each step ruled
+// by the element's row of the dispatch table. A step answers SUCCESS to go on, or the
+// status the element is failed with.
+struct Connection::Gate {
+  Connection& connection;
+  Message& message;
+  std::size_t index;
+  const CommandSpec& spec;
+  Request& request;
+  Completion& completion;
+  bool related = false;  // inherits ids from the element before (3.3.5.2.7.2)
+  bool binding = false;  // a SESSION_SETUP binding this connection to a session (3.3.5.5.2)
+
+  NtStatus admit() {
+    for (auto step : {&Gate::check_chain, &Gate::check_structure_size, &Gate::resolve_related,
+                      &Gate::resolve_session, &Gate::verify_signature_and_encryption,
+                      &Gate::resolve_tree, &Gate::resolve_open, &Gate::check_credit_charge}) {
+      NtStatus status = (this->*step)();
+      if (status != NtStatus::SUCCESS) return status;
+    }
+    return NtStatus::SUCCESS;
+  }
+
+  // A chain longer than the limit is not served (dispatch.hh).
+  NtStatus check_chain() {
+    return message.elements.size() > kMaxCompoundElements ? NtStatus::INVALID_PARAMETER
+                                                          : NtStatus::SUCCESS;
+  }
+
+  // MS-SMB2 3.3.5.2.6: StructureSize as the command defines it.
+  NtStatus check_structure_size() {
+    ByteSpan pdu = message.elements[index];
+    if (spec.structure_size == 0) return NtStatus::SUCCESS;
+    if (pdu.size() < kSmb2HeaderSize + 2 || load_le16(&pdu[kSmb2HeaderSize]) != spec.structure_size)
+      return NtStatus::INVALID_PARAMETER;
+    return NtStatus::SUCCESS;
+  }
+
+  // MS-SMB2 3.3.5.2.7.2: ids inherited from the element before; a failed CREATE fails
+  // the related operations after it.
+  NtStatus resolve_related() {
+    Header& h = request.header;
+    bool flagged = (h.flags & kFlagRelatedOperations) != 0;
+    if (flagged && index == 0) return NtStatus::INVALID_PARAMETER;
+    related = flagged;
+    if (!related) return NtStatus::SUCCESS;
+    if (h.session_id == kRelatedId) h.session_id = message.last_session_id;
+    if (h.tree_id == kRelatedTreeId) h.tree_id = message.last_tree_id;
+    return nt_error(message.create_error) ? message.create_error : NtStatus::SUCCESS;
+  }
+
+  // MS-SMB2 3.3.5.2.9: a session is used only on its own channels (the connection that
+  // is setting it up counts as one); another connection of the same client that names
+  // it has not bound to it.
+  NtStatus resolve_session() {
+    const Header& h = request.header;
+    ByteSpan pdu = message.elements[index];
+    ClientState& client = connection.worker_.client();
+    Session* session = nullptr;
+    switch (spec.session) {
+      case SessionRule::none:
+        break;
+      case SessionRule::optional:
+        session = client.session(h.session_id);
+        if (session != nullptr &&
+            (session->logged_off || session->channels.count(connection.id_) == 0))
+          session = nullptr;
+        break;
+      case SessionRule::setup:
+        binding = pdu.size() > kSmb2HeaderSize + 2 &&
+                  (pdu[kSmb2HeaderSize + 2] & kSessionSetupFlagBinding) != 0;
+        if (h.session_id == 0) break;
+        [[fallthrough]];
+      case SessionRule::required: {
+        session = client.session(h.session_id);
+        bool on_channel =
+            session != nullptr && (session->channels.count(connection.id_) != 0 || binding ||
+                                   (session->state == Session::State::IN_PROGRESS &&
+                                    session->bound_connection == connection.id_));
+        // A binding request for a session this worker does not hold is answered after
+        // asking where it lives (smb2_session_setup.cc).
+        bool elsewhere = session == nullptr && binding;
+        if (!elsewhere && (session == nullptr || session->logged_off || !on_channel))
+          return NtStatus::USER_SESSION_DELETED;
+        if (spec.session == SessionRule::required && session->state != Session::State::VALID)
+          return session->state == Session::State::EXPIRED ? NtStatus::NETWORK_SESSION_EXPIRED
+                                                           : NtStatus::USER_SESSION_DELETED;
+        break;
+      }
+    }
+    request.session = session;
+    return NtStatus::SUCCESS;
+  }
+
+  // MS-SMB2 3.3.5.2.4 (signing) and 3.3.5.2.9 (encryption) of a request on a valid
+  // session; an encrypted request was authenticated by its decryption.
+  NtStatus verify_signature_and_encryption() {
+    const Header& h = request.header;
+    Session* session = request.session;
+    if (session == nullptr || session->state != Session::State::VALID || message.encrypted)
+      return NtStatus::SUCCESS;
+    auto channel = session->channels.find(connection.id_);
+    crypto::Signer* signer =
+        channel != session->channels.end() ? channel->second.signer.get() : nullptr;
+    // MS-SMB2 3.3.5.2.4: a binding request is signed with Session.SigningKey.
+    if (channel == session->channels.end() && binding) signer = session->session_signer.get();
+    if ((h.flags & kFlagSigned) != 0) {
+      if (signer == nullptr || !signer->verify(std::array<ByteSpan, 1>{message.elements[index]})) {
+        log::notice(connection.peer().c_str(), "bad signature on %s", command_name(h.command));
+        return NtStatus::ACCESS_DENIED;
+      }
+    } else if (session->signing_required && !binding && !spec.signing_exempt) {
+      return NtStatus::ACCESS_DENIED;
+    }
+    if (session->encrypt_data && spec.encryption == EncryptionRule::required)
+      return NtStatus::ACCESS_DENIED;
+    return NtStatus::SUCCESS;
+  }
+
+  // MS-SMB2 3.3.5.2.11: the tree connect, and its share's demand for encryption.
+  NtStatus resolve_tree() {
+    if (!spec.needs_tree) return NtStatus::SUCCESS;
+    auto tree = request.session->trees.find(request.header.tree_id);
+    if (tree == request.session->trees.end()) return NtStatus::NETWORK_NAME_DELETED;
+    request.tree = &tree->second;
+    if (tree->second.encrypt_required && !message.encrypted &&
+        spec.encryption == EncryptionRule::required)
+      return NtStatus::ACCESS_DENIED;
+    return NtStatus::SUCCESS;
+  }
+
+  // The open the FileId names (all ones in a related operation: the previous element's),
+  // and its channel sequence (MS-SMB2 3.3.5.2.10).
+  NtStatus resolve_open() {
+    if (spec.file_id_offset < 0) return NtStatus::SUCCESS;
+    ByteSpan pdu = message.elements[index];
+    const Header& h = request.header;
+    std::size_t at = kSmb2HeaderSize + static_cast<std::size_t>(spec.file_id_offset);
+    if (!in_bounds(at, 16, pdu.size())) return NtStatus::INVALID_PARAMETER;
+    FileId id{load_le64(&pdu[at]), load_le64(&pdu[at + 8])};
+    bool all_ones = id.persistent == kRelatedId && id.volatile_ == kRelatedId;
+    if (related && all_ones) id = message.last_file_id;
+    bool none = spec.file_id_optional && all_ones && !related;
+    Open* open = none ? nullptr : connection.worker_.client().open(id);
+    if (!none &&
+        (open == nullptr || open->session_id != request.session->id || open->tree_id != h.tree_id))
+      return NtStatus::FILE_CLOSED;
+    request.open = open;
+    request.file_id = id;
+    if (open == nullptr || connection.negotiated_.dialect < 0x0300) return NtStatus::SUCCESS;
+    bool replay = (h.flags & kFlagReplayOperation) != 0;
+    switch (admit_channel_sequence(*open, h.channel_sequence, replay, spec.modifies)) {
+      case SequenceCheck::refused:
+        return NtStatus::FILE_NOT_AVAILABLE;
+      case SequenceCheck::counted:
+        completion.counted = std::make_pair(id, h.channel_sequence);
+        break;
+      case SequenceCheck::passed:
+        break;
+    }
+    return NtStatus::SUCCESS;
+  }
+
+  // MS-SMB2 3.3.5.2.5: CreditCharge covers the payload the body names; Windows fails an
+  // undercharged request with STATUS_INVALID_PARAMETER.
+  NtStatus check_credit_charge() {
+    if (spec.payload_size == nullptr) return NtStatus::SUCCESS;
+    std::optional<std::uint64_t> payload = spec.payload_size(message.elements[index]);
+    if (!payload || !credit_charge_covers(connection.negotiated_.dialect,
+                                          request.header.credit_charge, *payload))
+      return NtStatus::INVALID_PARAMETER;
+    return NtStatus::SUCCESS;
+  }
 };
 
 Connection::Connection(Worker& worker, std::uint64_t id, std::unique_ptr<Transport> transport)
@@ -129,52 +316,33 @@ void Connection::on_closed(const char* reason) {
 }
 
 void Connection::hand_off(Bytes negotiate) {
-  UniqueFd fd;
-  Bytes payload;
-  bool rdma = false;
-  if (auto* tcp = dynamic_cast<TcpTransport*>(transport_.get())) {
-    fd = tcp->detach();
-    payload = std::move(negotiate);
-  } else if (auto* channel = dynamic_cast<RdmaChannelTransport*>(transport_.get())) {
-    Bytes hello;
-    fd = channel->detach(hello);
-    payload = pack_rdma_handoff(hello, negotiate);
-    rdma = true;
-  }
-  if (!fd) {
+  HandOff passed = transport_->hand_off(std::move(negotiate));
+  if (!passed.socket) {
     close("cannot pass this connection to its client's worker");
     return;
   }
-  worker_.hand_off(negotiated_.client_guid, std::move(fd), std::move(payload), rdma);
+  worker_.hand_off(negotiated_.client_guid, std::move(passed.socket), std::move(passed.payload),
+                   passed.rdma);
   closed_ = true;
   worker_.connection_closed(id_);
 }
 
-// Over SMB Direct one READ or WRITE moves at most the proxy's MaxReadWriteSize through
-// an RDMA channel ([MS-SMBD] 3.1.1.1), so the connection offers no more.
+// The transport may bound one READ or WRITE (over SMB Direct the proxy's MaxReadWriteSize,
+// [MS-SMBD] 3.1.1.1), and the connection then offers no more.
 std::size_t Connection::max_read_size() const {
-  std::size_t limit = worker_.config().conf.global.smb2_max_read;
-  if (auto* channel = dynamic_cast<const RdmaChannelTransport*>(transport_.get()))
-    limit = std::min<std::size_t>(limit, channel->max_read_write_size());
-  return limit;
+  return std::min<std::size_t>(worker_.config().conf.global.smb2_max_read,
+                               transport_->max_read_write_size());
 }
 std::size_t Connection::max_write_size() const {
-  std::size_t limit = worker_.config().conf.global.smb2_max_write;
-  if (auto* channel = dynamic_cast<const RdmaChannelTransport*>(transport_.get()))
-    limit = std::min<std::size_t>(limit, channel->max_read_write_size());
-  return limit;
+  return std::min<std::size_t>(worker_.config().conf.global.smb2_max_write,
+                               transport_->max_read_write_size());
 }
 std::size_t Connection::max_inline_read() const {
-  std::size_t limit = max_read_size();
-  if (auto* channel = dynamic_cast<const RdmaChannelTransport*>(transport_.get())) {
-    // SMB2 header, READ response, transform header and compound padding.
-    constexpr std::size_t kOverhead = 64 + 16 + 52 + 8;
-    std::size_t fits = channel->max_send_message() > kOverhead
-                           ? channel->max_send_message() - kOverhead
-                           : 0;
-    limit = std::min(limit, fits);
-  }
-  return limit;
+  // The response must fit one message the client takes; besides the data it holds the
+  // SMB2 header, READ response, transform header and compound padding.
+  constexpr std::size_t kOverhead = 64 + 16 + 52 + 8;
+  std::size_t message = transport_->max_send_message();
+  return std::min(max_read_size(), message > kOverhead ? message - kOverhead : 0);
 }
 
 std::size_t Connection::max_transact_size() const {
@@ -251,15 +419,30 @@ void Connection::handle_smb1(Bytes message) {
   transport_->send(std::move(frame));
 }
 
+// Runs the elements of a message in order. An element answered at once (from inside
+// gate(): errors, ECHO, CANCEL) lets the loop go on with the next; one that waits (file
+// I/O) ends the loop, and its answer calls in here again. However long the chain, no
+// element takes stack.
 void Connection::process_next(const std::shared_ptr<Message>& message) {
+  if (message->running || message->finished) return;
+  message->running = true;
+  while (!closed_ && !message->finished && message->next < message->elements.size() &&
+         message->done.size() == message->next)
+    gate(message);
+  message->running = false;
+  if (message->finished) return;
   if (closed_) {
-    --in_flight_;
+    // Given up: the connection closed under it.
+    message->finished = true;
+    if (in_flight_ > 0) --in_flight_;
     return;
   }
-  if (message->next == message->elements.size()) {
-    send_responses(message);
-    return;
-  }
+  if (message->done.size() == message->elements.size()) send_responses(message);
+}
+
+// Takes the next element through the common checks and on to its handler; every rule
+// comes from the dispatch table.
+void Connection::gate(const std::shared_ptr<Message>& message) {
   std::size_t index = message->next++;
   ByteSpan pdu = message->elements[index];
 
@@ -270,19 +453,11 @@ void Connection::process_next(const std::shared_ptr<Message>& message) {
   request->encrypted = message->encrypted;
   if (decode(pdu, request->header) != NtStatus::SUCCESS) {
     close("malformed SMB2 header");
-    --in_flight_;
     return;
   }
-  Header& h = request->header;
-  std::weak_ptr<Message> weak = message;
+  const Header& h = request->header;
   std::uint64_t connection_id = id_;
   Worker& worker = worker_;
-  // What the completion needs to know, in one allocation per request: whether it ran
-  // already, and the open whose channel sequence this request counts against.
-  struct Completion {
-    bool done = false;
-    std::optional<std::pair<FileId, std::uint16_t>> counted;
-  };
   auto completion = std::make_shared<Completion>();
   request->complete = [&worker, connection_id, message, completion](Response response) {
     // A request completes once; a second answer would desynchronise the compound.
@@ -300,194 +475,62 @@ void Connection::process_next(const std::shared_ptr<Message>& message) {
     c->finish_element(message, std::move(response));
   };
 
-  auto fail = [&](NtStatus status) { request->reply(status); };
-
-  // The first message must be NEGOTIATE (MS-SMB2 3.3.5.2).
-  if (!negotiated_.done && h.command != Command::NEGOTIATE) {
-    close("request before NEGOTIATE");
-    --in_flight_;
-    return;
-  }
-
-  // Credits (MS-SMB2 3.3.5.2.3); CANCEL consumes none.
-  if (h.command == Command::CANCEL) {
-    cancel(h);
-    message->done.push_back({h, Response{}, false, 0});
-    message->done.back().response.status = NtStatus::CANCELLED;  // marks "no response"
-    process_next(message);
-    return;
-  }
-  std::uint16_t charge = negotiated_.dialect == 0x0202 ? 1 : h.credit_charge;
-  if (!credits_.consume(h.message_id, charge)) {
-    close("message id outside the credit window");
-    --in_flight_;
-    return;
-  }
-
   const CommandSpec* spec = find_command(static_cast<std::uint16_t>(h.command));
+  // MS-SMB2 3.3.5.2: a connection starts with NEGOTIATE.
+  if (!negotiated_.done && (spec == nullptr || !spec->negotiates)) {
+    close("request before NEGOTIATE");
+    return;
+  }
+  // MS-SMB2 3.3.5.2.3: the MessageId (and the CreditCharge - 1 after it) must lie in the
+  // command sequence window; a connection that breaks it is closed.
+  if (spec == nullptr || spec->sequenced) {
+    std::uint16_t charge = negotiated_.dialect == 0x0202 ? 1 : h.credit_charge;
+    if (!credits_.consume(h.message_id, charge)) {
+      close("message id outside the credit window");
+      return;
+    }
+  }
   if (spec == nullptr) {
-    fail(NtStatus::INVALID_PARAMETER);
+    request->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
-  // StructureSize (MS-SMB2 3.3.5.2.6).
-  if (spec->structure_size != 0 &&
-      (pdu.size() < kSmb2HeaderSize + 2 || load_le16(&pdu[kSmb2HeaderSize]) != spec->structure_size)) {
-    fail(NtStatus::INVALID_PARAMETER);
+  Gate checks{*this, *message, index, *spec, *request, *completion};
+  if (NtStatus status = checks.admit(); status != NtStatus::SUCCESS) {
+    request->reply(status);
     return;
   }
-
-  // Related operations (MS-SMB2 3.3.5.2.7.2).
-  bool related = (h.flags & kFlagRelatedOperations) != 0 && index > 0;
-  if ((h.flags & kFlagRelatedOperations) != 0 && index == 0) {
-    fail(NtStatus::INVALID_PARAMETER);
-    return;
-  }
-  if (related) {
-    if (h.session_id == kRelatedId) h.session_id = message->last_session_id;
-    if (h.tree_id == kRelatedTreeId) h.tree_id = message->last_tree_id;
-    if (nt_error(message->create_error)) {
-      fail(message->create_error);
-      return;
-    }
-  }
-
-  // Session (MS-SMB2 3.3.5.2.9).
-  ClientState& client = worker_.client();
-  Session* session = nullptr;
-  // A SESSION_SETUP that binds this connection to a session of another channel
-  // (MS-SMB2 3.3.5.5.2) finds the session in the global table instead.
-  bool binding = h.command == Command::SESSION_SETUP && pdu.size() > kSmb2HeaderSize + 2 &&
-                 (pdu[kSmb2HeaderSize + 2] & kSessionSetupFlagBinding) != 0;
-  if (spec->needs_session ||
-      (h.command == Command::SESSION_SETUP && h.session_id != 0)) {
-    session = client.session(h.session_id);
-    // MS-SMB2 3.3.5.2.9: a session is used only on its own channels (the connection
-    // that is setting it up counts as one); another connection of the same client that
-    // names it has not bound to it.
-    bool on_channel = session != nullptr &&
-                      (session->channels.count(id_) != 0 || binding ||
-                       (session->state == Session::State::IN_PROGRESS &&
-                        session->bound_connection == id_));
-    // A binding request for a session this worker does not hold is answered after
-    // asking where it lives (smb2_session.cc).
-    bool elsewhere = session == nullptr && binding && h.session_id != 0;
-    if (!elsewhere && (session == nullptr || session->logged_off || !on_channel)) {
-      fail(NtStatus::USER_SESSION_DELETED);
-      return;
-    }
-    if (spec->needs_session && session != nullptr && session->state != Session::State::VALID) {
-      fail(session->state == Session::State::EXPIRED ? NtStatus::NETWORK_SESSION_EXPIRED
-                                                     : NtStatus::USER_SESSION_DELETED);
-      return;
-    }
-  }
-  request->session = session;
-
-  // Signing and encryption of the request (MS-SMB2 3.3.5.2.4, 3.3.5.2.9).
-  bool signed_request = (h.flags & kFlagSigned) != 0;
-  if (session != nullptr && session->state == Session::State::VALID && !message->encrypted) {
-    auto channel = session->channels.find(id_);
-    crypto::Signer* signer =
-        channel != session->channels.end() ? channel->second.signer.get() : nullptr;
-    // MS-SMB2 3.3.5.2.4: a binding request is signed with Session.SigningKey.
-    if (channel == session->channels.end() && binding) signer = session->session_signer.get();
-    if (signed_request) {
-      if (signer == nullptr || !signer->verify(std::array<ByteSpan, 1>{pdu})) {
-        log::notice(peer().c_str(), "bad signature on %s", command_name(h.command));
-        fail(NtStatus::ACCESS_DENIED);
-        return;
-      }
-    } else if (session->signing_required && !binding && h.command != Command::ECHO) {
-      fail(NtStatus::ACCESS_DENIED);
-      return;
-    }
-    if (session->encrypt_data && h.command != Command::SESSION_SETUP &&
-        h.command != Command::ECHO) {
-      fail(NtStatus::ACCESS_DENIED);
-      return;
-    }
-  }
-
-  // Tree connect (MS-SMB2 3.3.5.2.11).
-  if (spec->needs_tree) {
-    auto tree = session->trees.find(h.tree_id);
-    if (tree == session->trees.end()) {
-      fail(NtStatus::NETWORK_NAME_DELETED);
-      return;
-    }
-    request->tree = &tree->second;
-    if (tree->second.encrypt_required && !message->encrypted) {
-      fail(NtStatus::ACCESS_DENIED);
-      return;
-    }
-  }
-
-  // Open (FileId), with related substitution.
-  if (spec->file_id_offset >= 0) {
-    std::size_t at = kSmb2HeaderSize + static_cast<std::size_t>(spec->file_id_offset);
-    if (!in_bounds(at, 16, pdu.size())) {
-      fail(NtStatus::INVALID_PARAMETER);
-      return;
-    }
-    FileId id{load_le64(&pdu[at]), load_le64(&pdu[at + 8])};
-    bool all_ones = id.persistent == kRelatedId && id.volatile_ == kRelatedId;
-    if (related && all_ones) id = message->last_file_id;
-    bool skip = spec->file_id_optional && all_ones && !related;
-    Open* open = skip ? nullptr : client.open(id);
-    if (!skip &&
-        (open == nullptr || open->session_id != session->id || open->tree_id != h.tree_id)) {
-      fail(NtStatus::FILE_CLOSED);
-      return;
-    }
-    request->open = open;
-    request->file_id = id;
-    if (open != nullptr && negotiated_.dialect >= 0x0300) {
-      bool modifies = h.command == Command::WRITE || h.command == Command::SET_INFO ||
-                      h.command == Command::IOCTL;
-      bool replay = (h.flags & kFlagReplayOperation) != 0;
-      switch (admit_channel_sequence(*open, h.channel_sequence, replay, modifies)) {
-        case SequenceCheck::refused:
-          fail(NtStatus::FILE_NOT_AVAILABLE);
-          return;
-        case SequenceCheck::counted:
-          completion->counted = std::make_pair(id, h.channel_sequence);
-          break;
-        case SequenceCheck::passed:
-          break;
-      }
-    }
-  }
-
   // Remember what related operations after this one inherit.
   message->last_session_id = h.session_id;
   message->last_tree_id = h.tree_id;
   if (request->open != nullptr) message->last_file_id = request->file_id;
 
   // The handler, and every job it starts, runs as the request's user (docs/security.md).
-  Serving serving(identity_for(session, request->tree), *request);
+  Serving serving(identity_for(request->session, request->tree), *request);
   if (!serving.ok()) {
-    fail(NtStatus::ACCESS_DENIED);
+    request->reply(NtStatus::ACCESS_DENIED);
     return;
   }
   spec->handler(request);
 }
 
 void Connection::finish_element(const std::shared_ptr<Message>& message, Response response) {
+  if (message->finished) return;
   std::size_t index = message->done.size();
   ByteSpan pdu = message->elements[index];
   Header request;
   decode(pdu, request);
+  const CommandSpec* spec = find_command(static_cast<std::uint16_t>(request.command));
   if (log::enabled(5))
     log::debug(5, peer().c_str(), "%s mid %llu -> %s", command_name(request.command),
                static_cast<unsigned long long>(request.message_id),
                std::string(nt_status_name(response.status)).c_str());
-  if (request.command == Command::CREATE) {
+  if (spec != nullptr && spec->opens_for_chain) {
     if (response.created) message->last_file_id = *response.created;
     message->create_error = nt_error(response.status) ? response.status : NtStatus::SUCCESS;
   }
 
   // Sign when the request was signed, or the session requires it (MS-SMB2 3.3.4.1.1).
-  Message::Done done{request, std::move(response), false, 0};
+  Message::Done done{request, spec, std::move(response), false, 0};
   std::uint64_t session_id =
       request.session_id == kRelatedId ? message->last_session_id : request.session_id;
   Session* session = worker_.client().session(session_id);
@@ -500,13 +543,13 @@ void Connection::finish_element(const std::shared_ptr<Message>& message, Respons
       done.signing_session = session_id;
     }
   }
-  if (done.response.disconnect) {
-    message->done.push_back(std::move(done));
+  bool disconnect = done.response.disconnect;
+  message->done.push_back(std::move(done));
+  if (disconnect) {
     send_responses(message);
     close("protocol violation");
     return;
   }
-  message->done.push_back(std::move(done));
   process_next(message);
 }
 
@@ -524,15 +567,18 @@ void Connection::send_notification(Bytes message, std::uint64_t session_id) {
 }
 
 void Connection::send_responses(const std::shared_ptr<Message>& message) {
+  if (message->finished) return;
+  message->finished = true;
   if (in_flight_ > 0) --in_flight_;
   if (closed_) return;
   Bytes head;
   ByteWriter w(head);
   ByteSpan payload;
   std::shared_ptr<const void> keep;
+  std::optional<std::uint32_t> invalidate_token;
   std::vector<std::pair<std::size_t, std::size_t>> element_ranges;
   std::vector<std::uint64_t> signing_sessions;
-  std::vector<Command> signing_commands;
+  std::vector<const CommandSpec*> signing_specs;
   // Elements whose final bytes someone needs: index, start, end (without padding).
   std::vector<std::tuple<std::size_t, std::size_t, std::size_t>> encoded;
   std::size_t previous_start = 0;
@@ -541,7 +587,7 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
 
   for (std::size_t i = 0; i < message->done.size(); ++i) {
     auto& d = message->done[i];
-    if (d.request.command == Command::CANCEL) continue;  // no response to CANCEL
+    if (d.spec != nullptr && !d.spec->answered) continue;
     if (any) {
       // MS-SMB2 3.3.4.1.3: each element starts 8-byte aligned; NextCommand links them.
       w.align(8);
@@ -574,6 +620,9 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
     } else {
       encode(ErrorResponse{}, w);
     }
+    // [MS-SMBD] 3.1.4.1: a message invalidates one token; a client whose other tokens
+    // in the same compound stay valid invalidates them itself.
+    if (!invalidate_token) invalidate_token = d.response.invalidate_token;
     if (!d.response.payload.empty()) {
       if (i + 1 == message->done.size()) {
         payload = d.response.payload;
@@ -584,7 +633,7 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
     }
     element_ranges.emplace_back(start, head.size());
     signing_sessions.push_back(d.sign ? d.signing_session : 0);
-    signing_commands.push_back(d.request.command);
+    signing_specs.push_back(d.spec);
     if (d.response.after_encode) encoded.emplace_back(i, start, head.size());
     any = true;
   }
@@ -600,7 +649,8 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
         channel != s->channels.end() ? channel->second.signer.get() : nullptr;
     // Answers to a binding exchange that has not made this connection a channel yet are
     // signed with Session.SigningKey, as its requests are (MS-SMB2 3.3.4.1.1).
-    if (channel == s->channels.end() && signing_commands[i] == Command::SESSION_SETUP)
+    if (channel == s->channels.end() && signing_specs[i] != nullptr &&
+        signing_specs[i]->session == SessionRule::setup)
       signer = s->session_signer.get();
     if (signer == nullptr) continue;
     auto [from, to] = element_ranges[i];
@@ -625,14 +675,14 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
       share_requires = t->second.encrypt_required;
     // MS-SMB2 3.3.4.1.4: a session's NEGOTIATE/SESSION_SETUP answers go unencrypted
     // unless the request itself came encrypted (re-authentication).
-    bool setup = d.request.command == Command::SESSION_SETUP ||
-                 d.request.command == Command::NEGOTIATE;
-    if (message->encrypted || (!setup && (s->encrypt_data || share_requires))) {
+    bool exempt = d.spec != nullptr && d.spec->encryption == EncryptionRule::exempt;
+    if (message->encrypted || (!exempt && (s->encrypt_data || share_requires))) {
       encrypt_session = s->id;
       break;
     }
   }
   Frame frame;
+  frame.invalidate_token = invalidate_token;
   if (encrypt_session != 0) {
     Session* s = worker_.client().session(encrypt_session);
     std::array<ByteSpan, 2> parts{ByteSpan(head), payload};

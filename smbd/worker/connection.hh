@@ -46,6 +46,9 @@ struct Response {
   std::uint32_t tree_id_override = 0;
   // Sign even though the request was not signed (the final SESSION_SETUP of 3.1.1).
   bool force_sign = false;
+  // The message goes with remote invalidation of this token (SMB2_CHANNEL_RDMA_V1_INVALIDATE,
+  // MS-SMB2 3.3.5.12, 3.3.5.13); the transport that moved the data by RDMA sets it.
+  std::optional<std::uint32_t> invalidate_token;
   // Runs once the response is on its way (state the response still needed can go).
   std::function<void()> after_send;
   // Sees the element as it is sent (header + body, signed where it is signed): the
@@ -88,6 +91,8 @@ class Connection {
   NegotiatedState& negotiated() { return negotiated_; }
   const std::string& peer() const { return transport_->peer_address(); }
   bool is_rdma() const { return transport_->is_rdma(); }
+  // How READ and WRITE data moves on this connection (inline, or by RDMA).
+  Transport& transport() { return *transport_; }
   std::size_t max_read_size() const;
   std::size_t max_write_size() const;
   std::size_t max_transact_size() const;
@@ -101,19 +106,23 @@ class Connection {
   // Gives the socket up to the client's owner worker (after its NEGOTIATE was read).
   void hand_off(Bytes negotiate);
 
+  // MS-SMB2 3.3.5.16: cancels the request a CANCEL names (smb2_cancel.cc).
+  void cancel(const Header& request);
+
  private:
   friend struct Request;
   struct Message;
+  struct Gate;  // one element through the common checks (connection.cc)
 
   void on_message(Bytes message);
   void on_closed(const char* reason);
   void handle_smb1(Bytes message);
   void process_next(const std::shared_ptr<Message>& message);
+  void gate(const std::shared_ptr<Message>& message);
   void finish_element(const std::shared_ptr<Message>& message, Response response);
   void send_responses(const std::shared_ptr<Message>& message);
   void close(const char* reason);
   void arm_idle_timer();
-  void cancel(const Header& request);
 
   Worker& worker_;
   std::uint64_t id_;

@@ -4,6 +4,15 @@
 
 namespace smb::server {
 
+bool credit_charge_covers(std::uint16_t dialect, std::uint16_t credit_charge,
+                          std::uint64_t payload) {
+  constexpr std::uint64_t kCreditSize = 65536;
+  if (dialect == 0x0202) return payload <= kCreditSize;
+  std::uint64_t needed = payload == 0 ? 1 : (payload - 1) / kCreditSize + 1;
+  std::uint64_t charge = credit_charge == 0 ? 1 : credit_charge;
+  return charge >= needed;
+}
+
 bool CreditWindow::consume(std::uint64_t message_id, std::uint16_t charge) {
   std::uint64_t count = charge == 0 ? 1 : charge;
   if (message_id < low_ || message_id >= next_ || count > next_ - message_id) return false;

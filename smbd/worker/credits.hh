@@ -7,6 +7,13 @@
 
 namespace smb::server {
 
+// MS-SMB2 3.1.5.2, 3.3.5.2.5: whether `credit_charge` pays for a request that moves
+// `payload` bytes (the larger of what it sends and the most it can get back): one credit
+// per 64 KiB, a charge of 0 counting as 1. Without multi-credit support (dialect 2.0.2)
+// the charge is not looked at and a request moves at most 64 KiB.
+bool credit_charge_covers(std::uint16_t dialect, std::uint16_t credit_charge,
+                          std::uint64_t payload);
+
 class CreditWindow {
  public:
   explicit CreditWindow(std::uint32_t max_credits) : max_credits_(max_credits) {}

@@ -1,36 +1,204 @@
 #include "smbd/worker/dispatch.hh"
 
+#include <algorithm>
 #include <array>
+
+#include "smbd/proto/read.hh"
 
 namespace smb::server {
 
 namespace {
 
+// The bodies' fields the credit charge is computed from, at their offsets from the body
+// start (MS-SMB2 2.2.19, 2.2.21, 2.2.31, 2.2.33, 2.2.35, 2.2.37, 2.2.39).
+class Body {
+ public:
+  explicit Body(ByteSpan pdu) : reader_(pdu) {}
+  std::uint32_t u32(std::size_t offset) {
+    reader_.seek(kSmb2HeaderSize + offset);
+    return reader_.u32();
+  }
+  std::uint16_t u16(std::size_t offset) {
+    reader_.seek(kSmb2HeaderSize + offset);
+    return reader_.u16();
+  }
+  std::optional<std::uint64_t> size(std::uint64_t bytes) const {
+    return reader_.ok() ? std::optional<std::uint64_t>(bytes) : std::nullopt;
+  }
+
+ private:
+  ByteReader reader_;
+};
+
+// READ: the data asked for (Length).
+std::optional<std::uint64_t> read_payload(ByteSpan pdu) {
+  Body b(pdu);
+  return b.size(b.u32(4));
+}
+
+// WRITE: the data sent, inline (Length) or pulled over an RDMA channel (RemainingBytes,
+// MS-SMB2 3.3.5.13).
+std::optional<std::uint64_t> write_payload(ByteSpan pdu) {
+  Body b(pdu);
+  std::uint32_t length = b.u32(4);
+  auto channel = static_cast<Channel>(b.u32(32));
+  std::uint32_t remaining = b.u32(36);
+  return b.size(is_rdma_v1(channel) ? remaining : length);
+}
+
+// IOCTL: max(InputCount, MaxOutputResponse) (MS-SMB2 3.2.4.20).
+std::optional<std::uint64_t> ioctl_payload(ByteSpan pdu) {
+  Body b(pdu);
+  std::uint32_t input = b.u32(28);
+  std::uint32_t max_output = b.u32(44);
+  return b.size(std::max(input, max_output));
+}
+
+// QUERY_DIRECTORY: the search pattern sent (FileNameLength) against OutputBufferLength.
+std::optional<std::uint64_t> query_directory_payload(ByteSpan pdu) {
+  Body b(pdu);
+  std::uint32_t name = b.u16(26);
+  std::uint32_t output = b.u32(28);
+  return b.size(std::max(name, output));
+}
+
+// CHANGE_NOTIFY: OutputBufferLength.
+std::optional<std::uint64_t> change_notify_payload(ByteSpan pdu) {
+  Body b(pdu);
+  return b.size(b.u32(4));
+}
+
+// QUERY_INFO: max(InputBufferLength, OutputBufferLength).
+std::optional<std::uint64_t> query_info_payload(ByteSpan pdu) {
+  Body b(pdu);
+  std::uint32_t output = b.u32(4);
+  std::uint32_t input = b.u32(12);
+  return b.size(std::max(input, output));
+}
+
+// SET_INFO: the buffer sent (BufferLength).
+std::optional<std::uint64_t> set_info_payload(ByteSpan pdu) {
+  Body b(pdu);
+  return b.size(b.u32(4));
+}
+
 // MS-SMB2 2.2: StructureSize of each request; FileId offsets from the body start.
 constexpr std::array<CommandSpec, 19> kCommands{{
-    {Command::NEGOTIATE, 36, false, false, -1, handle_negotiate},
-    {Command::SESSION_SETUP, 25, false, false, -1, handle_session_setup},
-    {Command::LOGOFF, 4, true, false, -1, handle_logoff},
-    {Command::TREE_CONNECT, 9, true, false, -1, handle_tree_connect},
-    {Command::TREE_DISCONNECT, 4, true, true, -1, handle_tree_disconnect},
-    {Command::CREATE, 57, true, true, -1, handle_create},
-    {Command::CLOSE, 24, true, true, 8, handle_close},
-    {Command::FLUSH, 24, true, true, 8, handle_flush},
-    {Command::READ, 49, true, true, 16, handle_read},
-    {Command::WRITE, 49, true, true, 16, handle_write},
-    {Command::LOCK, 48, true, true, 8, handle_lock},
-    // Several FSCTLs name no open: their FileId is all ones.
-    {Command::IOCTL, 57, true, true, 8, handle_ioctl, true},
-    // CANCEL is handled by the connection before the table (it has no response).
-    {Command::CANCEL, 4, false, false, -1, nullptr},
-    {Command::ECHO, 4, false, false, -1, handle_echo},
-    {Command::QUERY_DIRECTORY, 33, true, true, 8, handle_query_directory},
-    {Command::CHANGE_NOTIFY, 32, true, true, 8, handle_change_notify},
-    {Command::QUERY_INFO, 41, true, true, 24, handle_query_info},
-    {Command::SET_INFO, 33, true, true, 16, handle_set_info},
+    {.command = Command::NEGOTIATE,
+     .structure_size = 36,
+     .session = SessionRule::none,
+     .encryption = EncryptionRule::exempt,
+     .negotiates = true,
+     .handler = handle_negotiate},
+    {.command = Command::SESSION_SETUP,
+     .structure_size = 25,
+     .session = SessionRule::setup,
+     .encryption = EncryptionRule::exempt,
+     .handler = handle_session_setup},
+    {.command = Command::LOGOFF, .structure_size = 4, .handler = handle_logoff},
+    {.command = Command::TREE_CONNECT, .structure_size = 9, .handler = handle_tree_connect},
+    {.command = Command::TREE_DISCONNECT,
+     .structure_size = 4,
+     .needs_tree = true,
+     .handler = handle_tree_disconnect},
+    {.command = Command::CREATE,
+     .structure_size = 57,
+     .needs_tree = true,
+     .opens_for_chain = true,
+     .handler = handle_create},
+    {.command = Command::CLOSE,
+     .structure_size = 24,
+     .needs_tree = true,
+     .file_id_offset = 8,
+     .handler = handle_close},
+    {.command = Command::FLUSH,
+     .structure_size = 24,
+     .needs_tree = true,
+     .file_id_offset = 8,
+     .handler = handle_flush},
+    {.command = Command::READ,
+     .structure_size = 49,
+     .needs_tree = true,
+     .file_id_offset = 16,
+     .payload_size = read_payload,
+     .handler = handle_read},
+    {.command = Command::WRITE,
+     .structure_size = 49,
+     .needs_tree = true,
+     .file_id_offset = 16,
+     .payload_size = write_payload,
+     .modifies = true,
+     .handler = handle_write},
+    {.command = Command::LOCK,
+     .structure_size = 48,
+     .needs_tree = true,
+     .file_id_offset = 8,
+     .handler = handle_lock},
+    {.command = Command::IOCTL,
+     .structure_size = 57,
+     .needs_tree = true,
+     .file_id_offset = 8,
+     .file_id_optional = true,
+     .payload_size = ioctl_payload,
+     .modifies = true,
+     .handler = handle_ioctl},
+    // CANCEL names the request it cancels by that request's MessageId (or AsyncId) and
+    // is never answered (MS-SMB2 3.3.5.16).
+    {.command = Command::CANCEL,
+     .structure_size = 4,
+     .session = SessionRule::none,
+     .signing_exempt = true,
+     .sequenced = false,
+     .answered = false,
+     .handler = handle_cancel},
+    // ECHO needs no session; one of this channel that it names checks its signature when
+    // it is signed, but a keep-alive is taken unsigned and in the clear. (MS-SMB2
+    // 3.3.5.17 would hold an unencrypted ECHO that names a session to 3.3.5.2.9.)
+    {.command = Command::ECHO,
+     .structure_size = 4,
+     .session = SessionRule::optional,
+     .signing_exempt = true,
+     .encryption = EncryptionRule::request_exempt,
+     .handler = handle_echo},
+    {.command = Command::QUERY_DIRECTORY,
+     .structure_size = 33,
+     .needs_tree = true,
+     .file_id_offset = 8,
+     .payload_size = query_directory_payload,
+     .handler = handle_query_directory},
+    {.command = Command::CHANGE_NOTIFY,
+     .structure_size = 32,
+     .needs_tree = true,
+     .file_id_offset = 8,
+     .payload_size = change_notify_payload,
+     .handler = handle_change_notify},
+    {.command = Command::QUERY_INFO,
+     .structure_size = 41,
+     .needs_tree = true,
+     .file_id_offset = 24,
+     .payload_size = query_info_payload,
+     .handler = handle_query_info},
+    {.command = Command::SET_INFO,
+     .structure_size = 33,
+     .needs_tree = true,
+     .file_id_offset = 16,
+     .payload_size = set_info_payload,
+     .modifies = true,
+     .handler = handle_set_info},
     // OPLOCK_BREAK has two sizes (oplock 24, lease 36); the handler tells them apart.
-    {Command::OPLOCK_BREAK, 0, true, true, -1, handle_oplock_break},
+    {.command = Command::OPLOCK_BREAK,
+     .structure_size = 0,
+     .needs_tree = true,
+     .handler = handle_oplock_break},
 }};
+
+// The table is indexed by command code.
+constexpr bool indexed_by_code() {
+  for (std::size_t i = 0; i < kCommands.size(); ++i)
+    if (static_cast<std::size_t>(kCommands[i].command) != i) return false;
+  return true;
+}
+static_assert(indexed_by_code());
 
 }  // namespace
 

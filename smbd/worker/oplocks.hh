@@ -1,16 +1,9 @@
-// Oplocks (MS-SMB2 3.3.1.10, 3.3.4.6, 3.3.5.22) backed by kernel file leases.
-//
-// An exclusive or batch oplock is granted only when the kernel grants a write lease on
-// the open's descriptor (fcntl F_SETLEASE F_WRLCK): that holds only while no other
-// descriptor of the file is open anywhere on the host, in this worker, another worker or
-// a local process. Any later open of the file is held by the kernel and signals this
-// process (SIGIO); the worker then sends an oplock break to the client, and releases the
-// lease when the client acknowledges (or the kernel's lease-break time runs out), so the
-// other opener proceeds only after the client has flushed what it cached.
+// Oplocks on the SMB2 side (MS-SMB2 3.3.1.10, 3.3.4.6): the wire's oplock levels against
+// the object store's (fsa/oplocks.hh decides and holds them), and the break notification
+// the object store's break handler sends.
 #pragma once
 
-#include <cstdint>
-
+#include "smbd/fsa/file_open.hh"
 #include "smbd/proto/create.hh"
 #include "smbd/worker/server_state.hh"
 
@@ -18,11 +11,14 @@ namespace smb::server {
 
 class Worker;
 
-// The oplock to grant for a new open: EXCLUSIVE or BATCH when requested and the lease is
-// granted, NONE otherwise (level II and leases are not offered).
-OplockLevel grant_oplock(Open& open, OplockLevel requested);
+// MS-FSA 2.1.5.18: SMB2_OPLOCK_LEVEL_II is LEVEL_TWO, EXCLUSIVE LEVEL_ONE, BATCH
+// LEVEL_BATCH, LEASE LEVEL_GRANULAR; NONE and values no level has are LEVEL_NONE.
+fsa::OplockType to_oplock_type(OplockLevel level);
+OplockLevel to_oplock_level(fsa::OplockType type);
 
-// SIGIO: sends a break for every open whose lease the kernel is breaking.
-void break_oplocks_on_lease_signal(Worker& worker);
+// MS-SMB2 3.3.4.6: tells the client holding the oplock of `open` that it is being broken
+// to `new_level`, on the channel the open was made on or, when that is gone, another
+// channel of its session. False when the session has no channel left.
+bool send_oplock_break(Worker& worker, Open& open, fsa::OplockType new_level);
 
 }  // namespace smb::server

@@ -9,15 +9,6 @@ Connection* Request::connection() const { return worker.connection(connection_id
 
 ClientState& Request::client() const { return worker.client(); }
 
-// MS-SMB2 3.3.5.2.5: a request for more than 64 KiB must have paid for it in credits.
-bool credit_charge_covers(const Request& req, std::uint64_t bytes) {
-  if (req.connection() == nullptr) return false;
-  if (req.connection()->negotiated().dialect == 0x0202) return bytes <= 65536;
-  std::uint64_t needed = bytes == 0 ? 1 : (bytes - 1) / 65536 + 1;
-  std::uint16_t charge = req.header.credit_charge == 0 ? 1 : req.header.credit_charge;
-  return charge >= needed;
-}
-
 bool Request::refresh() {
   if (connection() == nullptr) return false;
   ClientState& state = client();

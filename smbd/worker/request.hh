@@ -52,8 +52,4 @@ struct Request {
 
 using RequestPtr = std::shared_ptr<Request>;
 
-// MS-SMB2 3.3.5.2.5: a request moving `bytes` must have paid for them in credits (one
-// credit per 64 KiB; 2.0.2 moves at most 64 KiB).
-bool credit_charge_covers(const Request& req, std::uint64_t bytes);
-
 }  // namespace smb::server

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "smbd/conf/log.hh"
+#include "smbd/fsa/close.hh"
 #include "smbd/worker/blocking.hh"
 
 namespace smb::server {
@@ -106,48 +108,44 @@ std::unique_ptr<Open> ClientState::take_open(const FileId& id) {
   return open;
 }
 
-std::vector<std::unique_ptr<Open>> ClientState::take_opens_of(std::uint64_t session_id,
-                                                              std::uint32_t tree_id) {
-  std::vector<std::unique_ptr<Open>> taken;
+void ClientState::close_opens_of(std::uint64_t session_id, std::uint32_t tree_id) {
   for (auto it = opens_.begin(); it != opens_.end();) {
     if (it->second->session_id == session_id && (tree_id == 0 || it->second->tree_id == tree_id)) {
-      taken.push_back(std::move(it->second));
+      auto open = std::move(it->second);
       it = opens_.erase(it);
+      close_now(*open);
     } else {
       ++it;
     }
   }
-  return taken;
 }
 
-std::vector<Open*> ClientState::all_opens() {
-  std::vector<Open*> found;
-  for (auto& [id, open] : opens_) found.push_back(open.get());
-  return found;
+void ClientState::close_now(Open& open) {
+  if (open.pipe) return;
+  if (!fsa::close_open(files_, oplocks_, open)) return;
+  // The file is deleted as the user of the open's share, who asked for it
+  // (docs/security.md), never as the process.
+  IdentityPtr user = identity_for_open(session(open.session_id), open.tree_id);
+  credentials::IdentityScope as_user(user);
+  if (as_user.ok())
+    delete_closed_file(open);
+  else
+    log::error(nullptr, "delete on close of '%s' not done: cannot act as %s",
+               open.path.c_str(), user->describe().c_str());
 }
 
-std::vector<Open*> ClientState::opens_of(const FileKey& key) {
+void delete_closed_file(const Open& open) {
+  NtStatus status = fsa::delete_closed_file(open);
+  if (status != NtStatus::SUCCESS)
+    log::notice(nullptr, "delete on close of '%s' failed: %s", open.path.c_str(),
+                std::string(nt_status_name(status)).c_str());
+}
+
+std::vector<Open*> ClientState::opens_of(const fsa::FileKey& key) {
   std::vector<Open*> found;
   for (auto& [id, open] : opens_)
     if (!open->pipe && open->key == key) found.push_back(open.get());
   return found;
-}
-
-bool ClientState::last_open_of(const FileKey& key) const {
-  return std::none_of(opens_.begin(), opens_.end(),
-                      [&](const auto& entry) { return !entry.second->pipe && entry.second->key == key; });
-}
-
-bool ClientState::settle_delete_on_close(Open& closing) {
-  bool pending = closing.delete_on_close || closing.delete_pending;
-  if (!pending || closing.pipe) return false;
-  auto others = opens_of(closing.key);
-  if (others.empty()) {
-    closing.delete_on_close = true;
-    return true;
-  }
-  for (Open* other : others) other->delete_pending = true;
-  return false;
 }
 
 SequenceCheck admit_channel_sequence(Open& open, std::uint16_t sequence, bool replay,
@@ -188,9 +186,7 @@ void ClientState::channel_closed(std::uint64_t connection_id) {
       orphaned.push_back(id);
   }
   for (std::uint64_t id : orphaned) {
-    auto opens = take_opens_of(id, 0);
-    for (auto& open : opens)
-      if (settle_delete_on_close(*open)) finish_close_as_user(session(id), *open);
+    close_opens_of(id, 0);
     remove_session(id);
   }
 }
@@ -199,7 +195,7 @@ void ClientState::close_all() {
   while (!opens_.empty()) {
     auto open = std::move(opens_.begin()->second);
     opens_.erase(opens_.begin());
-    if (settle_delete_on_close(*open)) finish_close_as_user(session(open->session_id), *open);
+    close_now(*open);
   }
   while (!sessions_.empty()) remove_session(sessions_.begin()->first);
 }

@@ -13,18 +13,19 @@
 #include <vector>
 
 #include "smbd/auth/authenticator.hh"
+#include "smbd/base/bytes.hh"
 #include "smbd/base/credentials.hh"
+#include "smbd/base/unique_fd.hh"
 #include "smbd/conf/config.hh"
 #include "smbd/conf/users.hh"
 #include "smbd/crypto/encryption.hh"
 #include "smbd/crypto/preauth.hh"
 #include "smbd/crypto/signing.hh"
-#include "smbd/base/bytes.hh"
+#include "smbd/fsa/file_open.hh"
+#include "smbd/fsa/open_table.hh"
+#include "smbd/fsa/oplocks.hh"
 #include "smbd/proto/file_id.hh"
 #include "smbd/rpc/pipe.hh"
-#include "smbd/base/unique_fd.hh"
-#include "smbd/vfs/dir.hh"
-#include "smbd/vfs/file_io.hh"
 #include "smbd/vfs/share.hh"
 
 namespace smb::server {
@@ -67,7 +68,7 @@ struct Session {
   std::uint64_t id = 0;
   State state = State::IN_PROGRESS;
   std::uint64_t bound_connection = 0;  // the connection that set the session up
-  bool logged_off = false;  // LOGOFF seen: no further request may use it
+  bool logged_off = false;             // LOGOFF seen: no further request may use it
   std::uint16_t dialect = 0;
   std::unique_ptr<auth::ServerAuthenticator> authenticator;
   std::string user;
@@ -107,41 +108,20 @@ SessionFacts facts_of(const Session& session);
 Bytes encode_facts(const SessionFacts& facts);
 std::optional<SessionFacts> decode_facts(ByteSpan bytes);
 
-// Identifies a file across opens: the share-mode and delete-pending unit.
-struct FileKey {
-  std::uint64_t device = 0;
-  std::uint64_t inode = 0;
-  auto operator<=>(const FileKey&) const = default;
-};
-
-struct Open {
+// An open of the SMB layer (MS-SMB2 3.3.1.10): the object store's open of a file
+// (fsa::FileOpen) with the ids that name it, the session and tree it belongs to, the
+// channel it was made on, and for a named pipe its endpoint instead of a file.
+struct Open : fsa::FileOpen {
   FileId id;
   std::uint64_t session_id = 0;
   std::uint32_t tree_id = 0;
-  std::string path;  // share-relative with the on-disk spelling, backslash separated
-  FileKey key;
-  std::shared_ptr<UniqueFd> fd;        // shared with blocking work in flight
-  std::shared_ptr<vfs::FileIo> io;     // regular files opened for data: READ/WRITE go here
-  std::shared_ptr<vfs::Share> fs;      // the share the file lives in
   std::unique_ptr<rpc::PipeEndpoint> pipe;
-  bool is_directory = false;
-  std::uint32_t granted_access = 0;
-  std::uint32_t share_access = 0;
-  bool delete_on_close = false;  // FILE_DELETE_ON_CLOSE or a disposition set on this open
-  bool delete_pending = false;   // the file is to go when its last open closes
-  std::uint8_t oplock_level = 0;
-  bool oplock_break_pending = false;
   std::uint64_t connection_id = 0;  // the channel the open was made on (for breaks)
-  std::uint64_t position = 0;  // FilePositionInformation
-  std::uint32_t mode = 0;      // FileModeInformation
   // MS-SMB2 3.3.1.10: requests of the current and earlier channel sequences still in
   // flight (a client moving an open to another channel bumps the sequence).
   std::uint16_t channel_sequence = 0;
   std::uint32_t outstanding_requests = 0;
   std::uint32_t outstanding_pre_requests = 0;
-  // QUERY_DIRECTORY state
-  std::shared_ptr<vfs::DirEnumerator> enumerator;
-  std::string search_pattern;
 };
 
 // MS-SMB2 3.3.5.2.10: counts a request of `sequence` against the open. A WRITE,
@@ -153,9 +133,9 @@ SequenceCheck admit_channel_sequence(Open& open, std::uint16_t sequence, bool re
 // MS-SMB2 3.3.4.1: the request counted by admit_channel_sequence() has completed.
 void release_channel_sequence(Open& open, std::uint16_t sequence);
 
-// Ends an open already taken out of the table: when it was the last open of a file
-// marked for deletion, the file is removed (blocking: call off the loop or at teardown).
-void finish_close(Open& open);
+// Deletes the file of an open whose close said it goes (fsa::close_open), and logs a
+// failure. Blocking: call off the loop, or at teardown.
+void delete_closed_file(const Open& open);
 
 class ClientState {
  public:
@@ -165,19 +145,18 @@ class ClientState {
 
   Open& new_open(std::uint64_t session_id, std::uint32_t tree_id);
   Open* open(const FileId& id);
-  // Closes the open and returns it, so delete-on-close can run after.
+  // Takes the open out; the caller closes it (fsa::close_open).
   std::unique_ptr<Open> take_open(const FileId& id);
-  std::vector<std::unique_ptr<Open>> take_opens_of(std::uint64_t session_id,
-                                                   std::uint32_t tree_id /* 0: all */);
+  // Closes the opens of a tree connect (every tree of the session for tree_id 0), deleting
+  // files whose last open goes on the loop.
+  void close_opens_of(std::uint64_t session_id, std::uint32_t tree_id /* 0: all */);
   std::size_t open_count() const { return opens_.size(); }
-  std::vector<Open*> all_opens();
-  // Every open of the file (by device and inode).
-  std::vector<Open*> opens_of(const FileKey& key);
-  // True when no other open of the file remains (call after taking the closing one).
-  bool last_open_of(const FileKey& key) const;
-  // Call after taking `closing` out of the table: passes a pending delete on to the
-  // file's other opens, and tells whether the file is to be removed now.
-  bool settle_delete_on_close(Open& closing);
+  // Every open of the file (by device and inode) in this worker.
+  std::vector<Open*> opens_of(const fsa::FileKey& key);
+
+  // The object store's state of this process's opens: the open table and the oplocks.
+  fsa::OpenTable& files() { return files_; }
+  fsa::Oplocks& oplocks() { return oplocks_; }
 
   void channel_closed(std::uint64_t connection_id);
   // Called with the id of every session that goes away.
@@ -186,6 +165,12 @@ class ClientState {
   void close_all();
 
  private:
+  // Closes an open taken out of opens_, on the loop.
+  void close_now(Open& open);
+
+  // Declared before opens_: they refer to the opens and must outlive them.
+  fsa::LocalOpenTable files_;
+  fsa::Oplocks oplocks_;
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::map<std::uint64_t, std::unique_ptr<Open>> opens_;  // by volatile id
   std::uint64_t next_session_id_ = 0;

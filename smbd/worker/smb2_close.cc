@@ -1,24 +1,11 @@
-// CLOSE (MS-SMB2 3.3.5.10).
-#include <algorithm>
-
-#include "smbd/conf/log.hh"
+// CLOSE (MS-SMB2 3.3.5.10): the open is taken out and closed for the object store
+// (fsa/close.hh); with SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB the response carries the file's
+// attributes as they are at the close.
+#include "smbd/fsa/close.hh"
 #include "smbd/proto/close.hh"
-#include "smbd/proto/create.hh"
-#include "smbd/proto/flush.hh"
-#include "smbd/proto/read.hh"
-#include "smbd/proto/write.hh"
-#include "smbd/rpc/pipe.hh"
-#include "smbd/rpc/srvsvc.hh"
-#include "smbd/worker/access.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
-#include "smbd/worker/rdma_io.hh"  // rdma
-#include "smbd/worker/oplocks.hh"
-#include "smbd/worker/share_modes.hh"
 #include "smbd/worker/worker.hh"
-#include "smbd/vfs/file_io.hh"
-#include "smbd/vfs/security.hh"
-#include "smbd/vfs/share.hh"
 
 namespace smb::server {
 
@@ -28,21 +15,21 @@ void handle_close(const RequestPtr& req) {
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
-  std::shared_ptr<Open> open(req->client().take_open(req->file_id).release());
-  bool post_query = (request.flags & kCloseFlagPostqueryAttrib) != 0;
-  auto info = std::make_shared<vfs::FileInfo>();
+  ClientState& client = req->client();
+  std::shared_ptr<Open> open(client.take_open(req->file_id).release());
+  bool delete_file = !open->pipe && fsa::close_open(client.files(), client.oplocks(), *open);
+  bool post_query = (request.flags & kCloseFlagPostqueryAttrib) != 0 && !open->pipe;
+  auto info = std::make_shared<fsa::FileInfo>();
   auto have_info = std::make_shared<bool>(false);
-  bool last = req->client().settle_delete_on_close(*open);
   run_blocking(
       req->worker.loop(),
-      [open, post_query, info, have_info, last]() {
-        if (post_query && open->fd && open->fd->valid())
-          *have_info = vfs::query_info(open->fd->get(), open->path, *info) == NtStatus::SUCCESS;
-        if (last) finish_close(*open);
+      [open, post_query, info, have_info, delete_file]() {
+        if (post_query) *have_info = fsa::query_closed_file(*open, *info) == NtStatus::SUCCESS;
+        if (delete_file) delete_closed_file(*open);
       },
-      [req, open, post_query, info, have_info]() {
+      [req, info, have_info]() {
         CloseResponse response;
-        if (post_query && *have_info) {
+        if (*have_info) {
           response.flags = kCloseFlagPostqueryAttrib;
           response.creation_time = info->creation_time;
           response.last_access_time = info->last_access_time;
@@ -57,14 +44,6 @@ void handle_close(const RequestPtr& req) {
         out.has_body = true;
         req->complete(std::move(out));
       });
-}
-
-void finish_close(Open& open) {
-  if (!open.fs) return;
-  NtStatus status = open.fs->remove(open.path, open.fd ? open.fd->get() : -1);
-  if (status != NtStatus::SUCCESS && status != NtStatus::OBJECT_NAME_NOT_FOUND)
-    log::notice(nullptr, "delete on close of '%s' failed: %s", open.path.c_str(),
-                std::string(nt_status_name(status)).c_str());
 }
 
 }  // namespace smb::server

@@ -1,24 +1,10 @@
-// FLUSH (MS-SMB2 3.3.5.11).
-#include <algorithm>
-
-#include "smbd/conf/log.hh"
-#include "smbd/proto/close.hh"
-#include "smbd/proto/create.hh"
+// FLUSH (MS-SMB2 3.3.5.11): a pipe has nothing to flush; a file's data goes to stable
+// storage through the object store (fsa/flush.hh).
+#include "smbd/fsa/flush.hh"
 #include "smbd/proto/flush.hh"
-#include "smbd/proto/read.hh"
-#include "smbd/proto/write.hh"
-#include "smbd/rpc/pipe.hh"
-#include "smbd/rpc/srvsvc.hh"
-#include "smbd/worker/access.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
-#include "smbd/worker/rdma_io.hh"  // rdma
-#include "smbd/worker/oplocks.hh"
-#include "smbd/worker/share_modes.hh"
 #include "smbd/worker/worker.hh"
-#include "smbd/vfs/file_io.hh"
-#include "smbd/vfs/security.hh"
-#include "smbd/vfs/share.hh"
 
 namespace smb::server {
 
@@ -28,18 +14,14 @@ void handle_flush(const RequestPtr& req) {
     req->reply(encode_body(FlushResponse{}));
     return;
   }
-  if ((open.granted_access & (0x00000002u | 0x00000004u)) == 0) {
-    req->reply(NtStatus::ACCESS_DENIED);
-    return;
-  }
-  if (!open.io) {
-    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
+  if (NtStatus allowed = fsa::check_flush(open); allowed != NtStatus::SUCCESS) {
+    req->reply(allowed);
     return;
   }
   auto io = open.io;
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   run_blocking(
-      req->worker.loop(), [io, status]() { *status = io->flush(); },
+      req->worker.loop(), [io, status]() { *status = fsa::flush(*io); },
       [req, status]() {
         if (*status != NtStatus::SUCCESS) {
           req->reply(*status);

@@ -5,7 +5,6 @@
 #include "smbd/crypto/session_keys.hh"
 #include "smbd/proto/logoff.hh"
 #include "smbd/proto/session_setup.hh"
-#include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/negotiate_policy.hh"
 #include "smbd/worker/worker.hh"
@@ -15,9 +14,7 @@ namespace smb::server {
 void handle_logoff(const RequestPtr& req) {
   ClientState& client = req->client();
   std::uint64_t id = req->session->id;
-  auto opens = client.take_opens_of(id, 0);
-  for (auto& open : opens)
-    if (client.settle_delete_on_close(*open)) finish_close_as_user(req->session, *open);
+  client.close_opens_of(id, 0);
   LogoffResponse response;
   Response out;
   out.body = encode_body(response);

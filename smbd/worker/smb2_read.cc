@@ -1,26 +1,96 @@
-// READ (MS-SMB2 3.3.5.12).
+// READ (MS-SMB2 3.3.5.12): decode, the MS-FSA read rules (fsa/read_write.hh), the file
+// read into memory the connection's transport provides, then the data on its way to the
+// client, inline in the response or by RDMA into the client's buffers; the transport
+// decides which and the rules are the same for both.
 #include <algorithm>
+#include <memory>
 
-#include "smbd/conf/log.hh"
-#include "smbd/proto/close.hh"
-#include "smbd/proto/create.hh"
-#include "smbd/proto/flush.hh"
+#include "smbd/fsa/read_write.hh"
 #include "smbd/proto/read.hh"
-#include "smbd/proto/write.hh"
 #include "smbd/rpc/pipe.hh"
-#include "smbd/rpc/srvsvc.hh"
-#include "smbd/worker/access.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
-#include "smbd/worker/rdma_io.hh"  // rdma
-#include "smbd/worker/oplocks.hh"
-#include "smbd/worker/share_modes.hh"
 #include "smbd/worker/worker.hh"
-#include "smbd/vfs/file_io.hh"
-#include "smbd/vfs/security.hh"
-#include "smbd/vfs/share.hh"
 
 namespace smb::server {
+
+namespace {
+
+// Hands the first `count` bytes of `data` to the client and answers with `status`.
+void answer(const RequestPtr& req, const std::shared_ptr<ReadData>& data, std::uint32_t count,
+            NtStatus status) {
+  data->deliver(count, [req, data, status](NtStatus delivered, ReadDelivery d) {
+    if (delivered != NtStatus::SUCCESS) {
+      req->reply(delivered);
+      return;
+    }
+    ReadResponse response;
+    response.data_length = d.data_length;
+    response.data_remaining = d.data_remaining;
+    Response out;
+    out.status = status;
+    out.body = encode_body(response);
+    out.has_body = true;
+    out.payload = d.payload;
+    out.keep = data;
+    out.invalidate_token = d.invalidate_token;
+    req->complete(std::move(out));
+  });
+}
+
+// A named pipe: the next message, or as much of it as fits (BUFFER_OVERFLOW).
+void read_pipe(const RequestPtr& req, const std::shared_ptr<ReadData>& data) {
+  Open* open = req->client().open(req->file_id);
+  if (open == nullptr || !open->pipe) {
+    req->reply(NtStatus::FILE_CLOSED);
+    return;
+  }
+  MutableByteSpan into = data->buffer();
+  Bytes message;
+  NtStatus status = open->pipe->read(into.size(), message);
+  if (!nt_success(status) && status != NtStatus::BUFFER_OVERFLOW) {
+    req->reply(status);
+    return;
+  }
+  std::size_t n = std::min(message.size(), into.size());
+  std::copy_n(message.begin(), n, into.begin());
+  answer(req, data, static_cast<std::uint32_t>(n), status);
+}
+
+void read_file(const RequestPtr& req, const std::shared_ptr<ReadData>& data,
+               std::shared_ptr<vfs::FileIo> io, std::uint64_t offset, std::uint32_t minimum_count) {
+  MutableByteSpan into = data->buffer();
+  auto done = std::make_shared<std::size_t>(0);
+  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  auto finish = [req, data, done, status, offset, minimum_count, length = into.size()]() {
+    if (*status != NtStatus::SUCCESS) {
+      req->reply(*status);
+      return;
+    }
+    // The open may have been closed meanwhile; the read itself still answers.
+    if (Open* o = req->client().open(req->file_id))
+      o->position = fsa::position_after_read(offset, *done);
+    NtStatus counted =
+        fsa::check_read_count(*done, static_cast<std::uint32_t>(length), minimum_count);
+    if (counted != NtStatus::SUCCESS) {
+      req->reply(counted);
+      return;
+    }
+    answer(req, data, static_cast<std::uint32_t>(*done), NtStatus::SUCCESS);
+  };
+  // Data already in the page cache is read on the loop; only then does a read go to a
+  // pool thread.
+  if (fsa::read_without_waiting(*io, offset, into, *done)) {
+    finish();
+    return;
+  }
+  run_blocking(
+      req->worker.loop(),
+      [io, into, done, status, offset]() { *status = fsa::read(*io, offset, into, *done); },
+      finish);
+}
+
+}  // namespace
 
 void handle_read(const RequestPtr& req) {
   ReadRequest request;
@@ -29,95 +99,48 @@ void handle_read(const RequestPtr& req) {
     return;
   }
   Connection* c = req->connection();
-  if (request.length > c->max_read_size() || !credit_charge_covers(*req, request.length)) {
+  if (request.length > c->max_read_size()) {
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
-  // MS-FSA 2.1.5.2: offsets are signed 64-bit; a range past INT64_MAX is invalid.
-  constexpr std::uint64_t kMaxOffset = 0x7FFFFFFFFFFFFFFFull;
-  if (request.offset > kMaxOffset || request.length > kMaxOffset - request.offset) {
-    req->reply(NtStatus::INVALID_PARAMETER);
+  DataChannel channel{request.channel, request.descriptors};
+  NtStatus status = c->transport().check_channel(channel, request.length, c->negotiated().dialect);
+  if (status == NtStatus::SUCCESS) status = fsa::check_read_range(request.offset, request.length);
+  if (status != NtStatus::SUCCESS) {
+    req->reply(status);
     return;
   }
-  if (request.channel != Channel::NONE) {
-    // rdma: served over an RDMA channel (rdma_io.cc); refused elsewhere.
-    if (!serve_rdma_read(req, request)) req->reply(NtStatus::INVALID_PARAMETER);
-    return;
-  }
-  // MS-SMB2 3.3.5.12 lets a READ return less than asked: over SMB Direct an inline
-  // answer must fit one SMB Direct message of the client's.
-  if (request.length > c->max_inline_read()) {
-    request.length = static_cast<std::uint32_t>(c->max_inline_read());
-    request.minimum_count = std::min(request.minimum_count, request.length);
+  // MS-SMB2 3.3.5.12 lets a READ return less than asked: data sent in the response must
+  // fit one message of the client's (over SMB Direct, its MaxFragmentedRecvSize).
+  std::uint32_t length = request.length;
+  std::uint32_t minimum_count = request.minimum_count;
+  if (request.channel == Channel::NONE && length > c->max_inline_read()) {
+    length = static_cast<std::uint32_t>(c->max_inline_read());
+    minimum_count = std::min(minimum_count, length);
   }
   Open& open = *req->open;
-  if (open.pipe) {
-    Bytes data;
-    NtStatus status = open.pipe->read(request.length, data);
-    if (!nt_success(status) && status != NtStatus::BUFFER_OVERFLOW) {
+  bool pipe = open.pipe != nullptr;
+  if (!pipe) {
+    status = fsa::check_read({.granted_access = open.granted_access,
+                              .is_directory = open.is_directory,
+                              .io = open.io.get()});
+    if (status != NtStatus::SUCCESS) {
       req->reply(status);
       return;
     }
-    ReadResponse response;
-    response.data_length = static_cast<std::uint32_t>(data.size());
-    Response out;
-    out.status = status;
-    out.body = encode_body(response);
-    out.body.insert(out.body.end(), data.begin(), data.end());
-    out.has_body = true;
-    req->complete(std::move(out));
-    return;
   }
-  if (open.is_directory) {
-    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
-    return;
-  }
-  if ((open.granted_access & (0x00000001u | 0x00000020u)) == 0) {
-    req->reply(NtStatus::ACCESS_DENIED);
-    return;
-  }
-  if (!open.io) {
-    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
-    return;
-  }
-  auto io = open.io;
-  auto buffer = std::make_shared<Bytes>(request.length);
-  auto done = std::make_shared<std::size_t>(0);
-  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
-  std::uint64_t offset = request.offset;
-  std::uint32_t minimum = request.minimum_count;
-  auto finish = [req, buffer, done, status, minimum, offset]() {
-    if (*status != NtStatus::SUCCESS) {
-      req->reply(*status);
+  auto read = [req, pipe, io = open.io, offset = request.offset, minimum_count](
+                  NtStatus prepared, std::shared_ptr<ReadData> data) {
+    if (prepared != NtStatus::SUCCESS) {
+      req->reply(prepared);
       return;
     }
-    // The open may have been closed meanwhile; the read itself still answers.
-    if (Open* o = req->client().open(req->file_id)) o->position = offset + *done;
-    if (*done < minimum || (*done == 0 && !buffer->empty())) {
-      req->reply(NtStatus::END_OF_FILE);
-      return;
-    }
-    ReadResponse response;
-    response.data_length = static_cast<std::uint32_t>(*done);
-    Response out;
-    out.body = encode_body(response);
-    out.has_body = true;
-    out.payload = ByteSpan(buffer->data(), *done);
-    out.keep = buffer;
-    req->complete(std::move(out));
+    if (pipe)
+      read_pipe(req, data);
+    else
+      read_file(req, data, io, offset, minimum_count);
   };
-  // Data already in the page cache is read on the loop: RWF_NOWAIT fails with EAGAIN
-  // instead of waiting for the disk, and only then does the read go to a pool thread.
-  if (io->read_nowait(offset, MutableByteSpan(*buffer), *done)) {
-    finish();
-    return;
-  }
-  run_blocking(
-      req->worker.loop(),
-      [io, buffer, done, status, offset]() {
-        *status = io->read(offset, MutableByteSpan(*buffer), *done);
-      },
-      finish);
+  c->transport().prepare_read(channel, length, std::move(read));
 }
 
 }  // namespace smb::server

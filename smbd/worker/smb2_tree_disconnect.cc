@@ -15,9 +15,7 @@ void handle_tree_disconnect(const RequestPtr& req) {
   ClientState& client = req->client();
   std::uint64_t session_id = req->session->id;
   std::uint32_t tree_id = req->tree->id;
-  auto opens = client.take_opens_of(session_id, tree_id);
-  for (auto& open : opens)
-    if (client.settle_delete_on_close(*open)) finish_close(*open);
+  client.close_opens_of(session_id, tree_id);
   TreeDisconnectResponse response;
   Response out;
   out.body = encode_body(response);

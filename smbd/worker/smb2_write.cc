@@ -1,26 +1,65 @@
-// WRITE (MS-SMB2 3.3.5.13).
-#include <algorithm>
+// WRITE (MS-SMB2 3.3.5.13): decode, the MS-FSA write rules (fsa/read_write.hh), the
+// client's data brought here by the connection's transport (inline in the request, or by
+// RDMA from the client's buffers), then the file written from it. The transport decides
+// how the bytes move; the rules are the same for both.
+#include <memory>
 
-#include "smbd/conf/log.hh"
-#include "smbd/proto/close.hh"
-#include "smbd/proto/create.hh"
-#include "smbd/proto/flush.hh"
-#include "smbd/proto/read.hh"
+#include "smbd/fsa/read_write.hh"
 #include "smbd/proto/write.hh"
 #include "smbd/rpc/pipe.hh"
-#include "smbd/rpc/srvsvc.hh"
-#include "smbd/worker/access.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
-#include "smbd/worker/rdma_io.hh"  // rdma
-#include "smbd/worker/oplocks.hh"
-#include "smbd/worker/share_modes.hh"
 #include "smbd/worker/worker.hh"
-#include "smbd/vfs/file_io.hh"
-#include "smbd/vfs/security.hh"
-#include "smbd/vfs/share.hh"
 
 namespace smb::server {
+
+namespace {
+
+void answer(const RequestPtr& req, std::size_t count,
+            std::optional<std::uint32_t> invalidate_token) {
+  WriteResponse response;
+  response.count = static_cast<std::uint32_t>(count);
+  Response out;
+  out.body = encode_body(response);
+  out.has_body = true;
+  out.invalidate_token = invalidate_token;
+  req->complete(std::move(out));
+}
+
+void write_pipe(const RequestPtr& req, const WriteData& data) {
+  Open* open = req->client().open(req->file_id);
+  if (open == nullptr || !open->pipe) {
+    req->reply(NtStatus::FILE_CLOSED);
+    return;
+  }
+  NtStatus status = open->pipe->write(data.bytes);
+  if (status != NtStatus::SUCCESS) {
+    req->reply(status);
+    return;
+  }
+  answer(req, data.bytes.size(), data.invalidate_token);
+}
+
+void write_file(const RequestPtr& req, const WriteData& data, std::shared_ptr<vfs::FileIo> io,
+                fsa::WritePosition where) {
+  auto done = std::make_shared<std::size_t>(0);
+  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  run_blocking(
+      req->worker.loop(),
+      [io, data, where, done, status]() { *status = fsa::write(*io, where, data.bytes, *done); },
+      [req, done, status, where, invalidate = data.invalidate_token]() {
+        if (*status != NtStatus::SUCCESS) {
+          req->reply(*status);
+          return;
+        }
+        if (Open* o = req->client().open(req->file_id)) {
+          if (auto position = fsa::position_after_write(where, *done)) o->position = *position;
+        }
+        answer(req, *done, invalidate);
+      });
+}
+
+}  // namespace
 
 void handle_write(const RequestPtr& req) {
   WriteRequest request;
@@ -28,79 +67,51 @@ void handle_write(const RequestPtr& req) {
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
-  Connection* c = req->connection();
-  if (request.data.size() > c->max_write_size() ||
-      !credit_charge_covers(*req, request.data.size())) {
+  // MS-SMB2 3.3.5.13: with an RDMA channel the data is not in the message; RemainingBytes
+  // is its length.
+  bool in_message = request.channel == Channel::NONE;
+  if (!in_message && !request.data.empty()) {
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
-  if (request.channel != Channel::NONE) {
-    // rdma: served over an RDMA channel (rdma_io.cc); refused elsewhere.
-    if (!serve_rdma_write(req, request)) req->reply(NtStatus::INVALID_PARAMETER);
+  std::uint32_t length =
+      in_message ? static_cast<std::uint32_t>(request.data.size()) : request.remaining_bytes;
+  Connection* c = req->connection();
+  if (length > c->max_write_size()) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  DataChannel channel{request.channel, request.descriptors};
+  NtStatus status = c->transport().check_channel(channel, length, c->negotiated().dialect);
+  if (status != NtStatus::SUCCESS) {
+    req->reply(status);
     return;
   }
   Open& open = *req->open;
-  if (open.pipe) {
-    NtStatus status = open.pipe->write(request.data);
+  bool pipe = open.pipe != nullptr;
+  fsa::WritePosition where;
+  if (!pipe) {
+    status = fsa::check_write({.granted_access = open.granted_access,
+                               .is_directory = open.is_directory,
+                               .read_only_share = req->tree->read_only,
+                               .io = open.io.get()},
+                              request.offset, length, where);
     if (status != NtStatus::SUCCESS) {
       req->reply(status);
       return;
     }
-    WriteResponse response;
-    response.count = static_cast<std::uint32_t>(request.data.size());
-    req->reply(encode_body(response));
-    return;
   }
-  if (open.is_directory) {
-    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
-    return;
-  }
-  bool append_only = (open.granted_access & 0x00000002u) == 0;
-  // MS-FSA 2.1.5.3: all ones means "at the end" only for an append-only open; otherwise
-  // offsets are signed and a write may not end past the largest file NTFS allows.
-  constexpr std::uint64_t kMaxOffset = 0x7FFFFFFFFFFFFFFFull;
-  constexpr std::uint64_t kMaxFileSize = 0xFFFFFFF0000ull;
-  bool at_end = request.offset == ~std::uint64_t{0} && append_only;
-  if (!at_end && (request.offset > kMaxOffset ||
-                  (!request.data.empty() && request.offset >= kMaxFileSize))) {
-    req->reply(NtStatus::INVALID_PARAMETER);
-    return;
-  }
-  if (!at_end && !request.data.empty() && request.data.size() >= kMaxFileSize - request.offset) {
-    req->reply(NtStatus::DISK_FULL);
-    return;
-  }
-  if ((open.granted_access & (0x00000002u | 0x00000004u)) == 0 || req->tree->read_only) {
-    req->reply(NtStatus::ACCESS_DENIED);
-    return;
-  }
-  if (!open.io) {
-    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
-    return;
-  }
-  auto io = open.io;
-  auto done = std::make_shared<std::size_t>(0);
-  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
-  std::uint64_t offset = request.offset;
-  ByteSpan data = request.data;
-  auto keep = req->message;
-  run_blocking(
-      req->worker.loop(),
-      [io, done, status, offset, data, keep, append_only]() {
-        // MS-SMB2 3.3.5.13: an offset of all ones with append access writes at the end.
-        *status = append_only ? io->append(data, *done) : io->write(offset, data, *done);
-      },
-      [req, done, status, offset, append_only]() {
-        if (*status != NtStatus::SUCCESS) {
-          req->reply(*status);
-          return;
-        }
-        if (Open* o = req->client().open(req->file_id); o != nullptr && !append_only)
-          o->position = offset + *done;
-        WriteResponse response;
-        response.count = static_cast<std::uint32_t>(*done);
-        req->reply(encode_body(response));
-      });
+  auto write = [req, pipe, io = open.io, where](NtStatus received, WriteData data) {
+    if (received != NtStatus::SUCCESS) {
+      req->reply(received);
+      return;
+    }
+    if (pipe)
+      write_pipe(req, data);
+    else
+      write_file(req, data, io, where);
+  };
+  c->transport().receive_write_data(channel, request.data, req->message, length, std::move(write));
 }
 
 }  // namespace smb::server

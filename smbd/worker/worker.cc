@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "smbd/conf/log.hh"
 #include "smbd/worker/blocking.hh"
@@ -22,6 +23,9 @@ Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
     : config_(std::move(config)), reload_(std::move(reload)), control_(std::move(control)) {
   // Blocking file I/O runs on the pool: enough threads to keep a deep queue busy.
   ::setenv("UV_THREADPOOL_SIZE", "16", 0);
+  // The mode of a new file or directory is what `create mask` / `directory mask` say,
+  // as in Samba; an inherited umask (022 from a shell) would cut group write off.
+  ::umask(0);
   uv_loop_init(&loop_);
   loop_.data = this;
   client_.on_session_removed = [this](std::uint64_t id) {
@@ -30,6 +34,10 @@ Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
     ByteWriter(gone.payload).u64(id);
     send_control(control_.get(), gone);
   };
+  // The object store reports oplock breaks here; every open it holds is one of ours.
+  client_.oplocks().on_break([this](fsa::FileOpen& open, fsa::OplockType new_level) {
+    return send_oplock_break(*this, static_cast<Open&>(open), new_level);
+  });
 }
 
 Worker::~Worker() {
@@ -40,6 +48,12 @@ Worker::~Worker() {
 }
 
 int Worker::run() {
+  start();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  return 0;
+}
+
+void Worker::start() {
   ::signal(SIGPIPE, SIG_IGN);
   // New files get exactly the modes smb.conf gives them (create mask and the like), as
   // in Samba, which clears its umask too.
@@ -48,7 +62,7 @@ int Worker::run() {
   // events, the loop acts as the process.
   if (!credentials::become_verified(credentials::process_identity())) {
     log::error(nullptr, "worker: cannot act as the process identity");
-    return 1;
+    std::abort();  // nothing could be served as anyone known
   }
   if (!credentials::can_switch())
     log::info(nullptr, "worker: not started as root: every user's files are accessed as %s",
@@ -89,15 +103,13 @@ int Worker::run() {
   uv_signal_init(&loop_, &sigio_);
   sigio_.data = this;
   uv_signal_start(
-      &sigio_, [](uv_signal_t* s, int) { break_oplocks_on_lease_signal(*static_cast<Worker*>(s->data)); },
+      &sigio_,
+      [](uv_signal_t* s, int) { static_cast<Worker*>(s->data)->client().oplocks().lease_broken(); },
       SIGIO);
 
   // Connections that closed are destroyed outside their own callbacks.
   uv_idle_init(&loop_, &reaper_);
   reaper_.data = this;
-
-  uv_run(&loop_, UV_RUN_DEFAULT);
-  return 0;
 }
 
 void Worker::on_control() {
@@ -176,11 +188,20 @@ void Worker::adopt_connection(UniqueFd socket, Bytes initial, bool rdma) {
     transport = TcpTransport::adopt(&loop_, std::move(socket), config_->max_message_size());
   }
   if (!transport) return;
+  adopt(id, std::move(transport), std::move(initial));
+}
+
+Connection* Worker::adopt(std::unique_ptr<Transport> transport, Bytes initial) {
+  return adopt(next_connection_id_++, std::move(transport), std::move(initial));
+}
+
+Connection* Worker::adopt(std::uint64_t id, std::unique_ptr<Transport> transport, Bytes initial) {
   auto connection = std::make_unique<Connection>(*this, id, std::move(transport));
   Connection* raw = connection.get();
   connections_.emplace(id, std::move(connection));
   report_connection_count();
   raw->start(std::move(initial));
+  return raw;
 }
 
 void Worker::claim_client(const ClientGuid& guid, std::function<void(bool)> done) {
@@ -284,7 +305,11 @@ void Worker::report_connection_count() {
 void Worker::stop() {
   if (stopping_) return;
   stopping_ = true;
-  for (auto& [id, connection] : connections_) connection->shutdown();
+  // shutdown() ends in connection_closed(), which erases from connections_: walk ids.
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, connection] : connections_) ids.push_back(id);
+  for (std::uint64_t id : ids)
+    if (Connection* c = connection(id)) c->shutdown();
   client_.close_all();
   // Closing every handle lets uv_run return once work in flight has finished.
   for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&control_poll_),

@@ -15,6 +15,7 @@
 namespace smb::server {
 
 class Connection;
+class Transport;
 
 class Worker {
  public:
@@ -25,6 +26,11 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   int run();
+  // Sets up the loop's handles (control socket, signals, reaper); run() calls it and
+  // then runs the loop. A test that drives the loop itself calls it instead of run().
+  void start();
+  // Serves a connection over `transport`; `initial` is a message already read from it.
+  Connection* adopt(std::unique_ptr<Transport> transport, Bytes initial);
 
   uv_loop_t* loop() { return &loop_; }
   const ServerConfig& config() const { return *config_; }
@@ -50,6 +56,7 @@ class Worker {
  private:
   void on_control();
   void adopt_connection(UniqueFd socket, Bytes initial, bool rdma = false);
+  Connection* adopt(std::uint64_t id, std::unique_ptr<Transport> transport, Bytes initial);
   void report_connection_count();
   void stop();
   void idle_exit();

@@ -11,6 +11,7 @@
 #include "shmring/ring.hh"
 
 using namespace smb::shmring;
+using smb::BufferDescriptorV1;
 
 namespace {
 
@@ -94,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             for (std::uint32_t k = 0; k < d.length; ++k) sink += at[k];
           }
           if (auto bufs = get_buffers(d))
-            for (const BufferDescriptor& b : bufs->view()) sink += b.length;
+            for (const BufferDescriptorV1& b : bufs->view()) sink += b.length;
         }
         (void)consumer.producer_needs_wakeup();
         break;

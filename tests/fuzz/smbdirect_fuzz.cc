@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "rdmaproxy/smbdirect/messages.hh"
+#include "smbd/base/buffer_descriptor.hh"
 
 using namespace smb;
 using namespace smb::smbdirect;
@@ -44,10 +45,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     case 3: {
       std::vector<BufferDescriptorV1> list;
-      if (decode_buffer_descriptors(in, 64, list) == NtStatus::SUCCESS) {
-        Bytes out;
-        encode_buffer_descriptors(list, out);
-        if (out.size() != in.size()) __builtin_trap();
+      if (decode_buffer_descriptors(in, list) == NtStatus::SUCCESS) {
+        Bytes out = encode_buffer_descriptors(list);
+        if (out != Bytes(in.begin(), in.end())) __builtin_trap();
       }
       break;
     }

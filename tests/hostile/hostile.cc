@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "smbd/client/connection.hh"
+#include "smbd/proto/cancel.hh"
 #include "smbd/proto/close.hh"
 #include "smbd/proto/create.hh"
 #include "smbd/proto/echo.hh"
@@ -2217,6 +2218,81 @@ int case_read_only_fs(const Opts& o) {
   return 0;
 }
 
+// Chains far longer than any client sends, after an anonymous logon: one message holding
+// 20,000 CANCELs, then one holding 10,000 ECHOs. The worker must take them without a
+// stack frame per element and serve none of them (a chain is at most 64 elements long,
+// smbd/worker/dispatch.hh): no answer for the CANCELs (CANCEL has none), INVALID_PARAMETER
+// for every ECHO. Then the same client, on the connections it has and on a new one, is
+// still served by its worker.
+int case_compound_depth(const Opts& o) {
+  client::Options options = default_options();
+  options.client_guid = {0xcd, 0xe9, 0x7a, 0x11};  // every connection here is one client
+  options.target_credits = 12000;
+  options.timeout = std::chrono::milliseconds(60000);
+  auto anonymous = [&](std::unique_ptr<Connection>& c) {
+    c = Connection::connect(o.host, o.port, options);
+    return c->session_setup(auth::ClientCredentials{});
+  };
+  std::unique_ptr<Connection> keeper;
+  std::unique_ptr<Connection> c;
+  Tree t{};
+  try {
+    anonymous(keeper);
+    t.session_id = anonymous(c);
+  } catch (const std::exception& e) {
+    check(false, "anonymous logon: %s", e.what());
+    return 0;
+  }
+
+  // 20,000 CANCELs (they take no credits and name no request in flight).
+  Bytes cancel = c->build(make_call(Command::CANCEL, t, CancelRequest{}));
+  Bytes cancels = compound(std::vector<Bytes>(20000, cancel));
+  Bytes echo = c->build(make_call(Command::ECHO, t, EchoRequest{}));
+  std::uint64_t echo_id = load_le64(&echo[H_MESSAGE_ID]);
+  try {
+    c->send_raw(cancels);
+  } catch (const client::Error& e) {
+    check(false, "sending 20,000 CANCELs: %s", e.what());
+  }
+  Raw r = exchange(*c, echo, 60000);
+  bool echo_first = !r.headers.empty() && r.headers[0].command == Command::ECHO &&
+                    r.headers[0].message_id == echo_id && r.headers.size() == 1;
+  check(echo_first && r.status() == NtStatus::SUCCESS,
+        "20,000 CANCELs in one message: nothing answered, the ECHO after them is (%s)",
+        r.describe().c_str());
+
+  // 10,000 ECHOs, each with a credit of its own.
+  if (c->credits().available() < 10000 && !r.closed) c->echo();
+  check(c->credits().available() >= 10000, "the client holds %u credits for 10,000 ECHOs",
+        c->credits().available());
+  std::vector<Bytes> echoes;
+  for (int i = 0; i < 10000; ++i)
+    echoes.push_back(c->build(make_call(Command::ECHO, t, EchoRequest{})));
+  Raw e = exchange(*c, compound(echoes), 60000);
+  std::size_t refused_count = static_cast<std::size_t>(
+      std::count_if(e.headers.begin(), e.headers.end(),
+                    [](const Header& h) { return h.status == NtStatus::INVALID_PARAMETER; }));
+  check(e.headers.size() == 10000 && refused_count == 10000,
+        "10,000 ECHOs in one message: %zu answers, %zu INVALID_PARAMETER (%s)", e.headers.size(),
+        refused_count,
+        e.closed      ? "connection closed"
+        : e.timed_out ? "no answer"
+                      : "answered");
+
+  // The worker lives: both connections answer, and a new one of the same client too.
+  try {
+    check(c->echo() == NtStatus::SUCCESS, "the connection that sent them still answers ECHO");
+    check(keeper->echo() == NtStatus::SUCCESS, "the client's other connection still answers ECHO");
+    std::unique_ptr<Connection> again;
+    anonymous(again);
+    check(again->echo() == NtStatus::SUCCESS, "a new connection of the same client is served");
+  } catch (const std::exception& ex) {
+    check(false, "the client is served after the long chains: %s", ex.what());
+  }
+  alive(o, "chains of 20,000 CANCELs and 10,000 ECHOs");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -2272,6 +2348,7 @@ int main(int argc, char** argv) {
       {"kill-master", case_kill_master},
       {"disk-full", case_disk_full},
       {"read-only-fs", case_read_only_fs},
+      {"compound-depth", case_compound_depth},
   };
   auto it = cases.find(name);
   if (it == cases.end()) {

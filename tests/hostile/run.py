@@ -73,6 +73,8 @@ CASES = {
                                                      "read only = no"]}},
     "read-only-fs": {"root": True, "shares": {"rofs": ["path = %(base)s/rofs",
                                                        "read only = no"]}},
+    # Enough credits for a message of 10,000 ECHOs.
+    "compound-depth": {"global": ["smb2 max credits = 16384"]},
 }
 
 

@@ -194,7 +194,9 @@ class Server:
       extra_shares   {name: [lines]} additional shares; "%(base)s" in a line is the
                      server's temporary directory
       log_level      server log level
-      extra_users    {name: password} more accounts (for Samba, existing Unix users)
+      host           address the server listens on and clients dial ("::1": IPv6)
+      map_to_guest   the [global] `map to guest` value
+      extra_users    {user: password} accounts added before the server starts
     Attributes once started: host, port, share, share_path, user, password, conf,
     base (temporary directory), pid, unc, log_text().
     """
@@ -203,18 +205,20 @@ class Server:
                  share=DEFAULT_SHARE, signing="auto", encrypt="off", share_encrypt=None,
                  min_protocol=None, max_protocol=None, torture=False,
                  extra_global=(), extra_share=(), extra_shares=None, log_level=1,
-                 start_timeout=30.0, stop_timeout=10.0, extra_users=None):
+                 start_timeout=30.0, stop_timeout=10.0, host="127.0.0.1",
+                 map_to_guest="never", extra_users=None):
         self.kind = kind or default_kind()
         if self.kind not in ("self", "samba"):
             raise ValueError(f"unknown server kind {self.kind!r}")
-        self.host = "127.0.0.1"
+        self.host = host
+        self.map_to_guest = map_to_guest
+        self.extra_users = dict(extra_users or {})
         self.user, self.password, self.share = user, password, share
         self.signing, self.encrypt, self.share_encrypt = signing, encrypt, share_encrypt
         self.min_protocol, self.max_protocol = min_protocol, max_protocol
         self.torture = torture
         self.extra_global, self.extra_share = list(extra_global), list(extra_share)
         self.extra_shares = dict(extra_shares or {})
-        self.extra_users = dict(extra_users or {})
         self.log_level = log_level
         self.start_timeout, self.stop_timeout = start_timeout, stop_timeout
         self.proc = None
@@ -249,14 +253,14 @@ class Server:
         g = [
             "[global]",
             f"smb ports = {self.port}",
-            "interfaces = 127.0.0.1",
+            f"interfaces = {self.host}",
             "bind interfaces only = yes",
             f"smb passwd file = {b}/private/smbpasswd",
             f"log file = {b}/log/smbd.log",
             f"log level = {self.log_level}",
             f"server signing = {self.signing}",
             f"lock directory = {b}/lock",
-            "map to guest = never",
+            f"map to guest = {self.map_to_guest}",
         ]
         if self.encrypt is not None:  # None: the server's default
             g.append(f"smb encrypt = {self.encrypt}")
@@ -352,14 +356,12 @@ class Server:
                     f"ncalrpc dir = {cb}\nlog file = {cb}/client.log\n"
                     "disable netbios = yes\nworkgroup = SMBTEST\n")
 
-    def _add_user(self, passwd_bin, user=None, password=None):
-        user = self.user if user is None else user
-        password = self.password if password is None else password
-        pw_input = f"{password}\n{password}\n"
-        r = run([passwd_bin, "-c", self.conf, "-s", "-a", user], input=pw_input,
+    def _add_user(self, passwd_bin):
+        pw_input = f"{self.password}\n{self.password}\n"
+        r = run([passwd_bin, "-c", self.conf, "-s", "-a", self.user], input=pw_input,
                 timeout=30)
         if r.returncode != 0:
-            raise ServerError(f"{passwd_bin} -a {user} failed ({r.returncode}): "
+            raise ServerError(f"{passwd_bin} -a {self.user} failed ({r.returncode}): "
                               f"{r.stdout}{r.stderr}")
 
     def _command(self, smbd):
@@ -376,7 +378,7 @@ class Server:
             self._prepare()
             self._add_user(passwd_bin)
             for user, password in self.extra_users.items():
-                self._add_user(passwd_bin, user, password)
+                self.add_user(user, password)
             self._stdout = open(os.path.join(self.base, "log", "stdout.log"), "wb")
             # A session of its own, so that stop() reaches the workers the server forks.
             self.proc = subprocess.Popen(self._command(smbd), stdin=subprocess.DEVNULL,
@@ -399,7 +401,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise ServerError(f"{self.kind} smbd exited with {self.proc.returncode} "
                                   f"during start-up\n{self.log_tail()}")
-            if port_open(self.port):
+            if port_open(self.port, self.host):
                 break
             time.sleep(0.1)
         else:
@@ -466,6 +468,42 @@ class Server:
     def log_tail(self, lines=60):
         text = self.log_text().splitlines()
         return "\n".join(text[-lines:])
+
+    # -- changes while running
+    def add_user(self, user, password):
+        """Add an account, or set the password of an existing one, with the server's own
+        tool (smbd-passwd -a / Samba's smbpasswd -a); Samba also needs a unix account."""
+        _smbd, passwd_bin = self._binaries()
+        if self.kind == "samba":
+            ensure_unix_user(user)
+        r = run([passwd_bin, "-c", self.conf, "-s", "-a", user],
+                input=f"{password}\n{password}\n", timeout=30)
+        if r.returncode != 0:
+            raise ServerError(f"{passwd_bin} -a {user} failed ({r.returncode}): "
+                              f"{r.stdout}{r.stderr}")
+
+    def rewrite_conf(self, text=None):
+        """Replace smb.conf: with `text`, or else with the configuration the current
+        attributes (extra_shares, extra_global, ...) describe, creating the directories
+        of extra shares. The file is renamed into place, so that a reload never reads
+        half of it."""
+        if text is None:
+            for lines in self.extra_shares.values():
+                for ln in lines:
+                    key, _, value = (ln % {"base": self.base}).partition("=")
+                    if key.strip() == "path":
+                        os.makedirs(value.strip(), exist_ok=True)
+                        os.chmod(value.strip(), 0o777)
+            text = self._conf_text()
+        tmp = self.conf + ".new"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.conf)
+
+    def reload(self):
+        """SIGHUP to the server's main process: both servers reload smb.conf (and this
+        project's smbd its smbpasswd file) for the connections that follow."""
+        os.kill(self.proc.pid, signal.SIGHUP)
 
     def __enter__(self):
         return self.start()
@@ -676,6 +714,24 @@ def parse_ls(output):
         if m:
             entries[m.group("name")] = (m.group("attr"), int(m.group("size")))
     return entries
+
+
+# ---------------------------------------------------------------- waiting
+
+def wait_until(condition, what, timeout=30.0, interval=0.1):
+    """Evaluate `condition` until it returns a true value and return that value; raise
+    AssertionError naming `what` (and the last value) when `timeout` seconds pass first.
+    For changes a server makes on its own time (a reload after SIGHUP): the condition is
+    what the test observes, never the time that passed."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = condition()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not so after {timeout} s (last: {last!r})")
+        time.sleep(interval)
 
 
 # ---------------------------------------------------------------- running tests

@@ -5,13 +5,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
-#include "smbd/base/fd_passing.hh"
-#include "smbd/conf/log.hh"
 #include "shmring/channel.hh"
 #include "shmring/slot_pool.hh"
+#include "smbd/base/fd_passing.hh"
+#include "smbd/base/wire.hh"
+#include "smbd/conf/log.hh"
+#include "smbd/master/control.hh"
 
 namespace smb::server {
 
@@ -19,9 +23,32 @@ namespace rc = rdmachannel;
 
 namespace {
 
-std::map<std::uint64_t, RdmaChannelTransport*>& registry() {
-  static std::map<std::uint64_t, RdmaChannelTransport*> channels;
-  return channels;
+// The client's buffers for `length` bytes, in order and trimmed to it; nullopt when the
+// list cannot carry them: none, more than one ring request holds, a zero length before
+// `length` is reached, or too little room in all. Any list carries zero bytes.
+std::optional<std::vector<BufferDescriptorV1>> buffers_for(std::span<const BufferDescriptorV1> list,
+                                                           std::uint32_t length) {
+  std::vector<BufferDescriptorV1> out;
+  if (length == 0) return out;
+  if (list.empty() || list.size() > shmring::kMaxBuffers) return std::nullopt;
+  std::uint32_t left = length;
+  for (const auto& d : list) {
+    if (left == 0) break;
+    if (d.length == 0) return std::nullopt;
+    std::uint32_t n = std::min(d.length, left);
+    out.push_back({d.offset, d.token, n});
+    left -= n;
+  }
+  if (left != 0) return std::nullopt;
+  return out;
+}
+
+// MS-SMB2 3.3.5.12, 3.3.5.13: with SMB2_CHANNEL_RDMA_V1_INVALIDATE the response goes
+// with remote invalidation of the first buffer's token ([MS-SMBD] 3.1.4.1).
+std::optional<std::uint32_t> invalidate_token(const DataChannel& channel) {
+  if (channel.channel != Channel::RDMA_V1_INVALIDATE || channel.descriptors.empty())
+    return std::nullopt;
+  return channel.descriptors.front().token;
 }
 
 // Slots per channel: enough for a deep queue of 1 MiB transfers.
@@ -30,12 +57,17 @@ constexpr std::uint32_t kRingCapacity = 64;
 
 }  // namespace
 
-RdmaChannelTransport* find_rdma_channel(std::uint64_t connection_id) {
-  auto it = registry().find(connection_id);
-  return it == registry().end() ? nullptr : it->second;
-}
-
 // ---------------------------------------------------------------- the data segment
+
+// A data slot held for one request; the slot returns to the pool when the last copy of
+// the shared_ptr goes. The bytes stay mapped while any lease exists.
+struct SlotLease {
+  std::shared_ptr<RdmaRing> ring;
+  std::uint32_t index = 0;
+  std::span<std::uint8_t> bytes;
+  ~SlotLease();
+};
+using SlotPtr = std::shared_ptr<SlotLease>;
 
 class RdmaRing : public std::enable_shared_from_this<RdmaRing> {
  public:
@@ -108,6 +140,26 @@ class RdmaRing : public std::enable_shared_from_this<RdmaRing> {
       slot_waiters.pop_front();
       then(std::move(slot));
     }
+  }
+
+  // Asks the proxy to move `length` bytes between `slot` and the client's `buffers`.
+  // `done` runs once on the loop with the proxy's status (or CONNECTION_DISCONNECTED).
+  void transfer(rc::RingOp op, const SlotPtr& slot, std::uint32_t length,
+                std::span<const BufferDescriptorV1> buffers, std::function<void(NtStatus)> done) {
+    if (!slot || slot->ring.get() != this || length > slot->bytes.size()) {
+      done(NtStatus::CONNECTION_DISCONNECTED);
+      return;
+    }
+    shmring::Descriptor d;
+    d.op = static_cast<std::uint16_t>(op);
+    d.slot = slot->index;
+    d.slot_offset = 0;
+    d.length = length;
+    if (!shmring::set_buffers(d, buffers)) {
+      done(NtStatus::INVALID_PARAMETER);
+      return;
+    }
+    submit(d, PendingOp{std::move(done), length});
   }
 
   void submit(shmring::Descriptor d, PendingOp op) {
@@ -254,15 +306,10 @@ std::unique_ptr<RdmaChannelTransport> RdmaChannelTransport::adopt(uv_loop_t* loo
   h->poll.data = h;
   (void)socket.release();  // closed with the handle
   t->handle_ = h;
-  registry()[connection_id] = t.get();
   return t;
 }
 
-RdmaChannelTransport::~RdmaChannelTransport() {
-  close();
-  auto it = registry().find(connection_id_);
-  if (it != registry().end() && it->second == this) registry().erase(it);
-}
+RdmaChannelTransport::~RdmaChannelTransport() { close(); }
 
 void RdmaChannelTransport::start(Events events) {
   events_ = std::move(events);
@@ -367,7 +414,6 @@ void RdmaChannelTransport::queue_message(ByteSpan head, ByteSpan payload,
 }
 
 void RdmaChannelTransport::send(Frame frame) {
-  auto invalidate = std::exchange(invalidate_next_, std::nullopt);
   if (handle_ == nullptr) return;
   if (frame.size() == 0) return;
   if (frame.size() > hello_.max_send_message) {
@@ -377,7 +423,7 @@ void RdmaChannelTransport::send(Frame frame) {
     fail("response larger than the SMB Direct limit");
     return;
   }
-  queue_message(frame.head, frame.payload, invalidate);
+  queue_message(frame.head, frame.payload, frame.invalidate_token);
   flush();
 }
 
@@ -406,13 +452,15 @@ void RdmaChannelTransport::fail(const char* reason) {
   if (on_closed) on_closed(reason);
 }
 
-UniqueFd RdmaChannelTransport::detach(Bytes& hello) {
+HandOff RdmaChannelTransport::hand_off(Bytes negotiate) {
   if (handle_ == nullptr || ring_ || !out_.empty()) return {};
-  UniqueFd copy(::fcntl(handle_->fd, F_DUPFD_CLOEXEC, 0));
-  if (!copy) return {};
-  hello = rc::encode_hello(hello_);
+  HandOff out;
+  out.socket = UniqueFd(::fcntl(handle_->fd, F_DUPFD_CLOEXEC, 0));
+  if (!out.socket) return {};
+  out.payload = pack_rdma_handoff(rc::encode_hello(hello_), negotiate);
+  out.rdma = true;
   close();
-  return copy;
+  return out;
 }
 
 void RdmaChannelTransport::close() {
@@ -481,23 +529,136 @@ void RdmaChannelTransport::with_slot(std::function<void(SlotPtr)> then) {
   ring_->slot_waiters.push_back(std::move(then));
 }
 
-void RdmaChannelTransport::transfer(rc::RingOp op, const SlotPtr& slot, std::uint32_t length,
-                                    std::span<const shmring::BufferDescriptor> buffers,
-                                    std::function<void(NtStatus)> done) {
-  if (!slot || slot->ring != ring_ || !ring_ || length > slot->bytes.size()) {
-    done(NtStatus::CONNECTION_DISCONNECTED);
+// ---------------------------------------------------------------- READ and WRITE data
+
+namespace {
+
+// A READ over an RDMA channel: the file is read into a data slot, from which rdmaproxy
+// RDMA-writes the bytes into the client's buffers.
+class RdmaReadData final : public ReadData {
+ public:
+  RdmaReadData(SlotPtr slot, std::uint32_t length, std::vector<BufferDescriptorV1> buffers,
+               std::optional<std::uint32_t> invalidate)
+      : slot_(std::move(slot)),
+        length_(length),
+        buffers_(std::move(buffers)),
+        invalidate_(invalidate) {}
+
+  MutableByteSpan buffer() override {
+    return slot_ ? slot_->bytes.first(length_) : MutableByteSpan();
+  }
+
+  void deliver(std::uint32_t count, std::function<void(NtStatus, ReadDelivery)> done) override {
+    // MS-SMB2 3.3.5.12: the data goes to the client's buffers; the response says how much
+    // in DataRemaining and carries none itself.
+    ReadDelivery delivery;
+    delivery.data_remaining = count;
+    delivery.invalidate_token = invalidate_;
+    if (count == 0) {
+      done(NtStatus::SUCCESS, delivery);
+      return;
+    }
+    auto trimmed = count <= length_ ? buffers_for(buffers_, count) : std::nullopt;
+    if (!slot_ || !trimmed) {
+      done(NtStatus::INTERNAL_ERROR, {});
+      return;
+    }
+    // The slot stays leased until the proxy has written from it.
+    slot_->ring->transfer(rc::RingOp::RDMA_WRITE, slot_, count, *trimmed,
+                          [slot = slot_, delivery, done](NtStatus s) {
+                            done(s, s == NtStatus::SUCCESS ? delivery : ReadDelivery{});
+                          });
+  }
+
+ private:
+  SlotPtr slot_;
+  std::uint32_t length_;
+  std::vector<BufferDescriptorV1> buffers_;
+  std::optional<std::uint32_t> invalidate_;
+};
+
+}  // namespace
+
+NtStatus RdmaChannelTransport::check_channel(const DataChannel& channel, std::uint32_t length,
+                                             std::uint16_t dialect) const {
+  if (channel.channel == Channel::NONE) return NtStatus::SUCCESS;
+  if (!is_rdma_v1(channel.channel)) return NtStatus::INVALID_PARAMETER;
+  // MS-SMB2 3.3.5.12, 3.3.5.13: RDMA channels came with 3.0, remote invalidation with 3.0.2.
+  if (dialect < to_u16(Dialect::SMB3_0) ||
+      (channel.channel == Channel::RDMA_V1_INVALIDATE && dialect < to_u16(Dialect::SMB3_0_2)))
+    return NtStatus::INVALID_PARAMETER;
+  if (length > max_read_write_size() || !buffers_for(channel.descriptors, length))
+    return NtStatus::INVALID_PARAMETER;
+  return NtStatus::SUCCESS;
+}
+
+void RdmaChannelTransport::receive_write_data(const DataChannel& channel, ByteSpan in_message,
+                                              std::shared_ptr<const void> message,
+                                              std::uint32_t length,
+                                              std::function<void(NtStatus, WriteData)> done) {
+  if (channel.channel == Channel::NONE) {
+    Transport::receive_write_data(channel, in_message, std::move(message), length, std::move(done));
     return;
   }
-  shmring::Descriptor d;
-  d.op = static_cast<std::uint16_t>(op);
-  d.slot = slot->index;
-  d.slot_offset = 0;
-  d.length = length;
-  if (!shmring::set_buffers(d, buffers)) {
-    done(NtStatus::INVALID_PARAMETER);
+  // MS-SMB2 3.3.5.13: over an RDMA channel the data is not in the message.
+  auto buffers = buffers_for(channel.descriptors, length);
+  if (!is_rdma_v1(channel.channel) || !in_message.empty() || !buffers ||
+      length > max_read_write_size()) {
+    done(NtStatus::INVALID_PARAMETER, {});
     return;
   }
-  ring_->submit(d, RdmaRing::PendingOp{std::move(done), length});
+  auto invalidate = invalidate_token(channel);
+  if (length == 0) {
+    done(NtStatus::SUCCESS, WriteData{{}, nullptr, invalidate});
+    return;
+  }
+  // The client's data is RDMA-read into the slot, then copied once into the file; for a
+  // pmem share that copy is the persisting store into the mapping (FileIo::write).
+  // Reading straight into the mapping (push mode) needs the mapping registered with the
+  // device by rdmaproxy, which is not done.
+  with_slot([length, buffers = std::move(*buffers), invalidate, done](SlotPtr slot) {
+    if (!slot) {
+      done(NtStatus::CONNECTION_DISCONNECTED, {});
+      return;
+    }
+    slot->ring->transfer(rc::RingOp::RDMA_READ, slot, length, buffers,
+                         [slot, length, invalidate, done](NtStatus s) {
+                           if (s != NtStatus::SUCCESS) {
+                             done(s, {});
+                             return;
+                           }
+                           done(NtStatus::SUCCESS,
+                                WriteData{ByteSpan(slot->bytes.data(), length), slot, invalidate});
+                         });
+  });
+}
+
+void RdmaChannelTransport::prepare_read(
+    const DataChannel& channel, std::uint32_t length,
+    std::function<void(NtStatus, std::shared_ptr<ReadData>)> done) {
+  if (channel.channel == Channel::NONE) {
+    Transport::prepare_read(channel, length, std::move(done));
+    return;
+  }
+  auto buffers = buffers_for(channel.descriptors, length);
+  if (!is_rdma_v1(channel.channel) || !buffers || length > max_read_write_size()) {
+    done(NtStatus::INVALID_PARAMETER, nullptr);
+    return;
+  }
+  auto invalidate = invalidate_token(channel);
+  if (length == 0) {
+    done(NtStatus::SUCCESS,
+         std::make_shared<RdmaReadData>(nullptr, 0, std::move(*buffers), invalidate));
+    return;
+  }
+  with_slot([length, buffers = std::move(*buffers), invalidate, done](SlotPtr slot) {
+    if (!slot) {
+      done(NtStatus::CONNECTION_DISCONNECTED, nullptr);
+      return;
+    }
+    done(NtStatus::SUCCESS,
+         std::make_shared<RdmaReadData>(std::move(slot), length, buffers, invalidate));
+  });
 }
 
 }  // namespace smb::server

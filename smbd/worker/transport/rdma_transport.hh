@@ -15,22 +15,13 @@
 
 #include "rdmaproxy/channel/protocol.hh"
 #include "smbd/base/ntstatus.hh"
-#include "smbd/worker/transport/transport.hh"
 #include "smbd/base/unique_fd.hh"
+#include "smbd/worker/transport/transport.hh"
 
 namespace smb::server {
 
 class RdmaRing;
-
-// A data slot held for one request; the slot returns to the pool when the last copy of
-// the shared_ptr goes. The bytes stay mapped while any lease exists.
-struct SlotLease {
-  std::shared_ptr<RdmaRing> ring;
-  std::uint32_t index = 0;
-  std::span<std::uint8_t> bytes;
-  ~SlotLease();
-};
-using SlotPtr = std::shared_ptr<SlotLease>;
+struct SlotLease;
 
 class RdmaChannelTransport final : public Transport {
  public:
@@ -42,10 +33,6 @@ class RdmaChannelTransport final : public Transport {
                                                      std::uint64_t connection_id,
                                                      std::size_t max_message,
                                                      std::optional<ByteSpan> hello = {});
-  // Gives the channel socket up, with the HELLO read from it, so that another worker
-  // can adopt it; possible only before the data segment is set up (before the first
-  // RDMA transfer, i.e. during NEGOTIATE). Invalid fd when not possible.
-  UniqueFd detach(Bytes& hello);
   ~RdmaChannelTransport() override;
 
   void start(Events events) override;
@@ -56,23 +43,27 @@ class RdmaChannelTransport final : public Transport {
   const std::string& peer_address() const override { return peer_; }
   std::size_t pending_send_bytes() const override { return pending_send_; }
   bool is_rdma() const override { return true; }
+  // Gives the channel socket up with the HELLO read from it and `negotiate`; possible
+  // only before the data segment is set up (before the first RDMA transfer, i.e. during
+  // NEGOTIATE). An invalid socket when not possible.
+  HandOff hand_off(Bytes negotiate) override;
 
-  // [MS-SMBD] Connection.MaxReadWriteSize as the proxy negotiated it with the client.
-  std::uint32_t max_read_write_size() const { return hello_.max_read_write_size; }
+  // [MS-SMBD] Connection.MaxReadWriteSize as the proxy negotiated it with the client: one
+  // RDMA transfer moves no more ([MS-SMBD] 3.1.1.1), so neither does a READ or WRITE.
+  std::size_t max_read_write_size() const override { return hello_.max_read_write_size; }
   // The largest message the client takes ([MS-SMBD] MaxFragmentedRecvSize).
-  std::uint32_t max_send_message() const { return hello_.max_send_message; }
-  // The next frame passed to send() goes out with send-with-invalidate of `token`.
-  void invalidate_on_next_send(std::uint32_t token) { invalidate_next_ = token; }
-  void clear_invalidate() { invalidate_next_.reset(); }
+  std::size_t max_send_message() const override { return hello_.max_send_message; }
 
-  // Calls `then` with a data slot of at least max_read_write_size() bytes, at once or
-  // when one frees up; with null when the channel failed. Sets up the segment on first use.
-  void with_slot(std::function<void(SlotPtr)> then);
-  // Asks the proxy to move `length` bytes between `slot` and the client's buffers.
-  // `done` runs once on the loop with the proxy's status (or CONNECTION_DISCONNECTED).
-  void transfer(rdmachannel::RingOp op, const SlotPtr& slot, std::uint32_t length,
-                std::span<const shmring::BufferDescriptor> buffers,
-                std::function<void(NtStatus)> done);
+  // READ and WRITE data over SMB2_CHANNEL_RDMA_V1(_INVALIDATE): through a data slot of
+  // the shared segment, which rdmaproxy RDMA-reads into (WRITE) or RDMA-writes from
+  // (READ). Channel NONE is served inline, as on any transport.
+  NtStatus check_channel(const DataChannel& channel, std::uint32_t length,
+                         std::uint16_t dialect) const override;
+  void receive_write_data(const DataChannel& channel, ByteSpan in_message,
+                          std::shared_ptr<const void> message, std::uint32_t length,
+                          std::function<void(NtStatus, WriteData)> done) override;
+  void prepare_read(const DataChannel& channel, std::uint32_t length,
+                    std::function<void(NtStatus, std::shared_ptr<ReadData>)> done) override;
 
   std::uint64_t connection_id() const { return connection_id_; }
 
@@ -88,6 +79,9 @@ class RdmaChannelTransport final : public Transport {
   void update_poll();
   void fail(const char* reason);
   bool ensure_ring();
+  // Calls `then` with a data slot of at least max_read_write_size() bytes, at once or
+  // when one frees up; with null when the channel failed. Sets up the segment on first use.
+  void with_slot(std::function<void(std::shared_ptr<SlotLease>)> then);
   void queue_message(ByteSpan head, ByteSpan payload, std::optional<std::uint32_t> invalidate);
 
   uv_loop_t* loop_ = nullptr;
@@ -101,11 +95,7 @@ class RdmaChannelTransport final : public Transport {
   std::deque<Packet> out_;
   std::size_t pending_send_ = 0;
   bool paused_ = true;
-  std::optional<std::uint32_t> invalidate_next_;
   std::shared_ptr<RdmaRing> ring_;
 };
-
-// The RDMA channel transport of connection `connection_id` in this worker, or null.
-RdmaChannelTransport* find_rdma_channel(std::uint64_t connection_id);
 
 }  // namespace smb::server

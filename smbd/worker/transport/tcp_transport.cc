@@ -204,13 +204,15 @@ void TcpTransport::close() {
   handle_ = nullptr;
 }
 
-UniqueFd TcpTransport::detach() {
+HandOff TcpTransport::hand_off(Bytes negotiate) {
   if (handle_ == nullptr) return {};
   uv_os_fd_t fd = -1;
   uv_fileno(reinterpret_cast<uv_handle_t*>(&handle_->tcp), &fd);
-  UniqueFd copy(fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1);
+  HandOff out;
+  out.socket = UniqueFd(fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1);
+  out.payload = std::move(negotiate);
   close();
-  return copy;
+  return out;
 }
 
 }  // namespace smb::server

@@ -24,10 +24,9 @@ class TcpTransport final : public Transport {
   const std::string& peer_address() const override { return peer_; }
   std::size_t pending_send_bytes() const override { return pending_send_; }
   void set_max_message(std::size_t bytes) override { max_message_ = bytes; }
-
-  // Gives up the socket (for passing it to another process): stops reading and returns
-  // a duplicate of the fd; the transport is closed afterwards.
-  UniqueFd detach();
+  // Passes a duplicate of the socket on, with the NEGOTIATE as the adopting worker's
+  // first message.
+  HandOff hand_off(Bytes negotiate) override;
 
  private:
   struct Handle;
@@ -54,6 +53,5 @@ class TcpTransport final : public Transport {
   std::size_t message_have_ = 0;
   bool in_body_ = false;
 };
-
 
 }  // namespace smb::server

@@ -10,6 +10,7 @@
 #include "shmring/segment.hh"
 
 using namespace smb::shmring;
+using smb::BufferDescriptorV1;
 using smb::UniqueFd;
 
 namespace {
@@ -176,9 +177,9 @@ TEST_CASE("segment: create seals the memfd and the creator's slot_bytes checks r
 
 TEST_CASE("descriptor: buffer descriptors in the payload") {
   Descriptor d;
-  const std::array<BufferDescriptor, 3> bufs = {BufferDescriptor{0x1000, 7, 4096},
-                                                BufferDescriptor{1ull << 40, 8, 512},
-                                                BufferDescriptor{~0ull, ~0u, ~0u}};
+  const std::array<BufferDescriptorV1, 3> bufs = {BufferDescriptorV1{0x1000, 7, 4096},
+                                                  BufferDescriptorV1{1ull << 40, 8, 512},
+                                                  BufferDescriptorV1{~0ull, ~0u, ~0u}};
   REQUIRE(set_buffers(d, bufs));
   auto got = get_buffers(d);
   REQUIRE(got);
@@ -186,7 +187,7 @@ TEST_CASE("descriptor: buffer descriptors in the payload") {
   CHECK(got->items[0] == bufs[0]);
   CHECK(got->items[2] == bufs[2]);
 
-  std::array<BufferDescriptor, kMaxBuffers + 1> too_many{};
+  std::array<BufferDescriptorV1, kMaxBuffers + 1> too_many{};
   CHECK_FALSE(set_buffers(d, too_many));
   CHECK(set_buffers(d, std::span(too_many).first(kMaxBuffers)));
 

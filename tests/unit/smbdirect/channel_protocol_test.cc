@@ -16,7 +16,7 @@ Bytes packet(PacketType type, std::uint16_t flags, std::uint32_t value, std::siz
 }
 
 shmring::Descriptor request(RingOp op, std::uint32_t length,
-                            std::vector<shmring::BufferDescriptor> buffers) {
+                            std::vector<BufferDescriptorV1> buffers) {
   shmring::Descriptor d;
   d.op = static_cast<std::uint16_t>(op);
   d.slot = 0;

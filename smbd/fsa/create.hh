@@ -1,0 +1,93 @@
+// CREATE as the object store serves it (MS-FSA 2.1.5.1 "Server Requests an Open of a
+// File"): the rules on the parameters, the access the open is granted, the file-system
+// work, and the share-mode check against the file's other opens.
+//
+// Three steps, the first and last on the event loop, the middle one on a pool thread:
+//   prepare_create()  parameter rules and access; nothing on disk is touched
+//   open_file()       opens or creates the file, applies the security descriptor of a
+//                     new file, opens its data path (FileIo), drops the old data of an
+//                     overwritten pmem file through its mapping
+//   admit_open()      the share-mode check; the open takes the file and is recorded
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "smbd/base/ntstatus.hh"
+#include "smbd/base/security_descriptor.hh"
+#include "smbd/base/unique_fd.hh"
+#include "smbd/base/wire.hh"
+#include "smbd/fsa/file_open.hh"
+#include "smbd/fsa/open_table.hh"
+#include "smbd/vfs/file_io.hh"
+#include "smbd/vfs/share.hh"
+
+namespace smb::fsa {
+
+// What the opener asks for (the inputs of MS-FSA 2.1.5.1).
+struct CreateParameters {
+  std::string path;  // share-relative, backslash separated, no leading backslash
+  std::uint32_t desired_access = 0;
+  std::uint32_t file_attributes = 0;
+  std::uint32_t share_access = 0;
+  CreateDisposition create_disposition = CreateDisposition::FILE_OPEN;
+  std::uint32_t create_options = 0;
+  // Applied to a file this open creates, ignored for an existing one (MS-FSA 2.1.5.1.1).
+  std::shared_ptr<const dtyp::SecurityDescriptor> security_descriptor;
+};
+
+// The share the file is opened through, and what its user may do there.
+struct CreateScope {
+  std::shared_ptr<vfs::Share> share;
+  std::uint32_t maximal_access = 0;  // what MAXIMUM_ALLOWED stands for
+  bool read_only = false;
+  vfs::NewFilePolicy new_file;  // permissions and owner of new files and directories
+};
+
+// The open to make, decided by prepare_create().
+struct CreatePlan {
+  std::shared_ptr<vfs::Share> share;
+  std::string path;
+  vfs::OpenRequest request;  // with the granted access
+  std::uint32_t granted_access = 0;
+  std::uint32_t share_access = 0;
+  bool delete_on_close = false;
+  std::shared_ptr<const dtyp::SecurityDescriptor> security_descriptor;
+  std::uint32_t security_information = 0;  // the parts of it to apply
+};
+
+// What open_file() opened.
+struct OpenedFile {
+  vfs::OpenResult result;
+  std::shared_ptr<UniqueFd> fd;
+  std::shared_ptr<vfs::FileIo> io;
+  bool unmapped = false;  // a file of a pmem share that could not be mapped
+};
+
+// MS-FSA 2.1.5.1 parameter validation: INVALID_PARAMETER for a disposition out of range,
+// FILE_DIRECTORY_FILE with FILE_NON_DIRECTORY_FILE, or an attribute outside the ones a
+// CREATE may ask for.
+NtStatus check_create_parameters(const CreateParameters& parameters);
+
+// On the loop: check_create_parameters(), then the access the open gets:
+//   PRIVILEGE_NOT_HELD  ACCESS_SYSTEM_SECURITY, or a security descriptor with a SACL
+//                       (no user here holds SeSecurityPrivilege)
+//   ACCESS_DENIED       a security descriptor naming an owner or group without
+//                       WRITE_OWNER on the share; no access left after the generic
+//                       mapping; FILE_DELETE_ON_CLOSE without DELETE; on a read-only
+//                       share, write access or a disposition that may write
+NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& scope,
+                        CreatePlan& plan);
+
+// On a pool thread: the file-system work of the plan. The status of the backend; a new
+// file that cannot carry its security descriptor is removed again.
+NtStatus open_file(const CreatePlan& plan, OpenedFile& out);
+
+// On the loop, after open_file(): fills `open` from the plan and the file and records it
+// in the table, unless the file is delete-pending (DELETE_PENDING) or an open of it does
+// not share with this one (SHARING_VIOLATION); `open` is then to be discarded.
+NtStatus admit_open(OpenTable& table, const CreatePlan& plan, const OpenedFile& file,
+                    FileOpen& open);
+
+}  // namespace smb::fsa

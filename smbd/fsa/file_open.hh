@@ -1,0 +1,65 @@
+// An open of a file or directory as the object store sees it (MS-FSA 2.1.1.5 Open): the
+// file it names, the access it was granted, its sharing mode, its delete-on-close and
+// oplock state, its position and mode. The SMB layer's open (FileId, session, tree,
+// channel sequence) derives from it; fsa never looks past this part.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "smbd/base/unique_fd.hh"
+#include "smbd/vfs/dir.hh"
+#include "smbd/vfs/file.hh"
+#include "smbd/vfs/file_io.hh"
+#include "smbd/vfs/share.hh"
+
+namespace smb::fsa {
+
+// What fsa reports about a file: the backend's NT view of it (times, sizes, attributes).
+using FileInfo = vfs::FileInfo;
+
+// Identifies a file across opens, processes and names (MS-FSA 2.1.1.4 File): the unit of
+// share modes, delete-pending and oplocks.
+struct FileKey {
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  auto operator<=>(const FileKey&) const = default;
+};
+
+// MS-FSA 2.1.5.18: the oplock types (LEVEL_GRANULAR is a lease), with LEVEL_NONE for an
+// open that holds none.
+enum class OplockType : std::uint8_t {
+  LEVEL_NONE,
+  LEVEL_TWO,
+  LEVEL_ONE,
+  LEVEL_BATCH,
+  LEVEL_GRANULAR,
+};
+
+struct FileOpen {
+  std::string path;  // share-relative with the on-disk spelling, backslash separated
+  FileKey key;
+  std::shared_ptr<UniqueFd> fd;     // shared with blocking work in flight
+  std::shared_ptr<vfs::FileIo> io;  // regular files opened for data: READ/WRITE go here
+  std::shared_ptr<vfs::Share> fs;   // the share the file lives in
+  bool is_directory = false;
+  std::uint32_t granted_access = 0;
+  std::uint32_t share_access = 0;
+  bool delete_on_close = false;  // FILE_DELETE_ON_CLOSE or a disposition set on this open
+  bool delete_pending = false;   // the file is to go when its last open closes
+  OplockType oplock_level = OplockType::LEVEL_NONE;
+  bool oplock_break_pending = false;  // a break was sent; the holder has not acknowledged
+  std::uint64_t position = 0;         // FilePositionInformation
+  std::uint32_t mode = 0;             // FileModeInformation
+  // QUERY_DIRECTORY state
+  std::shared_ptr<vfs::DirEnumerator> enumerator;
+  std::string search_pattern;
+
+  // The last component of `path` ("" for the share root).
+  std::string_view name() const;
+};
+
+}  // namespace smb::fsa

@@ -1,0 +1,69 @@
+// The processes of an SMB Direct end-to-end test, shared by the tests of this directory:
+// a real smbd (master and workers) with one share, a real rdmaproxy, and connections of
+// the library's SMB Direct client to them.
+//
+// The software fabric on 127.0.0.1 by default. The environment selects another:
+//   SMBDIRECT_FABRIC=verbs    the proxy and the client use rdma-core verbs
+//   SMBDIRECT_ADDRESS=IP      the address the proxy listens on and the client connects to
+//                             (verbs: an address of an RDMA device, e.g. soft-RoCE's NIC)
+//   SMBDIRECT_RDMA_MIB=N      size of the bulk RDMA channel transfers (default 1024)
+//   SMBDIRECT_KEEP=1          keep each server's directory (configuration, share, logs)
+// SMBD_BIN, SMBD_PASSWD_BIN and RDMAPROXY_BIN name other binaries to test than the ones
+// built here.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "smbd/client/connection.hh"
+#include "smbd/client/rdma_client.hh"
+
+namespace smbdirect_test {
+
+bool verbs_fabric();
+std::string rdma_address();
+std::uint64_t rdma_transfer_bytes();
+
+// SIGTERM, then SIGKILL if it does not go; sets `pid` to -1.
+void stop(pid_t& pid);
+std::string read_file(const std::filesystem::path& path);
+
+// smbd on a free TCP port of 127.0.0.1 with the share [data] (writable) and IPC$, one
+// user, and rdmaproxy on a free port of rdma_address(); all removed with the object.
+struct Server {
+  std::filesystem::path base;
+  std::uint16_t port = 0;
+  std::uint16_t rdma_port = 0;
+  pid_t smbd = -1;
+  pid_t proxy = -1;
+  std::string user = "rdmauser";
+  std::string password = "Rdma-pass-1";
+
+  Server();
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  std::string conf() const;
+  std::string socket_path() const;
+  void add_user();
+  void start_smbd();
+  void start_proxy();
+  smb::auth::ClientCredentials credentials() const;
+};
+
+// An SMB Direct connection with a session and a tree connect to [data].
+struct Session {
+  std::unique_ptr<smb::client::RdmaClient> rdma;
+  smb::client::Tree tree;
+};
+Session open_rdma(const Server& s, smb::client::Options options = {});
+
+// Creates (or truncates) `name` for reading and writing.
+smb::FileId create_file(smb::client::Connection& c, const smb::client::Tree& t,
+                        const std::string& name);
+
+}  // namespace smbdirect_test
