@@ -155,11 +155,7 @@ class Security(unittest.TestCase):
     def setUpClass(cls):
         cls.server = Server()
         cls.server.start()
-        # Files are accessed as the user the account maps to (docs/security.md): the
-        # owner of a file it creates.
-        cls.server.smbclient("mkdir owner-probe")
-        probe = os.stat(os.path.join(cls.server.share_path, "owner-probe"))
-        cls.uid, cls.gid = probe.st_uid, probe.st_gid
+        cls.uid, cls.gid = cls.server.account_owner()
 
     @classmethod
     def tearDownClass(cls):
