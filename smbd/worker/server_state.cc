@@ -130,8 +130,8 @@ void ClientState::close_now(Open& open) {
   if (as_user.ok())
     delete_closed_file(open);
   else
-    log::error(nullptr, "delete on close of '%s' not done: cannot act as %s",
-               open.path.c_str(), user->describe().c_str());
+    log::error(nullptr, "delete on close of '%s' not done: cannot act as %s", open.path.c_str(),
+               user->describe().c_str());
 }
 
 void delete_closed_file(const Open& open) {
