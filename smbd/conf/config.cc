@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <iomanip>
 #include <optional>
 #include <sstream>
 
@@ -128,6 +129,17 @@ constexpr std::array<std::pair<std::string_view, MapToGuest>, 3> kMapToGuestName
     {"never", MapToGuest::NEVER},
     {"bad user", MapToGuest::BAD_USER},
     {"bad password", MapToGuest::BAD_PASSWORD},
+}};
+
+constexpr std::array<std::pair<std::string_view, InheritOwner>, 8> kInheritOwnerNames{{
+    {"no", InheritOwner::NO},
+    {"false", InheritOwner::NO},
+    {"0", InheritOwner::NO},
+    {"windows and unix", InheritOwner::WINDOWS_AND_UNIX},
+    {"yes", InheritOwner::WINDOWS_AND_UNIX},
+    {"true", InheritOwner::WINDOWS_AND_UNIX},
+    {"1", InheritOwner::WINDOWS_AND_UNIX},
+    {"unix only", InheritOwner::UNIX_ONLY},
 }};
 
 constexpr std::array<std::pair<std::string_view, std::uint16_t>, 7> kProtocolNames{{
@@ -367,7 +379,7 @@ const std::array<GlobalParam, 4> kDirectoryParams{{
      [](GlobalState& s, std::string_view v, Outcome& o) { set_path(s.g.pid_directory, v, o); }},
 }};
 
-const std::array<ShareParam, 20> kShareParams{{
+const std::array<ShareParam, 29> kShareParams{{
     {"path", [](Share& s, std::string_view v, Outcome& o) { set_path(s.path, v, o); }},
     {"directory", [](Share& s, std::string_view v, Outcome& o) { set_path(s.path, v, o); }},
     {"comment", [](Share& s, std::string_view v, Outcome&) { s.comment = trim(v); }},
@@ -407,6 +419,24 @@ const std::array<ShareParam, 20> kShareParams{{
      [](Share& s, std::string_view v, Outcome& o) { set_octal(s.directory_mask, v, o); }},
     {"directory mode",
      [](Share& s, std::string_view v, Outcome& o) { set_octal(s.directory_mask, v, o); }},
+    {"force create mode",
+     [](Share& s, std::string_view v, Outcome& o) { set_octal(s.force_create_mode, v, o); }},
+    {"force directory mode",
+     [](Share& s, std::string_view v, Outcome& o) { set_octal(s.force_directory_mode, v, o); }},
+    {"inherit permissions",
+     [](Share& s, std::string_view v, Outcome& o) { set_bool(s.inherit_permissions, v, o); }},
+    {"inherit owner",
+     [](Share& s, std::string_view v, Outcome& o) {
+       set_enum(s.inherit_owner, v, o, kInheritOwnerNames, "no, windows and unix or unix only");
+     }},
+    {"force user",
+     [](Share& s, std::string_view v, Outcome&) { s.force_user = std::string(trim(v)); }},
+    {"force group",
+     [](Share& s, std::string_view v, Outcome&) { s.force_group = std::string(trim(v)); }},
+    // Samba's older spelling of force group.
+    {"group", [](Share& s, std::string_view v, Outcome&) { s.force_group = std::string(trim(v)); }},
+    {"admin users",
+     [](Share& s, std::string_view v, Outcome& o) { set_list(s.admin_users, v, o); }},
     {"available", [](Share& s, std::string_view v, Outcome& o) { set_bool(s.available, v, o); }},
     {"pmem", [](Share& s, std::string_view v, Outcome& o) { set_bool(s.pmem, v, o); }},
     // "smb encrypt" is both: in [global] it is the server-wide setting (kGlobalParams).
@@ -668,7 +698,7 @@ std::string join(const std::vector<std::string>& items, const char* sep) {
 
 std::string octal(std::uint32_t v) {
   std::ostringstream s;
-  s << '0' << std::oct << v;
+  s << std::oct << std::setw(4) << std::setfill('0') << v;
   return s.str();
 }
 
@@ -767,6 +797,18 @@ const char* map_to_guest_name(MapToGuest value) {
   return "Never";
 }
 
+const char* inherit_owner_name(InheritOwner value) {
+  switch (value) {
+    case InheritOwner::NO:
+      return "no";
+    case InheritOwner::WINDOWS_AND_UNIX:
+      return "windows and unix";
+    case InheritOwner::UNIX_ONLY:
+      return "unix only";
+  }
+  return "no";
+}
+
 const char* cipher_name(crypto::Cipher value) {
   for (const auto& [name, v] : kCipherNames)
     if (v == value) return name.data();
@@ -831,11 +873,18 @@ void dump_config(const Config& config, std::ostream& out) {
     out << "\n[" << s.name << "]\n";
     param("path", s.path);
     if (!s.comment.empty()) param("comment", s.comment);
+    if (!s.admin_users.empty()) param("admin users", join(s.admin_users, ", "));
     param("available", yes_no(s.available));
     param("browseable", yes_no(s.browseable));
     param("create mask", octal(s.create_mask));
     param("directory mask", octal(s.directory_mask));
+    param("force create mode", octal(s.force_create_mode));
+    param("force directory mode", octal(s.force_directory_mode));
+    if (!s.force_group.empty()) param("force group", s.force_group);
+    if (!s.force_user.empty()) param("force user", s.force_user);
     param("guest ok", yes_no(s.guest_ok));
+    param("inherit owner", inherit_owner_name(s.inherit_owner));
+    param("inherit permissions", yes_no(s.inherit_permissions));
     if (!s.invalid_users.empty()) param("invalid users", join(s.invalid_users, ", "));
     param("pmem", yes_no(s.pmem));
     param("read only", yes_no(s.read_only));

@@ -23,6 +23,9 @@ enum class Signing { DEFAULT, MANDATORY, DISABLED };
 enum class Encrypt { DEFAULT, OFF, DESIRED, REQUIRED };
 // `map to guest`: when a failed logon becomes a guest session.
 enum class MapToGuest { NEVER, BAD_USER, BAD_PASSWORD };
+// `inherit owner`: who owns a new file or directory. Without NT ACLs stored, "windows and
+// unix" and "unix only" both give it the owner of its parent directory.
+enum class InheritOwner { NO, WINDOWS_AND_UNIX, UNIX_ONLY };
 
 // Dialect revisions as carried in NEGOTIATE ([MS-SMB2] 2.2.3).
 inline constexpr std::uint16_t kSmb2_02 = 0x0202;
@@ -42,6 +45,16 @@ struct Share {
   bool browseable = true;
   std::uint32_t create_mask = 0744;
   std::uint32_t directory_mask = 0755;
+  std::uint32_t force_create_mode = 0;     // ORed in after `create mask`
+  std::uint32_t force_directory_mode = 0;  // ORed in after `directory mask`
+  bool inherit_permissions = false;        // new entries take their mode from the parent
+  InheritOwner inherit_owner = InheritOwner::NO;
+  // Who the share's file operations run as (docs/security.md): `force user` replaces the
+  // connecting user, `force group` (a leading '+': only for its members) the primary
+  // group, and `admin users` (names, @group or +group) act as root.
+  std::string force_user;
+  std::string force_group;
+  std::vector<std::string> admin_users;
   Encrypt smb_encrypt = Encrypt::DEFAULT;
   bool available = true;
   bool pmem = false;  // serve from the persistent-memory backend
@@ -147,6 +160,7 @@ const char* protocol_name(std::uint16_t dialect);
 const char* signing_name(Signing value);
 const char* encrypt_name(Encrypt value);
 const char* map_to_guest_name(MapToGuest value);
+const char* inherit_owner_name(InheritOwner value);
 const char* cipher_name(crypto::Cipher value);
 const char* signing_algorithm_name(crypto::SigningAlgorithm value);
 

@@ -165,13 +165,16 @@ std::optional<std::string> read_new_password(const Request& r, PasswdIo& io) {
   return first;
 }
 
-// The owner recorded for a new account: the Unix user of that name, else the caller.
-std::uint32_t uid_for(const std::string& name) {
+// The owner recorded for a new account: the Unix user of that name, else the caller,
+// whom the account then acts as (docs/security.md): said on standard error.
+std::uint32_t uid_for(const std::string& name, PasswdIo& io) {
   passwd pw{};
   passwd* found = nullptr;
   std::array<char, 4096> buf{};
   if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr)
     return found->pw_uid;
+  io.err << "smbd-passwd: no Unix account '" << name << "': it gets your uid " << ::getuid()
+         << " and its file operations run as that uid\n";
   return ::getuid();
 }
 
@@ -235,7 +238,7 @@ int run_smbd_passwd(const std::vector<std::string>& args, PasswdIo& io) {
         db->set_password(r.user, *password);
         done = "Password changed for user";
       } else {
-        if (!db->add(r.user, uid_for(r.user), *password, error)) {
+        if (!db->add(r.user, uid_for(r.user, io), *password, error)) {
           io.err << "smbd-passwd: " << error << '\n';
           return kFailed;
         }

@@ -86,8 +86,7 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
   request.share_access = parameters.share_access;
   request.create_disposition = disposition;
   request.create_options = parameters.create_options;
-  request.create_mode = static_cast<mode_t>(scope.create_mask & 0777);
-  request.directory_mode = static_cast<mode_t>(scope.directory_mask & 0777);
+  request.new_file = scope.new_file;
   // A mapped file must not be truncated behind its MappedFile's back: open_file() drops
   // the old data through the mapping.
   request.defer_truncate = scope.share && scope.share->backend() == vfs::Backend::pmem;

@@ -42,8 +42,7 @@ struct CreateScope {
   std::shared_ptr<vfs::Share> share;
   std::uint32_t maximal_access = 0;  // what MAXIMUM_ALLOWED stands for
   bool read_only = false;
-  std::uint32_t create_mask = 0744;  // POSIX permissions of new files and directories
-  std::uint32_t directory_mask = 0755;
+  vfs::NewFilePolicy new_file;  // permissions and owner of new files and directories
 };
 
 // The open to make, decided by prepare_create().

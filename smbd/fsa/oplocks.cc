@@ -4,13 +4,18 @@
 
 #include <algorithm>
 
+#include "smbd/base/credentials.hh"
+
 namespace smb::fsa {
 
 OplockType Oplocks::request(FileOpen& open, OplockType requested) {
   if (requested != OplockType::LEVEL_ONE && requested != OplockType::LEVEL_BATCH)
     return OplockType::LEVEL_NONE;
   if (open.is_directory || !open.fd || !open.fd->valid()) return OplockType::LEVEL_NONE;
-  // Fails with EAGAIN while any other descriptor of the file is open.
+  // Fails with EAGAIN while any other descriptor of the file is open. A lease needs the
+  // file's owner or CAP_LEASE: it is taken as the process, on the user's descriptor, as
+  // Samba takes kernel oplocks as root.
+  credentials::IdentityScope as_process(credentials::process_identity());
   if (::fcntl(open.fd->get(), F_SETLEASE, F_WRLCK) != 0) return OplockType::LEVEL_NONE;
   if (open.oplock_level == OplockType::LEVEL_NONE) holders_.push_back(&open);
   open.oplock_level = requested;

@@ -178,7 +178,11 @@ NtStatus apply_posix_security(int fd, const PosixSecurityChange& change) {
   if (change.uid || change.gid) {
     const uid_t uid = change.uid ? *change.uid : static_cast<uid_t>(-1);
     const gid_t gid = change.gid ? *change.gid : static_cast<gid_t>(-1);
-    if (::fchown(fd, uid, gid) != 0) return last_error();  // EPERM: ACCESS_DENIED
+    // Giving a file to another owner needs a privilege (Windows: SeRestorePrivilege).
+    // This runs as the requesting user (docs/security.md), and only root, which `admin
+    // users` act as, holds it; the kernel refuses other users as well (EPERM: ACCESS_DENIED).
+    if (change.uid && ::geteuid() != 0) return NtStatus::ACCESS_DENIED;
+    if (::fchown(fd, uid, gid) != 0) return last_error();
     // chown may have cleared setuid/setgid; the mode below starts from what is now there.
     if (::fstat(fd, &st) != 0) return last_error();
   }

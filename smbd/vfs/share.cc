@@ -342,9 +342,17 @@ Attempt create_new(const OpenContext& c, const Resolved& r, OpenResult& out, NtS
     return Attempt::kDone;
   }
   const bool directory = (req.create_options & co::FILE_DIRECTORY_FILE) != 0;
+  // smb.conf's create masks and inheritance (new_file.hh) decide the mode and owner.
+  struct stat parent {};
+  if (req.new_file.needs_parent() && ::fstat(r.parent.get(), &parent) != 0) {
+    st = last_error();
+    return Attempt::kDone;
+  }
+  const mode_t mode = directory ? req.new_file.directory_mode(parent.st_mode)
+                                : req.new_file.file_mode(parent.st_mode);
   UniqueFd fd;
   if (directory) {
-    if (::mkdirat(r.parent.get(), r.name.c_str(), req.directory_mode) != 0) {
+    if (::mkdirat(r.parent.get(), r.name.c_str(), mode) != 0) {
       if (errno == EEXIST) return Attempt::kRetry;
       st = resolve_error(errno, true);
       return Attempt::kDone;
@@ -354,12 +362,17 @@ Attempt create_new(const OpenContext& c, const Resolved& r, OpenResult& out, NtS
   } else {
     std::uint64_t flags = O_CREAT | O_EXCL | O_RDWR | O_NOCTTY;
     if ((req.create_options & co::FILE_WRITE_THROUGH) != 0) flags |= O_DSYNC;
-    fd.reset(openat2_fd(r.parent.get(), r.name.c_str(), flags, req.create_mode & 07777,
-                        kResolveNoLinks));
+    fd.reset(openat2_fd(r.parent.get(), r.name.c_str(), flags, mode, kResolveNoLinks));
     if (!fd && errno == EEXIST) return Attempt::kRetry;
   }
   if (!fd) {
     st = resolve_error(errno, true);
+    return Attempt::kDone;
+  }
+  if (NtStatus n = finish_new_file(fd.get(), mode, req.new_file,
+                                   req.new_file.needs_parent() ? &parent : nullptr);
+      n != NtStatus::SUCCESS) {
+    st = n;
     return Attempt::kDone;
   }
   if (NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, directory);

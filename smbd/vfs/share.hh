@@ -20,6 +20,7 @@
 #include "smbd/base/unique_fd.hh"
 #include "smbd/base/wire.hh"
 #include "smbd/vfs/file.hh"
+#include "smbd/vfs/new_file.hh"
 
 namespace smb::vfs {
 
@@ -44,8 +45,7 @@ struct OpenRequest {
   std::uint32_t share_access = 0;
   CreateDisposition create_disposition = CreateDisposition::FILE_OPEN;
   std::uint32_t create_options = 0;
-  mode_t create_mode = 0644;     // new files (the process umask still applies)
-  mode_t directory_mode = 0755;  // new directories
+  NewFilePolicy new_file;  // permissions and owner of a file or directory this creates
   // An overwrite disposition leaves the old data for the caller to drop (create_action
   // FILE_OVERWRITTEN / FILE_SUPERSEDED): pmem files are truncated through their mapping.
   bool defer_truncate = false;

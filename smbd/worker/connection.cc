@@ -8,6 +8,7 @@
 #include "smbd/proto/error.hh"
 #include "smbd/proto/negotiate.hh"
 #include "smbd/proto/session_setup.hh"
+#include "smbd/worker/blocking.hh"
 #include "smbd/worker/negotiate_policy.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/request.hh"
@@ -502,6 +503,13 @@ void Connection::gate(const std::shared_ptr<Message>& message) {
   message->last_session_id = h.session_id;
   message->last_tree_id = h.tree_id;
   if (request->open != nullptr) message->last_file_id = request->file_id;
+
+  // The handler, and every job it starts, runs as the request's user (docs/security.md).
+  Serving serving(identity_for(request->session, request->tree), *request);
+  if (!serving.ok()) {
+    request->reply(NtStatus::ACCESS_DENIED);
+    return;
+  }
   spec->handler(request);
 }
 

@@ -1,5 +1,6 @@
 #include "smbd/worker/request.hh"
 
+#include "smbd/worker/blocking.hh"
 #include "smbd/worker/worker.hh"
 
 namespace smb::server {
@@ -31,6 +32,11 @@ bool Request::refresh() {
       reply(NtStatus::FILE_CLOSED);
       return false;
     }
+  }
+  // The continuation runs as the request's user again (docs/security.md).
+  if (!Serving::resume(identity_for(session, tree), *this)) {
+    reply(NtStatus::ACCESS_DENIED);
+    return false;
   }
   return true;
 }

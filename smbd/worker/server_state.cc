@@ -6,6 +6,7 @@
 
 #include "smbd/conf/log.hh"
 #include "smbd/fsa/close.hh"
+#include "smbd/worker/blocking.hh"
 
 namespace smb::server {
 
@@ -121,7 +122,16 @@ void ClientState::close_opens_of(std::uint64_t session_id, std::uint32_t tree_id
 
 void ClientState::close_now(Open& open) {
   if (open.pipe) return;
-  if (fsa::close_open(files_, oplocks_, open)) delete_closed_file(open);
+  if (!fsa::close_open(files_, oplocks_, open)) return;
+  // The file is deleted as the user of the open's share, who asked for it
+  // (docs/security.md), never as the process.
+  IdentityPtr user = identity_for_open(session(open.session_id), open.tree_id);
+  credentials::IdentityScope as_user(user);
+  if (as_user.ok())
+    delete_closed_file(open);
+  else
+    log::error(nullptr, "delete on close of '%s' not done: cannot act as %s", open.path.c_str(),
+               user->describe().c_str());
 }
 
 void delete_closed_file(const Open& open) {

@@ -14,6 +14,7 @@
 
 #include "smbd/auth/authenticator.hh"
 #include "smbd/base/bytes.hh"
+#include "smbd/base/credentials.hh"
 #include "smbd/base/unique_fd.hh"
 #include "smbd/conf/config.hh"
 #include "smbd/conf/users.hh"
@@ -44,8 +45,8 @@ struct TreeConnect {
   bool read_only = false;
   bool encrypt_required = false;
   std::uint32_t maximal_access = 0;
-  std::uint32_t create_mask = 0744;
-  std::uint32_t directory_mask = 0755;
+  vfs::NewFilePolicy new_file;     // the share's create masks and inheritance
+  IdentityPtr identity;            // who its requests run as (blocking.hh: identity_for)
   std::shared_ptr<vfs::Share> fs;  // null for IPC$
 };
 
@@ -72,6 +73,7 @@ struct Session {
   std::unique_ptr<auth::ServerAuthenticator> authenticator;
   std::string user;
   std::string domain;
+  IdentityPtr identity;  // the POSIX user it acts as, from SESSION_SETUP
   bool guest = false;
   bool anonymous = false;
   bool signing_required = false;

@@ -149,8 +149,7 @@ void handle_create(const RequestPtr& req) {
   scope.share = tree.fs;
   scope.maximal_access = tree.maximal_access;
   scope.read_only = tree.read_only;
-  scope.create_mask = tree.create_mask;
-  scope.directory_mask = tree.directory_mask;
+  scope.new_file = tree.new_file;
   auto plan = std::make_shared<fsa::CreatePlan>();
   if (NtStatus status = fsa::prepare_create(parameters, scope, *plan);
       status != NtStatus::SUCCESS) {

@@ -1,6 +1,7 @@
 // SESSION_SETUP (MS-SMB2 3.3.5.5), with session binding (3.3.5.5.2).
 #include <strings.h>
 
+#include "smbd/conf/identity.hh"
 #include "smbd/conf/log.hh"
 #include "smbd/crypto/session_keys.hh"
 #include "smbd/proto/logoff.hh"
@@ -53,6 +54,20 @@ Response more_processing(std::uint64_t session_id, const SessionSetupResponse& r
   return out;
 }
 
+// The POSIX identity a session acts as (docs/security.md): a user's from the smbpasswd
+// file and NSS, the guest account's for guest and anonymous sessions.
+std::optional<PosixIdentity> session_identity(Worker& worker, const Session& session,
+                                              std::string& why) {
+  if (session.anonymous || session.guest)
+    return conf::guest_identity(worker.config().conf.global, why);
+  auto found = worker.config().users ? worker.config().users->lookup(session.user) : std::nullopt;
+  if (!found) {
+    why = "not in the smbpasswd file";
+    return std::nullopt;
+  }
+  return conf::user_identity(*found, why);
+}
+
 // Fills in what a session gets once authentication succeeded (MS-SMB2 3.3.5.5.3).
 NtStatus establish(Worker& worker, Connection& connection, Session& session,
                    const SessionSetupRequest& request, const auth::AuthStep& step,
@@ -68,6 +83,22 @@ NtStatus establish(Worker& worker, Connection& connection, Session& session,
     session.domain = step.domain;
   }
   if (session.guest) session_flags |= kSessionFlagIsGuest;
+  // A user without a POSIX identity cannot log on: nothing could run as it. The server's
+  // accounts do not fit its Unix users: a warning, as Samba logs it at level 0.
+  std::string why;
+  auto identity = session_identity(worker, session, why);
+  if (!identity) {
+    log::warning(connection.peer().c_str(), "%s cannot log on: %s",
+                 session.anonymous ? "anonymous"
+                 : session.guest   ? "guest"
+                                   : ("user '" + session.user + "'").c_str(),
+                 why.c_str());
+    return NtStatus::LOGON_FAILURE;
+  }
+  // A server that did not start as root cannot act as anyone but itself.
+  session.identity = credentials::can_switch()
+                         ? std::make_shared<const PosixIdentity>(std::move(*identity))
+                         : credentials::process_identity();
 
   session.session_key = step.session_key;
   session.dialect = n.dialect;

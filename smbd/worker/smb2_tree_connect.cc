@@ -3,6 +3,7 @@
 #include <cctype>
 #include <set>
 
+#include "smbd/conf/identity.hh"
 #include "smbd/conf/log.hh"
 #include "smbd/fsa/backend.hh"
 #include "smbd/proto/tree_connect.hh"
@@ -35,6 +36,8 @@ bool iequals(std::string_view a, std::string_view b) {
 void log_pmem_mode(const conf::Share& share) {
   static std::set<std::string> logged;  // the loop thread's only
   if (!logged.insert(share.name).second) return;
+  // The probe reads the mount table and the device as the process, not as a user.
+  credentials::IdentityScope as_process(credentials::process_identity());
   std::string mode;
   std::string error;
   if (fsa::describe_pmem_share(share.path, mode, error)) {
@@ -65,6 +68,7 @@ void handle_tree_connect(const RequestPtr& req) {
   TreeConnect tree;
   TreeConnectResponse response;
   if (iequals(name, "IPC$")) {
+    tree.identity = session.identity;
     tree.is_ipc = true;
     tree.share_name = "IPC$";
     tree.maximal_access = kFileAllAccess;
@@ -81,12 +85,33 @@ void handle_tree_connect(const RequestPtr& req) {
       req->reply(NtStatus::ACCESS_DENIED);
       return;
     }
+    // Who the share's requests run as: force user, force group, admin users.
+    std::string why;
+    const std::string& user =
+        session.guest || session.anonymous ? conf.global.guest_account : session.user;
+    auto identity = session.identity ? conf::share_identity(*session.identity, user, *share, why)
+                                     : std::nullopt;
+    if (!identity) {
+      log::notice(c->peer().c_str(), "user '%s' refused access to share [%s]: %s",
+                  session.user.c_str(), share->name.c_str(), why.c_str());
+      req->reply(NtStatus::ACCESS_DENIED);
+      return;
+    }
+    tree.identity = credentials::can_switch()
+                        ? std::make_shared<const PosixIdentity>(std::move(*identity))
+                        : credentials::process_identity();
     auto fs = std::make_shared<vfs::Share>();
     std::string error;
     vfs::Backend backend = share->pmem ? vfs::Backend::pmem : vfs::Backend::posix;
-    if (vfs::Share::open(share->path, *fs, &error, backend) != NtStatus::SUCCESS) {
-      log::error(c->peer().c_str(), "share [%s]: cannot open %s: %s", share->name.c_str(),
-                 share->path.c_str(), error.c_str());
+    NtStatus opened = NtStatus::ACCESS_DENIED;
+    {
+      // The root is reached as the share's user, as Samba changes into it as the user.
+      credentials::IdentityScope as_user(tree.identity);
+      if (as_user.ok()) opened = vfs::Share::open(share->path, *fs, &error, backend);
+    }
+    if (opened != NtStatus::SUCCESS) {
+      log::error(c->peer().c_str(), "share [%s]: cannot open %s as %s: %s", share->name.c_str(),
+                 share->path.c_str(), tree.identity->describe().c_str(), error.c_str());
       req->reply(NtStatus::BAD_NETWORK_NAME);
       return;
     }
@@ -94,8 +119,12 @@ void handle_tree_connect(const RequestPtr& req) {
     tree.share_name = share->name;
     tree.fs = std::move(fs);
     tree.read_only = share->read_only;
-    tree.create_mask = share->create_mask;
-    tree.directory_mask = share->directory_mask;
+    tree.new_file.create_mask = static_cast<mode_t>(share->create_mask);
+    tree.new_file.directory_mask = static_cast<mode_t>(share->directory_mask);
+    tree.new_file.force_create_mode = static_cast<mode_t>(share->force_create_mode);
+    tree.new_file.force_directory_mode = static_cast<mode_t>(share->force_directory_mode);
+    tree.new_file.inherit_permissions = share->inherit_permissions;
+    tree.new_file.inherit_owner = share->inherit_owner != conf::InheritOwner::NO;
     tree.maximal_access = tree.read_only ? kFileGenericReadAccess : kFileAllAccess;
     response.share_type = kShareTypeDisk;
     // MS-SMB2 3.3.5.7: a share that requires encryption refuses clients that cannot.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "smbd/conf/log.hh"
+#include "smbd/worker/blocking.hh"
 #include "smbd/worker/connection.hh"
 #include "smbd/worker/oplocks.hh"
 #include "smbd/worker/transport/rdma_transport.hh"
@@ -54,10 +55,29 @@ int Worker::run() {
 
 void Worker::start() {
   ::signal(SIGPIPE, SIG_IGN);
+  // New files get exactly the modes smb.conf gives them (create mask and the like), as
+  // in Samba, which clears its umask too.
+  ::umask(0);
+  // Requests run as their users (docs/security.md); in between, and before it waits for
+  // events, the loop acts as the process.
+  if (!credentials::become_verified(credentials::process_identity())) {
+    log::error(nullptr, "worker: cannot act as the process identity");
+    std::abort();  // nothing could be served as anyone known
+  }
+  if (!credentials::can_switch())
+    log::info(nullptr, "worker: not started as root: every user's files are accessed as %s",
+              credentials::process_identity()->describe().c_str());
+  // libuv starts its pool threads on first use: start them now, as the process, rather
+  // than as (and counted against the RLIMIT_NPROC of) whichever user asks first.
+  run_blocking(&loop_, credentials::process_identity(), [] {}, [] {}, nullptr);
+  uv_prepare_init(&loop_, &between_requests_);
+  uv_prepare_start(&between_requests_, [](uv_prepare_t*) { serve_nobody(); });
+  uv_unref(reinterpret_cast<uv_handle_t*>(&between_requests_));
   ::fcntl(control_.get(), F_SETFL, O_NONBLOCK);
   uv_poll_init(&loop_, &control_poll_, control_.get());
   control_poll_.data = this;
   uv_poll_start(&control_poll_, UV_READABLE, [](uv_poll_t* p, int, int) {
+    Serving as_process(credentials::process_identity());
     static_cast<Worker*>(p->data)->on_control();
   });
 
@@ -71,6 +91,8 @@ void Worker::start() {
       &sighup_,
       [](uv_signal_t* s, int) {
         auto* self = static_cast<Worker*>(s->data);
+        // The configuration and the smbpasswd file are read as the process.
+        Serving as_process(credentials::process_identity());
         if (self->reload_) {
           if (auto fresh = self->reload_()) self->config_ = std::move(fresh);
         }
@@ -294,7 +316,8 @@ void Worker::stop() {
                          reinterpret_cast<uv_handle_t*>(&sigterm_),
                          reinterpret_cast<uv_handle_t*>(&sighup_),
                          reinterpret_cast<uv_handle_t*>(&sigio_),
-                         reinterpret_cast<uv_handle_t*>(&reaper_)}) {
+                         reinterpret_cast<uv_handle_t*>(&reaper_),
+                         reinterpret_cast<uv_handle_t*>(&between_requests_)}) {
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   }
 }

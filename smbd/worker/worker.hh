@@ -68,6 +68,7 @@ class Worker {
   uv_poll_t control_poll_{};
   uv_signal_t sigterm_{}, sighup_{}, sigio_{};
   uv_idle_t reaper_{};
+  uv_prepare_t between_requests_{};  // back to the process identity before each wait
   ClientState client_;
   std::optional<ClientGuid> owned_guid_;
   std::vector<std::function<void(bool)>> pending_claims_;

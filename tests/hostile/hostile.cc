@@ -2454,6 +2454,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string name = argv[1];
+  // The server acts as its users (docs/security.md): the files and directories a case
+  // prepares get the modes it asks for, so that they are the server's user's to use.
+  ::umask(0);
   Opts o;
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];

@@ -470,6 +470,17 @@ class Server:
         return "\n".join(text[-lines:])
 
     # -- changes while running
+    def account_owner(self):
+        """(uid, gid) of what the test account creates in the share: the POSIX user the
+        server acts as for it (docs/security.md), the owner a file the test prepares needs
+        for the account to change it."""
+        name = f"owner-probe-{os.getpid()}"
+        self.smbclient(f'mkdir "{name}"')
+        path = os.path.join(self.share_path, name)
+        st = os.stat(path)
+        os.rmdir(path)
+        return st.st_uid, st.st_gid
+
     def add_user(self, user, password):
         """Add an account, or set the password of an existing one, with the server's own
         tool (smbd-passwd -a / Samba's smbpasswd -a); Samba also needs a unix account."""

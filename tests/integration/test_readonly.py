@@ -19,7 +19,6 @@ Run: SMBTEST_KIND=samba /usr/bin/python3 test_readonly.py
 """
 
 import os
-import pwd
 import stat
 import struct
 import unittest
@@ -96,14 +95,13 @@ class ReadOnlyCase(unittest.TestCase):
             os.mkdir(os.path.join(cls.root, "dir"))
             with open(os.path.join(cls.root, "dir", "inner.txt"), "wb") as f:
                 f.write(b"inner")
-            if cls.server.kind == "samba":
-                # Samba acts as the user's unix account: owning everything, it could write
-                # each of these files, so only the share setting stands in the way.
-                pw = pwd.getpwnam(cls.server.user)
-                for directory, dirs, files in os.walk(cls.root):
-                    os.chown(directory, pw.pw_uid, pw.pw_gid)
-                    for name in files:
-                        os.chown(os.path.join(directory, name), pw.pw_uid, pw.pw_gid)
+            # The server acts as the user's unix account: owning everything, it could
+            # write each of these files, so only the share setting stands in the way.
+            uid, gid = cls.server.account_owner()
+            for directory, dirs, files in os.walk(cls.root):
+                os.chown(directory, uid, gid)
+                for name in files:
+                    os.chown(os.path.join(directory, name), uid, gid)
         except BaseException:
             cls.server.stop()
             raise
@@ -415,9 +413,7 @@ class Control(ReadOnlyCase):
         for name in ("w.bin", "d.bin"):
             with open(os.path.join(share, name), "wb") as f:
                 f.write(b"12345")
-            if KIND == "samba":
-                pw = pwd.getpwnam(self.server.user)
-                os.chown(os.path.join(share, name), pw.pw_uid, pw.pw_gid)
+            os.chown(os.path.join(share, name), *self.server.account_owner())
         status, fid = client.open(tid, "w.bin", raw.MAXIMUM_ALLOWED)
         self.assertEqual(status, raw.STATUS_SUCCESS)
         self.assertEqual(client.write_raw(tid, fid, 0, b"abc")[0], raw.STATUS_SUCCESS)

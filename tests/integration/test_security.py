@@ -12,7 +12,6 @@ Run: SMBTEST_KIND=self SMBD_BIN=... SMBD_PASSWD_BIN=... /usr/bin/python3 test_se
 
 import contextlib
 import os
-import pwd
 import re
 import socket
 import stat
@@ -156,6 +155,7 @@ class Security(unittest.TestCase):
     def setUpClass(cls):
         cls.server = Server()
         cls.server.start()
+        cls.uid, cls.gid = cls.server.account_owner()
 
     @classmethod
     def tearDownClass(cls):
@@ -178,10 +178,8 @@ class Security(unittest.TestCase):
         with open(path, "wb") as f:
             f.write(b"x")
         os.chmod(path, mode)
-        if KIND == "samba":
-            # Samba acts as the share's Unix user, who must own the file to change it.
-            pw = pwd.getpwnam(self.server.user)
-            os.chown(path, pw.pw_uid, pw.pw_gid)
+        # The server acts as the share's Unix user, who must own the file to change it.
+        os.chown(path, self.uid, self.gid)
         return path
 
     def open(self, name, access=READ_CONTROL | WRITE_DAC):
@@ -322,7 +320,7 @@ class Security(unittest.TestCase):
 
     @SELF_ONLY
     def test_create_with_a_security_descriptor(self):
-        uid, gid = os.geteuid(), os.getegid()
+        uid, gid = self.uid, self.gid
         sd = build_sd(aces=[allow(FILE_ALL_ACCESS, f"S-1-22-1-{uid}"),
                             allow(READ, f"S-1-22-2-{gid}")])
         context = secd_context(sd)

@@ -282,6 +282,49 @@ TEST_CASE("share defaults") {
   CHECK(s.valid_users.empty());
 }
 
+TEST_CASE("the options of who files belong to") {
+  const char* text =
+      "[t]\npath = /t\nforce user = alice\nforce group = +staff\n"
+      "admin users = root, @wheel \"Jo Doe\"\nforce create mode = 0060\n"
+      "force directory mode = 2000\ninherit permissions = yes\ninherit owner = unix only\n"
+      "[u]\npath = /u\ngroup = users\ninherit owner = yes\n"
+      "[v]\npath = /v\ninherit owner = windows and unix\n";
+  auto r = parse_config(text, "smb.conf");
+  INFO((r.diagnostics.empty() ? std::string() : r.diagnostics.front().to_string()));
+  CHECK(r.diagnostics.empty());
+  const Share* t = r.config.find_share("t");
+  REQUIRE(t != nullptr);
+  CHECK(t->force_user == "alice");
+  CHECK(t->force_group == "+staff");
+  CHECK(t->admin_users == std::vector<std::string>{"root", "@wheel", "Jo Doe"});
+  CHECK(t->force_create_mode == 0060);
+  CHECK(t->force_directory_mode == 02000);
+  CHECK(t->inherit_permissions);
+  CHECK(t->inherit_owner == InheritOwner::UNIX_ONLY);
+  CHECK(r.config.find_share("u")->force_group == "users");
+  CHECK(r.config.find_share("u")->inherit_owner == InheritOwner::WINDOWS_AND_UNIX);
+  CHECK(r.config.find_share("v")->inherit_owner == InheritOwner::WINDOWS_AND_UNIX);
+  // Defaults: the connecting user, masks only, nothing inherited.
+  auto d = parse_config("[d]\npath = /d\n", "smb.conf");
+  const Share& s = d.config.shares.at(0);
+  CHECK(s.force_user.empty());
+  CHECK(s.force_group.empty());
+  CHECK(s.admin_users.empty());
+  CHECK(s.force_create_mode == 0);
+  CHECK(s.force_directory_mode == 0);
+  CHECK_FALSE(s.inherit_permissions);
+  CHECK(s.inherit_owner == InheritOwner::NO);
+  auto bad = parse_config("[b]\npath = /b\ninherit owner = maybe\nforce create mode = 9\n",
+                          "smb.conf");
+  CHECK_FALSE(bad.ok());
+  REQUIRE(bad.diagnostics.size() == 2);
+  CHECK(bad.diagnostics[0].to_string() ==
+        "smb.conf:3: bad value 'maybe' for 'inherit owner': expected no, windows and unix or "
+        "unix only");
+  CHECK(bad.diagnostics[1].to_string() ==
+        "smb.conf:4: bad value '9' for 'force create mode': expected an octal mode such as 0755");
+}
+
 TEST_CASE("share parameters in global section are defaults for later shares") {
   auto r = parse_config(
       "[global]\nread only = no\ncreate mask = 0600\n[a]\npath = /a\n"
@@ -444,7 +487,10 @@ TEST_CASE("dump_config prints what parses back to the same configuration") {
       "smb encrypt = off\nserver smb3 encryption algorithms = AES-256-CCM\n"
       "server min protocol = SMB3\nmap to guest = bad user\nlog file = /l\n"
       "[data]\npath = /srv/data\ncomment = Data\nvalid users = a b\ninvalid users = c\n"
-      "read only = no\ncreate mask = 0600\nsmb encrypt = desired\npmem = yes\n";
+      "read only = no\ncreate mask = 0600\nsmb encrypt = desired\npmem = yes\n"
+      "force user = alice\nforce group = +staff\nadmin users = root @wheel\n"
+      "force create mode = 0060\nforce directory mode = 02770\ninherit permissions = yes\n"
+      "inherit owner = unix only\n";
   auto first = parse_config(text, "smb.conf");
   REQUIRE(first.ok());
   std::ostringstream dumped;
@@ -452,6 +498,13 @@ TEST_CASE("dump_config prints what parses back to the same configuration") {
   CHECK(dumped.str().find("[global]\n") != std::string::npos);
   CHECK(dumped.str().find("\tserver signing = mandatory\n") != std::string::npos);
   CHECK(dumped.str().find("\n[data]\n\tpath = /srv/data\n") != std::string::npos);
+  CHECK(dumped.str().find("\tforce user = alice\n") != std::string::npos);
+  CHECK(dumped.str().find("\tforce group = +staff\n") != std::string::npos);
+  CHECK(dumped.str().find("\tadmin users = root, @wheel\n") != std::string::npos);
+  CHECK(dumped.str().find("\tforce create mode = 0060\n") != std::string::npos);
+  CHECK(dumped.str().find("\tforce directory mode = 2770\n") != std::string::npos);
+  CHECK(dumped.str().find("\tinherit permissions = Yes\n") != std::string::npos);
+  CHECK(dumped.str().find("\tinherit owner = unix only\n") != std::string::npos);
   auto second = parse_config(dumped.str(), "dump");
   CHECK(second.diagnostics.empty());
   std::ostringstream again;
@@ -505,10 +558,13 @@ TEST_CASE("the example smb.conf parses without remarks") {
   for (const auto& d : r.diagnostics) remarks += d.to_string() + "\n";
   INFO(remarks);
   CHECK(r.diagnostics.empty());
-  CHECK(r.config.shares.size() == 4);
+  CHECK(r.config.shares.size() == 6);
   CHECK(r.config.global.smb_passwd_file == "/var/lib/smb3d/private/smbpasswd");
   CHECK(r.config.global.encryption_algorithms.size() == 4);
   CHECK(r.config.find_share("secret")->smb_encrypt == Encrypt::REQUIRED);
   CHECK_FALSE(r.config.find_share("projects")->read_only);
   CHECK(r.config.find_share("fast")->pmem);
+  CHECK(r.config.find_share("projects")->force_group == "projects");
+  CHECK(r.config.find_share("scans")->force_user == "scanner");
+  CHECK(r.config.find_share("dropbox")->inherit_owner == InheritOwner::WINDOWS_AND_UNIX);
 }

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <sstream>
@@ -161,4 +162,19 @@ TEST_CASE("the smbd-passwd program reads two lines with -s") {
   status = std::system(command.c_str());
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 1);
+}
+
+TEST_CASE("smbd-passwd records the uid of the Unix account of the name, else says whose") {
+  TempDir dir;
+  std::string file = (dir / "smbpasswd").string();
+  auto r = run({"-f", file, "-s", "-a", "root"}, "password\npassword\n");
+  CHECK(r.status == 0);
+  CHECK(r.err.empty());
+  CHECK(user_in(file, "root")->uid == 0);
+  // No such Unix account: the caller's uid, which the account's file operations run as.
+  r = run({"-f", file, "-s", "-a", "no-such-account-here"}, "password\npassword\n");
+  CHECK(r.status == 0);
+  CHECK(user_in(file, "no-such-account-here")->uid == ::getuid());
+  CHECK(r.err == "smbd-passwd: no Unix account 'no-such-account-here': it gets your uid " +
+                     std::to_string(::getuid()) + " and its file operations run as that uid\n");
 }

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <fcntl.h>
 
@@ -42,7 +43,9 @@ TestServer::TestServer(const ServerOptions& options) {
   config->conf = std::move(loaded.config);
   conf::UserDb users;
   std::string error;
-  if (!users.add(kUser, 1000, kPassword, error)) throw std::runtime_error(error);
+  // The user acts as the account running the test (docs/security.md): one that exists,
+  // and may use the temporary share.
+  if (!users.add(kUser, ::getuid(), kPassword, error)) throw std::runtime_error(error);
   config->users = std::make_shared<const conf::UserDb>(std::move(users));
   config->server_guid[0] = 0x5a;
 
