@@ -135,6 +135,9 @@ void handle_read(const RequestPtr& req) {
       req->reply(prepared);
       return;
     }
+    // Over RDMA this runs once a data slot is free, outside the request's turn on the
+    // loop: look the request up again, which also takes its user's identity back on.
+    if (!req->refresh()) return;
     if (pipe)
       read_pipe(req, data);
     else

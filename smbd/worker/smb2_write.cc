@@ -106,6 +106,10 @@ void handle_write(const RequestPtr& req) {
       req->reply(received);
       return;
     }
+    // Over RDMA this runs once the client's data has been read into a slot, outside the
+    // request's turn on the loop: look the request up again, which also takes its user's
+    // identity back on.
+    if (!req->refresh()) return;
     if (pipe)
       write_pipe(req, data);
     else
