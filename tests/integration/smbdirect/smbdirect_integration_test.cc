@@ -14,6 +14,7 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
@@ -30,7 +31,10 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "client/connection.hh"
@@ -107,19 +111,69 @@ pid_t spawn(const std::vector<std::string>& argv, int out_fd, int in_fd = -1) {
   return pid;
 }
 
-void stop(pid_t& pid) {
-  if (pid <= 0) return;
-  ::kill(pid, SIGTERM);
-  for (int i = 0; i < 100; ++i) {
-    if (::waitpid(pid, nullptr, WNOHANG) == pid) {
-      pid = -1;
-      return;
-    }
-    ::usleep(50000);
+// Polls `done` until it holds or `limit` passes; the result of the last poll. Tests wait
+// for a condition this way, never for a stretch of time.
+template <typename Pred>
+bool wait_until(Pred done, std::chrono::milliseconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+    std::this_thread::sleep_for(10ms);
   }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
+  return true;
+}
+
+// How a stopped process ended.
+struct Ended {
+  int status = 0;       // waitpid status
+  bool killed = false;  // did not exit within 5 s of SIGTERM: SIGKILL
+};
+
+Ended stop(pid_t& pid) {
+  Ended e;
+  if (pid <= 0) return e;
+  ::kill(pid, SIGTERM);
+  bool exited = wait_until([&] { return ::waitpid(pid, &e.status, WNOHANG) == pid; }, 5s);
+  if (!exited) {
+    e.killed = true;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &e.status, 0);
+  }
   pid = -1;
+  return e;
+}
+
+// What a stopped server process did wrong: ended by a signal other than the SIGTERM it
+// was stopped with, with a non-zero code, or not within 5 s.
+std::string ending_problem(const char* what, const Ended& e) {
+  if (e.killed) return std::string(what) + " did not stop within 5 s of SIGTERM";
+  if (WIFSIGNALED(e.status) && WTERMSIG(e.status) != SIGTERM)
+    return std::string(what) + " ended by signal " + std::to_string(WTERMSIG(e.status));
+  if (WIFEXITED(e.status) && WEXITSTATUS(e.status) != 0)
+    return std::string(what) + " exited with code " + std::to_string(WEXITSTATUS(e.status));
+  return "";
+}
+
+// True once the server side of the TCP connection between server port `server_port`
+// and client port `client_port` on 127.0.0.1 is closed: it is no longer ESTABLISHED or
+// CLOSE_WAIT (the client's FIN seen, the server's socket still open) in /proc/net/tcp.
+bool server_closed(std::uint16_t server_port, std::uint16_t client_port) {
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::getline(in, line);  // header
+  char local[64], remote[64];
+  unsigned state = 0;
+  while (std::getline(in, line)) {
+    if (std::sscanf(line.c_str(), " %*d: %63s %63s %x", local, remote, &state) != 3) continue;
+    const char* lp = std::strchr(local, ':');
+    const char* rp = std::strchr(remote, ':');
+    if (lp == nullptr || rp == nullptr) continue;
+    if (std::strtoul(lp + 1, nullptr, 16) != server_port ||
+        std::strtoul(rp + 1, nullptr, 16) != client_port)
+      continue;
+    if (state == 0x01 || state == 0x08) return false;  // TCP_ESTABLISHED, TCP_CLOSE_WAIT
+  }
+  return true;
 }
 
 struct Sha256 {
@@ -154,6 +208,8 @@ struct Server {
   pid_t proxy = -1;
   std::string user = "rdmauser";
   std::string password = "Rdma-pass-1";
+  // Signals the test sends to workers itself: a worker ending by one is no crash.
+  std::set<int> expected_signals;
 
   Server() {
     // A peer that went away must show as an error, not kill the test (as with TCP).
@@ -180,10 +236,38 @@ struct Server {
     start_proxy();
   }
   ~Server() {
-    stop(proxy);
-    stop(smbd);
+    std::vector<std::string> problems;
+    for (const auto& p :
+         {ending_problem("rdmaproxy", stop(proxy)), ending_problem("smbd", stop(smbd))})
+      if (!p.empty()) problems.push_back(p);
+    for (auto& p : log_problems()) problems.push_back(std::move(p));
+    // Every test fails when a server process crashed while it ran, whatever it checked.
+    std::string text;
+    for (const auto& p : problems) text += "\n  " + p;
+    CHECK_MESSAGE(problems.empty(),
+                  "server processes crashed (logs in " << base.string() << "):" << text);
     std::error_code ec;
-    if (std::getenv("SMBDIRECT_KEEP") == nullptr) fs::remove_all(base, ec);
+    if (std::getenv("SMBDIRECT_KEEP") == nullptr && problems.empty()) fs::remove_all(base, ec);
+  }
+
+  // Crashes the logs tell of: the master's "worker N killed by signal S" for a signal the
+  // test did not send, and sanitizer reports (ASan, LSan, UBSan) of smbd or the proxy.
+  std::vector<std::string> log_problems() const {
+    static const std::regex killed(R"(worker (\d+) killed by signal (\d+))");
+    static const std::regex sanitizer(
+        R"(ERROR: (AddressSanitizer|LeakSanitizer)|SUMMARY: UndefinedBehaviorSanitizer|: runtime error: )");
+    std::vector<std::string> out;
+    for (const char* name : {"log/smbd.log", "log/smbd.out", "log/rdmaproxy.out"}) {
+      std::string text = read_file(base / name);
+      for (std::sregex_iterator m(text.begin(), text.end(), killed), end; m != end; ++m)
+        if (!expected_signals.count(std::stoi((*m)[2].str())))
+          out.push_back(std::string(name) + ": " + m->str());
+      for (std::sregex_iterator m(text.begin(), text.end(), sanitizer), end; m != end; ++m) {
+        auto from = text.rfind('\n', static_cast<std::size_t>(m->position())) + 1;
+        out.push_back(std::string(name) + ": " + text.substr(from, text.find('\n', from) - from));
+      }
+    }
+    return out;
   }
   std::string conf() const { return (base / "smb.conf").string(); }
   std::string socket_path() const { return (base / "lock/rdmaproxy.sock").string(); }
@@ -208,27 +292,29 @@ struct Server {
     int log = ::open((base / "log/smbd.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     smbd = spawn({env(SMBD_BIN), "-s", conf(), "-F", "-i"}, log);
     ::close(log);
-    for (int i = 0; i < 100 && !(port_open(port) && fs::exists(socket_path())); ++i)
-      ::usleep(50000);
+    wait_until([&] { return port_open(port) && fs::exists(socket_path()); });
     REQUIRE(port_open(port));
     REQUIRE(fs::exists(socket_path()));
   }
 
   void start_proxy() {
-    int out[2];
-    REQUIRE(::pipe(out) == 0);
+    // Its output is kept (a restarted proxy appends), so that the health check at the end
+    // sees a sanitizer report of the proxy too.
+    const fs::path out_path = base / "log/rdmaproxy.out";
+    const std::size_t before = read_file(out_path).size();
+    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    REQUIRE(out >= 0);
     proxy = spawn({env(RDMAPROXY_BIN), "-s", conf(), "--fabric", verbs_fabric() ? "verbs" : "soft",
                    "--listen", rdma_address(), "--port", "0"},
-                  out[1]);
-    ::close(out[1]);
+                  out);
+    ::close(out);
     // First line: "rdmaproxy listening on ADDRESS:PORT (FABRIC fabric), ..."
     std::string line;
-    pollfd p{out[0], POLLIN, 0};
-    char c;
-    while (line.find('\n') == std::string::npos && ::poll(&p, 1, 5000) == 1 &&
-           ::read(out[0], &c, 1) == 1)
-      line.push_back(c);
-    ::close(out[0]);  // later output goes nowhere (the proxy ignores SIGPIPE)
+    wait_until([&] {
+      std::string text = read_file(out_path).substr(before);
+      line = text.substr(0, text.find('\n'));
+      return text.find('\n') != std::string::npos || ::waitpid(proxy, nullptr, WNOHANG) != 0;
+    });
     std::string listening = "listening on " + rdma_address() + ":";
     auto at = line.find(listening);
     REQUIRE_MESSAGE(at != std::string::npos, "rdmaproxy said: " << line);
@@ -500,6 +586,32 @@ TEST_CASE("RDMA channel info over TCP is refused, and the proxy dying spares TCP
 
 namespace {
 
+// A TCP connection to smbd, negotiated, and the client port it came from (so that the
+// test can see when the server has closed its end).
+struct Dialed {
+  std::unique_ptr<client::Connection> connection;
+  std::uint16_t client_port = 0;
+};
+
+Dialed dial(std::uint16_t port, const client::Options& options) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  socklen_t len = sizeof sa;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+  Dialed d;
+  d.client_port = ntohs(sa.sin_port);
+  d.connection = client::Connection::adopt(fd, options);
+  d.connection->negotiate();
+  return d;
+}
+
 client::Options with_guid(std::uint8_t seed) {
   client::Options o;
   for (std::size_t i = 0; i < o.client_guid.size(); ++i)
@@ -519,7 +631,8 @@ Bytes pattern(std::size_t size, std::uint64_t seed) {
 TEST_CASE("Multi-channel over TCP: a bound channel shares the session and outlives the first") {
   Server server;
   client::Options options = with_guid(0x31);
-  auto first = client::Connection::connect("127.0.0.1", server.port, options);
+  Dialed dialed = dial(server.port, options);
+  auto& first = dialed.connection;
   std::uint64_t sid = first->session_setup(server.credentials());
   client::Tree tree = first->tree_connect(sid, "\\\\127.0.0.1\\data");
   FileId f = create_file(*first, tree, "channels.bin");
@@ -557,9 +670,11 @@ TEST_CASE("Multi-channel over TCP: a bound channel shares the session and outliv
     CHECK(e.status() == NtStatus::REQUEST_NOT_ACCEPTED);
   }
 
-  // The first channel goes; the session, its tree and the open stay on the second.
+  // The first channel goes; the session, its tree and the open stay on the second. The
+  // read waits until the worker has closed its end of the first channel, so that it runs
+  // after the channel is gone.
   first->disconnect();
-  ::usleep(200000);
+  REQUIRE(wait_until([&] { return server_closed(server.port, dialed.client_port); }));
   Bytes again;
   REQUIRE(second->read(tree, f, 0, static_cast<std::uint32_t>(data.size()), again) ==
           NtStatus::SUCCESS);
@@ -572,7 +687,8 @@ TEST_CASE("Multi-channel over TCP: a bound channel shares the session and outliv
 TEST_CASE("Multi-channel with SMB Direct: an RDMA channel binds to a TCP session") {
   Server server;
   client::Options options = with_guid(0x52);
-  auto tcp = client::Connection::connect("127.0.0.1", server.port, options);
+  Dialed dialed = dial(server.port, options);
+  auto& tcp = dialed.connection;
   std::uint64_t sid = tcp->session_setup(server.credentials());
   client::Tree tree = tcp->tree_connect(sid, "\\\\127.0.0.1\\data");
   FileId f = create_file(*tcp, tree, "rdma-channel.bin");
@@ -617,9 +733,10 @@ TEST_CASE("Multi-channel with SMB Direct: an RDMA channel binds to a TCP session
   CHECK(over_tcp.final() == expected);
   CHECK(over_rdma.final() == expected);
 
-  // Losing the TCP channel leaves the session to the RDMA one.
+  // Losing the TCP channel leaves the session to the RDMA one: the read waits until the
+  // worker has closed its end of the TCP channel.
   tcp->disconnect();
-  ::usleep(200000);
+  REQUIRE(wait_until([&] { return server_closed(server.port, dialed.client_port); }));
   std::uint32_t count = 0;
   CHECK(channel->read(tree, f, 0, kChunk, *buffer, 0, false, count) == NtStatus::SUCCESS);
   CHECK(channel->smb().close(tree, f) == NtStatus::SUCCESS);
@@ -971,8 +1088,7 @@ TEST_CASE("A client vanishing with RDMA reads outstanding leaves the server serv
   CHECK(::kill(server.proxy, 0) == 0);
   check_still_serving(server, "vanish.bin", kChunks);
   // The vanished client's worker has gone too.
-  for (int i = 0; i < 50 && workers_of(server.smbd).size() > 0; ++i) ::usleep(100000);
-  CHECK(workers_of(server.smbd).empty());
+  CHECK(wait_until([&] { return workers_of(server.smbd).empty(); }));
 }
 
 TEST_CASE("A worker killed while the proxy holds its RDMA requests: the client sees an error, "
@@ -980,7 +1096,9 @@ TEST_CASE("A worker killed while the proxy holds its RDMA requests: the client s
   Server server;
   constexpr std::uint32_t kChunks = 16;
   write_file_over_tcp(server, "killed.bin", kChunks);
-  for (int i = 0; i < 50 && !workers_of(server.smbd).empty(); ++i) ::usleep(100000);
+  // The writer's worker has gone, so the one left is the RDMA client's.
+  REQUIRE(wait_until([&] { return workers_of(server.smbd).empty(); }));
+  server.expected_signals.insert(SIGKILL);
   Session s = open_rdma(server);
   FileId f = create_file(s.rdma->smb(), s.tree, "written.bin");
   auto workers = workers_of(server.smbd);
