@@ -431,12 +431,21 @@ class Server:
                     break
         raise last_error
 
+    def _exited(self):
+        """Whether the server's first process has ended, without reaping it: until stop()
+        reaps it, its pid, and so its process group id, cannot be taken by another
+        process, which stop()'s SIGKILL to the group would otherwise reach."""
+        try:
+            return os.waitid(os.P_PID, self.proc.pid,
+                             os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:
+            return True  # already reaped
+
     def _wait_ready(self):
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise ServerError(f"{self.kind} smbd exited with {self.proc.returncode} "
-                                  f"during start-up\n{self.log_tail()}")
+            if self._exited():
+                raise ServerError(f"{self.kind} smbd exited during start-up\n{self.log_tail()}")
             if port_open(self.port):
                 break
             time.sleep(0.1)
@@ -449,7 +458,7 @@ class Server:
             if r.returncode == 0:
                 return
             last = r
-            if self.proc.poll() is not None:
+            if self._exited():
                 break
             time.sleep(0.2)
         raise ServerError(f"{self.kind} smbd does not answer smbclient ls: "
@@ -457,7 +466,7 @@ class Server:
                           f"{self.log_tail()}")
 
     def alive(self):
-        return self.proc is not None and self.proc.poll() is None
+        return self.proc is not None and not self._exited()
 
     def expect_signal(self, signum):
         """The test itself sends `signum` to a worker: a worker ending by it is no crash."""
@@ -476,20 +485,22 @@ class Server:
             # Where the logs end before the server is told to stop: a worker that dies of
             # SIGTERM after this was stopped by it (before installing its handler).
             self._stop_marks = self._log_sizes()
-            self.exited_early = self.proc.poll() is not None
-            if self.proc.poll() is None:
+            self.exited_early = self._exited()
+            if not self.exited_early:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pgid, signal.SIGTERM)
-                try:
-                    self.proc.wait(timeout=self.stop_timeout)
-                except subprocess.TimeoutExpired:
+                deadline = time.monotonic() + self.stop_timeout
+                while not self._exited() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                if not self._exited():
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(pgid, signal.SIGKILL)
-                    self.proc.wait(timeout=10)
                     self.killed = True
-            # Children forked per connection may outlive the parent briefly.
+            # Children forked per connection may outlive the parent briefly. The first
+            # process is not reaped yet, so the group id is still this server's.
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
             self.exit_code = self.proc.returncode
             self.proc = None
         if self._stdout:
