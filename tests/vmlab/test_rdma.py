@@ -69,7 +69,19 @@ run_part() {
 
 # Background servers of a part, stopped when its subshell exits.
 PIDS=""
-stop_servers() { [ -n "$PIDS" ] && kill $PIDS 2>/dev/null; sleep 1; [ -n "$PIDS" ] && kill -9 $PIDS 2>/dev/null; PIDS=""; }
+# SIGTERM, then SIGKILL to whatever has not exited within 10 s.
+stop_servers() {
+  [ -n "$PIDS" ] && kill $PIDS 2>/dev/null
+  local i=0 p left
+  while :; do
+    left=""
+    for p in $PIDS; do kill -0 $p 2>/dev/null && left="$left $p"; done
+    [ -z "$left" ] && break
+    i=$((i + 1)); [ $i -gt 100 ] && { kill -9 $left 2>/dev/null; break; }
+    sleep 0.1
+  done
+  PIDS=""
+}
 
 part_rxe() {
   step "soft-RoCE on eth0"
