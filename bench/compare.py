@@ -187,7 +187,11 @@ def run_smbbench(smbbench, server, w, *, quick, verify, scratch, timeout):
     with open(jf) as f:
         j = json.load(f)
     part = j.get(w.direction) if w.direction else j["all"]
-    seconds = j["seconds"] or 1e-9
+    seconds = j["seconds"]
+    if not seconds or seconds <= 0:
+        # A rate over no time is no measurement: the row has no figure for this run.
+        res.update(ok=False, error=f"smbbench measured {seconds!r} s: no rate can be derived")
+        return res
     res.update(ok=True, json=j, seconds=seconds, negotiated=(j["signing"], j["encryption"]),
                dialect=j["dialect"], p99_us=part["lat_us"]["p99"],
                p50_us=part["lat_us"]["p50"], verify_failures=j["verify_failures"],
@@ -219,6 +223,8 @@ def run_smbclient(server, w, *, local_file, size, verify, scratch, timeout):
         r = server.smbclient(cmds, dialect="SMB3_11", options=opts, timeout=timeout,
                              check=False)
         elapsed = time.monotonic() - t0
+        if elapsed <= 0:
+            return {"ok": False, "cmd": [], "error": f"measured {elapsed} s: no rate"}
         out = r.stdout + r.stderr
         cmd = ["smbclient", server.unc, "-p", str(server.port), "-m", "SMB3_11", "-c", cmds] + \
             [f"--option={o}" for o in opts]
@@ -455,6 +461,17 @@ def median_of(results, key="value"):
     return statistics.median(vals) if vals else None
 
 
+def measured(results):
+    """How many runs of a row produced a figure."""
+    return sum(1 for r in results if r.get("ok") and r.get("value") is not None)
+
+
+def short_rows(rows, results, reps):
+    """{(kind, name): runs} for every row and server measured in fewer runs than asked."""
+    return {(k, w.name): measured(results[k][w.name]) for w in rows for k in KINDS
+            if measured(results[k][w.name]) < reps}
+
+
 def evaluate(rows, results, loopback):
     """The comparison table: [(workload, metric, ours, samba, ratio, goal, verdict)]."""
     table = []
@@ -549,36 +566,50 @@ def markdown(args, machine, table, results, rows, loopback, aes, memcpy, started
     a("")
     a("| workload | metric | this smbd | Samba | ratio | goal | |")
     a("|---|---|---:|---:|---:|---|---|")
+    short = short_rows(rows, results, args.reps)
+
+    def cell(kind, w, value, metric):
+        n = short.get((kind, w.name))
+        return fmt(value, metric) + (f" ({n} of {args.reps} runs)" if n is not None else "")
+
     for w, metric, ours, samba, ratio, goal, verdict in table:
         rs = "–" if ratio is None else (f"{ratio:.0%}" if metric == "of loopback TCP"
                                         else f"{ratio:.2f}")
         if metric == "of loopback TCP":
             lbm = lb * GiB / MiB if lb else None
             a(f"| {w.title} | MiB/s, fraction of loopback ({fmt(lbm, 'MiB/s')} MiB/s) | "
-              f"{fmt(ours, 'MiB/s')} | {fmt(samba, 'MiB/s')} | {rs} | {goal} | {verdict} |")
-        else:
-            a(f"| {w.title} | {metric} | {fmt(ours, metric)} | {fmt(samba, metric)} | {rs} | "
+              f"{cell('self', w, ours, 'MiB/s')} | {cell('samba', w, samba, 'MiB/s')} | {rs} | "
               f"{goal} | {verdict} |")
+        else:
+            a(f"| {w.title} | {metric} | {cell('self', w, ours, metric)} | "
+              f"{cell('samba', w, samba, metric)} | {rs} | {goal} | {verdict} |")
     missed = [t for t in table if t[6] == "MISSED"]
     met = [t for t in table if t[6] == "met"]
     unmeasured = [t for t in table if t[6] == "not measured"]
     a("")
     a(f"Goals: {len(met)} met, {len(missed)} missed, {len(unmeasured)} not measured "
       f"(of {len(table)}).")
+    if short:
+        a("")
+        a(f"Figures marked \"(n of {args.reps} runs)\" are medians of fewer repetitions than "
+          "asked: the other runs failed (see Failures).")
     if failures:
         a("")
         a("## Failures")
         a("")
-        a("Runs that did not complete; their rows have no figure for that server.")
+        a("Runs that did not complete: their rows have no figure for that server, or one from "
+          "fewer repetitions than asked (marked in the table).")
         a("")
         seen = set()
         for kind, w, r in failures:
-            key = (kind, w.name, r.get("error", "")[:200])
+            name = w.name if w else "the server"  # no workload: a server process crashed
+            key = (kind, name, r.get("error", "")[:200])
             if key in seen:
                 continue
             seen.add(key)
-            n = sum(1 for k2, w2, _ in failures if (k2, w2.name) == (kind, w.name))
-            a(f"- **{KIND_NAMES[kind]}, {w.name}** ({n} of {args.reps} runs): "
+            n = sum(1 for k2, w2, _ in failures if (k2, w2.name if w2 else "the server") ==
+                    (kind, name))
+            a(f"- **{KIND_NAMES[kind]}, {name}** ({n} of {args.reps} runs): "
               f"`{' '.join(_redact(r.get('cmd') or []))}`")
             a("")
             a("  ```")
@@ -639,14 +670,17 @@ def _redact(cmd):
     return out
 
 
-def print_table(table):
+def print_table(table, short=None, reps=1):
     print(f"\n{'workload':<34} {'metric':<16} {'this smbd':>11} {'Samba':>11} {'ratio':>7}  "
           f"{'goal':<7} verdict")
+    short = short or {}
     for w, metric, ours, samba, ratio, goal, verdict in table:
         rs = "–" if ratio is None else (f"{ratio:.0%}" if metric == "of loopback TCP"
                                         else f"{ratio:.2f}")
+        few = [f"{KIND_NAMES[k]} {short[(k, w.name)]} of {reps} runs" for k in KINDS
+               if (k, w.name) in short]
         print(f"{w.name:<34} {metric:<16} {fmt(ours, metric):>11} {fmt(samba, metric):>11} "
-              f"{rs:>7}  {goal:<7} {verdict}")
+              f"{rs:>7}  {goal:<7} {verdict}" + (f"  (measured: {', '.join(few)})" if few else ""))
 
 
 # ---------------------------------------------------------------- main
@@ -694,6 +728,9 @@ def main(argv=None):
     if not rows:
         raise SystemExit("no workload matches --only")
     if not os.access(SMBTORTURE, os.X_OK):
+        if smbtest.REQUIRE_ALL:
+            raise SystemExit("smbtorture is not installed (samba-testsuite), and "
+                             "SMB_TEST_REQUIRE_ALL=1 requires every row")
         print("smbtorture is not installed (samba-testsuite): its rows are skipped")
         rows = [w for w in rows if w.tool != "smbtorture"]
     quick = args.quick
@@ -767,19 +804,23 @@ def main(argv=None):
                           flush=True)
     finally:
         for s in servers.values():
-            s.stop()
+            # A server process that crashed during the run is a failure of the run.
+            s.stop(check=False)
+            for p in s.problems:
+                failures.append((s.kind, None, {"cmd": [], "error": f"server process crashed: {p}"}))
         shutil.rmtree(scratch, ignore_errors=True)
 
     elapsed = time.monotonic() - t_start
     table = evaluate(rows, results, loopback)
-    print_table(table)
+    short = short_rows(rows, results, args.reps)
+    print_table(table, short, args.reps)
     missed = sum(1 for t in table if t[6] == "MISSED")
     print(f"\ngoals: {sum(1 for t in table if t[6] == 'met')} met, {missed} missed, "
           f"{sum(1 for t in table if t[6] == 'not measured')} not measured; "
           f"{len(failures)} failed run(s); {elapsed:.0f} s")
     for kind, w, r in failures:
-        print(f"failed: {kind} {w.name}: {' '.join(_redact(r.get('cmd') or []))}\n"
-              f"  {_tail(r.get('error', ''), 400)}")
+        print(f"failed: {kind} {w.name if w else 'server'}: "
+              f"{' '.join(_redact(r.get('cmd') or []))}\n  {_tail(r.get('error', ''), 400)}")
     if args.out:
         machine["load"] = ", ".join(f"{x:.2f}" for x in load) or "–"
         text = markdown(args, machine, table, results, rows, loopback, aes, memcpy, started,
@@ -797,6 +838,11 @@ def main(argv=None):
                                for n, rs in v.items()} for k, v in results.items()}}
         with open(args.json, "w") as f:
             json.dump(raw, f, indent=1, default=str)
+    # A run that failed leaves its row without a figure (or with fewer repetitions): the
+    # comparison is incomplete, and says so by its exit status too.
+    if failures:
+        print(f"{len(failures)} run(s) failed: exit 1")
+        return 1
     return 0
 
 

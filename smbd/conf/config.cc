@@ -304,7 +304,7 @@ const std::array<GlobalParam, 38> kGlobalParams{{
     {"max connections", [](GlobalState& s, std::string_view v,
                            Outcome& o) { set_uint(s.g.max_connections, v, o, 0, 1000000); }},
     {"server string",
-     [](GlobalState& s, std::string_view v, Outcome&) { s.g.server_string = trim(v); }},
+     [](GlobalState& s, std::string_view v, Outcome&) { s.g.server_string_source = trim(v); }},
     {"workgroup",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        s.g.workgroup = trim(v);
@@ -663,7 +663,8 @@ class Parser {
       g.smb_passwd_file = g.state_directory + "/smbpasswd";
     if (g.rdma_proxy_socket.empty()) g.rdma_proxy_socket = g.lock_directory + "/rdmaproxy.sock";
     if (g.netbios_name.empty()) g.netbios_name = default_netbios_name();
-    g.server_string = substitute(g.server_string.empty() ? "smb3d %v" : g.server_string);
+    if (g.server_string_source.empty()) g.server_string_source = "smb3d %v";
+    g.server_string = substitute(g.server_string_source);
     if (g.server_min_protocol > g.server_max_protocol)
       error(state_.protocol_line,
             std::string("server min protocol ") + protocol_name(g.server_min_protocol) +
@@ -690,8 +691,9 @@ std::string join(const std::vector<std::string>& items, const char* sep) {
   std::string out;
   for (const auto& item : items) {
     if (!out.empty()) out += sep;
-    // Quote names with separators so that they read back as one item.
-    out += item.find_first_of(" \t,") != std::string::npos ? "\"" + item + "\"" : item;
+    // Quote names holding a separator so that they read back as one item: split_list
+    // splits at commas and at every white space character trim() knows.
+    out += item.find_first_of(" \t\r\n\f,") != std::string::npos ? "\"" + item + "\"" : item;
   }
   return out;
 }
@@ -826,7 +828,12 @@ const char* version() { return SMB3D_VERSION; }
 void dump_config(const Config& config, std::ostream& out) {
   const Global& g = config.global;
   auto param = [&out](std::string_view name, const std::string& value) {
-    out << '\t' << name << " = " << value << '\n';
+    out << '\t' << name << " = " << value;
+    // A value ending in a backslash would read as a continuation swallowing the next
+    // line. It can only have been written as a doubled backslash ending the line and an
+    // empty continuation line: write it back that way.
+    if (!value.empty() && value.back() == '\\') out << "\\\n";
+    out << '\n';
   };
   std::vector<std::string> ports, ciphers, signers;
   for (auto p : g.smb_ports) ports.push_back(std::to_string(p));
@@ -859,7 +866,7 @@ void dump_config(const Config& config, std::ostream& out) {
   param("server signing", signing_name(g.server_signing));
   param("server smb3 encryption algorithms", join(ciphers, " "));
   param("server smb3 signing algorithms", join(signers, " "));
-  param("server string", g.server_string);
+  param("server string", g.server_string_source.empty() ? "smb3d %v" : g.server_string_source);
   param("smb encrypt", encrypt_name(g.smb_encrypt));
   param("smb passwd file", g.smb_passwd_file);
   param("smb ports", join(ports, " "));
@@ -908,7 +915,8 @@ Config demo_config(const std::filesystem::path& state_dir, std::uint16_t port) {
   g.log_level = 1;
   g.map_to_guest = MapToGuest::NEVER;
   g.netbios_name = default_netbios_name();
-  g.server_string = substitute("smb3d %v demo");
+  g.server_string_source = "smb3d %v demo";
+  g.server_string = substitute(g.server_string_source);
   Share demo;
   demo.name = "demo";
   demo.path = (state_dir / "demo").string();

@@ -58,6 +58,8 @@ struct Share {
   Encrypt smb_encrypt = Encrypt::DEFAULT;
   bool available = true;
   bool pmem = false;  // serve from the persistent-memory backend
+
+  friend bool operator==(const Share&, const Share&) = default;
 };
 
 struct Global {
@@ -84,7 +86,11 @@ struct Global {
   std::string log_file;                   // empty: standard output
   std::uint64_t max_log_size_kib = 5000;  // accepted for compatibility
   unsigned max_connections = 0;           // 0: unlimited
-  std::string server_string;              // default "smb3d <version>"
+  std::string server_string;              // default "smb3d <version>"; %v and %h expanded
+  // `server string` as written, before %v and %h are expanded: what dump_config prints,
+  // so that reading the dump expands the same text once (an expanded "%%h" would be
+  // expanded again). Empty: the default, "smb3d %v".
+  std::string server_string_source;
   std::string workgroup = "WORKGROUP";
   std::string netbios_name;           // default: the host name, upper case, at most 15 characters
   unsigned deadtime_minutes = 10080;  // Samba's default: one week
@@ -110,6 +116,8 @@ struct Global {
     return connection_idle_timeout != 0 ? connection_idle_timeout : deadtime_minutes * 60;
   }
   unsigned connection_setup_timeout_seconds() const { return connection_setup_timeout; }
+
+  friend bool operator==(const Global&, const Global&) = default;
 };
 
 struct Config {
@@ -119,6 +127,9 @@ struct Config {
   // Case-insensitive lookup; nullptr when absent.
   const Share* find_share(std::string_view name) const;
   Share* find_share(std::string_view name);
+
+  // Every setting equal: what dump_config prints reads back to an equal Config.
+  friend bool operator==(const Config&, const Config&) = default;
 };
 
 struct Diagnostic {

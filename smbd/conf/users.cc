@@ -54,12 +54,14 @@ std::string sort_flags(std::string_view flags) {
   return out;
 }
 
-std::string lct_now() {
+std::string lct(std::time_t when) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "LCT-%08lX",
-                static_cast<unsigned long>(static_cast<std::uint32_t>(std::time(nullptr))));
+                static_cast<unsigned long>(static_cast<std::uint32_t>(when)));
   return buf;
 }
+
+std::string lct_now() { return lct(std::time(nullptr)); }
 
 bool valid_user_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
@@ -267,6 +269,11 @@ bool UserDb::add(std::string_view name, std::uint32_t uid, std::string_view pass
 }
 
 bool UserDb::set_password(std::string_view name, std::string_view password) {
+  return set_password(name, password, std::time(nullptr));
+}
+
+bool UserDb::set_password(std::string_view name, std::string_view password,
+                          std::time_t changed) {
   Line* l = find(name);
   if (l == nullptr) return false;
   Entry& e = *l->entry;
@@ -274,7 +281,7 @@ bool UserDb::set_password(std::string_view name, std::string_view password) {
   e.nt_field = hash_hex(*e.nt);
   e.lm_field = std::string(kNoHash);  // an old LM hash would no longer match
   std::erase(e.flags, 'N');
-  e.lct = lct_now();
+  e.lct = lct(changed);
   l->changed = true;
   return true;
 }

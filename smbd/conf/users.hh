@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -51,6 +52,9 @@ class UserDb {
   bool add(std::string_view name, std::uint32_t uid, std::string_view password, std::string& error);
   // Sets the NT hash and the last-change time and clears N. False when not found.
   bool set_password(std::string_view name, std::string_view password);
+  // The same with the last-change time given (seconds since the epoch), for callers
+  // that must not depend on the clock (the fuzz target: a fixed seed repeats its run).
+  bool set_password(std::string_view name, std::string_view password, std::time_t changed);
   bool set_disabled(std::string_view name, bool disabled);
   bool remove(std::string_view name);
 

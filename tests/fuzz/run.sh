@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The long fuzzing run: builds the libFuzzer targets (clang, SMB_FUZZ=ON) and runs each
-# for SECONDS over its committed corpus, one after another.
+# for SECONDS over its committed corpus, one after another, each with a random seed (a new
+# search every time; CTest's fuzz/<target>/run repeats one fixed-seed run instead).
 #
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]        default 600 s, every target
 #
@@ -42,7 +43,8 @@ run_one() {
   local log="$work/$name/fuzz.log"
   mkdir -p "$work/$name"
   echo "== $name: ${secs} s (log $log)"
-  if tests/fuzz/fuzz_one.sh "$bin" "$corpus" "$max_len" "$work/$name" "$secs" >"$log" 2>&1; then
+  if tests/fuzz/fuzz_one.sh "$bin" "$corpus" "$max_len" "$work/$name" --seconds "$secs" \
+      >"$log" 2>&1; then
     grep -h "stat::number_of_executed_units\|stat::new_units_added" "$log" | sed "s/^/   $name /"
   else
     echo "   $name FAILED; see $log and $work/$name/artifacts" >&2
@@ -63,7 +65,7 @@ run_one() {
 pids=()
 names=()
 for row in "${selected[@]}"; do
-  read -r name bin corpus max_len <<<"$row"
+  read -r name bin corpus max_len _ <<<"$row"
   run_one "$name" "$bin" "$corpus" "$max_len" &
   pids+=($!)
   names+=("$name")

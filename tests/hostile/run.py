@@ -10,18 +10,23 @@ For each case this driver
   4. runs `smb_hostile <case>`, the hostile client, which prints one line per check;
   5. stops the well-behaved client and requires that it was served the whole time;
   6. requires that the server is left as it was: the master alive, no worker process left,
-     the master's descriptors back to their count, no worker killed by a signal (other than
-     the ones the case killed itself), and a new smbclient can put and get a file.
+     the master's descriptors back to their count, and a new smbclient can put and get a
+     file;
+  7. stops the server and fails on the harness's health check (smbtest.Server.stop): a
+     server process that died of a signal (other than the SIGKILL the kill-worker case
+     sends itself) or a sanitizer report in its logs.
 
 Usage: run.py --case NAME [--keep]      (environment: SMBD_BIN, SMBD_PASSWD_BIN,
                                          SMB_HOSTILE_BIN)
-Exit code 0 pass, 1 fail, 77 skipped (the case needs root or mount(2)).
+Exit code 0 pass, 1 fail, 77 skipped (the case needs root or mount(2)); with
+SMB_TEST_REQUIRE_ALL=1 a case that cannot run fails instead of skipping.
 """
 
 import argparse
 import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -44,15 +49,19 @@ CASES = {
     "teardown-with-io": {},
     "credits": {"global": ["smb2 max credits = 512"], "args": {"max_credits": "512"}},
     "read-flood": {"global": ["smb2 max credits = 512"],
-                   "args": {"max_credits": "512", "rss_limit_mib": "128", "seconds": "15"}},
+                   "args": {"max_credits": "512", "rss_limit_mib": "128"}},
     "huge-output": {},
     "conn-burst": {"global": ["max connections = 64"],
                    "args": {"count": "10000", "seconds": "300"}, "max_connections": 64},
-    "idle-conns": {"global": ["max connections = 100", "connection setup timeout = 3"],
-                   "args": {"count": "1000", "max_connections": "100", "setup_timeout": "3"},
+    # The setup timeout outlasts the master's handling of the burst, so that the number of
+    # workers is read before any served connection ends (hostile.cc).
+    "idle-conns": {"global": ["max connections = 100", "connection setup timeout = 20"],
+                   "args": {"count": "1000", "max_connections": "100", "setup_timeout": "20"},
                    "max_connections": 100},
-    "idle-timeouts": {"global": ["connection setup timeout = 3", "connection idle timeout = 5"],
-                      "args": {"setup_timeout": "3", "idle_timeout": "5"}},
+    # The idle timeout far beyond the setup timeout: the idle session must still be open
+    # when the setup timeout has closed the connections without a session.
+    "idle-timeouts": {"global": ["connection setup timeout = 3", "connection idle timeout = 15"],
+                      "args": {"setup_timeout": "3", "idle_timeout": "15"}},
     # The same, with the idle timeout left at its default (deadtime, one week).
     "negotiate-idle": {"binary_case": "idle-timeouts",
                        "global": ["connection setup timeout = 3"],
@@ -121,6 +130,15 @@ def fd_count(pid):
         return -1
 
 
+def skip(why):
+    """A case that cannot run here: skipped, or with SMB_TEST_REQUIRE_ALL=1 failed."""
+    if smbtest.REQUIRE_ALL:
+        log(f"FAIL: {why} (SMB_TEST_REQUIRE_ALL=1: every prerequisite must be present)")
+        return 1
+    log(f"SKIP: {why}")
+    return SKIP
+
+
 def wait_for(pred, timeout, step=0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -155,6 +173,7 @@ class Runner:
         self.spec = CASES[name]
         self.keep = keep
         self.failures = []
+        self.victim_said = []
         self.binary = os.environ.get("SMB_HOSTILE_BIN")
         if not self.binary or not os.access(self.binary, os.X_OK):
             raise SystemExit("SMB_HOSTILE_BIN must name the smb_hostile executable")
@@ -178,11 +197,12 @@ class Runner:
     def run(self):
         spec = self.spec
         if spec.get("root") and os.geteuid() != 0:
-            log(f"SKIP: {self.name} needs root (mount)")
-            return SKIP
+            return skip(f"{self.name} needs root (mount)")
         server_kw = dict(spec.get("server", {}))
         server = smbtest.Server("self", extra_global=spec.get("global", []),
                                 extra_shares=spec.get("shares"), **server_kw)
+        if spec.get("killed"):
+            server.expect_signal(signal.SIGKILL)
         mounts = Mounts()
         started = time.monotonic()
         try:
@@ -190,37 +210,47 @@ class Runner:
         except smbtest.ServerError as e:
             log(f"FAIL: server did not start: {e}")
             return 1
-        extra = []
         try:
-            try:
-                if self.name == "disk-full":
-                    mounts.mount(["-t", "tmpfs", "-o", "size=1m,mode=0777", "tmpfs"],
-                                 os.path.join(server.base, "small"))
-                elif self.name == "read-only-fs":
-                    src = os.path.join(server.base, "rosrc")
-                    os.makedirs(src, exist_ok=True)
-                    with open(os.path.join(src, "existing.txt"), "w") as f:
-                        f.write("READ-ONLY")
-                    os.chmod(src, 0o777)
-                    point = os.path.join(server.base, "rofs")
-                    mounts.mount(["--bind", "-o", "ro", src], point)
-                    extra = ["--arg", f"ro_path={point}"]
-                elif self.name == "guest":
-                    for d in ("public", "restricted"):
-                        os.makedirs(os.path.join(server.base, d), exist_ok=True)
-            except OSError as e:
-                log(f"SKIP: {e}")
-                return SKIP
-            return self.exercise(server, extra)
+            rc = self.prepare_and_exercise(server, mounts)
         finally:
             mounts.undo()
-            server.stop(remove=not self.keep)
+            # The health check: a crash during the case fails it whatever it found.
+            server.stop(remove=not self.keep, check=False)
             log(f"{self.name}: {time.monotonic() - started:.1f}s")
+        for p in server.problems:
+            log(f"FAIL: server process crashed: {p}")
+        if server.problems:
+            log(f"{self.name}: FAILED (a server process crashed)")
+            return 1
+        return rc
+
+    def prepare_and_exercise(self, server, mounts):
+        extra = []
+        try:
+            if self.name == "disk-full":
+                mounts.mount(["-t", "tmpfs", "-o", "size=1m,mode=0777", "tmpfs"],
+                             os.path.join(server.base, "small"))
+            elif self.name == "read-only-fs":
+                src = os.path.join(server.base, "rosrc")
+                os.makedirs(src, exist_ok=True)
+                with open(os.path.join(src, "existing.txt"), "w") as f:
+                    f.write("READ-ONLY")
+                os.chmod(src, 0o777)
+                point = os.path.join(server.base, "rofs")
+                mounts.mount(["--bind", "-o", "ro", src], point)
+                extra = ["--arg", f"ro_path={point}"]
+            elif self.name == "guest":
+                for d in ("public", "restricted"):
+                    os.makedirs(os.path.join(server.base, d), exist_ok=True)
+        except OSError as e:
+            return skip(str(e))
+        return self.exercise(server, extra)
 
     def exercise(self, server, extra):
         spec = self.spec
         master = server.pid
-        wait_for(lambda: not children(master), 10)
+        self.ok(wait_for(lambda: not children(master), 20),
+                f"no worker before the case ({children(master)})")
         fds0 = fd_count(master)
         kids0 = len(children(master))
         log(f"master {master}: {fds0} descriptors, {kids0} children before the case")
@@ -274,14 +304,21 @@ class Runner:
             self.ok(peak[0] <= limit + 32,
                     f"workers stay near max connections: peak {peak[0]} (limit {limit})")
 
-        # The well-behaved client was served all along.
-        time.sleep(0.5)  # it keeps working after the case, too
+        # The well-behaved client was served all along: every one of its requests was
+        # answered within its client's timeout (else it reports a failure and exits 1), and
+        # it keeps being served after the case: its count of operations grows.
+        after_case = self.victim_ops(victim)
+        if after_case is not None:
+            grew = wait_for(lambda: (self.victim_ops(victim) or 0) > after_case, 60)
+            self.ok(grew, f"well-behaved client served after the case ({after_case} operations "
+                          "when it ended)")
         try:
             vout, _ = victim.communicate(input="", timeout=60)
         except subprocess.TimeoutExpired:
             victim.kill()
             vout, _ = victim.communicate()
-        vout = vout.strip()
+        vout = "\n".join(self.victim_said + [ln for ln in vout.strip().splitlines()
+                                             if not re.fullmatch(r"victim ops=\d+", ln)])
         m = re.search(r"victim ops=(\d+) worst_ms=(\d+)", vout)
         if spec.get("master_killed"):
             # Its worker lost the master: it is still served (checked by the case) and the
@@ -290,9 +327,6 @@ class Runner:
         else:
             self.ok(victim.returncode == 0 and m and int(m.group(1)) > 0,
                     f"well-behaved client served during the case: {vout}")
-            if m:
-                self.ok(int(m.group(2)) < 10000,
-                        f"well-behaved client never waited 10s or more (worst {m.group(2)} ms)")
 
         if spec.get("master_killed"):
             self.restart(server)
@@ -309,11 +343,10 @@ class Runner:
             # flight (a connection being handed to a new worker), so fewer is fine.
             settled = wait_for(lambda: fd_count(master) <= fds0, 10)
             self.ok(settled, f"master descriptors back to at most {fds0} (now {fd_count(master)})")
-        text = server.log_text()
-        killed = re.findall(r"worker (\d+) killed by signal (\d+)", text)
-        unexpected = [k for k in killed if not (spec.get("killed") and k[1] == "9")]
-        self.ok(not unexpected, f"no worker died of a signal it was not sent: {unexpected}")
+        # Workers that died of a signal are the harness's health check (Server.stop); the
+        # worker this case killed must show in the master's log.
         if spec.get("killed"):
+            killed = re.findall(r"worker (\d+) killed by signal (\d+)", server.log_text())
             self.ok(any(k[1] == "9" for k in killed), "the master logged the killed worker")
         self.roundtrip(server)
         gone = wait_for(lambda: not children(master), 20)
@@ -328,6 +361,21 @@ class Runner:
             return 1
         log(f"{self.name}: passed")
         return 0
+
+    def victim_ops(self, victim):
+        """Asks the well-behaved client how many operations it has done; None when it has
+        stopped answering (it failed: what it said is kept for the report)."""
+        try:
+            victim.stdin.write("ops\n")
+            victim.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return None
+        line = victim.stdout.readline()
+        m = re.fullmatch(r"victim ops=(\d+)\n?", line)
+        if not m:
+            self.victim_said.append(line.strip())
+            return None
+        return int(m.group(1))
 
     def restart(self, server):
         """The master was killed by the case: reap it and start the server again."""

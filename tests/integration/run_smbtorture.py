@@ -1,18 +1,30 @@
 #!/usr/bin/python3
-"""Run smbtorture suites against a server and compare with the expected failures.
+"""Run smbtorture suites against a server and compare with what is expected of them.
 
   run_smbtorture.py [--kind self|samba] [--suite smb2.read ...] [--out DIR]
                     [--timeout SECONDS] [--expected FILE] [--markdown FILE]
+                    [--print-expected]
 
 Each suite gets a fresh server (Server(torture=True)) and runs under a timeout. The
 subunit stream is parsed into pass/fail/skip per test; DIR/<kind>/<suite>.json holds the
-result of one suite and DIR/<kind>/smbtorture.md (or --markdown) the table of every suite
-run so far in DIR, meant for docs/smbtorture.md.
+result of one suite (DIR/<kind>/<suite>.subunit smbtorture's own output) and
+DIR/<kind>/smbtorture.md (or --markdown) the table of every suite run so far in DIR,
+meant for docs/smbtorture.md.
 
-The exit status is 1 when a test fails that the expected-failures file does not list
-(smbtorture-expected-failures.txt for our server, smbtorture-expected-failures-samba.txt
-for Samba), when a suite times out, or when smbtorture ends without reporting a test.
-Listed tests that pass are reported so the list can shrink.
+What is expected is in smbtorture-expected-failures.txt for our server and
+smbtorture-expected-failures-samba.txt for Samba, one entry a line:
+
+  fail NAME | REASON | WHY    NAME fails, and what smbtorture prints for it contains REASON
+                              (the NT status or the assertion line of its first line)
+  skip NAME | REASON | WHY    smbtorture skips NAME, saying REASON
+  count SUITE N               smbtorture reports N tests in SUITE (passed, failed, skipped)
+
+A suite fails when a test fails that is not listed, fails with another reason, or skips
+without being listed; when a listed failure or skip now passes, is reported otherwise, or
+is not reported at all (the list must then be updated); when the number of tests differs
+from the recorded count (a crash or a timeout cut the suite short); when it times out;
+and when a server process died of a signal or left a sanitizer report (smbtest's health
+check). --print-expected prints the entries that describe this run, for updating a list.
 """
 
 import argparse
@@ -28,24 +40,47 @@ import smbtest
 HERE = os.path.dirname(os.path.abspath(__file__))
 SMBTORTURE = "/usr/bin/smbtorture"
 DEFAULT_SUITES = ["smb2.connect", "smb2.read", "smb2.rw", "smb2.getinfo", "smb2.dir",
-                  "smb2.compound", "smb2.credits", "smb2.session"]
+                  "smb2.compound", "smb2.credits", "smb2.session", "smb2.multichannel"]
 EXPECTED_FILES = {"self": "smbtorture-expected-failures.txt",
                   "samba": "smbtorture-expected-failures-samba.txt"}
 
 
+class Expected:
+    """The expectations of one kind: failures and skips {name: (reason, why)}, and the
+    number of tests of each suite {suite: n}."""
+
+    def __init__(self):
+        self.fail, self.skip, self.count = {}, {}, {}
+
+
 def load_expected(path):
-    """{test name: reason} from lines `name  reason`; '#' starts a comment."""
-    expected = {}
-    if not os.path.exists(path):
-        return expected
+    """Reads an expectations file (see the module's description); '#' starts a comment."""
+    expected = Expected()
     with open(path) as f:
-        for line in f:
+        for number, line in enumerate(f, 1):
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            parts = line.split(None, 1)
-            expected[parts[0]] = parts[1] if len(parts) > 1 else ""
+            kind, _, rest = line.partition(" ")
+            if kind == "count":
+                suite, _, n = rest.strip().partition(" ")
+                expected.count[suite] = int(n)
+                continue
+            fields = [x.strip() for x in rest.split(" | ")]
+            if kind not in ("fail", "skip") or len(fields) != 3 or not all(fields[:2]):
+                raise SystemExit(f"{path}:{number}: expected 'fail|skip NAME | REASON | WHY' "
+                                 f"or 'count SUITE N': {line}")
+            getattr(expected, kind)[fields[0]] = (fields[1], fields[2])
     return expected
+
+
+def in_suite(name, suite):
+    return name == suite or name.startswith(suite + ".")
+
+
+def first_line(reason):
+    """The line of a reason that says what failed: smbtorture's assertion line."""
+    return next((ln.strip() for ln in reason.splitlines() if ln.strip()), "")
 
 
 def parse_subunit(text, suite):
@@ -86,11 +121,12 @@ def parse_subunit(text, suite):
     return results
 
 
-def run_suite(suite, kind, timeout, expected):
+def run_suite(suite, kind, timeout, expected, kind_dir):
     # smb encrypt is left at the server default: the session suite asks for encryption.
     opts = {"torture": True, "kind": kind, "encrypt": None}
     start = time.monotonic()
-    with smbtest.Server(**opts) as server:
+    server = smbtest.Server(**opts).start()
+    try:
         cmd = ["timeout", "-k", "10", str(timeout), SMBTORTURE,
                f"//{server.host}/{server.share}", "-p", str(server.port),
                "-U", f"{server.user}%{server.password}", "--configfile", server.client_conf,
@@ -100,36 +136,86 @@ def run_suite(suite, kind, timeout, expected):
                               timeout=timeout + 60)
         server_alive = server.alive()
         log_tail = server.log_tail(80)
+    finally:
+        # The health check: a server process that died of a signal or a sanitizer report
+        # fails the suite, whatever smbtorture saw.
+        server.stop(check=False)
     duration = time.monotonic() - start
+    write_atomically(os.path.join(kind_dir, f"{suite}.subunit"), proc.stdout + proc.stderr)
     timed_out = proc.returncode in (124, 137)
     tests = parse_subunit(proc.stdout, suite)
-    for t in tests:
-        t["expected_failure"] = t["name"] in expected
-        if t["expected_failure"]:
-            t["expected_reason"] = expected[t["name"]]
     if timed_out:
         for t in tests:
             if t["reason"] == "no result":
                 t["reason"] = f"suite timed out after {timeout}s"
+    problems = check_suite(suite, tests, expected)
+    for t in tests:
+        listed = (expected.fail if t["result"] == "fail" else expected.skip).get(t["name"])
+        t["expected"] = listed is not None and listed[0] in t["reason"]
+        if listed:
+            t["expected_reason"], t["why"] = listed
     counts = {k: sum(1 for t in tests if t["result"] == k)
               for k in ("pass", "fail", "skip", "xfail")}
-    unexpected = [t["name"] for t in tests if t["result"] == "fail" and not t["expected_failure"]]
-    fixed = [t["name"] for t in tests if t["result"] == "pass" and t["expected_failure"]]
-    problems = []
     if timed_out:
         problems.append(f"timed out after {timeout}s")
     if not tests:
         problems.append(f"no test reported (smbtorture exit {proc.returncode})")
     if not server_alive:
         problems.append("the server was not running at the end of the suite")
+    problems += [f"server process crashed: {p}" for p in server.problems]
     return {
         "suite": suite, "kind": kind, "duration_s": round(duration, 2),
         "smbtorture_exit": proc.returncode, "timed_out": timed_out, "counts": counts,
-        "total": len(tests), "unexpected_failures": unexpected, "fixed": fixed,
-        "problems": problems, "tests": tests,
+        "total": len(tests), "problems": problems, "tests": tests,
         "stderr_tail": proc.stderr[-4000:], "server_log_tail": log_tail,
-        "ok": not unexpected and not problems,
+        "ok": not problems,
     }
+
+
+def check_suite(suite, tests, expected):
+    """Every way the suite's outcome differs from its expectations, as text."""
+    problems = []
+    seen = {t["name"]: t for t in tests}
+    for t in tests:
+        name, result, reason = t["name"], t["result"], t["reason"]
+        if result in ("fail", "skip", "xfail"):
+            table = expected.fail if result == "fail" else expected.skip
+            word = "failure" if result == "fail" else "skip"
+            if name not in table:
+                problems.append(f"unexpected {word} {name}: {first_line(reason)[:300]}")
+            elif table[name][0] not in reason:
+                problems.append(f"{name} {'fails' if result == 'fail' else 'skips'} for another "
+                                f"reason: expected {table[name][0]!r}, got "
+                                f"{first_line(reason)[:300]!r}")
+        for table, word in ((expected.fail, "failure"), (expected.skip, "skip")):
+            if name in table and result != ("fail" if table is expected.fail else "skip") \
+                    and not (table is expected.skip and result == "xfail"):
+                problems.append(f"{name} is listed as an expected {word} but was reported "
+                                f"{result}: update the list")
+    for table, word in ((expected.fail, "failure"), (expected.skip, "skip")):
+        for name in table:
+            if in_suite(name, suite) and name not in seen:
+                problems.append(f"{name} is listed as an expected {word} but smbtorture did not "
+                                "report it (the suite was cut short, or the entry is stale)")
+    if suite not in expected.count:
+        problems.append(f"no recorded count of tests for {suite} (this run reported "
+                        f"{len(tests)}): add 'count {suite} {len(tests)}'")
+    elif len(tests) != expected.count[suite]:
+        problems.append(f"{suite} reported {len(tests)} tests, {expected.count[suite]} expected "
+                        "(a crash or a timeout cuts a suite short)")
+    return problems
+
+
+def print_expected(res, expected):
+    """The entries that describe this run of one suite, the explanations of the current
+    list kept where it has one."""
+    for t in res["tests"]:
+        if t["result"] not in ("fail", "skip", "xfail"):
+            continue
+        kind = "fail" if t["result"] == "fail" else "skip"
+        why = getattr(expected, kind).get(t["name"], ("", "WHY"))[1]
+        print(f"{kind} {t['name']} | {first_line(t['reason'])} | {why}")
+    print(f"count {res['suite']} {res['total']}")
 
 
 def write_markdown(kind_dir, path):
@@ -149,11 +235,12 @@ def write_markdown(kind_dir, path):
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         c = r["counts"]
-        exp = sum(1 for t in r["tests"] if t["result"] == "fail" and t["expected_failure"])
+        exp = sum(1 for t in r["tests"] if t["result"] == "fail" and t["expected"])
+        unexp = sum(1 for t in r["tests"] if t["result"] == "fail" and not t["expected"])
         status = "ok" if r["ok"] else "FAILED" + (f" ({'; '.join(r['problems'])})"
                                                    if r["problems"] else "")
         out.append(f"| {r['suite']} | {c['pass']} | {c['fail']} | {c['skip']} | {c['xfail']} "
-                   f"| {r['total']} | {exp} | {len(r['unexpected_failures'])} "
+                   f"| {r['total']} | {exp} | {unexp} "
                    f"| {r['duration_s']} | {status} |")
     out += ["", "## Tests that do not pass", ""]
     any_fail = False
@@ -161,10 +248,10 @@ def write_markdown(kind_dir, path):
         for t in r["tests"]:
             if t["result"] in ("fail", "skip", "xfail"):
                 any_fail = True
-                why = t.get("expected_reason") if t["expected_failure"] else None
-                first = (t["reason"].splitlines() or [""])[0].replace("|", "\\|")[:160]
-                mark = "expected" if t["expected_failure"] else (
-                    "UNEXPECTED" if t["result"] == "fail" else t["result"])
+                why = t.get("why") if t["expected"] else None
+                first = first_line(t["reason"]).replace("|", "\\|")[:160]
+                mark = "expected" if t["expected"] else (
+                    "UNEXPECTED" if t["result"] == "fail" else f"{t['result']}, not listed")
                 out.append(f"- `{t['name']}` {t['result']} ({mark}){': ' + why if why else ''}"
                            f"{' — ' + first if first else ''}")
     if not any_fail:
@@ -190,6 +277,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=240, help="seconds per suite")
     ap.add_argument("--expected", help="expected-failures file (default by kind)")
     ap.add_argument("--markdown", help="write the table here too (e.g. docs/smbtorture.md)")
+    ap.add_argument("--print-expected", action="store_true",
+                    help="print the list entries (fail, skip, count) that describe this run")
     args = ap.parse_args()
     kind = args.kind or smbtest.default_kind()
     suites = args.suite or DEFAULT_SUITES
@@ -201,7 +290,7 @@ def main():
     ok = True
     for suite in suites:
         try:
-            res = run_suite(suite, kind, args.timeout, expected)
+            res = run_suite(suite, kind, args.timeout, expected, kind_dir)
         except (smbtest.ServerError, subprocess.TimeoutExpired) as e:
             print(f"{suite}: could not run: {e}", file=sys.stderr)
             ok = False
@@ -211,13 +300,10 @@ def main():
         print(f"{suite}: {c['pass']} pass, {c['fail']} fail, {c['skip']} skip, "
               f"{c['xfail']} xfail of {res['total']} in {res['duration_s']}s "
               f"({kind}) {'ok' if res['ok'] else 'FAILED'}")
-        for name in res["unexpected_failures"]:
-            t = next(t for t in res["tests"] if t["name"] == name)
-            print(f"  UNEXPECTED FAILURE {name}: {t['reason'][:500]}")
-        for name in res["fixed"]:
-            print(f"  passes although listed in {os.path.basename(expected_path)}: {name}")
         for p in res["problems"]:
             print(f"  PROBLEM: {p}")
+        if args.print_expected:
+            print_expected(res, expected)
         if not res["ok"]:
             ok = False
             sys.stdout.write(f"  smbtorture stderr (tail):\n{res['stderr_tail'][-1500:]}\n"

@@ -39,6 +39,27 @@ DIALECTS = ["SMB2_02", "SMB2_10", "SMB3_00", "SMB3_02", "SMB3_11"]
 
 # Logs of every server stopped in this process, printed by main() when a test fails.
 _stopped_logs = []
+# Servers started and not yet stopped, and the health problems of every server stopped
+# (see Server.health_problems): main() fails the run on any, even when the exception
+# stop() raised was swallowed on the way.
+_running = []
+_health_failures = []
+
+# A test that needs a tool, a privilege or an asset the machine lacks skips on a
+# developer's machine, saying why; with SMB_TEST_REQUIRE_ALL=1 (set by scripts/test.sh,
+# as CI installs everything) it fails instead.
+REQUIRE_ALL = os.environ.get("SMB_TEST_REQUIRE_ALL", "0") not in ("", "0")
+_unavailable = []
+
+# What in a server's output says that one of its processes died of a signal or that a
+# sanitizer caught something. The master logs each worker that ended by a signal; Samba
+# logs "INTERNAL ERROR: Signal N" and then panics; ASan, LSan and UBSan write their
+# reports to standard error, which the harness keeps with the log.
+WORKER_SIGNAL = re.compile(rb"worker (\d+) killed by signal (\d+)")
+SAMBA_FAULT = re.compile(r"INTERNAL ERROR: Signal (\d+)|PANIC \(pid \d+\)")
+SANITIZER_REPORT = re.compile(r"ERROR: (?:AddressSanitizer|LeakSanitizer|MemorySanitizer|"
+                              r"ThreadSanitizer)|WARNING: ThreadSanitizer|"
+                              r"SUMMARY: UndefinedBehaviorSanitizer|: runtime error: ")
 
 
 def default_kind():
@@ -176,6 +197,21 @@ class ServerError(RuntimeError):
     pass
 
 
+class ServerHealthError(AssertionError):
+    """A process of the server died of a signal or a sanitizer reported an error while
+    it ran: raised by Server.stop(), so that the test using the server fails."""
+
+
+def unavailable(test, why):
+    """What a test does when the machine lacks something it needs (a tool, a privilege):
+    skips, naming it, or with SMB_TEST_REQUIRE_ALL=1 fails. `test` is the running
+    unittest.TestCase."""
+    _unavailable.append(f"{test.id()}: {why}")
+    if REQUIRE_ALL:
+        test.fail(f"{why} (SMB_TEST_REQUIRE_ALL=1: every prerequisite must be present)")
+    test.skipTest(why)
+
+
 class Server:
     """An SMB server on 127.0.0.1:<free port> with one share in a temporary directory.
 
@@ -225,6 +261,11 @@ class Server:
         self.port = None
         self.base = None
         self._stdout = None
+        # Signals a test sends to the server's processes itself: {signal number}; a
+        # worker ending by one of them is not a crash (see expect_signal).
+        self.expected_signals = set()
+        self.problems = []
+        self.killed = False
 
     # -- paths
     @property
@@ -374,6 +415,7 @@ class Server:
         smbd, passwd_bin = self._binaries()
         last_error = None
         for _attempt in range(3):  # another process may take the free port first
+            self.killed, self.problems, self._stop_marks = False, [], {}
             self.port = free_port()
             self._prepare()
             self._add_user(passwd_bin)
@@ -384,23 +426,34 @@ class Server:
             self.proc = subprocess.Popen(self._command(smbd), stdin=subprocess.DEVNULL,
                                          stdout=self._stdout, stderr=subprocess.STDOUT,
                                          start_new_session=True, cwd=self.base)
+            _running.append(self)
             try:
                 self._wait_ready()
                 return self
             except ServerError as e:
                 last_error = e
                 bound_elsewhere = "Address already in use" in self.log_text()
-                self.stop()
+                # The error names what went wrong; a crash found in the log is in it.
+                self.stop(check=False)
                 if not bound_elsewhere:
                     break
         raise last_error
 
+    def _exited(self):
+        """Whether the server's first process has ended, without reaping it: until stop()
+        reaps it, its pid, and so its process group id, cannot be taken by another
+        process, which stop()'s SIGKILL to the group would otherwise reach."""
+        try:
+            return os.waitid(os.P_PID, self.proc.pid,
+                             os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:
+            return True  # already reaped
+
     def _wait_ready(self):
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise ServerError(f"{self.kind} smbd exited with {self.proc.returncode} "
-                                  f"during start-up\n{self.log_tail()}")
+            if self._exited():
+                raise ServerError(f"{self.kind} smbd exited during start-up\n{self.log_tail()}")
             if port_open(self.port, self.host):
                 break
             time.sleep(0.1)
@@ -413,7 +466,7 @@ class Server:
             if r.returncode == 0:
                 return
             last = r
-            if self.proc.poll() is not None:
+            if self._exited():
                 break
             time.sleep(0.2)
         raise ServerError(f"{self.kind} smbd does not answer smbclient ls: "
@@ -421,36 +474,120 @@ class Server:
                           f"{self.log_tail()}")
 
     def alive(self):
-        return self.proc is not None and self.proc.poll() is None
+        return self.proc is not None and not self._exited()
 
-    def stop(self, remove=True):
-        """SIGTERM to the server's process group, SIGKILL after stop_timeout."""
+    def expect_signal(self, signum):
+        """The test itself sends `signum` to a worker: a worker ending by it is no crash."""
+        self.expected_signals.add(signum)
+
+    def stop(self, remove=True, check=True):
+        """SIGTERM to the server's process group, SIGKILL after stop_timeout.
+
+        Then the health check (health_problems): with check=True a problem raises
+        ServerHealthError, so a test fails when any server process died of a signal or a
+        sanitizer reported an error during it; the problems stay in self.problems."""
+        if self in _running:
+            _running.remove(self)
         if self.proc is not None:
             pgid = self.proc.pid  # start_new_session: the group id is the server's pid
-            if self.proc.poll() is None:
+            # Where the logs end before the server is told to stop: a worker that dies of
+            # SIGTERM after this was stopped by it (before installing its handler).
+            self._stop_marks = self._log_sizes()
+            self.exited_early = self._exited()
+            if not self.exited_early:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pgid, signal.SIGTERM)
-                try:
-                    self.proc.wait(timeout=self.stop_timeout)
-                except subprocess.TimeoutExpired:
+                deadline = time.monotonic() + self.stop_timeout
+                while not self._exited() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                if not self._exited():
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(pgid, signal.SIGKILL)
-                    self.proc.wait(timeout=10)
                     self.killed = True
-            # Children forked per connection may outlive the parent briefly.
+            # Children forked per connection may outlive the parent briefly. The first
+            # process is not reaped yet, so the group id is still this server's.
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
             self.exit_code = self.proc.returncode
             self.proc = None
         if self._stdout:
             self._stdout.close()
             self._stdout = None
+        title = f"{self.kind} smbd port {self.port} ({self.base})"
+        self.problems = self.health_problems()
+        if self.problems:
+            _health_failures.append((title, list(self.problems)))
         if self.base:
-            _stopped_logs.append((f"{self.kind} smbd port {self.port} ({self.base})",
-                                  self.log_tail(200)))
+            _stopped_logs.append((title, self.log_tail(200)))
             if remove and not os.environ.get("SMBTEST_KEEP"):
                 shutil.rmtree(self.base, ignore_errors=True)
                 self.base = None
+        if check and self.problems:
+            raise ServerHealthError(f"{title}: " + "; ".join(self.problems))
+
+    def _log_sizes(self):
+        sizes = {}
+        logdir = os.path.join(self.base or "", "log")
+        with contextlib.suppress(OSError):
+            for name in os.listdir(logdir):
+                with contextlib.suppress(OSError):
+                    sizes[name] = os.path.getsize(os.path.join(logdir, name))
+        return sizes
+
+    def health_problems(self):
+        """Crashes of the server while it ran, as text; [] when there were none.
+
+        - the master (or Samba's parent) ended by a signal other than the SIGTERM stop()
+          sent, or with a non-zero code, or did not stop within stop_timeout of SIGTERM;
+        - a worker ended by a signal (the master's "worker N killed by signal S"), other
+          than one the test declared (expect_signal) and other than SIGTERM once stop()
+          had sent it;
+        - Samba's "INTERNAL ERROR: Signal N" / "PANIC";
+        - a sanitizer report in any log.
+        """
+        if not self.base or not hasattr(self, "exit_code"):
+            return []
+        problems = []
+        code = self.exit_code
+        early = " before it was stopped" if self.exited_early else ""
+        if self.killed:
+            problems.append(f"the server did not stop within {self.stop_timeout}s of "
+                            "SIGTERM (killed)")
+        elif code is not None and code < 0:
+            # Samba's parent ends by the SIGTERM stop() sends it, re-raised after its
+            # clean-up; ours exits 0. Any other signal, or SIGTERM before stop(), is a
+            # crash.
+            stopped_by_us = -code == signal.SIGTERM and not self.exited_early
+            if -code not in self.expected_signals and not stopped_by_us:
+                problems.append(f"the server ended by signal {-code}{early}")
+        elif code not in (None, 0):
+            problems.append(f"the server exited with code {code}{early}")
+        marks = getattr(self, "_stop_marks", {})
+        logdir = os.path.join(self.base, "log")
+        with contextlib.suppress(OSError):
+            for name in sorted(os.listdir(logdir)):
+                try:
+                    with open(os.path.join(logdir, name), "rb") as f:
+                        data = f.read()
+                except OSError:
+                    continue
+                mark = marks.get(name, len(data))
+                for m in WORKER_SIGNAL.finditer(data):
+                    sig = int(m.group(2))
+                    after_stop = m.start() >= mark
+                    if sig in self.expected_signals or (after_stop and sig == signal.SIGTERM):
+                        continue
+                    problems.append(f"{name}: {m.group(0).decode()}")
+                text = data.decode(errors="replace")
+                for m in SAMBA_FAULT.finditer(text):
+                    problems.append(f"{name}: {m.group(0)}")
+                for m in SANITIZER_REPORT.finditer(text):
+                    line_start = text.rfind("\n", 0, m.start()) + 1
+                    line_end = text.find("\n", m.end())
+                    problems.append(f"{name}: sanitizer: "
+                                    f"{text[line_start:line_end if line_end >= 0 else None][:300]}")
+        return problems
 
     def log_text(self):
         """Everything the server logged: its stdout and its log files."""
@@ -523,7 +660,9 @@ class Server:
         if exc_type is not None:
             sys.stderr.write(f"\n--- {self.kind} smbd log (port {self.port}) ---\n"
                              f"{self.log_tail(200)}\n--- end of log ---\n")
-        self.stop()
+        # A crash found while another exception is on its way is reported with the log
+        # above and by main(); it does not replace that exception.
+        self.stop(check=exc_type is None)
         return False
 
     # -- clients
@@ -747,11 +886,32 @@ def wait_until(condition, what, timeout=30.0, interval=0.1):
 
 # ---------------------------------------------------------------- running tests
 
+def check_health():
+    """Stops the servers still running and returns every health problem of every server
+    of this process: [(server, [problem])]. Runners other than main() call it last."""
+    for server in list(_running):
+        server.stop(check=False)
+    return list(_health_failures)
+
+
 def main():
-    """unittest.main that prints the logs of the servers when a test failed."""
+    """unittest.main that prints the logs of the servers when a test failed, and fails
+    the run when a server crashed (check_health) even if no test noticed.
+
+    Exit code 77 (CTest SKIP_RETURN_CODE) when every test passed but some skipped for a
+    missing prerequisite (smbtest.unavailable): the run is reported skipped, not passed."""
     prog = unittest.main(exit=False, verbosity=2)
     ok = prog.result.wasSuccessful()
-    if not ok:
+    crashed = check_health()
+    for title, problems in crashed:
+        sys.stderr.write(f"\nSERVER CRASHED: {title}\n" + "".join(
+            f"  {p}\n" for p in problems))
+    if not ok or crashed:
         for title, log in _stopped_logs:
             sys.stderr.write(f"\n--- log of {title} ---\n{log}\n")
-    sys.exit(0 if ok else 1)
+        sys.exit(1)
+    if _unavailable:
+        sys.stderr.write("\nSKIPPED (missing prerequisites; SMB_TEST_REQUIRE_ALL=1 makes "
+                         "these failures):\n" + "".join(f"  {u}\n" for u in _unavailable))
+        sys.exit(77)
+    sys.exit(0)

@@ -12,8 +12,10 @@
 # Assets live in $SMB_VMLAB_CACHE (default ~/.cache/smb3d-vmlab)/assets-<key>, where <key>
 # hashes every input (this script, guest/, patches/, the package list and the kernel
 # version). Unchanged inputs are not rebuilt; `current` points at the last complete set.
-# The SMB Direct module stage may fail on its own: the base assets stay usable and the
-# tests that need the modules skip, naming the reason kept in smbdirect/FAILED.
+# The SMB Direct module stage may fail on its own (a patch that no longer applies, a build
+# error): the base assets stay usable, this script exits 1 naming the reason kept in
+# smbdirect/FAILED (at every later run too, until an input changes), and the tests that
+# need the modules fail with it.
 #
 # Usage: build-assets.sh [--print-dir] [--force]
 #   SMB_VMLAB_KERNEL=6.1.0-NN-amd64   pin the kernel ABI (default: linux-image-amd64's)
@@ -49,8 +51,24 @@ guest_packages=(
 # Modules the initramfs loads to reach the root image and the shared directories.
 initrd_modules=(virtio_pci virtio_blk virtio_net ext4 9p 9pnet_virtio)
 
-# A missing host tool is a skip (exit 77), not a failure: the tier cannot run here.
-missing() { echo "SKIPPED: $* (run scripts/install-deps.sh)"; exit 77; }
+# A missing host tool is a skip (exit 77): the tier cannot run here. With
+# SMB_TEST_REQUIRE_ALL=1 (scripts/test.sh, which installs every tool) it is a failure.
+missing() {
+  if [ "${SMB_TEST_REQUIRE_ALL:-0}" != 0 ]; then
+    echo "FAIL: $* (run scripts/install-deps.sh; SMB_TEST_REQUIRE_ALL=1)"
+    exit 1
+  fi
+  echo "SKIPPED: $* (run scripts/install-deps.sh)"
+  exit 77
+}
+# The SMB Direct module stage of an asset set failed (smbdirect/FAILED): the base assets
+# serve the other tests, but this step fails, naming why, as do the tests that need them.
+smbdirect_failed() {
+  if [ -e "$1/smbdirect/FAILED" ]; then
+    echo "FAIL: the SMB Direct cifs.ko/ksmbd.ko stage failed: $(cat "$1/smbdirect/FAILED")"
+    exit 1
+  fi
+}
 export PATH=$PATH:/usr/sbin:/sbin
 for t in qemu-system-x86_64 mmdebstrap mke2fs apt-get dpkg-deb depmod modprobe cpio \
          sha256sum xz patch gcc make socat; do
@@ -94,6 +112,7 @@ if [ $force = 0 ] && [ -e "$out/complete" ]; then
   log "assets up to date: $out"
   ln -sfn "assets-$key" "$cache/current"
   [ $print_dir = 1 ] && echo "$out"
+  smbdirect_failed "$out"
   exit 0
 fi
 
@@ -104,6 +123,7 @@ flock -w 1800 9 || die "another build holds $cache/.lock"
 if [ $force = 0 ] && [ -e "$out/complete" ]; then
   ln -sfn "assets-$key" "$cache/current"
   [ $print_dir = 1 ] && echo "$out"
+  smbdirect_failed "$out"
   exit 0
 fi
 
@@ -184,9 +204,13 @@ VMLAB_ROOTFS=$out/rootfs.img
 ENV
 log "base assets built in $(( $(date +%s) - start )) s"
 
-# --- SMB Direct modules (optional stage)
-"$here/build-smbdirect.sh" "$out" "$kernel_abi" "$kernel_version" ||
-  log "SMB Direct modules not built: $(cat "$out/smbdirect/FAILED" 2>/dev/null || echo unknown)"
+# --- SMB Direct modules: a failure here leaves smbdirect/FAILED and fails this step once
+# the base assets are in place (smbdirect_failed below).
+if ! "$here/build-smbdirect.sh" "$out" "$kernel_abi" "$kernel_version"; then
+  mkdir -p "$out/smbdirect"
+  [ -e "$out/smbdirect/FAILED" ] || echo "build-smbdirect.sh failed" > "$out/smbdirect/FAILED"
+  log "SMB Direct modules not built: $(cat "$out/smbdirect/FAILED")"
+fi
 
 rm -rf "$work"
 touch "$out/complete"
@@ -197,4 +221,5 @@ for old in "$cache"/assets-*; do
 done
 log "assets complete in $(( $(date +%s) - start )) s: $out"
 [ $print_dir = 1 ] && echo "$out"
+smbdirect_failed "$out"
 exit 0

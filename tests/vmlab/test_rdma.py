@@ -69,7 +69,19 @@ run_part() {
 
 # Background servers of a part, stopped when its subshell exits.
 PIDS=""
-stop_servers() { [ -n "$PIDS" ] && kill $PIDS 2>/dev/null; sleep 1; [ -n "$PIDS" ] && kill -9 $PIDS 2>/dev/null; PIDS=""; }
+# SIGTERM, then SIGKILL to whatever has not exited within 10 s.
+stop_servers() {
+  [ -n "$PIDS" ] && kill $PIDS 2>/dev/null
+  local i=0 p left
+  while :; do
+    left=""
+    for p in $PIDS; do kill -0 $p 2>/dev/null && left="$left $p"; done
+    [ -z "$left" ] && break
+    i=$((i + 1)); [ $i -gt 100 ] && { kill -9 $left 2>/dev/null; break; }
+    sleep 0.1
+  done
+  PIDS=""
+}
 
 part_rxe() {
   step "soft-RoCE on eth0"
@@ -324,21 +336,30 @@ def boot(parts, results):
         for p in parts:
             write_result(results, p, vmlab.SKIP, f"SKIP: {e}")
         raise
-    modules_missing = None
+    # The parts that need the SMB Direct modules skip when they are absent and fail when
+    # their build failed.
+    modules = None
     try:
         vmlab.smbdirect_assets(a)
     except vmlab.Skip as e:
-        modules_missing = str(e)
+        modules = (vmlab.SKIP, f"SKIP: {e}")
+    except vmlab.Failure as e:
+        modules = (1, f"FAIL: {e}")
     run = []
     for p in parts:
-        why = host_skip(p) or (modules_missing if p in NEEDS_MODULES else None)
+        why = host_skip(p)
         if why:
             write_result(results, p, vmlab.SKIP, f"SKIP: {why}")
+        elif modules and p in NEEDS_MODULES:
+            write_result(results, p, *modules)
         else:
             run.append(p)
     if not run:
-        raise vmlab.Skip("every part lacks something: " + "; ".join(
-            f"{p}: {open(os.path.join(results, p + '.log')).read().strip()}" for p in parts))
+        why = "; ".join(f"{p}: {open(os.path.join(results, p + '.log')).read().strip()}"
+                        for p in parts)
+        if modules and modules[0] != vmlab.SKIP:
+            raise vmlab.Failure("no part can run: " + why)
+        raise vmlab.Skip("every part lacks something: " + why)
     work = vmlab.workdir("rdma")
     bindir = os.path.join(work, "bin")
     os.makedirs(bindir)

@@ -1,7 +1,8 @@
 """Host side of the VM lab tests: assets, booting a guest, servers on the host loopback.
 
 Tests exit 0 when every check passed, 1 with a FAIL line naming what broke, and 77
-(CTest SKIP_RETURN_CODE) with a SKIPPED line naming the missing part.
+(CTest SKIP_RETURN_CODE) with a SKIPPED line naming the missing part; with
+SMB_TEST_REQUIRE_ALL=1 (scripts/test.sh) a missing part fails the test instead.
 """
 
 import hashlib
@@ -18,6 +19,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN_GUEST = os.path.join(HERE, "run-guest.sh")
 SKIP = 77
+REQUIRE_ALL = os.environ.get("SMB_TEST_REQUIRE_ALL", "0") not in ("", "0")
 SAMBA_SMBD = "/usr/sbin/smbd"
 SAMBA_SMBPASSWD = "/usr/bin/smbpasswd"
 
@@ -35,6 +37,9 @@ def main(fn):
     try:
         fn()
     except Skip as e:
+        if REQUIRE_ALL:
+            print(f"FAIL: {e} (SMB_TEST_REQUIRE_ALL=1: every part must be present)", flush=True)
+            sys.exit(1)
         print(f"SKIPPED: {e}", flush=True)
         sys.exit(SKIP)
     except Failure as e:
@@ -61,11 +66,14 @@ def assets():
 
 
 def smbdirect_assets(a):
-    """Checks the SMB Direct module stage of the assets; Skip with its reason when absent."""
+    """Checks the SMB Direct module stage of the assets: Failure with its reason when the
+    stage failed (a patch that does not apply, a build error: something to fix, not a
+    part that is missing), Skip when the modules are absent otherwise."""
     d = os.path.join(a, "smbdirect")
     failed = os.path.join(d, "FAILED")
     if os.path.exists(failed):
-        raise Skip("SMB Direct cifs.ko/ksmbd.ko asset not built: " + open(failed).read().strip())
+        raise Failure("the SMB Direct cifs.ko/ksmbd.ko stage of the assets failed: "
+                      + open(failed).read().strip())
     for m in ("cifs.ko", "ksmbd.ko"):
         if not os.path.exists(os.path.join(d, m)):
             raise Skip(f"SMB Direct {m} asset not built (tests/vmlab/build-assets.sh)")

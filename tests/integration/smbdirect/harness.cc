@@ -12,12 +12,15 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <regex>
 #include <vector>
 
 namespace smbdirect_test {
 
 using namespace smb;
+using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
@@ -87,19 +90,46 @@ std::uint64_t rdma_transfer_bytes() {
   return (mib != 0 ? mib : 1024) << 20;
 }
 
-void stop(pid_t& pid) {
-  if (pid <= 0) return;
+Ended stop(pid_t& pid) {
+  Ended e;
+  if (pid <= 0) return e;
   ::kill(pid, SIGTERM);
-  for (int i = 0; i < 100; ++i) {
-    if (::waitpid(pid, nullptr, WNOHANG) == pid) {
-      pid = -1;
-      return;
-    }
-    ::usleep(50000);
+  bool exited = wait_until([&] { return ::waitpid(pid, &e.status, WNOHANG) == pid; }, 5s);
+  if (!exited) {
+    e.killed = true;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &e.status, 0);
   }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
   pid = -1;
+  return e;
+}
+
+std::string ending_problem(const char* what, const Ended& e) {
+  if (e.killed) return std::string(what) + " did not stop within 5 s of SIGTERM";
+  if (WIFSIGNALED(e.status) && WTERMSIG(e.status) != SIGTERM)
+    return std::string(what) + " ended by signal " + std::to_string(WTERMSIG(e.status));
+  if (WIFEXITED(e.status) && WEXITSTATUS(e.status) != 0)
+    return std::string(what) + " exited with code " + std::to_string(WEXITSTATUS(e.status));
+  return "";
+}
+
+bool server_closed(std::uint16_t server_port, std::uint16_t client_port) {
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::getline(in, line);  // header
+  char local[64], remote[64];
+  unsigned state = 0;
+  while (std::getline(in, line)) {
+    if (std::sscanf(line.c_str(), " %*d: %63s %63s %x", local, remote, &state) != 3) continue;
+    const char* lp = std::strchr(local, ':');
+    const char* rp = std::strchr(remote, ':');
+    if (lp == nullptr || rp == nullptr) continue;
+    if (std::strtoul(lp + 1, nullptr, 16) != server_port ||
+        std::strtoul(rp + 1, nullptr, 16) != client_port)
+      continue;
+    if (state == 0x01 || state == 0x08) return false;  // TCP_ESTABLISHED, TCP_CLOSE_WAIT
+  }
+  return true;
 }
 
 std::string read_file(const fs::path& path) {
@@ -139,10 +169,36 @@ Server::Server() {
 }
 
 Server::~Server() {
-  stop(proxy);
-  stop(smbd);
+  std::vector<std::string> problems;
+  for (const auto& p :
+       {ending_problem("rdmaproxy", stop(proxy)), ending_problem("smbd", stop(smbd))})
+    if (!p.empty()) problems.push_back(p);
+  for (auto& p : log_problems()) problems.push_back(std::move(p));
+  // Every test fails when a server process crashed while it ran, whatever it checked.
+  std::string text;
+  for (const auto& p : problems) text += "\n  " + p;
+  CHECK_MESSAGE(problems.empty(),
+                "server processes crashed (logs in " << base.string() << "):" << text);
   std::error_code ec;
-  if (std::getenv("SMBDIRECT_KEEP") == nullptr) fs::remove_all(base, ec);
+  if (std::getenv("SMBDIRECT_KEEP") == nullptr && problems.empty()) fs::remove_all(base, ec);
+}
+
+std::vector<std::string> Server::log_problems() const {
+  static const std::regex killed(R"(worker (\d+) killed by signal (\d+))");
+  static const std::regex sanitizer(
+      R"(ERROR: (AddressSanitizer|LeakSanitizer|ThreadSanitizer)|WARNING: ThreadSanitizer|SUMMARY: UndefinedBehaviorSanitizer|: runtime error: )");
+  std::vector<std::string> out;
+  for (const char* name : {"log/smbd.log", "log/smbd.out", "log/rdmaproxy.out"}) {
+    std::string text = read_file(base / name);
+    for (std::sregex_iterator m(text.begin(), text.end(), killed), end; m != end; ++m)
+      if (!expected_signals.count(std::stoi((*m)[2].str())))
+        out.push_back(std::string(name) + ": " + m->str());
+    for (std::sregex_iterator m(text.begin(), text.end(), sanitizer), end; m != end; ++m) {
+      auto from = text.rfind('\n', static_cast<std::size_t>(m->position())) + 1;
+      out.push_back(std::string(name) + ": " + text.substr(from, text.find('\n', from) - from));
+    }
+  }
+  return out;
 }
 
 std::string Server::conf() const { return (base / "smb.conf").string(); }
@@ -169,26 +225,29 @@ void Server::start_smbd() {
   int log = ::open((base / "log/smbd.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   smbd = spawn({env(SMBD_BIN), "-s", conf(), "-F", "-i"}, log);
   ::close(log);
-  for (int i = 0; i < 100 && !(port_open(port) && fs::exists(socket_path())); ++i) ::usleep(50000);
+  wait_until([&] { return port_open(port) && fs::exists(socket_path()); });
   REQUIRE(port_open(port));
   REQUIRE(fs::exists(socket_path()));
 }
 
 void Server::start_proxy() {
-  int out[2];
-  REQUIRE(::pipe(out) == 0);
+  // Its output is kept (a restarted proxy appends), so that the health check at the end
+  // sees a sanitizer report of the proxy too.
+  const fs::path out_path = base / "log/rdmaproxy.out";
+  const std::size_t before = read_file(out_path).size();
+  int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  REQUIRE(out >= 0);
   proxy = spawn({env(RDMAPROXY_BIN), "-s", conf(), "--fabric", verbs_fabric() ? "verbs" : "soft",
                  "--listen", rdma_address(), "--port", "0"},
-                out[1]);
-  ::close(out[1]);
+                out);
+  ::close(out);
   // First line: "rdmaproxy listening on ADDRESS:PORT (FABRIC fabric), ..."
   std::string line;
-  pollfd p{out[0], POLLIN, 0};
-  char c;
-  while (line.find('\n') == std::string::npos && ::poll(&p, 1, 5000) == 1 &&
-         ::read(out[0], &c, 1) == 1)
-    line.push_back(c);
-  ::close(out[0]);  // later output goes nowhere (the proxy ignores SIGPIPE)
+  wait_until([&] {
+    std::string text = read_file(out_path).substr(before);
+    line = text.substr(0, text.find('\n'));
+    return text.find('\n') != std::string::npos || ::waitpid(proxy, nullptr, WNOHANG) != 0;
+  });
   std::string listening = "listening on " + rdma_address() + ":";
   auto at = line.find(listening);
   REQUIRE_MESSAGE(at != std::string::npos, "rdmaproxy said: " << line);

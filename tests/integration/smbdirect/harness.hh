@@ -14,10 +14,14 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "smbd/client/connection.hh"
 #include "smbd/client/rdma_client.hh"
@@ -28,8 +32,32 @@ bool verbs_fabric();
 std::string rdma_address();
 std::uint64_t rdma_transfer_bytes();
 
-// SIGTERM, then SIGKILL if it does not go; sets `pid` to -1.
-void stop(pid_t& pid);
+// Polls `done` until it holds or `limit` passes; the result of the last poll. Tests wait
+// for a condition this way, never for a stretch of time.
+template <typename Pred>
+bool wait_until(Pred done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+// How a stopped process ended.
+struct Ended {
+  int status = 0;       // waitpid status
+  bool killed = false;  // did not exit within 5 s of SIGTERM: SIGKILL
+};
+// SIGTERM, then SIGKILL if it does not go within 5 s; sets `pid` to -1.
+Ended stop(pid_t& pid);
+// What a stopped server process did wrong: ended by a signal other than the SIGTERM it
+// was stopped with, with a non-zero code, or not within 5 s; "" when nothing.
+std::string ending_problem(const char* what, const Ended& e);
+// True once the server side of the TCP connection between server port `server_port` and
+// client port `client_port` on 127.0.0.1 is closed: it is no longer ESTABLISHED or
+// CLOSE_WAIT in /proc/net/tcp.
+bool server_closed(std::uint16_t server_port, std::uint16_t client_port);
 std::string read_file(const std::filesystem::path& path);
 
 // smbd on a free TCP port of 127.0.0.1 with the share [data] (writable) and IPC$, one
@@ -42,6 +70,8 @@ struct Server {
   pid_t proxy = -1;
   std::string user = "rdmauser";
   std::string password = "Rdma-pass-1";
+  // Signals the test sends to workers itself: a worker ending by one is no crash.
+  std::set<int> expected_signals;
 
   Server();
   ~Server();
@@ -53,6 +83,9 @@ struct Server {
   void start_smbd();
   void start_proxy();
   smb::auth::ClientCredentials credentials() const;
+  // Crashes the logs tell of: the master's "worker N killed by signal S" for a signal the
+  // test did not send, and sanitizer reports of smbd or the proxy.
+  std::vector<std::string> log_problems() const;
 };
 
 // An SMB Direct connection with a session and a tree connect to [data].

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
@@ -286,6 +287,32 @@ TEST_CASE("RDMA channel info over TCP is refused, and the proxy dying spares TCP
 
 namespace {
 
+// A TCP connection to smbd, negotiated, and the client port it came from (so that the
+// test can see when the server has closed its end).
+struct Dialed {
+  std::unique_ptr<client::Connection> connection;
+  std::uint16_t client_port = 0;
+};
+
+Dialed dial(std::uint16_t port, const client::Options& options) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  socklen_t len = sizeof sa;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+  Dialed d;
+  d.client_port = ntohs(sa.sin_port);
+  d.connection = client::Connection::adopt(fd, options);
+  d.connection->negotiate();
+  return d;
+}
+
 client::Options with_guid(std::uint8_t seed) {
   client::Options o;
   for (std::size_t i = 0; i < o.client_guid.size(); ++i)
@@ -305,7 +332,8 @@ Bytes pattern(std::size_t size, std::uint64_t seed) {
 TEST_CASE("Multi-channel over TCP: a bound channel shares the session and outlives the first") {
   Server server;
   client::Options options = with_guid(0x31);
-  auto first = client::Connection::connect("127.0.0.1", server.port, options);
+  Dialed dialed = dial(server.port, options);
+  auto& first = dialed.connection;
   std::uint64_t sid = first->session_setup(server.credentials());
   client::Tree tree = first->tree_connect(sid, "\\\\127.0.0.1\\data");
   FileId f = create_file(*first, tree, "channels.bin");
@@ -345,7 +373,8 @@ TEST_CASE("Multi-channel over TCP: a bound channel shares the session and outliv
 
   // The first channel goes; the session, its tree and the open stay on the second.
   first->disconnect();
-  ::usleep(200000);
+  // The read below runs after the worker has closed its end of the first channel.
+  REQUIRE(wait_until([&] { return server_closed(server.port, dialed.client_port); }));
   Bytes again;
   REQUIRE(second->read(tree, f, 0, static_cast<std::uint32_t>(data.size()), again) ==
           NtStatus::SUCCESS);
@@ -358,7 +387,8 @@ TEST_CASE("Multi-channel over TCP: a bound channel shares the session and outliv
 TEST_CASE("Multi-channel with SMB Direct: an RDMA channel binds to a TCP session") {
   Server server;
   client::Options options = with_guid(0x52);
-  auto tcp = client::Connection::connect("127.0.0.1", server.port, options);
+  Dialed dialed = dial(server.port, options);
+  auto& tcp = dialed.connection;
   std::uint64_t sid = tcp->session_setup(server.credentials());
   client::Tree tree = tcp->tree_connect(sid, "\\\\127.0.0.1\\data");
   FileId f = create_file(*tcp, tree, "rdma-channel.bin");
@@ -405,7 +435,8 @@ TEST_CASE("Multi-channel with SMB Direct: an RDMA channel binds to a TCP session
 
   // Losing the TCP channel leaves the session to the RDMA one.
   tcp->disconnect();
-  ::usleep(200000);
+  // The read below runs after the worker has closed its end of the TCP channel.
+  REQUIRE(wait_until([&] { return server_closed(server.port, dialed.client_port); }));
   std::uint32_t count = 0;
   CHECK(channel->read(tree, f, 0, kChunk, *buffer, 0, false, count) == NtStatus::SUCCESS);
   CHECK(channel->smb().close(tree, f) == NtStatus::SUCCESS);
@@ -757,8 +788,7 @@ TEST_CASE("A client vanishing with RDMA reads outstanding leaves the server serv
   CHECK(::kill(server.proxy, 0) == 0);
   check_still_serving(server, "vanish.bin", kChunks);
   // The vanished client's worker has gone too.
-  for (int i = 0; i < 50 && workers_of(server.smbd).size() > 0; ++i) ::usleep(100000);
-  CHECK(workers_of(server.smbd).empty());
+  CHECK(wait_until([&] { return workers_of(server.smbd).empty(); }));
 }
 
 TEST_CASE("A worker killed while the proxy holds its RDMA requests: the client sees an error, "
@@ -766,7 +796,9 @@ TEST_CASE("A worker killed while the proxy holds its RDMA requests: the client s
   Server server;
   constexpr std::uint32_t kChunks = 16;
   write_file_over_tcp(server, "killed.bin", kChunks);
-  for (int i = 0; i < 50 && !workers_of(server.smbd).empty(); ++i) ::usleep(100000);
+  // The writer's worker has gone, so the one left is the RDMA client's.
+  REQUIRE(wait_until([&] { return workers_of(server.smbd).empty(); }));
+  server.expected_signals.insert(SIGKILL);
   Session s = open_rdma(server);
   FileId f = create_file(s.rdma->smb(), s.tree, "written.bin");
   auto workers = workers_of(server.smbd);

@@ -150,8 +150,12 @@ TEST_CASE("changes touch only their own line") {
   CHECK(guest_line.compare(0, 13, "guest:65534:X") == 0);
   CHECK(guest_line.find(":[U          ]:LCT-") != std::string::npos);
   CHECK(guest_line.find("LCT-00000000") == std::string::npos);
+  // The change time can be given instead of read from the clock.
+  REQUIRE(db.set_password("guest", "password", 0x5F000001));
+  CHECK(lines_of(db.serialize())[4].find(":[U          ]:LCT-5F000001:") != std::string::npos);
 
   CHECK_FALSE(db.set_password("nobody", "x"));
+  CHECK_FALSE(db.set_password("nobody", "x", 1));
   CHECK_FALSE(db.set_disabled("nobody", true));
 
   REQUIRE(db.remove("BOB"));

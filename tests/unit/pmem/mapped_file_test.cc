@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +28,25 @@ using smb::pmem::WriteRange;
 using smb::UniqueFd;
 
 namespace {
+
+// True while thread `tid` of this process sleeps in futex(2): how a thread blocked on a
+// lock shows from outside (/proc/self/task/TID/syscall starts with the call's number).
+bool blocked_in_futex(pid_t tid) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/syscall");
+  long number = -1;
+  return (in >> number) && number == SYS_futex;
+}
+
+// Polls `done` until it holds or `limit` passes; the result of the last poll.
+template <typename Pred>
+bool wait_until(Pred done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
 
 struct TempDir {
   std::string path;
@@ -173,17 +194,23 @@ TEST_CASE("readers keep reading correct data while the file is grown, shrunk and
       }
     });
   }
+  // Resize until both sides have done their share, however fast this machine runs; the
+  // deadline only keeps a reader starved by the resizes from hanging the test.
+  constexpr int kRemaps = 50;
+  constexpr long kReads = 1000;
   int remaps = 0;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(600);
-  for (std::uint64_t i = 0; std::chrono::steady_clock::now() < until; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (std::uint64_t i = 0;
+       (remaps < kRemaps || reads.load() < kReads) && std::chrono::steady_clock::now() < deadline;
+       ++i) {
     const std::uint64_t gen = f->generation();
     REQUIRE(f->set_end_of_file((i % 2 == 0) ? (16 + i % 48) * kMiB : kPrefix) == NtStatus::SUCCESS);
     remaps += f->generation() != gen;
   }
   stop = true;
   for (auto& t : readers) t.join();
-  CHECK(remaps >= 10);
-  CHECK(reads.load() > 100);
+  CHECK(remaps >= kRemaps);
+  CHECK(reads.load() >= kReads);
   CHECK(bad.load() == 0);
   MESSAGE(remaps << " remaps, " << reads.load() << " concurrent reads");
 }
@@ -206,13 +233,17 @@ TEST_CASE("push-mode range: extends the file, persists, and holds off a resize")
   CHECK(range.persist() == NtStatus::SUCCESS);
   CHECK(range.persist(65000, 1000) == NtStatus::INVALID_PARAMETER);
 
-  // A resize must wait for the transfer to finish with the range.
+  // A resize must wait for the transfer to finish with the range: the resizer blocks on
+  // the file's lock (seen as a futex wait) and has not resized.
   std::atomic<bool> resized{false};
+  std::atomic<pid_t> resizer_tid{0};
   std::thread resizer([&] {
+    resizer_tid = static_cast<pid_t>(::syscall(SYS_gettid));
     CHECK(f->set_end_of_file(100) == NtStatus::SUCCESS);
     resized = true;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(wait_until([&] { return resizer_tid.load() != 0; }));
+  CHECK(wait_until([&] { return resized.load() || blocked_in_futex(resizer_tid.load()); }));
   CHECK_FALSE(resized.load());
   std::vector<std::uint8_t> back(65536);
   std::size_t done = 0;

@@ -19,8 +19,14 @@ try:
     from impacket.dcerpc.v5.rpcrt import DCERPCException
     from impacket.uuid import uuidtup_to_bin
 except ImportError:
-    print("impacket is not installed", file=sys.stderr)
-    sys.exit(77)
+    # Skipped (CTest SKIP_RETURN_CODE 77), or failed when SMB_TEST_REQUIRE_ALL=1 says that
+    # every prerequisite is installed.
+    import os
+    REQUIRED = os.environ.get("SMB_TEST_REQUIRE_ALL", "0") not in ("", "0")
+    print("impacket is not installed (python3-impacket)"
+          + (": SMB_TEST_REQUIRE_ALL=1 makes this a failure" if REQUIRED else ""),
+          file=sys.stderr)
+    sys.exit(1 if REQUIRED else 77)
 
 STATUS_SUCCESS = 0
 STATUS_BUFFER_OVERFLOW = 0x80000005

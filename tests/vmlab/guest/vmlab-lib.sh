@@ -27,7 +27,9 @@ rxe_up() {
 # stock modules they depend on. $1: cifs | ksmbd.
 load_smbdirect_module() {
   local name=$1 dir=/vmlab-assets/smbdirect
-  [ -f "$dir/$name.ko" ] || skip "SMB Direct $name.ko not in the assets ($(cat $dir/FAILED 2>/dev/null || echo 'not built'))"
+  # A module whose build failed is a failure to fix; one never built is missing.
+  [ -f "$dir/FAILED" ] && fail "SMB Direct $name.ko: the asset stage failed: $(cat "$dir/FAILED")"
+  [ -f "$dir/$name.ko" ] || skip "SMB Direct $name.ko not in the assets (not built)"
   modprobe -a ib_core rdma_cm || fail "modprobe ib_core rdma_cm"
   modprobe --show-depends "$name" | awk '$1 == "insmod" { print $2 }' | grep -v "/$name.ko" |
     while read -r ko; do insmod "$ko" 2>/dev/null || true; done
