@@ -180,6 +180,8 @@ long rss_kib(pid_t pid) {
   return -1;
 }
 
+bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0; }
+
 // Polls `done` until it holds or `limit` passes; the result of the last poll. The cases
 // wait for conditions this way: a deadline only ends a wait that would otherwise hang.
 template <typename Pred>
