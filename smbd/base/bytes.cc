@@ -44,43 +44,52 @@ void put_unit(Bytes& out, std::uint32_t unit) {
 }
 }  // namespace
 
+// Decodes the strict UTF-8 code point at `i` (no overlongs, no surrogates) and moves `i`
+// past it; false on invalid input.
+bool decode_utf8_code_point(std::string_view in, std::size_t& i, char32_t& out) {
+  auto c = static_cast<std::uint8_t>(in[i]);
+  char32_t cp;
+  std::size_t extra;
+  if (c < 0x80) {
+    cp = c;
+    extra = 0;
+  } else if ((c & 0xE0) == 0xC0) {
+    cp = c & 0x1F;
+    extra = 1;
+  } else if ((c & 0xF0) == 0xE0) {
+    cp = c & 0x0F;
+    extra = 2;
+  } else if ((c & 0xF8) == 0xF0) {
+    cp = c & 0x07;
+    extra = 3;
+  } else {
+    return false;
+  }
+  if (extra >= in.size() - i) return false;
+  for (std::size_t k = 1; k <= extra; ++k) {
+    auto cc = static_cast<std::uint8_t>(in[i + k]);
+    if ((cc & 0xC0) != 0x80) return false;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  static constexpr char32_t min_for_length[] = {0, 0x80, 0x800, 0x10000};
+  if (cp < min_for_length[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return false;
+  }
+  out = cp;
+  i += extra + 1;
+  return true;
+}
+
 void utf8_to_utf16le(std::string_view in, Bytes& out) {
   constexpr std::uint32_t replacement = 0xFFFD;
   std::size_t i = 0;
   while (i < in.size()) {
-    auto c = static_cast<std::uint8_t>(in[i]);
-    std::uint32_t cp;
-    std::size_t extra;
-    if (c < 0x80) {
-      cp = c;
-      extra = 0;
-    } else if ((c & 0xE0) == 0xC0) {
-      cp = c & 0x1F;
-      extra = 1;
-    } else if ((c & 0xF0) == 0xE0) {
-      cp = c & 0x0F;
-      extra = 2;
-    } else if ((c & 0xF8) == 0xF0) {
-      cp = c & 0x07;
-      extra = 3;
-    } else {
+    char32_t cp;
+    if (!decode_utf8_code_point(in, i, cp)) {
       put_unit(out, replacement);
       ++i;
       continue;
     }
-    bool valid = extra < in.size() - i;
-    for (std::size_t k = 1; valid && k <= extra; ++k) {
-      auto cc = static_cast<std::uint8_t>(in[i + k]);
-      if ((cc & 0xC0) != 0x80) valid = false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    static constexpr std::uint32_t min_for_length[] = {0, 0x80, 0x800, 0x10000};
-    if (!valid || cp < min_for_length[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      put_unit(out, replacement);
-      ++i;
-      continue;
-    }
-    i += extra + 1;
     if (cp >= 0x10000) {
       cp -= 0x10000;
       put_unit(out, 0xD800 + (cp >> 10));

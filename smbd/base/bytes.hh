@@ -152,6 +152,10 @@ class ByteWriter {
   Bytes* out_ = &own_;
 };
 
+// Decodes the strict UTF-8 code point at `i` (no overlongs, no surrogates) and moves `i`
+// past it; false, with `i` unchanged, on invalid input.
+bool decode_utf8_code_point(std::string_view in, std::size_t& i, char32_t& out);
+
 // UTF-16LE, as SMB carries names. Invalid input (unpaired surrogates, odd length)
 // makes the decoder return false; invalid UTF-8 is encoded as U+FFFD.
 bool utf16le_to_utf8(ByteSpan in, std::string& out);

@@ -48,11 +48,18 @@ NtStatus Oplocks::acknowledge(FileOpen& open, OplockType new_level, OplockType& 
 }
 
 void Oplocks::release(FileOpen& open) {
-  if (open.oplock_level != OplockType::LEVEL_NONE) drop(open);
+  if (open.oplock_level != OplockType::LEVEL_NONE) forget(open);
 }
 
 void Oplocks::drop(FileOpen& open) {
-  if (open.fd && open.fd->valid()) ::fcntl(open.fd->get(), F_SETLEASE, F_UNLCK);
+  if (open.fd && open.fd->valid()) {
+    credentials::IdentityScope as_process(credentials::process_identity());
+    ::fcntl(open.fd->get(), F_SETLEASE, F_UNLCK);
+  }
+  forget(open);
+}
+
+void Oplocks::forget(FileOpen& open) {
   open.oplock_level = OplockType::LEVEL_NONE;
   open.oplock_break_pending = false;
   holders_.erase(std::remove(holders_.begin(), holders_.end(), &open), holders_.end());

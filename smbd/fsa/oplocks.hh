@@ -47,13 +47,18 @@ class Oplocks {
   // II is not kept) and `granted` is LEVEL_NONE.
   NtStatus acknowledge(FileOpen& open, OplockType new_level, OplockType& granted);
 
-  // The open is closing: its oplock, if any, is released.
+  // The open is closing: it holds no oplock from now on. The kernel lease itself goes with
+  // the descriptor, when the last user of the open lets it go: an opener waiting on the
+  // lease must not get the file while this descriptor is still open, or its own lease
+  // would be refused and the next opener would meet a sharing violation instead of a
+  // break.
   void release(FileOpen& open);
 
   std::size_t held() const { return holders_.size(); }
 
  private:
   void drop(FileOpen& open);
+  void forget(FileOpen& open);
 
   std::vector<FileOpen*> holders_;
   BreakHandler on_break_;

@@ -227,8 +227,13 @@ void Master::spawn_worker(UniqueFd client, const Bytes& initial, std::uint32_t f
     owners_.clear();
     ours.reset();
     client.reset();
+    // SIGHUP and SIGTERM stay blocked until the worker has its handlers: one the master
+    // passes on to a worker that was forked a moment ago must wait for them, not end the
+    // worker by the default action.
     sigset_t mask;
     sigemptyset(&mask);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGTERM);
     sigprocmask(SIG_SETMASK, &mask, nullptr);
     for (int s : {SIGCHLD, SIGHUP, SIGTERM, SIGINT}) ::signal(s, SIG_DFL);
     int code = worker_main_(std::move(theirs));

@@ -1,5 +1,7 @@
 #include "smbd/vfs/names.hh"
 
+#include "smbd/base/bytes.hh"
+
 #include <algorithm>
 #include <climits>
 #include <cstdint>
@@ -104,41 +106,6 @@ bool is_illegal_char(char32_t c) {
   }
 }
 
-// Decodes the strict UTF-8 code point at `i` (no overlongs, no surrogates) and moves `i`
-// past it; false on invalid input.
-bool next_code_point(std::string_view in, std::size_t& i, char32_t& out) {
-  auto c = static_cast<std::uint8_t>(in[i]);
-  char32_t cp;
-  std::size_t extra;
-  if (c < 0x80) {
-    cp = c;
-    extra = 0;
-  } else if ((c & 0xE0) == 0xC0) {
-    cp = c & 0x1F;
-    extra = 1;
-  } else if ((c & 0xF0) == 0xE0) {
-    cp = c & 0x0F;
-    extra = 2;
-  } else if ((c & 0xF8) == 0xF0) {
-    cp = c & 0x07;
-    extra = 3;
-  } else {
-    return false;
-  }
-  if (extra >= in.size() - i) return false;
-  for (std::size_t k = 1; k <= extra; ++k) {
-    auto cc = static_cast<std::uint8_t>(in[i + k]);
-    if ((cc & 0xC0) != 0x80) return false;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  static constexpr char32_t min_for_length[] = {0, 0x80, 0x800, 0x10000};
-  if (cp < min_for_length[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return false;
-  }
-  out = cp;
-  i += extra + 1;
-  return true;
-}
 
 }  // namespace
 
@@ -148,7 +115,7 @@ bool decode_utf8(std::string_view in, std::u32string& out) {
   std::size_t i = 0;
   while (i < in.size()) {
     char32_t cp;
-    if (!next_code_point(in, i, cp)) return false;
+    if (!smb::decode_utf8_code_point(in, i, cp)) return false;
     out.push_back(cp);
   }
   return true;
@@ -304,7 +271,7 @@ NtStatus NameExpression::compile(std::string_view expression, NameExpression& ou
   std::size_t p = 0;
   for (std::size_t i = 0; i < expression.size(); ++p) {
     char32_t c;
-    if (!next_code_point(expression, i, c)) return NtStatus::OBJECT_NAME_INVALID;
+    if (!smb::decode_utf8_code_point(expression, i, c)) return NtStatus::OBJECT_NAME_INVALID;
     units += c > 0xFFFF ? 2 : 1;
     if (units > kMaxLength) return NtStatus::OBJECT_NAME_INVALID;
     switch (c) {
@@ -358,7 +325,7 @@ bool NameExpression::matches(std::string_view name) const {
   for (std::size_t i = 0; i < name.size();) {
     const std::size_t at = i;
     char32_t c;
-    if (!next_code_point(name, i, c)) return false;
+    if (!smb::decode_utf8_code_point(name, i, c)) return false;
     if (ignore_case_) c = nt_upcase(c);
     const bool period = c == U'.';
     skip_empty(live, period ? star_ | dos_star_ | dos_qm_ : star_ | dos_star_);

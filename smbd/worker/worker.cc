@@ -110,6 +110,14 @@ void Worker::start() {
   // Connections that closed are destroyed outside their own callbacks.
   uv_idle_init(&loop_, &reaper_);
   reaper_.data = this;
+
+  // The master forks a worker with SIGHUP and SIGTERM blocked; one sent meanwhile is
+  // delivered now, to the handlers above.
+  sigset_t handled;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGHUP);
+  sigaddset(&handled, SIGTERM);
+  sigprocmask(SIG_UNBLOCK, &handled, nullptr);
 }
 
 void Worker::on_control() {

@@ -235,8 +235,8 @@ def write_markdown(kind_dir, path):
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         c = r["counts"]
-        exp = sum(1 for t in r["tests"] if t["result"] == "fail" and t["expected"])
-        unexp = sum(1 for t in r["tests"] if t["result"] == "fail" and not t["expected"])
+        exp = sum(1 for t in r["tests"] if t["result"] == "fail" and t.get("expected"))
+        unexp = sum(1 for t in r["tests"] if t["result"] == "fail" and not t.get("expected"))
         status = "ok" if r["ok"] else "FAILED" + (f" ({'; '.join(r['problems'])})"
                                                    if r["problems"] else "")
         out.append(f"| {r['suite']} | {c['pass']} | {c['fail']} | {c['skip']} | {c['xfail']} "
@@ -248,9 +248,9 @@ def write_markdown(kind_dir, path):
         for t in r["tests"]:
             if t["result"] in ("fail", "skip", "xfail"):
                 any_fail = True
-                why = t.get("why") if t["expected"] else None
+                why = t.get("why") if t.get("expected") else None
                 first = first_line(t["reason"]).replace("|", "\\|")[:160]
-                mark = "expected" if t["expected"] else (
+                mark = "expected" if t.get("expected") else (
                     "UNEXPECTED" if t["result"] == "fail" else f"{t['result']}, not listed")
                 out.append(f"- `{t['name']}` {t['result']} ({mark}){': ' + why if why else ''}"
                            f"{' — ' + first if first else ''}")

@@ -178,6 +178,8 @@ class Stop(unittest.TestCase):
         server.smbclient("ls")
 
         pgid = server.proc.pid
+        # The test stops the server itself: Samba's smbd ends by this signal.
+        server.expect_signal(signal.SIGTERM)
         os.kill(server.proc.pid, signal.SIGTERM)
         try:
             code = server.proc.wait(timeout=30)
