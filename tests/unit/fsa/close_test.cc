@@ -72,7 +72,7 @@ TEST_CASE("a directory marked for deletion that is not empty stays") {
   CHECK(f.exists("full"));
 }
 
-TEST_CASE("closing an open gives up its oplock") {
+TEST_CASE("closing an open gives up its oplock; the lease goes with the descriptor") {
   Fixture f;
   std::unique_ptr<FileOpen> open;
   REQUIRE(f.create("o.txt", am::FILE_READ_DATA | am::FILE_WRITE_DATA, kShareAll, open) ==
@@ -82,5 +82,7 @@ TEST_CASE("closing an open gives up its oplock") {
   CHECK_FALSE(close_open(f.table, f.oplocks, *open));
   CHECK(f.oplocks.held() == 0);
   CHECK(open->oplock_level == OplockType::LEVEL_NONE);
-  CHECK(::fcntl(open->fd->get(), F_GETLEASE) == F_UNLCK);
+  // The kernel lease stays until the descriptor closes: an opener waiting on it must not
+  // get in while this descriptor is still open.
+  CHECK(::fcntl(open->fd->get(), F_GETLEASE) == F_WRLCK);
 }
