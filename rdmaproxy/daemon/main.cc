@@ -8,20 +8,21 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <cerrno>
 #include <iostream>
 #include <map>
 
-#include "smbd/conf/cmdline.hh"
-#include "smbd/conf/config.hh"
-#include "smbd/conf/log.hh"
 #include "rdmaproxy/channel/protocol.hh"
 #include "rdmaproxy/daemon/proxy.hh"
 #include "rdmaproxy/fabric/soft_fabric.hh"
 #include "rdmaproxy/fabric/verbs_fabric.hh"
+#include "smbd/base/service_notify.hh"
+#include "smbd/conf/cmdline.hh"
+#include "smbd/conf/config.hh"
+#include "smbd/conf/log.hh"
 
 namespace {
 
@@ -37,6 +38,7 @@ void usage() {
 
 int main(int argc, char** argv) {
   using namespace smb;
+  const ServiceNotifier notifier = ServiceNotifier::from_environment();
   std::string config_file = conf::kDefaultConfigFile;
   std::map<std::string, std::string> overrides;
   std::optional<int> level;
@@ -77,13 +79,12 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::string fabric_name = overrides.count("fabric") ? overrides["fabric"]
-                                                      : global.rdma_fabric;
+  std::string fabric_name = overrides.count("fabric") ? overrides["fabric"] : global.rdma_fabric;
   rdmaproxy::Settings settings;
-  settings.address = overrides.count("listen")  ? overrides["listen"]
+  settings.address = overrides.count("listen")      ? overrides["listen"]
                      : !global.rdma_address.empty() ? global.rdma_address
-                     : fabric_name == "soft"    ? "127.0.0.1"
-                                                : "0.0.0.0";
+                     : fabric_name == "soft"        ? "127.0.0.1"
+                                                    : "0.0.0.0";
   settings.port = global.rdma_port;
   if (overrides.count("port")) {
     long p = std::strtol(overrides["port"].c_str(), nullptr, 10);
@@ -128,8 +129,16 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  std::string notify_error;
+  if (!notifier.send("READY=1\nMAINPID=" + std::to_string(::getpid()) + "\nSTATUS=listening on " +
+                         settings.address + ":" + std::to_string(proxy.port()) + " (" +
+                         fabric_name + " fabric)",
+                     notify_error))
+    log::warning(nullptr, "rdmaproxy: %s", notify_error.c_str());
   while (!g_stop) proxy.run_once(std::chrono::milliseconds(200));
   log::notice(nullptr, "rdmaproxy: shutting down");
+  if (!notifier.send("STOPPING=1", notify_error))
+    log::warning(nullptr, "rdmaproxy: %s", notify_error.c_str());
   if (published >= 0) {
     ::unlink(rdmachannel::address_file(settings.smbd_socket).c_str());
     ::close(published);

@@ -88,6 +88,8 @@ std::vector<server::ListenAddress> listen_addresses(const conf::Global& g) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Taken before anything forks: the workers must not see the service manager's socket.
+  const ServiceNotifier notifier = ServiceNotifier::from_environment();
   std::string parse_error;
   auto parsed = conf::parse_command_line(argc, argv, parse_error);
   if (!parsed) {
@@ -120,7 +122,8 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  RAND_bytes(loaded.config->server_guid.data(), static_cast<int>(loaded.config->server_guid.size()));
+  RAND_bytes(loaded.config->server_guid.data(),
+             static_cast<int>(loaded.config->server_guid.size()));
 
   server::MasterSettings settings;
   settings.listen = listen_addresses(global);
@@ -176,5 +179,5 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  return master.run();
+  return master.run(notifier);
 }

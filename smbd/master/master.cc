@@ -73,7 +73,9 @@ UniqueFd listen_on(const ListenAddress& address, std::string& error) {
 }  // namespace
 
 Master::Master(MasterSettings settings, WorkerMain worker_main, Reload reload)
-    : settings_(std::move(settings)), worker_main_(std::move(worker_main)), reload_(std::move(reload)) {}
+    : settings_(std::move(settings)),
+      worker_main_(std::move(worker_main)),
+      reload_(std::move(reload)) {}
 
 Master::~Master() = default;
 
@@ -102,7 +104,7 @@ void Master::bind_rdma_proxy_socket() {
   if (!fd) return;
   sa.sun_family = AF_UNIX;
   std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
   mode_t old = ::umask(077);  // only the owner (root) may connect
   int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
@@ -147,13 +149,23 @@ unsigned Master::live_connections() const {
   return total;
 }
 
-int Master::run() {
+void Master::notify(std::string_view state) {
+  std::string error;
+  if (notifier_ && !notifier_->send(state, error))
+    log::warning(nullptr, "master: %s", error.c_str());
+}
+
+int Master::run(const ServiceNotifier& notifier) {
+  notifier_ = &notifier;
   sigset_t mask;
   sigemptyset(&mask);
   for (int s : {SIGCHLD, SIGHUP, SIGTERM, SIGINT}) sigaddset(&mask, s);
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   signal_fd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
   ::signal(SIGPIPE, SIG_IGN);
+  // Only now: a SIGHUP sent by the manager once it hears this must find the signalfd.
+  notify("READY=1\nMAINPID=" + std::to_string(::getpid()) + "\nSTATUS=serving on " +
+         std::to_string(listeners_.size()) + " address(es)");
 
   while (!stopping_) {
     std::vector<pollfd> fds;
@@ -197,8 +209,7 @@ void Master::accept_from(int listen_fd) {
     if (peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) continue;
     std::string peer = socket_peer_address(client.get());
     if (settings_.max_connections != 0 && live_connections() >= settings_.max_connections) {
-      log::notice(peer.c_str(), "refused: max connections (%u) reached",
-                  settings_.max_connections);
+      log::notice(peer.c_str(), "refused: max connections (%u) reached", settings_.max_connections);
       continue;
     }
     log::info(peer.c_str(), "connection accepted");
@@ -289,7 +300,8 @@ void Master::handle_control(pid_t pid) {
         bool passed = false;
         if (owner != owners_.end() && owner->second != pid) {
           auto target = workers_.find(owner->second);
-          if (target != workers_.end() && send_control(target->second.control.get(), pass, fd.get())) {
+          if (target != workers_.end() &&
+              send_control(target->second.control.get(), pass, fd.get())) {
             target->second.connections++;
             passed = true;
             log::debug(4, nullptr, "master: connection passed from worker %d to worker %d",
@@ -356,10 +368,12 @@ void Master::handle_signals() {
           settings_.max_connections = fresh.max_connections;
         }
         for (const auto& [pid, worker] : workers_) ::kill(pid, SIGHUP);
+        notify("STATUS=configuration reloaded");
         break;
       case SIGTERM:
       case SIGINT:
         log::notice(nullptr, "master: shutting down");
+        if (!stopping_) notify("STOPPING=1");
         stopping_ = true;
         break;
       default:

@@ -13,8 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "smbd/master/control.hh"
+#include "smbd/base/service_notify.hh"
 #include "smbd/base/unique_fd.hh"
+#include "smbd/master/control.hh"
 
 namespace smb::server {
 
@@ -45,8 +46,10 @@ class Master {
   bool bind(std::string& error);
   // The ports actually bound (for port 0 requests), in listen order.
   std::vector<std::uint16_t> bound_ports() const;
-  // Serves until SIGTERM or SIGINT; returns the exit code.
-  int run();
+  // Serves until SIGTERM or SIGINT; returns the exit code. A service manager that asked
+  // (`notifier`) hears READY=1 once, when signals are handled and the listeners open,
+  // and STOPPING=1 when the server begins to stop.
+  int run(const ServiceNotifier& notifier = ServiceNotifier{});
 
  private:
   struct Worker {
@@ -55,9 +58,10 @@ class Master {
     unsigned connections = 1;
   };
   void accept_from(int listen_fd);
+  void notify(std::string_view state);
   void spawn_worker(UniqueFd client, const Bytes& initial, std::uint32_t flags = 0);
   void bind_rdma_proxy_socket();
-  void accept_rdma_channels();  
+  void accept_rdma_channels();
   void handle_control(pid_t pid);
   void handle_signals();
   void reap();
@@ -68,6 +72,7 @@ class Master {
   WorkerMain worker_main_;
   Reload reload_;
   std::vector<UniqueFd> listeners_;
+  const ServiceNotifier* notifier_ = nullptr;
   UniqueFd rdma_listener_;
   UniqueFd signal_fd_;
   std::map<pid_t, Worker> workers_;
