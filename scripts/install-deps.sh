@@ -14,7 +14,7 @@ packages=(
   samba samba-vfs-modules smbclient samba-testsuite python3 python3-impacket
   golang-go golang-github-hirochachacha-go-smb2-dev
   # test and bench tools
-  procps iproute2 iperf3 gnuplot-nox openssl
+  procps iproute2 iperf3 gnuplot-nox openssl systemd
   # VM lab
   qemu-system-x86 qemu-utils mmdebstrap busybox-static socat e2fsprogs cpio
   dpkg-dev zstd kmod xz-utils patch
