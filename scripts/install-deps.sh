@@ -9,10 +9,12 @@ packages=(
   build-essential cmake ninja-build pkg-config git clang clang-format libclang-rt-14-dev
   # libraries
   libuv1-dev libboost-dev libssl-dev libpmem-dev librdmacm-dev libibverbs-dev
-  rdma-core doctest-dev
+  rdma-core doctest-dev libkrb5-dev
   # peers and third-party clients for the tests and the benchmarks
   samba samba-vfs-modules smbclient samba-testsuite python3 python3-impacket
   golang-go golang-github-hirochachacha-go-smb2-dev
+  # a Kerberos realm of the tests' own (KDC, kadmin.local, kinit)
+  krb5-kdc krb5-admin-server krb5-user
   # test and bench tools
   procps iproute2 iperf3 gnuplot-nox openssl systemd
   # VM lab

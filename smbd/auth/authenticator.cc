@@ -40,7 +40,35 @@ ServerAuthenticator::ServerAuthenticator(const ServerIdentity& identity, UserLoo
                                          RandomSource random, FiletimeClock clock)
     : ntlm_(identity, std::move(lookup), std::move(random), std::move(clock)) {}
 
-Bytes ServerAuthenticator::negotiate_hint_token() { return encode_neg_token_init_hint(); }
+Bytes ServerAuthenticator::negotiate_hint_token(bool kerberos) {
+  if (!kerberos) return encode_neg_token_init_hint();
+  return encode_neg_token_init_hint({Bytes(std::begin(kMsKerberosOid), std::end(kMsKerberosOid)),
+                                     Bytes(std::begin(kKerberosOid), std::end(kKerberosOid)),
+                                     ntlmssp_oid()});
+}
+
+AuthStep ServerAuthenticator::handle_kerberos(ByteSpan token, bool first_reply) {
+  KerberosResult accepted = accept_kerberos(*kerberos_, token);
+  if (accepted.status != NtStatus::SUCCESS) {
+    AuthStep step = fail(AuthFailure::wrong_password, accepted.status);
+    step.failure_detail = std::move(accepted.failure);
+    return step;
+  }
+  state_ = State::done;
+  AuthStep step;
+  step.status = NtStatus::SUCCESS;
+  step.kerberos = true;
+  step.user = std::move(accepted.user);
+  step.domain = std::move(accepted.realm);
+  step.session_key = std::move(accepted.session_key);
+  step.lifetime_seconds = accepted.lifetime_seconds;
+  NegTokenResp resp;
+  resp.neg_state = NegState::accept_completed;
+  if (first_reply) resp.supported_mech = kerberos_oid_;
+  resp.response_token = std::move(accepted.output_token);  // the AP-REP: mutual authentication
+  step.output_token = encode_neg_token_resp(resp);
+  return step;
+}
 
 AuthStep ServerAuthenticator::fail(AuthFailure failure, NtStatus status) {
   AuthStep step;
@@ -62,11 +90,25 @@ AuthStep ServerAuthenticator::step(ByteSpan security_buffer) {
       if (!decode_neg_token_init(security_buffer, init)) {
         return fail(AuthFailure::invalid_token, NtStatus::INVALID_PARAMETER);
       }
+      mech_types_der_ = init.mech_types_der;
+      // Kerberos when the client prefers it: its first mechanism, so that no mechListMIC
+      // exchange is needed (RFC 4178 5).
+      if (kerberos_ && !init.mech_types.empty() && is_kerberos_oid(init.mech_types.front())) {
+        kerberos_oid_ = init.mech_types.front();
+        if (init.mech_token) return handle_kerberos(*init.mech_token, true);
+        NegTokenResp resp;
+        resp.neg_state = NegState::accept_incomplete;
+        resp.supported_mech = kerberos_oid_;
+        state_ = State::awaiting_kerberos;
+        AuthStep step;
+        step.status = NtStatus::MORE_PROCESSING_REQUIRED;
+        step.output_token = encode_neg_token_resp(resp);
+        return step;
+      }
       auto ntlm = std::find_if(init.mech_types.begin(), init.mech_types.end(), is_ntlmssp);
       if (ntlm == init.mech_types.end()) {
         return fail(AuthFailure::unsupported_mechanism, NtStatus::NOT_SUPPORTED);
       }
-      mech_types_der_ = init.mech_types_der;
       // RFC 4178 5: when the selected mechanism is not the initiator's first choice the
       // optimistic token is for another mechanism, and the mechListMIC exchange becomes
       // mandatory to protect the negotiation.
@@ -108,6 +150,16 @@ AuthStep ServerAuthenticator::step(ByteSpan security_buffer) {
         return fail(AuthFailure::rejected_by_peer, NtStatus::LOGON_FAILURE);
       }
       return handle_authenticate(*resp.response_token, resp.mech_list_mic);
+    }
+    case State::awaiting_kerberos: {
+      NegTokenResp resp;
+      if (!decode_neg_token_resp(security_buffer, resp) || !resp.response_token) {
+        return fail(AuthFailure::invalid_token, NtStatus::INVALID_PARAMETER);
+      }
+      if (resp.neg_state == NegState::reject) {
+        return fail(AuthFailure::rejected_by_peer, NtStatus::LOGON_FAILURE);
+      }
+      return handle_kerberos(*resp.response_token, false);
     }
     case State::done:
       break;

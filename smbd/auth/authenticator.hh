@@ -7,6 +7,7 @@
 #include <string>
 
 #include "smbd/auth/auth_types.hh"
+#include "smbd/auth/kerberos.hh"
 #include "smbd/auth/ntlm_client.hh"
 #include "smbd/auth/ntlm_server.hh"
 #include "smbd/auth/spnego.hh"
@@ -25,11 +26,18 @@ struct AuthStep {
   Bytes output_token;
   AuthFailure failure = AuthFailure::none;
 
-  Bytes session_key;  // the 16-byte ExportedSessionKey ([MS-NLMP] 3.1.5.1.2)
+  // NTLMSSP: the 16-byte ExportedSessionKey ([MS-NLMP] 3.1.5.1.2); Kerberos: the GSS key,
+  // which may be longer (FullSessionKey, [MS-SMB2] 3.3.5.5.3).
+  Bytes session_key;
   std::string user;
   std::string domain;
   std::string workstation;
   bool anonymous = false;
+  // Kerberos: `user` is the principal's name, `domain` its realm; the ticket ends after
+  // lifetime_seconds (-1: never).
+  bool kerberos = false;
+  std::int64_t lifetime_seconds = -1;
+  std::string failure_detail;  // why Kerberos refused, for the log
 };
 
 // The acceptor. One instance per SESSION_SETUP exchange (per session being set up).
@@ -39,8 +47,11 @@ class ServerAuthenticator {
                       FiletimeClock clock = {});
 
   // The SecurityBuffer of the SMB2 NEGOTIATE response ([MS-SMB2] 3.3.5.4): a SPNEGO
-  // NegTokenInit2 advertising NTLMSSP.
-  static Bytes negotiate_hint_token();
+  // NegTokenInit2 advertising NTLMSSP, after the Kerberos mechanisms when `kerberos`.
+  static Bytes negotiate_hint_token(bool kerberos = false);
+
+  // Accepts Kerberos (SPNEGO's krb5 mechanisms) besides NTLMSSP, with these keys.
+  void offer_kerberos(KerberosSettings settings) { kerberos_ = std::move(settings); }
 
   // Processes the SecurityBuffer of one SESSION_SETUP request.
   AuthStep step(ByteSpan security_buffer);
@@ -52,7 +63,8 @@ class ServerAuthenticator {
   Bytes guest_accept_token() const;
 
  private:
-  enum class State { initial, awaiting_negotiate, awaiting_authenticate, done };
+  enum class State { initial, awaiting_negotiate, awaiting_authenticate, awaiting_kerberos, done };
+  AuthStep handle_kerberos(ByteSpan token, bool first_reply);
   AuthStep fail(AuthFailure failure, NtStatus status);
   AuthStep handle_negotiate(ByteSpan ntlm_negotiate, bool first_reply);
   AuthStep handle_authenticate(ByteSpan ntlm_authenticate,
@@ -63,6 +75,8 @@ class ServerAuthenticator {
   bool spnego_ = true;
   bool mech_list_mic_required_ = false;
   Bytes mech_types_der_;
+  std::optional<KerberosSettings> kerberos_;
+  Bytes kerberos_oid_;  // the Kerberos OID the client chose (Microsoft's or the standard)
 };
 
 // The initiator, same shape: call step() first with the server's NEGOTIATE hint (or an

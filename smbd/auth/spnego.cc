@@ -171,10 +171,13 @@ Bytes encode_neg_token_init(const NegTokenInit& init) {
 }
 
 Bytes encode_neg_token_init_hint() {
+  return encode_neg_token_init_hint({Bytes(kNtlmsspOid.begin(), kNtlmsspOid.end())});
+}
+
+Bytes encode_neg_token_init_hint(const std::vector<Bytes>& mech_types) {
   static constexpr std::string_view kHintName = "not_defined_in_RFC4178@please_ignore";
   Bytes body;
-  der::write_tlv(body, der::context(0),
-                 encode_mech_type_list({Bytes(kNtlmsspOid.begin(), kNtlmsspOid.end())}));
+  der::write_tlv(body, der::context(0), encode_mech_type_list(mech_types));
   ByteSpan name(reinterpret_cast<const std::uint8_t*>(kHintName.data()), kHintName.size());
   Bytes hint_name = der::tlv(der::context(0), der::tlv(der::kTagGeneralString, name));
   der::write_tlv(body, der::context(3), der::tlv(der::kTagSequence, hint_name));

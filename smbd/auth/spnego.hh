@@ -58,7 +58,9 @@ Bytes encode_neg_token_init(const NegTokenInit& init);
 // The server's hint for the SMB2 NEGOTIATE response ([MS-SMB2] 3.3.5.4, [MS-SPNG] 3.2.5.2):
 // a framed NegTokenInit2 offering NTLMSSP with negHints.hintName
 // "not_defined_in_RFC4178@please_ignore".
+// With `mech_types` (DER OIDs, most preferred first) it offers those instead.
 Bytes encode_neg_token_init_hint();
+Bytes encode_neg_token_init_hint(const std::vector<Bytes>& mech_types);
 // A bare [1] NegTokenResp.
 Bytes encode_neg_token_resp(const NegTokenResp& resp);
 

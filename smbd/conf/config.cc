@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <fstream>
 #include <iomanip>
 #include <optional>
@@ -27,6 +28,7 @@ struct GlobalState {
   std::string passdb_file;  // from `passdb backend = smbpasswd:PATH`
   std::string passwd_file;  // from `smb passwd file`
   unsigned protocol_line = 0;
+  unsigned kerberos_line = 0;  // of `kerberos method`, for its errors
 };
 
 using GlobalSetter = void (*)(GlobalState&, std::string_view, Outcome&);
@@ -131,6 +133,13 @@ constexpr std::array<std::pair<std::string_view, MapToGuest>, 3> kMapToGuestName
     {"bad password", MapToGuest::BAD_PASSWORD},
 }};
 
+constexpr std::array<std::pair<std::string_view, KerberosMethod>, 4> kKerberosMethodNames{{
+    {"default", KerberosMethod::NONE},
+    {"secrets only", KerberosMethod::NONE},
+    {"dedicated keytab", KerberosMethod::DEDICATED_KEYTAB},
+    {"system keytab", KerberosMethod::SYSTEM_KEYTAB},
+}};
+
 constexpr std::array<std::pair<std::string_view, InheritOwner>, 8> kInheritOwnerNames{{
     {"no", InheritOwner::NO},
     {"false", InheritOwner::NO},
@@ -215,7 +224,7 @@ void set_path(std::string& out, std::string_view v, Outcome& o) {
   out = std::string(v);
 }
 
-const std::array<GlobalParam, 38> kGlobalParams{{
+const std::array<GlobalParam, 41> kGlobalParams{{
     {"smb ports",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        std::vector<std::uint16_t> ports;
@@ -281,6 +290,20 @@ const std::array<GlobalParam, 38> kGlobalParams{{
     {"map to guest",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        set_enum(s.g.map_to_guest, v, o, kMapToGuestNames, "never, bad user or bad password");
+     }},
+    {"kerberos method",
+     [](GlobalState& s, std::string_view v, Outcome& o) {
+       set_enum(s.g.kerberos_method, v, o, kKerberosMethodNames,
+                "default, secrets only, dedicated keytab or system keytab");
+     }},
+    {"dedicated keytab file",
+     [](GlobalState& s, std::string_view v, Outcome& o) {
+       set_path(s.g.dedicated_keytab_file, v, o);
+     }},
+    {"realm",
+     [](GlobalState& s, std::string_view v, Outcome&) {
+       s.g.realm = std::string(trim(v));
+       for (char& c : s.g.realm) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
      }},
     {"log level",
      [](GlobalState& s, std::string_view v, Outcome& o) {
@@ -626,6 +649,7 @@ class Parser {
       if (const GlobalParam* p = find_global(key)) {
         p->set(state_, value, outcome);
         if (key.find("protocol") != std::string::npos) state_.protocol_line = line_no;
+        if (key == normalize_name("kerberos method")) state_.kerberos_line = line_no;
       } else if (const ShareParam* sp = find_share_param(key)) {
         sp->set(defaults_, value, outcome);  // a default for the shares that follow
       } else {
@@ -665,6 +689,11 @@ class Parser {
     if (g.netbios_name.empty()) g.netbios_name = default_netbios_name();
     if (g.server_string_source.empty()) g.server_string_source = "smb3d %v";
     g.server_string = substitute(g.server_string_source);
+    if (g.kerberos_method == KerberosMethod::DEDICATED_KEYTAB && g.dedicated_keytab_file.empty())
+      error(state_.kerberos_line,
+            "kerberos method = dedicated keytab needs a dedicated keytab file");
+    if (g.kerberos_method != KerberosMethod::NONE && g.realm.empty())
+      error(state_.kerberos_line, "Kerberos needs a realm: set `realm`");
     if (g.server_min_protocol > g.server_max_protocol)
       error(state_.protocol_line,
             std::string("server min protocol ") + protocol_name(g.server_min_protocol) +
@@ -787,6 +816,18 @@ const char* encrypt_name(Encrypt value) {
   return "default";
 }
 
+const char* kerberos_method_name(KerberosMethod value) {
+  switch (value) {
+    case KerberosMethod::DEDICATED_KEYTAB:
+      return "dedicated keytab";
+    case KerberosMethod::SYSTEM_KEYTAB:
+      return "system keytab";
+    case KerberosMethod::NONE:
+      break;
+  }
+  return "secrets only";
+}
+
 const char* map_to_guest_name(MapToGuest value) {
   switch (value) {
     case MapToGuest::NEVER:
@@ -845,8 +886,10 @@ void dump_config(const Config& config, std::ostream& out) {
   param("connection idle timeout", std::to_string(g.connection_idle_timeout));
   param("connection setup timeout", std::to_string(g.connection_setup_timeout));
   param("deadtime", std::to_string(g.deadtime_minutes));
+  param("dedicated keytab file", g.dedicated_keytab_file);
   param("guest account", g.guest_account);
   param("interfaces", join(g.interfaces, " "));
+  param("kerberos method", kerberos_method_name(g.kerberos_method));
   param("lock directory", g.lock_directory);
   param("log file", g.log_file);
   param("log level", std::to_string(g.log_level));
@@ -860,6 +903,7 @@ void dump_config(const Config& config, std::ostream& out) {
   param("rdma fabric", g.rdma_fabric);
   param("rdma port", std::to_string(g.rdma_port));
   param("rdma proxy socket", g.rdma_proxy_socket);
+  param("realm", g.realm);
   param("server max protocol", protocol_name(g.server_max_protocol));
   param("server min protocol", protocol_name(g.server_min_protocol));
   param("server multi channel support", yes_no(g.server_multi_channel_support));

@@ -23,6 +23,10 @@ enum class Signing { DEFAULT, MANDATORY, DISABLED };
 enum class Encrypt { DEFAULT, OFF, DESIRED, REQUIRED };
 // `map to guest`: when a failed logon becomes a guest session.
 enum class MapToGuest { NEVER, BAD_USER, BAD_PASSWORD };
+// `kerberos method`: where the keys of the server's Kerberos principals come from. Without
+// a keytab (NONE, Samba's "secrets only" on a server outside a domain) only NTLMSSP is
+// offered.
+enum class KerberosMethod { NONE, DEDICATED_KEYTAB, SYSTEM_KEYTAB };
 // `inherit owner`: who owns a new file or directory. Without NT ACLs stored, "windows and
 // unix" and "unix only" both give it the owner of its parent directory.
 enum class InheritOwner { NO, WINDOWS_AND_UNIX, UNIX_ONLY };
@@ -82,6 +86,9 @@ struct Global {
   std::string smb_passwd_file;
   std::string guest_account = "nobody";
   MapToGuest map_to_guest = MapToGuest::NEVER;
+  KerberosMethod kerberos_method = KerberosMethod::NONE;
+  std::string dedicated_keytab_file;  // for KerberosMethod::DEDICATED_KEYTAB
+  std::string realm;                  // upper case; principals of other realms are refused
   int log_level = 0;
   std::string log_file;                   // empty: standard output
   std::uint64_t max_log_size_kib = 5000;  // accepted for compatibility
@@ -116,6 +123,19 @@ struct Global {
     return connection_idle_timeout != 0 ? connection_idle_timeout : deadtime_minutes * 60;
   }
   unsigned connection_setup_timeout_seconds() const { return connection_setup_timeout; }
+
+  // The keytab the Kerberos acceptor reads; empty when Kerberos is off.
+  std::string kerberos_keytab() const {
+    switch (kerberos_method) {
+      case KerberosMethod::DEDICATED_KEYTAB:
+        return dedicated_keytab_file;
+      case KerberosMethod::SYSTEM_KEYTAB:
+        return "/etc/krb5.keytab";
+      case KerberosMethod::NONE:
+        break;
+    }
+    return {};
+  }
 
   friend bool operator==(const Global&, const Global&) = default;
 };

@@ -531,8 +531,12 @@ void Connection::finish_element(const std::shared_ptr<Message>& message, Respons
 
   // Sign when the request was signed, or the session requires it (MS-SMB2 3.3.4.1.1).
   Message::Done done{request, spec, std::move(response), false, 0};
-  std::uint64_t session_id =
-      request.session_id == kRelatedId ? message->last_session_id : request.session_id;
+  // A SESSION_SETUP that completes in one round trip (Kerberos) answers for the session it
+  // created, which its request could not name yet.
+  std::uint64_t session_id = done.response.session_id_override != 0
+                                 ? done.response.session_id_override
+                             : request.session_id == kRelatedId ? message->last_session_id
+                                                                : request.session_id;
   Session* session = worker_.client().session(session_id);
   if (session != nullptr && !message->encrypted) {
     bool signed_request = (request.flags & kFlagSigned) != 0;

@@ -76,6 +76,7 @@ struct Session {
   IdentityPtr identity;  // the POSIX user it acts as, from SESSION_SETUP
   bool guest = false;
   bool anonymous = false;
+  bool kerberos = false;  // authenticated by a Kerberos ticket
   bool signing_required = false;
   bool encrypt_data = false;
   Bytes session_key;

@@ -36,7 +36,8 @@ void fill_common(NegotiateResponse& r, const Connection& connection, std::uint16
       static_cast<std::uint32_t>(std::min<std::size_t>(connection.max_write_size(), limit));
   r.system_time = nt_time_now();
   r.server_start_time = 0;
-  r.security_buffer = auth::ServerAuthenticator::negotiate_hint_token();
+  r.security_buffer = auth::ServerAuthenticator::negotiate_hint_token(
+      !worker.config().conf.global.kerberos_keytab().empty());
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ std::unique_ptr<auth::ServerAuthenticator> make_authenticator(Worker& worker) {
   identity.dns_computer_name = g.netbios_name;
   identity.dns_domain_name = g.workgroup;
   std::shared_ptr<const conf::UserDb> users = worker.config().users;
-  return std::make_unique<auth::ServerAuthenticator>(
+  auto authenticator = std::make_unique<auth::ServerAuthenticator>(
       identity,
       [users](std::string_view user, std::string_view) -> std::optional<auth::UserRecord> {
         if (!users) return std::nullopt;
@@ -33,6 +33,9 @@ std::unique_ptr<auth::ServerAuthenticator> make_authenticator(Worker& worker) {
         stored.disabled = found->disabled;
         return stored;
       });
+  if (std::string keytab = g.kerberos_keytab(); !keytab.empty())
+    authenticator->offer_kerberos({keytab, g.realm});
+  return authenticator;
 }
 
 constexpr std::size_t kMaxChannelsPerSession = 32;
@@ -61,6 +64,23 @@ std::optional<PosixIdentity> session_identity(Worker& worker, const Session& ses
   if (session.anonymous || session.guest)
     return conf::guest_identity(worker.config().conf.global, why);
   auto found = worker.config().users ? worker.config().users->lookup(session.user) : std::nullopt;
+  // A Kerberos principal of the realm is the Unix account of its name; an smbpasswd
+  // entry of that name, when there is one, gives the uid and may disable the account.
+  if (session.kerberos && !found) {
+    std::string error;
+    auto account = conf::unix_account_by_name(session.user, error);
+    if (!account) {
+      why = error.empty() ? "no Unix account of that name (Kerberos principal " + session.user +
+                                "@" + session.domain + ")"
+                          : error;
+      return std::nullopt;
+    }
+    return conf::identity_of_account(*account, why);
+  }
+  if (found && session.kerberos && found->disabled) {
+    why = "the account is disabled in the smbpasswd file";
+    return std::nullopt;
+  }
   if (!found) {
     why = "not in the smbpasswd file";
     return std::nullopt;
@@ -81,6 +101,7 @@ NtStatus establish(Worker& worker, Connection& connection, Session& session,
   } else {
     session.user = step.user;
     session.domain = step.domain;
+    session.kerberos = step.kerberos;
   }
   if (session.guest) session_flags |= kSessionFlagIsGuest;
   // A user without a POSIX identity cannot log on: nothing could run as it. The server's
@@ -100,7 +121,10 @@ NtStatus establish(Worker& worker, Connection& connection, Session& session,
                          ? std::make_shared<const PosixIdentity>(std::move(*identity))
                          : credentials::process_identity();
 
+  // Session.SessionKey is the first 16 bytes of the GSS key; the whole key (Kerberos with
+  // an AES-256 ticket: 32 bytes) derives the 3.1.1 AES-256 cipher keys (MS-SMB2 3.3.5.5.3).
   session.session_key = step.session_key;
+  if (session.session_key.size() > 16) session.session_key.resize(16);
   session.dialect = n.dialect;
   bool can_sign = !session.anonymous && !session.guest && !session.session_key.empty();
   session.signing_required = can_sign && (g.server_signing == conf::Signing::MANDATORY ||
@@ -108,7 +132,7 @@ NtStatus establish(Worker& worker, Connection& connection, Session& session,
 
   crypto::SessionKeys keys;
   if (can_sign) {
-    keys = crypto::derive_session_keys(n.dialect, crypto::Role::Server, session.session_key,
+    keys = crypto::derive_session_keys(n.dialect, crypto::Role::Server, step.session_key,
                                        n.cipher.value_or(crypto::Cipher::AES_128_CCM),
                                        session.preauth.value());
   }
@@ -345,8 +369,9 @@ void handle_session_setup(const RequestPtr& req) {
     bool as_guest = g.map_to_guest == conf::MapToGuest::BAD_USER &&
                     step.failure == auth::AuthFailure::no_such_user && !reauth;
     if (!as_guest) {
-      log::notice(c->peer().c_str(), "authentication failed for user '%s': %s", step.user.c_str(),
-                  std::string(nt_status_name(step.status)).c_str());
+      log::notice(c->peer().c_str(), "authentication failed for user '%s': %s%s%s",
+                  step.user.c_str(), std::string(nt_status_name(step.status)).c_str(),
+                  step.failure_detail.empty() ? "" : ": ", step.failure_detail.c_str());
       if (new_session || reauth) client.remove_session(session_id);
       Response failed;
       failed.status = NtStatus::LOGON_FAILURE;

@@ -1,6 +1,7 @@
 // DER reader limits and SPNEGO token codec (RFC 4178, [MS-SPNG], RFC 2743 3.1).
 #include <doctest/doctest.h>
 
+#include "smbd/auth/authenticator.hh"
 #include "smbd/auth/der.hh"
 #include "smbd/auth/spnego.hh"
 #include "test_util.hh"
@@ -147,4 +148,52 @@ TEST_CASE("NegTokenResp round trip and strictness") {
   CHECK_FALSE(decode_neg_token_resp(hex("a105300380010a"), decoded));
   // Unknown later fields are skipped (the "..." extension marker).
   CHECK(decode_neg_token_resp(hex("a10c300aa0030a0100a5030401aa"), decoded));
+}
+
+TEST_CASE("with Kerberos the NEGOTIATE hint offers Microsoft's and the standard krb5 OIDs first") {
+  using namespace smb::auth;
+  NegTokenInit init;
+  REQUIRE(decode_neg_token_init(ServerAuthenticator::negotiate_hint_token(true), init));
+  REQUIRE(init.mech_types.size() == 3);
+  CHECK(init.mech_types[0] == Bytes(std::begin(kMsKerberosOid), std::end(kMsKerberosOid)));
+  CHECK(init.mech_types[1] == Bytes(std::begin(kKerberosOid), std::end(kKerberosOid)));
+  CHECK(init.mech_types[2] == Bytes(kNtlmsspOid.begin(), kNtlmsspOid.end()));
+  REQUIRE(decode_neg_token_init(ServerAuthenticator::negotiate_hint_token(false), init));
+  CHECK(init.mech_types.size() == 1);
+}
+
+TEST_CASE(
+    "a Kerberos token for a server without a keytab falls back to what the client also offers") {
+  using namespace smb::auth;
+  // Kerberos first, NTLMSSP second, no keytab: the server selects NTLMSSP (not first, so
+  // the mechListMIC becomes mandatory) and asks for its token.
+  NegTokenInit init;
+  init.mech_types = {Bytes(std::begin(kMsKerberosOid), std::end(kMsKerberosOid)),
+                     Bytes(kNtlmsspOid.begin(), kNtlmsspOid.end())};
+  init.mech_token = Bytes{0x60, 0x00};
+  ServerAuthenticator server(ServerIdentity{}, [](std::string_view, std::string_view) {
+    return std::optional<UserRecord>();
+  });
+  AuthStep step = server.step(encode_neg_token_init(init));
+  REQUIRE(step.status == NtStatus::MORE_PROCESSING_REQUIRED);
+  NegTokenResp resp;
+  REQUIRE(decode_neg_token_resp(step.output_token, resp));
+  CHECK(resp.supported_mech == Bytes(kNtlmsspOid.begin(), kNtlmsspOid.end()));
+}
+
+TEST_CASE("a Kerberos token the keytab cannot accept is a LOGON_FAILURE with a reason") {
+  using namespace smb::auth;
+  NegTokenInit init;
+  init.mech_types = {Bytes(std::begin(kKerberosOid), std::end(kKerberosOid))};
+  init.mech_token = Bytes{0x60, 0x03, 0x06, 0x01, 0x00};  // not an AP-REQ
+  ServerAuthenticator server(ServerIdentity{}, [](std::string_view, std::string_view) {
+    return std::optional<UserRecord>();
+  });
+  server.offer_kerberos({"/nonexistent/keytab", "EXAMPLE.COM"});
+  AuthStep step = server.step(encode_neg_token_init(init));
+  CHECK(step.status == NtStatus::LOGON_FAILURE);
+  CHECK_FALSE(step.failure_detail.empty());
+  NegTokenResp resp;
+  REQUIRE(decode_neg_token_resp(step.output_token, resp));
+  CHECK(resp.neg_state == NegState::reject);
 }

@@ -644,3 +644,33 @@ TEST_CASE("the example smb.conf parses without remarks") {
   CHECK(r.config.find_share("scans")->force_user == "scanner");
   CHECK(r.config.find_share("dropbox")->inherit_owner == InheritOwner::WINDOWS_AND_UNIX);
 }
+
+TEST_CASE("Kerberos: a keytab and a realm, or nothing") {
+  auto r = parse_config(
+      "kerberos method = dedicated keytab\ndedicated keytab file = /etc/smb3d/smb.keytab\n"
+      "realm = example.com\n",
+      "smb.conf");
+  REQUIRE(r.ok());
+  CHECK(r.config.global.kerberos_keytab() == "/etc/smb3d/smb.keytab");
+  CHECK(r.config.global.realm == "EXAMPLE.COM");
+
+  r = parse_config("kerberos method = system keytab\nrealm = EXAMPLE.COM\n", "smb.conf");
+  REQUIRE(r.ok());
+  CHECK(r.config.global.kerberos_keytab() == "/etc/krb5.keytab");
+
+  // The default: no keytab, NTLMSSP only.
+  CHECK(parse_config("", "smb.conf").config.global.kerberos_keytab().empty());
+  CHECK(parse_config("kerberos method = secrets only\n", "smb.conf")
+            .config.global.kerberos_keytab()
+            .empty());
+
+  auto missing_file =
+      errors(parse_config("kerberos method = dedicated keytab\nrealm = X\n", "smb.conf"));
+  REQUIRE(missing_file.size() == 1);
+  CHECK(missing_file.front().find("dedicated keytab file") != std::string::npos);
+  auto missing_realm = errors(parse_config("kerberos method = system keytab\n", "smb.conf"));
+  REQUIRE(missing_realm.size() == 1);
+  CHECK(missing_realm.front().find("realm") != std::string::npos);
+  CHECK(global_error("kerberos method = secrets and keytab").find("dedicated keytab") !=
+        std::string::npos);
+}

@@ -1,0 +1,206 @@
+#!/usr/bin/python3
+"""Kerberos logons, against a real MIT KDC the test runs on loopback.
+
+The test makes a realm of its own (kdb5_util, kadmin.local), starts krb5kdc on a free
+port, gives the server a keytab for cifs/localhost (`kerberos method = dedicated keytab`)
+and logs on with Samba's smbclient --use-kerberos=required, from a ticket obtained with
+kinit: files go up and come back byte for byte, signed and encrypted, owned by the
+principal's Unix account. A keytab holding an older key of the service, and a principal
+that has no Unix account, are refused with LOGON_FAILURE, and the log says why.
+
+Run: SMBD_BIN=... SMBD_PASSWD_BIN=... /usr/bin/python3 test_kerberos.py
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import smbtest
+from smbtest import Server
+
+KIND = smbtest.default_kind()
+REALM = "SMBTEST.TEST"
+HOST = "fileserver.smbtest.test"
+SERVICE = f"cifs/{HOST}"
+TOOLS = ("krb5kdc", "kdb5_util", "kadmin.local", "kinit", "kdestroy")
+
+
+class Realm:
+    """A KDC of its own: database, stash, keytabs and credential caches in `dir`."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.port = smbtest.free_port()
+        self.conf = os.path.join(directory, "krb5.conf")
+        self.kdc_conf = os.path.join(directory, "kdc.conf")
+        with open(self.conf, "w") as f:
+            f.write("[libdefaults]\n"
+                    f"  default_realm = {REALM}\n"
+                    "  dns_lookup_kdc = false\n  dns_lookup_realm = false\n"
+                    "  rdns = false\n  dns_canonicalize_hostname = false\n"
+                    "  udp_preference_limit = 1\n"
+                    f"[realms]\n  {REALM} = {{\n    kdc = 127.0.0.1:{self.port}\n  }}\n"
+                    f"[domain_realm]\n  .smbtest.test = {REALM}\n")
+        with open(self.kdc_conf, "w") as f:
+            f.write(f"[kdcdefaults]\n  kdc_ports = {self.port}\n  kdc_tcp_ports = {self.port}\n"
+                    f"[realms]\n  {REALM} = {{\n"
+                    f"    database_name = {directory}/principal\n"
+                    f"    key_stash_file = {directory}/stash\n"
+                    f"    acl_file = {directory}/kadm5.acl\n"
+                    "    max_life = 10h\n  }\n"
+                    f"[logging]\n  kdc = FILE:{directory}/kdc.log\n")
+        self.env = dict(os.environ, KRB5_CONFIG=self.conf, KRB5_KDC_PROFILE=self.kdc_conf,
+                        KRB5CCNAME=f"FILE:{directory}/ccache",
+                        KRB5RCACHEDIR=directory)
+        self.proc = None
+
+    def run(self, *cmd, env=None):
+        r = smbtest.run(list(cmd), timeout=60, env=env or self.env)
+        if r.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} failed: {r.stdout}{r.stderr}")
+        return r
+
+    def start(self):
+        self.run("kdb5_util", "create", "-s", "-r", REALM, "-P", "master-Pw-1")
+        self.log = open(os.path.join(self.dir, "krb5kdc.out"), "wb")
+        self.proc = subprocess.Popen(["krb5kdc", "-n", "-r", REALM], env=self.env,
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        smbtest.wait_until(lambda: smbtest.port_open(self.port), "the KDC listens")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self.proc:
+            self.log.close()
+
+    def kadmin(self, query):
+        return self.run("kadmin.local", "-r", REALM, "-q", query)
+
+    def keytab(self, principal, name):
+        """A keytab with a new random key of `principal` (the KDC's key changes too)."""
+        path = os.path.join(self.dir, name)
+        self.kadmin(f"ktadd -k {path} {principal}")
+        return path
+
+    def kinit(self, principal):
+        """A ticket-granting ticket of `principal` (made when new) in the test's cache."""
+        if principal not in self.kadmin("listprincs").stdout.split():
+            self.kadmin(f"addprinc -randkey {principal}")
+        if os.path.exists(os.path.join(self.dir, "ccache")):
+            self.run("kdestroy", "-q")
+        keytab = self.keytab(principal, principal.replace("/", "_") + ".keytab")
+        self.run("kinit", "-k", "-t", keytab, f"{principal}@{REALM}")
+
+
+@unittest.skipUnless(KIND == "self", "the reference run has no Kerberos set-up for Samba yet")
+class Kerberos(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="smb-krb5-")
+        os.chmod(cls.dir, 0o755)
+        cls.realm = None
+        missing = [t for t in TOOLS if not shutil.which(t, path=os.environ.get("PATH", "")
+                                                         + ":/usr/sbin")]
+        cls.missing = missing
+        if missing:
+            return
+        cls.realm = Realm(cls.dir)
+        cls.realm.start()
+        cls.realm.kadmin(f"addprinc -randkey {SERVICE}")
+        cls.old_keytab = cls.realm.keytab(SERVICE, "old.keytab")
+        cls.keytab = cls.realm.keytab(SERVICE, "smb.keytab")  # the key the KDC now uses
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.realm:
+            cls.realm.stop()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def setUp(self):
+        if self.missing:
+            smbtest.unavailable(self, "MIT Kerberos tools missing: " + ", ".join(self.missing))
+
+    def start_server(self, keytab, extra_global=()):
+        saved = os.environ.get("KRB5_CONFIG")
+        os.environ["KRB5_CONFIG"] = self.realm.conf
+        os.environ["KRB5RCACHEDIR"] = self.dir
+        try:
+            server = Server(extra_global=["kerberos method = dedicated keytab",
+                                          f"dedicated keytab file = {keytab}",
+                                          f"realm = {REALM.lower()}", *extra_global],
+                            encrypt=None, log_level=3)
+            server.start()
+        finally:
+            if saved is None:
+                del os.environ["KRB5_CONFIG"]
+            else:
+                os.environ["KRB5_CONFIG"] = saved
+            os.environ.pop("KRB5RCACHEDIR", None)
+        self.addCleanup(server.stop)
+        return server
+
+    def smbclient(self, server, commands, *options):
+        cmd = [smbtest.SMBCLIENT, f"//{HOST}/{server.share}", "-I", server.host,
+               "-p", str(server.port), "--use-kerberos=required", *options, "-c", commands]
+        return smbtest.run(cmd, timeout=60, env=self.realm.env)
+
+    def test_put_get_signed_and_encrypted(self):
+        server = self.start_server(self.keytab)
+        self.realm.kinit(server.user)
+        src = os.path.join(self.dir, "upload.bin")
+        smbtest.make_random_file(src, 1_000_003)
+        for protection in ("sign", "encrypt"):
+            with self.subTest(protection=protection):
+                back = os.path.join(self.dir, f"back-{protection}.bin")
+                r = self.smbclient(server, f"put {src} k-{protection}.bin; "
+                                   f"get k-{protection}.bin {back}",
+                                   f"--client-protection={protection}")
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr + server.log_tail())
+                smbtest.assert_same_file(src, back)
+                owner = os.stat(os.path.join(server.share_path, f"k-{protection}.bin")).st_uid
+                self.assertEqual(owner, smbtest.ensure_unix_user(server.user).pw_uid)
+
+    def test_aes256_encryption_keys_from_the_whole_ticket_key(self):
+        # An AES-256 ticket's key is 32 bytes: the 3.1.1 AES-256 cipher keys derive from all
+        # of it, signing from its first 16 bytes (MS-SMB2 3.3.5.5.3).
+        server = self.start_server(self.keytab, ["server smb3 encryption algorithms = AES-256-GCM",
+                                                 "server max protocol = SMB3_11"])
+        self.realm.kinit(server.user)
+        src = os.path.join(self.dir, "upload256.bin")
+        smbtest.make_random_file(src, 300_007)
+        back = os.path.join(self.dir, "back256.bin")
+        r = self.smbclient(server, f"put {src} k256.bin; get k256.bin {back}",
+                           "--client-protection=encrypt")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr + server.log_tail())
+        smbtest.assert_same_file(src, back)
+
+    def test_wrong_keytab_is_refused(self):
+        server = self.start_server(self.old_keytab)
+        self.realm.kinit(server.user)
+        r = self.smbclient(server, "ls")
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("NT_STATUS_LOGON_FAILURE", r.stdout + r.stderr)
+        smbtest.wait_until(lambda: "ticket refused" in server.log_text(),
+                           "the log names the refused ticket", timeout=10)
+
+    def test_principal_without_unix_account_is_refused(self):
+        server = self.start_server(self.keytab)
+        stranger = "krbnobody"
+        self.realm.kinit(stranger)
+        r = self.smbclient(server, "ls")
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("NT_STATUS_LOGON_FAILURE", r.stdout + r.stderr)
+        smbtest.wait_until(lambda: "no Unix account of that name" in server.log_text(),
+                           "the log says the principal has no Unix account", timeout=10)
+
+
+if __name__ == "__main__":
+    smbtest.main()
