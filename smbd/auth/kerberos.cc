@@ -3,6 +3,8 @@
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_ext.h>
 #include <gssapi/gssapi_krb5.h>
+#include <krb5/krb5.h>
+#include <profile.h>
 
 #include <strings.h>
 #include <algorithm>
@@ -74,6 +76,22 @@ struct BufferSet {
   }
 };
 
+// MIT reports a context's lifetime with the allowed clock skew added (libdefaults'
+// clockskew, 300 s by default); the ticket itself ends that much earlier.
+int clock_skew_seconds() {
+  int skew = 300;
+  krb5_context context = nullptr;
+  if (krb5_init_context(&context) != 0) return skew;
+  profile_t profile = nullptr;
+  if (krb5_get_profile(context, &profile) == 0) {
+    if (profile_get_integer(profile, "libdefaults", "clockskew", nullptr, 300, &skew) != 0)
+      skew = 300;
+    profile_release(profile);
+  }
+  krb5_free_context(context);
+  return skew;
+}
+
 KerberosResult failed(std::string why) {
   KerberosResult result;
   result.status = NtStatus::LOGON_FAILURE;
@@ -144,7 +162,10 @@ KerberosResult accept_kerberos(const KerberosSettings& settings, ByteSpan initia
   result.output_token.assign(
       static_cast<const std::uint8_t*>(output.value.value),
       static_cast<const std::uint8_t*>(output.value.value) + output.value.length);
-  result.lifetime_seconds = lifetime == GSS_C_INDEFINITE ? -1 : static_cast<std::int64_t>(lifetime);
+  result.lifetime_seconds =
+      lifetime == GSS_C_INDEFINITE
+          ? -1
+          : std::max<std::int64_t>(0, static_cast<std::int64_t>(lifetime) - clock_skew_seconds());
   result.status = NtStatus::SUCCESS;
   return result;
 }

@@ -147,9 +147,16 @@ struct Connection::Gate {
         bool elsewhere = session == nullptr && binding;
         if (!elsewhere && (session == nullptr || session->logged_off || !on_channel))
           return NtStatus::USER_SESSION_DELETED;
-        if (spec.session == SessionRule::required && session->state != Session::State::VALID)
-          return session->state == Session::State::EXPIRED ? NtStatus::NETWORK_SESSION_EXPIRED
-                                                           : NtStatus::USER_SESSION_DELETED;
+        if (session != nullptr && session->state == Session::State::VALID && session->expires_at &&
+            std::chrono::steady_clock::now() >= *session->expires_at)
+          session->state = Session::State::EXPIRED;
+        if (spec.session == SessionRule::required && session->state != Session::State::VALID) {
+          if (session->state != Session::State::EXPIRED) return NtStatus::USER_SESSION_DELETED;
+          // MS-SMB2 3.3.5.2.9: an expired session may still let go of what it holds.
+          bool lets_go = h.command == Command::LOGOFF || h.command == Command::CLOSE ||
+                         h.command == Command::LOCK;
+          if (!lets_go) return NtStatus::NETWORK_SESSION_EXPIRED;
+        }
         break;
       }
     }
@@ -162,7 +169,7 @@ struct Connection::Gate {
   NtStatus verify_signature_and_encryption() {
     const Header& h = request.header;
     Session* session = request.session;
-    if (session == nullptr || session->state != Session::State::VALID || message.encrypted)
+    if (session == nullptr || session->state == Session::State::IN_PROGRESS || message.encrypted)
       return NtStatus::SUCCESS;
     auto channel = session->channels.find(connection.id_);
     crypto::Signer* signer =
@@ -540,7 +547,7 @@ void Connection::finish_element(const std::shared_ptr<Message>& message, Respons
   Session* session = worker_.client().session(session_id);
   if (session != nullptr && !message->encrypted) {
     bool signed_request = (request.flags & kFlagSigned) != 0;
-    bool valid_now = session->state == Session::State::VALID;
+    bool valid_now = session->state != Session::State::IN_PROGRESS;  // an expired one has keys
     if (valid_now && (signed_request || session->signing_required || done.response.force_sign) &&
         !(session->anonymous || session->guest)) {
       done.sign = true;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -77,6 +78,9 @@ struct Session {
   bool guest = false;
   bool anonymous = false;
   bool kerberos = false;  // authenticated by a Kerberos ticket
+  // When the ticket ends (Kerberos only): from then the session is EXPIRED until the
+  // client re-authenticates (MS-SMB2 3.3.5.2.9, 3.3.5.5.2).
+  std::optional<std::chrono::steady_clock::time_point> expires_at;
   bool signing_required = false;
   bool encrypt_data = false;
   Bytes session_key;

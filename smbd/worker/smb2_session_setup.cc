@@ -40,6 +40,12 @@ std::unique_ptr<auth::ServerAuthenticator> make_authenticator(Worker& worker) {
 
 constexpr std::size_t kMaxChannelsPerSession = 32;
 
+// When a session authenticated by `step` expires: a Kerberos ticket's end; never else.
+std::optional<std::chrono::steady_clock::time_point> ticket_end(const auth::AuthStep& step) {
+  if (!step.kerberos || step.lifetime_seconds < 0) return std::nullopt;
+  return std::chrono::steady_clock::now() + std::chrono::seconds(step.lifetime_seconds);
+}
+
 crypto::SigningAlgorithm connection_signing_algorithm(const NegotiatedState& n) {
   return n.dialect >= 0x0300 ? n.signing_algorithm : crypto::SigningAlgorithm::HMAC_SHA256;
 }
@@ -103,6 +109,7 @@ NtStatus establish(Worker& worker, Connection& connection, Session& session,
     session.domain = step.domain;
     session.kerberos = step.kerberos;
   }
+  session.expires_at = ticket_end(step);
   if (session.guest) session_flags |= kSessionFlagIsGuest;
   // A user without a POSIX identity cannot log on: nothing could run as it. The server's
   // accounts do not fit its Unix users: a warning, as Samba logs it at level 0.
@@ -362,7 +369,9 @@ void handle_session_setup(const RequestPtr& req) {
   Response out;
   out.session_id_override = session_id;
 
-  bool reauth = !new_session && session->state == Session::State::VALID;
+  // An expired session re-authenticates too, and keeps its keys (MS-SMB2 3.3.5.5.2).
+  bool reauth = !new_session && (session->state == Session::State::VALID ||
+                                 session->state == Session::State::EXPIRED);
   if (step.status != NtStatus::SUCCESS) {
     // MS-SMB2 3.3.5.5.3 with `map to guest = bad user`: an unknown user becomes guest.
     const auto& g = worker.config().conf.global;
@@ -394,6 +403,8 @@ void handle_session_setup(const RequestPtr& req) {
     response.session_flags = 0;
     out.body = encode_body(response);
     out.has_body = true;
+    session->state = Session::State::VALID;
+    session->expires_at = ticket_end(step);
     // Signed with the channel's existing key: a re-authentication derives no new keys.
     out.force_sign = !session->anonymous && !session->guest;
     req->complete(std::move(out));
@@ -406,9 +417,15 @@ void handle_session_setup(const RequestPtr& req) {
     req->reply(status);
     return;
   }
-  log::info(c->peer().c_str(), "session for %s%s%s established",
+  std::string ticket;
+  if (session->kerberos)
+    ticket = step.lifetime_seconds < 0
+                 ? ", Kerberos"
+                 : ", Kerberos ticket ending in " + std::to_string(step.lifetime_seconds) + " s";
+  log::info(c->peer().c_str(), "session for %s%s%s%s established",
             session->anonymous ? "anonymous" : session->user.c_str(),
-            session->guest ? " (guest)" : "", session->encrypt_data ? ", encrypted" : "");
+            session->guest ? " (guest)" : "", session->encrypt_data ? ", encrypted" : "",
+            ticket.c_str());
   response.session_flags = flags;
   out.body = encode_body(response);
   out.has_body = true;

@@ -5,8 +5,10 @@ The test makes a realm of its own (kdb5_util, kadmin.local), starts krb5kdc on a
 port, gives the server a keytab for cifs/localhost (`kerberos method = dedicated keytab`)
 and logs on with Samba's smbclient --use-kerberos=required, from a ticket obtained with
 kinit: files go up and come back byte for byte, signed and encrypted, owned by the
-principal's Unix account. A keytab holding an older key of the service, and a principal
-that has no Unix account, are refused with LOGON_FAILURE, and the log says why.
+principal's Unix account. impacket logs on with a short ticket, and when the ticket ends
+the session answers NETWORK_SESSION_EXPIRED but still closes its opens. A keytab holding
+an older key of the service, and a principal that has no Unix account, are refused with
+LOGON_FAILURE, and the log says why.
 
 Run: SMBD_BIN=... SMBD_PASSWD_BIN=... /usr/bin/python3 test_kerberos.py
 """
@@ -24,7 +26,7 @@ KIND = smbtest.default_kind()
 REALM = "SMBTEST.TEST"
 HOST = "fileserver.smbtest.test"
 SERVICE = f"cifs/{HOST}"
-TOOLS = ("krb5kdc", "kdb5_util", "kadmin.local", "kinit", "kdestroy")
+TOOLS = ("krb5kdc", "kdb5_util", "kadmin.local", "kinit", "kdestroy", "kvno")
 
 
 class Realm:
@@ -52,7 +54,7 @@ class Realm:
                     "    max_life = 10h\n  }\n"
                     f"[logging]\n  kdc = FILE:{directory}/kdc.log\n")
         self.env = dict(os.environ, KRB5_CONFIG=self.conf, KRB5_KDC_PROFILE=self.kdc_conf,
-                        KRB5CCNAME=f"FILE:{directory}/ccache",
+                        KRB5CCNAME=f"{directory}/ccache",
                         KRB5RCACHEDIR=directory)
         self.proc = None
 
@@ -90,14 +92,16 @@ class Realm:
         self.kadmin(f"ktadd -k {path} {principal}")
         return path
 
-    def kinit(self, principal):
-        """A ticket-granting ticket of `principal` (made when new) in the test's cache."""
+    def kinit(self, principal, lifetime=None):
+        """A ticket-granting ticket of `principal` (made when new) in the test's cache,
+        for `lifetime` (kinit's -l, e.g. "20s") when given."""
         if principal not in self.kadmin("listprincs").stdout.split():
             self.kadmin(f"addprinc -randkey {principal}")
         if os.path.exists(os.path.join(self.dir, "ccache")):
             self.run("kdestroy", "-q")
         keytab = self.keytab(principal, principal.replace("/", "_") + ".keytab")
-        self.run("kinit", "-k", "-t", keytab, f"{principal}@{REALM}")
+        self.run("kinit", *(["-l", lifetime] if lifetime else []), "-k", "-t", keytab,
+                 f"{principal}@{REALM}")
 
 
 @unittest.skipUnless(KIND == "self", "the reference run has no Kerberos set-up for Samba yet")
@@ -181,6 +185,43 @@ class Kerberos(unittest.TestCase):
                            "--client-protection=encrypt")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr + server.log_tail())
         smbtest.assert_same_file(src, back)
+
+    def test_ticket_end_expires_the_session(self):
+        # impacket logs on with the service ticket kvno put in the cache; when the ticket
+        # ends the session answers NETWORK_SESSION_EXPIRED, but still lets go of its opens
+        # (CLOSE, LOGOFF), as MS-SMB2 3.3.5.2.9 says.
+        from impacket.smbconnection import SMBConnection, SessionError
+        from impacket.smb3structs import FILE_READ_DATA, FILE_WRITE_DATA
+        server = self.start_server(self.keytab)
+        self.realm.kinit(server.user, lifetime="12s")
+        self.realm.run("kvno", SERVICE)
+        saved = os.environ.get("KRB5CCNAME")
+        os.environ["KRB5CCNAME"] = self.realm.env["KRB5CCNAME"]
+        try:
+            conn = SMBConnection(HOST, server.host, sess_port=server.port)
+            conn.kerberosLogin(server.user, "", REALM, useCache=True)
+        finally:
+            if saved is None:
+                os.environ.pop("KRB5CCNAME", None)
+            else:
+                os.environ["KRB5CCNAME"] = saved
+        tid = conn.connectTree(server.share)
+        fid = conn.createFile(tid, "expiring.txt", desiredAccess=FILE_READ_DATA | FILE_WRITE_DATA)
+        conn.writeFile(tid, fid, b"before the ticket ends")
+
+        def expired():
+            try:
+                conn.readFile(tid, fid, 0, 10)
+                return None
+            except SessionError as e:
+                return e.getErrorString()[0]
+        status = smbtest.wait_until(expired, "a request after the ticket's end is refused",
+                                    timeout=60, interval=0.5)
+        self.assertEqual(status, "STATUS_NETWORK_SESSION_EXPIRED")
+        conn.closeFile(tid, fid)  # CLOSE still works on an expired session
+        conn.logoff()
+        with open(os.path.join(server.share_path, "expiring.txt"), "rb") as f:
+            self.assertEqual(f.read(), b"before the ticket ends")
 
     def test_wrong_keytab_is_refused(self):
         server = self.start_server(self.old_keytab)
