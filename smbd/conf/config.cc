@@ -215,7 +215,7 @@ void set_path(std::string& out, std::string_view v, Outcome& o) {
   out = std::string(v);
 }
 
-const std::array<GlobalParam, 38> kGlobalParams{{
+const std::array<GlobalParam, 39> kGlobalParams{{
     {"smb ports",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        std::vector<std::uint16_t> ports;
@@ -282,6 +282,8 @@ const std::array<GlobalParam, 38> kGlobalParams{{
      [](GlobalState& s, std::string_view v, Outcome& o) {
        set_enum(s.g.map_to_guest, v, o, kMapToGuestNames, "never, bad user or bad password");
      }},
+    {"null passwords",
+     [](GlobalState& s, std::string_view v, Outcome& o) { set_bool(s.g.null_passwords, v, o); }},
     {"log level",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        // Samba allows per-class levels after the first ("3 auth:5"); those are ignored.
@@ -855,6 +857,7 @@ void dump_config(const Config& config, std::ostream& out) {
   param("max credits", std::to_string(g.max_credits));
   param("max log size", std::to_string(g.max_log_size_kib));
   param("netbios name", g.netbios_name);
+  param("null passwords", yes_no(g.null_passwords));
   param("pid directory", g.pid_directory);
   param("rdma address", g.rdma_address);
   param("rdma fabric", g.rdma_fabric);
