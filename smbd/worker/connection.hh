@@ -83,9 +83,10 @@ class Connection {
   void shutdown();
 
   std::uint64_t id() const { return id_; }
-  // A session became valid on this connection: full message sizes and the idle timeout
-  // apply from now on.
-  void authenticated();
+  // A session became valid on this connection: full message sizes apply from now on,
+  // and a user's or guest's session (`user_session`; not an anonymous one) ends the
+  // setup deadline.
+  void authenticated(bool user_session);
   Worker& worker() { return worker_; }
   const Worker& worker() const { return worker_; }
   NegotiatedState& negotiated() { return negotiated_; }
@@ -123,6 +124,7 @@ class Connection {
   void send_responses(const std::shared_ptr<Message>& message);
   void close(const char* reason);
   void arm_idle_timer();
+  void start_setup_deadline();
 
   Worker& worker_;
   std::uint64_t id_;
@@ -130,6 +132,7 @@ class Connection {
   NegotiatedState negotiated_;
   CreditWindow credits_;
   uv_timer_t* idle_timer_ = nullptr;
+  uv_timer_t* setup_timer_ = nullptr;  // runs from the start until a user session exists
   bool closed_ = false;
   bool authenticated_ = false;  // a session was set up on this connection
   std::size_t in_flight_ = 0;

@@ -22,20 +22,31 @@ std::unique_ptr<auth::ServerAuthenticator> make_authenticator(Worker& worker) {
   identity.dns_computer_name = g.netbios_name;
   identity.dns_domain_name = g.workgroup;
   std::shared_ptr<const conf::UserDb> users = worker.config().users;
+  bool null_passwords = g.null_passwords;
   return std::make_unique<auth::ServerAuthenticator>(
       identity,
-      [users](std::string_view user, std::string_view) -> std::optional<auth::UserRecord> {
+      [users, null_passwords](std::string_view user,
+                              std::string_view) -> std::optional<auth::UserRecord> {
         if (!users) return std::nullopt;
         auto found = users->lookup(user);
         if (!found) return std::nullopt;
         auth::UserRecord stored;
         stored.nt_hash = found->nt_hash;
-        stored.disabled = found->disabled;
+        // An account without a password (flag N) is refused unless `null passwords`.
+        stored.disabled = !conf::may_log_on(*found, null_passwords);
         return stored;
       });
 }
 
 constexpr std::size_t kMaxChannelsPerSession = 32;
+
+// A session whose authentication failed goes with everything it holds: one being set up,
+// or an established one whose re-authentication failed, whose opens are closed as LOGOFF
+// closes them (delete on close included).
+void end_session(ClientState& client, std::uint64_t session_id) {
+  client.close_opens_of(session_id, 0);
+  client.remove_session(session_id);
+}
 
 crypto::SigningAlgorithm connection_signing_algorithm(const NegotiatedState& n) {
   return n.dialect >= 0x0300 ? n.signing_algorithm : crypto::SigningAlgorithm::HMAC_SHA256;
@@ -145,7 +156,7 @@ NtStatus establish(Worker& worker, Connection& connection, Session& session,
     session.channels[connection.id()] = std::move(channel);
   }
   session.state = Session::State::VALID;
-  connection.authenticated();
+  connection.authenticated(!session.anonymous);
   worker.announce_session(session);
   return NtStatus::SUCCESS;
 }
@@ -279,7 +290,7 @@ void handle_binding(const RequestPtr& req, const SessionSetupRequest& request) {
   channel.signer =
       std::make_unique<crypto::Signer>(connection_signing_algorithm(n), keys.signing_key);
   session->channels[connection_id] = std::move(channel);
-  c->authenticated();
+  c->authenticated(true);
   log::info(c->peer().c_str(), "connection bound to the session of %s (%zu channels)",
             session->user.c_str(), session->channels.size());
   out.body = encode_body(response);
@@ -347,7 +358,7 @@ void handle_session_setup(const RequestPtr& req) {
     if (!as_guest) {
       log::notice(c->peer().c_str(), "authentication failed for user '%s': %s", step.user.c_str(),
                   std::string(nt_status_name(step.status)).c_str());
-      if (new_session || reauth) client.remove_session(session_id);
+      end_session(client, session_id);
       Response failed;
       failed.status = NtStatus::LOGON_FAILURE;
       req->complete(std::move(failed));
@@ -362,7 +373,7 @@ void handle_session_setup(const RequestPtr& req) {
   if (reauth) {
     // The same user keeps the session; another user may not take it over.
     if (!step.anonymous && step.user != session->user) {
-      client.remove_session(session_id);
+      end_session(client, session_id);
       req->reply(NtStatus::LOGON_FAILURE);
       return;
     }

@@ -1720,12 +1720,12 @@ int case_idle_timeouts(const Opts& o) {
   const double bound = static_cast<double>(setup) + 5;
   check(pinging_closed && pinging_after <= bound,
         "a connection sending an ECHO every 500 ms without a session is closed by the setup "
-        "timeout (%s after %.1fs; bound %.0fs)", pinging_closed ? "closed" : "still open",
-        pinging_after, bound);
+        "timeout (%s after %.1fs; bound %.0fs)",
+        pinging_closed ? "closed" : "still open", pinging_after, bound);
   check(anonymous_closed && anonymous_after <= bound,
         "an anonymous session sending an ECHO every 500 ms is closed by the setup timeout (%s "
-        "after %.1fs; bound %.0fs)", anonymous_closed ? "closed" : "still open", anonymous_after,
-        bound);
+        "after %.1fs; bound %.0fs)",
+        anonymous_closed ? "closed" : "still open", anonymous_after, bound);
   if (session) {
     // The session must outlive the setup timeout: it ends by the idle timeout alone.
     check(!session_closed, "an idle session is still open when the setup timeout (%lds) has "
@@ -2672,8 +2672,9 @@ NtStatus raw_logon(Connection& c, const auth::ClientCredentials& cred, std::uint
     SessionSetupRequest q;
     q.security_mode = kSessionSigningEnabled;
     q.security_buffer = step.output_token;
-    Raw r = exchange(c, plain_message(c, make_call(Command::SESSION_SETUP, Tree{}, q), session_id, 0),
-                     timeout_ms);
+    Raw r =
+        exchange(c, plain_message(c, make_call(Command::SESSION_SETUP, Tree{}, q), session_id, 0),
+                 timeout_ms);
     if (r.headers.empty()) return NtStatus::CONNECTION_DISCONNECTED;
     if (r.status() != NtStatus::MORE_PROCESSING_REQUIRED) return r.status();
     session_id = r.headers[0].session_id;
@@ -2734,7 +2735,8 @@ int case_failed_second_leg(const Opts& o) {
   }
   check(deleted == static_cast<int>(dead.size()),
         "a SESSION_SETUP on the id of a failed exchange -> USER_SESSION_DELETED (%d of %zu; "
-        "others: %s)", deleted, dead.size(), others.c_str());
+        "others: %s)",
+        deleted, dead.size(), others.c_str());
   std::uint64_t good = 0;
   NtStatus s = raw_logon(*c, credentials(o.user, o.password), good);
   check(s == NtStatus::SUCCESS, "the connection still logs on after the failures: %s",
@@ -2753,9 +2755,9 @@ int case_failed_reauth(const Opts& o) {
   const std::string name = "reauth-doc.bin";
   const std::string path = o.share_path + "/" + name;
   ::unlink(path.c_str());
-  CreateRequest q = create_request(name, CreateDisposition::FILE_CREATE,
-                                   acc::GENERIC_READ | acc::GENERIC_WRITE | acc::DELETE,
-                                   kFileDeleteOnClose);
+  CreateRequest q =
+      create_request(name, CreateDisposition::FILE_CREATE,
+                     acc::GENERIC_READ | acc::GENERIC_WRITE | acc::DELETE, kFileDeleteOnClose);
   q.share_access = 0;
   CreateResponse created;
   NtStatus s = a.c->create(a.tree, q, created);
@@ -2766,18 +2768,19 @@ int case_failed_reauth(const Opts& o) {
   check(s == NtStatus::LOGON_FAILURE, "re-authentication with a wrong password -> %s",
         st(s).c_str());
   bool gone = wait_for([&] { return !file_exists(path); }, std::chrono::seconds(10));
-  check(gone, "the delete-on-close file is deleted once the failed re-authentication ended "
+  check(gone,
+        "the delete-on-close file is deleted once the failed re-authentication ended "
         "the session");
-  bool released = wait_for([&] { return holders_of(o.master, path).empty(); },
-                           std::chrono::seconds(10));
+  bool released =
+      wait_for([&] { return holders_of(o.master, path).empty(); }, std::chrono::seconds(10));
   check(released, "no server process holds the file after the failed re-authentication");
   // Another connection of the same client (the same worker, where share modes apply)
   // opens the name exclusively.
   try {
     Client b = login(o, same);
-    CreateRequest again = create_request(name, CreateDisposition::FILE_OPEN_IF,
-                                         acc::GENERIC_READ | acc::GENERIC_WRITE | acc::DELETE,
-                                         kFileDeleteOnClose);
+    CreateRequest again =
+        create_request(name, CreateDisposition::FILE_OPEN_IF,
+                       acc::GENERIC_READ | acc::GENERIC_WRITE | acc::DELETE, kFileDeleteOnClose);
     again.share_access = 0;
     CreateResponse r;
     s = b.c->create(b.tree, again, r);
@@ -2840,7 +2843,8 @@ int case_logon_rate(const Opts& o) {
   double floor_s = (static_cast<double>(attempts) - free_attempts) * min_delay_ms / 1000.0 * 0.8;
   check(one_conn_s >= floor_s,
         "%ld wrong passwords on one connection took %.1fs (at least %.1fs: delayed after the "
-        "first %.0f)", attempts, one_conn_s, floor_s, free_attempts);
+        "first %.0f)",
+        attempts, one_conn_s, floor_s, free_attempts);
   check(good_s >= 0 && good_s < 5.0, "a good client logged on in %.2fs%s", good_s,
         good_during_attack ? " while the attack ran" : "");
   // A new connection (and worker) for every attempt: the source address is counted.
@@ -2918,9 +2922,10 @@ int case_reply_after_logoff(const Opts& o) {
       }
     }
   }
-  check(plaintext == 0, "no answer to an encrypted READ or LOGOFF went out in the clear "
-        "(%d plaintext, %d encrypted, %d connections closed, %ld rounds)", plaintext,
-        encrypted_frames, closed, rounds);
+  check(plaintext == 0,
+        "no answer to an encrypted READ or LOGOFF went out in the clear "
+        "(%d plaintext, %d encrypted, %d connections closed, %ld rounds)",
+        plaintext, encrypted_frames, closed, rounds);
   ::unlink((o.share_path + "/" + name).c_str());
   alive(o, "reads outliving their session");
   return 0;
@@ -2969,8 +2974,8 @@ int case_transform_session(const Opts& o) {
   ReadRequest rq;
   rq.length = 4096;
   rq.file_id = fb2;
-  Bytes read_b = plain_message(*a2.c, make_call(Command::READ, tree_b2, rq), sid_b2,
-                               tree_b2.tree_id);
+  Bytes read_b =
+      plain_message(*a2.c, make_call(Command::READ, tree_b2, rq), sid_b2, tree_b2.tree_id);
   r = exchange(*a2.c, a2.c->encrypt_message(a2.sid, compound({echo, read_b})));
   bool leaked = false;
   for (std::size_t i = 0; i < r.headers.size(); ++i)
@@ -2987,8 +2992,8 @@ int case_transform_session(const Opts& o) {
     Bytes back;
     s = c.c->open(c.tree, name, acc::GENERIC_READ, CreateDisposition::FILE_OPEN, 0, f);
     if (s == NtStatus::SUCCESS) s = c.c->read(c.tree, f, 0, 4096, back);
-    check(s == NtStatus::SUCCESS && back == secret,
-          "the forged WRITE changed nothing: %s", st(s).c_str());
+    check(s == NtStatus::SUCCESS && back == secret, "the forged WRITE changed nothing: %s",
+          st(s).c_str());
   } catch (const std::exception& e) {
     check(false, "reading back: %s", e.what());
   }
