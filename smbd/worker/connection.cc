@@ -1,6 +1,7 @@
 #include "smbd/worker/connection.hh"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <tuple>
 
@@ -10,6 +11,7 @@
 #include "smbd/proto/session_setup.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
+#include "smbd/worker/logon_delay.hh"
 #include "smbd/worker/negotiate_policy.hh"
 #include "smbd/worker/request.hh"
 #include "smbd/worker/worker.hh"
@@ -363,6 +365,15 @@ void Connection::arm_idle_timer() {
         if (self->in_flight_ == 0) self->close("idle timeout");
       },
       static_cast<std::uint64_t>(seconds) * 1000, 0);
+}
+
+std::chrono::milliseconds Connection::pace_failed_logon(unsigned address_failures) {
+  if (failed_logons_ < UINT_MAX) ++failed_logons_;
+  auto delay = failed_logon_delay(std::max(failed_logons_, address_failures));
+  auto now = std::chrono::steady_clock::now();
+  auto due = std::max(now, last_failure_answer_) + delay;
+  last_failure_answer_ = due;
+  return std::chrono::ceil<std::chrono::milliseconds>(due - now);
 }
 
 void Connection::shutdown() { close(nullptr); }

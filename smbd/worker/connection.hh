@@ -3,6 +3,7 @@
 // common checks from the dispatch table → handler → sign/encrypt → transport.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -110,6 +111,11 @@ class Connection {
   // MS-SMB2 3.3.5.16: cancels the request a CANCEL names (smb2_cancel.cc).
   void cancel(const Header& request);
 
+  // Counts a failed logon on this connection and returns how long its answer waits
+  // (logon_delay.hh): by the larger of this connection's failures and its address's,
+  // and never before the answers to earlier failures of this connection.
+  std::chrono::milliseconds pace_failed_logon(unsigned address_failures);
+
  private:
   friend struct Request;
   struct Message;
@@ -135,6 +141,8 @@ class Connection {
   uv_timer_t* setup_timer_ = nullptr;  // runs from the start until a user session exists
   bool closed_ = false;
   bool authenticated_ = false;  // a session was set up on this connection
+  unsigned failed_logons_ = 0;
+  std::chrono::steady_clock::time_point last_failure_answer_{};
   std::size_t in_flight_ = 0;
 };
 

@@ -7,6 +7,7 @@
 #include "smbd/proto/logoff.hh"
 #include "smbd/proto/session_setup.hh"
 #include "smbd/worker/dispatch.hh"
+#include "smbd/worker/logon_delay.hh"
 #include "smbd/worker/negotiate_policy.hh"
 #include "smbd/worker/worker.hh"
 
@@ -46,6 +47,30 @@ constexpr std::size_t kMaxChannelsPerSession = 32;
 void end_session(ClientState& client, std::uint64_t session_id) {
   client.close_opens_of(session_id, 0);
   client.remove_session(session_id);
+}
+
+// Answers a failed logon with LOGON_FAILURE once its delay has passed (logon_delay.hh):
+// counted for the connection and, through the master, for the source address. The loop
+// goes on serving meanwhile.
+void answer_failed_logon(const RequestPtr& req, const std::string& user) {
+  Connection* c = req->connection();
+  Worker* worker = &req->worker;
+  std::uint64_t connection_id = c->id();
+  auto answer = [req, worker, connection_id, user](unsigned address_failures) {
+    Connection* connection = worker->connection(connection_id);
+    if (connection == nullptr) return;  // nobody left to answer
+    auto delay = connection->pace_failed_logon(address_failures);
+    if (delay.count() == 0) {
+      req->reply(NtStatus::LOGON_FAILURE);
+      return;
+    }
+    log::info(connection->peer().c_str(),
+              "failed logon for user '%s' answered after %lld ms (%u recent failures "
+              "from the address)",
+              user.c_str(), static_cast<long long>(delay.count()), address_failures);
+    worker->after(delay, [req] { req->reply(NtStatus::LOGON_FAILURE); });
+  };
+  worker->report_failed_logon(std::string(peer_host(c->peer())), std::move(answer));
 }
 
 crypto::SigningAlgorithm connection_signing_algorithm(const NegotiatedState& n) {
@@ -270,7 +295,7 @@ void handle_binding(const RequestPtr& req, const SessionSetupRequest& request) {
   if (step.status != NtStatus::SUCCESS) {
     log::notice(c->peer().c_str(), "channel binding failed for user '%s': %s", step.user.c_str(),
                 std::string(nt_status_name(step.status)).c_str());
-    req->reply(NtStatus::LOGON_FAILURE);
+    answer_failed_logon(req, step.user);
     return;
   }
   // The channel belongs to the session's user (MS-SMB2 3.3.5.5.3).
@@ -359,9 +384,7 @@ void handle_session_setup(const RequestPtr& req) {
       log::notice(c->peer().c_str(), "authentication failed for user '%s': %s", step.user.c_str(),
                   std::string(nt_status_name(step.status)).c_str());
       end_session(client, session_id);
-      Response failed;
-      failed.status = NtStatus::LOGON_FAILURE;
-      req->complete(std::move(failed));
+      answer_failed_logon(req, step.user);
       return;
     }
     session->guest = true;
