@@ -10,7 +10,7 @@ namespace smb::server {
 
 // The failures of a connection or a source address answered at once; each later one
 // waits kFailedLogonStep longer than the one before, up to kMaxFailedLogonDelay (the
-// 2 seconds Windows waits after every failed NTLM logon).
+// 2 seconds Windows' SMB authentication rate limiter waits by default).
 inline constexpr unsigned kFreeFailedLogons = 3;
 inline constexpr std::chrono::milliseconds kFailedLogonStep{500};
 inline constexpr std::chrono::milliseconds kMaxFailedLogonDelay{2000};
