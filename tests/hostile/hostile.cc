@@ -2926,6 +2926,49 @@ int case_reply_after_logoff(const Opts& o) {
         "no answer to an encrypted READ or LOGOFF went out in the clear "
         "(%d plaintext, %d encrypted, %d connections closed, %ld rounds)",
         plaintext, encrypted_frames, closed, rounds);
+
+  // Signed: SMB 2.1 sessions (no encryption) that sign every request.
+  client::Options sign = default_options();
+  sign.max_dialect = 0x0210;
+  sign.sign = true;
+  int unsigned_answers = 0, signed_answers = 0, read_after_logoff = 0;
+  for (long round = 0; round < rounds; ++round) {
+    Client cl = login(o, sign);
+    FileId f;
+    NtStatus s = cl.c->open(cl.tree, name, acc::GENERIC_READ, CreateDisposition::FILE_OPEN, 0, f);
+    if (s != NtStatus::SUCCESS) {
+      check(false, "open %s (SMB 2.1, signed): %s", name.c_str(), st(s).c_str());
+      break;
+    }
+    ReadRequest rq;
+    rq.length = 1u << 20;  // the most SMB 2.1 reads at once here
+    rq.file_id = f;
+    Call read = make_call(Command::READ, cl.tree, rq);
+    read.response_payload = rq.length;
+    Call logoff = make_call(Command::LOGOFF, cl.tree, LogoffRequest{});
+    logoff.tree_id = 0;
+    Bytes m1 = cl.c->build(read);
+    Bytes m2 = cl.c->build(logoff);
+    cl.c->send_raw(m1);
+    cl.c->send_raw(m2);
+    Raw r = receive(*cl.c, 10000);
+    Raw r2 = receive(*cl.c, 10000);
+    if (!r.headers.empty() && r.headers[0].command == Command::LOGOFF) ++read_after_logoff;
+    for (const Raw* x : {&r, &r2})
+      for (const auto& h : x->headers) {
+        if ((h.flags & kFlagSigned) != 0) {
+          ++signed_answers;
+        } else {
+          ++unsigned_answers;
+          say("unsigned answer in round %ld: %s %s", round, command_name(h.command),
+              st(h.status).c_str());
+        }
+      }
+  }
+  check(unsigned_answers == 0,
+        "every answer to a signed READ or LOGOFF is signed (%d unsigned, %d signed, %ld rounds; "
+        "in %d the READ was answered after the LOGOFF)",
+        unsigned_answers, signed_answers, rounds, read_after_logoff);
   ::unlink((o.share_path + "/" + name).c_str());
   alive(o, "reads outliving their session");
   return 0;
