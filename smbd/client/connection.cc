@@ -791,6 +791,14 @@ Bytes Connection::build(const Call& c) {
                out.buffer.end());
 }
 
+Bytes Connection::encrypt_message(std::uint64_t session_id, ByteSpan message) {
+  Session* s = find_session(session_id);
+  if (s == nullptr || !s->encryptor)
+    throw Error(NtStatus::INVALID_PARAMETER, "the session has no encryption key");
+  std::array<ByteSpan, 1> parts{message};
+  return s->encryptor->encrypt(session_id, parts);
+}
+
 void Connection::send_raw(ByteSpan message, bool framed) {
   if (fd_ < 0) throw Error(NtStatus::CONNECTION_DISCONNECTED, "not connected: " + failure_);
   Outgoing out;

@@ -245,6 +245,9 @@ class Connection {
   // window), signed or encrypted as the session requires, and returns it without the
   // 4-byte transport framing; nothing is sent and no completion is registered.
   Bytes build(const Call& call);
+  // Wraps whatever `message` holds in a transform header under the key of `session_id`
+  // (which must encrypt): the forged messages of tests. Throws Error without such a key.
+  Bytes encrypt_message(std::uint64_t session_id, ByteSpan message);
   // Sends `message` as one framed message (or, with `framed`, exactly these bytes).
   void send_raw(ByteSpan message, bool framed = false);
   // The next whole message from the server, as received (still encrypted if it was),

@@ -224,7 +224,7 @@ void set_path(std::string& out, std::string_view v, Outcome& o) {
   out = std::string(v);
 }
 
-const std::array<GlobalParam, 41> kGlobalParams{{
+const std::array<GlobalParam, 42> kGlobalParams{{
     {"smb ports",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        std::vector<std::uint16_t> ports;
@@ -305,6 +305,8 @@ const std::array<GlobalParam, 41> kGlobalParams{{
        s.g.realm = std::string(trim(v));
        for (char& c : s.g.realm) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
      }},
+    {"null passwords",
+     [](GlobalState& s, std::string_view v, Outcome& o) { set_bool(s.g.null_passwords, v, o); }},
     {"log level",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        // Samba allows per-class levels after the first ("3 auth:5"); those are ignored.
@@ -898,6 +900,7 @@ void dump_config(const Config& config, std::ostream& out) {
   param("max credits", std::to_string(g.max_credits));
   param("max log size", std::to_string(g.max_log_size_kib));
   param("netbios name", g.netbios_name);
+  param("null passwords", yes_no(g.null_passwords));
   param("pid directory", g.pid_directory);
   param("rdma address", g.rdma_address);
   param("rdma fabric", g.rdma_fabric);

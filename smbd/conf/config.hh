@@ -89,6 +89,8 @@ struct Global {
   KerberosMethod kerberos_method = KerberosMethod::NONE;
   std::string dedicated_keytab_file;  // for KerberosMethod::DEDICATED_KEYTAB
   std::string realm;                  // upper case; principals of other realms are refused
+  // Accounts without a password (smbpasswd flag N) may log on: Samba's `null passwords`.
+  bool null_passwords = false;
   int log_level = 0;
   std::string log_file;                   // empty: standard output
   std::uint64_t max_log_size_kib = 5000;  // accepted for compatibility
@@ -102,7 +104,7 @@ struct Global {
   std::string netbios_name;           // default: the host name, upper case, at most 15 characters
   unsigned deadtime_minutes = 10080;  // Samba's default: one week
   unsigned connection_idle_timeout = 0;    // seconds; 0: derived from deadtime
-  unsigned connection_setup_timeout = 60;  // seconds until NEGOTIATE must have happened
+  unsigned connection_setup_timeout = 60;  // seconds a connection has to set up a user session
   std::uint32_t max_credits = 8192;
   std::uint32_t smb2_max_read = 8u << 20;
   std::uint32_t smb2_max_write = 8u << 20;

@@ -155,6 +155,10 @@ std::string UserDb::render(const Entry& e) {
   return out;
 }
 
+bool may_log_on(const User& user, bool null_passwords) {
+  return !user.disabled && (!user.no_password || null_passwords);
+}
+
 User UserDb::to_user(const Entry& e) {
   User u;
   u.name = e.name;

@@ -30,6 +30,10 @@ struct User {
   std::string flags;         // the account flags as stored, e.g. "UX"
 };
 
+// Whether `user` may log on at all: not disabled, and, when it has no password (flag N),
+// only where `null passwords = yes` allows it, as Samba's smbd does.
+bool may_log_on(const User& user, bool null_passwords);
+
 class UserDb {
  public:
   UserDb() = default;

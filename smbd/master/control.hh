@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 
@@ -27,6 +28,9 @@ enum class ControlType : std::uint32_t {
   SESSION_ANNOUNCE = 5,
   SESSION_GONE = 6,   // payload: session id
   SESSION_QUERY = 7,  // payload: session id
+  // A failed logon from a source address, counted across workers (logon pacing):
+  // payload token (8 bytes) + the address; answered with LOGON_FAILURES.
+  LOGON_FAILED = 8,
   // master → worker
   CLAIM_GRANTED = 10,
   CLAIM_OWNED_ELSEWHERE = 11,
@@ -36,7 +40,14 @@ enum class ControlType : std::uint32_t {
   // are already queued ahead of it on the control socket.
   RELEASE_DONE = 14,
   SESSION_FACTS = 15,  // payload: session id, then its facts when some worker has it
+  LOGON_FAILURES = 16,  // payload: the token, then the address's recent failures (4 bytes)
 };
+
+// The master forgets a source address's failed logons after this long without one.
+inline constexpr std::chrono::seconds kFailedLogonMemory{60};
+// Source addresses whose failures it keeps at most; past it, those of addresses quiet
+// for kFailedLogonMemory are dropped first, and new ones are not counted.
+inline constexpr std::size_t kMaxFailedLogonAddresses = 4096;
 
 struct ControlMessage {
   ControlType type = ControlType::SHUTDOWN;

@@ -143,6 +143,25 @@ std::vector<std::uint16_t> Master::bound_ports() const {
   return ports;
 }
 
+std::uint32_t Master::count_failed_logon(const std::string& address) {
+  auto now = std::chrono::steady_clock::now();
+  auto found = failed_logons_.find(address);
+  if (found == failed_logons_.end()) {
+    if (failed_logons_.size() >= kMaxFailedLogonAddresses)
+      std::erase_if(failed_logons_, [now](const auto& entry) {
+        return now - entry.second.last > kFailedLogonMemory;
+      });
+    // Still full: a flood from many addresses; each connection is still paced alone.
+    if (failed_logons_.size() >= kMaxFailedLogonAddresses) return 0;
+    found = failed_logons_.emplace(address, FailedLogons{}).first;
+  }
+  FailedLogons& f = found->second;
+  if (f.count != 0 && now - f.last > kFailedLogonMemory) f.count = 0;
+  if (f.count < UINT32_MAX) ++f.count;
+  f.last = now;
+  return f.count;
+}
+
 unsigned Master::live_connections() const {
   unsigned total = 0;
   for (const auto& [pid, worker] : workers_) total += worker.connections;
@@ -337,6 +356,17 @@ void Master::handle_control(pid_t pid) {
                                  s->second.facts.end());
           send_control(worker.control.get(), reply);
         }
+        break;
+      }
+      case ControlType::LOGON_FAILED: {
+        if (message->payload.size() < 8 || message->payload.size() > 8 + 256) break;
+        ControlMessage reply;
+        reply.type = ControlType::LOGON_FAILURES;
+        reply.payload.assign(message->payload.begin(), message->payload.begin() + 8);
+        ByteWriter(reply.payload)
+            .u32(count_failed_logon(
+                std::string(message->payload.begin() + 8, message->payload.end())));
+        send_control(worker.control.get(), reply);
         break;
       }
       case ControlType::RELEASE_CLIENT: {

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -82,6 +83,13 @@ class Master {
     Bytes facts;
   };
   std::map<std::uint64_t, AnnouncedSession> sessions_;  // by session id
+  // Recent failed logons by source address (control.hh: LOGON_FAILED).
+  struct FailedLogons {
+    std::uint32_t count = 0;
+    std::chrono::steady_clock::time_point last;
+  };
+  std::map<std::string, FailedLogons> failed_logons_;
+  std::uint32_t count_failed_logon(const std::string& address);
   bool stopping_ = false;
 };
 

@@ -13,6 +13,9 @@ bool is_share_level(std::uint32_t level) {
   return level == 0 || level == 1 || level == 2 || level == 501 || level == 502;
 }
 
+// Levels that carry the share's local path: for administrators only.
+bool is_admin_level(std::uint32_t level) { return level == 2 || level == 502; }
+
 // NDR size of one SHARE_INFO_x structure in an array (pointers count 4 octets).
 std::uint64_t fixed_size(std::uint32_t level) {
   switch (level) {
@@ -152,7 +155,8 @@ std::uint32_t Srvsvc::share_enum(ByteSpan stub, Bytes& out) {
   NdrWriter w(out);
   w.u32(level);
   w.u32(level);
-  if (!is_share_level(level)) {
+  bool denied = is_admin_level(level) && !server_.caller_is_admin;
+  if (!is_share_level(level) || denied) {
     w.unique_pointer(false);
     w.u32(0);  // TotalEntries
     if (has_resume) {
@@ -161,7 +165,7 @@ std::uint32_t Srvsvc::share_enum(ByteSpan stub, Bytes& out) {
     } else {
       w.unique_pointer(false);
     }
-    w.u32(kWerrInvalidLevel);
+    w.u32(denied ? kWerrAccessDenied : kWerrInvalidLevel);
     return 0;
   }
 
@@ -217,6 +221,8 @@ std::uint32_t Srvsvc::share_get_info(ByteSpan stub, Bytes& out) {
   std::vector<ShareEntry> shares;
   if (!is_share_level(level) && level != 1005) {
     status = kWerrInvalidLevel;
+  } else if (is_admin_level(level) && !server_.caller_is_admin) {
+    status = kWerrAccessDenied;
   } else {
     shares = list_shares_();
     auto it = std::find_if(shares.begin(), shares.end(),

@@ -24,6 +24,7 @@ inline constexpr std::uint32_t kStypeSpecial = 0x80000000;  // IPC$, admin share
 
 // Win32 error codes (WERROR) returned by srvsvc operations ([MS-ERREF] 2.2).
 inline constexpr std::uint32_t kWerrOk = 0;
+inline constexpr std::uint32_t kWerrAccessDenied = 5;
 inline constexpr std::uint32_t kWerrInvalidLevel = 124;
 inline constexpr std::uint32_t kWerrMoreData = 234;
 inline constexpr std::uint32_t kWerrNetNameNotFound = 2310;
@@ -51,6 +52,10 @@ struct ServerInfo {
   // SV_TYPE_WORKSTATION | SV_TYPE_SERVER | SV_TYPE_NT | SV_TYPE_SERVER_NT (2.2.2.7).
   std::uint32_t server_type = 0x00009003;
   std::string user_path = "C:\\";  // sv102_userpath
+  // The caller administers the server: only then do share-info levels 2 and 502 (which
+  // carry the share's path) answer; anyone else gets ERROR_ACCESS_DENIED, as Windows
+  // answers callers outside its administrative groups ([MS-SRVS] 3.1.4.8, 3.1.4.10).
+  bool caller_is_admin = false;
 };
 
 // Called on every enumeration and lookup so the answer reflects the current

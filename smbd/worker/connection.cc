@@ -1,6 +1,7 @@
 #include "smbd/worker/connection.hh"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <tuple>
 
@@ -9,8 +10,9 @@
 #include "smbd/proto/negotiate.hh"
 #include "smbd/proto/session_setup.hh"
 #include "smbd/worker/blocking.hh"
-#include "smbd/worker/negotiate_policy.hh"
 #include "smbd/worker/dispatch.hh"
+#include "smbd/worker/logon_delay.hh"
+#include "smbd/worker/negotiate_policy.hh"
 #include "smbd/worker/request.hh"
 #include "smbd/worker/worker.hh"
 
@@ -26,20 +28,73 @@ bool is_protocol(ByteSpan message, std::uint8_t first) {
          message[3] == 'B';
 }
 
+// The signer of a session's answers on `connection_id`: the channel's key, or for a
+// binding exchange that has not made the connection a channel yet Session.SigningKey
+// (MS-SMB2 3.3.4.1.1).
+std::shared_ptr<crypto::Signer> answer_signer(const Session& session, std::uint64_t connection_id,
+                                              bool binding) {
+  if (auto channel = session.channels.find(connection_id); channel != session.channels.end())
+    return channel->second.signer;
+  return binding ? session.session_signer : nullptr;
+}
+
+// The key a session or its share demands answers be encrypted with (MS-SMB2 3.3.4.1.4):
+// a session's NEGOTIATE and SESSION_SETUP answers go unencrypted unless the request came
+// encrypted (re-authentication).
+std::shared_ptr<crypto::Encryptor> demanded_encryptor(const Session& session, std::uint32_t tree_id,
+                                                      const CommandSpec* spec) {
+  if (session.encryptor == nullptr) return nullptr;
+  bool exempt = spec != nullptr && spec->encryption == EncryptionRule::exempt;
+  if (exempt) return nullptr;
+  bool share_requires = false;
+  if (auto t = session.trees.find(tree_id); t != session.trees.end())
+    share_requires = t->second.encrypt_required;
+  return session.encrypt_data || share_requires ? session.encryptor : nullptr;
+}
+
+// What an answer will be protected with, taken when its request is admitted: the
+// session may be gone when the answer is ready.
+struct AnswerProtection {
+  std::shared_ptr<crypto::Signer> signer;
+  bool signing_required = false;
+  std::shared_ptr<crypto::Encryptor> encryptor;  // the session or share demands it
+};
+
+AnswerProtection protection_of(const Session* session, std::uint64_t connection_id,
+                               std::uint32_t tree_id, const CommandSpec& spec, bool binding) {
+  AnswerProtection p;
+  if (session == nullptr || session->state != Session::State::VALID || session->anonymous ||
+      session->guest)
+    return p;
+  p.signer = answer_signer(*session, connection_id, binding);
+  p.signing_required = session->signing_required;
+  p.encryptor = demanded_encryptor(*session, tree_id, &spec);
+  return p;
+}
+
 }  // namespace
 
 // The message being served and the responses gathered for its elements.
 struct Connection::Message {
   std::shared_ptr<Bytes> bytes;
   bool encrypted = false;
+  // The key of the session the message came encrypted under: its answers are encrypted
+  // with it, whatever became of the session meanwhile, or not sent (MS-SMB2 3.3.4.1.4).
+  std::shared_ptr<crypto::Encryptor> encryptor;
   std::vector<ByteSpan> elements;
   std::size_t next = 0;  // the element the gate takes next
+  std::uint64_t transform_session_id = 0;
+  // How each element's answer is protected, as its session said when the request was
+  // admitted: the answer of a request that outlives its session (LOGOFF, a lost channel)
+  // is still signed or encrypted as its request was.
+  std::vector<AnswerProtection> protection;
   struct Done {
     Header request;
     const CommandSpec* spec = nullptr;  // null for a command code outside the table
     Response response;
-    bool sign = false;
-    std::uint64_t signing_session = 0;
+    std::shared_ptr<crypto::Signer> signer;        // signs the answer when set
+    std::shared_ptr<crypto::Encryptor> encryptor;  // encrypts the message when set
+    std::uint64_t key_session = 0;                 // the session of that key
   };
   std::vector<Done> done;
   // Related operations inherit these from the previous element (MS-SMB2 3.3.5.2.7.2).
@@ -252,10 +307,11 @@ Connection::Connection(Worker& worker, std::uint64_t id, std::unique_ptr<Transpo
       credits_(worker.config().conf.global.max_credits) {}
 
 Connection::~Connection() {
-  if (idle_timer_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(idle_timer_),
+  for (uv_timer_t** timer : {&idle_timer_, &setup_timer_}) {
+    if (*timer == nullptr) continue;
+    uv_close(reinterpret_cast<uv_handle_t*>(*timer),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-    idle_timer_ = nullptr;
+    *timer = nullptr;
   }
   if (transport_) transport_->close();
 }
@@ -263,11 +319,13 @@ Connection::~Connection() {
 // Before a session exists only NEGOTIATE and SESSION_SETUP arrive; both are small.
 constexpr std::size_t kMaxMessageBeforeAuthentication = 64 * 1024;
 
-void Connection::authenticated() {
+void Connection::authenticated(bool user_session) {
+  // A user's (or guest's) session ends the setup deadline; an anonymous one does not:
+  // it proves nothing about the client, and would let any client stay for good.
+  if (user_session && setup_timer_ != nullptr) uv_timer_stop(setup_timer_);
   if (authenticated_) return;
   authenticated_ = true;
   transport_->set_max_message(worker_.config().max_message_size());
-  arm_idle_timer();
 }
 
 void Connection::start(Bytes initial) {
@@ -276,18 +334,31 @@ void Connection::start(Bytes initial) {
   events.on_message = [this](Bytes m) { on_message(std::move(m)); };
   events.on_closed = [this](const char* reason) { on_closed(reason); };
   transport_->start(std::move(events));
+  start_setup_deadline();
   arm_idle_timer();
   if (!initial.empty()) on_message(std::move(initial));
 }
 
+// From the start, the client has `connection setup timeout` seconds to set up a user
+// session, however many messages it sends meanwhile: half-open, silent and chatty
+// connections without one must not pile up.
+void Connection::start_setup_deadline() {
+  unsigned seconds = worker_.config().conf.global.connection_setup_timeout_seconds();
+  if (seconds == 0) return;
+  setup_timer_ = new uv_timer_t();
+  uv_timer_init(worker_.loop(), setup_timer_);
+  setup_timer_->data = this;
+  uv_timer_start(
+      setup_timer_,
+      [](uv_timer_t* t) {
+        static_cast<Connection*>(t->data)->close("no user session within the setup timeout");
+      },
+      static_cast<std::uint64_t>(seconds) * 1000, 0);
+}
+
 void Connection::arm_idle_timer() {
+  // Before a session, the setup deadline bounds the connection as well.
   unsigned seconds = worker_.config().conf.global.idle_timeout_seconds();
-  // Until a session is set up the client gets a bounded time: half-open and silent
-  // connections must not pile up.
-  if (!authenticated_) {
-    unsigned pre_auth = worker_.config().conf.global.connection_setup_timeout_seconds();
-    if (seconds == 0 || (pre_auth != 0 && pre_auth < seconds)) seconds = pre_auth;
-  }
   if (seconds == 0) return;
   if (idle_timer_ == nullptr) {
     idle_timer_ = new uv_timer_t();
@@ -303,6 +374,15 @@ void Connection::arm_idle_timer() {
       static_cast<std::uint64_t>(seconds) * 1000, 0);
 }
 
+std::chrono::milliseconds Connection::pace_failed_logon(unsigned address_failures) {
+  if (failed_logons_ < UINT_MAX) ++failed_logons_;
+  auto delay = failed_logon_delay(std::max(failed_logons_, address_failures));
+  auto now = std::chrono::steady_clock::now();
+  auto due = std::max(now, last_failure_answer_) + delay;
+  last_failure_answer_ = due;
+  return std::chrono::ceil<std::chrono::milliseconds>(due - now);
+}
+
 void Connection::shutdown() { close(nullptr); }
 
 void Connection::close(const char* reason) {
@@ -311,6 +391,7 @@ void Connection::close(const char* reason) {
   if (reason != nullptr) log::info(peer().c_str(), "disconnecting: %s", reason);
   transport_->close();
   if (idle_timer_ != nullptr) uv_timer_stop(idle_timer_);
+  if (setup_timer_ != nullptr) uv_timer_stop(setup_timer_);
   worker_.connection_closed(id_);
 }
 
@@ -319,6 +400,7 @@ void Connection::on_closed(const char* reason) {
   log::info(peer().c_str(), "connection closed: %s", reason);
   closed_ = true;
   if (idle_timer_ != nullptr) uv_timer_stop(idle_timer_);
+  if (setup_timer_ != nullptr) uv_timer_stop(setup_timer_);
   worker_.connection_closed(id_);
 }
 
@@ -382,6 +464,8 @@ void Connection::on_message(Bytes bytes) {
     }
     message->bytes = std::move(plain);
     message->encrypted = true;
+    message->encryptor = session->encryptor;
+    message->transform_session_id = *session_id;
     message->last_session_id = *session_id;
     view = ByteSpan(*message->bytes);
     if (!is_protocol(view, 0xFE)) {
@@ -396,6 +480,20 @@ void Connection::on_message(Bytes bytes) {
     close("malformed compound chain");
     return;
   }
+  // MS-SMB2 3.3.5.2.1.1, 3.3.5.2.9: a session's key carries only that session's
+  // requests; every element names the transform header's session (a related one may
+  // inherit it). Anything else is a forgery by a holder of one session's key.
+  if (message->encrypted) {
+    for (ByteSpan element : message->elements) {
+      std::uint64_t inner = load_le64(&element[40]);
+      bool related = (load_le32(&element[16]) & kFlagRelatedOperations) != 0;
+      if (inner != message->transform_session_id && !(related && inner == kRelatedId)) {
+        close("encrypted message for another session than its transform header's");
+        return;
+      }
+    }
+  }
+  message->protection.resize(message->elements.size());
   ++in_flight_;
   process_next(message);
 }
@@ -502,7 +600,10 @@ void Connection::gate(const std::shared_ptr<Message>& message) {
     return;
   }
   Gate checks{*this, *message, index, *spec, *request, *completion};
-  if (NtStatus status = checks.admit(); status != NtStatus::SUCCESS) {
+  NtStatus admitted = checks.admit();
+  message->protection[index] =
+      protection_of(request->session, id_, h.tree_id, *spec, checks.binding);
+  if (NtStatus status = admitted; status != NtStatus::SUCCESS) {
     request->reply(status);
     return;
   }
@@ -536,8 +637,13 @@ void Connection::finish_element(const std::shared_ptr<Message>& message, Respons
     message->create_error = nt_error(response.status) ? response.status : NtStatus::SUCCESS;
   }
 
-  // Sign when the request was signed, or the session requires it (MS-SMB2 3.3.4.1.1).
-  Message::Done done{request, spec, std::move(response), false, 0};
+  // Sign when the request was signed, or the session requires it (MS-SMB2 3.3.4.1.1);
+  // encrypt when the request came encrypted, or the session or share demands it. The
+  // session as it is now decides (a SESSION_SETUP may just have made it valid or bound
+  // this channel); one that went away while the request ran leaves the decision taken
+  // when the request was admitted.
+  Message::Done done{request, spec, std::move(response), nullptr, nullptr, 0};
+  const AnswerProtection& admitted = message->protection[index];
   // A SESSION_SETUP that completes in one round trip (Kerberos) answers for the session it
   // created, which its request could not name yet.
   std::uint64_t session_id = done.response.session_id_override != 0
@@ -545,14 +651,25 @@ void Connection::finish_element(const std::shared_ptr<Message>& message, Respons
                              : request.session_id == kRelatedId ? message->last_session_id
                                                                 : request.session_id;
   Session* session = worker_.client().session(session_id);
-  if (session != nullptr && !message->encrypted) {
-    bool signed_request = (request.flags & kFlagSigned) != 0;
-    bool valid_now = session->state != Session::State::IN_PROGRESS;  // an expired one has keys
-    if (valid_now && (signed_request || session->signing_required || done.response.force_sign) &&
-        !(session->anonymous || session->guest)) {
-      done.sign = true;
-      done.signing_session = session_id;
+  bool signed_request = (request.flags & kFlagSigned) != 0;
+  if (message->encrypted) {
+    done.encryptor = message->encryptor;
+    done.key_session = message->transform_session_id;
+  } else if (session != nullptr) {
+    // An expired session still has its keys.
+    bool keyed = session->state != Session::State::IN_PROGRESS && !session->anonymous &&
+                 !session->guest;
+    if (keyed && (signed_request || session->signing_required || done.response.force_sign)) {
+      bool binding = spec != nullptr && spec->session == SessionRule::setup;
+      done.signer = answer_signer(*session, id_, binding);
+      if (done.signer == nullptr) done.signer = admitted.signer;
     }
+    done.encryptor = demanded_encryptor(*session, request.tree_id, spec);
+    done.key_session = session_id;
+  } else {
+    if (signed_request || admitted.signing_required) done.signer = admitted.signer;
+    done.encryptor = admitted.encryptor;
+    done.key_session = session_id;
   }
   bool disconnect = done.response.disconnect;
   message->done.push_back(std::move(done));
@@ -588,13 +705,11 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
   std::shared_ptr<const void> keep;
   std::optional<std::uint32_t> invalidate_token;
   std::vector<std::pair<std::size_t, std::size_t>> element_ranges;
-  std::vector<std::uint64_t> signing_sessions;
-  std::vector<const CommandSpec*> signing_specs;
+  std::vector<crypto::Signer*> signers;
   // Elements whose final bytes someone needs: index, start, end (without padding).
   std::vector<std::tuple<std::size_t, std::size_t, std::size_t>> encoded;
   std::size_t previous_start = 0;
   bool any = false;
-  std::uint64_t encrypt_session = 0;
 
   for (std::size_t i = 0; i < message->done.size(); ++i) {
     auto& d = message->done[i];
@@ -615,7 +730,7 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
     // the flag and then take such error statuses unverified.
     bool keep_signed_flag = (d.request.flags & kFlagSigned) != 0 && nt_error(d.response.status);
     h.flags = kFlagServerToRedir | (d.request.flags & kFlagRelatedOperations) |
-              (d.sign || keep_signed_flag ? kFlagSigned : 0);
+              (d.signer != nullptr || keep_signed_flag ? kFlagSigned : 0);
     h.message_id = d.request.message_id;
     h.process_id = d.request.process_id;
     h.tree_id = d.request.tree_id;
@@ -643,8 +758,7 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
       }
     }
     element_ranges.emplace_back(start, head.size());
-    signing_sessions.push_back(d.sign ? d.signing_session : 0);
-    signing_specs.push_back(d.spec);
+    signers.push_back(d.signer.get());
     if (d.response.after_encode) encoded.emplace_back(i, start, head.size());
     any = true;
   }
@@ -652,17 +766,7 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
 
   // Sign each element (the padding of all but the last is covered).
   for (std::size_t i = 0; i < element_ranges.size(); ++i) {
-    if (signing_sessions[i] == 0) continue;
-    Session* s = worker_.client().session(signing_sessions[i]);
-    if (s == nullptr) continue;
-    auto channel = s->channels.find(id_);
-    crypto::Signer* signer =
-        channel != s->channels.end() ? channel->second.signer.get() : nullptr;
-    // Answers to a binding exchange that has not made this connection a channel yet are
-    // signed with Session.SigningKey, as its requests are (MS-SMB2 3.3.4.1.1).
-    if (channel == s->channels.end() && signing_specs[i] != nullptr &&
-        signing_specs[i]->session == SessionRule::setup)
-      signer = s->session_signer.get();
+    crypto::Signer* signer = signers[i];
     if (signer == nullptr) continue;
     auto [from, to] = element_ranges[i];
     MutableByteSpan element(head.data() + from, to - from);
@@ -677,27 +781,25 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
   for (auto [index, from, to] : encoded)
     message->done[index].response.after_encode(ByteSpan(head).subspan(from, to - from));
 
-  // Encrypt when the request was encrypted or the session/share demands it.
-  for (auto& d : message->done) {
-    Session* s = worker_.client().session(d.request.session_id);
-    if (s == nullptr || s->encryptor == nullptr) continue;
-    bool share_requires = false;
-    if (auto t = s->trees.find(d.request.tree_id); t != s->trees.end())
-      share_requires = t->second.encrypt_required;
-    // MS-SMB2 3.3.4.1.4: a session's NEGOTIATE/SESSION_SETUP answers go unencrypted
-    // unless the request itself came encrypted (re-authentication).
-    bool exempt = d.spec != nullptr && d.spec->encryption == EncryptionRule::exempt;
-    if (message->encrypted || (!exempt && (s->encrypt_data || share_requires))) {
-      encrypt_session = s->id;
-      break;
-    }
+  // Encrypted with the first key an element asks for (the one its request came under
+  // when the message was encrypted), under the SessionId of that key's session.
+  crypto::Encryptor* encryptor = nullptr;
+  std::uint64_t encrypt_session = 0;
+  for (const auto& d : message->done) {
+    if (d.encryptor == nullptr) continue;
+    encryptor = d.encryptor.get();
+    encrypt_session = d.key_session;
+    break;
   }
   Frame frame;
   frame.invalidate_token = invalidate_token;
-  if (encrypt_session != 0) {
-    Session* s = worker_.client().session(encrypt_session);
+  if (encryptor != nullptr) {
     std::array<ByteSpan, 2> parts{ByteSpan(head), payload};
-    frame.head = s->encryptor->encrypt(encrypt_session, parts);
+    frame.head = encryptor->encrypt(encrypt_session, parts);
+  } else if (message->encrypted) {
+    // No key to answer an encrypted message with: it is not answered in the clear.
+    log::error(peer().c_str(), "internal error: no key for the answer to an encrypted message");
+    return;
   } else {
     frame.head = std::move(head);
     frame.payload = payload;

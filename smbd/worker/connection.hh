@@ -3,6 +3,7 @@
 // common checks from the dispatch table → handler → sign/encrypt → transport.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -83,9 +84,10 @@ class Connection {
   void shutdown();
 
   std::uint64_t id() const { return id_; }
-  // A session became valid on this connection: full message sizes and the idle timeout
-  // apply from now on.
-  void authenticated();
+  // A session became valid on this connection: full message sizes apply from now on,
+  // and a user's or guest's session (`user_session`; not an anonymous one) ends the
+  // setup deadline.
+  void authenticated(bool user_session);
   Worker& worker() { return worker_; }
   const Worker& worker() const { return worker_; }
   NegotiatedState& negotiated() { return negotiated_; }
@@ -109,6 +111,11 @@ class Connection {
   // MS-SMB2 3.3.5.16: cancels the request a CANCEL names (smb2_cancel.cc).
   void cancel(const Header& request);
 
+  // Counts a failed logon on this connection and returns how long its answer waits
+  // (logon_delay.hh): by the larger of this connection's failures and its address's,
+  // and never before the answers to earlier failures of this connection.
+  std::chrono::milliseconds pace_failed_logon(unsigned address_failures);
+
  private:
   friend struct Request;
   struct Message;
@@ -123,6 +130,7 @@ class Connection {
   void send_responses(const std::shared_ptr<Message>& message);
   void close(const char* reason);
   void arm_idle_timer();
+  void start_setup_deadline();
 
   Worker& worker_;
   std::uint64_t id_;
@@ -130,8 +138,11 @@ class Connection {
   NegotiatedState negotiated_;
   CreditWindow credits_;
   uv_timer_t* idle_timer_ = nullptr;
+  uv_timer_t* setup_timer_ = nullptr;  // runs from the start until a user session exists
   bool closed_ = false;
   bool authenticated_ = false;  // a session was set up on this connection
+  unsigned failed_logons_ = 0;
+  std::chrono::steady_clock::time_point last_failure_answer_{};
   std::size_t in_flight_ = 0;
 };
 

@@ -52,9 +52,11 @@ struct TreeConnect {
 };
 
 // Per-connection state of a session (MS-SMB2 3.3.1.14 Channel).
+// Keys are shared: an answer holds the key its request came under until it is sent,
+// also when the session or channel is gone by then (connection.cc).
 struct SessionChannel {
   std::uint64_t connection_id = 0;
-  std::unique_ptr<crypto::Signer> signer;
+  std::shared_ptr<crypto::Signer> signer;
 };
 
 // A connection binding itself to an existing session (MS-SMB2 3.3.5.5.2): its own
@@ -86,14 +88,14 @@ struct Session {
   Bytes session_key;
   Bytes application_key;
   crypto::PreauthHash preauth;  // 3.1.1 session preauth integrity hash
-  std::unique_ptr<crypto::Encryptor> encryptor;
+  std::shared_ptr<crypto::Encryptor> encryptor;
   std::unique_ptr<crypto::Decryptor> decryptor;
   // What a binding connection must match (MS-SMB2 3.3.5.5.2): the algorithms of the
   // connection that set the session up, and Session.SigningKey, which signs the binding
   // exchange itself (3.3.5.2.4).
   std::optional<crypto::Cipher> cipher;
   crypto::SigningAlgorithm signing_algorithm = crypto::SigningAlgorithm::HMAC_SHA256;
-  std::unique_ptr<crypto::Signer> session_signer;
+  std::shared_ptr<crypto::Signer> session_signer;
   std::map<std::uint64_t, SessionChannel> channels;  // by connection id
   std::map<std::uint64_t, PendingBinding> bindings;  // by connection id
   std::map<std::uint32_t, TreeConnect> trees;

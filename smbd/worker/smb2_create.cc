@@ -4,6 +4,7 @@
 // the oplock granted and the answers to the MxAc and QFid contexts.
 #include <algorithm>
 
+#include "smbd/conf/identity.hh"
 #include "smbd/conf/log.hh"
 #include "smbd/fsa/access.hh"
 #include "smbd/fsa/create.hh"
@@ -23,6 +24,17 @@ namespace {
 // Create options this server refuses as invalid (MS-SMB2 2.2.13: reserved for local use).
 constexpr std::uint32_t kCreateOptionsInvalid = kFileReserveOpfilter | kFileOpenNoRecall;
 
+// Whether the session's user administers the server: it acts as root, or some share
+// names it in `admin users` (set in [global], the list applies to every share). Guests
+// and anonymous users never do.
+bool administers_server(const Session& session, const conf::Config& config) {
+  if (session.anonymous || session.guest || session.identity == nullptr) return false;
+  if (session.identity->uid == 0) return true;
+  return std::any_of(config.shares.begin(), config.shares.end(), [&](const conf::Share& share) {
+    return conf::user_in_list(share.admin_users, session.user, *session.identity);
+  });
+}
+
 void reply_create_pipe(const RequestPtr& req, const CreateRequest& request) {
   std::string name = request.name;
   while (!name.empty() && name.front() == '\\') name.erase(name.begin());
@@ -31,6 +43,7 @@ void reply_create_pipe(const RequestPtr& req, const CreateRequest& request) {
   info.netbios_name = conf.global.netbios_name;
   info.server_string = conf.global.server_string;
   info.workgroup = conf.global.workgroup;
+  info.caller_is_admin = administers_server(*req->session, conf);
   std::uint64_t session_id = req->session->id;
   Worker* worker = &req->worker;
   auto pipe = rpc::open_pipe(name, info, [worker, session_id]() {

@@ -7,6 +7,7 @@
 #include "smbd/proto/logoff.hh"
 #include "smbd/proto/session_setup.hh"
 #include "smbd/worker/dispatch.hh"
+#include "smbd/worker/logon_delay.hh"
 #include "smbd/worker/negotiate_policy.hh"
 #include "smbd/worker/worker.hh"
 
@@ -22,15 +23,18 @@ std::unique_ptr<auth::ServerAuthenticator> make_authenticator(Worker& worker) {
   identity.dns_computer_name = g.netbios_name;
   identity.dns_domain_name = g.workgroup;
   std::shared_ptr<const conf::UserDb> users = worker.config().users;
+  bool null_passwords = g.null_passwords;
   auto authenticator = std::make_unique<auth::ServerAuthenticator>(
       identity,
-      [users](std::string_view user, std::string_view) -> std::optional<auth::UserRecord> {
+      [users, null_passwords](std::string_view user,
+                              std::string_view) -> std::optional<auth::UserRecord> {
         if (!users) return std::nullopt;
         auto found = users->lookup(user);
         if (!found) return std::nullopt;
         auth::UserRecord stored;
         stored.nt_hash = found->nt_hash;
-        stored.disabled = found->disabled;
+        // An account without a password (flag N) is refused unless `null passwords`.
+        stored.disabled = !conf::may_log_on(*found, null_passwords);
         return stored;
       });
   if (std::string keytab = g.kerberos_keytab(); !keytab.empty())
@@ -44,6 +48,38 @@ constexpr std::size_t kMaxChannelsPerSession = 32;
 std::optional<std::chrono::steady_clock::time_point> ticket_end(const auth::AuthStep& step) {
   if (!step.kerberos || step.lifetime_seconds < 0) return std::nullopt;
   return std::chrono::steady_clock::now() + std::chrono::seconds(step.lifetime_seconds);
+}
+
+// A session whose authentication failed goes with everything it holds: one being set up,
+// or an established one whose re-authentication failed, whose opens are closed as LOGOFF
+// closes them (delete on close included).
+void end_session(ClientState& client, std::uint64_t session_id) {
+  client.close_opens_of(session_id, 0);
+  client.remove_session(session_id);
+}
+
+// Answers a failed logon with LOGON_FAILURE once its delay has passed (logon_delay.hh):
+// counted for the connection and, through the master, for the source address. The loop
+// goes on serving meanwhile.
+void answer_failed_logon(const RequestPtr& req, const std::string& user) {
+  Connection* c = req->connection();
+  Worker* worker = &req->worker;
+  std::uint64_t connection_id = c->id();
+  auto answer = [req, worker, connection_id, user](unsigned address_failures) {
+    Connection* connection = worker->connection(connection_id);
+    if (connection == nullptr) return;  // nobody left to answer
+    auto delay = connection->pace_failed_logon(address_failures);
+    if (delay.count() == 0) {
+      req->reply(NtStatus::LOGON_FAILURE);
+      return;
+    }
+    log::info(connection->peer().c_str(),
+              "failed logon for user '%s' answered after %lld ms (%u recent failures "
+              "from the address)",
+              user.c_str(), static_cast<long long>(delay.count()), address_failures);
+    worker->after(delay, [req] { req->reply(NtStatus::LOGON_FAILURE); });
+  };
+  worker->report_failed_logon(std::string(peer_host(c->peer())), std::move(answer));
 }
 
 crypto::SigningAlgorithm connection_signing_algorithm(const NegotiatedState& n) {
@@ -176,7 +212,7 @@ NtStatus establish(Worker& worker, Connection& connection, Session& session,
     session.channels[connection.id()] = std::move(channel);
   }
   session.state = Session::State::VALID;
-  connection.authenticated();
+  connection.authenticated(!session.anonymous);
   worker.announce_session(session);
   return NtStatus::SUCCESS;
 }
@@ -290,7 +326,7 @@ void handle_binding(const RequestPtr& req, const SessionSetupRequest& request) {
   if (step.status != NtStatus::SUCCESS) {
     log::notice(c->peer().c_str(), "channel binding failed for user '%s': %s", step.user.c_str(),
                 std::string(nt_status_name(step.status)).c_str());
-    req->reply(NtStatus::LOGON_FAILURE);
+    answer_failed_logon(req, step.user);
     return;
   }
   // The channel belongs to the session's user (MS-SMB2 3.3.5.5.3).
@@ -310,7 +346,7 @@ void handle_binding(const RequestPtr& req, const SessionSetupRequest& request) {
   channel.signer =
       std::make_unique<crypto::Signer>(connection_signing_algorithm(n), keys.signing_key);
   session->channels[connection_id] = std::move(channel);
-  c->authenticated();
+  c->authenticated(true);
   log::info(c->peer().c_str(), "connection bound to the session of %s (%zu channels)",
             session->user.c_str(), session->channels.size());
   out.body = encode_body(response);
@@ -381,10 +417,8 @@ void handle_session_setup(const RequestPtr& req) {
       log::notice(c->peer().c_str(), "authentication failed for user '%s': %s%s%s",
                   step.user.c_str(), std::string(nt_status_name(step.status)).c_str(),
                   step.failure_detail.empty() ? "" : ": ", step.failure_detail.c_str());
-      if (new_session || reauth) client.remove_session(session_id);
-      Response failed;
-      failed.status = NtStatus::LOGON_FAILURE;
-      req->complete(std::move(failed));
+      end_session(client, session_id);
+      answer_failed_logon(req, step.user);
       return;
     }
     session->guest = true;
@@ -396,7 +430,7 @@ void handle_session_setup(const RequestPtr& req) {
   if (reauth) {
     // The same user keeps the session; another user may not take it over.
     if (!step.anonymous && step.user != session->user) {
-      client.remove_session(session_id);
+      end_session(client, session_id);
       req->reply(NtStatus::LOGON_FAILURE);
       return;
     }

@@ -160,6 +160,15 @@ void Worker::on_control() {
         for (auto& done : waiting.mapped()) done(facts);
         break;
       }
+      case ControlType::LOGON_FAILURES: {
+        ByteReader r(message->payload);
+        std::uint64_t token = r.u64();
+        std::uint32_t failures = r.u32();
+        if (!r.ok()) break;
+        auto waiting = pending_logon_reports_.extract(token);
+        if (!waiting.empty()) waiting.mapped()(failures);
+        break;
+      }
       case ControlType::SHUTDOWN:
         stop();
         return;
@@ -265,6 +274,41 @@ void Worker::query_session(std::uint64_t id,
     pending_session_queries_.erase(id);
     for (auto& callback : callbacks) callback(std::nullopt);
   }
+}
+
+void Worker::report_failed_logon(const std::string& address, std::function<void(unsigned)> done) {
+  std::uint64_t token = next_logon_report_++;
+  ControlMessage report;
+  report.type = ControlType::LOGON_FAILED;
+  ByteWriter w(report.payload);
+  w.u64(token);
+  w.bytes(ByteSpan(reinterpret_cast<const std::uint8_t*>(address.data()),
+                   std::min<std::size_t>(address.size(), 256)));
+  if (!send_control(control_.get(), report)) {
+    done(0);  // without a master, each connection is paced alone
+    return;
+  }
+  pending_logon_reports_.emplace(token, std::move(done));
+}
+
+void Worker::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+  struct Timer {
+    uv_timer_t handle{};
+    std::function<void()> fn;
+  };
+  auto* timer = new Timer{{}, std::move(fn)};
+  uv_timer_init(&loop_, &timer->handle);
+  timer->handle.data = timer;
+  uv_timer_start(
+      &timer->handle,
+      [](uv_timer_t* handle) {
+        auto* t = static_cast<Timer*>(handle->data);
+        auto due = std::move(t->fn);
+        uv_close(reinterpret_cast<uv_handle_t*>(handle),
+                 [](uv_handle_t* h) { delete static_cast<Timer*>(h->data); });
+        due();
+      },
+      static_cast<std::uint64_t>(delay.count()), 0);
 }
 
 Connection* Worker::connection(std::uint64_t id) {

@@ -3,10 +3,12 @@
 
 #include "smbd/worker/uv.hh"
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "smbd/master/control.hh"
 #include "smbd/worker/server_state.hh"
@@ -49,6 +51,11 @@ class Worker {
   // Asks the master for the facts of a session another worker holds; `done` gets
   // nothing when no worker has it.
   void query_session(std::uint64_t id, std::function<void(std::optional<SessionFacts>)> done);
+  // Counts a failed logon from `address` with the master, across workers; `done` gets
+  // the address's recent failures (0 without a master).
+  void report_failed_logon(const std::string& address, std::function<void(unsigned)> done);
+  // Runs `fn` on the loop once `delay` has passed.
+  void after(std::chrono::milliseconds delay, std::function<void()> fn);
 
   Connection* connection(std::uint64_t id);
   void connection_closed(std::uint64_t id);
@@ -74,6 +81,8 @@ class Worker {
   std::vector<std::function<void(bool)>> pending_claims_;
   std::map<std::uint64_t, std::vector<std::function<void(std::optional<SessionFacts>)>>>
       pending_session_queries_;
+  std::map<std::uint64_t, std::function<void(unsigned)>> pending_logon_reports_;  // by token
+  std::uint64_t next_logon_report_ = 1;
   std::map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Connection>> closing_;
   std::uint64_t next_connection_id_ = 1;

@@ -35,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "smbd/auth/authenticator.hh"
 #include "smbd/client/connection.hh"
 #include "smbd/proto/cancel.hh"
 #include "smbd/proto/close.hh"
@@ -1662,30 +1663,69 @@ int case_idle_timeouts(const Opts& o) {
     }
   };
   // Opened together: a connection that stops after NEGOTIATE, one that stops after
-  // NEGOTIATE and an ECHO (still no session), and, with an idle timeout longer than the
-  // setup timeout, an idle session.
+  // NEGOTIATE and an ECHO (still no session), one that keeps sending ECHOs without a
+  // session, one with an anonymous session that keeps sending ECHOs, and, with an idle
+  // timeout longer than the setup timeout, an idle session.
+  const auto opened = Clock::now();
   auto negotiated = Connection::connect(o.host, o.port, default_options());
   auto echoed = Connection::connect(o.host, o.port, default_options());
   echoed->echo();
+  auto pinging = Connection::connect(o.host, o.port, default_options());
+  auto anonymous = Connection::connect(o.host, o.port, default_options());
+  anonymous->session_setup(auth::ClientCredentials{});
   std::optional<Client> session;
   if (idle > 0) session = login(o);
   bool negotiated_closed = false, echoed_closed = false, session_closed = false;
+  bool pinging_closed = false, anonymous_closed = false;
+  double pinging_after = 0, anonymous_after = 0;
+  auto last_ping = Clock::now();
+  // An ECHO every 500 ms on the connections that keep talking; a failed ECHO is a close.
+  auto keep_talking = [&](Connection& c, bool& was_closed, double& after) {
+    if (was_closed) return;
+    bool gone = closed(c);
+    if (!gone) {
+      try {
+        gone = c.echo() != NtStatus::SUCCESS;
+      } catch (const client::Error&) {
+        gone = true;
+      }
+    }
+    if (gone) {
+      was_closed = true;
+      after = std::chrono::duration<double>(Clock::now() - opened).count();
+    }
+  };
   auto poll = [&] {
     negotiated_closed = negotiated_closed || closed(*negotiated);
     echoed_closed = echoed_closed || closed(*echoed);
     if (session) session_closed = session_closed || closed(*session->c);
+    if (Clock::now() - last_ping >= std::chrono::milliseconds(500)) {
+      last_ping = Clock::now();
+      keep_talking(*pinging, pinging_closed, pinging_after);
+      keep_talking(*anonymous, anonymous_closed, anonymous_after);
+    }
   };
   // The deadlines only end waits for a close that never comes.
   wait_for(
       [&] {
         poll();
-        return negotiated_closed && echoed_closed;
+        return negotiated_closed && echoed_closed && pinging_closed && anonymous_closed;
       },
       std::chrono::seconds(setup + 30));
   check(negotiated_closed, "a connection that stops after NEGOTIATE is closed (setup timeout "
         "%lds%s)", setup, idle ? "" : ", idle timeout unset");
   check(echoed_closed, "a connection that stops after NEGOTIATE and one ECHO, without a "
         "session, is closed (setup timeout %lds%s)", setup, idle ? "" : ", idle timeout unset");
+  // Measured from the connect: the setup timeout, and a margin for the checks' pace.
+  const double bound = static_cast<double>(setup) + 5;
+  check(pinging_closed && pinging_after <= bound,
+        "a connection sending an ECHO every 500 ms without a session is closed by the setup "
+        "timeout (%s after %.1fs; bound %.0fs)",
+        pinging_closed ? "closed" : "still open", pinging_after, bound);
+  check(anonymous_closed && anonymous_after <= bound,
+        "an anonymous session sending an ECHO every 500 ms is closed by the setup timeout (%s "
+        "after %.1fs; bound %.0fs)",
+        anonymous_closed ? "closed" : "still open", anonymous_after, bound);
   if (session) {
     // The session must outlive the setup timeout: it ends by the idle timeout alone.
     check(!session_closed, "an idle session is still open when the setup timeout (%lds) has "
@@ -2618,6 +2658,417 @@ int case_dir_pipeline(const Opts& o) {
   return 0;
 }
 
+// ------------------------------------------------------------------ authentication
+
+// One SESSION_SETUP exchange driven message by message, unsigned: `session_id` 0 starts a
+// new session (the id the server gives comes back in it), another id re-authenticates or
+// continues that session. The final status, or CONNECTION_DISCONNECTED.
+NtStatus raw_logon(Connection& c, const auth::ClientCredentials& cred, std::uint64_t& session_id,
+                   int timeout_ms = 30000) {
+  auth::ClientAuthenticator authenticator(cred);
+  auth::AuthStep step = authenticator.step(c.negotiate_response().security_buffer);
+  for (int leg = 0; leg < 4; ++leg) {
+    if (step.status != NtStatus::MORE_PROCESSING_REQUIRED) return step.status;
+    SessionSetupRequest q;
+    q.security_mode = kSessionSigningEnabled;
+    q.security_buffer = step.output_token;
+    Raw r =
+        exchange(c, plain_message(c, make_call(Command::SESSION_SETUP, Tree{}, q), session_id, 0),
+                 timeout_ms);
+    if (r.headers.empty()) return NtStatus::CONNECTION_DISCONNECTED;
+    if (r.status() != NtStatus::MORE_PROCESSING_REQUIRED) return r.status();
+    session_id = r.headers[0].session_id;
+    SessionSetupResponse p;
+    if (decode(r.elements[0], p) != NtStatus::SUCCESS) return NtStatus::INVALID_NETWORK_RESPONSE;
+    step = authenticator.step(p.security_buffer);
+  }
+  return NtStatus::INVALID_NETWORK_RESPONSE;
+}
+
+auth::ClientCredentials credentials(const std::string& user, const std::string& password) {
+  auth::ClientCredentials cred;
+  cred.user = user;
+  cred.password = password;
+  return cred;
+}
+
+// The first leg of a SESSION_SETUP (an NTLMSSP NEGOTIATE) naming `session_id`.
+Raw first_leg(Connection& c, const auth::ClientCredentials& cred, std::uint64_t session_id) {
+  auth::ClientAuthenticator authenticator(cred);
+  auth::AuthStep step = authenticator.step(c.negotiate_response().security_buffer);
+  SessionSetupRequest q;
+  q.security_mode = kSessionSigningEnabled;
+  q.security_buffer = step.output_token;
+  return exchange(c, plain_message(c, make_call(Command::SESSION_SETUP, Tree{}, q), session_id, 0),
+                  30000);
+}
+
+// Failed second legs of SESSION_SETUP leave nothing behind: the session they were
+// setting up is gone (its id is USER_SESSION_DELETED), and the connection still logs on.
+int case_failed_second_leg(const Opts& o) {
+  const long attempts = o.num("attempts", 12);
+  auto c = Connection::connect(o.host, o.port, default_options());
+  auto bad = credentials(o.user, "wrong-" + o.password);
+  std::vector<std::uint64_t> dead;
+  int failed = 0;
+  for (long i = 0; i < attempts; ++i) {
+    std::uint64_t sid = 0;
+    NtStatus s = raw_logon(*c, bad, sid);
+    if (s == NtStatus::LOGON_FAILURE && sid != 0) {
+      ++failed;
+      dead.push_back(sid);
+    } else {
+      check(false, "attempt %ld with a wrong password -> %s (session 0x%llx)", i, st(s).c_str(),
+            static_cast<unsigned long long>(sid));
+    }
+  }
+  check(failed == attempts, "%d of %ld second legs with a wrong password failed with LOGON_FAILURE",
+        failed, attempts);
+  int deleted = 0;
+  std::string others;
+  for (std::uint64_t sid : dead) {
+    Raw r = first_leg(*c, credentials(o.user, o.password), sid);
+    if (r.status() == NtStatus::USER_SESSION_DELETED)
+      ++deleted;
+    else
+      others += r.describe() + " ";
+  }
+  check(deleted == static_cast<int>(dead.size()),
+        "a SESSION_SETUP on the id of a failed exchange -> USER_SESSION_DELETED (%d of %zu; "
+        "others: %s)",
+        deleted, dead.size(), others.c_str());
+  std::uint64_t good = 0;
+  NtStatus s = raw_logon(*c, credentials(o.user, o.password), good);
+  check(s == NtStatus::SUCCESS, "the connection still logs on after the failures: %s",
+        st(s).c_str());
+  alive(o, "failed second legs");
+  return 0;
+}
+
+// A failed re-authentication ends the session as LOGOFF does: its opens are closed and a
+// delete-on-close file goes.
+int case_failed_reauth(const Opts& o) {
+  client::Options same = default_options();
+  for (std::size_t i = 0; i < same.client_guid.size(); ++i)
+    same.client_guid[i] = static_cast<std::uint8_t>(0xA0 + i);
+  Client a = login(o, same);
+  const std::string name = "reauth-doc.bin";
+  const std::string path = o.share_path + "/" + name;
+  ::unlink(path.c_str());
+  CreateRequest q =
+      create_request(name, CreateDisposition::FILE_CREATE,
+                     acc::GENERIC_READ | acc::GENERIC_WRITE | acc::DELETE, kFileDeleteOnClose);
+  q.share_access = 0;
+  CreateResponse created;
+  NtStatus s = a.c->create(a.tree, q, created);
+  check(s == NtStatus::SUCCESS && file_exists(path),
+        "an exclusive open with delete-on-close creates the file: %s", st(s).c_str());
+  std::uint64_t sid = a.sid;
+  s = raw_logon(*a.c, credentials(o.user, "wrong-" + o.password), sid);
+  check(s == NtStatus::LOGON_FAILURE, "re-authentication with a wrong password -> %s",
+        st(s).c_str());
+  bool gone = wait_for([&] { return !file_exists(path); }, std::chrono::seconds(10));
+  check(gone,
+        "the delete-on-close file is deleted once the failed re-authentication ended "
+        "the session");
+  bool released =
+      wait_for([&] { return holders_of(o.master, path).empty(); }, std::chrono::seconds(10));
+  check(released, "no server process holds the file after the failed re-authentication");
+  // Another connection of the same client (the same worker, where share modes apply)
+  // opens the name exclusively.
+  try {
+    Client b = login(o, same);
+    CreateRequest again =
+        create_request(name, CreateDisposition::FILE_OPEN_IF,
+                       acc::GENERIC_READ | acc::GENERIC_WRITE | acc::DELETE, kFileDeleteOnClose);
+    again.share_access = 0;
+    CreateResponse r;
+    s = b.c->create(b.tree, again, r);
+    check(s == NtStatus::SUCCESS, "another connection opens the name exclusively: %s",
+          st(s).c_str());
+    if (s == NtStatus::SUCCESS) b.c->close(b.tree, r.file_id);
+  } catch (const std::exception& e) {
+    check(false, "another connection opens the name exclusively: %s", e.what());
+  }
+  ::unlink(path.c_str());
+  alive(o, "failed re-authentication");
+  return 0;
+}
+
+// Wrong passwords are answered later and later, from one connection or from many; a good
+// client logs on promptly meanwhile.
+int case_logon_rate(const Opts& o) {
+  const long attempts = o.num("attempts", 10);
+  const double free_attempts = static_cast<double>(o.num("free_attempts", 3));
+  const double min_delay_ms = static_cast<double>(o.num("min_delay_ms", 500));
+  auto bad = credentials(o.user, "wrong-" + o.password);
+  auto timed_failures = [&](bool new_connection_each, double& total_s,
+                            std::atomic<long>* attempted) {
+    std::unique_ptr<Connection> c;
+    int failed = 0;
+    auto t0 = Clock::now();
+    for (long i = 0; i < attempts; ++i) {
+      if (!c || new_connection_each) c = Connection::connect(o.host, o.port, default_options());
+      std::uint64_t sid = 0;
+      if (raw_logon(*c, bad, sid, 60000) == NtStatus::LOGON_FAILURE) ++failed;
+      if (attempted != nullptr) ++*attempted;
+    }
+    total_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    return failed;
+  };
+  // The attacker runs in a thread; once it is past its free attempts a good client logs
+  // on from the same address, and is not held up.
+  double one_conn_s = 0;
+  std::atomic<long> attempted{0};
+  std::atomic<bool> attacking{true};
+  int failed = 0;
+  std::thread attacker([&] {
+    failed = timed_failures(false, one_conn_s, &attempted);
+    attacking = false;
+  });
+  wait_for([&] { return attempted.load() > free_attempts || !attacking.load(); },
+           std::chrono::seconds(60));
+  double good_s = -1;
+  bool good_during_attack = attacking.load();
+  try {
+    auto t0 = Clock::now();
+    Client good = login(o);
+    good_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  } catch (const std::exception& e) {
+    check(false, "a good client logs on during the attack: %s", e.what());
+  }
+  attacker.join();
+  check(failed == attempts, "%d of %ld wrong passwords on one connection refused", failed,
+        attempts);
+  double floor_s = (static_cast<double>(attempts) - free_attempts) * min_delay_ms / 1000.0 * 0.8;
+  check(one_conn_s >= floor_s,
+        "%ld wrong passwords on one connection took %.1fs (at least %.1fs: delayed after the "
+        "first %.0f)",
+        attempts, one_conn_s, floor_s, free_attempts);
+  check(good_s >= 0 && good_s < 5.0, "a good client logged on in %.2fs%s", good_s,
+        good_during_attack ? " while the attack ran" : "");
+  // A new connection (and worker) for every attempt: the source address is counted.
+  double many_conn_s = 0;
+  failed = timed_failures(true, many_conn_s, nullptr);
+  check(failed == attempts, "%d of %ld wrong passwords on new connections refused", failed,
+        attempts);
+  check(many_conn_s >= floor_s,
+        "%ld wrong passwords, each on a new connection, took %.1fs (at least %.1fs)", attempts,
+        many_conn_s, floor_s);
+  alive(o, "wrong passwords");
+  return 0;
+}
+
+// A response to an encrypted request is encrypted, also when the session went away
+// (LOGOFF) while the request ran.
+int case_reply_after_logoff(const Opts& o) {
+  const long rounds = o.num("rounds", 20);
+  const std::uint32_t size = 4u << 20;
+  const std::string name = "after-logoff.bin";
+  {
+    Client w = login(o);
+    FileId f;
+    open_rw(w, name, f);
+    Bytes data = pattern(size, 77);
+    for (std::uint32_t off = 0; off < size; off += 1u << 20)
+      w.c->write(w.tree, f, off, ByteSpan(data).subspan(off, 1u << 20));
+    w.c->close(w.tree, f);
+  }
+  client::Options enc = default_options();
+  enc.encrypt = true;
+  int plaintext = 0, encrypted_frames = 0, closed = 0;
+  for (long round = 0; round < rounds; ++round) {
+    Client cl = login(o, enc);
+    if (!cl.c->session_encrypts(cl.sid)) {
+      check(false, "the session encrypts");
+      break;
+    }
+    FileId f;
+    NtStatus s = cl.c->open(cl.tree, name, acc::GENERIC_READ, CreateDisposition::FILE_OPEN, 0, f);
+    if (s != NtStatus::SUCCESS) {
+      check(false, "open %s: %s", name.c_str(), st(s).c_str());
+      break;
+    }
+    ReadRequest rq;
+    rq.length = size;
+    rq.file_id = f;
+    Call read = make_call(Command::READ, cl.tree, rq);
+    read.response_payload = size;
+    Call logoff = make_call(Command::LOGOFF, cl.tree, LogoffRequest{});
+    logoff.tree_id = 0;
+    Bytes m1 = cl.c->build(read);
+    Bytes m2 = cl.c->build(logoff);
+    cl.c->send_raw(m1);
+    cl.c->send_raw(m2);
+    int answers = 0;
+    while (answers < 2) {
+      std::optional<Bytes> m;
+      try {
+        m = cl.c->receive_raw(10000);
+      } catch (const client::Error&) {
+        ++closed;
+        break;
+      }
+      if (!m) break;
+      ++answers;
+      if (m->size() >= 4 && (*m)[0] == 0xFD) {
+        ++encrypted_frames;
+      } else {
+        ++plaintext;
+        Header h;
+        if (m->size() >= 64 && decode(*m, h) == NtStatus::SUCCESS)
+          say("plaintext answer in round %ld: %s %s", round, command_name(h.command),
+              st(h.status).c_str());
+      }
+    }
+  }
+  check(plaintext == 0,
+        "no answer to an encrypted READ or LOGOFF went out in the clear "
+        "(%d plaintext, %d encrypted, %d connections closed, %ld rounds)",
+        plaintext, encrypted_frames, closed, rounds);
+
+  // Signed: SMB 2.1 sessions (no encryption) that sign every request.
+  client::Options sign = default_options();
+  sign.max_dialect = 0x0210;
+  sign.sign = true;
+  int unsigned_answers = 0, signed_answers = 0, read_after_logoff = 0;
+  for (long round = 0; round < rounds; ++round) {
+    Client cl = login(o, sign);
+    FileId f;
+    NtStatus s = cl.c->open(cl.tree, name, acc::GENERIC_READ, CreateDisposition::FILE_OPEN, 0, f);
+    if (s != NtStatus::SUCCESS) {
+      check(false, "open %s (SMB 2.1, signed): %s", name.c_str(), st(s).c_str());
+      break;
+    }
+    ReadRequest rq;
+    rq.length = 1u << 20;  // the most SMB 2.1 reads at once here
+    rq.file_id = f;
+    Call read = make_call(Command::READ, cl.tree, rq);
+    read.response_payload = rq.length;
+    Call logoff = make_call(Command::LOGOFF, cl.tree, LogoffRequest{});
+    logoff.tree_id = 0;
+    Bytes m1 = cl.c->build(read);
+    Bytes m2 = cl.c->build(logoff);
+    cl.c->send_raw(m1);
+    cl.c->send_raw(m2);
+    Raw r = receive(*cl.c, 10000);
+    Raw r2 = receive(*cl.c, 10000);
+    if (!r.headers.empty() && r.headers[0].command == Command::LOGOFF) ++read_after_logoff;
+    for (const Raw* x : {&r, &r2})
+      for (const auto& h : x->headers) {
+        if ((h.flags & kFlagSigned) != 0) {
+          ++signed_answers;
+        } else {
+          ++unsigned_answers;
+          say("unsigned answer in round %ld: %s %s", round, command_name(h.command),
+              st(h.status).c_str());
+        }
+      }
+  }
+  check(unsigned_answers == 0,
+        "every answer to a signed READ or LOGOFF is signed (%d unsigned, %d signed, %ld rounds; "
+        "in %d the READ was answered after the LOGOFF)",
+        unsigned_answers, signed_answers, rounds, read_after_logoff);
+  ::unlink((o.share_path + "/" + name).c_str());
+  alive(o, "reads outliving their session");
+  return 0;
+}
+
+// The SessionId of the transform header must be that of every message inside: a key of
+// one session cannot carry requests of another.
+int case_transform_session(const Opts& o) {
+  client::Options enc = default_options();
+  enc.encrypt = true;
+  Client a = login(o, enc);
+  std::uint64_t sid_b = a.c->session_setup(credentials(o.user, o.password));
+  Tree tree_b = a.c->tree_connect(sid_b, unc(o, o.share));
+  const std::string name = "transform-b.bin";
+  FileId fb;
+  NtStatus s = a.c->open(tree_b, name, acc::GENERIC_READ | acc::GENERIC_WRITE,
+                         CreateDisposition::FILE_OVERWRITE_IF, 0, fb);
+  Bytes secret = pattern(4096, 5);
+  if (s == NtStatus::SUCCESS) s = a.c->write(tree_b, fb, 0, secret);
+  check(s == NtStatus::SUCCESS, "session B writes its file: %s", st(s).c_str());
+
+  // Session B's WRITE, encrypted under session A's key and transform SessionId.
+  auto forged_write = [&](Connection& c) {
+    WriteRequest wq;
+    wq.file_id = fb;
+    Bytes junk(4096, 0xEE);
+    wq.data_length = static_cast<std::uint32_t>(junk.size());
+    Call wc = make_call(Command::WRITE, tree_b, wq);
+    wc.body.insert(wc.body.end(), junk.begin(), junk.end());
+    return plain_message(c, wc, sid_b, tree_b.tree_id);
+  };
+  Raw r = exchange(*a.c, a.c->encrypt_message(a.sid, forged_write(*a.c)));
+  check(r.closed || (!r.headers.empty() && nt_error(r.status())),
+        "a WRITE of session B inside session A's transform header -> %s", r.describe().c_str());
+
+  // The same as the second element of a compound whose first element is A's own.
+  Client a2 = login(o, enc);
+  std::uint64_t sid_b2 = a2.c->session_setup(credentials(o.user, o.password));
+  Tree tree_b2 = a2.c->tree_connect(sid_b2, unc(o, o.share));
+  FileId fb2;
+  s = a2.c->open(tree_b2, name, acc::GENERIC_READ | acc::GENERIC_WRITE,
+                 CreateDisposition::FILE_OPEN, 0, fb2);
+  check(s == NtStatus::SUCCESS, "a second connection's session B opens the file: %s",
+        st(s).c_str());
+  Bytes echo = plain_message(*a2.c, make_call(Command::ECHO, a2.tree, EchoRequest{}), a2.sid, 0);
+  ReadRequest rq;
+  rq.length = 4096;
+  rq.file_id = fb2;
+  Bytes read_b =
+      plain_message(*a2.c, make_call(Command::READ, tree_b2, rq), sid_b2, tree_b2.tree_id);
+  r = exchange(*a2.c, a2.c->encrypt_message(a2.sid, compound({echo, read_b})));
+  bool leaked = false;
+  for (std::size_t i = 0; i < r.headers.size(); ++i)
+    if (r.headers[i].command == Command::READ && r.headers[i].status == NtStatus::SUCCESS)
+      leaked = true;
+  check(!leaked && (r.closed || (r.headers.size() == 2 && nt_error(r.headers[1].status))),
+        "a compound of A's ECHO and B's READ under A's transform header -> %s",
+        r.describe().c_str());
+
+  // B's file is as B wrote it.
+  try {
+    Client c = login(o);
+    FileId f;
+    Bytes back;
+    s = c.c->open(c.tree, name, acc::GENERIC_READ, CreateDisposition::FILE_OPEN, 0, f);
+    if (s == NtStatus::SUCCESS) s = c.c->read(c.tree, f, 0, 4096, back);
+    check(s == NtStatus::SUCCESS && back == secret, "the forged WRITE changed nothing: %s",
+          st(s).c_str());
+  } catch (const std::exception& e) {
+    check(false, "reading back: %s", e.what());
+  }
+  ::unlink((o.share_path + "/" + name).c_str());
+  alive(o, "forged transform headers");
+  return 0;
+}
+
+// An account with no password (smbpasswd flag N) cannot log on unless the configuration
+// allows null passwords.
+int case_null_password(const Opts& o) {
+  const std::string user = o.arg("nopw_user", "smbnopw");
+  auto c = Connection::connect(o.host, o.port, default_options());
+  auth::ClientCredentials zero;
+  zero.user = user;
+  zero.nt_hash = std::array<std::uint8_t, 16>{};
+  std::uint64_t sid = 0;
+  NtStatus s = raw_logon(*c, zero, sid);
+  check(s == NtStatus::LOGON_FAILURE,
+        "'%s' (no password) with an all-zero NT hash -> %s (null passwords = no)", user.c_str(),
+        st(s).c_str());
+  sid = 0;
+  s = raw_logon(*c, credentials(user, ""), sid);
+  check(s == NtStatus::LOGON_FAILURE, "'%s' with an empty password -> %s", user.c_str(),
+        st(s).c_str());
+  sid = 0;
+  s = raw_logon(*c, credentials(o.user, o.password), sid);
+  check(s == NtStatus::SUCCESS, "a user with a password still logs on: %s", st(s).c_str());
+  alive(o, "null passwords");
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s CASE --port P ...\n", argv[0]);
@@ -2673,6 +3124,12 @@ int main(int argc, char** argv) {
       {"read-only-fs", case_read_only_fs},
       {"compound-depth", case_compound_depth},
       {"dir-pipeline", case_dir_pipeline},
+      {"failed-second-leg", case_failed_second_leg},
+      {"failed-reauth", case_failed_reauth},
+      {"logon-rate", case_logon_rate},
+      {"reply-after-logoff", case_reply_after_logoff},
+      {"transform-session", case_transform_session},
+      {"null-password", case_null_password},
   };
   auto it = cases.find(name);
   if (it == cases.end()) {

@@ -85,6 +85,17 @@ CASES = {
     # Enough credits for a message of 10,000 ECHOs.
     "compound-depth": {"global": ["smb2 max credits = 16384"]},
     "dir-pipeline": {"args": {"entries": "5000", "queries": "32"}},
+    "failed-second-leg": {},
+    "failed-reauth": {},
+    # Wrong passwords are slowed after the first few: 10 attempts, each later one at
+    # least 500 ms (smbd/worker/logon_delay.hh).
+    "logon-rate": {"args": {"attempts": "10", "free_attempts": "3", "min_delay_ms": "500"}},
+    # Sessions encrypt (smb encrypt = desired): every request and answer is encrypted.
+    "reply-after-logoff": {"server": {"encrypt": "desired"}},
+    "transform-session": {"server": {"encrypt": "desired"}},
+    # An smbpasswd account with flag N and no password; null passwords left at no.
+    "null-password": {"nopw_user": "smbnopw", "args": {"nopw_user": "smbnopw"},
+                      "server": {"log_level": 2}},
 }
 
 
@@ -199,6 +210,9 @@ class Runner:
         if spec.get("root") and os.geteuid() != 0:
             return skip(f"{self.name} needs root (mount)")
         server_kw = dict(spec.get("server", {}))
+        if spec.get("nopw_user"):
+            smbtest.ensure_unix_user(spec["nopw_user"])
+            server_kw["extra_users"] = {spec["nopw_user"]: "replaced-by-no-password"}
         server = smbtest.Server("self", extra_global=spec.get("global", []),
                                 extra_shares=spec.get("shares"), **server_kw)
         if spec.get("killed"):
@@ -239,12 +253,35 @@ class Runner:
                 point = os.path.join(server.base, "rofs")
                 mounts.mount(["--bind", "-o", "ro", src], point)
                 extra = ["--arg", f"ro_path={point}"]
+            elif self.spec.get("nopw_user"):
+                self.make_no_password(server, self.spec["nopw_user"])
             elif self.name == "guest":
                 for d in ("public", "restricted"):
                     os.makedirs(os.path.join(server.base, d), exist_ok=True)
         except OSError as e:
             return skip(str(e))
         return self.exercise(server, extra)
+
+    def make_no_password(self, server, user):
+        """Turns `user`'s smbpasswd entry into one without a password (flag N, no hash),
+        as `smbpasswd -n` writes it, and has the server reload it."""
+        path = os.path.join(server.base, "private", "smbpasswd")
+        with open(path) as f:
+            lines = f.read().splitlines()
+        out = []
+        for line in lines:
+            fields = line.split(":")
+            if fields and fields[0] == user and len(fields) >= 6:
+                fields[2] = "NO PASSWORD" + "X" * 21
+                fields[3] = "NO PASSWORD" + "X" * 21
+                fields[4] = "[NU         ]"
+            out.append(":".join(fields))
+        with open(path, "w") as f:
+            f.write("\n".join(out) + "\n")
+        marks = server.log_text().count("reloading configuration")
+        server.reload()
+        if not wait_for(lambda: server.log_text().count("reloading configuration") > marks, 20):
+            raise OSError("the server did not reload its smbpasswd file")
 
     def exercise(self, server, extra):
         spec = self.spec

@@ -13,6 +13,8 @@ import shutil
 import tempfile
 import unittest
 
+from impacket.dcerpc.v5 import srvs, transport
+from impacket.dcerpc.v5.rpcrt import DCERPCException
 from impacket.smb3structs import SMB2_DIALECT_002, SMB2_DIALECT_21, SMB2_DIALECT_30
 from impacket.smbconnection import SMBConnection, SessionError
 from impacket.nt_errors import STATUS_LOGON_FAILURE, STATUS_OBJECT_NAME_NOT_FOUND
@@ -83,6 +85,73 @@ class Impacket(unittest.TestCase):
             conn.close()
         self.assertIn(self.server.share, names, f"listShares: {names}")
         self.assertIn("IPC$", names, f"listShares: {names}")
+
+
+ERROR_ACCESS_DENIED = 5
+ADMIN_USER, ADMIN_PASSWORD = "smbadmin", "Adm1n-test-pw"
+
+
+class SharePaths(unittest.TestCase):
+    """srvsvc share-info levels 2 and 502 carry a share's local path: only administrators
+    (`admin users`) get them, as on Windows; everyone else gets ERROR_ACCESS_DENIED."""
+
+    @classmethod
+    def setUpClass(cls):
+        if smbtest.default_kind() != "self":
+            raise unittest.SkipTest("the rule of this server and Windows, not Samba's")
+        smbtest.ensure_unix_user(ADMIN_USER)
+        cls.server = Server(extra_users={ADMIN_USER: ADMIN_PASSWORD},
+                            extra_global=[f"admin users = {ADMIN_USER}"])
+        cls.server.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def srvsvc(self, user, password):
+        conn = SMBConnection(self.server.host, self.server.host, sess_port=self.server.port,
+                             preferredDialect=SMB2_DIALECT_30, timeout=TIMEOUT)
+        conn.login(user, password)
+        rpc = transport.SMBTransport(self.server.host, self.server.port, r"\srvsvc",
+                                     smb_connection=conn)
+        dce = rpc.get_dce_rpc()
+        dce.connect()
+        dce.bind(srvs.MSRPC_UUID_SRVS)
+        return conn, dce
+
+    def test_users_get_no_paths(self):
+        conn, dce = self.srvsvc(self.server.user, self.server.password)
+        try:
+            for level in (2, 502):
+                with self.assertRaises(DCERPCException, msg=f"NetShareEnum {level}") as cm:
+                    srvs.hNetrShareEnum(dce, level)
+                self.assertEqual(cm.exception.get_error_code(), ERROR_ACCESS_DENIED,
+                                 f"NetShareEnum level {level}: {cm.exception}")
+                with self.assertRaises(DCERPCException, msg=f"NetShareGetInfo {level}") as cm:
+                    srvs.hNetrShareGetInfo(dce, self.server.share + "\x00", level)
+                self.assertEqual(cm.exception.get_error_code(), ERROR_ACCESS_DENIED,
+                                 f"NetShareGetInfo level {level}: {cm.exception}")
+            # Names and comments stay visible.
+            resp = srvs.hNetrShareEnum(dce, 1)
+            names = [e["shi1_netname"][:-1] for e in resp["InfoStruct"]["ShareInfo"]["Level1"]["Buffer"]]
+            self.assertIn(self.server.share, names)
+        finally:
+            dce.disconnect()
+            conn.close()
+
+    def test_admins_get_paths(self):
+        conn, dce = self.srvsvc(ADMIN_USER, ADMIN_PASSWORD)
+        try:
+            resp = srvs.hNetrShareGetInfo(dce, self.server.share + "\x00", 2)
+            path = resp["InfoStruct"]["ShareInfo2"]["shi2_path"][:-1]
+            self.assertTrue(path.replace("\\", "/").endswith(self.server.share_path),
+                            f"shi2_path {path!r}")
+            resp = srvs.hNetrShareEnum(dce, 502)
+            entries = resp["InfoStruct"]["ShareInfo"]["Level502"]["Buffer"]
+            self.assertTrue(any(e["shi502_path"][:-1] for e in entries), "no path in level 502")
+        finally:
+            dce.disconnect()
+            conn.close()
 
 
 def _file_ops(label, dialect):

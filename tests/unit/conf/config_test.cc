@@ -51,6 +51,7 @@ TEST_CASE("an empty file gives the defaults") {
   CHECK(g.server_signing == Signing::DEFAULT);
   CHECK(g.smb_encrypt == Encrypt::DEFAULT);
   CHECK(g.map_to_guest == MapToGuest::NEVER);
+  CHECK_FALSE(g.null_passwords);
   CHECK(g.max_credits == 8192);
   CHECK(g.smb2_max_read == 8u * 1024 * 1024);
   CHECK(g.smb2_max_write == 8u * 1024 * 1024);
@@ -146,6 +147,12 @@ TEST_CASE("connection idle timeout overrides deadtime and deadtime 0 means none"
   CHECK(r.config.global.idle_timeout_seconds() == 42);
   r = parse_config("deadtime = 0\n", "smb.conf");
   CHECK(r.config.global.idle_timeout_seconds() == 0);
+}
+
+TEST_CASE("null passwords") {
+  CHECK(global_with("null passwords = yes").config.global.null_passwords);
+  CHECK_FALSE(global_with("null passwords = no").config.global.null_passwords);
+  CHECK(global_error("null passwords = perhaps") != "");
 }
 
 TEST_CASE("enumerated values and their Samba spellings") {
@@ -314,8 +321,8 @@ TEST_CASE("the options of who files belong to") {
   CHECK(s.force_directory_mode == 0);
   CHECK_FALSE(s.inherit_permissions);
   CHECK(s.inherit_owner == InheritOwner::NO);
-  auto bad = parse_config("[b]\npath = /b\ninherit owner = maybe\nforce create mode = 9\n",
-                          "smb.conf");
+  auto bad =
+      parse_config("[b]\npath = /b\ninherit owner = maybe\nforce create mode = 9\n", "smb.conf");
   CHECK_FALSE(bad.ok());
   REQUIRE(bad.diagnostics.size() == 2);
   CHECK(bad.diagnostics[0].to_string() ==

@@ -97,6 +97,24 @@ TEST_CASE("parsing an smbpasswd file as Samba writes it") {
   CHECK(db.list().size() == 6);
 }
 
+TEST_CASE("an account without a password logs on only with null passwords = yes") {
+  std::vector<std::string> warnings;
+  UserDb db = UserDb::parse(kSambaFile, &warnings);
+  auto guest = db.lookup("guest");
+  REQUIRE(guest);
+  REQUIRE(guest->no_password);
+  CHECK_FALSE(may_log_on(*guest, false));
+  CHECK(may_log_on(*guest, true));
+  auto alice = db.lookup("alice");
+  REQUIRE(alice);
+  CHECK(may_log_on(*alice, false));
+  CHECK(may_log_on(*alice, true));
+  auto bob = db.lookup("bob");  // disabled: never
+  REQUIRE(bob);
+  CHECK_FALSE(may_log_on(*bob, false));
+  CHECK_FALSE(may_log_on(*bob, true));
+}
+
 TEST_CASE("an unchanged file is written back byte for byte") {
   CHECK(UserDb::parse(kSambaFile).serialize() == kSambaFile);
   std::string no_final_newline = "# only a comment\nx:1:" + std::string(kNoHash) + ":" +

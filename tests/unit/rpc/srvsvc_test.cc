@@ -166,6 +166,36 @@ TEST_CASE("srvsvc: levels and names") {
                         "00000000"));
 }
 
+TEST_CASE("srvsvc: share paths (levels 2 and 502) only for administrators") {
+  Srvsvc user(smb::rpc::test::server_info(false), [] { return smb::rpc::test::shares(); });
+  for (std::uint32_t level : {2u, 502u}) {
+    CAPTURE(level);
+    Bytes out;
+    REQUIRE(user.call(15, share_enum_stub(level, 0xffffffff, 0), out) == 0);
+    CHECK(load_le32(&out[8]) == 0);  // no container
+    CHECK(load_le32(&out[out.size() - 4]) == kWerrAccessDenied);
+    out.clear();
+    REQUIRE(user.call(16, get_info_stub("public", level), out) == 0);
+    CHECK(out.size() == 12);  // discriminant, no structure, status
+    CHECK(load_le32(&out[4]) == 0);
+    CHECK(load_le32(&out[8]) == kWerrAccessDenied);
+  }
+  // The other levels answer as before, without paths.
+  for (std::uint32_t level : {0u, 1u, 501u}) {
+    CAPTURE(level);
+    Bytes out;
+    REQUIRE(user.call(15, share_enum_stub(level, 0xffffffff, 0), out) == 0);
+    CHECK(load_le32(&out[out.size() - 4]) == kWerrOk);
+    out.clear();
+    REQUIRE(user.call(16, get_info_stub("public", level), out) == 0);
+    CHECK(load_le32(&out[out.size() - 4]) == kWerrOk);
+  }
+  Srvsvc admin(smb::rpc::test::server_info(true), [] { return smb::rpc::test::shares(); });
+  Bytes out;
+  REQUIRE(admin.call(16, get_info_stub("public", 2), out) == 0);
+  CHECK(load_le32(&out[out.size() - 4]) == kWerrOk);
+}
+
 TEST_CASE("srvsvc: unknown opnums fault with nca_s_op_rng_error") {
   Srvsvc s = one_share();
   for (std::uint16_t op : {0, 14, 17, 20, 22, 36, 57, 1000, 65535}) {

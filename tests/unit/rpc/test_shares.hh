@@ -11,11 +11,13 @@
 
 namespace smb::rpc::test {
 
-inline ServerInfo server_info() {
+// As an administrator sees the server (every level answers) unless `admin` is false.
+inline ServerInfo server_info(bool admin = true) {
   ServerInfo s;
   s.netbios_name = "SMB3D";
   s.server_string = "smb3d test server";
   s.workgroup = "WORKGROUP";
+  s.caller_is_admin = admin;
   return s;
 }
 

@@ -123,6 +123,13 @@ void TestServer::answer_control() {
         answer.payload = message->payload;
         send_control(master_end_.get(), answer);
         break;
+      case ControlType::LOGON_FAILED:  // one failure from the address so far
+        if (message->payload.size() < 8) break;
+        answer.type = ControlType::LOGON_FAILURES;
+        answer.payload.assign(message->payload.begin(), message->payload.begin() + 8);
+        ByteWriter(answer.payload).u32(1);
+        send_control(master_end_.get(), answer);
+        break;
       default:
         break;
     }
