@@ -26,7 +26,8 @@ KIND = smbtest.default_kind()
 REALM = "SMBTEST.TEST"
 HOST = "fileserver.smbtest.test"
 SERVICE = f"cifs/{HOST}"
-TOOLS = ("krb5kdc", "kdb5_util", "kadmin.local", "kinit", "kdestroy", "kvno")
+OTHER_HOST = "otherserver.smbtest.test"  # a service of the realm this server has no key for
+TOOLS = ("krb5kdc", "kdb5_util", "kadmin.local", "kinit", "kdestroy", "kvno", "faketime")
 
 
 class Realm:
@@ -104,6 +105,65 @@ class Realm:
                  f"{principal}@{REALM}")
 
 
+def _with_cache(ccache, action):
+    saved = os.environ.get("KRB5CCNAME")
+    os.environ["KRB5CCNAME"] = ccache
+    try:
+        return action()
+    finally:
+        if saved is None:
+            os.environ.pop("KRB5CCNAME", None)
+        else:
+            os.environ["KRB5CCNAME"] = saved
+
+
+def kerberos_session_setup_token(server, ccache):
+    """Logs on with impacket from the cached service ticket and returns the security
+    buffer of its SESSION_SETUP request, as sent."""
+    from impacket import smb3
+    from impacket.smbconnection import SMBConnection
+    sent = []
+    original = smb3.SMB3.sendSMB
+
+    def record(self, packet):
+        if packet["Command"] == smb3.SMB2_SESSION_SETUP:
+            data = packet["Data"]
+            if not isinstance(data, smb3.SMB2SessionSetup):
+                data = smb3.SMB2SessionSetup(data)
+            sent.append(bytes(data["Buffer"]))
+        return original(self, packet)
+    smb3.SMB3.sendSMB = record
+    try:
+        conn = SMBConnection(HOST, server.host, sess_port=server.port)
+        _with_cache(ccache, lambda: conn.kerberosLogin(server.user, "", REALM, useCache=True))
+        conn.logoff()
+    finally:
+        smb3.SMB3.sendSMB = original
+    assert len(sent) == 1, f"expected one SESSION_SETUP, saw {len(sent)}"
+    return sent[0]
+
+
+def send_session_setup(server, token):
+    """NEGOTIATEs a new connection and sends one SESSION_SETUP carrying `token`; returns
+    the NT status name of the answer."""
+    from impacket import nt_errors, smb3
+    from impacket import smb3structs as s3
+    conn = smb3.SMB3(HOST, server.host, sess_port=server.port)
+    try:
+        setup = s3.SMB2SessionSetup()
+        setup["Flags"] = 0
+        setup["SecurityMode"] = s3.SMB2_NEGOTIATE_SIGNING_ENABLED
+        setup["SecurityBufferLength"] = len(token)
+        setup["Buffer"] = token
+        packet = conn.SMB_PACKET()
+        packet["Command"] = s3.SMB2_SESSION_SETUP
+        packet["Data"] = setup
+        answer = conn.recvSMB(conn.sendSMB(packet))
+        return nt_errors.ERROR_MESSAGES.get(answer["Status"], (hex(answer["Status"]),))[0]
+    finally:
+        conn.close_session()
+
+
 @unittest.skipUnless(KIND == "self", "the reference run has no Kerberos set-up for Samba yet")
 class Kerberos(unittest.TestCase):
     @classmethod
@@ -121,6 +181,7 @@ class Kerberos(unittest.TestCase):
         cls.realm.kadmin(f"addprinc -randkey {SERVICE}")
         cls.old_keytab = cls.realm.keytab(SERVICE, "old.keytab")
         cls.keytab = cls.realm.keytab(SERVICE, "smb.keytab")  # the key the KDC now uses
+        cls.realm.kadmin(f"addprinc -randkey cifs/{OTHER_HOST}")
 
     @classmethod
     def tearDownClass(cls):
@@ -151,10 +212,16 @@ class Kerberos(unittest.TestCase):
         self.addCleanup(server.stop)
         return server
 
-    def smbclient(self, server, commands, *options):
-        cmd = [smbtest.SMBCLIENT, f"//{HOST}/{server.share}", "-I", server.host,
+    def smbclient(self, server, commands, *options, host=HOST, prefix=()):
+        cmd = [*prefix, smbtest.SMBCLIENT, f"//{host}/{server.share}", "-I", server.host,
                "-p", str(server.port), "--use-kerberos=required", *options, "-c", commands]
         return smbtest.run(cmd, timeout=60, env=self.realm.env)
+
+    def assert_refused(self, server, result, reason):
+        self.assertNotEqual(result.returncode, 0, result.stdout)
+        self.assertIn("NT_STATUS_LOGON_FAILURE", result.stdout + result.stderr)
+        smbtest.wait_until(lambda: reason in server.log_text(),
+                           f"the log says why ({reason!r})", timeout=10)
 
     def test_put_get_signed_and_encrypted(self):
         server = self.start_server(self.keytab)
@@ -195,16 +262,9 @@ class Kerberos(unittest.TestCase):
         server = self.start_server(self.keytab)
         self.realm.kinit(server.user, lifetime="12s")
         self.realm.run("kvno", SERVICE)
-        saved = os.environ.get("KRB5CCNAME")
-        os.environ["KRB5CCNAME"] = self.realm.env["KRB5CCNAME"]
-        try:
-            conn = SMBConnection(HOST, server.host, sess_port=server.port)
-            conn.kerberosLogin(server.user, "", REALM, useCache=True)
-        finally:
-            if saved is None:
-                os.environ.pop("KRB5CCNAME", None)
-            else:
-                os.environ["KRB5CCNAME"] = saved
+        conn = SMBConnection(HOST, server.host, sess_port=server.port)
+        _with_cache(self.realm.env["KRB5CCNAME"],
+                    lambda: conn.kerberosLogin(server.user, "", REALM, useCache=True))
         tid = conn.connectTree(server.share)
         fid = conn.createFile(tid, "expiring.txt", desiredAccess=FILE_READ_DATA | FILE_WRITE_DATA)
         conn.writeFile(tid, fid, b"before the ticket ends")
@@ -227,20 +287,41 @@ class Kerberos(unittest.TestCase):
         server = self.start_server(self.old_keytab)
         self.realm.kinit(server.user)
         r = self.smbclient(server, "ls")
-        self.assertNotEqual(r.returncode, 0, r.stdout)
-        self.assertIn("NT_STATUS_LOGON_FAILURE", r.stdout + r.stderr)
-        smbtest.wait_until(lambda: "ticket refused" in server.log_text(),
-                           "the log names the refused ticket", timeout=10)
+        self.assert_refused(server, r, "not found in keytab")
+
+    def test_ticket_for_another_service_is_refused(self):
+        server = self.start_server(self.keytab)
+        self.realm.kinit(server.user)
+        r = self.smbclient(server, "ls", host=OTHER_HOST)
+        self.assert_refused(server, r, f"cifs/{OTHER_HOST}@{REALM}")
+
+    def test_clock_skewed_past_the_limit_is_refused(self):
+        # The service ticket is fetched first with the right time; the client then makes
+        # its authenticator 15 minutes ahead, beyond the 5 minutes allowed.
+        server = self.start_server(self.keytab)
+        self.realm.kinit(server.user)
+        self.realm.run("kvno", SERVICE)
+        r = self.smbclient(server, "ls", prefix=("faketime", "-f", "+15m"))
+        self.assert_refused(server, r, "Clock skew too great")
+
+    def test_replayed_authenticator_is_refused(self):
+        # The first SESSION_SETUP's token is sent again, on a new connection: the replay
+        # cache of the acceptor refuses it.
+        server = self.start_server(self.keytab)
+        self.realm.kinit(server.user)
+        self.realm.run("kvno", SERVICE)
+        first = kerberos_session_setup_token(server, self.realm.env["KRB5CCNAME"])
+        status = send_session_setup(server, first)
+        self.assertEqual(status, "STATUS_LOGON_FAILURE")
+        smbtest.wait_until(lambda: "Request is a replay" in server.log_text(),
+                           "the log names the replay", timeout=10)
 
     def test_principal_without_unix_account_is_refused(self):
         server = self.start_server(self.keytab)
         stranger = "krbnobody"
         self.realm.kinit(stranger)
         r = self.smbclient(server, "ls")
-        self.assertNotEqual(r.returncode, 0, r.stdout)
-        self.assertIn("NT_STATUS_LOGON_FAILURE", r.stdout + r.stderr)
-        smbtest.wait_until(lambda: "no Unix account of that name" in server.log_text(),
-                           "the log says the principal has no Unix account", timeout=10)
+        self.assert_refused(server, r, "no Unix account of that name")
 
 
 if __name__ == "__main__":
