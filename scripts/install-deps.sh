@@ -14,7 +14,7 @@ packages=(
   samba samba-vfs-modules smbclient samba-testsuite python3 python3-impacket
   golang-go golang-github-hirochachacha-go-smb2-dev
   # a Kerberos realm of the tests' own (KDC, kadmin.local, kinit)
-  krb5-kdc krb5-admin-server krb5-user faketime
+  krb5-kdc krb5-admin-server krb5-user faketime libnss-wrapper
   # test and bench tools
   procps iproute2 iperf3 gnuplot-nox openssl systemd
   # VM lab

@@ -11,6 +11,8 @@
 
 #include <cstring>
 
+#include "smbd/base/credentials.hh"
+
 namespace smb::auth {
 
 namespace {
@@ -110,6 +112,10 @@ bool is_kerberos_oid(ByteSpan der_oid) {
 
 KerberosResult accept_kerberos(const KerberosSettings& settings, ByteSpan initial_token) {
   if (settings.keytab.empty()) return failed("Kerberos is not configured");
+  // The keytab and the replay cache are the server's, readable by root alone: a
+  // re-authentication arrives while the thread acts as the session's user.
+  credentials::IdentityScope as_server(credentials::process_identity());
+  if (!as_server.ok()) return failed("cannot act as the server to read the keytab");
   OM_uint32 major = 0, minor = 0;
 
   // The keytab of the configuration, not the process's default: a credential store.
