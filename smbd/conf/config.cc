@@ -224,7 +224,7 @@ void set_path(std::string& out, std::string_view v, Outcome& o) {
   out = std::string(v);
 }
 
-const std::array<GlobalParam, 42> kGlobalParams{{
+const std::array<GlobalParam, 43> kGlobalParams{{
     {"smb ports",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        std::vector<std::uint16_t> ports;
@@ -282,6 +282,8 @@ const std::array<GlobalParam, 42> kGlobalParams{{
      }},
     {"smb passwd file",
      [](GlobalState& s, std::string_view v, Outcome& o) { set_path(s.passwd_file, v, o); }},
+    {"username map",
+     [](GlobalState& s, std::string_view v, Outcome& o) { set_path(s.g.username_map, v, o); }},
     {"guest account",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        s.g.guest_account = std::string(trim(v));
@@ -921,6 +923,7 @@ void dump_config(const Config& config, std::ostream& out) {
   param("smb2 max trans", std::to_string(g.smb2_max_trans));
   param("smb2 max write", std::to_string(g.smb2_max_write));
   param("state directory", g.state_directory);
+  param("username map", g.username_map);
   param("workgroup", g.workgroup);
 
   for (const Share& s : config.shares) {

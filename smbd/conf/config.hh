@@ -85,6 +85,7 @@ struct Global {
   // file`; without either it is state directory/smbpasswd.
   std::string smb_passwd_file;
   std::string guest_account = "nobody";
+  std::string username_map;  // the file of `username map`; empty: names are used as given
   MapToGuest map_to_guest = MapToGuest::NEVER;
   KerberosMethod kerberos_method = KerberosMethod::NONE;
   std::string dedicated_keytab_file;  // for KerberosMethod::DEDICATED_KEYTAB

@@ -10,6 +10,7 @@
 #include "smbd/conf/cmdline.hh"
 #include "smbd/conf/config.hh"
 #include "smbd/conf/log.hh"
+#include "smbd/conf/username_map.hh"
 #include "smbd/conf/users.hh"
 #include "smbd/master/master.hh"
 #include "smbd/worker/worker.hh"
@@ -57,6 +58,17 @@ Loaded load(const conf::Options& options, bool quiet_warnings) {
     return result;
   }
   server_config->users = std::make_shared<const conf::UserDb>(std::move(*users));
+  if (const std::string& map_file = server_config->conf.global.username_map; !map_file.empty()) {
+    std::vector<std::string> warnings;
+    auto map = conf::UsernameMap::load(map_file, error, &warnings);
+    if (!map) {
+      std::cerr << "smbd: " << error << "\n";
+      return result;
+    }
+    if (!quiet_warnings)
+      for (const auto& w : warnings) std::cerr << w << "\n";
+    server_config->username_map = std::make_shared<const conf::UsernameMap>(std::move(*map));
+  }
   result.config = std::move(server_config);
   result.ok = true;
   return result;

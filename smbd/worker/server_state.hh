@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "smbd/auth/authenticator.hh"
+#include "smbd/conf/username_map.hh"
 #include "smbd/base/bytes.hh"
 #include "smbd/base/credentials.hh"
 #include "smbd/base/unique_fd.hh"
@@ -35,7 +36,12 @@ namespace smb::server {
 struct ServerConfig {
   conf::Config conf;
   std::shared_ptr<const conf::UserDb> users;
+  std::shared_ptr<const conf::UsernameMap> username_map;  // null without `username map`
   std::array<std::uint8_t, 16> server_guid{};
+  // The Unix account name a client's user name (or a principal's name) stands for.
+  std::string unix_name(std::string_view user) const {
+    return username_map ? username_map->map(user) : std::string(user);
+  }
   std::size_t max_message_size() const;
 };
 

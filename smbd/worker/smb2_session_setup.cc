@@ -23,13 +23,14 @@ std::unique_ptr<auth::ServerAuthenticator> make_authenticator(Worker& worker) {
   identity.dns_computer_name = g.netbios_name;
   identity.dns_domain_name = g.workgroup;
   std::shared_ptr<const conf::UserDb> users = worker.config().users;
+  std::shared_ptr<const conf::UsernameMap> username_map = worker.config().username_map;
   bool null_passwords = g.null_passwords;
   auto authenticator = std::make_unique<auth::ServerAuthenticator>(
       identity,
-      [users, null_passwords](std::string_view user,
-                              std::string_view) -> std::optional<auth::UserRecord> {
+      [users, username_map, null_passwords](
+          std::string_view user, std::string_view) -> std::optional<auth::UserRecord> {
         if (!users) return std::nullopt;
-        auto found = users->lookup(user);
+        auto found = users->lookup(username_map ? username_map->map(user) : std::string(user));
         if (!found) return std::nullopt;
         auth::UserRecord stored;
         stored.nt_hash = found->nt_hash;
@@ -141,7 +142,7 @@ NtStatus establish(Worker& worker, Connection& connection, Session& session,
     session.anonymous = true;
     session_flags |= kSessionFlagIsNull;
   } else {
-    session.user = step.user;
+    session.user = worker.config().unix_name(step.user);
     session.domain = step.domain;
     session.kerberos = step.kerberos;
   }
@@ -330,7 +331,8 @@ void handle_binding(const RequestPtr& req, const SessionSetupRequest& request) {
     return;
   }
   // The channel belongs to the session's user (MS-SMB2 3.3.5.5.3).
-  if (step.anonymous || strcasecmp(step.user.c_str(), session->user.c_str()) != 0) {
+  if (step.anonymous ||
+      strcasecmp(worker.config().unix_name(step.user).c_str(), session->user.c_str()) != 0) {
     req->reply(NtStatus::ACCESS_DENIED);
     return;
   }
@@ -429,7 +431,7 @@ void handle_session_setup(const RequestPtr& req) {
   session->authenticator.reset();
   if (reauth) {
     // The same user keeps the session; another user may not take it over.
-    if (!step.anonymous && step.user != session->user) {
+    if (!step.anonymous && worker.config().unix_name(step.user) != session->user) {
       end_session(client, session_id);
       req->reply(NtStatus::LOGON_FAILURE);
       return;

@@ -208,6 +208,22 @@ class Kerberos(unittest.TestCase):
         r = self.smbclient(server, "ls")
         self.assert_refused(server, r, "not found in keytab")
 
+    def test_username_map_maps_the_principal(self):
+        # krbalias@REALM has no Unix account of its own: the map makes it the user's.
+        usermap = os.path.join(self.dir, "users.map")
+        with open(usermap, "w") as f:
+            f.write(f"{smbtest.DEFAULT_USER} = krbalias\n")
+        server = self.start_server(self.keytab, [f"username map = {usermap}"])
+        self.realm.kinit("krbalias")
+        src = os.path.join(self.dir, "alias.bin")
+        smbtest.make_random_file(src, 10_007)
+        back = os.path.join(self.dir, "alias.back")
+        r = self.smbclient(server, f"put {src} alias.bin; get alias.bin {back}")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr + server.log_tail())
+        smbtest.assert_same_file(src, back)
+        owner = os.stat(os.path.join(server.share_path, "alias.bin")).st_uid
+        self.assertEqual(owner, smbtest.ensure_unix_user(server.user).pw_uid)
+
     def test_ticket_for_another_service_is_refused(self):
         server = self.start_server(self.keytab)
         self.realm.kinit(server.user)
