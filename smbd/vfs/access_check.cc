@@ -1,0 +1,114 @@
+#include "smbd/vfs/access_check.hh"
+
+#include "smbd/base/wire.hh"
+
+namespace smb::vfs {
+
+namespace {
+
+namespace am = access_mask;
+
+constexpr std::uint32_t kOwnerImplicit = am::READ_CONTROL | am::WRITE_DAC;
+
+bool effective(const dtyp::Ace& ace) {
+  return (ace.flags & dtyp::ace_flag::INHERIT_ONLY_ACE) == 0 && ace.is_simple();
+}
+
+// Whether an ACE applies to the token: its SID is in the token, or it names OWNER
+// RIGHTS and the token is the owner's.
+bool applies(const dtyp::Ace& ace, const NtToken& token, bool is_owner) {
+  if (is_owner && ace.sid == owner_rights_sid()) return true;
+  return token.has(ace.sid);
+}
+
+}  // namespace
+
+std::uint32_t map_generic_file_rights(std::uint32_t mask) {
+  std::uint32_t out =
+      mask & ~(am::GENERIC_READ | am::GENERIC_WRITE | am::GENERIC_EXECUTE | am::GENERIC_ALL);
+  if (mask & am::GENERIC_READ) out |= kFileGenericReadAccess;
+  if (mask & am::GENERIC_WRITE) out |= kFileGenericWriteAccess;
+  if (mask & am::GENERIC_EXECUTE) out |= kFileGenericExecuteAccess;
+  if (mask & am::GENERIC_ALL) out |= kFileAllAccess;
+  return out;
+}
+
+NtStatus access_check(const dtyp::SecurityDescriptor& sd, const NtToken& token,
+                      std::uint32_t desired, std::uint32_t& granted) {
+  granted = 0;
+  std::uint32_t wanted = map_generic_file_rights(desired);
+  const bool maximum = (wanted & am::MAXIMUM_ALLOWED) != 0;
+  wanted &= ~am::MAXIMUM_ALLOWED;
+
+  if (token.is_root) {
+    granted = wanted | (maximum ? kFileAllAccess | am::ACCESS_SYSTEM_SECURITY : 0);
+    return NtStatus::SUCCESS;
+  }
+  if (wanted & am::ACCESS_SYSTEM_SECURITY) return kStatusPrivilegeNotHeld;
+
+  // [MS-DTYP] 2.4.6: a NULL DACL grants everything.
+  if (!sd.dacl) {
+    granted = wanted | (maximum ? kFileAllAccess : 0);
+    return NtStatus::SUCCESS;
+  }
+
+  const bool is_owner = sd.owner && token.has(*sd.owner);
+  bool owner_rights_named = false;
+  if (is_owner) {
+    for (const dtyp::Ace& ace : sd.dacl->aces)
+      if (effective(ace) && ace.sid == owner_rights_sid()) owner_rights_named = true;
+  }
+
+  std::uint32_t allowed = 0;  // bits an ACE allowed before any denied them
+  std::uint32_t denied = 0;   // bits an ACE denied before any allowed them
+  if (is_owner && !owner_rights_named) allowed = kOwnerImplicit;
+  std::uint32_t remaining = wanted & ~allowed;
+
+  for (const dtyp::Ace& ace : sd.dacl->aces) {
+    if (!effective(ace) || !applies(ace, token, is_owner)) continue;
+    const std::uint32_t mask = map_generic_file_rights(ace.mask);
+    if (ace.type == dtyp::AceType::ACCESS_ALLOWED_ACE_TYPE) {
+      allowed |= mask & ~denied;
+      remaining &= ~mask;
+    } else {
+      // An earlier allow wins per bit; a deny of a bit still wanted refuses.
+      if (!maximum && (remaining & mask) != 0) return NtStatus::ACCESS_DENIED;
+      denied |= mask & ~allowed;
+    }
+  }
+
+  if (maximum) {
+    if ((wanted & ~allowed) != 0) return NtStatus::ACCESS_DENIED;
+    // An ACE's bits that no file right has are not granted.
+    granted = allowed & kFileAllAccess;
+    return NtStatus::SUCCESS;
+  }
+  if (remaining != 0) return NtStatus::ACCESS_DENIED;
+  granted = wanted;
+  return NtStatus::SUCCESS;
+}
+
+NtStatus access_check_for_open(const dtyp::SecurityDescriptor& sd,
+                               const dtyp::SecurityDescriptor* parent, const NtToken& token,
+                               std::uint32_t desired, std::uint32_t& granted) {
+  const std::uint32_t mapped = map_generic_file_rights(desired);
+  const NtStatus status = access_check(sd, token, mapped, granted);
+  if (parent == nullptr || (mapped & (am::DELETE | am::MAXIMUM_ALLOWED)) == 0) return status;
+  if (status == NtStatus::SUCCESS && (granted & am::DELETE) != 0) return status;
+  std::uint32_t parent_granted = 0;
+  if (access_check(*parent, token, am::FILE_DELETE_CHILD, parent_granted) != NtStatus::SUCCESS)
+    return status;
+  if (status == NtStatus::SUCCESS) {
+    // MAXIMUM_ALLOWED that the file gave without DELETE: the parent adds it.
+    granted |= am::DELETE;
+    return status;
+  }
+  if ((mapped & am::DELETE) == 0) return status;
+  // The file refused: the request passes when DELETE was all it refused.
+  std::uint32_t rest = 0;
+  if (access_check(sd, token, mapped & ~am::DELETE, rest) != NtStatus::SUCCESS) return status;
+  granted = rest | am::DELETE;
+  return NtStatus::SUCCESS;
+}
+
+}  // namespace smb::vfs

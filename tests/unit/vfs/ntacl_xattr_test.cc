@@ -1,0 +1,229 @@
+// security.NTACL in Samba's layout (vfs/ntacl_xattr.hh). The vectors are what Samba
+// 4.17's smbd wrote with `vfs objects = acl_xattr` after smbcacls changed the ACLs:
+//   kSambaFileV4  a file: DENIED Everyone FILE_WRITE_DATA, ALLOWED Everyone read,
+//                 ALLOWED S-1-22-1-1002 read, group and owner (Samba's tdbsam SIDs)
+//   kSambaDirV4   a directory: DENIED S-1-22-1-1002 FILE_APPEND_DATA (OI|NP), inheritable
+//                 Everyone, CREATOR OWNER, CREATOR GROUP (OI|CI|IO), Authenticated Users
+//   kSambaFileV3  a file, with `acl_xattr:ignore system acls = yes` (version 3, no hash)
+#include <doctest/doctest.h>
+
+#include <string_view>
+
+#include "smbd/base/wire.hh"
+#include "smbd/vfs/nt_token.hh"
+#include "smbd/vfs/ntacl_xattr.hh"
+
+using namespace smb;
+using namespace smb::vfs;
+using namespace smb::dtyp;
+
+namespace {
+
+constexpr char kSambaFileV4[] =
+    "0400040000000200040002000100a3c855370ddacdd783717aabd4f429d1958203dd7bb8615d6500"
+    "621d8a27ee710000000000000000000000000000000000000000000000000000000000000000706f"
+    "7369785f61636c00927aa4590886dd0188397613c97201bc2cc18a25943047c036c4c972f65e84d6"
+    "6be8a854c6dc70e90000000000000000000000000000000000000000000000000000000000000000"
+    "01000480b4000000d000000000000000ec000000010500000000000515000000aca0796866de29e8"
+    "bfb42ac3e8030000010500000000000515000000aca0796866de29e8bfb42ac30102000002009000"
+    "05000000010014000200000001010000000000010000000000001400a90012000101000000000001"
+    "0000000000001800a9001200010200000000001601000000ea03000000002400a900120001050000"
+    "0000000515000000aca0796866de29e8bfb42ac30102000000002400ff011f000105000000000005"
+    "15000000aca0796866de29e8bfb42ac3e8030000";
+
+constexpr char kSambaDirV4[] =
+    "040004000000020004000200010012e2bb564b6cf4d2128e8920bafca9ef092a44e75e8888904aa9"
+    "cee91e44d6e90000000000000000000000000000000000000000000000000000000000000000706f"
+    "7369785f61636c0038b3c5590886dd0112bd9446fbd79b978eefd6395180d99e4de118310585ba2d"
+    "c5106e6dfa9a70c20000000000000000000000000000000000000000000000000000000000000000"
+    "01000480b4000000d000000000000000ec000000010500000000000515000000aca0796866de29e8"
+    "bfb42ac3e8030000010500000000000515000000aca0796866de29e8bfb42ac3010200000200b800"
+    "070000000105180004000000010200000000001601000000ea03000000031400a900120001010000"
+    "0000000100000000000b1400ff011f00010100000000000300000000000b1400a900120001010000"
+    "000000030100000000031400a900120001010000000000050b00000000002400a900120001050000"
+    "0000000515000000aca0796866de29e8bfb42ac30102000000002400ff011f000105000000000005"
+    "15000000aca0796866de29e8bfb42ac3e8030000";
+
+constexpr char kSambaFileV3[] =
+    "03000300000002000400020001000000000000000000000000000000000000000000000000000000"
+    "00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "0100048064000000800000000000000090000000010500000000000515000000ca0066f3a153c3fd"
+    "59a3058ae8030000010200000000001602000000e903000002009800060000000100140002000000"
+    "01010000000000010000000000001400bf01120001010000000000010000000000001400ff011f00"
+    "01010000000000051200000000001800bf011200010200000000001602000000e903000000001800"
+    "a9001200010200000000001601000000ea03000000002400ff011f00010500000000000515000000"
+    "ca0066f3a153c3fd59a3058ae8030000";
+
+Bytes hex(std::string_view text) {
+  Bytes out;
+  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
+    auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+    out.push_back(static_cast<std::uint8_t>(nibble(text[i]) << 4 | nibble(text[i + 1])));
+  }
+  return out;
+}
+
+Sid sid(std::string_view text) {
+  Sid s;
+  REQUIRE(Sid::parse(text, s));
+  return s;
+}
+
+// `prefix` followed by `sd`, its offsets counted from the start of the attribute.
+Bytes with_descriptor(Bytes prefix, const SecurityDescriptor& sd) {
+  const Bytes encoded = encode(sd);
+  const auto base = static_cast<std::uint32_t>(prefix.size());
+  prefix.insert(prefix.end(), encoded.begin(), encoded.end());
+  for (std::size_t field = 4; field < kSecurityDescriptorHeaderSize; field += 4) {
+    std::uint8_t* at = &prefix[base + field];
+    if (load_le32(at) != 0) store_le32(at, load_le32(at) + base);
+  }
+  return prefix;
+}
+
+const char kSambaDomain[] = "S-1-5-21-1752801452-3895058022-3274355903";
+
+}  // namespace
+
+TEST_CASE("ntacl xattr: Samba's version 4 of a file decodes to the ACL smbcacls set") {
+  const Bytes blob = hex(kSambaFileV4);
+  NtaclXattr x;
+  REQUIRE(decode_ntacl_xattr(blob, x) == NtStatus::SUCCESS);
+  CHECK(x.version == 4);
+  CHECK(x.hash_type == kNtaclHashTypeSha256);
+  CHECK(x.description == "posix_acl");
+  CHECK(x.time == 0x01dd8608'59a47a92ULL);
+  CHECK(x.hash[0] == 0xa3);
+  CHECK(x.hash[32] == 0);
+  CHECK(x.sys_acl_hash[0] == 0x88);
+  CHECK(x.sd.control == (sd_control::SE_SELF_RELATIVE | sd_control::SE_DACL_PRESENT));
+  CHECK(x.sd.owner->to_string() == std::string(kSambaDomain) + "-1000");
+  CHECK(x.sd.group->to_string() == std::string(kSambaDomain) + "-513");
+  CHECK(!x.sd.sacl);
+  REQUIRE(x.sd.dacl);
+  const auto& aces = x.sd.dacl->aces;
+  REQUIRE(aces.size() == 5);
+  CHECK(aces[0].type == AceType::ACCESS_DENIED_ACE_TYPE);
+  CHECK(aces[0].sid == everyone_sid());
+  CHECK(aces[0].mask == access_mask::FILE_WRITE_DATA);
+  CHECK(aces[1].type == AceType::ACCESS_ALLOWED_ACE_TYPE);
+  CHECK(aces[1].mask == 0x001200a9);
+  CHECK(aces[2].sid == sid("S-1-22-1-1002"));
+  CHECK(aces[4].mask == kFileAllAccess);
+}
+
+TEST_CASE("ntacl xattr: Samba's version 4 of a directory keeps inheritance flags") {
+  NtaclXattr x;
+  REQUIRE(decode_ntacl_xattr(hex(kSambaDirV4), x) == NtStatus::SUCCESS);
+  REQUIRE(x.sd.dacl);
+  const auto& aces = x.sd.dacl->aces;
+  REQUIRE(aces.size() == 7);
+  CHECK(aces[0].type == AceType::ACCESS_DENIED_ACE_TYPE);
+  CHECK(aces[0].flags == (ace_flag::OBJECT_INHERIT_ACE | ace_flag::NO_PROPAGATE_INHERIT_ACE));
+  CHECK(aces[0].mask == access_mask::FILE_APPEND_DATA);
+  const std::uint8_t oi_ci_io =
+      ace_flag::OBJECT_INHERIT_ACE | ace_flag::CONTAINER_INHERIT_ACE | ace_flag::INHERIT_ONLY_ACE;
+  CHECK(aces[2].sid == creator_owner_sid());
+  CHECK(aces[2].flags == oi_ci_io);
+  CHECK(aces[3].sid == creator_group_sid());
+  CHECK(aces[3].flags == oi_ci_io);
+  CHECK(aces[4].sid == authenticated_users_sid());
+}
+
+TEST_CASE("ntacl xattr: encoding what Samba wrote gives Samba's bytes back") {
+  for (const char* vector : {kSambaFileV4, kSambaDirV4}) {
+    const Bytes blob = hex(vector);
+    NtaclXattr x;
+    REQUIRE(decode_ntacl_xattr(blob, x) == NtStatus::SUCCESS);
+    CHECK(encode_ntacl_xattr_v4(x) == blob);
+  }
+}
+
+TEST_CASE("ntacl xattr: Samba's version 3 decodes, and is written back as version 4") {
+  NtaclXattr x;
+  REQUIRE(decode_ntacl_xattr(hex(kSambaFileV3), x) == NtStatus::SUCCESS);
+  CHECK(x.version == 3);
+  CHECK(x.hash_type == kNtaclHashTypeSha256);
+  CHECK(x.description.empty());
+  REQUIRE(x.sd.dacl);
+  REQUIRE(x.sd.dacl->aces.size() == 6);
+  CHECK(x.sd.group->to_string() == "S-1-22-2-1001");
+  CHECK(x.sd.dacl->aces[2].sid.to_string() == "S-1-5-18");
+
+  NtaclXattr again;
+  REQUIRE(decode_ntacl_xattr(encode_ntacl_xattr_v4(x), again) == NtStatus::SUCCESS);
+  CHECK(again.version == 4);
+  CHECK(again.sd == x.sd);
+  CHECK(again.hash == x.hash);
+}
+
+TEST_CASE("ntacl xattr: versions 1 and 2 as the IDL lays them out") {
+  NtaclXattr v4;
+  REQUIRE(decode_ntacl_xattr(hex(kSambaFileV4), v4) == NtStatus::SUCCESS);
+  const Bytes v1 = with_descriptor(hex("0100010000000200"), v4.sd);
+  NtaclXattr x;
+  REQUIRE(decode_ntacl_xattr(v1, x) == NtStatus::SUCCESS);
+  CHECK(x.version == 1);
+  CHECK(x.sd == v4.sd);
+
+  // { ptr sd, hash[16] }: 28 bytes, already aligned.
+  const Bytes v2 =
+      with_descriptor(hex("020002000000020004000200000102030405060708090a0b0c0d0e0f"), v4.sd);
+  REQUIRE(decode_ntacl_xattr(v2, x) == NtStatus::SUCCESS);
+  CHECK(x.version == 2);
+  CHECK(x.hash[15] == 0x0f);
+  CHECK(x.hash[16] == 0);
+  CHECK(x.sd == v4.sd);
+
+  // Offsets relative to the descriptor itself (a plain self-relative descriptor) point
+  // into the attribute's header: refused.
+  Bytes relative = hex("0100010000000200");
+  const Bytes plain = encode(v4.sd);
+  relative.insert(relative.end(), plain.begin(), plain.end());
+  CHECK(decode_ntacl_xattr(relative, x) == kStatusInvalidSecurityDescr);
+}
+
+TEST_CASE("ntacl xattr: a description of any length is padded so the time is aligned") {
+  NtaclXattr x;
+  REQUIRE(decode_ntacl_xattr(hex(kSambaFileV4), x) == NtStatus::SUCCESS);
+  for (const char* text : {"", "a", "ab", "abc", "abcd", "posix_acl!"}) {
+    x.description = text;
+    x.time = 0x0102030405060708ULL;
+    const Bytes blob = encode_ntacl_xattr_v4(x);
+    NtaclXattr again;
+    REQUIRE(decode_ntacl_xattr(blob, again) == NtStatus::SUCCESS);
+    CHECK(again == x);
+  }
+}
+
+TEST_CASE("ntacl xattr: every truncation, and broken headers, are refused") {
+  const Bytes blob = hex(kSambaDirV4);
+  NtaclXattr x;
+  for (std::size_t n = 0; n < blob.size(); ++n) {
+    // Trailing bytes of the descriptor may be cut only where nothing points.
+    const NtStatus status = decode_ntacl_xattr(ByteSpan(blob.data(), n), x);
+    if (status == NtStatus::SUCCESS)
+      CHECK(n >= 160 + 0xb4);
+    else
+      CHECK(status == kStatusInvalidSecurityDescr);
+  }
+  auto broken = [&](std::size_t offset, std::uint8_t value) {
+    Bytes copy = blob;
+    copy[offset] = value;
+    return decode_ntacl_xattr(copy, x);
+  };
+  CHECK(broken(0, 5) == kStatusInvalidSecurityDescr);  // unknown version
+  CHECK(broken(2, 3) == kStatusInvalidSecurityDescr);  // level is not the version
+  CHECK(broken(6, 0) == kStatusInvalidSecurityDescr);  // the union arm is NULL
+  Bytes null_sd = blob;
+  std::fill(null_sd.begin() + 8, null_sd.begin() + 12, 0);
+  CHECK(decode_ntacl_xattr(null_sd, x) == kStatusInvalidSecurityDescr);
+  // A description without its NUL runs off the end.
+  Bytes no_nul(blob.begin(), blob.begin() + 78);
+  no_nul.insert(no_nul.end(), 20, 'x');
+  CHECK(decode_ntacl_xattr(no_nul, x) == kStatusInvalidSecurityDescr);
+  // More than an extended attribute can hold.
+  Bytes huge = blob;
+  huge.resize(kMaxNtaclXattrSize + 1);
+  CHECK(decode_ntacl_xattr(huge, x) == kStatusInvalidSecurityDescr);
+}
