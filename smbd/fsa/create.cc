@@ -1,8 +1,13 @@
 #include "smbd/fsa/create.hh"
 
+#include <fcntl.h>
+
 #include "smbd/fsa/access.hh"
 #include "smbd/fsa/backend.hh"
 #include "smbd/fsa/share_modes.hh"
+#include "smbd/vfs/access_check.hh"
+#include "smbd/vfs/nt_acl.hh"
+#include "smbd/vfs/openat2.hh"
 #include "smbd/vfs/security.hh"
 
 namespace smb::fsa {
@@ -27,6 +32,122 @@ constexpr std::uint32_t kDataAccess =
 bool overwrites(vfs::CreateAction action) {
   return action == vfs::CreateAction::FILE_OVERWRITTEN ||
          action == vfs::CreateAction::FILE_SUPERSEDED;
+}
+
+// What the stored descriptors around an open say, found before the open.
+struct AclContext {
+  bool have_parent = false;
+  std::optional<dtyp::SecurityDescriptor> parent_stored;  // the parent's security.NTACL
+  dtyp::SecurityDescriptor parent;                        // stored, else from its mode
+  bool checked_existing = false;
+};
+
+// The file `fd` refers to, against its stored descriptor (if any).
+NtStatus check_existing(const CreatePlan& plan, int fd, const AclContext& acl,
+                        std::optional<std::uint32_t>& granted_out) {
+  const vfs::NtToken& token = *plan.token;
+  std::optional<dtyp::SecurityDescriptor> sd;
+  // A descriptor that cannot be read lets nobody but root in: it may have denied them.
+  if (vfs::read_stored_descriptor(fd, sd) != NtStatus::SUCCESS)
+    return token.is_root ? NtStatus::SUCCESS : NtStatus::ACCESS_DENIED;
+  if (!sd) return NtStatus::SUCCESS;
+  std::uint32_t granted = 0;
+  if (NtStatus st = vfs::access_check_for_open(*sd, acl.have_parent ? &acl.parent : nullptr, token,
+                                               plan.requested_access, granted);
+      st != NtStatus::SUCCESS)
+    return st;
+  granted = (granted | am::FILE_READ_ATTRIBUTES) & plan.granted_access;
+  if (plan.delete_on_close && (granted & am::DELETE) == 0) return NtStatus::ACCESS_DENIED;
+  granted_out = granted;
+  return NtStatus::SUCCESS;
+}
+
+// Before the open: the parent's descriptor, and the check of an existing file or of the
+// parent's consent to a new entry.
+NtStatus check_before_open(const CreatePlan& plan, AclContext& acl, OpenedFile& out) {
+  vfs::Resolved r;
+  // A path that does not resolve fails the open the same way.
+  if (plan.share->resolve(plan.path, r) != NtStatus::SUCCESS) return NtStatus::SUCCESS;
+  const bool is_root = r.name.empty();
+  if (!is_root) {
+    const NtStatus read = vfs::read_stored_descriptor(r.parent.get(), acl.parent_stored);
+    if (read == NtStatus::SUCCESS) {
+      acl.have_parent = true;
+      if (acl.parent_stored) {
+        acl.parent = *acl.parent_stored;
+      } else {
+        vfs::PosixSecurity dir;
+        if (vfs::query_posix_security(r.parent.get(), dir) == NtStatus::SUCCESS)
+          acl.parent = vfs::security_descriptor_from_posix(dir, kOwnerSecurityInformation |
+                                                                    kGroupSecurityInformation |
+                                                                    kDaclSecurityInformation);
+        else
+          acl.have_parent = false;
+      }
+    } else if (!r.exists && !plan.token->is_root) {
+      return NtStatus::ACCESS_DENIED;
+    }
+  }
+  if (r.exists) {
+    UniqueFd fd(vfs::openat2_fd(plan.share->root_fd(), r.relative().c_str(), O_PATH, 0,
+                                vfs::kResolveBeneath));
+    if (!fd) return NtStatus::SUCCESS;  // gone meanwhile: the open decides
+    acl.checked_existing = true;
+    return check_existing(plan, fd.get(), acl, out.granted_access);
+  }
+  const CreateDisposition disposition = plan.request.create_disposition;
+  const bool creates = disposition != CreateDisposition::FILE_OPEN &&
+                       disposition != CreateDisposition::FILE_OVERWRITE;
+  if (!creates || !acl.parent_stored) return NtStatus::SUCCESS;
+  const bool directory = (plan.request.create_options & create_option::FILE_DIRECTORY_FILE) != 0;
+  std::uint32_t granted = 0;
+  return vfs::access_check(*acl.parent_stored, *plan.token,
+                           directory ? am::FILE_ADD_SUBDIRECTORY : am::FILE_ADD_FILE, granted);
+}
+
+// A new entry on a share that stores ACLs: the CREATE's descriptor or what it inherits.
+NtStatus store_new_descriptor(const CreatePlan& plan, const AclContext& acl, int fd,
+                              bool is_directory) {
+  vfs::PosixSecurity file;
+  if (NtStatus st = vfs::query_posix_security(fd, file); st != NtStatus::SUCCESS) return st;
+  dtyp::SecurityDescriptor sd;
+  sd.control = dtyp::sd_control::SE_SELF_RELATIVE | dtyp::sd_control::SE_DACL_PRESENT;
+  bool has_dacl = false;
+  if (const auto& given = plan.security_descriptor) {
+    vfs::PosixSecurityChange owners;
+    if (given->owner) {
+      uid_t uid = 0;
+      if (!vfs::uid_from_sid(*given->owner, uid)) return dtyp::kStatusInvalidOwner;
+      if (uid != file.uid) owners.uid = uid;
+    }
+    if (given->group) {
+      gid_t gid = 0;
+      if (!vfs::gid_from_sid(*given->group, gid)) return dtyp::kStatusInvalidPrimaryGroup;
+      if (gid != file.gid) owners.gid = gid;
+    }
+    if (NtStatus st = vfs::apply_posix_security(fd, owners); st != NtStatus::SUCCESS) return st;
+    if (owners.uid) file.uid = *owners.uid;
+    if (owners.gid) file.gid = *owners.gid;
+    if (given->dacl_present()) {
+      sd.control = given->control | dtyp::sd_control::SE_SELF_RELATIVE;
+      sd.control &= static_cast<std::uint16_t>(~dtyp::sd_control::SE_SACL_PRESENT);
+      sd.dacl = given->dacl;
+      has_dacl = true;
+    }
+  }
+  sd.owner = vfs::unix_user_sid(file.uid);
+  sd.group = vfs::unix_group_sid(file.gid);
+  if (!has_dacl && acl.parent_stored && acl.parent_stored->dacl) {
+    dtyp::Acl inherited =
+        vfs::inherited_dacl(*acl.parent_stored->dacl, is_directory, *sd.owner, *sd.group);
+    if (!inherited.aces.empty()) {
+      sd.dacl = std::move(inherited);
+      has_dacl = true;
+    }
+  }
+  // Nothing to store: the mode describes the entry.
+  if (!has_dacl) return NtStatus::SUCCESS;
+  return vfs::store_descriptor(fd, sd, true);
 }
 
 }  // namespace
@@ -77,11 +198,15 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
 
   plan.share = scope.share;
   plan.path = parameters.path;
+  plan.token = scope.token;
+  plan.requested_access = vfs::map_generic_file_rights(parameters.desired_access);
   plan.granted_access = access;
   plan.share_access = parameters.share_access;
   plan.delete_on_close = delete_on_close;
   vfs::OpenRequest& request = plan.request;
-  request.desired_access = access;
+  // The file system is asked for what the client named, MAXIMUM_ALLOWED kept: with it,
+  // writing is welcome but not required (vfs/share.hh).
+  request.desired_access = plan.requested_access;
   request.file_attributes = parameters.file_attributes;
   request.share_access = parameters.share_access;
   request.create_disposition = disposition;
@@ -94,11 +219,26 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
 }
 
 NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
+  AclContext acl;
+  if (plan.token) {
+    if (NtStatus st = check_before_open(plan, acl, out); st != NtStatus::SUCCESS) return st;
+  }
   vfs::OpenResult& r = out.result;
   NtStatus status = plan.share->open(plan.path, plan.request, r);
   if (status != NtStatus::SUCCESS) return status;
   out.fd = std::make_shared<UniqueFd>(std::move(r.fd));
-  if (plan.security_descriptor && r.create_action == vfs::CreateAction::FILE_CREATED) {
+  const bool created = r.create_action == vfs::CreateAction::FILE_CREATED;
+  if (plan.token && created) {
+    status = store_new_descriptor(plan, acl, out.fd->get(), r.is_directory);
+    if (status != NtStatus::SUCCESS) {
+      (void)plan.share->remove(r.path, out.fd->get());
+      return status;
+    }
+  } else if (plan.token && !acl.checked_existing) {
+    // Created by someone else between the check and the open.
+    status = check_existing(plan, out.fd->get(), acl, out.granted_access);
+    if (status != NtStatus::SUCCESS) return status;
+  } else if (plan.security_descriptor && created) {
     status = vfs::set_security_descriptor(out.fd->get(), *plan.security_descriptor,
                                           plan.security_information);
     // Not created after all: a file that cannot carry the descriptor is not left.
@@ -108,7 +248,7 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
     }
   }
   bool truncate = plan.request.defer_truncate && overwrites(r.create_action);
-  bool data_access = (plan.granted_access & kDataAccess) != 0;
+  bool data_access = (out.granted_access.value_or(plan.granted_access) & kDataAccess) != 0;
   if (r.is_directory || (!data_access && !truncate)) return NtStatus::SUCCESS;
   status = open_file_data(out.fd, r.writable, plan.share->backend(), out.io);
   out.unmapped = status != NtStatus::SUCCESS && plan.share->backend() == vfs::Backend::pmem;
@@ -122,7 +262,7 @@ NtStatus admit_open(OpenTable& table, const CreatePlan& plan, const OpenedFile& 
                     FileOpen& open) {
   const vfs::OpenResult& r = file.result;
   open.key = FileKey{r.info.device, r.info.file_id};
-  open.granted_access = plan.granted_access;
+  open.granted_access = file.granted_access.value_or(plan.granted_access);
   open.share_access = plan.share_access;
   if (NtStatus status = admit(table, open); status != NtStatus::SUCCESS) return status;
   open.fd = file.fd;

@@ -44,7 +44,7 @@ NtStatus access_check(const dtyp::SecurityDescriptor& sd, const NtToken& token,
     granted = wanted | (maximum ? kFileAllAccess | am::ACCESS_SYSTEM_SECURITY : 0);
     return NtStatus::SUCCESS;
   }
-  if (wanted & am::ACCESS_SYSTEM_SECURITY) return kStatusPrivilegeNotHeld;
+  if (wanted & am::ACCESS_SYSTEM_SECURITY) return NtStatus::PRIVILEGE_NOT_HELD;
 
   // [MS-DTYP] 2.4.6: a NULL DACL grants everything.
   if (!sd.dacl) {

@@ -27,8 +27,6 @@
 
 namespace smb::vfs {
 
-inline constexpr NtStatus kStatusPrivilegeNotHeld = static_cast<NtStatus>(0xC0000061);
-
 std::uint32_t map_generic_file_rights(std::uint32_t mask);
 
 NtStatus access_check(const dtyp::SecurityDescriptor& sd, const NtToken& token,

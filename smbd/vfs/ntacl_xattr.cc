@@ -11,8 +11,6 @@ constexpr NtStatus kBad = dtyp::kStatusInvalidSecurityDescr;
 // The referent ids Samba's NDR writer gives the first two unique pointers.
 constexpr std::uint32_t kFirstReferent = 0x00020000;
 constexpr std::uint32_t kSecondReferent = 0x00020004;
-// version, level, pointer to the union arm.
-constexpr std::size_t kHeaderSize = 8;
 
 std::size_t align4(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
 

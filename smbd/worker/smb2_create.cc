@@ -150,6 +150,7 @@ void handle_create(const RequestPtr& req) {
   scope.maximal_access = tree.maximal_access;
   scope.read_only = tree.read_only;
   scope.new_file = tree.new_file;
+  scope.token = tree.nt_token;
   auto plan = std::make_shared<fsa::CreatePlan>();
   if (NtStatus status = fsa::prepare_create(parameters, scope, *plan);
       status != NtStatus::SUCCESS) {

@@ -241,7 +241,7 @@ TEST_CASE("access check: NULL DACL, other ACE types, privileges, root") {
 
   const auto s = sd({allow(kFileAllAccess, everyone_sid())});
   // SeSecurityPrivilege is needed for the SACL; no user token holds it.
-  CHECK(check(s, kA, am::ACCESS_SYSTEM_SECURITY).status == kStatusPrivilegeNotHeld);
+  CHECK(check(s, kA, am::ACCESS_SYSTEM_SECURITY).status == NtStatus::PRIVILEGE_NOT_HELD);
   CHECK(granted(s, kA, am::WRITE_OWNER, am::WRITE_OWNER));
   // Root passes every check, as with Samba.
   const auto none = sd({deny(kFileAllAccess, everyone_sid())});
