@@ -1,6 +1,9 @@
 #include "smbd/fsa/create.hh"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+
+#include <utility>
 
 #include "smbd/fsa/access.hh"
 #include "smbd/fsa/backend.hh"
@@ -39,8 +42,15 @@ struct AclContext {
   bool have_parent = false;
   std::optional<dtyp::SecurityDescriptor> parent_stored;  // the parent's security.NTACL
   dtyp::SecurityDescriptor parent;                        // stored, else from its mode
-  bool checked_existing = false;
+  // The file the check before the open read (st_dev, st_ino): the open must reach it.
+  std::optional<std::pair<dev_t, ino_t>> checked_existing;
 };
+
+std::optional<std::pair<dev_t, ino_t>> identity_of(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return std::nullopt;
+  return std::make_pair(st.st_dev, st.st_ino);
+}
 
 // The file `fd` refers to, against its stored descriptor (if any).
 NtStatus check_existing(const CreatePlan& plan, int fd, const AclContext& acl,
@@ -92,7 +102,7 @@ NtStatus check_before_open(const CreatePlan& plan, AclContext& acl, OpenedFile& 
     UniqueFd fd(vfs::openat2_fd(plan.share->root_fd(), r.relative().c_str(), O_PATH, 0,
                                 vfs::kResolveBeneath));
     if (!fd) return NtStatus::SUCCESS;  // gone meanwhile: the open decides
-    acl.checked_existing = true;
+    acl.checked_existing = identity_of(fd.get());
     return check_existing(plan, fd.get(), acl, out.granted_access);
   }
   const CreateDisposition disposition = plan.request.create_disposition;
@@ -234,8 +244,11 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
       (void)plan.share->remove(r.path, out.fd->get());
       return status;
     }
-  } else if (plan.token && !acl.checked_existing) {
-    // Created by someone else between the check and the open.
+  } else if (plan.token &&
+             (!acl.checked_existing || acl.checked_existing != identity_of(out.fd->get()))) {
+    // Created or replaced by someone else between the check and the open: the file
+    // opened is checked itself.
+    out.granted_access.reset();
     status = check_existing(plan, out.fd->get(), acl, out.granted_access);
     if (status != NtStatus::SUCCESS) return status;
   } else if (plan.security_descriptor && created) {

@@ -31,8 +31,15 @@ constexpr std::uint8_t kInheritFlags = flag::OBJECT_INHERIT_ACE | flag::CONTAINE
 
 NtStatus read_stored_descriptor(int fd, std::optional<dtyp::SecurityDescriptor>& out) {
   out.reset();
-  Bytes value(kMaxNtaclXattrSize);
-  const ssize_t n = ::getxattr(proc_path(fd).c_str(), kNtaclXattrName, value.data(), value.size());
+  const std::string path = proc_path(fd);
+  // Most descriptors are small: a first try with a small buffer, the largest size an
+  // attribute can have only when that is too small.
+  Bytes value(4096);
+  ssize_t n = ::getxattr(path.c_str(), kNtaclXattrName, value.data(), value.size());
+  if (n < 0 && errno == ERANGE) {
+    value.resize(kMaxNtaclXattrSize);
+    n = ::getxattr(path.c_str(), kNtaclXattrName, value.data(), value.size());
+  }
   if (n < 0) {
     if (errno == ENODATA || errno == ENOTSUP) return NtStatus::SUCCESS;
     // Larger than any attribute Linux keeps: not one this server or Samba wrote.
