@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
+#include <openssl/sha.h>
+
 #include <cerrno>
 #include <string>
 
@@ -27,7 +29,42 @@ std::string proc_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 constexpr std::uint8_t kInheritFlags = flag::OBJECT_INHERIT_ACE | flag::CONTAINER_INHERIT_ACE |
                                        flag::NO_PROPAGATE_INHERIT_ACE | flag::INHERIT_ONLY_ACE;
 
+// A Linux POSIX ACL attribute of the file: SUCCESS with nothing when it has none.
+bool read_posix_acl(const std::string& path, const char* name,
+                    std::optional<std::vector<PosixAclEntry>>& out) {
+  out.reset();
+  Bytes value(4096);
+  const ssize_t n = ::getxattr(path.c_str(), name, value.data(), value.size());
+  if (n < 0) return errno == ENODATA || errno == ENOTSUP;
+  std::vector<PosixAclEntry> entries;
+  if (!decode_linux_posix_acl(ByteSpan(value.data(), static_cast<std::size_t>(n)), entries))
+    return false;
+  out = std::move(entries);
+  return true;
+}
+
 }  // namespace
+
+bool posix_acl_hash(int fd, std::array<std::uint8_t, kNtaclHashSize>& out) {
+  out.fill(0);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return false;
+  const std::string path = proc_path(fd);
+  PosixAclState state;
+  state.uid = st.st_uid;
+  state.gid = st.st_gid;
+  state.mode = st.st_mode;
+  std::optional<std::vector<PosixAclEntry>> acl;
+  if (!read_posix_acl(path, "system.posix_acl_access", acl)) return false;
+  state.access = acl ? std::move(*acl) : posix_acl_from_mode(st.st_mode);
+  if (S_ISDIR(st.st_mode)) {
+    if (!read_posix_acl(path, "system.posix_acl_default", acl)) return false;
+    state.default_acl = acl ? std::move(*acl) : std::vector<PosixAclEntry>{};
+  }
+  const Bytes blob = encode_posix_acl_wrapper(state);
+  ::SHA256(blob.data(), blob.size(), out.data());
+  return true;
+}
 
 NtStatus read_stored_descriptor(int fd, std::optional<dtyp::SecurityDescriptor>& out) {
   out.reset();
@@ -58,7 +95,12 @@ NtStatus write_stored_descriptor(int fd, const dtyp::SecurityDescriptor& sd) {
   if (!sd.owner || !sd.group) return NtStatus::INVALID_PARAMETER;
   NtaclXattr x;
   x.sd = sd;
-  x.description = "smbd";
+  // What Samba compares before it believes a version 4 descriptor: the hash of the
+  // file's POSIX side as it is now. Without one, Samba shows the mode's descriptor.
+  if (posix_acl_hash(fd, x.sys_acl_hash)) {
+    x.hash_type = kNtaclHashTypeSha256;
+    x.description = "posix_acl";
+  }
   const Bytes value = encode_ntacl_xattr_v4(x);
   if (value.size() > kMaxNtaclXattrSize) return NtStatus::INSUFFICIENT_RESOURCES;
   credentials::IdentityScope as_process(credentials::process_identity());

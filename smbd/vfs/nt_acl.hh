@@ -12,6 +12,8 @@
 
 #include <sys/types.h>
 
+#include <array>
+#include <cstdint>
 #include <optional>
 
 #include "smbd/base/ntstatus.hh"
@@ -24,9 +26,16 @@ namespace smb::vfs {
 // attributes); INVALID_SECURITY_DESCR when the attribute holds something malformed.
 NtStatus read_stored_descriptor(int fd, std::optional<dtyp::SecurityDescriptor>& out);
 
-// Stores `sd` (version 4, no hash) as the process. The descriptor must have an owner,
-// a group and a DACL.
+// Stores `sd` as version 4 as the process, with the SHA-256 of the file's POSIX side
+// (posix_acl_hash) as `sys_acl_hash`, so that Samba takes it (the NT-ACL `hash` stays
+// zero). The descriptor must have an owner and a group.
 NtStatus write_stored_descriptor(int fd, const dtyp::SecurityDescriptor& sd);
+
+// SHA-256 of the file's owner, group, mode and POSIX ACLs as Samba's vfs_acl_xattr
+// hashes them (encode_posix_acl_wrapper; no POSIX ACL: the mode's three entries, no
+// default ACL on a directory: an empty one), in the first 32 bytes. False when the
+// file cannot be read or has a POSIX ACL this decoder refuses.
+bool posix_acl_hash(int fd, std::array<std::uint8_t, 64>& out);
 
 // The DACL a new entry inherits from its parent's DACL ([MS-DTYP] 2.5.3.4.2): empty when
 // nothing is inheritable. CREATOR OWNER and CREATOR GROUP become `owner` and `group` in

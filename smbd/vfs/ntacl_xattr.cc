@@ -126,4 +126,88 @@ Bytes encode_ntacl_xattr_v4(const NtaclXattr& x) {
   return out;
 }
 
+namespace {
+
+void align(ByteWriter& w, std::size_t to) { w.zeros((to - w.size() % to) % to); }
+
+// smb_acl_t: the conformant array's size, then the structure aligned to its 64-bit ids.
+void encode_acl(const std::vector<PosixAclEntry>& entries, ByteWriter& w) {
+  align(w, 4);
+  w.u32(static_cast<std::uint32_t>(entries.size()));
+  align(w, 8);
+  w.u32(static_cast<std::uint32_t>(entries.size()));  // count
+  w.u32(0);                                           // next, always 0
+  for (const PosixAclEntry& e : entries) {
+    align(w, 8);
+    w.u16(e.tag);
+    w.u16(e.tag);  // the union's level
+    if (e.tag == PosixAclEntry::USER || e.tag == PosixAclEntry::GROUP) {
+      align(w, 8);
+      w.u64(e.id);
+    }
+    align(w, 4);
+    w.u32(e.perm);
+    align(w, 8);
+  }
+  align(w, 8);
+}
+
+}  // namespace
+
+Bytes encode_posix_acl_wrapper(const PosixAclState& state) {
+  Bytes out;
+  ByteWriter w(out);
+  w.u32(kFirstReferent);
+  w.u32(state.default_acl ? kSecondReferent : 0);
+  align(w, 8);
+  w.u64(state.uid);
+  w.u64(state.gid);
+  w.u32(state.mode);
+  encode_acl(state.access, w);
+  if (state.default_acl) encode_acl(*state.default_acl, w);
+  return out;
+}
+
+std::vector<PosixAclEntry> posix_acl_from_mode(mode_t mode) {
+  return {{PosixAclEntry::USER_OBJ, (mode >> 6) & 7u, 0},
+          {PosixAclEntry::GROUP_OBJ, (mode >> 3) & 7u, 0},
+          {PosixAclEntry::OTHER, mode & 7u, 0}};
+}
+
+bool decode_linux_posix_acl(ByteSpan in, std::vector<PosixAclEntry>& out) {
+  out.clear();
+  constexpr std::uint32_t kVersion = 2;
+  if (in.size() < 4 || (in.size() - 4) % 8 != 0 || load_le32(in.data()) != kVersion) return false;
+  for (std::size_t at = 4; at < in.size(); at += 8) {
+    PosixAclEntry e;
+    switch (load_le16(&in[at])) {
+      case 0x01:
+        e.tag = PosixAclEntry::USER_OBJ;
+        break;
+      case 0x02:
+        e.tag = PosixAclEntry::USER;
+        break;
+      case 0x04:
+        e.tag = PosixAclEntry::GROUP_OBJ;
+        break;
+      case 0x08:
+        e.tag = PosixAclEntry::GROUP;
+        break;
+      case 0x10:
+        e.tag = PosixAclEntry::MASK;
+        break;
+      case 0x20:
+        e.tag = PosixAclEntry::OTHER;
+        break;
+      default:
+        return false;
+    }
+    e.perm = load_le16(&in[at + 2]) & 7u;
+    if (e.tag == PosixAclEntry::USER || e.tag == PosixAclEntry::GROUP)
+      e.id = load_le32(&in[at + 4]);
+    out.push_back(e);
+  }
+  return true;
+}
+
 }  // namespace smb::vfs

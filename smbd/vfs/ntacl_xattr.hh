@@ -20,9 +20,13 @@
 // INVALID_SECURITY_DESCR (dtyp::kStatusInvalidSecurityDescr).
 #pragma once
 
+#include <sys/types.h>
+
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "smbd/base/bytes.hh"
 #include "smbd/base/ntstatus.hh"
@@ -57,5 +61,39 @@ NtStatus decode_ntacl_xattr(ByteSpan in, NtaclXattr& out);
 // Version 4, whatever `x.version` says. A description holding a NUL is cut there (the
 // format cannot carry it).
 Bytes encode_ntacl_xattr_v4(const NtaclXattr& x);
+
+// The POSIX side Samba hashes into `sys_acl_hash`: the file's owner, group, full st_mode,
+// its access ACL and, for a directory, its default ACL, as the NDR `smb_acl_wrapper` of
+// Samba's librpc/idl/smb_acl.idl (unique pointers, 64-bit ids aligned to 8, conformant
+// entry arrays). A file without a POSIX ACL has the three entries its mode implies.
+struct PosixAclEntry {
+  // Samba's smb_acl_tag_t.
+  enum Tag : std::uint16_t {
+    USER = 1,
+    USER_OBJ = 2,
+    GROUP = 3,
+    GROUP_OBJ = 4,
+    OTHER = 5,
+    MASK = 6
+  };
+  std::uint16_t tag = USER_OBJ;
+  std::uint32_t perm = 0;  // 4 read, 2 write, 1 execute
+  std::uint32_t id = 0;    // USER and GROUP only
+  bool operator==(const PosixAclEntry&) const = default;
+};
+struct PosixAclState {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  mode_t mode = 0;
+  std::vector<PosixAclEntry> access;
+  std::optional<std::vector<PosixAclEntry>> default_acl;  // directories
+};
+Bytes encode_posix_acl_wrapper(const PosixAclState& state);
+// USER_OBJ, GROUP_OBJ and OTHER from a mode's 0777 bits.
+std::vector<PosixAclEntry> posix_acl_from_mode(mode_t mode);
+// Linux's `system.posix_acl_access` / `system.posix_acl_default` value (a u32 version 2,
+// then 8-byte entries: u16 tag, u16 perm, u32 id), in its own order. False for anything
+// else.
+bool decode_linux_posix_acl(ByteSpan in, std::vector<PosixAclEntry>& out);
 
 }  // namespace smb::vfs

@@ -11,8 +11,9 @@ both servers put in a user's token.
 
 Against this server only (the parts Samba answers differently or cannot be pointed at):
 a corrupt, truncated or oversized `security.NTACL` written on the host refuses the open
-and never grants more than the mode; a descriptor set through Samba on a directory
-reads back unchanged through this server on the same directory.
+and never grants more than the mode; descriptors set through Samba on a directory read
+back unchanged through this server on the same directory and are enforced, and the
+other way round.
 
 Run: SMBTEST_KIND=self SMBD_BIN=... SMBD_PASSWD_BIN=... /usr/bin/python3 test_acl.py
 """
@@ -444,6 +445,34 @@ class SambaCompatibility(unittest.TestCase):
                 self.assertEqual(hex(b.open_status("compat\\file", FILE_WRITE_DATA)),
                                  hex(DENY))
                 self.assertEqual(hex(b.open_status("compat\\file", FILE_READ_DATA)), hex(OK))
+            finally:
+                a.close()
+                b.close()
+
+    def test_set_here_reads_back_through_samba(self):
+        sid_b = f"S-1-22-1-{self.b.pw_uid}"
+        dir_aces = [ace(DENIED, FILE_WRITE_DATA, sid_b, OI),
+                    ace(ALLOWED, FILE_ALL_ACCESS, f"S-1-22-1-{self.a.pw_uid}", OI | CI),
+                    ace(ALLOWED, READ_EXECUTE, EVERYONE, OI | CI)]
+        with self.server("self") as ours:
+            a = Client(ours, USER_A)
+            try:
+                a.make("back", directory=True)
+                a.set("back", build_sd(aces=dir_aces), directory=True)
+                a.make("back\\file")  # inherits from "back"
+                from_here = {p: a.query(p, directory=d)
+                             for p, d in (("back", True), ("back\\file", False))}
+            finally:
+                a.close()
+        with self.server("samba") as samba:
+            a, b = Client(samba, USER_A), Client(samba, USER_B)
+            try:
+                for path, directory in (("back", True), ("back\\file", False)):
+                    self.assertEqual(parse_sd(a.query(path, directory=directory)),
+                                     parse_sd(from_here[path]))
+                # Samba enforces the deny this server stored and the file inherited.
+                self.assertEqual(hex(b.open_status("back\\file", FILE_WRITE_DATA)), hex(DENY))
+                self.assertEqual(hex(b.open_status("back\\file", FILE_READ_DATA)), hex(OK))
             finally:
                 a.close()
                 b.close()

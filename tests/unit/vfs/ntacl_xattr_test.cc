@@ -1,6 +1,7 @@
 // security.NTACL in Samba's layout (vfs/ntacl_xattr.hh), against what Samba 4.17 wrote
 // (samba_ntacl_vectors.hh).
 #include <doctest/doctest.h>
+#include <openssl/sha.h>
 
 #include <string_view>
 
@@ -179,4 +180,47 @@ TEST_CASE("ntacl xattr: every truncation, and broken headers, are refused") {
   Bytes huge = blob;
   huge.resize(kMaxNtaclXattrSize + 1);
   CHECK(decode_ntacl_xattr(huge, x) == kStatusInvalidSecurityDescr);
+}
+
+TEST_CASE("ntacl xattr: the POSIX side hashes as Samba hashed it") {
+  // A file and a directory Samba 4.17 made (uid and gid 1001, mode 0775), with the POSIX
+  // ACL it gave both (user::rwx user:1001:rwx group::r-x group:1001:r-x mask::rwx
+  // other::r-x; the directory has it as its default ACL too), and the sys_acl_hash it
+  // stored for each.
+  const Bytes linux_acl =
+      hex("0200000001000700ffffffff02000700e903000004000500ffffffff08000500e903000010000700ffffffff"
+          "20000500ffffffff");
+  PosixAclState state;
+  state.uid = 1001;
+  state.gid = 1001;
+  state.mode = 0100775;
+  REQUIRE(decode_linux_posix_acl(linux_acl, state.access));
+  CHECK(state.access == std::vector<PosixAclEntry>{{PosixAclEntry::USER_OBJ, 7, 0},
+                                                   {PosixAclEntry::USER, 7, 1001},
+                                                   {PosixAclEntry::GROUP_OBJ, 5, 0},
+                                                   {PosixAclEntry::GROUP, 5, 1001},
+                                                   {PosixAclEntry::MASK, 7, 0},
+                                                   {PosixAclEntry::OTHER, 5, 0}});
+  auto sha256 = [](const Bytes& blob) {
+    Bytes digest(32);
+    ::SHA256(blob.data(), blob.size(), digest.data());
+    return digest;
+  };
+  CHECK(sha256(encode_posix_acl_wrapper(state)) ==
+        hex("b97d1cf7c759bfea8efdca1ff760f411a2249f571fdc9509f23724b25a631392"));
+  state.mode = 040775;
+  state.default_acl = state.access;
+  CHECK(sha256(encode_posix_acl_wrapper(state)) ==
+        hex("a0128344665c815f99d0e7ccae68b7d5ff6b4288a23c4bc8b18214cf7380d78d"));
+
+  // Not a Linux POSIX ACL: refused.
+  std::vector<PosixAclEntry> entries;
+  CHECK(!decode_linux_posix_acl(ByteSpan(linux_acl.data(), 11), entries));
+  CHECK(!decode_linux_posix_acl(hex("01000000"), entries));
+  CHECK(!decode_linux_posix_acl(hex("0200000040000700ffffffff"), entries));
+  CHECK(decode_linux_posix_acl(hex("02000000"), entries));
+  CHECK(entries.empty());
+  CHECK(posix_acl_from_mode(0754) == std::vector<PosixAclEntry>{{PosixAclEntry::USER_OBJ, 7, 0},
+                                                                {PosixAclEntry::GROUP_OBJ, 5, 0},
+                                                                {PosixAclEntry::OTHER, 4, 0}});
 }
