@@ -215,8 +215,8 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
   plan.delete_on_close = delete_on_close;
   vfs::OpenRequest& request = plan.request;
   // The file system is asked for what the client named, MAXIMUM_ALLOWED kept: with it,
-  // writing is welcome but not required (vfs/share.hh).
-  request.desired_access = plan.requested_access;
+  // writing is welcome but not required (vfs/share.hh). A read-only share never asks.
+  request.desired_access = scope.read_only ? access : plan.requested_access;
   request.file_attributes = parameters.file_attributes;
   request.share_access = parameters.share_access;
   request.create_disposition = disposition;

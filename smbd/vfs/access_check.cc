@@ -92,22 +92,27 @@ NtStatus access_check_for_open(const dtyp::SecurityDescriptor& sd,
                                const dtyp::SecurityDescriptor* parent, const NtToken& token,
                                std::uint32_t desired, std::uint32_t& granted) {
   const std::uint32_t mapped = map_generic_file_rights(desired);
+  // What the parent grants in the file's stead.
+  std::uint32_t from_parent = 0;
+  if (parent != nullptr) {
+    std::uint32_t unused = 0;
+    if (access_check(*parent, token, am::FILE_DELETE_CHILD, unused) == NtStatus::SUCCESS)
+      from_parent |= am::DELETE;
+    if (access_check(*parent, token, am::FILE_LIST_DIRECTORY, unused) == NtStatus::SUCCESS)
+      from_parent |= am::FILE_READ_ATTRIBUTES;
+  }
+  const bool maximum = (mapped & am::MAXIMUM_ALLOWED) != 0;
   const NtStatus status = access_check(sd, token, mapped, granted);
-  if (parent == nullptr || (mapped & (am::DELETE | am::MAXIMUM_ALLOWED)) == 0) return status;
-  if (status == NtStatus::SUCCESS && (granted & am::DELETE) != 0) return status;
-  std::uint32_t parent_granted = 0;
-  if (access_check(*parent, token, am::FILE_DELETE_CHILD, parent_granted) != NtStatus::SUCCESS)
-    return status;
   if (status == NtStatus::SUCCESS) {
-    // MAXIMUM_ALLOWED that the file gave without DELETE: the parent adds it.
-    granted |= am::DELETE;
+    if (maximum) granted |= from_parent;
     return status;
   }
-  if ((mapped & am::DELETE) == 0) return status;
-  // The file refused: the request passes when DELETE was all it refused.
+  const std::uint32_t stand_in = mapped & from_parent;
+  if (stand_in == 0) return status;
+  // The file refused: the request passes when the parent's rights were all it refused.
   std::uint32_t rest = 0;
-  if (access_check(sd, token, mapped & ~am::DELETE, rest) != NtStatus::SUCCESS) return status;
-  granted = rest | am::DELETE;
+  if (access_check(sd, token, mapped & ~stand_in, rest) != NtStatus::SUCCESS) return status;
+  granted = rest | stand_in | (maximum ? from_parent : 0);
   return NtStatus::SUCCESS;
 }
 

@@ -34,7 +34,9 @@ NtStatus access_check(const dtyp::SecurityDescriptor& sd, const NtToken& token,
 
 // The check of an open of an existing file ([MS-FSA] 2.1.5.1.2.1): DELETE that the
 // file's own descriptor refuses is granted when the parent directory's descriptor
-// grants FILE_DELETE_CHILD. `parent` may be null (the share root has none to ask).
+// grants FILE_DELETE_CHILD, and FILE_READ_ATTRIBUTES when it grants
+// FILE_LIST_DIRECTORY; MAXIMUM_ALLOWED includes them then. `parent` may be null (the
+// share root has none to ask).
 NtStatus access_check_for_open(const dtyp::SecurityDescriptor& sd,
                                const dtyp::SecurityDescriptor* parent, const NtToken& token,
                                std::uint32_t desired, std::uint32_t& granted);

@@ -50,7 +50,7 @@ ALLOWED, DENIED = 0, 1
 OI, CI, NP, IO, INHERITED = 0x01, 0x02, 0x04, 0x08, 0x10
 
 FILE_READ_DATA, FILE_WRITE_DATA, FILE_APPEND_DATA = 0x1, 0x2, 0x4
-FILE_WRITE_ATTRIBUTES = 0x100
+FILE_READ_ATTRIBUTES, FILE_WRITE_ATTRIBUTES = 0x80, 0x100
 DELETE, READ_CONTROL, WRITE_DAC = 0x00010000, 0x00020000, 0x00040000
 MAXIMUM_ALLOWED = 0x02000000
 GENERIC_READ, GENERIC_EXECUTE = 0x80000000, 0x20000000
@@ -241,6 +241,21 @@ class AclMatrix(AclBase):
             ("A", FILE_WRITE_DATA, DENY),   # nothing allows it, not even to the owner
             ("B", FILE_READ_DATA, OK),
             ("B", READ_CONTROL, DENY),      # no implicit rights for B
+        ])
+
+    def test_parent_stands_in_for_attributes_and_delete(self):
+        name = self.file_with([ace(DENIED, FILE_ALL_ACCESS, self.sid_b),
+                               ace(ALLOWED, FILE_ALL_ACCESS, EVERYONE)])
+        self.expect(name, [
+            # The DACL denies B everything; the share root (mode 0777) grants Everyone
+            # FILE_LIST_DIRECTORY and FILE_DELETE_CHILD, which stand in for
+            # FILE_READ_ATTRIBUTES and DELETE (MS-FSA 2.1.5.1.2.1).
+            ("B", FILE_READ_ATTRIBUTES, OK),
+            ("B", DELETE, OK),
+            ("B", FILE_READ_ATTRIBUTES | DELETE, OK),
+            ("B", FILE_READ_ATTRIBUTES | FILE_READ_DATA, DENY),
+            ("B", READ_CONTROL, DENY),
+            ("A", FILE_READ_DATA, OK),
         ])
 
     def test_generic_rights_in_an_ace(self):

@@ -250,7 +250,7 @@ TEST_CASE("access check: NULL DACL, other ACE types, privileges, root") {
   CHECK(granted(none, kRoot, am::MAXIMUM_ALLOWED, kFileAllAccess | am::ACCESS_SYSTEM_SECURITY));
 }
 
-TEST_CASE("access check for an open: FILE_DELETE_CHILD on the parent grants DELETE") {
+TEST_CASE("access check for an open: the parent stands in for DELETE and FILE_READ_ATTRIBUTES") {
   const auto file_denies_delete =
       sd({deny(am::DELETE, kSidA), allow(kFileGenericReadAccess, kSidA)});
   const auto parent_delete_child = sd({allow(am::FILE_DELETE_CHILD, kSidA)});
@@ -273,10 +273,20 @@ TEST_CASE("access check for an open: FILE_DELETE_CHILD on the parent grants DELE
   CHECK(out == (kFileGenericReadAccess | am::DELETE));
   CHECK(access_check_for_open(file_denies_delete, &parent_nothing, kA, am::MAXIMUM_ALLOWED, out) ==
         NtStatus::SUCCESS);
-  CHECK(out == kFileGenericReadAccess);
+  CHECK(out == kFileGenericReadAccess);  // which holds FILE_READ_ATTRIBUTES already
   // B gets nothing from a parent that gives A FILE_DELETE_CHILD.
   CHECK(access_check_for_open(file_denies_delete, &parent_delete_child, kB, am::DELETE, out) ==
         NtStatus::ACCESS_DENIED);
+  // FILE_LIST_DIRECTORY on the parent stands in for FILE_READ_ATTRIBUTES.
+  const auto file_denies_all = sd({deny(kFileAllAccess, kSidA)});
+  CHECK(access_check_for_open(file_denies_all, &parent_nothing, kA, am::FILE_READ_ATTRIBUTES,
+                              out) == NtStatus::SUCCESS);
+  CHECK(out == am::FILE_READ_ATTRIBUTES);
+  CHECK(access_check_for_open(file_denies_all, &parent_delete_child, kA, am::FILE_READ_ATTRIBUTES,
+                              out) == NtStatus::ACCESS_DENIED);
+  CHECK(access_check_for_open(file_denies_all, &parent_nothing, kA,
+                              am::FILE_READ_ATTRIBUTES | am::FILE_READ_DATA,
+                              out) == NtStatus::ACCESS_DENIED);
   // A file that allows DELETE itself needs no parent.
   const auto file_allows = sd({allow(am::DELETE, kSidB)});
   CHECK(access_check_for_open(file_allows, &parent_nothing, kB, am::DELETE, out) ==
