@@ -32,6 +32,11 @@ constexpr std::uint32_t kValidCreateAttributes =
 constexpr std::uint32_t kDataAccess =
     am::FILE_READ_DATA | am::FILE_WRITE_DATA | am::FILE_APPEND_DATA | am::FILE_EXECUTE;
 
+// What an open on an O_PATH descriptor keeps of its grant (vfs/share.hh).
+constexpr std::uint32_t kAttributeOnlyGrant = am::FILE_READ_ATTRIBUTES | am::READ_CONTROL |
+                                              am::WRITE_DAC | am::WRITE_OWNER | am::DELETE |
+                                              am::SYNCHRONIZE;
+
 bool overwrites(vfs::CreateAction action) {
   return action == vfs::CreateAction::FILE_OVERWRITTEN ||
          action == vfs::CreateAction::FILE_SUPERSEDED;
@@ -52,9 +57,18 @@ std::optional<std::pair<dev_t, ino_t>> identity_of(int fd) {
   return std::make_pair(st.st_dev, st.st_ino);
 }
 
+// Everything `sd` allows the opener, within the share's rights.
+std::optional<std::uint32_t> maximal_for(const CreatePlan& plan, const dtyp::SecurityDescriptor& sd,
+                                         const AclContext& acl) {
+  std::uint32_t maximal = 0;
+  if (vfs::access_check_for_open(sd, acl.have_parent ? &acl.parent : nullptr, *plan.token,
+                                 am::MAXIMUM_ALLOWED, maximal) != NtStatus::SUCCESS)
+    return std::nullopt;
+  return maximal & plan.maximal_access;
+}
+
 // The file `fd` refers to, against its stored descriptor (if any).
-NtStatus check_existing(const CreatePlan& plan, int fd, const AclContext& acl,
-                        std::optional<std::uint32_t>& granted_out) {
+NtStatus check_existing(const CreatePlan& plan, int fd, const AclContext& acl, OpenedFile& out) {
   const vfs::NtToken& token = *plan.token;
   std::optional<dtyp::SecurityDescriptor> sd;
   // A descriptor that cannot be read lets nobody but root in: it may have denied them.
@@ -66,9 +80,12 @@ NtStatus check_existing(const CreatePlan& plan, int fd, const AclContext& acl,
                                                plan.requested_access, granted);
       st != NtStatus::SUCCESS)
     return st;
-  granted = (granted | am::FILE_READ_ATTRIBUTES) & plan.granted_access;
+  // Exactly what the descriptor granted ([MS-FSA] 2.1.5.1.2.1), within the share's
+  // rights: FILE_READ_ATTRIBUTES only when asked for (the parent may stand in for it).
+  granted &= plan.granted_access;
   if (plan.delete_on_close && (granted & am::DELETE) == 0) return NtStatus::ACCESS_DENIED;
-  granted_out = granted;
+  out.granted_access = granted;
+  out.maximal_access = maximal_for(plan, *sd, acl);
   return NtStatus::SUCCESS;
 }
 
@@ -103,7 +120,7 @@ NtStatus check_before_open(const CreatePlan& plan, AclContext& acl, OpenedFile& 
                                 vfs::kResolveBeneath));
     if (!fd) return NtStatus::SUCCESS;  // gone meanwhile: the open decides
     acl.checked_existing = identity_of(fd.get());
-    return check_existing(plan, fd.get(), acl, out.granted_access);
+    return check_existing(plan, fd.get(), acl, out);
   }
   const CreateDisposition disposition = plan.request.create_disposition;
   const bool creates = disposition != CreateDisposition::FILE_OPEN &&
@@ -142,6 +159,7 @@ NtStatus store_new_descriptor(const CreatePlan& plan, const AclContext& acl, int
       sd.control = given->control | dtyp::sd_control::SE_SELF_RELATIVE;
       sd.control &= static_cast<std::uint16_t>(~dtyp::sd_control::SE_SACL_PRESENT);
       sd.dacl = given->dacl;
+      if (sd.dacl) vfs::map_generic_rights(*sd.dacl);
       has_dacl = true;
     }
   }
@@ -210,6 +228,7 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
   plan.path = parameters.path;
   plan.token = scope.token;
   plan.requested_access = vfs::map_generic_file_rights(parameters.desired_access);
+  plan.maximal_access = scope.maximal_access;
   plan.granted_access = access;
   plan.share_access = parameters.share_access;
   plan.delete_on_close = delete_on_close;
@@ -225,6 +244,7 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
   // A mapped file must not be truncated behind its MappedFile's back: open_file() drops
   // the old data through the mapping.
   request.defer_truncate = scope.share && scope.share->backend() == vfs::Backend::pmem;
+  request.attribute_only_fallback = scope.token != nullptr;
   return NtStatus::SUCCESS;
 }
 
@@ -244,12 +264,16 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
       (void)plan.share->remove(r.path, out.fd->get());
       return status;
     }
+    std::optional<dtyp::SecurityDescriptor> stored;
+    if (vfs::read_stored_descriptor(out.fd->get(), stored) == NtStatus::SUCCESS && stored)
+      out.maximal_access = maximal_for(plan, *stored, acl);
   } else if (plan.token &&
              (!acl.checked_existing || acl.checked_existing != identity_of(out.fd->get()))) {
     // Created or replaced by someone else between the check and the open: the file
     // opened is checked itself.
     out.granted_access.reset();
-    status = check_existing(plan, out.fd->get(), acl, out.granted_access);
+    out.maximal_access.reset();
+    status = check_existing(plan, out.fd->get(), acl, out);
     if (status != NtStatus::SUCCESS) return status;
   } else if (plan.security_descriptor && created) {
     status = vfs::set_security_descriptor(out.fd->get(), *plan.security_descriptor,
@@ -259,6 +283,10 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
       (void)plan.share->remove(r.path, out.fd->get());
       return status;
     }
+  }
+  if (r.attribute_only) {
+    // An O_PATH descriptor: whatever the descriptor or the share granted, no data.
+    out.granted_access = out.granted_access.value_or(plan.granted_access) & kAttributeOnlyGrant;
   }
   bool truncate = plan.request.defer_truncate && overwrites(r.create_action);
   bool data_access = (out.granted_access.value_or(plan.granted_access) & kDataAccess) != 0;
@@ -276,6 +304,7 @@ NtStatus admit_open(OpenTable& table, const CreatePlan& plan, const OpenedFile& 
   const vfs::OpenResult& r = file.result;
   open.key = FileKey{r.info.device, r.info.file_id};
   open.granted_access = file.granted_access.value_or(plan.granted_access);
+  open.delete_granted_by_acl = file.granted_access && (*file.granted_access & am::DELETE) != 0;
   open.share_access = plan.share_access;
   if (NtStatus status = admit(table, open); status != NtStatus::SUCCESS) return status;
   open.fd = file.fd;

@@ -62,6 +62,7 @@ struct CreatePlan {
   std::uint32_t security_information = 0;     // the parts of it to apply
   std::shared_ptr<const vfs::NtToken> token;  // as in CreateScope
   std::uint32_t requested_access = 0;         // generic rights mapped, MAXIMUM_ALLOWED kept
+  std::uint32_t maximal_access = 0;           // the share's, as in CreateScope
 };
 
 // What open_file() opened.
@@ -70,8 +71,10 @@ struct OpenedFile {
   std::shared_ptr<UniqueFd> fd;
   std::shared_ptr<vfs::FileData> io;
   bool unmapped = false;  // a file of a pmem share that could not be mapped
-  // What a stored descriptor granted an existing file's open, when it has one.
+  // What a stored descriptor granted an existing file's open, and everything it allows
+  // the opener (the MxAc answer), when the file has one.
   std::optional<std::uint32_t> granted_access;
+  std::optional<std::uint32_t> maximal_access;
 };
 
 // MS-FSA 2.1.5.1 parameter validation: INVALID_PARAMETER for a disposition out of range,

@@ -180,6 +180,11 @@ mode_t permissions_from_dacl(const dtyp::SecurityDescriptor& sd, uid_t uid, gid_
   return static_cast<mode_t>(user << 6 | group << 3 | other);
 }
 
+void map_generic_rights(dtyp::Acl& acl) {
+  for (dtyp::Ace& ace : acl.aces)
+    if (ace.is_simple()) ace.mask = map_generic_file_rights(ace.mask);
+}
+
 NtStatus store_descriptor(int fd, const dtyp::SecurityDescriptor& sd, bool new_file) {
   PosixSecurity file;
   if (NtStatus st = query_posix_security(fd, file); st != NtStatus::SUCCESS) return st;
@@ -250,6 +255,7 @@ NtStatus set_descriptor(int fd, const dtyp::SecurityDescriptor& sd,
     next.control = sd.control | dtyp::sd_control::SE_SELF_RELATIVE;
     next.control &= static_cast<std::uint16_t>(~(dtyp::sd_control::SE_SACL_PRESENT));
     next.dacl = sd.dacl;
+    if (next.dacl) map_generic_rights(*next.dacl);
   }
   next.sacl.reset();
   // Only the owner or group changed on a file without a stored descriptor: the chown

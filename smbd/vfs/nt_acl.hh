@@ -52,6 +52,10 @@ dtyp::Acl inherited_dacl(const dtyp::Acl& parent, bool is_directory, const dtyp:
 // grants a named user more than Everyone.
 mode_t permissions_from_dacl(const dtyp::SecurityDescriptor& sd, uid_t uid, gid_t gid);
 
+// The generic rights of every ACE mapped to file rights, as a descriptor a client sets
+// is stored (Samba does the same; Windows keeps them in inherit-only ACEs).
+void map_generic_rights(dtyp::Acl& acl);
+
 // Stores `sd` (owner, group and DACL all present) with the file and sets the mode's
 // 0777 bits from its DACL (setuid, setgid and sticky kept). The chmod runs as the
 // caller, first: the kernel lets only the owner (or root) change the mode, and only
@@ -67,7 +71,8 @@ NtStatus query_descriptor(int fd, std::uint32_t security_information,
                           dtyp::SecurityDescriptor& out);
 
 // SET_INFO on such a share: the parts of `sd` that `security_information` selects
-// replace those of the file's descriptor (stored, or made from the mode); a new owner
+// replace those of the file's descriptor (stored, or made from the mode), generic
+// rights mapped (map_generic_rights); a new owner
 // or group is a chown as the caller (INVALID_OWNER / INVALID_PRIMARY_GROUP for a SID
 // that is no POSIX user or group), and a DACL is stored with store_descriptor(). The
 // caller has checked WRITE_DAC / WRITE_OWNER. SACLs are not handled here.

@@ -258,6 +258,36 @@ class AclMatrix(AclBase):
             ("A", FILE_READ_DATA, OK),
         ])
 
+    def test_owner_repairs_a_dacl_that_gives_nothing(self):
+        name = self.file_with([])
+        self.expect(name, [
+            ("A", READ_CONTROL | WRITE_DAC, OK),   # the owner's implicit rights
+            ("A", FILE_READ_DATA, DENY),
+            ("B", READ_CONTROL, DENY),
+        ])
+        self.A.set(name, build_sd(aces=[ace(ALLOWED, FILE_ALL_ACCESS, self.sid_a)]))
+        self.expect(name, [("A", FILE_READ_DATA | FILE_WRITE_DATA, OK)])
+
+    def test_delete_granted_by_the_dacl(self):
+        top = self.name("dir")
+        self.A.make(top, directory=True)
+        # B may not write to the directory (nor does its mode let B)...
+        self.A.set(top, build_sd(aces=[ace(ALLOWED, FILE_ALL_ACCESS, self.sid_a, OI | CI),
+                                       ace(ALLOWED, READ_EXECUTE, EVERYONE, CI)]),
+                   directory=True)
+        victim = f"{top}\\victim"
+        self.A.make(victim)
+        # ...but the file's DACL lets B delete it: DELETE on the file is enough.
+        self.A.set(victim, build_sd(aces=[ace(ALLOWED, FILE_ALL_ACCESS, self.sid_a),
+                                          ace(ALLOWED, DELETE | READ_EXECUTE, EVERYONE)]))
+        fid = self.B.smb.create(self.B.tid, victim, DELETE,
+                                s3.FILE_SHARE_READ | s3.FILE_SHARE_WRITE | s3.FILE_SHARE_DELETE,
+                                s3.FILE_NON_DIRECTORY_FILE | s3.FILE_DELETE_ON_CLOSE,
+                                s3.FILE_OPEN, 0)
+        self.B.smb.close(self.B.tid, fid)
+        self.assertEqual(hex(self.A.open_status(victim, FILE_READ_ATTRIBUTES)),
+                         hex(nt_errors.STATUS_OBJECT_NAME_NOT_FOUND))
+
     def test_generic_rights_in_an_ace(self):
         name = self.file_with([ace(ALLOWED, FILE_ALL_ACCESS, self.sid_a),
                                ace(ALLOWED, GENERIC_READ | GENERIC_EXECUTE, EVERYONE)])
