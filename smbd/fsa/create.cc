@@ -86,6 +86,7 @@ NtStatus check_existing(const CreatePlan& plan, int fd, const AclContext& acl, O
   if (plan.delete_on_close && (granted & am::DELETE) == 0) return NtStatus::ACCESS_DENIED;
   out.granted_access = granted;
   out.maximal_access = maximal_for(plan, *sd, acl);
+  out.granted_by_acl = true;
   return NtStatus::SUCCESS;
 }
 
@@ -273,6 +274,7 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
     // opened is checked itself.
     out.granted_access.reset();
     out.maximal_access.reset();
+    out.granted_by_acl = false;
     status = check_existing(plan, out.fd->get(), acl, out);
     if (status != NtStatus::SUCCESS) return status;
   } else if (plan.security_descriptor && created) {
@@ -304,7 +306,9 @@ NtStatus admit_open(OpenTable& table, const CreatePlan& plan, const OpenedFile& 
   const vfs::OpenResult& r = file.result;
   open.key = FileKey{r.info.device, r.info.file_id};
   open.granted_access = file.granted_access.value_or(plan.granted_access);
-  open.delete_granted_by_acl = file.granted_access && (*file.granted_access & am::DELETE) != 0;
+  // Only a stored descriptor's DELETE lets the delete go past the directory's mode; the
+  // share's DELETE leaves it to the kernel.
+  open.delete_granted_by_acl = file.granted_by_acl && (open.granted_access & am::DELETE) != 0;
   open.share_access = plan.share_access;
   if (NtStatus status = admit(table, open); status != NtStatus::SUCCESS) return status;
   open.fd = file.fd;

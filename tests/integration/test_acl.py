@@ -288,6 +288,26 @@ class AclMatrix(AclBase):
         self.assertEqual(hex(self.A.open_status(victim, FILE_READ_ATTRIBUTES)),
                          hex(nt_errors.STATUS_OBJECT_NAME_NOT_FOUND))
 
+    def test_no_stored_descriptor_no_delete_past_the_mode(self):
+        # A's directory (0755) and file (0600), made on the host: no stored descriptor,
+        # so the mode decides, and B may not remove the file from A's directory.
+        top = self.name("dir")
+        path = os.path.join(self.root, top)
+        os.mkdir(path, 0o755)
+        os.chown(path, self.a.pw_uid, self.a.pw_gid)
+        with open(os.path.join(path, "file"), "wb") as f:
+            f.write(b"A's\n")
+        os.chown(os.path.join(path, "file"), self.a.pw_uid, self.a.pw_gid)
+        os.chmod(os.path.join(path, "file"), 0o600)
+        with contextlib.suppress(SessionError):
+            fid = self.B.smb.create(self.B.tid, f"{top}\\file", DELETE,
+                                    s3.FILE_SHARE_READ | s3.FILE_SHARE_WRITE |
+                                    s3.FILE_SHARE_DELETE,
+                                    s3.FILE_NON_DIRECTORY_FILE | s3.FILE_DELETE_ON_CLOSE,
+                                    s3.FILE_OPEN, 0)
+            self.B.smb.close(self.B.tid, fid)
+        self.assertTrue(os.path.exists(os.path.join(path, "file")))
+
     def test_generic_rights_in_an_ace(self):
         name = self.file_with([ace(ALLOWED, FILE_ALL_ACCESS, self.sid_a),
                                ace(ALLOWED, GENERIC_READ | GENERIC_EXECUTE, EVERYONE)])
