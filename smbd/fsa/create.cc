@@ -87,6 +87,8 @@ NtStatus check_existing(const CreatePlan& plan, int fd, const AclContext& acl, O
   out.granted_access = granted;
   out.maximal_access = maximal_for(plan, *sd, acl);
   out.granted_by_acl = true;
+  std::uint32_t own = 0;
+  out.acl_grants_delete = vfs::access_check(*sd, token, am::DELETE, own) == NtStatus::SUCCESS;
   return NtStatus::SUCCESS;
 }
 
@@ -275,6 +277,7 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
     out.granted_access.reset();
     out.maximal_access.reset();
     out.granted_by_acl = false;
+    out.acl_grants_delete = false;
     status = check_existing(plan, out.fd->get(), acl, out);
     if (status != NtStatus::SUCCESS) return status;
   } else if (plan.security_descriptor && created) {
@@ -306,9 +309,11 @@ NtStatus admit_open(OpenTable& table, const CreatePlan& plan, const OpenedFile& 
   const vfs::OpenResult& r = file.result;
   open.key = FileKey{r.info.device, r.info.file_id};
   open.granted_access = file.granted_access.value_or(plan.granted_access);
-  // Only a stored descriptor's DELETE lets the delete go past the directory's mode; the
-  // share's DELETE leaves it to the kernel.
-  open.delete_granted_by_acl = file.granted_by_acl && (open.granted_access & am::DELETE) != 0;
+  // Only the file's own stored descriptor lets a delete go past the directory's mode
+  // (which may hold a sticky bit); DELETE from the share or from the parent's
+  // FILE_DELETE_CHILD leaves it to the kernel.
+  open.delete_granted_by_acl =
+      file.granted_by_acl && file.acl_grants_delete && (open.granted_access & am::DELETE) != 0;
   open.share_access = plan.share_access;
   if (NtStatus status = admit(table, open); status != NtStatus::SUCCESS) return status;
   open.fd = file.fd;

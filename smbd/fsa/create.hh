@@ -75,7 +75,8 @@ struct OpenedFile {
   // the opener (the MxAc answer), when the file has one.
   std::optional<std::uint32_t> granted_access;
   std::optional<std::uint32_t> maximal_access;
-  bool granted_by_acl = false;  // granted_access is a stored descriptor's answer
+  bool granted_by_acl = false;     // granted_access is a stored descriptor's answer
+  bool acl_grants_delete = false;  // the file's own stored descriptor grants DELETE
 };
 
 // MS-FSA 2.1.5.1 parameter validation: INVALID_PARAMETER for a disposition out of range,

@@ -49,8 +49,8 @@ struct FileOpen {
   std::uint32_t share_access = 0;
   bool delete_on_close = false;  // FILE_DELETE_ON_CLOSE or a disposition set on this open
   bool delete_pending = false;   // the file is to go when its last open closes
-  // DELETE came from the file's stored NT ACL (or its parent's FILE_DELETE_CHILD), not
-  // from the share: a delete the kernel refuses the user is made as the process.
+  // DELETE came from the file's own stored NT ACL, not from the share or the parent: a
+  // delete the kernel refuses the user is made as the process.
   bool delete_granted_by_acl = false;
   OplockType oplock_level = OplockType::LEVEL_NONE;
   bool oplock_break_pending = false;  // a break was sent; the holder has not acknowledged

@@ -308,6 +308,27 @@ class AclMatrix(AclBase):
             self.B.smb.close(self.B.tid, fid)
         self.assertTrue(os.path.exists(os.path.join(path, "file")))
 
+    def test_sticky_directory_keeps_other_users_files(self):
+        # A sticky directory open to everyone (1777, no stored descriptor); A's file in
+        # it has a DACL that does not give B DELETE. The parent's FILE_DELETE_CHILD may
+        # let B's open ask for DELETE, but the sticky bit refuses B the unlink.
+        top = self.name("dir")
+        path = os.path.join(self.root, top)
+        os.mkdir(path)
+        os.chmod(path, 0o1777)
+        victim = f"{top}\\file"
+        self.A.make(victim)
+        self.A.set(victim, build_sd(aces=[ace(ALLOWED, FILE_ALL_ACCESS, self.sid_a),
+                                          ace(ALLOWED, 0x001F01BF & ~DELETE, EVERYONE)]))
+        with contextlib.suppress(SessionError):
+            fid = self.B.smb.create(self.B.tid, victim, DELETE,
+                                    s3.FILE_SHARE_READ | s3.FILE_SHARE_WRITE |
+                                    s3.FILE_SHARE_DELETE,
+                                    s3.FILE_NON_DIRECTORY_FILE | s3.FILE_DELETE_ON_CLOSE,
+                                    s3.FILE_OPEN, 0)
+            self.B.smb.close(self.B.tid, fid)
+        self.assertTrue(os.path.exists(os.path.join(path, "file")))
+
     def test_generic_rights_in_an_ace(self):
         name = self.file_with([ace(ALLOWED, FILE_ALL_ACCESS, self.sid_a),
                                ace(ALLOWED, GENERIC_READ | GENERIC_EXECUTE, EVERYONE)])
