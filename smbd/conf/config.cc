@@ -908,8 +908,8 @@ void dump_config(const Config& config, std::ostream& out) {
     param("pmem", yes_no(s.pmem));
     param("read only", yes_no(s.read_only));
     param("smb encrypt", encrypt_name(s.smb_encrypt));
-    if (s.acl_xattr) param("vfs objects", "acl_xattr");
     if (!s.valid_users.empty()) param("valid users", join(s.valid_users, ", "));
+    if (s.acl_xattr) param("vfs objects", "acl_xattr");
   }
 }
 

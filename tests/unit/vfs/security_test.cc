@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "smbd/base/unique_fd.hh"
-#include "smbd/vfs/security.hh"
 #include "test_dir.hh"
+#include "smbd/vfs/security.hh"
+#include "smbd/base/unique_fd.hh"
 
 using smb::NtStatus;
 using namespace smb;
