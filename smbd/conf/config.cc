@@ -406,7 +406,7 @@ const std::array<GlobalParam, 4> kDirectoryParams{{
      [](GlobalState& s, std::string_view v, Outcome& o) { set_path(s.g.pid_directory, v, o); }},
 }};
 
-const std::array<ShareParam, 29> kShareParams{{
+const std::array<ShareParam, 30> kShareParams{{
     {"path", [](Share& s, std::string_view v, Outcome& o) { set_path(s.path, v, o); }},
     {"directory", [](Share& s, std::string_view v, Outcome& o) { set_path(s.path, v, o); }},
     {"comment", [](Share& s, std::string_view v, Outcome&) { s.comment = trim(v); }},
@@ -466,6 +466,18 @@ const std::array<ShareParam, 29> kShareParams{{
      [](Share& s, std::string_view v, Outcome& o) { set_list(s.admin_users, v, o); }},
     {"available", [](Share& s, std::string_view v, Outcome& o) { set_bool(s.available, v, o); }},
     {"pmem", [](Share& s, std::string_view v, Outcome& o) { set_bool(s.pmem, v, o); }},
+    {"vfs objects",
+     [](Share& s, std::string_view v, Outcome& o) {
+       s.acl_xattr = false;
+       std::string ignored;
+       for (const std::string& module : split_list(v)) {
+         if (module == "acl_xattr")
+           s.acl_xattr = true;
+         else
+           ignored += (ignored.empty() ? "" : ", ") + module;
+       }
+       if (!ignored.empty()) o.warning = "vfs objects not available here, ignored: " + ignored;
+     }},
     // "smb encrypt" is both: in [global] it is the server-wide setting (kGlobalParams).
     {"server smb encrypt",
      [](Share& s, std::string_view v, Outcome& o) { set_encrypt(s.smb_encrypt, v, o); }},
@@ -947,6 +959,7 @@ void dump_config(const Config& config, std::ostream& out) {
     param("read only", yes_no(s.read_only));
     param("smb encrypt", encrypt_name(s.smb_encrypt));
     if (!s.valid_users.empty()) param("valid users", join(s.valid_users, ", "));
+    if (s.acl_xattr) param("vfs objects", "acl_xattr");
   }
 }
 

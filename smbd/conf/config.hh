@@ -62,6 +62,9 @@ struct Share {
   Encrypt smb_encrypt = Encrypt::DEFAULT;
   bool available = true;
   bool pmem = false;  // serve from the persistent-memory backend
+  // `vfs objects = acl_xattr`: NT ACLs stored in security.NTACL and enforced on CREATE
+  // (docs/security.md). Other vfs modules are not available and are ignored with a warning.
+  bool acl_xattr = false;
 
   friend bool operator==(const Share&, const Share&) = default;
 };

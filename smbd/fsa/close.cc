@@ -1,5 +1,6 @@
 #include "smbd/fsa/close.hh"
 
+#include "smbd/base/credentials.hh"
 #include "smbd/fsa/share_modes.hh"
 
 namespace smb::fsa {
@@ -16,7 +17,14 @@ NtStatus query_closed_file(const FileOpen& open, FileInfo& out) {
 
 NtStatus delete_closed_file(const FileOpen& open) {
   if (!open.fs) return NtStatus::SUCCESS;
-  NtStatus status = open.fs->remove(open.path, open.fd ? open.fd->get() : -1);
+  const int fd = open.fd ? open.fd->get() : -1;
+  NtStatus status = open.fs->remove(open.path, fd);
+  if (status == NtStatus::ACCESS_DENIED && open.delete_granted_by_acl) {
+    // The stored NT ACL decided the user may delete it; the directory's mode is not
+    // in step with it (Samba's vfs_acl_xattr deletes as root in this case too).
+    credentials::IdentityScope as_process(credentials::process_identity());
+    if (as_process.ok()) status = open.fs->remove(open.path, fd);
+  }
   return status == NtStatus::OBJECT_NAME_NOT_FOUND ? NtStatus::SUCCESS : status;
 }
 

@@ -18,8 +18,9 @@ bool close_open(OpenTable& table, Oplocks& oplocks, FileOpen& open);
 // they are at the close.
 NtStatus query_closed_file(const FileOpen& open, FileInfo& out);
 
-// On a pool thread (or at teardown): deletes the file of an open close_open() said goes.
-// SUCCESS also when the file is gone already.
+// On a pool thread (or at teardown): deletes the file of an open close_open() said goes,
+// as the calling thread's user; when the kernel refuses it and the file's own stored NT
+// ACL granted the open DELETE, as the process. SUCCESS also when the file is gone already.
 NtStatus delete_closed_file(const FileOpen& open);
 
 }  // namespace smb::fsa

@@ -1,8 +1,16 @@
 #include "smbd/fsa/create.hh"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <utility>
+
 #include "smbd/fsa/access.hh"
 #include "smbd/fsa/backend.hh"
 #include "smbd/fsa/share_modes.hh"
+#include "smbd/vfs/access_check.hh"
+#include "smbd/vfs/nt_acl.hh"
+#include "smbd/vfs/openat2.hh"
 #include "smbd/vfs/security.hh"
 
 namespace smb::fsa {
@@ -24,9 +32,153 @@ constexpr std::uint32_t kValidCreateAttributes =
 constexpr std::uint32_t kDataAccess =
     am::FILE_READ_DATA | am::FILE_WRITE_DATA | am::FILE_APPEND_DATA | am::FILE_EXECUTE;
 
+// What an open on an O_PATH descriptor keeps of its grant (vfs/share.hh).
+constexpr std::uint32_t kAttributeOnlyGrant = am::FILE_READ_ATTRIBUTES | am::READ_CONTROL |
+                                              am::WRITE_DAC | am::WRITE_OWNER | am::DELETE |
+                                              am::SYNCHRONIZE;
+
 bool overwrites(vfs::CreateAction action) {
   return action == vfs::CreateAction::FILE_OVERWRITTEN ||
          action == vfs::CreateAction::FILE_SUPERSEDED;
+}
+
+// What the stored descriptors around an open say, found before the open.
+struct AclContext {
+  bool have_parent = false;
+  std::optional<dtyp::SecurityDescriptor> parent_stored;  // the parent's security.NTACL
+  dtyp::SecurityDescriptor parent;                        // stored, else from its mode
+  // The file the check before the open read (st_dev, st_ino): the open must reach it.
+  std::optional<std::pair<dev_t, ino_t>> checked_existing;
+};
+
+std::optional<std::pair<dev_t, ino_t>> identity_of(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return std::nullopt;
+  return std::make_pair(st.st_dev, st.st_ino);
+}
+
+// Everything `sd` allows the opener, within the share's rights.
+std::optional<std::uint32_t> maximal_for(const CreatePlan& plan, const dtyp::SecurityDescriptor& sd,
+                                         const AclContext& acl) {
+  std::uint32_t maximal = 0;
+  if (vfs::access_check_for_open(sd, acl.have_parent ? &acl.parent : nullptr, *plan.token,
+                                 am::MAXIMUM_ALLOWED, maximal) != NtStatus::SUCCESS)
+    return std::nullopt;
+  return maximal & plan.maximal_access;
+}
+
+// The file `fd` refers to, against its stored descriptor (if any).
+NtStatus check_existing(const CreatePlan& plan, int fd, const AclContext& acl, OpenedFile& out) {
+  const vfs::NtToken& token = *plan.token;
+  std::optional<dtyp::SecurityDescriptor> sd;
+  // A descriptor that cannot be read lets nobody but root in: it may have denied them.
+  if (vfs::read_stored_descriptor(fd, sd) != NtStatus::SUCCESS)
+    return token.is_root ? NtStatus::SUCCESS : NtStatus::ACCESS_DENIED;
+  if (!sd) return NtStatus::SUCCESS;
+  std::uint32_t granted = 0;
+  if (NtStatus st = vfs::access_check_for_open(*sd, acl.have_parent ? &acl.parent : nullptr, token,
+                                               plan.requested_access, granted);
+      st != NtStatus::SUCCESS)
+    return st;
+  // Exactly what the descriptor granted ([MS-FSA] 2.1.5.1.2.1), within the share's
+  // rights: FILE_READ_ATTRIBUTES only when asked for (the parent may stand in for it).
+  granted &= plan.granted_access;
+  if (plan.delete_on_close && (granted & am::DELETE) == 0) return NtStatus::ACCESS_DENIED;
+  out.granted_access = granted;
+  out.maximal_access = maximal_for(plan, *sd, acl);
+  out.granted_by_acl = true;
+  std::uint32_t own = 0;
+  out.acl_grants_delete = vfs::access_check(*sd, token, am::DELETE, own) == NtStatus::SUCCESS;
+  return NtStatus::SUCCESS;
+}
+
+// Before the open: the parent's descriptor, and the check of an existing file or of the
+// parent's consent to a new entry.
+NtStatus check_before_open(const CreatePlan& plan, AclContext& acl, OpenedFile& out) {
+  vfs::Resolved r;
+  // A path that does not resolve fails the open the same way.
+  if (plan.share->resolve(plan.path, r) != NtStatus::SUCCESS) return NtStatus::SUCCESS;
+  const bool is_root = r.name.empty();
+  if (!is_root) {
+    const NtStatus read = vfs::read_stored_descriptor(r.parent.get(), acl.parent_stored);
+    if (read == NtStatus::SUCCESS) {
+      acl.have_parent = true;
+      if (acl.parent_stored) {
+        acl.parent = *acl.parent_stored;
+      } else {
+        vfs::PosixSecurity dir;
+        if (vfs::query_posix_security(r.parent.get(), dir) == NtStatus::SUCCESS)
+          acl.parent = vfs::security_descriptor_from_posix(dir, kOwnerSecurityInformation |
+                                                                    kGroupSecurityInformation |
+                                                                    kDaclSecurityInformation);
+        else
+          acl.have_parent = false;
+      }
+    } else if (!r.exists && !plan.token->is_root) {
+      return NtStatus::ACCESS_DENIED;
+    }
+  }
+  if (r.exists) {
+    UniqueFd fd(vfs::openat2_fd(plan.share->root_fd(), r.relative().c_str(), O_PATH, 0,
+                                vfs::kResolveBeneath));
+    if (!fd) return NtStatus::SUCCESS;  // gone meanwhile: the open decides
+    acl.checked_existing = identity_of(fd.get());
+    return check_existing(plan, fd.get(), acl, out);
+  }
+  const CreateDisposition disposition = plan.request.create_disposition;
+  const bool creates = disposition != CreateDisposition::FILE_OPEN &&
+                       disposition != CreateDisposition::FILE_OVERWRITE;
+  if (!creates || !acl.parent_stored) return NtStatus::SUCCESS;
+  const bool directory = (plan.request.create_options & create_option::FILE_DIRECTORY_FILE) != 0;
+  std::uint32_t granted = 0;
+  return vfs::access_check(*acl.parent_stored, *plan.token,
+                           directory ? am::FILE_ADD_SUBDIRECTORY : am::FILE_ADD_FILE, granted);
+}
+
+// A new entry on a share that stores ACLs: the CREATE's descriptor or what it inherits.
+NtStatus store_new_descriptor(const CreatePlan& plan, const AclContext& acl, int fd,
+                              bool is_directory) {
+  vfs::PosixSecurity file;
+  if (NtStatus st = vfs::query_posix_security(fd, file); st != NtStatus::SUCCESS) return st;
+  dtyp::SecurityDescriptor sd;
+  sd.control = dtyp::sd_control::SE_SELF_RELATIVE | dtyp::sd_control::SE_DACL_PRESENT;
+  bool has_dacl = false;
+  if (const auto& given = plan.security_descriptor) {
+    vfs::PosixSecurityChange owners;
+    if (given->owner) {
+      uid_t uid = 0;
+      if (!vfs::uid_from_sid(*given->owner, uid)) return dtyp::kStatusInvalidOwner;
+      if (uid != file.uid) owners.uid = uid;
+    }
+    if (given->group) {
+      gid_t gid = 0;
+      if (!vfs::gid_from_sid(*given->group, gid)) return dtyp::kStatusInvalidPrimaryGroup;
+      if (gid != file.gid) owners.gid = gid;
+    }
+    if (NtStatus st = vfs::apply_posix_security(fd, owners); st != NtStatus::SUCCESS) return st;
+    if (owners.uid) file.uid = *owners.uid;
+    if (owners.gid) file.gid = *owners.gid;
+    if (given->dacl_present()) {
+      sd.control = given->control | dtyp::sd_control::SE_SELF_RELATIVE;
+      sd.control &= static_cast<std::uint16_t>(~dtyp::sd_control::SE_SACL_PRESENT);
+      sd.dacl = given->dacl;
+      if (sd.dacl) vfs::map_generic_rights(*sd.dacl);
+      has_dacl = true;
+    }
+  }
+  sd.owner = vfs::unix_user_sid(file.uid);
+  sd.group = vfs::unix_group_sid(file.gid);
+  if (!has_dacl && acl.parent_stored && acl.parent_stored->dacl) {
+    dtyp::Acl inherited =
+        vfs::inherited_dacl(*acl.parent_stored->dacl, is_directory, *sd.owner, *sd.group);
+    if (!inherited.aces.empty()) {
+      sd.dacl = std::move(inherited);
+      has_dacl = true;
+    }
+  }
+  // Nothing to store: the mode describes the entry.
+  if (!has_dacl) return NtStatus::SUCCESS;
+  return vfs::store_descriptor(fd, sd, true);
 }
 
 }  // namespace
@@ -77,11 +229,16 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
 
   plan.share = scope.share;
   plan.path = parameters.path;
+  plan.token = scope.token;
+  plan.requested_access = vfs::map_generic_file_rights(parameters.desired_access);
+  plan.maximal_access = scope.maximal_access;
   plan.granted_access = access;
   plan.share_access = parameters.share_access;
   plan.delete_on_close = delete_on_close;
   vfs::OpenRequest& request = plan.request;
-  request.desired_access = access;
+  // The file system is asked for what the client named, MAXIMUM_ALLOWED kept: with it,
+  // writing is welcome but not required (vfs/share.hh). A read-only share never asks.
+  request.desired_access = scope.read_only ? access : plan.requested_access;
   request.file_attributes = parameters.file_attributes;
   request.share_access = parameters.share_access;
   request.create_disposition = disposition;
@@ -90,15 +247,40 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
   // A mapped file must not be truncated behind its MappedFile's back: open_file() drops
   // the old data through the mapping.
   request.defer_truncate = scope.share && scope.share->backend() == vfs::Backend::pmem;
+  request.attribute_only_fallback = scope.token != nullptr;
   return NtStatus::SUCCESS;
 }
 
 NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
+  AclContext acl;
+  if (plan.token) {
+    if (NtStatus st = check_before_open(plan, acl, out); st != NtStatus::SUCCESS) return st;
+  }
   vfs::OpenResult& r = out.result;
   NtStatus status = plan.share->open(plan.path, plan.request, r);
   if (status != NtStatus::SUCCESS) return status;
   out.fd = std::make_shared<UniqueFd>(std::move(r.fd));
-  if (plan.security_descriptor && r.create_action == vfs::CreateAction::FILE_CREATED) {
+  const bool created = r.create_action == vfs::CreateAction::FILE_CREATED;
+  if (plan.token && created) {
+    status = store_new_descriptor(plan, acl, out.fd->get(), r.is_directory);
+    if (status != NtStatus::SUCCESS) {
+      (void)plan.share->remove(r.path, out.fd->get());
+      return status;
+    }
+    std::optional<dtyp::SecurityDescriptor> stored;
+    if (vfs::read_stored_descriptor(out.fd->get(), stored) == NtStatus::SUCCESS && stored)
+      out.maximal_access = maximal_for(plan, *stored, acl);
+  } else if (plan.token &&
+             (!acl.checked_existing || acl.checked_existing != identity_of(out.fd->get()))) {
+    // Created or replaced by someone else between the check and the open: the file
+    // opened is checked itself.
+    out.granted_access.reset();
+    out.maximal_access.reset();
+    out.granted_by_acl = false;
+    out.acl_grants_delete = false;
+    status = check_existing(plan, out.fd->get(), acl, out);
+    if (status != NtStatus::SUCCESS) return status;
+  } else if (plan.security_descriptor && created) {
     status = vfs::set_security_descriptor(out.fd->get(), *plan.security_descriptor,
                                           plan.security_information);
     // Not created after all: a file that cannot carry the descriptor is not left.
@@ -107,8 +289,12 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
       return status;
     }
   }
+  if (r.attribute_only) {
+    // An O_PATH descriptor: whatever the descriptor or the share granted, no data.
+    out.granted_access = out.granted_access.value_or(plan.granted_access) & kAttributeOnlyGrant;
+  }
   bool truncate = plan.request.defer_truncate && overwrites(r.create_action);
-  bool data_access = (plan.granted_access & kDataAccess) != 0;
+  bool data_access = (out.granted_access.value_or(plan.granted_access) & kDataAccess) != 0;
   if (r.is_directory || (!data_access && !truncate)) return NtStatus::SUCCESS;
   status = open_file_data(out.fd, r.writable, plan.share->backend(), out.io);
   out.unmapped = status != NtStatus::SUCCESS && plan.share->backend() == vfs::Backend::pmem;
@@ -122,7 +308,12 @@ NtStatus admit_open(OpenTable& table, const CreatePlan& plan, const OpenedFile& 
                     FileOpen& open) {
   const vfs::OpenResult& r = file.result;
   open.key = FileKey{r.info.device, r.info.file_id};
-  open.granted_access = plan.granted_access;
+  open.granted_access = file.granted_access.value_or(plan.granted_access);
+  // Only the file's own stored descriptor lets a delete go past the directory's mode
+  // (which may hold a sticky bit); DELETE from the share or from the parent's
+  // FILE_DELETE_CHILD leaves it to the kernel.
+  open.delete_granted_by_acl =
+      file.granted_by_acl && file.acl_grants_delete && (open.granted_access & am::DELETE) != 0;
   open.share_access = plan.share_access;
   if (NtStatus status = admit(table, open); status != NtStatus::SUCCESS) return status;
   open.fd = file.fd;

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "smbd/base/ntstatus.hh"
@@ -21,6 +22,7 @@
 #include "smbd/fsa/file_open.hh"
 #include "smbd/fsa/open_table.hh"
 #include "smbd/vfs/file_data.hh"
+#include "smbd/vfs/nt_token.hh"
 #include "smbd/vfs/share.hh"
 
 namespace smb::fsa {
@@ -43,6 +45,9 @@ struct CreateScope {
   std::uint32_t maximal_access = 0;  // what MAXIMUM_ALLOWED stands for
   bool read_only = false;
   vfs::NewFilePolicy new_file;  // permissions and owner of new files and directories
+  // Set on shares that store NT ACLs (`vfs objects = acl_xattr`): who the opener is, for
+  // the access check against a file's stored descriptor (docs/security.md).
+  std::shared_ptr<const vfs::NtToken> token;
 };
 
 // The open to make, decided by prepare_create().
@@ -54,7 +59,10 @@ struct CreatePlan {
   std::uint32_t share_access = 0;
   bool delete_on_close = false;
   std::shared_ptr<const dtyp::SecurityDescriptor> security_descriptor;
-  std::uint32_t security_information = 0;  // the parts of it to apply
+  std::uint32_t security_information = 0;     // the parts of it to apply
+  std::shared_ptr<const vfs::NtToken> token;  // as in CreateScope
+  std::uint32_t requested_access = 0;         // generic rights mapped, MAXIMUM_ALLOWED kept
+  std::uint32_t maximal_access = 0;           // the share's, as in CreateScope
 };
 
 // What open_file() opened.
@@ -63,6 +71,12 @@ struct OpenedFile {
   std::shared_ptr<UniqueFd> fd;
   std::shared_ptr<vfs::FileData> io;
   bool unmapped = false;  // a file of a pmem share that could not be mapped
+  // What a stored descriptor granted an existing file's open, and everything it allows
+  // the opener (the MxAc answer), when the file has one.
+  std::optional<std::uint32_t> granted_access;
+  std::optional<std::uint32_t> maximal_access;
+  bool granted_by_acl = false;     // granted_access is a stored descriptor's answer
+  bool acl_grants_delete = false;  // the file's own stored descriptor grants DELETE
 };
 
 // MS-FSA 2.1.5.1 parameter validation: INVALID_PARAMETER for a disposition out of range,
@@ -81,7 +95,13 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
                         CreatePlan& plan);
 
 // On a pool thread: the file-system work of the plan. The status of the backend; a new
-// file that cannot carry its security descriptor is removed again.
+// file that cannot carry its security descriptor is removed again. With a token (a
+// share that stores NT ACLs), before the file system is asked: an existing file's stored
+// descriptor must grant the requested access ([MS-DTYP] 2.5.3.2, with FILE_DELETE_CHILD
+// on the parent standing in for DELETE), and a new entry needs FILE_ADD_FILE or
+// FILE_ADD_SUBDIRECTORY from its parent's stored descriptor (ACCESS_DENIED otherwise; a
+// malformed stored descriptor refuses every user but root). A new entry then gets the
+// CREATE's descriptor or the one it inherits, stored with it, its mode in step.
 NtStatus open_file(const CreatePlan& plan, OpenedFile& out);
 
 // On the loop, after open_file(): fills `open` from the plan and the file and records it

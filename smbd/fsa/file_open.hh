@@ -41,14 +41,17 @@ enum class OplockType : std::uint8_t {
 struct FileOpen {
   std::string path;  // share-relative with the on-disk spelling, backslash separated
   FileKey key;
-  std::shared_ptr<UniqueFd> fd;     // shared with blocking work in flight
+  std::shared_ptr<UniqueFd> fd;       // shared with blocking work in flight
   std::shared_ptr<vfs::FileData> io;  // regular files opened for data: READ/WRITE go here
-  std::shared_ptr<vfs::Share> fs;   // the share the file lives in
+  std::shared_ptr<vfs::Share> fs;     // the share the file lives in
   bool is_directory = false;
   std::uint32_t granted_access = 0;
   std::uint32_t share_access = 0;
   bool delete_on_close = false;  // FILE_DELETE_ON_CLOSE or a disposition set on this open
   bool delete_pending = false;   // the file is to go when its last open closes
+  // DELETE came from the file's own stored NT ACL, not from the share or the parent: a
+  // delete the kernel refuses the user is made as the process.
+  bool delete_granted_by_acl = false;
   OplockType oplock_level = OplockType::LEVEL_NONE;
   bool oplock_break_pending = false;  // a break was sent; the holder has not acknowledged
   std::uint64_t position = 0;         // FilePositionInformation

@@ -1,9 +1,11 @@
 #include "smbd/vfs/security.hh"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <limits>
+#include <string>
 
 #include "smbd/base/errno_map.hh"
 #include "smbd/base/wire.hh"
@@ -182,13 +184,16 @@ NtStatus apply_posix_security(int fd, const PosixSecurityChange& change) {
     // This runs as the requesting user (docs/security.md), and only root, which `admin
     // users` act as, holds it; the kernel refuses other users as well (EPERM: ACCESS_DENIED).
     if (change.uid && ::geteuid() != 0) return NtStatus::ACCESS_DENIED;
-    if (::fchown(fd, uid, gid) != 0) return last_error();
+    // By descriptor, also an O_PATH one (an attribute-only open, share.hh).
+    if (::fchownat(fd, "", uid, gid, AT_EMPTY_PATH) != 0) return last_error();
     // chown may have cleared setuid/setgid; the mode below starts from what is now there.
     if (::fstat(fd, &st) != 0) return last_error();
   }
   if (change.permissions) {
     const mode_t mode = (st.st_mode & 07000) | (*change.permissions & 0777);
-    if (::fchmod(fd, mode) != 0) return last_error();
+    // fchmod refuses O_PATH descriptors; the /proc link of the descriptor does not.
+    const std::string link = "/proc/self/fd/" + std::to_string(fd);
+    if (::chmod(link.c_str(), mode) != 0) return last_error();
   }
   return NtStatus::SUCCESS;
 }

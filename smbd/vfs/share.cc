@@ -77,6 +77,11 @@ NtStatus check_identity(int parent, const std::string& name, int open_fd) {
   return NtStatus::OBJECT_NAME_NOT_FOUND;
 }
 
+// What an O_PATH descriptor can serve: no data, no attribute writes.
+constexpr std::uint32_t kAttributeOnlyAccess = am::FILE_READ_ATTRIBUTES | am::READ_CONTROL |
+                                               am::WRITE_DAC | am::WRITE_OWNER | am::DELETE |
+                                               am::SYNCHRONIZE | am::MAXIMUM_ALLOWED;
+
 constexpr bool overwrites(CreateDisposition d) {
   return d == CreateDisposition::FILE_SUPERSEDE || d == CreateDisposition::FILE_OVERWRITE ||
          d == CreateDisposition::FILE_OVERWRITE_IF;
@@ -296,6 +301,11 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
                             kResolveBeneath));
       }
     }
+    if (!fd && errno == EACCES && req.attribute_only_fallback && !overwrite &&
+        (req.desired_access & ~kAttributeOnlyAccess) == 0) {
+      fd.reset(openat2_fd(c.root, rel.c_str(), O_PATH, 0, kResolveBeneath));
+      out.attribute_only = static_cast<bool>(fd);
+    }
     if (!fd) {
       if (errno == EISDIR || errno == ENOENT) return Attempt::kRetry;
       st = resolve_error(errno, false);
@@ -303,7 +313,7 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
     }
     const int fl = ::fcntl(fd.get(), F_GETFL);
     if (fl >= 0) (void)::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK);
-    out.writable = access != O_RDONLY;
+    out.writable = access != O_RDONLY && !out.attribute_only;
     if (overwrite) {
       if (!req.defer_truncate && ::ftruncate(fd.get(), 0) != 0) {
         st = last_error();

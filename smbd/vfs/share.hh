@@ -49,6 +49,11 @@ struct OpenRequest {
   // An overwrite disposition leaves the old data for the caller to drop (create_action
   // FILE_OVERWRITTEN / FILE_SUPERSEDED): pmem files are truncated through their mapping.
   bool defer_truncate = false;
+  // A share that stores NT ACLs (they decided the access): an existing regular file the
+  // caller may not read is opened O_PATH when nothing asked for needs its data
+  // (attributes, READ_CONTROL, WRITE_DAC, WRITE_OWNER, DELETE, MAXIMUM_ALLOWED), as
+  // Samba opens such files without data access.
+  bool attribute_only_fallback = false;
 };
 
 struct OpenResult {
@@ -58,6 +63,7 @@ struct OpenResult {
   FileInfo info;
   bool is_directory = false;
   bool writable = false;         // the descriptor allows writing
+  bool attribute_only = false;   // an O_PATH descriptor (attribute_only_fallback)
   bool delete_on_close = false;  // FILE_DELETE_ON_CLOSE was requested; the caller acts
   std::string path;              // the path with the on-disk spelling, backslashes
   std::string name;              // its last component ("" for the share root)

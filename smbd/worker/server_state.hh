@@ -28,6 +28,7 @@
 #include "smbd/fsa/oplocks.hh"
 #include "smbd/proto/file_id.hh"
 #include "smbd/rpc/pipe.hh"
+#include "smbd/vfs/nt_token.hh"
 #include "smbd/vfs/share.hh"
 
 namespace smb::server {
@@ -52,7 +53,10 @@ struct TreeConnect {
   bool read_only = false;
   bool encrypt_required = false;
   std::uint32_t maximal_access = 0;
-  vfs::NewFilePolicy new_file;     // the share's create masks and inheritance
+  vfs::NewFilePolicy new_file;  // the share's create masks and inheritance
+  // On shares with `vfs objects = acl_xattr`: the token of `identity`, which stored NT
+  // ACLs are checked against (fsa/create.hh).
+  std::shared_ptr<const vfs::NtToken> nt_token;
   IdentityPtr identity;            // who its requests run as (blocking.hh: identity_for)
   std::shared_ptr<vfs::Share> fs;  // null for IPC$
 };

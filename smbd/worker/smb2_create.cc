@@ -102,11 +102,13 @@ fsa::CreateParameters parameters_of(const CreateRequest& request) {
 // Answers to the create contexts (MS-SMB2 2.2.13.2): MxAc and QFid; the others (durable
 // handles, leases, timewarp, allocation size) are not granted.
 void answer_contexts(const CreateRequest& request, const TreeConnect& tree,
-                     const fsa::FileInfo& info, CreateResponse& response) {
+                     const fsa::OpenedFile& opened, CreateResponse& response) {
+  const fsa::FileInfo& info = opened.result.info;
   for (const auto& context : request.contexts) {
     if (context.name == kCreateQueryMaximalAccess) {
       QueryMaximalAccessResponse mxac;
-      mxac.maximal_access = tree.maximal_access;
+      // A stored NT ACL's answer for this user, else the share's.
+      mxac.maximal_access = opened.maximal_access.value_or(tree.maximal_access);
       response.contexts.push_back(to_context(mxac));
     } else if (context.name == kCreateQueryOnDiskId) {
       QueryOnDiskIdResponse qfid;
@@ -163,6 +165,7 @@ void handle_create(const RequestPtr& req) {
   scope.maximal_access = tree.maximal_access;
   scope.read_only = tree.read_only;
   scope.new_file = tree.new_file;
+  scope.token = tree.nt_token;
   auto plan = std::make_shared<fsa::CreatePlan>();
   if (NtStatus status = fsa::prepare_create(parameters, scope, *plan);
       status != NtStatus::SUCCESS) {
@@ -210,7 +213,7 @@ void handle_create(const RequestPtr& req) {
         response.end_of_file = open.is_directory ? 0 : info.end_of_file;
         response.file_attributes = info.file_attributes;
         response.file_id = open.id;
-        answer_contexts(request, *req->tree, info, response);
+        answer_contexts(request, *req->tree, *opened, response);
         Response out;
         out.body = encode_body(response);
         out.has_body = true;

@@ -5,6 +5,7 @@
 #include "smbd/proto/fscc.hh"
 #include "smbd/proto/query_info.hh"
 #include "smbd/vfs/file.hh"
+#include "smbd/vfs/nt_acl.hh"
 #include "smbd/vfs/security.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
@@ -204,8 +205,9 @@ void reply_buffer_too_small(const RequestPtr& req, std::uint32_t required) {
   req->complete(std::move(out));
 }
 
-// QUERY_INFO SMB2_0_INFO_SECURITY: the descriptor made from the file's owner, group and
-// mode (vfs/security.hh).
+// QUERY_INFO SMB2_0_INFO_SECURITY: the stored descriptor on a share that stores ACLs
+// (vfs/nt_acl.hh), else the one made from the file's owner, group and mode
+// (vfs/security.hh).
 void query_security(const RequestPtr& req, const QueryInfoRequest& request) {
   const Open& open = *req->open;
   const std::uint32_t info = request.additional_information & kSecurityInformationKnown;
@@ -218,19 +220,29 @@ void query_security(const RequestPtr& req, const QueryInfoRequest& request) {
     return;
   }
   auto fd = open.fd;
-  auto file = std::make_shared<vfs::PosixSecurity>();
+  auto descriptor = std::make_shared<dtyp::SecurityDescriptor>();
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   const std::uint32_t limit = request.output_buffer_length;
+  const bool stored_acls = req->tree->nt_token != nullptr;
   run_blocking(
       req->worker.loop(),
-      [fd, file, status]() { *status = vfs::query_posix_security(fd->get(), *file); },
-      [req, file, status, info, limit]() {
+      [fd, descriptor, status, info, stored_acls]() {
+        if (stored_acls) {
+          *status = vfs::query_descriptor(fd->get(), info, *descriptor);
+          return;
+        }
+        vfs::PosixSecurity file;
+        *status = vfs::query_posix_security(fd->get(), file);
+        if (*status == NtStatus::SUCCESS)
+          *descriptor = vfs::security_descriptor_from_posix(file, info);
+      },
+      [req, descriptor, status, limit]() {
         if (!req->refresh()) return;
         if (*status != NtStatus::SUCCESS) {
           req->reply(*status);
           return;
         }
-        Bytes sd = dtyp::encode(vfs::security_descriptor_from_posix(*file, info));
+        Bytes sd = dtyp::encode(*descriptor);
         // A partial descriptor is never returned (MS-SMB2 3.3.5.20.3).
         if (sd.size() > limit) {
           reply_buffer_too_small(req, static_cast<std::uint32_t>(sd.size()));

@@ -4,6 +4,7 @@
 #include "smbd/proto/fscc.hh"
 #include "smbd/proto/set_info.hh"
 #include "smbd/vfs/file.hh"
+#include "smbd/vfs/nt_acl.hh"
 #include "smbd/vfs/security.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
@@ -16,8 +17,9 @@ namespace {
 
 using fscc::FileInfoClass;
 
-// SET_INFO SMB2_0_INFO_SECURITY: what maps onto the owner, group and mode is applied;
-// the rest is refused (vfs/security.hh).
+// SET_INFO SMB2_0_INFO_SECURITY: on a share that stores ACLs the descriptor is stored
+// (vfs/nt_acl.hh); elsewhere what maps onto the owner, group and mode is applied and the
+// rest is refused (vfs/security.hh).
 void set_security(const RequestPtr& req, const SetInfoRequest& request) {
   const Open& open = *req->open;
   const std::uint32_t info = request.additional_information & kSecurityInformationKnown;
@@ -42,12 +44,20 @@ void set_security(const RequestPtr& req, const SetInfoRequest& request) {
     req->reply(decoded);
     return;
   }
+  // Labels and claims live in the SACL, which is not stored.
+  const bool stored_acls = req->tree->nt_token != nullptr;
+  if (stored_acls && (info & (kLabelSecurityInformation | kAttributeSecurityInformation)) != 0 &&
+      sd.sacl && !sd.sacl->aces.empty()) {
+    req->reply(NtStatus::NOT_SUPPORTED);
+    return;
+  }
   auto fd = open.fd;
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   run_blocking(
       req->worker.loop(),
-      [fd, sd = std::move(sd), info, status]() {
-        *status = vfs::set_security_descriptor(fd->get(), sd, info);
+      [fd, sd = std::move(sd), info, status, stored_acls]() {
+        *status = stored_acls ? vfs::set_descriptor(fd->get(), sd, info)
+                              : vfs::set_security_descriptor(fd->get(), sd, info);
       },
       [req, status]() {
         if (*status != NtStatus::SUCCESS) {

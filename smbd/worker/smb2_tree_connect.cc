@@ -23,8 +23,7 @@ std::string share_from_path(const std::string& path) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -80,8 +79,8 @@ void handle_tree_connect(const RequestPtr& req) {
       return;
     }
     if (!user_may_use_share(session, *share, conf.global)) {
-      log::notice(c->peer().c_str(), "user '%s' refused access to share [%s]",
-                  session.user.c_str(), share->name.c_str());
+      log::notice(c->peer().c_str(), "user '%s' refused access to share [%s]", session.user.c_str(),
+                  share->name.c_str());
       req->reply(NtStatus::ACCESS_DENIED);
       return;
     }
@@ -126,6 +125,13 @@ void handle_tree_connect(const RequestPtr& req) {
     tree.new_file.inherit_permissions = share->inherit_permissions;
     tree.new_file.inherit_owner = share->inherit_owner != conf::InheritOwner::NO;
     tree.maximal_access = tree.read_only ? kFileGenericReadAccess : kFileAllAccess;
+    if (share->acl_xattr) {
+      const vfs::LogonKind kind = session.anonymous ? vfs::LogonKind::anonymous
+                                  : session.guest   ? vfs::LogonKind::guest
+                                                    : vfs::LogonKind::user;
+      tree.nt_token = std::make_shared<const vfs::NtToken>(
+          vfs::make_nt_token(tree.identity->uid, tree.identity->gid, tree.identity->groups, kind));
+    }
     response.share_type = kShareTypeDisk;
     // MS-SMB2 3.3.5.7: a share that requires encryption refuses clients that cannot.
     bool share_encrypt = share->smb_encrypt == conf::Encrypt::REQUIRED ||

@@ -497,7 +497,7 @@ TEST_CASE("dump_config prints what parses back to the same configuration") {
       "read only = no\ncreate mask = 0600\nsmb encrypt = desired\npmem = yes\n"
       "force user = alice\nforce group = +staff\nadmin users = root @wheel\n"
       "force create mode = 0060\nforce directory mode = 02770\ninherit permissions = yes\n"
-      "inherit owner = unix only\n";
+      "inherit owner = unix only\nvfs objects = acl_xattr\n";
   auto first = parse_config(text, "smb.conf");
   REQUIRE(first.ok());
   std::ostringstream dumped;
@@ -512,6 +512,7 @@ TEST_CASE("dump_config prints what parses back to the same configuration") {
   CHECK(dumped.str().find("\tforce directory mode = 2770\n") != std::string::npos);
   CHECK(dumped.str().find("\tinherit permissions = Yes\n") != std::string::npos);
   CHECK(dumped.str().find("\tinherit owner = unix only\n") != std::string::npos);
+  CHECK(dumped.str().find("\tvfs objects = acl_xattr\n") != std::string::npos);
   auto second = parse_config(dumped.str(), "dump");
   CHECK(second.diagnostics.empty());
   std::ostringstream again;
@@ -680,4 +681,18 @@ TEST_CASE("Kerberos: a keytab and a realm, or nothing") {
   CHECK(missing_realm.front().find("realm") != std::string::npos);
   CHECK(global_error("kerberos method = secrets and keytab").find("dedicated keytab") !=
         std::string::npos);
+}
+
+TEST_CASE("vfs objects: acl_xattr stores NT ACLs, other modules are named and ignored") {
+  auto r =
+      parse_config("[s]\npath = /s\nvfs objects = streams_xattr acl_xattr xattr_tdb\n", "smb.conf");
+  REQUIRE(r.ok());
+  REQUIRE(r.config.shares.size() == 1);
+  CHECK(r.config.shares[0].acl_xattr);
+  REQUIRE(warnings(r).size() == 1);
+  CHECK(warnings(r).front().find("ignored: streams_xattr, xattr_tdb") != std::string::npos);
+  auto none = parse_config("[s]\npath = /s\nvfs objects = acl_xattr\nvfs objects =\n", "smb.conf");
+  REQUIRE(none.ok());
+  CHECK(!none.config.shares[0].acl_xattr);
+  CHECK(warnings(none).empty());
 }

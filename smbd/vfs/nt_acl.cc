@@ -1,0 +1,267 @@
+#include "smbd/vfs/nt_acl.hh"
+
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include <openssl/sha.h>
+
+#include <cerrno>
+#include <string>
+
+#include "smbd/base/credentials.hh"
+#include "smbd/base/errno_map.hh"
+#include "smbd/base/wire.hh"
+#include "smbd/vfs/access_check.hh"
+#include "smbd/vfs/nt_token.hh"
+#include "smbd/vfs/ntacl_xattr.hh"
+#include "smbd/vfs/security.hh"
+
+namespace smb::vfs {
+
+namespace {
+
+namespace flag = dtyp::ace_flag;
+
+// A descriptor's file through /proc: the xattr calls on a path work for O_PATH
+// descriptors as well, which f*xattr refuses.
+std::string proc_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+constexpr std::uint8_t kInheritFlags = flag::OBJECT_INHERIT_ACE | flag::CONTAINER_INHERIT_ACE |
+                                       flag::NO_PROPAGATE_INHERIT_ACE | flag::INHERIT_ONLY_ACE;
+
+// A Linux POSIX ACL attribute of the file: SUCCESS with nothing when it has none.
+bool read_posix_acl(const std::string& path, const char* name,
+                    std::optional<std::vector<PosixAclEntry>>& out) {
+  out.reset();
+  Bytes value(4096);
+  const ssize_t n = ::getxattr(path.c_str(), name, value.data(), value.size());
+  if (n < 0) return errno == ENODATA || errno == ENOTSUP;
+  std::vector<PosixAclEntry> entries;
+  if (!decode_linux_posix_acl(ByteSpan(value.data(), static_cast<std::size_t>(n)), entries))
+    return false;
+  out = std::move(entries);
+  return true;
+}
+
+}  // namespace
+
+bool posix_acl_hash(int fd, std::array<std::uint8_t, kNtaclHashSize>& out) {
+  out.fill(0);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return false;
+  const std::string path = proc_path(fd);
+  PosixAclState state;
+  state.uid = st.st_uid;
+  state.gid = st.st_gid;
+  state.mode = st.st_mode;
+  std::optional<std::vector<PosixAclEntry>> acl;
+  if (!read_posix_acl(path, "system.posix_acl_access", acl)) return false;
+  state.access = acl ? std::move(*acl) : posix_acl_from_mode(st.st_mode);
+  if (S_ISDIR(st.st_mode)) {
+    if (!read_posix_acl(path, "system.posix_acl_default", acl)) return false;
+    state.default_acl = acl ? std::move(*acl) : std::vector<PosixAclEntry>{};
+  }
+  const Bytes blob = encode_posix_acl_wrapper(state);
+  ::SHA256(blob.data(), blob.size(), out.data());
+  return true;
+}
+
+NtStatus read_stored_descriptor(int fd, std::optional<dtyp::SecurityDescriptor>& out) {
+  out.reset();
+  const std::string path = proc_path(fd);
+  // Most descriptors are small: a first try with a small buffer, the largest size an
+  // attribute can have only when that is too small.
+  Bytes value(4096);
+  ssize_t n = ::getxattr(path.c_str(), kNtaclXattrName, value.data(), value.size());
+  if (n < 0 && errno == ERANGE) {
+    value.resize(kMaxNtaclXattrSize);
+    n = ::getxattr(path.c_str(), kNtaclXattrName, value.data(), value.size());
+  }
+  if (n < 0) {
+    if (errno == ENODATA || errno == ENOTSUP) return NtStatus::SUCCESS;
+    // Larger than any attribute Linux keeps: not one this server or Samba wrote.
+    if (errno == ERANGE) return dtyp::kStatusInvalidSecurityDescr;
+    return last_error();
+  }
+  NtaclXattr x;
+  if (NtStatus st = decode_ntacl_xattr(ByteSpan(value.data(), static_cast<std::size_t>(n)), x);
+      st != NtStatus::SUCCESS)
+    return st;
+  out = std::move(x.sd);
+  return NtStatus::SUCCESS;
+}
+
+NtStatus write_stored_descriptor(int fd, const dtyp::SecurityDescriptor& sd) {
+  if (!sd.owner || !sd.group) return NtStatus::INVALID_PARAMETER;
+  NtaclXattr x;
+  x.sd = sd;
+  // What Samba compares before it believes a version 4 descriptor: the hash of the
+  // file's POSIX side as it is now. Without one, Samba shows the mode's descriptor.
+  if (posix_acl_hash(fd, x.sys_acl_hash)) {
+    x.hash_type = kNtaclHashTypeSha256;
+    x.description = "posix_acl";
+  }
+  const Bytes value = encode_ntacl_xattr_v4(x);
+  if (value.size() > kMaxNtaclXattrSize) return NtStatus::INSUFFICIENT_RESOURCES;
+  credentials::IdentityScope as_process(credentials::process_identity());
+  if (!as_process.ok()) return NtStatus::ACCESS_DENIED;
+  if (::setxattr(proc_path(fd).c_str(), kNtaclXattrName, value.data(), value.size(), 0) != 0)
+    return last_error();
+  return NtStatus::SUCCESS;
+}
+
+dtyp::Acl inherited_dacl(const dtyp::Acl& parent, bool is_directory, const dtyp::Sid& owner,
+                         const dtyp::Sid& group) {
+  dtyp::Acl out;
+  out.revision = parent.revision;
+  const dtyp::Sid creator_owner = dtyp::creator_owner_sid();
+  const dtyp::Sid creator_group = creator_group_sid();
+  auto add = [&out](const dtyp::Ace& from, std::uint8_t flags, dtyp::Sid sid, bool effective) {
+    dtyp::Ace ace = from;
+    ace.flags = static_cast<std::uint8_t>(flags | flag::INHERITED_ACE);
+    ace.sid = std::move(sid);
+    if (effective) ace.mask = map_generic_file_rights(ace.mask);
+    out.aces.push_back(std::move(ace));
+  };
+  for (const dtyp::Ace& ace : parent.aces) {
+    if (!ace.is_simple()) continue;  // object and callback ACEs are not inherited here
+    const bool oi = (ace.flags & flag::OBJECT_INHERIT_ACE) != 0;
+    const bool ci = (ace.flags & flag::CONTAINER_INHERIT_ACE) != 0;
+    const bool no_propagate = (ace.flags & flag::NO_PROPAGATE_INHERIT_ACE) != 0;
+    const bool creator = ace.sid == creator_owner || ace.sid == creator_group;
+    dtyp::Sid effective_sid = ace.sid == creator_owner   ? owner
+                              : ace.sid == creator_group ? group
+                                                         : ace.sid;
+    const std::uint8_t audit = ace.flags & static_cast<std::uint8_t>(~kInheritFlags);
+    if (!is_directory) {
+      if (oi) add(ace, audit & ~flag::INHERITED_ACE, effective_sid, true);
+      continue;
+    }
+    if (ci) {
+      if (no_propagate) {
+        add(ace, audit & ~flag::INHERITED_ACE, effective_sid, true);
+      } else if (creator) {
+        // Applies to the directory with the creator's SID, and stays inheritable as is.
+        add(ace, audit & ~flag::INHERITED_ACE, effective_sid, true);
+        add(ace, static_cast<std::uint8_t>((ace.flags & kInheritFlags) | flag::INHERIT_ONLY_ACE),
+            ace.sid, false);
+      } else {
+        add(ace,
+            static_cast<std::uint8_t>(ace.flags & ~flag::INHERIT_ONLY_ACE & ~flag::INHERITED_ACE),
+            ace.sid, true);
+      }
+    } else if (oi && !no_propagate) {
+      // For the files below only.
+      add(ace,
+          static_cast<std::uint8_t>((ace.flags & ~flag::INHERITED_ACE) | flag::INHERIT_ONLY_ACE),
+          ace.sid, false);
+    }
+  }
+  return out;
+}
+
+mode_t permissions_from_dacl(const dtyp::SecurityDescriptor& sd, uid_t uid, gid_t gid) {
+  auto rwx_of = [&sd](std::vector<dtyp::Sid> sids) {
+    NtToken token;
+    token.sids = std::move(sids);
+    // Not the owner: the owner's implicit rights are no mode bits.
+    dtyp::SecurityDescriptor view = sd;
+    view.owner.reset();
+    std::uint32_t granted = 0;
+    if (access_check(view, token, access_mask::MAXIMUM_ALLOWED, granted) != NtStatus::SUCCESS)
+      return 0u;
+    return rwx_from_access_mask(granted);
+  };
+  const dtyp::Sid everyone = dtyp::everyone_sid();
+  const dtyp::Sid authenticated = authenticated_users_sid();
+  const unsigned user = rwx_of({unix_user_sid(uid), everyone, authenticated});
+  const unsigned group = rwx_of({unix_group_sid(gid), everyone, authenticated});
+  const unsigned other = rwx_of({everyone, authenticated});
+  return static_cast<mode_t>(user << 6 | group << 3 | other);
+}
+
+void map_generic_rights(dtyp::Acl& acl) {
+  for (dtyp::Ace& ace : acl.aces)
+    if (ace.is_simple()) ace.mask = map_generic_file_rights(ace.mask);
+}
+
+NtStatus store_descriptor(int fd, const dtyp::SecurityDescriptor& sd, bool new_file) {
+  PosixSecurity file;
+  if (NtStatus st = query_posix_security(fd, file); st != NtStatus::SUCCESS) return st;
+  if (S_ISLNK(file.mode)) return NtStatus::NOT_SUPPORTED;
+  const mode_t mode = (file.mode & 07000) | permissions_from_dacl(sd, file.uid, file.gid);
+  if (::chmod(proc_path(fd).c_str(), mode) != 0 && !(new_file && errno == EPERM))
+    return last_error();
+  return write_stored_descriptor(fd, sd);
+}
+
+NtStatus query_descriptor(int fd, std::uint32_t security_information,
+                          dtyp::SecurityDescriptor& out) {
+  std::optional<dtyp::SecurityDescriptor> stored;
+  if (NtStatus st = read_stored_descriptor(fd, stored); st != NtStatus::SUCCESS) return st;
+  if (!stored) {
+    PosixSecurity file;
+    if (NtStatus st = query_posix_security(fd, file); st != NtStatus::SUCCESS) return st;
+    out = security_descriptor_from_posix(file, security_information);
+    return NtStatus::SUCCESS;
+  }
+  out = dtyp::SecurityDescriptor{};
+  out.sbz1 = stored->sbz1;
+  if (security_information & kOwnerSecurityInformation) out.owner = stored->owner;
+  if (security_information & kGroupSecurityInformation) out.group = stored->group;
+  if (security_information & kDaclSecurityInformation) {
+    // The DACL's control bits come with it.
+    constexpr std::uint16_t kDaclControl =
+        dtyp::sd_control::SE_DACL_PRESENT | dtyp::sd_control::SE_DACL_DEFAULTED |
+        dtyp::sd_control::SE_DACL_AUTO_INHERIT_REQ | dtyp::sd_control::SE_DACL_AUTO_INHERITED |
+        dtyp::sd_control::SE_DACL_PROTECTED | dtyp::sd_control::SE_DACL_TRUSTED;
+    out.control |= stored->control & kDaclControl;
+    out.dacl = stored->dacl;
+  }
+  return NtStatus::SUCCESS;
+}
+
+NtStatus set_descriptor(int fd, const dtyp::SecurityDescriptor& sd,
+                        std::uint32_t security_information) {
+  PosixSecurity file;
+  if (NtStatus st = query_posix_security(fd, file); st != NtStatus::SUCCESS) return st;
+  std::optional<dtyp::SecurityDescriptor> stored;
+  if (NtStatus st = read_stored_descriptor(fd, stored);
+      st != NtStatus::SUCCESS && st != dtyp::kStatusInvalidSecurityDescr)
+    return st;
+  const std::uint32_t all =
+      kOwnerSecurityInformation | kGroupSecurityInformation | kDaclSecurityInformation;
+  // A malformed stored descriptor is replaced: what the mode says stands in for it.
+  dtyp::SecurityDescriptor next = stored ? *stored : security_descriptor_from_posix(file, all);
+  if (!next.owner) next.owner = unix_user_sid(file.uid);
+  if (!next.group) next.group = unix_group_sid(file.gid);
+
+  PosixSecurityChange owners;
+  if (security_information & kOwnerSecurityInformation) {
+    uid_t uid = 0;
+    if (!sd.owner || !uid_from_sid(*sd.owner, uid)) return dtyp::kStatusInvalidOwner;
+    if (uid != file.uid) owners.uid = uid;
+    next.owner = sd.owner;
+  }
+  if (security_information & kGroupSecurityInformation) {
+    gid_t gid = 0;
+    if (!sd.group || !gid_from_sid(*sd.group, gid)) return dtyp::kStatusInvalidPrimaryGroup;
+    if (gid != file.gid) owners.gid = gid;
+    next.group = sd.group;
+  }
+  if (NtStatus st = apply_posix_security(fd, owners); st != NtStatus::SUCCESS) return st;
+  const bool dacl = (security_information & kDaclSecurityInformation) != 0;
+  if (dacl) {
+    next.control = sd.control | dtyp::sd_control::SE_SELF_RELATIVE;
+    next.control &= static_cast<std::uint16_t>(~(dtyp::sd_control::SE_SACL_PRESENT));
+    next.dacl = sd.dacl;
+    if (next.dacl) map_generic_rights(*next.dacl);
+  }
+  next.sacl.reset();
+  // Only the owner or group changed on a file without a stored descriptor: the chown
+  // said it all.
+  if (!dacl && !stored) return NtStatus::SUCCESS;
+  return store_descriptor(fd, next, false);
+}
+
+}  // namespace smb::vfs

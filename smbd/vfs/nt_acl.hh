@@ -1,0 +1,82 @@
+// NT ACLs stored with a file in the `security.NTACL` extended attribute (ntacl_xattr.hh),
+// on shares with `vfs objects = acl_xattr`: reading and writing them, the descriptor a new
+// file or directory inherits ([MS-DTYP] 2.5.3.4), and the permission bits that keep the
+// POSIX mode in step with a DACL.
+//
+// Reading runs as the requesting user (any process may read `security.*` attributes
+// when no security module says otherwise). Writing needs CAP_SYS_ADMIN, so it runs as
+// the process (root) for the length of the one setxattr, after the caller has checked
+// that the user may change the descriptor: WRITE_DAC / WRITE_OWNER on the open, or the
+// creation of the file. Samba's vfs_acl_xattr stores the attribute the same way.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+#include "smbd/base/ntstatus.hh"
+#include "smbd/base/security_descriptor.hh"
+
+namespace smb::vfs {
+
+// The descriptor stored with the file `fd` refers to (any descriptor, O_PATH too).
+// SUCCESS with `out` empty when it has none (or the file system keeps no such
+// attributes); INVALID_SECURITY_DESCR when the attribute holds something malformed.
+NtStatus read_stored_descriptor(int fd, std::optional<dtyp::SecurityDescriptor>& out);
+
+// Stores `sd` as version 4 as the process, with the SHA-256 of the file's POSIX side
+// (posix_acl_hash) as `sys_acl_hash`, so that Samba takes it (the NT-ACL `hash` stays
+// zero). The descriptor must have an owner and a group.
+NtStatus write_stored_descriptor(int fd, const dtyp::SecurityDescriptor& sd);
+
+// SHA-256 of the file's owner, group, mode and POSIX ACLs as Samba's vfs_acl_xattr
+// hashes them (encode_posix_acl_wrapper; no POSIX ACL: the mode's three entries, no
+// default ACL on a directory: an empty one), in the first 32 bytes. False when the
+// file cannot be read or has a POSIX ACL this decoder refuses.
+bool posix_acl_hash(int fd, std::array<std::uint8_t, 64>& out);
+
+// The DACL a new entry inherits from its parent's DACL ([MS-DTYP] 2.5.3.4.2): empty when
+// nothing is inheritable. CREATOR OWNER and CREATOR GROUP become `owner` and `group` in
+// the entry's effective ACEs; a directory keeps the inheritable ACEs (inherit-only where
+// they do not apply to itself) unless NO_PROPAGATE_INHERIT says otherwise; every ACE
+// gets INHERITED_ACE; generic rights in effective ACEs are mapped.
+dtyp::Acl inherited_dacl(const dtyp::Acl& parent, bool is_directory, const dtyp::Sid& owner,
+                         const dtyp::Sid& group);
+
+// The 0777 bits that give the file's owner, group and others what `sd`'s DACL gives them
+// (the owner class: the owner SID, Everyone, Authenticated Users; the group class: the
+// group SID and those two; others: Everyone and Authenticated Users). Deny ACEs take bits
+// away as the access check would; ACEs for other SIDs change no bit, so the mode never
+// grants a named user more than Everyone.
+mode_t permissions_from_dacl(const dtyp::SecurityDescriptor& sd, uid_t uid, gid_t gid);
+
+// The generic rights of every ACE mapped to file rights, as a descriptor a client sets
+// is stored (Samba does the same; Windows keeps them in inherit-only ACEs).
+void map_generic_rights(dtyp::Acl& acl);
+
+// Stores `sd` (owner, group and DACL all present) with the file and sets the mode's
+// 0777 bits from its DACL (setuid, setgid and sticky kept). The chmod runs as the
+// caller, first: the kernel lets only the owner (or root) change the mode, and only
+// then is the attribute written as the process. For a file the caller has just created
+// (`new_file`), a refused chmod (`inherit owner` gave it away) leaves the mode as it is
+// and the descriptor is still stored.
+NtStatus store_descriptor(int fd, const dtyp::SecurityDescriptor& sd, bool new_file);
+
+// The descriptor QUERY_INFO returns on a share that stores ACLs: the stored one, else
+// the one made from the mode (security.hh), with the parts `security_information`
+// selects. A malformed stored one is INVALID_SECURITY_DESCR.
+NtStatus query_descriptor(int fd, std::uint32_t security_information,
+                          dtyp::SecurityDescriptor& out);
+
+// SET_INFO on such a share: the parts of `sd` that `security_information` selects
+// replace those of the file's descriptor (stored, or made from the mode), generic
+// rights mapped (map_generic_rights); a new owner
+// or group is a chown as the caller (INVALID_OWNER / INVALID_PRIMARY_GROUP for a SID
+// that is no POSIX user or group), and a DACL is stored with store_descriptor(). The
+// caller has checked WRITE_DAC / WRITE_OWNER. SACLs are not handled here.
+NtStatus set_descriptor(int fd, const dtyp::SecurityDescriptor& sd,
+                        std::uint32_t security_information);
+
+}  // namespace smb::vfs
