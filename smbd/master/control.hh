@@ -31,6 +31,9 @@ enum class ControlType : std::uint32_t {
   // A failed logon from a source address, counted across workers (logon pacing):
   // payload token (8 bytes) + the address; answered with LOGON_FAILURES.
   LOGON_FAILED = 8,
+  // What this worker serves, for smbstatus: payload the query's token (8 bytes), then the
+  // report's lines (status_report.hh).
+  STATUS_REPORT = 9,
   // master → worker
   CLAIM_GRANTED = 10,
   CLAIM_OWNED_ELSEWHERE = 11,
@@ -41,6 +44,7 @@ enum class ControlType : std::uint32_t {
   RELEASE_DONE = 14,
   SESSION_FACTS = 15,  // payload: session id, then its facts when some worker has it
   LOGON_FAILURES = 16,  // payload: the token, then the address's recent failures (4 bytes)
+  STATUS_QUERY = 17,    // payload: a token (8 bytes), answered with STATUS_REPORT
 };
 
 // The master forgets a source address's failed logons after this long without one.

@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
   settings.listen = listen_addresses(global);
   settings.max_connections = global.max_connections;
   settings.rdma_proxy_socket = global.rdma_proxy_socket;
+  settings.status_socket = global.lock_directory + "/smbstatus.sock";
 
   std::shared_ptr<const server::ServerConfig> current = loaded.config;
   auto reload = [&options, &current]() -> std::shared_ptr<const server::ServerConfig> {

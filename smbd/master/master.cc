@@ -90,6 +90,7 @@ bool Master::bind(std::string& error) {
     return false;
   }
   bind_rdma_proxy_socket();
+  bind_status_socket();
   return true;
 }
 
@@ -191,12 +192,13 @@ int Master::run(const ServiceNotifier& notifier) {
     fds.push_back({signal_fd_.get(), POLLIN, 0});
     for (const auto& l : listeners_) fds.push_back({l.get(), POLLIN, 0});
     fds.push_back({rdma_listener_.get(), POLLIN, 0});
+    fds.push_back({status_listener_.get(), POLLIN, 0});
     std::vector<pid_t> order;
     for (const auto& [pid, worker] : workers_) {
       fds.push_back({worker.control.get(), POLLIN, 0});
       order.push_back(pid);
     }
-    int n = ::poll(fds.data(), fds.size(), -1);
+    int n = ::poll(fds.data(), fds.size(), status_poll_timeout_ms());
     if (n < 0) {
       if (errno == EINTR) continue;
       log::error(nullptr, "master: poll: %s", std::strerror(errno));
@@ -206,8 +208,10 @@ int Master::run(const ServiceNotifier& notifier) {
     for (std::size_t i = 0; i < listeners_.size() && !stopping_; ++i)
       if (fds[1 + i].revents & POLLIN) accept_from(listeners_[i].get());
     if ((fds[1 + listeners_.size()].revents & POLLIN) && !stopping_) accept_rdma_channels();
+    if ((fds[2 + listeners_.size()].revents & POLLIN) && !stopping_) accept_status_queries();
     for (std::size_t i = 0; i < order.size() && !stopping_; ++i)
-      if (fds[2 + listeners_.size() + i].revents != 0) handle_control(order[i]);
+      if (fds[3 + listeners_.size() + i].revents != 0) handle_control(order[i]);
+    answer_status_queries();
   }
   shutdown_workers();
   return 0;
@@ -358,6 +362,9 @@ void Master::handle_control(pid_t pid) {
         }
         break;
       }
+      case ControlType::STATUS_REPORT:
+        status_reported(pid, message->payload);
+        break;
       case ControlType::LOGON_FAILED: {
         if (message->payload.size() < 8 || message->payload.size() > 8 + 256) break;
         ControlMessage reply;
@@ -423,6 +430,7 @@ void Master::reap() {
     // What the worker sent before it exited is still queued on its control socket: a
     // connection it passed on must reach its new worker, not close with the socket.
     handle_control(pid);
+    worker_gone_from_status(pid);
     workers_.erase(pid);
     std::erase_if(owners_, [pid](const auto& entry) { return entry.second == pid; });
     std::erase_if(sessions_, [pid](const auto& entry) { return entry.second.owner == pid; });
@@ -431,6 +439,10 @@ void Master::reap() {
 
 void Master::shutdown_workers() {
   listeners_.clear();
+  if (status_listener_) {
+    status_listener_.reset();
+    ::unlink(settings_.status_socket.c_str());
+  }
   if (rdma_listener_) {
     rdma_listener_.reset();
     ::unlink(settings_.rdma_proxy_socket.c_str());

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ struct MasterSettings {
   unsigned max_connections = 0;  // 0: unlimited
   // unix socket where rdmaproxy connects its channel sockets (empty: none).
   std::string rdma_proxy_socket;
+  std::string status_socket;  // where smbstatus asks (status.cc); empty: nowhere
 };
 
 class Master {
@@ -91,6 +93,26 @@ class Master {
   std::map<std::string, FailedLogons> failed_logons_;
   std::uint32_t count_failed_logon(const std::string& address);
   bool stopping_ = false;
+
+  // smbstatus (status.cc): a query asks every worker for its report and is answered
+  // when all have reported, or after kStatusWait with what came.
+  struct StatusQuery {
+    UniqueFd client;
+    std::uint64_t token = 0;
+    std::set<pid_t> waiting;
+    std::size_t asked = 0;
+    std::string reports;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  void bind_status_socket();
+  void accept_status_queries();
+  void status_reported(pid_t pid, ByteSpan payload);
+  void worker_gone_from_status(pid_t pid);
+  void answer_status_queries();
+  int status_poll_timeout_ms() const;
+  UniqueFd status_listener_;
+  std::vector<StatusQuery> status_queries_;
+  std::uint64_t next_status_token_ = 1;
 };
 
 }  // namespace smb::server

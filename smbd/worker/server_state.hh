@@ -171,6 +171,9 @@ class ClientState {
   // files whose last open goes on the loop.
   void close_opens_of(std::uint64_t session_id, std::uint32_t tree_id /* 0: all */);
   std::size_t open_count() const { return opens_.size(); }
+  // For status reports (smbstatus): every session and open, in id order.
+  const std::map<std::uint64_t, std::unique_ptr<Session>>& sessions() const { return sessions_; }
+  const std::map<std::uint64_t, std::unique_ptr<Open>>& opens() const { return opens_; }
   // Every open of the file (by device and inode) in this worker.
   std::vector<Open*> opens_of(const fsa::FileKey& key);
 

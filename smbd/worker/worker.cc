@@ -1,5 +1,7 @@
 #include "smbd/worker/worker.hh"
 
+#include "smbd/worker/status_report.hh"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -169,6 +171,17 @@ void Worker::on_control() {
         if (!waiting.empty()) waiting.mapped()(failures);
         break;
       }
+      case ControlType::STATUS_QUERY: {
+        if (message->payload.size() != 8) break;
+        ControlMessage report;
+        report.type = ControlType::STATUS_REPORT;
+        report.payload = message->payload;  // the token
+        std::string lines = status_report(*this, kMaxControlMessage - 64);
+        report.payload.insert(report.payload.end(), lines.begin(), lines.end());
+        if (!send_control(control_.get(), report))
+          log::warning(nullptr, "worker: cannot send a status report: %s", std::strerror(errno));
+        break;
+      }
       case ControlType::SHUTDOWN:
         stop();
         return;
@@ -312,6 +325,11 @@ void Worker::after(std::chrono::milliseconds delay, std::function<void()> fn) {
 }
 
 Connection* Worker::connection(std::uint64_t id) {
+  auto it = connections_.find(id);
+  return it == connections_.end() ? nullptr : it->second.get();
+}
+
+const Connection* Worker::connection(std::uint64_t id) const {
   auto it = connections_.find(id);
   return it == connections_.end() ? nullptr : it->second.get();
 }

@@ -37,6 +37,7 @@ class Worker {
   uv_loop_t* loop() { return &loop_; }
   const ServerConfig& config() const { return *config_; }
   ClientState& client() { return client_; }
+  const ClientState& client() const { return client_; }
 
   // Asks the master whether this worker may own `guid`; `done(true)` if so. A worker
   // owns at most one ClientGUID; asking for the one it owns answers at once.
@@ -58,6 +59,7 @@ class Worker {
   void after(std::chrono::milliseconds delay, std::function<void()> fn);
 
   Connection* connection(std::uint64_t id);
+  const Connection* connection(std::uint64_t id) const;
   void connection_closed(std::uint64_t id);
 
  private:
