@@ -130,12 +130,17 @@ TEST_CASE("orderly close delivers queued messages first") {
 }
 
 TEST_CASE("keep-alive: idle peers exchange RESPONSE_REQUESTED and stay up") {
-  Config c;
-  c.keepalive_interval = 50ms;
-  c.keepalive_timeout = 300ms;
+  // The server's interval is well above the client's: whichever timer the scheduler runs
+  // first, the client's keep-alive arrives long before the server would need one (equal
+  // intervals made the outcome depend on which of two 50 ms timers fired first).
+  Config client;
+  client.keepalive_interval = 50ms;
+  client.keepalive_timeout = 2000ms;
+  Config server = client;
+  server.keepalive_interval = 400ms;
   Pair p;
-  REQUIRE(p.start(c, c));
-  p.run_until([] { return false; }, 600ms);
+  REQUIRE(p.start(client, server));
+  p.run_until([] { return false; }, 1200ms);
   CHECK(p.client.conn->state() == State::established);
   CHECK(p.server.conn->state() == State::established);
   CHECK(p.client.conn->counters().keepalives_sent >= 3);
