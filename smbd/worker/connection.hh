@@ -25,6 +25,7 @@ namespace smb::server {
 
 class Worker;
 struct Request;
+class ReadMemory;
 
 // What a handler answers: a status, the response body (after the 64-byte header) and
 // an optional payload sent from its own buffer (read data).
@@ -100,6 +101,9 @@ class Connection {
   // must not exceed the client's MaxFragmentedRecvSize, so inline READs are shortened.
   std::size_t max_inline_read() const;
 
+  // The READ data this connection holds, bounded (read_memory.hh, read_memory.cc).
+  ReadMemory& read_memory();
+
   // Sends an unsolicited message (an oplock break), encrypted when its session is.
   void send_notification(Bytes message, std::uint64_t session_id);
 
@@ -133,6 +137,7 @@ class Connection {
   bool closed_ = false;
   bool authenticated_ = false;  // a session was set up on this connection
   std::size_t in_flight_ = 0;
+  std::shared_ptr<ReadMemory> read_memory_;
 };
 
 }  // namespace smb::server

@@ -85,6 +85,18 @@ CASES = {
     # Enough credits for a message of 10,000 ECHOs.
     "compound-depth": {"global": ["smb2 max credits = 16384"]},
     "dir-pipeline": {"args": {"entries": "5000", "queries": "32"}},
+    # Small bounds, reached in a few seconds; hostile.cc checks each at its value.
+    "resource-limits": {"global": ["max opens per session = 300",
+                                   "max tree connects per session = 24",
+                                   "max sessions per connection = 12"],
+                        "args": {"max_opens": "300", "max_trees": "24", "max_sessions": "12",
+                                 "rss_limit_mib": "256"}},
+    # Enough credits for a compound of 32 READs of 8 MiB (the default largest READ); the
+    # READ memory bound is its default (64 MiB).
+    "read-memory": {"global": ["smb2 max credits = 4096"],
+                    "args": {"max_credits": "4096", "rss_limit_mib": "200"}},
+    "guid-claim": {"global": ["max opens per session = 1000"],
+                   "args": {"max_opens": "1000", "rss_limit_mib": "256"}},
 }
 
 
