@@ -2991,9 +2991,15 @@ int case_guid_claim(const Opts& o) {
   ho.timeout = std::chrono::milliseconds(60000);
   try {
     Client hostile = login(o, ho);
-    check(children_of(o.master).count(worker) != 0 &&
-              children_of(o.master).size() == before.size() + 1,
-          "the claiming client is served by the first client's worker (pid %d)", worker);
+    // The connection first reaches a worker of its own, which passes it on and ends.
+    const bool one_worker = wait_for(
+        [&] {
+          auto now = children_of(o.master);
+          return now.count(worker) != 0 && now.size() == before.size() + 1;
+        },
+        std::chrono::milliseconds(20000));
+    check(one_worker, "the claiming client is served by the first client's worker (pid %d)",
+          worker);
 
     // The first client's ids, from the claiming client's connection.
     {
