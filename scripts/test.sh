@@ -4,7 +4,9 @@
 # first into ~/.cache/smb3d-vmlab when their inputs changed) runs on its own after the
 # other tests; SMB_TEST_VMLAB=0 leaves it out (alone: ctest --test-dir build -L vmlab).
 # Environment: SMB_TEST_JOBS (default: number of cores), SMB_TEST_SKIP_SANITIZE=1 to skip
-# the ASan+UBSan pass, SMB_TEST_SKIP_FUZZ=1 to skip the libFuzzer pass (each target with
+# the ASan+UBSan pass, SMB_TEST_SKIP_TSAN=1 to skip the ThreadSanitizer pass (the unit
+# tests of threaded code and the hostile cases that drive the worker's pool, built alone:
+# `ninja tsan-all`), SMB_TEST_SKIP_FUZZ=1 to skip the libFuzzer pass (each target with
 # its fixed seed for its fixed number of inputs: tests/fuzz/CMakeLists.txt),
 # SMB_TEST_LABELS to run only some CTest labels (regex).
 # Of the tests against Samba's smbd (checks of the tests themselves) the quick client tests
@@ -58,5 +60,17 @@ if [ "${SMB_TEST_SKIP_SANITIZE:-0}" != 1 ]; then
     ctest --test-dir build-sanitize -j "$jobs" --output-on-failure \
     -L 'unit|integration|fuzz' \
     -LE 'reference|bench-long|vmlab' -E 'integration/bench'
+fi
+if [ "${SMB_TEST_SKIP_TSAN:-0}" != 1 ]; then
+  stage "building with ThreadSanitizer (tsan-all)"
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMB_TSAN=ON >/dev/null
+  ninja -C build-tsan -j "$jobs" tsan-all
+  stage "running the threaded unit tests and the pool's hostile cases under ThreadSanitizer"
+  # A report fails the test (exit code 66); tests/tsan.supp holds the documented
+  # suppressions for third-party code. The hostile cases that bound memory by RSS
+  # (read-flood, read-memory) are left out: the shadow memory counts in the RSS here.
+  TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
+    ctest --test-dir build-tsan -j "$jobs" --output-on-failure \
+    -R '^(base_test|blocking_identity_test|vfs_test|fsa_test|file_data_test|worker_test)/|^hostile/(dir-pipeline|teardown-with-io|resource-limits|guid-claim)$'
 fi
 stage "all tests passed"

@@ -224,7 +224,7 @@ void set_path(std::string& out, std::string_view v, Outcome& o) {
   out = std::string(v);
 }
 
-const std::array<GlobalParam, 43> kGlobalParams{{
+const std::array<GlobalParam, 47> kGlobalParams{{
     {"smb ports",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        std::vector<std::uint16_t> ports;
@@ -358,6 +358,23 @@ const std::array<GlobalParam, 43> kGlobalParams{{
                        Outcome& o) { set_uint(s.g.max_credits, v, o, 1, 65535); }},
     {"smb2 max credits", [](GlobalState& s, std::string_view v,
                             Outcome& o) { set_uint(s.g.max_credits, v, o, 1, 65535); }},
+    {"max sessions per connection",
+     [](GlobalState& s, std::string_view v, Outcome& o) {
+       set_uint(s.g.max_sessions_per_connection, v, o, 1, 65535);
+     }},
+    {"max tree connects per session",
+     [](GlobalState& s, std::string_view v, Outcome& o) {
+       set_uint(s.g.max_trees_per_session, v, o, 1, 65535);
+     }},
+    {"max opens per session",
+     [](GlobalState& s, std::string_view v, Outcome& o) {
+       set_uint(s.g.max_opens_per_session, v, o, 1, 1000000);
+     }},
+    // At least the largest READ, so that one READ always fits.
+    {"max read memory per connection",
+     [](GlobalState& s, std::string_view v, Outcome& o) {
+       set_uint(s.g.max_read_memory, v, o, 16u << 20, 1ull << 40, true);
+     }},
     // MS-SMB2 3.3.5.4: at least 64 KiB; beyond 16 MiB only memory is wasted.
     {"smb2 max read",
      [](GlobalState& s, std::string_view v, Outcome& o) {
@@ -913,6 +930,10 @@ void dump_config(const Config& config, std::ostream& out) {
   param("max connections", std::to_string(g.max_connections));
   param("max credits", std::to_string(g.max_credits));
   param("max log size", std::to_string(g.max_log_size_kib));
+  param("max opens per session", std::to_string(g.max_opens_per_session));
+  param("max read memory per connection", std::to_string(g.max_read_memory));
+  param("max sessions per connection", std::to_string(g.max_sessions_per_connection));
+  param("max tree connects per session", std::to_string(g.max_trees_per_session));
   param("netbios name", g.netbios_name);
   param("null passwords", yes_no(g.null_passwords));
   param("pid directory", g.pid_directory);

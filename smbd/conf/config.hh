@@ -110,6 +110,13 @@ struct Global {
   unsigned connection_idle_timeout = 0;    // seconds; 0: derived from deadtime
   unsigned connection_setup_timeout = 60;  // seconds a connection has to set up a user session
   std::uint32_t max_credits = 8192;
+  // What one client may hold (docs/security.md, "Resource limits"): sessions on one
+  // connection, tree connects and opens of one session, and the bytes of READ data one
+  // connection has in memory at once (more READs wait for their turn).
+  unsigned max_sessions_per_connection = 1024;
+  unsigned max_trees_per_session = 1024;
+  unsigned max_opens_per_session = 16384;
+  std::uint64_t max_read_memory = 64u << 20;
   std::uint32_t smb2_max_read = 8u << 20;
   std::uint32_t smb2_max_write = 8u << 20;
   std::uint32_t smb2_max_trans = 8u << 20;

@@ -26,6 +26,7 @@ namespace smb::server {
 
 class Worker;
 struct Request;
+class ReadMemory;
 
 // What a handler answers: a status, the response body (after the 64-byte header) and
 // an optional payload sent from its own buffer (read data).
@@ -102,6 +103,9 @@ class Connection {
   // must not exceed the client's MaxFragmentedRecvSize, so inline READs are shortened.
   std::size_t max_inline_read() const;
 
+  // The READ data this connection holds, bounded (read_memory.hh, read_memory.cc).
+  ReadMemory& read_memory();
+
   // Sends an unsolicited message (an oplock break), encrypted when its session is.
   void send_notification(Bytes message, std::uint64_t session_id);
 
@@ -144,6 +148,7 @@ class Connection {
   unsigned failed_logons_ = 0;
   std::chrono::steady_clock::time_point last_failure_answer_{};
   std::size_t in_flight_ = 0;
+  std::shared_ptr<ReadMemory> read_memory_;
 };
 
 }  // namespace smb::server

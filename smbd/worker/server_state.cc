@@ -91,7 +91,37 @@ Open& ClientState::new_open(std::uint64_t session_id, std::uint32_t tree_id) {
   open->tree_id = tree_id;
   Open& ref = *open;
   opens_.emplace(volatile_id, std::move(open));
+  ++session_opens_[session_id].opens;
   return ref;
+}
+
+bool ClientState::reserve_open(std::uint64_t session_id, std::size_t limit) {
+  SessionOpens& counts = session_opens_[session_id];
+  if (counts.opens + counts.creating >= limit) return false;
+  ++counts.creating;
+  return true;
+}
+
+void ClientState::end_create(std::uint64_t session_id) {
+  auto it = session_opens_.find(session_id);
+  if (it == session_opens_.end()) return;
+  if (it->second.creating > 0) --it->second.creating;
+  if (it->second.opens == 0 && it->second.creating == 0) session_opens_.erase(it);
+}
+
+void ClientState::forget_open(const Open& open) {
+  auto it = session_opens_.find(open.session_id);
+  if (it == session_opens_.end()) return;
+  if (it->second.opens > 0) --it->second.opens;
+  if (it->second.opens == 0 && it->second.creating == 0) session_opens_.erase(it);
+}
+
+std::size_t ClientState::sessions_on(std::uint64_t connection_id) const {
+  std::size_t n = 0;
+  for (const auto& [id, session] : sessions_)
+    if (session->bound_connection == connection_id || session->channels.count(connection_id) != 0)
+      ++n;
+  return n;
 }
 
 Open* ClientState::open(const FileId& id) {
@@ -105,6 +135,7 @@ std::unique_ptr<Open> ClientState::take_open(const FileId& id) {
   if (it == opens_.end() || it->second->id.persistent != id.persistent) return nullptr;
   auto open = std::move(it->second);
   opens_.erase(it);
+  forget_open(*open);
   return open;
 }
 
@@ -113,6 +144,7 @@ void ClientState::close_opens_of(std::uint64_t session_id, std::uint32_t tree_id
     if (it->second->session_id == session_id && (tree_id == 0 || it->second->tree_id == tree_id)) {
       auto open = std::move(it->second);
       it = opens_.erase(it);
+      forget_open(*open);
       close_now(*open);
     } else {
       ++it;
@@ -195,6 +227,7 @@ void ClientState::close_all() {
   while (!opens_.empty()) {
     auto open = std::move(opens_.begin()->second);
     opens_.erase(opens_.begin());
+    forget_open(*open);
     close_now(*open);
   }
   while (!sessions_.empty()) remove_session(sessions_.begin()->first);

@@ -174,6 +174,13 @@ class ClientState {
   // For status reports (smbstatus): every session and open, in id order.
   const std::map<std::uint64_t, std::unique_ptr<Session>>& sessions() const { return sessions_; }
   const std::map<std::uint64_t, std::unique_ptr<Open>>& opens() const { return opens_; }
+  // The bound on a session's opens (`max opens per session`): a CREATE takes a place
+  // before its file-system work and gives it back when it ends, so that CREATEs under
+  // way count too; false when the session has no place left.
+  bool reserve_open(std::uint64_t session_id, std::size_t limit);
+  void end_create(std::uint64_t session_id);
+  // Sessions set up on the connection or using it as a channel.
+  std::size_t sessions_on(std::uint64_t connection_id) const;
   // Every open of the file (by device and inode) in this worker.
   std::vector<Open*> opens_of(const fsa::FileKey& key);
 
@@ -190,12 +197,19 @@ class ClientState {
  private:
   // Closes an open taken out of opens_, on the loop.
   void close_now(Open& open);
+  // An open left opens_.
+  void forget_open(const Open& open);
 
   // Declared before opens_: they refer to the opens and must outlive them.
   fsa::LocalOpenTable files_;
   fsa::Oplocks oplocks_;
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::map<std::uint64_t, std::unique_ptr<Open>> opens_;  // by volatile id
+  struct SessionOpens {
+    std::size_t opens = 0;
+    std::size_t creating = 0;
+  };
+  std::map<std::uint64_t, SessionOpens> session_opens_;  // by session id
   std::uint64_t next_session_id_ = 0;
   std::uint64_t next_file_id_ = 0;
 };

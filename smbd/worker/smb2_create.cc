@@ -72,7 +72,15 @@ void reply_create_pipe(const RequestPtr& req, const CreateRequest& request) {
     req->reply(NtStatus::OBJECT_NAME_NOT_FOUND);
     return;
   }
-  Open& open = req->client().new_open(session_id, req->tree->id);
+  // MS-SMB2 3.3.5.9: an open the server has no room for fails with
+  // STATUS_INSUFFICIENT_RESOURCES.
+  ClientState& client = req->client();
+  if (!client.reserve_open(session_id, req->worker.config().conf.global.max_opens_per_session)) {
+    req->reply(NtStatus::INSUFFICIENT_RESOURCES);
+    return;
+  }
+  client.end_create(session_id);
+  Open& open = client.new_open(session_id, req->tree->id);
   open.path = name;
   open.pipe = std::move(pipe);
   open.granted_access = fsa::map_generic_access(request.desired_access, kFileAllAccess);
@@ -173,11 +181,24 @@ void handle_create(const RequestPtr& req) {
     return;
   }
 
+  // MS-SMB2 3.3.5.9: an open the server has no room for fails with
+  // STATUS_INSUFFICIENT_RESOURCES; CREATEs under way hold their place.
+  const std::uint64_t session_id = req->session->id;
+  if (!req->client().reserve_open(session_id,
+                                  req->worker.config().conf.global.max_opens_per_session)) {
+    req->reply(NtStatus::INSUFFICIENT_RESOURCES);
+    return;
+  }
+  // The place goes back however the CREATE ends (the continuation may never run).
+  std::shared_ptr<void> place(nullptr, [worker = &req->worker, session_id](void*) {
+    worker->client().end_create(session_id);
+  });
   auto opened = std::make_shared<fsa::OpenedFile>();
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   run_blocking(
       req->worker.loop(), [plan, opened, status]() { *status = fsa::open_file(*plan, *opened); },
-      [req, request, plan, opened, status]() {
+      [req, request, plan, opened, status, place]() mutable {
+        place.reset();
         if (!req->refresh()) return;
         if (*status != NtStatus::SUCCESS) {
           if (opened->unmapped)

@@ -10,16 +10,25 @@
 #include "smbd/rpc/pipe.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
+#include "smbd/worker/read_memory.hh"
 #include "smbd/worker/worker.hh"
 
 namespace smb::server {
 
 namespace {
 
+// The READ's data and its share of the connection's READ memory, which go together once
+// the response has been sent.
+struct HeldRead {
+  std::shared_ptr<ReadData> data;
+  ReadMemory::Grant grant;
+};
+
 // Hands the first `count` bytes of `data` to the client and answers with `status`.
-void answer(const RequestPtr& req, const std::shared_ptr<ReadData>& data, std::uint32_t count,
+void answer(const RequestPtr& req, const std::shared_ptr<HeldRead>& held, std::uint32_t count,
             NtStatus status) {
-  data->deliver(count, [req, data, status](NtStatus delivered, ReadDelivery d) {
+  const std::shared_ptr<ReadData>& data = held->data;
+  data->deliver(count, [req, held, status](NtStatus delivered, ReadDelivery d) {
     if (delivered != NtStatus::SUCCESS) {
       req->reply(delivered);
       return;
@@ -32,20 +41,20 @@ void answer(const RequestPtr& req, const std::shared_ptr<ReadData>& data, std::u
     out.body = encode_body(response);
     out.has_body = true;
     out.payload = d.payload;
-    out.keep = data;
+    out.keep = held;
     out.invalidate_token = d.invalidate_token;
     req->complete(std::move(out));
   });
 }
 
 // A named pipe: the next message, or as much of it as fits (BUFFER_OVERFLOW).
-void read_pipe(const RequestPtr& req, const std::shared_ptr<ReadData>& data) {
+void read_pipe(const RequestPtr& req, const std::shared_ptr<HeldRead>& held) {
   Open* open = req->client().open(req->file_id);
   if (open == nullptr || !open->pipe) {
     req->reply(NtStatus::FILE_CLOSED);
     return;
   }
-  MutableByteSpan into = data->buffer();
+  MutableByteSpan into = held->data->buffer();
   Bytes message;
   NtStatus status = open->pipe->read(into.size(), message);
   if (!nt_success(status) && status != NtStatus::BUFFER_OVERFLOW) {
@@ -54,15 +63,16 @@ void read_pipe(const RequestPtr& req, const std::shared_ptr<ReadData>& data) {
   }
   std::size_t n = std::min(message.size(), into.size());
   std::copy_n(message.begin(), n, into.begin());
-  answer(req, data, static_cast<std::uint32_t>(n), status);
+  answer(req, held, static_cast<std::uint32_t>(n), status);
 }
 
-void read_file(const RequestPtr& req, const std::shared_ptr<ReadData>& data,
-               std::shared_ptr<vfs::FileData> io, std::uint64_t offset, std::uint32_t minimum_count) {
-  MutableByteSpan into = data->buffer();
+void read_file(const RequestPtr& req, const std::shared_ptr<HeldRead>& held,
+               std::shared_ptr<vfs::FileData> io, std::uint64_t offset,
+               std::uint32_t minimum_count) {
+  MutableByteSpan into = held->data->buffer();
   auto done = std::make_shared<std::size_t>(0);
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
-  auto finish = [req, data, done, status, offset, minimum_count, length = into.size()]() {
+  auto finish = [req, held, done, status, offset, minimum_count, length = into.size()]() {
     if (*status != NtStatus::SUCCESS) {
       req->reply(*status);
       return;
@@ -76,7 +86,7 @@ void read_file(const RequestPtr& req, const std::shared_ptr<ReadData>& data,
       req->reply(counted);
       return;
     }
-    answer(req, data, static_cast<std::uint32_t>(*done), NtStatus::SUCCESS);
+    answer(req, held, static_cast<std::uint32_t>(*done), NtStatus::SUCCESS);
   };
   // Data already in the page cache is read on the loop; only then does a read go to a
   // pool thread.
@@ -129,21 +139,38 @@ void handle_read(const RequestPtr& req) {
       return;
     }
   }
-  auto read = [req, pipe, io = open.io, offset = request.offset, minimum_count](
-                  NtStatus prepared, std::shared_ptr<ReadData> data) {
-    if (prepared != NtStatus::SUCCESS) {
-      req->reply(prepared);
+  // The buffer is taken once the connection's READ memory has room for it (a READ may
+  // wait for earlier READs' data to be sent; read_memory.hh).
+  auto decoded = std::make_shared<ReadRequest>(std::move(request));
+  auto start = [req, pipe, io = open.io, decoded, minimum_count, length](NtStatus admitted,
+                                                                         ReadMemory::Grant grant) {
+    if (admitted != NtStatus::SUCCESS) {
+      req->reply(admitted);
       return;
     }
-    // Over RDMA this runs once a data slot is free, outside the request's turn on the
-    // loop: look the request up again, which also takes its user's identity back on.
-    if (!req->refresh()) return;
-    if (pipe)
-      read_pipe(req, data);
-    else
-      read_file(req, data, io, offset, minimum_count);
+    // The descriptors of an RDMA channel live in `decoded`, which the read keeps.
+    auto read = [req, pipe, io, decoded, minimum_count, grant](NtStatus prepared,
+                                                               std::shared_ptr<ReadData> data) {
+      if (prepared != NtStatus::SUCCESS) {
+        req->reply(prepared);
+        return;
+      }
+      // Over RDMA this runs once a data slot is free, and after a wait for READ memory
+      // outside the request's turn on the loop: look the request up again, which also
+      // takes its user's identity back on.
+      if (!req->refresh()) return;
+      auto held = std::make_shared<HeldRead>(HeldRead{std::move(data), grant});
+      if (pipe)
+        read_pipe(req, held);
+      else
+        read_file(req, held, io, decoded->offset, minimum_count);
+    };
+    Connection* connection = req->connection();
+    if (connection == nullptr) return;
+    DataChannel channel_now{decoded->channel, decoded->descriptors};
+    connection->transport().prepare_read(channel_now, length, std::move(read));
   };
-  c->transport().prepare_read(channel, length, std::move(read));
+  c->read_memory().acquire(length, req->message, c->max_read_size(), std::move(start));
 }
 
 }  // namespace smb::server

@@ -378,6 +378,12 @@ void handle_session_setup(const RequestPtr& req) {
   Session* session = req->session;
   bool new_session = false;
   if (req->header.session_id == 0) {
+    // MS-SMB2 3.3.5.5.1: a session the server has no room for fails with
+    // STATUS_INSUFFICIENT_RESOURCES.
+    if (client.sessions_on(c->id()) >= worker.config().conf.global.max_sessions_per_connection) {
+      req->reply(NtStatus::INSUFFICIENT_RESOURCES);
+      return;
+    }
     Session& created = client.new_session();
     created.bound_connection = c->id();
     created.dialect = n.dialect;

@@ -63,6 +63,14 @@ void handle_tree_connect(const RequestPtr& req) {
     req->reply(NtStatus::BAD_NETWORK_NAME);
     return;
   }
+  // MS-SMB2 3.3.5.7: a tree connect the server has no room for fails with
+  // STATUS_INSUFFICIENT_RESOURCES (each holds the share root open).
+  if (session.trees.size() >= conf.global.max_trees_per_session) {
+    log::notice(c->peer().c_str(), "tree connect refused: the session has %zu tree connects",
+                session.trees.size());
+    req->reply(NtStatus::INSUFFICIENT_RESOURCES);
+    return;
+  }
 
   TreeConnect tree;
   TreeConnectResponse response;

@@ -3069,6 +3069,531 @@ int case_null_password(const Opts& o) {
   return 0;
 }
 
+// Bounds on what one client may hold (docs/security.md, "Resource limits"): the opens and
+// tree connects of a session, the sessions of a connection, and requests in flight. Past
+// each bound the server answers STATUS_INSUFFICIENT_RESOURCES (MS-SMB2 3.3.5.5.1, 3.3.5.7,
+// 3.3.5.9) and goes on serving, and a place given back can be taken again.
+int case_resource_limits(const Opts& o) {
+  const long max_opens = o.num("max_opens", 300);
+  const long max_trees = o.num("max_trees", 24);
+  const long max_sessions = o.num("max_sessions", 12);
+  const long rss_limit_mib = o.num("rss_limit_mib", 256);
+  auto before = children_of(o.master);
+  client::Options opt = default_options();
+  opt.target_credits = 2048;
+  Client cl = login(o, opt);
+  pid_t worker = 0;
+  for (pid_t p : children_of(o.master))
+    if (!before.count(p)) worker = p;
+  const long rss0 = rss_kib(worker);
+  long peak = rss0;
+  auto sample = [&]() { peak = std::max(peak, rss_kib(worker)); };
+  const std::string name = "limits-" + std::to_string(::getpid()) + ".bin";
+  const auth::ClientCredentials cred{o.user, "", o.password, std::nullopt, ""};
+
+  // Opens: more CREATEs than the bound, all in flight at once.
+  const long asked = max_opens + 100;
+  std::vector<FileId> opened;
+  long refused_n = 0, other = 0, answered = 0;
+  NtStatus other_status = NtStatus::SUCCESS;
+  CreateRequest cq = create_request(name, CreateDisposition::FILE_OPEN_IF);
+  try {
+    for (long i = 0; i < asked; ++i)
+      cl.c->create_async(cl.tree, cq, [&](NtStatus s, const CreateResponse& r) {
+        ++answered;
+        if (s == NtStatus::SUCCESS) {
+          opened.push_back(r.file_id);
+        } else if (s == NtStatus::INSUFFICIENT_RESOURCES) {
+          ++refused_n;
+        } else {
+          ++other;
+          other_status = s;
+        }
+      });
+    cl.c->wait_until([&] { return answered == asked; });
+  } catch (const std::exception& e) {
+    check(false, "%ld CREATEs in flight: %s", asked, e.what());
+    return 1;
+  }
+  sample();
+  check(
+      static_cast<long>(opened.size()) == max_opens && refused_n == asked - max_opens && other == 0,
+      "%ld CREATEs in flight on one session (bound %ld): %zu opened, %ld "
+      "INSUFFICIENT_RESOURCES, %ld other (%s)",
+      asked, max_opens, opened.size(), refused_n, other, st(other_status).c_str());
+  {
+    FileId again;
+    NtStatus over =
+        cl.c->open(cl.tree, name, acc::GENERIC_READ, CreateDisposition::FILE_OPEN, 0, again);
+    if (over == NtStatus::SUCCESS) opened.push_back(again);
+    NtStatus closed = opened.empty() ? NtStatus::SUCCESS : cl.c->close(cl.tree, opened.back());
+    if (!opened.empty()) opened.pop_back();
+    NtStatus reopened =
+        cl.c->open(cl.tree, name, acc::GENERIC_READ, CreateDisposition::FILE_OPEN, 0, again);
+    if (reopened == NtStatus::SUCCESS) opened.push_back(again);
+    check(over == NtStatus::INSUFFICIENT_RESOURCES && closed == NtStatus::SUCCESS &&
+              reopened == NtStatus::SUCCESS,
+          "at the bound: CREATE -> %s; after a CLOSE (%s) the place is free again: CREATE -> %s",
+          st(over).c_str(), st(closed).c_str(), st(reopened).c_str());
+  }
+  // The bound is a session's: another session of the connection opens its own files.
+  std::uint64_t second = 0;
+  try {
+    second = cl.c->session_setup(cred);
+    Tree t2 = cl.c->tree_connect(second, unc(o, o.share));
+    FileId f2;
+    NtStatus s = cl.c->open(t2, name, acc::GENERIC_READ, CreateDisposition::FILE_OPEN, 0, f2);
+    check(s == NtStatus::SUCCESS, "a second session of the connection opens the file: %s",
+          st(s).c_str());
+    if (s == NtStatus::SUCCESS) cl.c->close(t2, f2);
+    cl.c->tree_disconnect(t2);
+  } catch (const std::exception& e) {
+    check(false, "a second session of the connection opens the file: %s", e.what());
+  }
+
+  // Tree connects of one session (the first one counts).
+  {
+    std::vector<Tree> trees;
+    NtStatus refusal = NtStatus::SUCCESS;
+    for (long i = 0; i < max_trees + 5; ++i) {
+      try {
+        trees.push_back(cl.c->tree_connect(cl.sid, unc(o, o.share)));
+      } catch (const client::Error& e) {
+        refusal = e.status();
+        break;
+      }
+    }
+    sample();
+    check(static_cast<long>(trees.size()) + 1 == max_trees &&
+              refusal == NtStatus::INSUFFICIENT_RESOURCES,
+          "tree connects on one session (bound %ld): %zu more than the first, then %s", max_trees,
+          trees.size(), st(refusal).c_str());
+    NtStatus again = NtStatus::UNSUCCESSFUL;
+    if (!trees.empty() && cl.c->tree_disconnect(trees.back()) == NtStatus::SUCCESS) {
+      trees.pop_back();
+      try {
+        trees.push_back(cl.c->tree_connect(cl.sid, unc(o, o.share)));
+        again = NtStatus::SUCCESS;
+      } catch (const client::Error& e) {
+        again = e.status();
+      }
+    }
+    check(again == NtStatus::SUCCESS, "after a TREE_DISCONNECT a tree connect succeeds again: %s",
+          st(again).c_str());
+    for (const Tree& t : trees) cl.c->tree_disconnect(t);
+  }
+
+  // Sessions of one connection (the two above count).
+  {
+    std::vector<std::uint64_t> sessions;
+    NtStatus refusal = NtStatus::SUCCESS;
+    for (long i = 0; i < max_sessions + 5; ++i) {
+      try {
+        sessions.push_back(cl.c->session_setup(cred));
+      } catch (const client::Error& e) {
+        refusal = e.status();
+        break;
+      }
+    }
+    sample();
+    check(static_cast<long>(sessions.size()) + 2 == max_sessions &&
+              refusal == NtStatus::INSUFFICIENT_RESOURCES,
+          "sessions on one connection (bound %ld): %zu more than the two, then %s", max_sessions,
+          sessions.size(), st(refusal).c_str());
+    NtStatus again = NtStatus::UNSUCCESSFUL;
+    if (!sessions.empty() && cl.c->logoff(sessions.back()) == NtStatus::SUCCESS) {
+      sessions.pop_back();
+      try {
+        sessions.push_back(cl.c->session_setup(cred));
+        again = NtStatus::SUCCESS;
+      } catch (const client::Error& e) {
+        again = e.status();
+      }
+    }
+    check(again == NtStatus::SUCCESS, "after a LOGOFF a session can be set up again: %s",
+          st(again).c_str());
+    for (std::uint64_t s : sessions) cl.c->logoff(s);
+  }
+
+  long closed_ok = 0;
+  for (const FileId& f : opened) closed_ok += cl.c->close(cl.tree, f) == NtStatus::SUCCESS;
+  check(closed_ok == static_cast<long>(opened.size()), "the %zu opens close", opened.size());
+  // Requests in flight: every credit spent on QUERY_DIRECTORY requests of one directory
+  // handle, which wait for each other on the worker's loop (one at a time per open). Each
+  // is answered; none is lost.
+  {
+    FileId dir;
+    NtStatus s = cl.c->open(cl.tree, "", acc::FILE_LIST_DIRECTORY | acc::SYNCHRONIZE,
+                            CreateDisposition::FILE_OPEN, kFileDirectoryFile, dir);
+    QueryDirectoryRequest q;
+    q.file_information_class = 12;  // FileNamesInformation
+    q.flags = kRestartScans;
+    q.file_id = dir;
+    q.file_name = "*";
+    q.output_buffer_length = 65536;
+    const long queries = std::max<long>(1, static_cast<long>(cl.c->credits().available()) - 8);
+    long done = 0, good = 0;
+    try {
+      for (long i = 0; i < queries; ++i)
+        cl.c->query_directory_async(cl.tree, q, [&](NtStatus st_, const Bytes&) {
+          ++done;
+          good += st_ == NtStatus::SUCCESS;
+        });
+      cl.c->wait_until([&] { return done == queries; });
+    } catch (const std::exception& e) {
+      say("queries in flight: %s", e.what());
+    }
+    sample();
+    check(s == NtStatus::SUCCESS && good == queries,
+          "%ld QUERY_DIRECTORY requests in flight on one handle: %ld answered, %ld SUCCESS",
+          queries, done, good);
+    if (s == NtStatus::SUCCESS) cl.c->close(cl.tree, dir);
+  }
+
+  check(worker != 0 && process_alive(worker), "the worker (pid %d) is alive", worker);
+  say("worker %d RSS %ld -> peak %ld KiB", worker, rss0, peak);
+  check(peak - rss0 < rss_limit_mib * 1024, "worker memory grows by %ld MiB (limit %ld MiB)",
+        (peak - rss0) / 1024, rss_limit_mib);
+  try {
+    check(cl.c->echo() == NtStatus::SUCCESS, "the connection still answers");
+  } catch (const std::exception& e) {
+    check(false, "the connection still answers: %s", e.what());
+  }
+  ::unlink((o.share_path + "/" + name).c_str());
+  alive(o, "resource limits");
+  return 0;
+}
+
+// The READ data a connection holds is bounded (`max read memory per connection`). A
+// compound of many of the largest READs asks for the data of all of them in one response:
+// one READ's worth is served and the others are refused, instead of the worker holding
+// them all (and a response too large for the Direct TCP framing). READs of separate
+// messages beyond the bound wait for their turn and are all served.
+int case_read_memory(const Opts& o) {
+  const long rss_limit_mib = o.num("rss_limit_mib", 200);
+  const long max_credits = o.num("max_credits", 4096);
+  auto before = children_of(o.master);
+  client::Options opt = default_options();
+  opt.target_credits = static_cast<std::uint32_t>(max_credits);
+  opt.timeout = std::chrono::milliseconds(60000);
+  opt.client_guid = {0x7e, 0xad, 0x3e, 0x30};  // both connections below: one worker
+  Client cl = login(o, opt);
+  pid_t worker = 0;
+  for (pid_t p : children_of(o.master))
+    if (!before.count(p)) worker = p;
+  const std::uint32_t size = cl.c->max_read_size();
+  const std::string name = "readmem-" + std::to_string(::getpid()) + ".bin";
+  FileId f;
+  NtStatus s = open_rw(cl, name, f);
+  Bytes data = pattern(size, 77);
+  std::uint32_t written = 0;
+  if (s == NtStatus::SUCCESS) s = cl.c->write(cl.tree, f, 0, data, &written);
+  if (!check(s == NtStatus::SUCCESS && written == size, "a file of %u bytes (MaxReadSize): %s",
+             size, st(s).c_str()))
+    return 1;
+  for (int i = 0;
+       i < 40 && cl.c->credits().available() + 16 < static_cast<std::uint32_t>(max_credits); ++i)
+    cl.c->echo();
+  const std::uint32_t charge = (size + 65535) / 65536;
+  const long reads = std::min<long>(64, cl.c->credits().available() / charge - 1);
+  const long rss0 = rss_kib(worker);
+  long peak = rss0;
+
+  // One message: `reads` READs of MaxReadSize each.
+  {
+    ReadRequest rq;
+    rq.length = size;
+    rq.file_id = f;
+    std::vector<Bytes> elements;
+    for (long i = 0; i < reads; ++i) {
+      Call call = make_call(Command::READ, cl.tree, rq);
+      call.response_payload = size;
+      elements.push_back(cl.c->build(call));
+    }
+    Raw r = exchange(*cl.c, compound(elements), 60000);
+    peak = std::max(peak, rss_kib(worker));
+    long served = 0, refused_n = 0, wrong = 0;
+    for (std::size_t i = 0; i < r.headers.size(); ++i) {
+      if (r.headers[i].status == NtStatus::SUCCESS) {
+        ReadResponse resp;
+        bool same = decode(r.elements[i], resp) == NtStatus::SUCCESS &&
+                    Bytes(resp.data.begin(), resp.data.end()) == data;
+        ++(same ? served : wrong);
+      } else if (r.headers[i].status == NtStatus::INSUFFICIENT_RESOURCES) {
+        ++refused_n;
+      } else {
+        ++wrong;
+      }
+    }
+    check(static_cast<long>(r.headers.size()) == reads && served == 1 && refused_n == reads - 1 &&
+              wrong == 0,
+          "a compound of %ld READs of %u bytes: %zu answers (%s), %ld with the file's data, %ld "
+          "INSUFFICIENT_RESOURCES, %ld other",
+          reads, size, r.headers.size(),
+          r.closed      ? "connection closed"
+          : r.timed_out ? "no answer"
+                        : "answered",
+          served, refused_n, wrong);
+    if (r.closed || r.timed_out) {
+      check(worker != 0 && process_alive(worker), "the worker (pid %d) is alive", worker);
+      alive(o, "a compound of large READs");
+      return 0;
+    }
+  }
+
+  // Separate messages: as many READs of MaxReadSize as the credits allow, all sent before
+  // any answer is read. Those beyond the bound wait; every one is served.
+  // (On a connection of its own: the one above spent its credits on raw messages.)
+  {
+    Client fl = login(o, opt);
+    FileId ff;
+    NtStatus fs = fl.c->open(fl.tree, name, acc::GENERIC_READ, CreateDisposition::FILE_OPEN, 0, ff);
+    for (int i = 0;
+         i < 40 && fl.c->credits().available() + 16 < static_cast<std::uint32_t>(max_credits); ++i)
+      fl.c->echo();
+    const long flood = std::min<long>(64, fl.c->credits().available() / charge - 1);
+    long done = 0, good = 0;
+    try {
+      for (long i = 0; i < flood && fs == NtStatus::SUCCESS; ++i)
+        fl.c->read_async(fl.tree, ff, 0, size, [&](NtStatus st_, ByteSpan got) {
+          ++done;
+          good += st_ == NtStatus::SUCCESS && Bytes(got.begin(), got.end()) == data;
+        });
+      fl.c->wait_until([&] {
+        peak = std::max(peak, rss_kib(worker));
+        return done == flood;
+      });
+    } catch (const std::exception& e) {
+      say("READs in flight: %s", e.what());
+    }
+    check(fs == NtStatus::SUCCESS && flood > 8 && done == flood && good == flood,
+          "%ld READs of %u bytes in flight at once: %ld answered, %ld with the file's data", flood,
+          size, done, good);
+    if (fs == NtStatus::SUCCESS) fl.c->close(fl.tree, ff);
+  }
+  check(worker != 0 && process_alive(worker), "the worker (pid %d) is alive", worker);
+  say("worker %d RSS %ld -> peak %ld KiB", worker, rss0, peak);
+  check(peak - rss0 < rss_limit_mib * 1024, "worker memory grows by %ld MiB (limit %ld MiB)",
+        (peak - rss0) / 1024, rss_limit_mib);
+  cl.c->set_delete_on_close(cl.tree, f, true);
+  cl.c->close(cl.tree, f);
+  alive(o, "large READs");
+  return 0;
+}
+
+// Another client names a live client's ClientGuid at NEGOTIATE, and so is served by that
+// client's worker (the master routes by ClientGuid, as Samba does). It logs on as a user of
+// its own and misbehaves there: it floods opens, sends a compound of the largest READs,
+// sends malformed messages, and uses the first client's SessionId, TreeId and FileId. The
+// first client's connection and open must survive all of it: it keeps reading and writing
+// throughout, and afterwards reads its file back byte for byte.
+int case_guid_claim(const Opts& o) {
+  const long max_opens = o.num("max_opens", 1000);
+  const long rss_limit_mib = o.num("rss_limit_mib", 256);
+  client::Options vo = default_options();
+  for (std::size_t i = 0; i < vo.client_guid.size(); ++i)
+    vo.client_guid[i] = static_cast<std::uint8_t>(0x5C + i);
+  auto before = children_of(o.master);
+  Client victim = login(o, vo);
+  pid_t worker = 0;
+  for (pid_t p : children_of(o.master))
+    if (!before.count(p)) worker = p;
+  const std::string vname = "claimed-" + std::to_string(::getpid()) + ".bin";
+  FileId vf;
+  NtStatus s = open_rw(victim, vname, vf);
+  const Bytes content = pattern(1 << 20, 4242);
+  std::uint32_t written = 0;
+  if (s == NtStatus::SUCCESS) s = victim.c->write(victim.tree, vf, 0, content, &written);
+  if (!check(s == NtStatus::SUCCESS && written == content.size(),
+             "the first client writes 1 MiB to its open: %s", st(s).c_str()))
+    return 1;
+  const long rss0 = rss_kib(worker);
+  long peak = rss0;
+
+  // The first client works on throughout, beyond the 1 MiB it checks at the end.
+  std::atomic<bool> stop{false};
+  std::atomic<long> victim_ops{0};
+  std::string victim_error;
+  std::thread worker_thread([&]() {
+    try {
+      std::uint32_t seed = 1;
+      while (!stop.load()) {
+        Bytes block = pattern(65536, seed++);
+        std::uint64_t off = (1u << 20) + (seed % 8) * 65536ull;
+        std::uint32_t count = 0;
+        NtStatus w = victim.c->write(victim.tree, vf, off, block, &count);
+        Bytes back;
+        NtStatus r = victim.c->read(victim.tree, vf, off, 65536, back);
+        if (w != NtStatus::SUCCESS || r != NtStatus::SUCCESS || back != block) {
+          victim_error = "write " + st(w) + ", read " + st(r) +
+                         (back == block ? "" : ", data differs") + " after " +
+                         std::to_string(victim_ops.load()) + " operations";
+          return;
+        }
+        ++victim_ops;
+      }
+    } catch (const std::exception& e) {
+      victim_error = e.what();
+    }
+  });
+
+  client::Options ho = vo;  // the same ClientGuid
+  ho.target_credits = 8192;
+  ho.timeout = std::chrono::milliseconds(60000);
+  try {
+    Client hostile = login(o, ho);
+    // The connection first reaches a worker of its own, which passes it on and ends.
+    const bool one_worker = wait_for(
+        [&] {
+          auto now = children_of(o.master);
+          return now.count(worker) != 0 && now.size() == before.size() + 1;
+        },
+        std::chrono::milliseconds(20000));
+    check(one_worker, "the claiming client is served by the first client's worker (pid %d)",
+          worker);
+
+    // The first client's ids, from the claiming client's connection.
+    {
+      ReadRequest rq;
+      rq.length = 4096;
+      rq.file_id = vf;
+      Raw r =
+          exchange(*hostile.c, plain_message(*hostile.c, make_call(Command::READ, victim.tree, rq),
+                                             victim.sid, victim.tree.tree_id));
+      check(r.status() == NtStatus::USER_SESSION_DELETED,
+            "READ with the first client's SessionId, TreeId and FileId -> %s",
+            r.describe().c_str());
+      r = exchange(*hostile.c, hostile.c->build(make_call(Command::READ, hostile.tree, rq)));
+      check(r.status() == NtStatus::FILE_CLOSED,
+            "READ of the first client's FileId in the claiming client's own session -> %s",
+            r.describe().c_str());
+      CloseRequest cq;
+      cq.file_id = vf;
+      r = exchange(*hostile.c, hostile.c->build(make_call(Command::CLOSE, hostile.tree, cq)));
+      check(r.status() == NtStatus::FILE_CLOSED,
+            "CLOSE of the first client's FileId in the claiming client's own session -> %s",
+            r.describe().c_str());
+      r = exchange(
+          *hostile.c,
+          plain_message(*hostile.c, make_call(Command::LOGOFF, victim.tree, LogoffRequest{}),
+                        victim.sid, 0));
+      check(r.status() == NtStatus::USER_SESSION_DELETED,
+            "LOGOFF of the first client's session -> %s", r.describe().c_str());
+      r = exchange(*hostile.c, plain_message(*hostile.c,
+                                             make_call(Command::TREE_DISCONNECT, victim.tree,
+                                                       TreeDisconnectRequest{}),
+                                             victim.sid, victim.tree.tree_id));
+      check(r.status() == NtStatus::USER_SESSION_DELETED,
+            "TREE_DISCONNECT of the first client's tree -> %s", r.describe().c_str());
+    }
+
+    // A compound of the largest READs, as many as the credits pay for.
+    {
+      FileId hf;
+      NtStatus hs = open_rw(hostile, "claim-big.bin", hf);
+      const std::uint32_t size = hostile.c->max_read_size();
+      if (hs == NtStatus::SUCCESS) hs = hostile.c->write(hostile.tree, hf, 0, pattern(size, 5));
+      for (int i = 0; i < 40 && hostile.c->credits().available() + 16 < 8192; ++i)
+        hostile.c->echo();
+      const std::uint32_t charge = (size + 65535) / 65536;
+      const long reads = std::min<long>(64, hostile.c->credits().available() / charge - 1);
+      ReadRequest rq;
+      rq.length = size;
+      rq.file_id = hf;
+      std::vector<Bytes> elements;
+      for (long i = 0; i < reads; ++i) {
+        Call call = make_call(Command::READ, hostile.tree, rq);
+        call.response_payload = size;
+        elements.push_back(hostile.c->build(call));
+      }
+      Raw r = exchange(*hostile.c, compound(elements), 60000);
+      peak = std::max(peak, rss_kib(worker));
+      long served =
+          static_cast<long>(std::count_if(r.headers.begin(), r.headers.end(), [](const Header& h) {
+            return h.status == NtStatus::SUCCESS;
+          }));
+      check(hs == NtStatus::SUCCESS && static_cast<long>(r.headers.size()) == reads && served == 1,
+            "a compound of %ld READs of %u bytes: %zu answers (%s), %ld served", reads, size,
+            r.headers.size(), r.describe().substr(0, 60).c_str(), served);
+      if (hs == NtStatus::SUCCESS) hostile.c->close(hostile.tree, hf);
+    }
+
+    // A flood of opens past the bound of a session.
+    {
+      const long asked = max_opens + 200;
+      long answered = 0, opened = 0, refused_n = 0;
+      std::vector<FileId> ids;
+      CreateRequest cq = create_request("claim-flood.bin", CreateDisposition::FILE_OPEN_IF);
+      for (long i = 0; i < asked; ++i)
+        hostile.c->create_async(hostile.tree, cq, [&](NtStatus st_, const CreateResponse& r) {
+          ++answered;
+          if (st_ == NtStatus::SUCCESS) {
+            ++opened;
+            ids.push_back(r.file_id);
+          } else if (st_ == NtStatus::INSUFFICIENT_RESOURCES) {
+            ++refused_n;
+          }
+        });
+      hostile.c->wait_until([&] {
+        peak = std::max(peak, rss_kib(worker));
+        return answered == asked;
+      });
+      check(opened == max_opens && refused_n == asked - max_opens,
+            "%ld CREATEs in flight: %ld opened (bound %ld), %ld INSUFFICIENT_RESOURCES", asked,
+            opened, max_opens, refused_n);
+    }
+    hostile.c->disconnect();
+  } catch (const std::exception& e) {
+    check(false, "the claiming client's attack ran: %s", e.what());
+  }
+
+  // Malformed input on more connections with the same ClientGuid: each is closed.
+  for (int i = 0; i < 5; ++i) {
+    try {
+      Client bad = login(o, vo);
+      Bytes m = bad.c->build(make_call(Command::ECHO, bad.tree, EchoRequest{}));
+      store_le32(&m[H_NEXT], 0xFFFFFFF0u);  // NextCommand beyond the message
+      Raw r = exchange(*bad.c, m);
+      refused(r, "a compound whose NextCommand points beyond the message");
+      Bytes frame{0, 0xFF, 0xFF, 0xFF, 0xFE, 'S', 'M', 'B'};  // announces 16 MiB, sends 4 bytes
+      bad.c->send_raw(frame, true);
+    } catch (const std::exception& e) {
+      say("malformed input: %s", e.what());
+    }
+  }
+
+  stop = true;
+  worker_thread.join();
+  check(victim_error.empty(),
+        "the first client was served throughout the attack (%ld operations)%s%s", victim_ops.load(),
+        victim_error.empty() ? "" : ": ", victim_error.c_str());
+  check(worker != 0 && process_alive(worker), "the worker (pid %d) is alive", worker);
+  say("worker %d RSS %ld -> peak %ld KiB", worker, rss0, peak);
+  check(peak - rss0 < rss_limit_mib * 1024, "worker memory grows by %ld MiB (limit %ld MiB)",
+        (peak - rss0) / 1024, rss_limit_mib);
+  try {
+    Bytes back;
+    s = victim.c->read(victim.tree, vf, 0, 1 << 20, back);
+    check(s == NtStatus::SUCCESS && back == content,
+          "the first client reads its 1 MiB back byte for byte through its open: %s%s",
+          st(s).c_str(), s == NtStatus::SUCCESS && back != content ? " (data differs)" : "");
+    FileId other;
+    NtStatus opened = victim.c->open(victim.tree, vname, acc::GENERIC_READ,
+                                     CreateDisposition::FILE_OPEN, 0, other);
+    check(opened == NtStatus::SUCCESS, "the first client opens its file again: %s",
+          st(opened).c_str());
+    if (opened == NtStatus::SUCCESS) victim.c->close(victim.tree, other);
+    victim.c->set_delete_on_close(victim.tree, vf, true);
+    victim.c->close(victim.tree, vf);
+  } catch (const std::exception& e) {
+    check(false, "the first client's connection survives: %s", e.what());
+  }
+  ::unlink((o.share_path + "/claim-flood.bin").c_str());
+  ::unlink((o.share_path + "/claim-big.bin").c_str());
+  alive(o, "a claimed ClientGuid");
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s CASE --port P ...\n", argv[0]);
@@ -3130,6 +3655,9 @@ int main(int argc, char** argv) {
       {"reply-after-logoff", case_reply_after_logoff},
       {"transform-session", case_transform_session},
       {"null-password", case_null_password},
+      {"resource-limits", case_resource_limits},
+      {"read-memory", case_read_memory},
+      {"guid-claim", case_guid_claim},
   };
   auto it = cases.find(name);
   if (it == cases.end()) {
