@@ -5,7 +5,8 @@ Two clients (two impacket connections: two ClientGUIDs, so two workers) log on, 
 to the share and hold files open with chosen access and share modes; `smbstatus --json`
 must list both sessions (user, client address, dialect, signing, each channel's
 transport), both tree connects and every open (path, access, share access), and the text
-output the same names. While clients connect and leave in a loop, smbstatus keeps
+output the same names. A worker stopped with SIGSTOP is left out after the wait, and
+smbstatus says the answer is incomplete (exit 3). While clients connect and leave in a loop, smbstatus keeps
 answering and the server keeps serving. Without a running server smbstatus says so.
 
 Run: SMBD_BIN=... SMBD_PASSWD_BIN=... SMBSTATUS_BIN=... /usr/bin/python3 test_smbstatus.py
@@ -13,6 +14,7 @@ Run: SMBD_BIN=... SMBD_PASSWD_BIN=... SMBSTATUS_BIN=... /usr/bin/python3 test_sm
 
 import json
 import os
+import signal
 import threading
 import unittest
 
@@ -133,6 +135,26 @@ class SmbStatus(unittest.TestCase):
                 t.join(timeout=60)
         self.assertEqual(errors, [])
         self.server.smbclient("ls")
+
+    def test_a_worker_that_does_not_answer_is_left_out(self):
+        conn = self.client()
+        conn.connectTree(self.server.share)
+        mine = [s for s in json.loads(self.smbstatus("--json", "-b").stdout)["sessions"]
+                if s["username"] == self.server.user]
+        self.assertTrue(mine)
+        pid = mine[-1]["pid"]
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            r = self.smbstatus("--json", check=False)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        status = json.loads(r.stdout)
+        self.assertFalse(status["complete"])
+        self.assertEqual(status["server"]["workers_answered"],
+                         status["server"]["workers_asked"] - 1)
+        self.assertNotIn(pid, {s["pid"] for s in status["sessions"]})
+        self.assertEqual(self.smbstatus("--json").returncode, 0)  # it answers again
 
     def test_without_a_server_it_says_so(self):
         conf = os.path.join(self.server.base, "nobody-home.conf")
