@@ -17,6 +17,7 @@
 #include <cstring>
 #include <thread>
 
+#include "smbd/base/leak_check.hh"
 #include "smbd/base/socket_address.hh"
 #include "smbd/conf/log.hh"
 
@@ -237,6 +238,7 @@ void Master::spawn_worker(UniqueFd client, const Bytes& initial, std::uint32_t f
     sigprocmask(SIG_SETMASK, &mask, nullptr);
     for (int s : {SIGCHLD, SIGHUP, SIGTERM, SIGINT}) ::signal(s, SIG_DFL);
     int code = worker_main_(std::move(theirs));
+    check_leaks_before_exit();
     ::_exit(code);
   }
   theirs.reset();
