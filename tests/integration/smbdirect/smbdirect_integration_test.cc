@@ -1034,6 +1034,7 @@ TEST_CASE(
 
   client::Options options;
   options.target_credits = 4096;  // enough SMB2 credits for 200 outstanding 1 MiB READs
+  options.timeout = std::chrono::minutes(5);  // 200 MiB at the pace of a slow fabric
   Session hog = open_rdma(server, options);
   auto& c = hog.rdma->smb();
   FileId f;
