@@ -12,13 +12,21 @@
 #include <vector>
 
 #include "rdmaproxy/channel/protocol.hh"
+#include "shmring/channel.hh"
 #include "smbd/base/fd_passing.hh"
 #include "smbd/conf/log.hh"
-#include "shmring/channel.hh"
 
 namespace smb::rdmaproxy {
 
 namespace rc = rdmachannel;
+
+namespace {
+// A client that withholds its SMB Direct credits cannot be sent its responses; they wait
+// in its engine. Once this much waits, the proxy stops reading the worker's channel
+// socket (the worker then stops reading requests, docs/smbdirect.md) and reads again
+// when half of it has gone: the limits of smbd's TCP transport.
+constexpr std::size_t kSendBacklogLimit = 32u << 20;
+}  // namespace
 
 struct Proxy::Session {
   Proxy* proxy = nullptr;
@@ -33,6 +41,7 @@ struct Proxy::Session {
   std::unique_ptr<fabric::MemoryRegion> ring_region;
   std::deque<shmring::Descriptor> completions;  // waiting for ring space
   std::size_t in_flight = 0;
+  bool backlogged = false;  // too many responses wait for the client: smbd is not read
   bool disconnected = false;
   bool closing = false;
 
@@ -102,12 +111,27 @@ struct Proxy::Session {
     }
   }
 
+  // Whether responses from smbd may be read: not while too many wait for the client.
+  bool update_backlog() {
+    std::size_t queued = conn->queued_bytes();
+    if (!backlogged && queued > kSendBacklogLimit) {
+      backlogged = true;
+      log::info(peer.c_str(), "rdmaproxy: %zu bytes wait for the client's credits: smbd not read",
+                queued);
+    } else if (backlogged && queued < kSendBacklogLimit / 2) {
+      backlogged = false;
+      log::info(peer.c_str(), "rdmaproxy: %zu bytes wait for the client: smbd read again", queued);
+    }
+    return !backlogged;
+  }
+
   void on_channel_readable() {
     std::vector<std::uint8_t> buffer(rc::kMaxPacket);
-    for (int burst = 0; burst < 256 && channel && !closing; ++burst) {
+    for (int burst = 0; burst < 256 && channel && !closing && update_backlog(); ++burst) {
       smb::Received received = smb::receive_with_fds(channel.get(), buffer, 4, 0);
       if (received.error != 0) {
-        if (received.error == EAGAIN || received.error == EWOULDBLOCK || received.error == EINTR) return;
+        if (received.error == EAGAIN || received.error == EWOULDBLOCK || received.error == EINTR)
+          return;
         fail("reading the channel socket failed");
         return;
       }
@@ -318,7 +342,7 @@ void Proxy::run_once(std::chrono::milliseconds max_wait) {
     entries.push_back({kEngine, s.get()});
     if (auto d = s->conn->next_deadline()) wake = std::min(wake, *d);
     if (s->channel) {
-      short events = POLLIN;
+      short events = s->update_backlog() ? POLLIN : 0;
       if (!s->to_smbd.empty()) events |= POLLOUT;
       fds.push_back({s->channel.get(), events, 0});
       entries.push_back({kChannel, s.get()});
@@ -351,6 +375,9 @@ void Proxy::run_once(std::chrono::milliseconds max_wait) {
         if (!s->channel) break;
         if (r & POLLOUT) s->flush();
         if (r & (POLLIN | POLLERR | POLLHUP)) s->on_channel_readable();
+        // Not reading while backlogged, a hang-up would be reported at every round.
+        if (s->channel && s->backlogged && (r & (POLLERR | POLLHUP)))
+          s->fail("the channel socket to smbd closed");
         break;
       case kDoorbell:
         if (r & POLLIN) s->process_ring();

@@ -465,6 +465,7 @@ void Connection::pump_sends() {
       Outgoing& o = queue_.front();
       o.sent += data_length;
       if (remaining == 0) {
+        queued_bytes_ -= o.data.size();
         queue_.pop_front();
         ++counters_.messages_sent;
       }
@@ -484,6 +485,7 @@ NtStatus Connection::send(ByteSpan message, std::optional<std::uint32_t> invalid
   if (message.empty() || message.size() > negotiated_.max_fragmented_send_size)
     return NtStatus::INVALID_PARAMETER;
   queue_.push_back(Outgoing{Bytes(message.begin(), message.end()), 0, invalidate_token});
+  queued_bytes_ += message.size();
   pump_sends();
   return NtStatus::SUCCESS;
 }
@@ -565,6 +567,7 @@ void Connection::terminate(DisconnectReason reason) {
   if (state_ == State::closed) return;
   if (!reason_) reason_ = reason;
   queue_.clear();
+  queued_bytes_ = 0;
   state_ = State::closing;
   qp_->disconnect();
 }
@@ -574,6 +577,7 @@ void Connection::finish(DisconnectReason fallback) {
   state_ = State::closed;
   DisconnectReason reason = reason_.value_or(fallback);
   queue_.clear();
+  queued_bytes_ = 0;
   auto ops = std::move(rdma_ops_);
   rdma_ops_.clear();
   rdma_outstanding_ = 0;

@@ -130,6 +130,10 @@ class Connection {
   // Orderly close: queued messages are sent first, then the connection is disconnected.
   void close();
 
+  // Bytes of messages queued by send() and not yet sent: what waits for the peer's
+  // credits.
+  std::size_t queued_bytes() const { return queued_bytes_; }
+
   State state() const { return state_; }
   Role role() const { return role_; }
   const Negotiated& negotiated() const { return negotiated_; }
@@ -195,6 +199,7 @@ class Connection {
   bool close_after_send_ = false;
 
   std::deque<Outgoing> queue_;
+  std::size_t queued_bytes_ = 0;
   Bytes reassembly_;
   std::uint32_t reassembly_remaining_ = 0;
   bool reassembling_ = false;

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -165,6 +166,8 @@ smbdirect::Negotiated RdmaClient::negotiated() const {
   return engine_->negotiated();
 }
 
+void RdmaClient::hold_receives(bool hold) { holding_ = hold; }
+
 bool RdmaClient::connected() const {
   std::lock_guard lock(mutex_);
   return !engine_down_;
@@ -182,17 +185,19 @@ void RdmaClient::bridge() {
     int timeout;
     {
       std::lock_guard lock(mutex_);
-      fds[0] = {engine_down_ ? -1 : engine_->fd(), POLLIN, 0};
+      bool hold = holding_.load();
+      fds[0] = {engine_down_ || hold ? -1 : engine_->fd(), POLLIN, 0};
       short want = smb_open ? POLLIN : 0;
       if (to_smb_sent_ < to_smb_.size()) want |= POLLOUT;
       fds[1] = {shut ? -1 : bridge_fd_, want, 0};
       fds[2] = {stop_fd_, POLLIN, 0};
       timeout = engine_down_ ? 1000 : timeout_until(engine_->next_deadline(), 1000);
+      if (hold) timeout = std::min(timeout, 50);  // notices the release
     }
     ::poll(fds, 3, timeout);
     if (fds[2].revents & POLLIN) return;
     std::lock_guard lock(mutex_);
-    if (!engine_down_) engine_->process();
+    if (!engine_down_ && !holding_) engine_->process();
     // SMB2 side → engine: whole framed messages.
     while (smb_open && !shut) {
       if (have == input.size()) input.resize(input.size() * 2);
@@ -220,7 +225,7 @@ void RdmaClient::bridge() {
       std::memmove(input.data(), input.data() + at, have - at);
       have -= at;
     }
-    if (!engine_down_) engine_->process();
+    if (!engine_down_ && !holding_) engine_->process();
     // Engine → SMB2 side.
     while (!shut && to_smb_sent_ < to_smb_.size()) {
       ssize_t n = ::send(bridge_fd_, to_smb_.data() + to_smb_sent_, to_smb_.size() - to_smb_sent_,

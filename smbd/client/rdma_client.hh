@@ -9,6 +9,7 @@
 // by a mutex shared with the bridge thread).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -71,6 +72,12 @@ class RdmaClient {
   smbdirect::Negotiated negotiated() const;
   bool connected() const;
 
+  // A client that stops taking messages, for hostile tests: while held, the engine's
+  // completions are left unprocessed, so no receive is reposted and no credit is granted
+  // to the server; messages are still sent with the credits already held. Released, the
+  // connection carries on.
+  void hold_receives(bool hold);
+
   std::unique_ptr<RdmaBuffer> register_buffer(std::span<std::uint8_t> memory, std::string& error);
 
   // READ with an RDMA channel: the server writes up to `length` bytes into `buffer` at
@@ -99,6 +106,7 @@ class RdmaClient {
   std::unique_ptr<smbdirect::Connection> engine_;
   bool engine_down_ = false;
   bool established_ = false;
+  std::atomic<bool> holding_{false};
   Bytes to_smb_;  // framed messages for the SMB2 side, not yet written
   std::size_t to_smb_sent_ = 0;
   int bridge_fd_ = -1;  // the engine's end of the socketpair

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <thread>
 
+#include "smbd/base/leak_check.hh"
 #include "smbd/base/socket_address.hh"
 #include "smbd/conf/log.hh"
 
@@ -271,6 +272,10 @@ void Master::spawn_worker(UniqueFd client, const Bytes& initial, std::uint32_t f
     sigprocmask(SIG_SETMASK, &mask, nullptr);
     for (int s : {SIGCHLD, SIGHUP, SIGTERM, SIGINT}) ::signal(s, SIG_DFL);
     int code = worker_main_(std::move(theirs));
+    // The worker has ended: a SIGTERM or SIGHUP arriving now (the master shutting down)
+    // must not turn its exit into a kill while the leak check runs.
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    check_leaks_before_exit();
     ::_exit(code);
   }
   theirs.reset();

@@ -9,6 +9,12 @@ Connection* Request::connection() const { return worker.connection(connection_id
 
 ClientState& Request::client() const { return worker.client(); }
 
+bool Request::needs_encryption() const {
+  if (encrypted) return true;
+  if (session != nullptr && session->encryptor != nullptr && session->encrypt_data) return true;
+  return tree != nullptr && tree->encrypt_required;
+}
+
 bool Request::refresh() {
   if (connection() == nullptr) return false;
   ClientState& state = client();

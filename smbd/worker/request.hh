@@ -48,6 +48,9 @@ struct Request {
   }
   // Looks the session, tree and open up again after a wait; false if any is gone.
   bool refresh();
+  // Whether this request's data must travel encrypted: it came encrypted, or its session
+  // or its share demands encryption (the response is then encrypted, as the gate does).
+  bool needs_encryption() const;
 };
 
 using RequestPtr = std::shared_ptr<Request>;

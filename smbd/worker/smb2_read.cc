@@ -115,6 +115,13 @@ void handle_read(const RequestPtr& req) {
   }
   DataChannel channel{request.channel, request.descriptors};
   NtStatus status = c->transport().check_channel(channel, request.length, c->negotiated().dialect);
+  // Bytes moved by RDMA cross the fabric as they are: no transform header covers them
+  // (this server negotiates no RDMA transform, MS-SMB2 2.2.3.1.6). A request whose data
+  // must be encrypted is refused an RDMA channel, as an unencrypted request on such a
+  // session or share is (MS-SMB2 3.3.5.2.9, 3.3.5.2.11), so the client sends the data
+  // inline, inside the encrypted message.
+  if (status == NtStatus::SUCCESS && request.channel != Channel::NONE && req->needs_encryption())
+    status = NtStatus::ACCESS_DENIED;
   if (status == NtStatus::SUCCESS) status = fsa::check_read_range(request.offset, request.length);
   if (status != NtStatus::SUCCESS) {
     req->reply(status);

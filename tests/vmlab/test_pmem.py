@@ -11,7 +11,11 @@ Usage: test_pmem.py --part dax|backend
            MAP_SYNC for the share and for each file opened; files of 0 B, 1 B, 1 MiB+1
            and 64 MiB go up and down with the guest's smbclient (sha256 through SMB and
            on the DAX file), one is overwritten by a shorter one, and after smbd stops
-           and the file system is remounted every file still has its sha256
+           and the file system is remounted every file still has its sha256; and a
+           `pmem = yes` share on the root file system (a virtio disk, no DAX), which takes
+           the page cache + msync path: files written through it are, once acknowledged,
+           read back byte for byte past the page cache (drop_caches, then O_DIRECT through
+           the file system, and the file's extents read from the block device itself)
 """
 
 import argparse
@@ -70,7 +74,7 @@ echo "$out" | tail -n 1
 
 step "smbd with a pmem = yes share on /mnt/pmem"
 S=/tmp/smbd
-mkdir -p $S/private $S/lock $S/client /mnt/pmem/share /tmp/up /tmp/down
+mkdir -p $S/private $S/lock $S/client /mnt/pmem/share /tmp/up /tmp/down /srv/msync
 cat > $S/smb.conf <<CONF
 [global]
 smb ports = 4455
@@ -83,6 +87,12 @@ map to guest = never
 
 [pmem]
 path = /mnt/pmem/share
+pmem = yes
+read only = no
+guest ok = no
+
+[msync]
+path = /srv/msync
 pmem = yes
 read only = no
 guest ok = no
@@ -100,9 +110,9 @@ printf 'Vm1ab-pass\nVm1ab-pass\n' | /vmlab/smbd-passwd -c $S/smb.conf -s -a vmla
   fail "smbd-passwd -a vmlab"
 /vmlab/smbd -s $S/smb.conf -F -i -d 5 >/vmlab/smbd.log 2>&1 &
 smbd_pid=$!
-sc() {
+sc() {  # COMMANDS [SHARE]
   local out
-  out=$(run_bounded 600 smbclient //127.0.0.1/pmem -p 4455 -U vmlab%Vm1ab-pass \
+  out=$(run_bounded 600 smbclient //127.0.0.1/${2:-pmem} -p 4455 -U vmlab%Vm1ab-pass \
         --configfile $S/client.conf -c "$1" 2>&1)
   local rc=$?
   if [ $rc -ne 0 ] || echo "$out" | grep -q NT_STATUS_; then
@@ -144,6 +154,61 @@ sc "put /tmp/up/mib1.bin big.bin" || fail "overwrite big.bin"
 [ "$(sha256sum < /mnt/pmem/share/big.bin)" = "$(sha256sum < /tmp/up/mib1.bin)" ] ||
   fail "big.bin differs after the overwrite"
 cp /tmp/up/mib1.bin /tmp/up/big.bin
+
+step "msync path: a pmem = yes share on the root file system (virtio disk, no DAX)"
+dev=$(findmnt -n -o SOURCE -T /srv/msync)
+[ -b "$dev" ] || fail "/srv/msync is not on a block device ($dev)"
+# The bytes of FILE as the block device holds them, past the file system and every page
+# cache: its extents (filefrag, in 4 KiB blocks) read from the device with O_DIRECT.
+# Delayed or unwritten extents mean the data never reached the device.
+device_sha256() {
+  local file=$1 size raw=/tmp/raw.bin
+  size=$(stat -c %s "$file")
+  : > $raw
+  filefrag -e -b4096 "$file" > /tmp/extents || return 1
+  if grep -qE 'delalloc|unknown_loc|unwritten|inline|encoded' /tmp/extents; then
+    echo "extents not on the device: $(grep -E 'delalloc|unknown_loc|unwritten' /tmp/extents | head -n 2)" >&2
+    return 1
+  fi
+  sed -n 's/^ *[0-9]*: *\([0-9]*\)\.\. *[0-9]*: *\([0-9]*\)\.\. *[0-9]*: *\([0-9]*\):.*/\1 \2 \3/p' /tmp/extents |
+    while read -r logical physical length; do
+      dd if="$dev" of=$raw iflag=direct bs=4096 skip="$physical" seek="$logical" count="$length" \
+        conv=notrunc status=none || exit 1
+    done || return 1
+  truncate -s "$size" $raw
+  sha256sum < $raw
+}
+# The check catches data that is only in the page cache: a file written without sync.
+head -c $((1 << 20)) /dev/urandom > /srv/msync/unsynced.bin
+if got=$(device_sha256 /srv/msync/unsynced.bin 2>/dev/null) &&
+   [ "$got" = "$(sha256sum < /srv/msync/unsynced.bin)" ]; then
+  fail "device_sha256 found an unsynced file on the device: the check proves nothing"
+fi
+rm -f /srv/msync/unsynced.bin
+head -c $((16 << 20)) /dev/urandom > /tmp/up/m16.bin
+head -c $((3 << 20)) /dev/urandom > /tmp/up/m3.bin
+for f in one mib1 m16 m3; do
+  sc "put /tmp/up/$f.bin $f.bin" msync || fail "put $f.bin to [msync]"
+done
+# The worker reports a share's path at its first tree connect.
+grep -q 'share \[msync\]: page cache + msync' /vmlab/smbd.log ||
+  fail "smbd does not report the msync path for [msync]: $(grep 'share \[msync\]' /vmlab/smbd.log)"
+grep 'share \[msync\]' /vmlab/smbd.log | head -n 1
+grep -q "'m16.bin' served from a mapping (page cache + msync)" /vmlab/smbd.log ||
+  fail "the open of m16.bin on [msync] is not reported as a page cache + msync mapping"
+# Acknowledged: on the device now, while smbd still runs and nothing else synced.
+for f in one mib1 m16 m3; do
+  want=$(sha256sum < /tmp/up/$f.bin)
+  got=$(device_sha256 /srv/msync/$f.bin) || fail "$f.bin on [msync]: its extents cannot be read from $dev"
+  [ "$got" = "$want" ] || fail "$f.bin on [msync] differs on the block device after its WRITEs were acknowledged"
+done
+echo 3 > /proc/sys/vm/drop_caches
+for f in one mib1 m16 m3; do
+  want=$(sha256sum < /tmp/up/$f.bin)
+  got=$(dd if=/srv/msync/$f.bin iflag=direct bs=1M status=none | sha256sum)
+  [ "$got" = "$want" ] || fail "$f.bin on [msync] read with O_DIRECT after drop_caches differs"
+  echo "$f.bin: $(stat -c %s /srv/msync/$f.bin) B via msync, sha256 equal on the device and with O_DIRECT"
+done
 
 step "stop smbd, remount, sha256 again"
 kill -TERM $smbd_pid

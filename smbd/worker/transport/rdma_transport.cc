@@ -55,6 +55,11 @@ std::optional<std::uint32_t> invalidate_token(const DataChannel& channel) {
 constexpr std::uint32_t kSlotCount = 32;
 constexpr std::uint32_t kRingCapacity = 64;
 
+// A client that does not take its responses (the proxy stops reading them when the
+// client withholds its SMB Direct credits) stops being read from once this much output
+// is queued, and is read again when half of it has drained: the TCP transport's limits.
+constexpr std::size_t kSendBacklogLimit = 32u << 20;
+
 }  // namespace
 
 // ---------------------------------------------------------------- the data segment
@@ -327,9 +332,21 @@ void RdmaChannelTransport::resume() {
   // Packets may have arrived while paused; the poll reports them (level-triggered).
 }
 
+void RdmaChannelTransport::update_backpressure() {
+  if (!send_backlogged_ && pending_send_ > kSendBacklogLimit) {
+    send_backlogged_ = true;
+    log::info(peer_.c_str(), "rdma: %zu bytes of output queued: reading paused", pending_send_);
+  } else if (send_backlogged_ && pending_send_ < kSendBacklogLimit / 2) {
+    send_backlogged_ = false;
+    log::info(peer_.c_str(), "rdma: output drained to %zu bytes: reading resumed", pending_send_);
+  }
+}
+
 void RdmaChannelTransport::update_poll() {
   if (handle_ == nullptr) return;
-  int events = (paused_ ? 0 : UV_READABLE) | (out_.empty() ? 0 : UV_WRITABLE);
+  update_backpressure();
+  bool reading = !paused_ && !send_backlogged_;
+  int events = (reading ? UV_READABLE : 0) | (out_.empty() ? 0 : UV_WRITABLE);
   if (events == handle_->events) return;
   handle_->events = events;
   if (events == 0) {
@@ -350,10 +367,11 @@ void RdmaChannelTransport::update_poll() {
 
 void RdmaChannelTransport::on_readable() {
   Bytes packet(rc::kMaxPacket);
-  for (int burst = 0; burst < 64 && handle_ != nullptr && !paused_; ++burst) {
+  for (int burst = 0; burst < 64 && handle_ != nullptr && !paused_ && !send_backlogged_; ++burst) {
     Received received = receive_with_fds(handle_->fd, packet, 4, 0);
     if (received.error != 0) {
-      if (received.error == EAGAIN || received.error == EWOULDBLOCK || received.error == EINTR) return;
+      if (received.error == EAGAIN || received.error == EWOULDBLOCK || received.error == EINTR)
+        return;
       fail(std::strerror(received.error));
       return;
     }
@@ -424,6 +442,7 @@ void RdmaChannelTransport::send(Frame frame) {
     return;
   }
   queue_message(frame.head, frame.payload, frame.invalidate_token);
+  update_backpressure();
   flush();
 }
 
@@ -431,8 +450,8 @@ void RdmaChannelTransport::flush() {
   while (handle_ != nullptr && !out_.empty()) {
     Packet& p = out_.front();
     int fd = p.fd.get();
-    int err = send_with_fds(handle_->fd, p.data, p.fd ? std::span<const int>(&fd, 1)
-                                                     : std::span<const int>(), true);
+    int err = send_with_fds(handle_->fd, p.data,
+                            p.fd ? std::span<const int>(&fd, 1) : std::span<const int>(), true);
     if (err == EINTR) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) break;
     if (err != 0) {

@@ -77,6 +77,8 @@ class RdmaChannelTransport final : public Transport {
   void on_readable();
   void flush();
   void update_poll();
+  // Stops reading while too much output waits for the proxy, as the TCP transport does.
+  void update_backpressure();
   void fail(const char* reason);
   bool ensure_ring();
   // Calls `then` with a data slot of at least max_read_write_size() bytes, at once or
@@ -95,6 +97,7 @@ class RdmaChannelTransport final : public Transport {
   std::deque<Packet> out_;
   std::size_t pending_send_ = 0;
   bool paused_ = true;
+  bool send_backlogged_ = false;
   std::shared_ptr<RdmaRing> ring_;
 };
 

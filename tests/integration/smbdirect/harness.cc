@@ -149,7 +149,8 @@ Server::Server() {
   char tmpl[] = "/tmp/smbdirect-it-XXXXXX";
   REQUIRE(::mkdtemp(tmpl) != nullptr);
   base = tmpl;
-  for (const char* d : {"share", "lock", "log", "private"}) fs::create_directories(base / d);
+  for (const char* d : {"share", "share-ro", "lock", "log", "private"})
+    fs::create_directories(base / d);
   port = free_port();
   std::ofstream(base / "smb.conf")
       << "[global]\n"
@@ -162,7 +163,10 @@ Server::Server() {
       << "lock directory = " << (base / "lock").string() << "\n"
       << "rdma port = 5445\nrdma fabric = " << (verbs_fabric() ? "verbs" : "soft") << "\n"
       << "map to guest = never\nlog level = 3\n\n"
-      << "[data]\npath = " << (base / "share").string() << "\nread only = no\n";
+      << "[data]\npath = " << (base / "share").string() << "\nread only = no\n\n"
+      << "[ro]\npath = " << (base / "share-ro").string() << "\nread only = yes\n\n"
+      << "[sealed]\npath = " << (base / "share").string()
+      << "\nread only = no\nsmb encrypt = required\n";
   add_user();
   start_smbd();
   start_proxy();
@@ -262,13 +266,13 @@ auth::ClientCredentials Server::credentials() const {
   return c;
 }
 
-Session open_rdma(const Server& s, client::Options options) {
+Session open_rdma(const Server& s, client::Options options, const std::string& share) {
   Session out;
   client::RdmaOptions rdma;
   rdma.fabric = verbs_fabric() ? client::FabricKind::verbs : client::FabricKind::soft;
   out.rdma = client::RdmaClient::connect(rdma_address(), s.rdma_port, options, rdma);
   std::uint64_t sid = out.rdma->smb().session_setup(s.credentials());
-  out.tree = out.rdma->smb().tree_connect(sid, "\\\\127.0.0.1\\data");
+  out.tree = out.rdma->smb().tree_connect(sid, "\\\\127.0.0.1\\" + share);
   return out;
 }
 

@@ -60,8 +60,10 @@ std::string ending_problem(const char* what, const Ended& e);
 bool server_closed(std::uint16_t server_port, std::uint16_t client_port);
 std::string read_file(const std::filesystem::path& path);
 
-// smbd on a free TCP port of 127.0.0.1 with the share [data] (writable) and IPC$, one
-// user, and rdmaproxy on a free port of rdma_address(); all removed with the object.
+// smbd on a free TCP port of 127.0.0.1 with the shares [data] (writable, base/share),
+// [ro] (read only, base/share-ro), [sealed] (base/share again, encryption required) and
+// IPC$, one user, and rdmaproxy on a free port of rdma_address(); all removed with the
+// object.
 struct Server {
   std::filesystem::path base;
   std::uint16_t port = 0;
@@ -88,12 +90,13 @@ struct Server {
   std::vector<std::string> log_problems() const;
 };
 
-// An SMB Direct connection with a session and a tree connect to [data].
+// An SMB Direct connection with a session and a tree connect to `share`.
 struct Session {
   std::unique_ptr<smb::client::RdmaClient> rdma;
   smb::client::Tree tree;
 };
-Session open_rdma(const Server& s, smb::client::Options options = {});
+Session open_rdma(const Server& s, smb::client::Options options = {},
+                  const std::string& share = "data");
 
 // Creates (or truncates) `name` for reading and writing.
 smb::FileId create_file(smb::client::Connection& c, const smb::client::Tree& t,

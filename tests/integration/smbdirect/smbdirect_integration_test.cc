@@ -2,7 +2,8 @@
 // library's SMB Direct client, as separate processes. Covers the channel hand-off,
 // NEGOTIATE/SESSION_SETUP/CREATE/READ/WRITE through the proxy, READ and WRITE through
 // RDMA channels (1 GiB each way, SHA-256 compared), send-with-invalidate, and the proxy
-// dying and coming back while TCP clients carry on. The processes and the environment
+// dying and coming back while TCP clients carry on, read-only shares and encryption on
+// RDMA channels, and a client withholding its credits. The processes and the environment
 // that selects the fabric are harness.hh's.
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -24,6 +26,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -846,4 +849,272 @@ TEST_CASE("An inline READ larger than the client's SMB Direct message limit come
   CHECK(std::equal(back.begin(), back.end(), data.begin()));
   CHECK(s.rdma->connected());
   CHECK(c.close(s.tree, f) == NtStatus::SUCCESS);
+}
+
+// ---- access and encryption over RDMA channels
+
+TEST_CASE("read only = yes: a WRITE over an RDMA channel is refused and no data lands") {
+  Server server;
+  const std::string original = "what the read-only share holds\n";
+  std::ofstream(server.base / "share-ro/ro.txt", std::ios::binary) << original;
+  Session s = open_rdma(server, {}, "ro");
+  auto& c = s.rdma->smb();
+  FileId f;
+  // The share grants only read access: neither an open for writing nor a new file.
+  CHECK(c.open(s.tree, "ro.txt", client::access::GENERIC_READ | client::access::GENERIC_WRITE,
+               CreateDisposition::FILE_OPEN, 0, f) == NtStatus::ACCESS_DENIED);
+  CHECK(c.open(s.tree, "new.txt", client::access::GENERIC_READ | client::access::GENERIC_WRITE,
+               CreateDisposition::FILE_CREATE, 0, f) == NtStatus::ACCESS_DENIED);
+  REQUIRE(c.open(s.tree, "ro.txt", client::access::GENERIC_READ, CreateDisposition::FILE_OPEN, 0,
+                 f) == NtStatus::SUCCESS);
+  Bytes data = pattern(256 * 1024, 99);
+  std::string error;
+  auto buffer = s.rdma->register_buffer(data, error);
+  REQUIRE_MESSAGE(buffer, error);
+  std::uint32_t n = 0;
+  // Over the file's data, past its end, and with remote invalidation: all refused.
+  CHECK(s.rdma->write(s.tree, f, 0, static_cast<std::uint32_t>(data.size()), *buffer, 0, false,
+                      n) == NtStatus::ACCESS_DENIED);
+  CHECK(s.rdma->write(s.tree, f, original.size(), 4096, *buffer, 0, false, n) ==
+        NtStatus::ACCESS_DENIED);
+  CHECK(s.rdma->write(s.tree, f, 1u << 20, 4096, *buffer, 4096, true, n) ==
+        NtStatus::ACCESS_DENIED);
+  CHECK(c.write(s.tree, f, 0, ByteSpan(data).first(4096)) == NtStatus::ACCESS_DENIED);
+  CHECK(read_file(server.base / "share-ro/ro.txt") == original);
+  CHECK(!fs::exists(server.base / "share-ro/new.txt"));
+  // Reading over RDMA still works, byte for byte.
+  Bytes back(4096, 0);
+  auto in = s.rdma->register_buffer(back, error);
+  REQUIRE_MESSAGE(in, error);
+  REQUIRE(s.rdma->read(s.tree, f, 0, 4096, *in, 0, false, n) == NtStatus::SUCCESS);
+  REQUIRE(n == original.size());
+  CHECK(std::string(back.begin(), back.begin() + n) == original);
+  CHECK(c.close(s.tree, f) == NtStatus::SUCCESS);
+}
+
+TEST_CASE(
+    "Encryption: RDMA channels are refused, inline encrypted READ and WRITE work over "
+    "SMB Direct") {
+  Server server;
+  const Bytes secret = pattern(192 * 1024, 4242);
+  {
+    std::ofstream out(server.base / "share/secret.bin", std::ios::binary);
+    out.write(reinterpret_cast<const char*>(secret.data()),
+              static_cast<std::streamsize>(secret.size()));
+  }
+  auto on_disk = [&] { return read_file(server.base / "share/secret.bin"); };
+  // The client encrypts its session on [data]; [sealed] demands encryption of its tree.
+  for (bool share_demands : {false, true}) {
+    CAPTURE(share_demands);
+    client::Options options;
+    options.encrypt = !share_demands;
+    Session s = open_rdma(server, options, share_demands ? "sealed" : "data");
+    auto& c = s.rdma->smb();
+    FileId f;
+    REQUIRE(c.open(s.tree, "secret.bin",
+                   client::access::GENERIC_READ | client::access::GENERIC_WRITE,
+                   CreateDisposition::FILE_OPEN, 0, f) == NtStatus::SUCCESS);
+    const auto size = static_cast<std::uint32_t>(secret.size());
+    std::string error;
+    Bytes into(size, 0);
+    auto in = s.rdma->register_buffer(into, error);
+    REQUIRE_MESSAGE(in, error);
+    std::uint32_t n = 0;
+    CHECK(s.rdma->read(s.tree, f, 0, size, *in, 0, false, n) == NtStatus::ACCESS_DENIED);
+    CHECK(s.rdma->read(s.tree, f, 0, size, *in, 0, true, n) == NtStatus::ACCESS_DENIED);
+    // Not one byte of the file was written into the client's memory over the fabric.
+    CHECK(std::all_of(into.begin(), into.end(), [](std::uint8_t b) { return b == 0; }));
+    Bytes other = pattern(size, 17);
+    auto out = s.rdma->register_buffer(other, error);
+    REQUIRE_MESSAGE(out, error);
+    CHECK(s.rdma->write(s.tree, f, 0, size, *out, 0, false, n) == NtStatus::ACCESS_DENIED);
+    CHECK(on_disk() == std::string(secret.begin(), secret.end()));
+
+    // Inline, inside encrypted messages: the file's bytes come back exactly, in encrypted
+    // responses only.
+    Bytes back;
+    for (std::uint32_t at = 0; at < size;) {
+      ReadRequest q;
+      q.length = std::min<std::uint32_t>(60000, size - at);
+      q.offset = at;
+      q.file_id = f;
+      client::Call call;
+      call.command = Command::READ;
+      call.session_id = s.tree.session_id;
+      call.tree_id = s.tree.tree_id;
+      call.tree_encrypt = s.tree.encrypt;
+      call.body = encode_body(q);
+      client::Reply r = c.call(std::move(call));
+      REQUIRE(r.status() == NtStatus::SUCCESS);
+      CHECK(r.was_encrypted);
+      ReadResponse p;
+      REQUIRE(decode(r.pdu, p) == NtStatus::SUCCESS);
+      REQUIRE(p.data.size() > 0);
+      back.insert(back.end(), p.data.begin(), p.data.end());
+      at += static_cast<std::uint32_t>(p.data.size());
+    }
+    CHECK(back == secret);
+    // An inline WRITE lands byte for byte; the original goes back the same way.
+    for (std::uint32_t at = 0; at < size; at += 60000)
+      REQUIRE(c.write(s.tree, f, at,
+                      ByteSpan(other).subspan(at, std::min<std::uint32_t>(60000, size - at))) ==
+              NtStatus::SUCCESS);
+    CHECK(on_disk() == std::string(other.begin(), other.end()));
+    for (std::uint32_t at = 0; at < size; at += 60000)
+      REQUIRE(c.write(s.tree, f, at,
+                      ByteSpan(secret).subspan(at, std::min<std::uint32_t>(60000, size - at))) ==
+              NtStatus::SUCCESS);
+    CHECK(on_disk() == std::string(secret.begin(), secret.end()));
+    CHECK(c.close(s.tree, f) == NtStatus::SUCCESS);
+  }
+  // Without encryption the same READ over RDMA is served (the refusal is encryption's).
+  Session plain = open_rdma(server);
+  FileId g;
+  REQUIRE(plain.rdma->smb().open(plain.tree, "secret.bin", client::access::GENERIC_READ,
+                                 CreateDisposition::FILE_OPEN, 0, g) == NtStatus::SUCCESS);
+  Bytes into(secret.size(), 0);
+  std::string error;
+  auto in = plain.rdma->register_buffer(into, error);
+  REQUIRE_MESSAGE(in, error);
+  std::uint32_t n = 0;
+  REQUIRE(plain.rdma->read(plain.tree, g, 0, static_cast<std::uint32_t>(into.size()), *in, 0, false,
+                           n) == NtStatus::SUCCESS);
+  CHECK(into == secret);
+}
+
+// ---- a client that withholds its SMB Direct credits
+
+namespace {
+
+// A line of /proc/PID/status in KiB (VmRSS, VmHWM), 0 when unreadable.
+std::uint64_t status_kib(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key + ":", 0) == 0)
+      return std::strtoull(line.c_str() + key.size() + 1, nullptr, 10);
+  return 0;
+}
+
+bool logged(const Server& server, const std::string& text) {
+  for (const char* name : {"log/smbd.log", "log/smbd.out", "log/rdmaproxy.out"})
+    if (read_file(server.base / name).find(text) != std::string::npos) return true;
+  return false;
+}
+
+// Sets an environment variable for the processes a test starts, and restores it.
+struct ScopedEnv {
+  std::string name;
+  std::optional<std::string> old;
+  ScopedEnv(std::string n, const std::string& value) : name(std::move(n)) {
+    if (const char* v = std::getenv(name.c_str())) old = v;
+    ::setenv(name.c_str(), ((old ? *old + ":" : std::string()) + value).c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old)
+      ::setenv(name.c_str(), old->c_str(), 1);
+    else
+      ::unsetenv(name.c_str());
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "A client withholding its SMB Direct credits: proxy and worker stay bounded, others "
+    "are served, and it resumes") {
+  // Freed memory held back by AddressSanitizer (in a sanitizer build) would count as
+  // memory in use: keep its quarantine small for the servers of this test.
+  ScopedEnv asan("ASAN_OPTIONS", "quarantine_size_mb=8");
+  Server server;
+  constexpr std::uint32_t kChunk = 1u << 20;
+  write_file_over_tcp(server, "flood.bin", 1);
+  const Bytes expected = pattern(kChunk, 0);
+  REQUIRE(wait_until([&] { return workers_of(server.smbd).empty(); }));
+
+  client::Options options;
+  // Enough SMB2 credits for 200 outstanding 1 MiB READs, and time for their 200 MiB on a
+  // slow fabric.
+  options.target_credits = 4096;
+  options.timeout = std::chrono::minutes(5);
+  Session hog = open_rdma(server, options);
+  auto& c = hog.rdma->smb();
+  FileId f;
+  REQUIRE(c.open(hog.tree, "flood.bin", client::access::GENERIC_READ, CreateDisposition::FILE_OPEN,
+                 0, f) == NtStatus::SUCCESS);
+  for (int i = 0; i < 8 && c.credits().available() < 3300; ++i)
+    REQUIRE(c.echo() == NtStatus::SUCCESS);
+  REQUIRE(c.credits().available() >= 3300);
+  auto workers = workers_of(server.smbd);
+  REQUIRE(workers.size() == 1);
+  const pid_t worker = workers[0];
+  const std::uint64_t proxy_before = status_kib(server.proxy, "VmRSS");
+  const std::uint64_t worker_before = status_kib(worker, "VmRSS");
+  REQUIRE(proxy_before > 0);
+  REQUIRE(worker_before > 0);
+  // Bounds on the growth of resident memory: the 32 MiB backlog of each process with
+  // room to spare, and well below the 200 MiB of answers the client asks for.
+  constexpr std::uint64_t kProxyBoundKib = 64u << 10;
+  constexpr std::uint64_t kWorkerBoundKib = 128u << 10;
+  auto proxy_growth = [&] { return status_kib(server.proxy, "VmHWM") - proxy_before; };
+  auto worker_growth = [&] { return status_kib(worker, "VmHWM") - worker_before; };
+
+  // The client stops taking messages, then asks for 80 MiB of inline READs ...
+  hog.rdma->hold_receives(true);
+  std::uint32_t answered = 0, wrong = 0;
+  auto read_one = [&] {
+    c.read_async(hog.tree, f, 0, kChunk, [&](NtStatus st, ByteSpan data) {
+      ++answered;
+      if (st != NtStatus::SUCCESS || data.empty() ||
+          !std::equal(data.begin(), data.end(), expected.begin()))
+        ++wrong;
+    });
+  };
+  for (int i = 0; i < 80; ++i) read_one();
+  // ... until the proxy stops reading the worker and the worker stops reading requests
+  // (or, without those limits, the proxy has taken more than its bound).
+  bool both_paused = wait_until(
+      [&] {
+        return (logged(server, "smbd not read") && logged(server, "reading paused")) ||
+               proxy_growth() > kProxyBoundKib;
+      },
+      std::chrono::seconds(60));
+  CHECK(both_paused);
+  CHECK(logged(server, "smbd not read"));
+  CHECK(logged(server, "reading paused"));
+  // 120 MiB more: these stay requests, waiting in the channel to the worker.
+  for (int i = 0; i < 120; ++i) read_one();
+
+  // Another client is served meanwhile, through the same proxy (its own worker). Inline
+  // I/O only: an RDMA transfer would have the proxy register (on verbs: pin) a data
+  // segment, which is not backlog.
+  {
+    Session other = open_rdma(server);
+    auto& oc = other.rdma->smb();
+    FileId g = create_file(oc, other.tree, "other.bin");
+    Bytes data = pattern(240000, 5);
+    for (std::size_t at = 0; at < data.size(); at += 60000)
+      REQUIRE(oc.write(other.tree, g, at, ByteSpan(data).subspan(at, 60000)) == NtStatus::SUCCESS);
+    Bytes back, part;
+    for (std::size_t at = 0; at < data.size(); at += 60000) {
+      REQUIRE(oc.read(other.tree, g, at, 60000, part) == NtStatus::SUCCESS);
+      back.insert(back.end(), part.begin(), part.end());
+    }
+    CHECK(back == data);
+    CHECK(oc.close(other.tree, g) == NtStatus::SUCCESS);
+  }
+  MESSAGE("resident memory grown by the stalled client: proxy "
+          << proxy_growth() / 1024 << " MiB, worker " << worker_growth() / 1024 << " MiB");
+  CHECK(proxy_growth() <= kProxyBoundKib);
+  CHECK(worker_growth() <= kWorkerBoundKib);
+  CHECK(answered == 0);
+
+  // The client takes its messages again: every READ is answered, byte for byte.
+  hog.rdma->hold_receives(false);
+  c.wait_until([&] { return answered == 200; });
+  CHECK(answered == 200);
+  CHECK(wrong == 0);
+  CHECK(logged(server, "smbd read again"));
+  CHECK(logged(server, "reading resumed"));
+  CHECK(c.close(hog.tree, f) == NtStatus::SUCCESS);
 }
