@@ -11,11 +11,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "smbd/base/service_notify.hh"
 #include "smbd/base/unique_fd.hh"
+#include "smbd/hostwide/open_segment.hh"
 #include "smbd/master/control.hh"
 
 namespace smb::server {
@@ -30,6 +32,8 @@ struct MasterSettings {
   unsigned max_connections = 0;  // 0: unlimited
   // unix socket where rdmaproxy connects its channel sockets (empty: none).
   std::string rdma_proxy_socket;
+  // The host's table of open files: the opens of a worker that has gone are taken out.
+  std::shared_ptr<hostwide::OpenSegment> open_segment;
 };
 
 class Master {
