@@ -12,6 +12,7 @@
 // Fixed size: a full table refuses new opens (FULL) rather than growing.
 #pragma once
 
+#include <pthread.h>
 #include <sys/types.h>
 
 #include <array>
