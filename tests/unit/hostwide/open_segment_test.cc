@@ -72,7 +72,7 @@ void die_holding_the_lock(OpenSegment& segment, bool sigkill) {
 
 }  // namespace
 
-TEST_CASE("opens of one file from two workers are one record; a gone worker's opens go") {
+TEST_CASE("opens of one file from two workers are one record, and a gone worker's opens go") {
   auto segment = make_segment(64);
   FileId file{1, 42};
   REQUIRE(segment->insert(file, entry_of(100, 1, 1, 1), admit_all) == Result::OK);
@@ -93,7 +93,7 @@ TEST_CASE("opens of one file from two workers are one record; a gone worker's op
 }
 
 TEST_CASE(
-    "the last open of a delete-on-close file leaves it to be deleted; others see it pending") {
+    "the last open of a delete-on-close file leaves it to be deleted, others see it pending") {
   auto segment = make_segment(16);
   FileId file{2, 1};
   REQUIRE(segment->insert(file, entry_of(100, 1), admit_all) == Result::OK);

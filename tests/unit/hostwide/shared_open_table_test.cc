@@ -60,7 +60,7 @@ TEST_CASE("an open in one worker refuses a conflicting open in another") {
   CHECK(admit(*host.second, writer) == NtStatus::SUCCESS);
 }
 
-TEST_CASE("delete-pending set in one worker is seen by the other; the last close deletes") {
+TEST_CASE("delete-pending set in one worker is seen by the other, and the last close deletes") {
   TwoWorkers host;
   FileKey key{7, 71};
   FileOpen mine = open_of(key, am::FILE_READ_DATA | am::DELETE, R | W | D);
