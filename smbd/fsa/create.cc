@@ -124,13 +124,14 @@ NtStatus admit_open(OpenTable& table, const CreatePlan& plan, const OpenedFile& 
   open.key = FileKey{r.info.device, r.info.file_id};
   open.granted_access = plan.granted_access;
   open.share_access = plan.share_access;
+  // Before admission: the table records it with the open.
+  open.delete_on_close = plan.delete_on_close || r.delete_on_close;
   if (NtStatus status = admit(table, open); status != NtStatus::SUCCESS) return status;
   open.fd = file.fd;
   open.io = file.io;
   open.fs = plan.share;
   open.path = r.path;
   open.is_directory = r.is_directory;
-  open.delete_on_close = plan.delete_on_close || r.delete_on_close;
   return NtStatus::SUCCESS;
 }
 

@@ -86,8 +86,13 @@ TEST_CASE("a delete-on-close open closed in one worker leaves the file pending f
   TwoWorkers host;
   FileKey key{7, 72};
   FileOpen doomed = open_of(key, am::DELETE, R | W | D);
-  REQUIRE(admit(*host.first, doomed) == NtStatus::SUCCESS);
   doomed.delete_on_close = true;
+  REQUIRE(admit(*host.first, doomed) == NtStatus::SUCCESS);
+  smb::hostwide::FileState state;
+  REQUIRE(host.segment->lookup({key.device, key.inode}, state) == smb::hostwide::Result::OK);
+  REQUIRE(state.entries.size() == 1);
+  CHECK(state.entries[0].delete_on_close);
+  CHECK(state.entries[0].owner == 1001);
   FileOpen theirs = open_of(key, am::FILE_READ_DATA, R | W | D);
   REQUIRE(admit(*host.second, theirs) == NtStatus::SUCCESS);
   CHECK_FALSE(leave(*host.first, doomed));
