@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -76,6 +77,8 @@ std::unique_ptr<OpenSegment> OpenSegment::create(std::uint32_t capacity, std::st
     return nullptr;
   }
   std::unique_ptr<OpenSegment> segment(new OpenSegment(base, size, capacity, buckets));
+  while (::getrandom(&segment->host_id_, sizeof segment->host_id_, 0) < 0 && errno == EINTR) {
+  }
   segment->initialise();
   pthread_mutexattr_t attr;
   pthread_mutexattr_init(&attr);
@@ -107,6 +110,7 @@ OpenSegment::~OpenSegment() { ::munmap(base_, size_); }
 
 void OpenSegment::initialise() {
   header_->magic = layout::kMagic;
+  header_->host_id = host_id_;
   header_->rebuilds = 0;
   for (std::uint32_t i = 0; i < capacity_; ++i) {
     files_[i] = FileSlot{};

@@ -62,6 +62,7 @@ inline constexpr std::uint64_t kMagic = 0x534d42484f535431ull;  // "SMBHOST1"
 
 struct Header {
   std::uint64_t magic;
+  std::uint64_t host_id;     // names the host's doorbells (doorbell.hh); informative here
   std::uint32_t free_file;   // head of the free file slots
   std::uint32_t free_entry;  // head of the free entry slots
   std::uint32_t rebuilds;    // times the links were rebuilt (a dead locker, a corrupt record)
@@ -106,6 +107,9 @@ class OpenSegment {
   OpenSegment& operator=(const OpenSegment&) = delete;
 
   std::uint32_t capacity() const { return capacity_; }
+  // Random, chosen at creation: tells this server's doorbells from another's on the host.
+  // Kept in process memory too, so the segment's copy is never trusted.
+  std::uint64_t host_id() const { return host_id_; }
 
   // The file's state; NOT_FOUND when no open of it is recorded.
   Result lookup(const FileId& id, FileState& out);
@@ -148,6 +152,7 @@ class OpenSegment {
   std::size_t size_;
   std::uint32_t capacity_;
   std::uint32_t bucket_count_;
+  std::uint64_t host_id_ = 0;
   layout::Header* header_;
   std::uint32_t* buckets_;
   layout::FileSlot* files_;
