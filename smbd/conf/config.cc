@@ -330,7 +330,7 @@ const std::array<GlobalParam, 43> kGlobalParams{{
                            Outcome& o) { set_uint(s.g.max_connections, v, o, 0, 1000000); }},
     {"open file table size",
      [](GlobalState& s, std::string_view v, Outcome& o) {
-       set_uint(s.g.open_file_table_size, v, o, 16, 1u << 24);
+       set_uint(s.g.open_file_table_size, v, o, 16, 1u << 22);
      }},
     {"server string",
      [](GlobalState& s, std::string_view v, Outcome&) { s.g.server_string_source = trim(v); }},
