@@ -224,7 +224,7 @@ void set_path(std::string& out, std::string_view v, Outcome& o) {
   out = std::string(v);
 }
 
-const std::array<GlobalParam, 47> kGlobalParams{{
+const std::array<GlobalParam, 48> kGlobalParams{{
     {"smb ports",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        std::vector<std::uint16_t> ports;
@@ -330,6 +330,10 @@ const std::array<GlobalParam, 47> kGlobalParams{{
                         Outcome& o) { set_uint(s.g.max_log_size_kib, v, o, 0, 1ull << 40); }},
     {"max connections", [](GlobalState& s, std::string_view v,
                            Outcome& o) { set_uint(s.g.max_connections, v, o, 0, 1000000); }},
+    {"open file table size",
+     [](GlobalState& s, std::string_view v, Outcome& o) {
+       set_uint(s.g.open_file_table_size, v, o, 16, 1u << 22);
+     }},
     {"server string",
      [](GlobalState& s, std::string_view v, Outcome&) { s.g.server_string_source = trim(v); }},
     {"workgroup",
@@ -936,6 +940,7 @@ void dump_config(const Config& config, std::ostream& out) {
   param("max tree connects per session", std::to_string(g.max_trees_per_session));
   param("netbios name", g.netbios_name);
   param("null passwords", yes_no(g.null_passwords));
+  param("open file table size", std::to_string(g.open_file_table_size));
   param("pid directory", g.pid_directory);
   param("rdma address", g.rdma_address);
   param("rdma fabric", g.rdma_fabric);

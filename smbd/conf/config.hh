@@ -99,6 +99,9 @@ struct Global {
   std::string log_file;                   // empty: standard output
   std::uint64_t max_log_size_kib = 5000;  // accepted for compatibility
   unsigned max_connections = 0;           // 0: unlimited
+  // Opens the host-wide table of open files holds, across all workers; an open beyond
+  // them is refused with INSUFFICIENT_RESOURCES.
+  unsigned open_file_table_size = 65536;
   std::string server_string;              // default "smb3d <version>"; %v and %h expanded
   // `server string` as written, before %v and %h are expanded: what dump_config prints,
   // so that reading the dump expands the same text once (an expanded "%%h" would be

@@ -315,13 +315,14 @@ NtStatus admit_open(OpenTable& table, const CreatePlan& plan, const OpenedFile& 
   open.delete_granted_by_acl =
       file.granted_by_acl && file.acl_grants_delete && (open.granted_access & am::DELETE) != 0;
   open.share_access = plan.share_access;
+  // Before admission: the table records it with the open.
+  open.delete_on_close = plan.delete_on_close || r.delete_on_close;
   if (NtStatus status = admit(table, open); status != NtStatus::SUCCESS) return status;
   open.fd = file.fd;
   open.io = file.io;
   open.fs = plan.share;
   open.path = r.path;
   open.is_directory = r.is_directory;
-  open.delete_on_close = plan.delete_on_close || r.delete_on_close;
   return NtStatus::SUCCESS;
 }
 

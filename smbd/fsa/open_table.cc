@@ -49,7 +49,11 @@ FileRecord LocalOpenTable::remove(FileOpen& open) {
   auto found = std::find(opens.begin(), opens.end(), &open);
   if (found == opens.end()) return record_of(opens);
   opens.erase(found);
+  bool deletes = open.delete_on_close || open.delete_pending;
+  if (open.delete_on_close)
+    for (FileOpen* other : opens) other->delete_pending = true;
   FileRecord left = record_of(opens);
+  left.delete_pending = left.delete_pending || deletes;
   if (opens.empty()) files_.erase(it);
   notify(open.key);
   return left;

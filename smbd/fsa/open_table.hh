@@ -62,8 +62,10 @@ class OpenTable {
   // Records `open` under open.key with its granted access and sharing mode when `admit`
   // returns SUCCESS for the current record; otherwise returns what `admit` returned.
   virtual NtStatus insert(FileOpen& open, const Admission& admit) = 0;
-  // Takes `open` (inserted before) out of its file's record; returns the record left (no
-  // entries when it was the file's last open).
+  // Takes `open` (inserted before) out of its file's record. An open that was to delete
+  // the file (open.delete_on_close) leaves it delete-pending for the opens left, in the
+  // same step. Returns the record left: its entries (none when it was the file's last
+  // open) and whether the file is to be deleted.
   virtual FileRecord remove(FileOpen& open) = 0;
   // Marks the file delete-pending, or clears the mark (MS-FSA 2.1.5.15.3).
   virtual void set_delete_pending(const FileKey& key, bool pending) = 0;

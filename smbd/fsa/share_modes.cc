@@ -45,12 +45,10 @@ void set_disposition(OpenTable& table, FileOpen& open, bool delete_file) {
 }
 
 bool leave(OpenTable& table, FileOpen& open) {
-  bool deletes = open.delete_on_close || open.delete_pending;
+  // The table makes the file delete-pending for the opens left in the same step as it
+  // takes this one out, so that a last close elsewhere in between still deletes it.
   FileRecord left = table.remove(open);
-  if (!deletes) return false;
-  if (left.entries.empty()) return true;
-  table.set_delete_pending(open.key, true);
-  return false;
+  return left.entries.empty() && left.delete_pending;
 }
 
 }  // namespace smb::fsa

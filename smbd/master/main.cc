@@ -137,7 +137,17 @@ int main(int argc, char** argv) {
   RAND_bytes(loaded.config->server_guid.data(),
              static_cast<int>(loaded.config->server_guid.size()));
 
+  // The host's open file table, mapped before any worker is forked so that all share it.
+  std::string segment_error;
+  loaded.config->open_segment =
+      hostwide::OpenSegment::create(global.open_file_table_size, segment_error);
+  if (!loaded.config->open_segment) {
+    std::cerr << "smbd: cannot create the open file table: " << segment_error << "\n";
+    return 1;
+  }
+
   server::MasterSettings settings;
+  settings.open_segment = loaded.config->open_segment;
   settings.listen = listen_addresses(global);
   settings.max_connections = global.max_connections;
   settings.rdma_proxy_socket = global.rdma_proxy_socket;
@@ -151,6 +161,7 @@ int main(int argc, char** argv) {
       return nullptr;
     }
     fresh.config->server_guid = current->server_guid;
+    fresh.config->open_segment = current->open_segment;
     std::string reload_error;
     if (!conf::configure_logging(fresh.config->conf.global, reload_error))
       log::error(nullptr, "%s", reload_error.c_str());

@@ -439,6 +439,12 @@ void Master::reap() {
     workers_.erase(pid);
     std::erase_if(owners_, [pid](const auto& entry) { return entry.second == pid; });
     std::erase_if(sessions_, [pid](const auto& entry) { return entry.second.owner == pid; });
+    // A worker that ended with opens (killed, or crashed) cannot take them out itself.
+    if (settings_.open_segment) {
+      if (std::size_t removed = settings_.open_segment->remove_owner(pid); removed != 0)
+        log::notice(nullptr, "master: %zu open(s) of worker %d removed from the open file table",
+                    removed, static_cast<int>(pid));
+    }
   }
 }
 

@@ -11,12 +11,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "smbd/base/service_notify.hh"
 #include "smbd/base/unique_fd.hh"
+#include "smbd/hostwide/open_segment.hh"
 #include "smbd/master/control.hh"
 
 namespace smb::server {
@@ -32,6 +34,8 @@ struct MasterSettings {
   // unix socket where rdmaproxy connects its channel sockets (empty: none).
   std::string rdma_proxy_socket;
   std::string status_socket;  // where smbstatus asks (status.cc); empty: nowhere
+  // The host's table of open files: the opens of a worker that has gone are taken out.
+  std::shared_ptr<hostwide::OpenSegment> open_segment;
 };
 
 class Master {

@@ -25,6 +25,17 @@ std::uint64_t random_u64() {
 }
 }  // namespace
 
+void ClientState::use_host_table(std::shared_ptr<hostwide::OpenSegment> segment, pid_t owner) {
+  auto shared = std::make_unique<fsa::SharedOpenTable>(*segment, owner);
+  shared_files_ = shared.get();
+  files_ = std::move(shared);
+  segment_ = std::move(segment);
+}
+
+void ClientState::set_client_guid(const std::array<std::uint8_t, 16>& guid) {
+  if (shared_files_) shared_files_->set_client(guid);
+}
+
 Session& ClientState::new_session() {
   // Session ids are not guessable from another client's (MS-SMB2 3.3.5.5.1 asks only for
   // uniqueness; unpredictability makes misuse of someone else's id pointless to try).
@@ -154,7 +165,7 @@ void ClientState::close_opens_of(std::uint64_t session_id, std::uint32_t tree_id
 
 void ClientState::close_now(Open& open) {
   if (open.pipe) return;
-  if (!fsa::close_open(files_, oplocks_, open)) return;
+  if (!fsa::close_open(*files_, oplocks_, open)) return;
   // The file is deleted as the user of the open's share, who asked for it
   // (docs/security.md), never as the process.
   IdentityPtr user = identity_for_open(session(open.session_id), open.tree_id);

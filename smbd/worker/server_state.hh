@@ -26,6 +26,8 @@
 #include "smbd/fsa/file_open.hh"
 #include "smbd/fsa/open_table.hh"
 #include "smbd/fsa/oplocks.hh"
+#include "smbd/fsa/shared_open_table.hh"
+#include "smbd/hostwide/open_segment.hh"
 #include "smbd/proto/file_id.hh"
 #include "smbd/rpc/pipe.hh"
 #include "smbd/vfs/nt_token.hh"
@@ -43,6 +45,9 @@ struct ServerConfig {
   std::string unix_name(std::string_view user) const {
     return username_map ? username_map->map(user) : std::string(user);
   }
+  // The host's table of open files, mapped by the master before it forks; without it
+  // (a worker run alone, in tests) share modes hold between this worker's opens only.
+  std::shared_ptr<hostwide::OpenSegment> open_segment;
   std::size_t max_message_size() const;
 };
 
@@ -185,7 +190,12 @@ class ClientState {
   std::vector<Open*> opens_of(const fsa::FileKey& key);
 
   // The object store's state of this process's opens: the open table and the oplocks.
-  fsa::OpenTable& files() { return files_; }
+  fsa::OpenTable& files() { return *files_; }
+  // Records opens in the host's table, as worker `owner`, from now on; called before the
+  // first open.
+  void use_host_table(std::shared_ptr<hostwide::OpenSegment> segment, pid_t owner);
+  // The client this worker serves, recorded with its opens in the host's table.
+  void set_client_guid(const std::array<std::uint8_t, 16>& guid);
   fsa::Oplocks& oplocks() { return oplocks_; }
 
   void channel_closed(std::uint64_t connection_id);
@@ -201,7 +211,9 @@ class ClientState {
   void forget_open(const Open& open);
 
   // Declared before opens_: they refer to the opens and must outlive them.
-  fsa::LocalOpenTable files_;
+  std::shared_ptr<hostwide::OpenSegment> segment_;  // outlives the table over it
+  std::unique_ptr<fsa::OpenTable> files_ = std::make_unique<fsa::LocalOpenTable>();
+  fsa::SharedOpenTable* shared_files_ = nullptr;  // files_ when it is the host's
   fsa::Oplocks oplocks_;
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::map<std::uint64_t, std::unique_ptr<Open>> opens_;  // by volatile id

@@ -296,7 +296,10 @@ void handle_query_info(const RequestPtr& req) {
               req->reply(*status);
               return;
             }
-            bool pending = req->open->delete_pending || req->open->delete_on_close;
+            // Delete-pending is the file's: another worker's open may have set it.
+            auto record = req->client().files().lookup(req->open->key);
+            bool pending = req->open->delete_pending || req->open->delete_on_close ||
+                           (record && record->delete_pending);
             reply_encoded(req, query_file_class(cls, *req->open, *info, pending), limit);
           });
       return;

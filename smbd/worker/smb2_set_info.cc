@@ -1,6 +1,7 @@
 // SET_INFO (MS-SMB2 3.3.5.21): file information and security descriptors of an open.
 #include "smbd/base/security_descriptor.hh"
 #include "smbd/base/wire.hh"
+#include "smbd/fsa/share_modes.hh"
 #include "smbd/proto/fscc.hh"
 #include "smbd/proto/set_info.hh"
 #include "smbd/vfs/file.hh"
@@ -197,8 +198,7 @@ void handle_set_info(const RequestPtr& req) {
         return;
       }
       if (!delete_file) {
-        open.delete_on_close = false;
-        for (Open* other : req->client().opens_of(open.key)) other->delete_pending = false;
+        fsa::set_disposition(req->client().files(), open, false);
         req->reply(encode_body(SetInfoResponse{}));
         return;
       }
@@ -210,9 +210,9 @@ void handle_set_info(const RequestPtr& req) {
               req->reply(*status);
               return;
             }
-            // MS-FSA 2.1.5.14.3: the file is delete-pending for every open of it.
-            req->open->delete_on_close = true;
-            for (Open* other : req->client().opens_of(req->open->key)) other->delete_pending = true;
+            // MS-FSA 2.1.5.14.3: the file is delete-pending for every open of it, in every
+            // worker.
+            fsa::set_disposition(req->client().files(), *req->open, true);
             req->reply(encode_body(SetInfoResponse{}));
           });
       return;

@@ -30,6 +30,7 @@ Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
   ::umask(0);
   uv_loop_init(&loop_);
   loop_.data = this;
+  if (config_->open_segment) client_.use_host_table(config_->open_segment, ::getpid());
   client_.on_session_removed = [this](std::uint64_t id) {
     ControlMessage gone;
     gone.type = ControlType::SESSION_GONE;
@@ -145,7 +146,10 @@ void Worker::on_control() {
       case ControlType::CLAIM_GRANTED:
       case ControlType::CLAIM_OWNED_ELSEWHERE: {
         bool granted = message->type == ControlType::CLAIM_GRANTED;
-        if (granted) owned_guid_ = message->guid;
+        if (granted) {
+          owned_guid_ = message->guid;
+          client_.set_client_guid(message->guid);
+        }
         auto waiting = std::move(pending_claims_);
         pending_claims_.clear();
         for (auto& done : waiting) done(granted);
