@@ -394,6 +394,12 @@ void Worker::stop() {
                          reinterpret_cast<uv_handle_t*>(&between_requests_)}) {
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   }
+  // Closing its last signal handle gives a signal its default action back, which for
+  // SIGHUP and SIGTERM ends the process: a reload or a shutdown that reaches a worker
+  // while it finishes must not turn its exit into a kill (the master would report it
+  // killed by signal 1). Ignored from here to _exit.
+  ::signal(SIGHUP, SIG_IGN);
+  ::signal(SIGTERM, SIG_IGN);
 }
 
 }  // namespace smb::server
