@@ -244,9 +244,10 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
   request.create_disposition = disposition;
   request.create_options = parameters.create_options;
   request.new_file = scope.new_file;
-  // A mapped file must not be truncated behind its MappedFile's back: open_file() drops
-  // the old data through the mapping.
-  request.defer_truncate = scope.share && scope.share->backend() == vfs::Backend::pmem;
+  // The old data goes only once the open is admitted (finish_overwrite): a CREATE the
+  // share modes refuse must leave the file as it was. A mapped file is emptied through
+  // its mapping then, never behind its MappedFile's back.
+  request.defer_truncate = true;
   request.attribute_only_fallback = scope.token != nullptr;
   return NtStatus::SUCCESS;
 }
@@ -293,15 +294,21 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
     // An O_PATH descriptor: whatever the descriptor or the share granted, no data.
     out.granted_access = out.granted_access.value_or(plan.granted_access) & kAttributeOnlyGrant;
   }
-  bool truncate = plan.request.defer_truncate && overwrites(r.create_action);
+  bool truncate = overwrites(r.create_action);
   bool data_access = (out.granted_access.value_or(plan.granted_access) & kDataAccess) != 0;
   if (r.is_directory || (!data_access && !truncate)) return NtStatus::SUCCESS;
   status = open_file_data(out.fd, r.writable, plan.share->backend(), out.io);
   out.unmapped = status != NtStatus::SUCCESS && plan.share->backend() == vfs::Backend::pmem;
-  if (status != NtStatus::SUCCESS || !truncate) return status;
-  status = out.io->set_end_of_file(0);
   if (status != NtStatus::SUCCESS) return status;
-  return vfs::query_info(out.fd->get(), r.name, r.info);
+  out.truncate_after_admission = truncate;
+  return NtStatus::SUCCESS;
+}
+
+NtStatus finish_overwrite(OpenedFile& file) {
+  if (!file.truncate_after_admission || !file.io) return NtStatus::SUCCESS;
+  if (NtStatus status = file.io->set_end_of_file(0); status != NtStatus::SUCCESS) return status;
+  file.truncate_after_admission = false;
+  return vfs::query_info(file.fd->get(), file.result.name, file.result.info);
 }
 
 NtStatus admit_open(OpenTable& table, const CreatePlan& plan, const OpenedFile& file,

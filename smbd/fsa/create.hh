@@ -77,6 +77,9 @@ struct OpenedFile {
   std::optional<std::uint32_t> maximal_access;
   bool granted_by_acl = false;     // granted_access is a stored descriptor's answer
   bool acl_grants_delete = false;  // the file's own stored descriptor grants DELETE
+  // An overwrite or supersede whose data is dropped once the open is admitted
+  // (finish_overwrite): a CREATE refused for a sharing violation leaves the file whole.
+  bool truncate_after_admission = false;
 };
 
 // MS-FSA 2.1.5.1 parameter validation: INVALID_PARAMETER for a disposition out of range,
@@ -107,6 +110,10 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out);
 // On the loop, after open_file(): fills `open` from the plan and the file and records it
 // in the table, unless the file is delete-pending (DELETE_PENDING) or an open of it does
 // not share with this one (SHARING_VIOLATION); `open` is then to be discarded.
+// After admit_open(), on the pool as the user: empties the file an overwriting CREATE
+// opened and reads its information again.
+NtStatus finish_overwrite(OpenedFile& file);
+
 NtStatus admit_open(OpenTable& table, const CreatePlan& plan, const OpenedFile& file,
                     FileOpen& open);
 

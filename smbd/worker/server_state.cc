@@ -150,6 +150,11 @@ std::unique_ptr<Open> ClientState::take_open(const FileId& id) {
   return open;
 }
 
+void ClientState::abandon_open(const FileId& id) {
+  auto open = take_open(id);
+  if (open && !open->pipe) (void)fsa::close_open(*files_, oplocks_, *open);
+}
+
 void ClientState::close_opens_of(std::uint64_t session_id, std::uint32_t tree_id) {
   for (auto it = opens_.begin(); it != opens_.end();) {
     if (it->second->session_id == session_id && (tree_id == 0 || it->second->tree_id == tree_id)) {

@@ -172,6 +172,8 @@ class ClientState {
   Open* open(const FileId& id);
   // Takes the open out; the caller closes it (fsa::close_open).
   std::unique_ptr<Open> take_open(const FileId& id);
+  // An open admitted whose CREATE then failed: out of the tables, nothing deleted.
+  void abandon_open(const FileId& id);
   // Closes the opens of a tree connect (every tree of the session for tree_id 0), deleting
   // files whose last open goes on the loop.
   void close_opens_of(std::uint64_t session_id, std::uint32_t tree_id /* 0: all */);

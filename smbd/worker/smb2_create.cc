@@ -127,6 +127,34 @@ void answer_contexts(const CreateRequest& request, const TreeConnect& tree,
   }
 }
 
+// The answer to a CREATE whose open is admitted (MS-SMB2 3.3.5.9), with the oplock it gets.
+void answer_create(const RequestPtr& req, const CreateRequest& request,
+                   const fsa::OpenedFile& opened, Open& open) {
+  ClientState& client = req->client();
+  if (open.io && open.io->mapped())
+    log::debug(5, req->connection() ? req->connection()->peer().c_str() : nullptr,
+               "'%s' served from a mapping (%s)", open.path.c_str(), open.io->mode());
+  const fsa::FileInfo& info = opened.result.info;
+  CreateResponse response;
+  response.oplock_level = to_oplock_level(
+      client.oplocks().request(open, to_oplock_type(request.requested_oplock_level)));
+  response.create_action = opened.result.create_action;
+  response.creation_time = info.creation_time;
+  response.last_access_time = info.last_access_time;
+  response.last_write_time = info.last_write_time;
+  response.change_time = info.change_time;
+  response.allocation_size = open.is_directory ? 0 : info.allocation_size;
+  response.end_of_file = open.is_directory ? 0 : info.end_of_file;
+  response.file_attributes = info.file_attributes;
+  response.file_id = open.id;
+  answer_contexts(request, *req->tree, opened, response);
+  Response out;
+  out.body = encode_body(response);
+  out.has_body = true;
+  out.created = open.id;
+  req->complete(std::move(out));
+}
+
 }  // namespace
 
 void handle_create(const RequestPtr& req) {
@@ -217,29 +245,30 @@ void handle_create(const RequestPtr& req) {
           return;
         }
         open.connection_id = req->connection_id;
-        if (open.io && open.io->mapped())
-          log::debug(5, req->connection() ? req->connection()->peer().c_str() : nullptr,
-                     "'%s' served from a mapping (%s)", open.path.c_str(), open.io->mode());
-
-        const fsa::FileInfo& info = opened->result.info;
-        CreateResponse response;
-        response.oplock_level = to_oplock_level(
-            client.oplocks().request(open, to_oplock_type(request.requested_oplock_level)));
-        response.create_action = opened->result.create_action;
-        response.creation_time = info.creation_time;
-        response.last_access_time = info.last_access_time;
-        response.last_write_time = info.last_write_time;
-        response.change_time = info.change_time;
-        response.allocation_size = open.is_directory ? 0 : info.allocation_size;
-        response.end_of_file = open.is_directory ? 0 : info.end_of_file;
-        response.file_attributes = info.file_attributes;
-        response.file_id = open.id;
-        answer_contexts(request, *req->tree, *opened, response);
-        Response out;
-        out.body = encode_body(response);
-        out.has_body = true;
-        out.created = open.id;
-        req->complete(std::move(out));
+        if (!opened->truncate_after_admission) {
+          answer_create(req, request, *opened, open);
+          return;
+        }
+        // Admitted: now the old data of an overwrite may go (fsa::finish_overwrite).
+        auto truncated = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+        FileId id = open.id;
+        run_blocking(
+            req->worker.loop(), [opened, truncated]() { *truncated = fsa::finish_overwrite(*opened); },
+            [req, request, opened, truncated, id]() {
+              if (!req->refresh()) return;
+              ClientState& state = req->client();
+              Open* admitted_open = state.open(id);
+              if (admitted_open == nullptr) {  // closed meanwhile (LOGOFF, TREE_DISCONNECT)
+                req->reply(NtStatus::FILE_CLOSED);
+                return;
+              }
+              if (*truncated != NtStatus::SUCCESS) {
+                state.abandon_open(id);
+                req->reply(*truncated);
+                return;
+              }
+              answer_create(req, request, *opened, *admitted_open);
+            });
       });
 }
 

@@ -145,6 +145,35 @@ class HostWide(unittest.TestCase):
         writer = self.open(self.second, self.tree_second, "shared.txt", WRITE, SHARE_ALL)
         self.second.closeFile(self.tree_second, writer)
 
+    def test_refused_overwrite_leaves_the_data(self):
+        # An overwriting CREATE refused for a sharing violation must not have emptied the
+        # file first, whether the holder is another client or the same one.
+        path = os.path.join(self.server.share_path, "kept.bin")
+        data = os.urandom(1000)
+        with open(path, "wb") as f:
+            f.write(data)
+        user = smbtest.ensure_unix_user(self.server.user)
+        os.chown(path, user.pw_uid, user.pw_gid)  # the user's own file, theirs to overwrite
+        held = self.open(self.first, self.tree_first, "kept.bin", READ, SHARE_R)
+        for conn, tree in ((self.second, self.tree_second), (self.first, self.tree_first)):
+            for disposition in (s3.FILE_OVERWRITE, s3.FILE_OVERWRITE_IF, s3.FILE_SUPERSEDE):
+                try:
+                    fid = self.open(conn, tree, "kept.bin", READ | WRITE, SHARE_ALL,
+                                    disposition=disposition)
+                    conn.closeFile(tree, fid)
+                    self.fail(f"overwrite {disposition} of a file held without write sharing "
+                              "succeeded")
+                except SessionError as e:
+                    self.assertEqual(e.getErrorCode(), nt_errors.STATUS_SHARING_VIOLATION)
+                with open(path, "rb") as f:
+                    self.assertEqual(f.read(), data, f"disposition {disposition} emptied it")
+        self.first.closeFile(self.tree_first, held)
+        # Once nobody holds it, an overwrite empties it as it should.
+        fid = self.open(self.second, self.tree_second, "kept.bin", READ | WRITE, SHARE_ALL,
+                        disposition=s3.FILE_OVERWRITE)
+        self.second.closeFile(self.tree_second, fid)
+        self.assertEqual(os.path.getsize(path), 0)
+
     def test_delete_pending_between_workers(self):
         path = os.path.join(self.server.share_path, "doomed.txt")
         doomed = self.open(self.first, self.tree_first, "doomed.txt", READ | DELETE, SHARE_ALL,

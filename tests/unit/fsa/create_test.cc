@@ -235,11 +235,16 @@ TEST_CASE("overwriting a pmem file drops its data through the mapping") {
   // Truncating needs the data path even though the open asked for no data access.
   REQUIRE(opened.io != nullptr);
   CHECK(opened.io->mapped());
+  // The data stays until the open is admitted...
+  CHECK(opened.truncate_after_admission);
+  CHECK(std::filesystem::file_size(f.dir.root() / "big.dat") == 8192);
+  // ...and then goes through the mapping.
+  REQUIRE(finish_overwrite(opened) == NtStatus::SUCCESS);
   CHECK(opened.result.info.end_of_file == 0);
   CHECK(std::filesystem::file_size(f.dir.root() / "big.dat") == 0);
 }
 
-TEST_CASE("a POSIX share truncates in the backend, with no deferred work") {
+TEST_CASE("an overwrite empties a POSIX file once its open is admitted") {
   Fixture f;
   smb::vfs::test::TestDir::write(f.dir.root() / "old.dat", std::string(100, 'x'));
   std::unique_ptr<FileOpen> open;
@@ -247,6 +252,23 @@ TEST_CASE("a POSIX share truncates in the backend, with no deferred work") {
   auto p = Fixture::parameters("old.dat", am::FILE_READ_ATTRIBUTES, kShareAll,
                                CreateDisposition::FILE_OVERWRITE);
   REQUIRE(f.create(p, open, &opened) == NtStatus::SUCCESS);
-  CHECK(opened.io == nullptr);
+  CHECK_FALSE(opened.truncate_after_admission);
+  CHECK(opened.result.info.end_of_file == 0);
   CHECK(std::filesystem::file_size(f.dir.root() / "old.dat") == 0);
+}
+
+TEST_CASE("an overwrite refused by the share modes leaves the file's data") {
+  Fixture f;
+  smb::vfs::test::TestDir::write(f.dir.root() / "kept.dat", std::string(100, 'x'));
+  std::unique_ptr<FileOpen> holder;
+  REQUIRE(f.create("kept.dat", am::FILE_READ_DATA, smb::kFileShareRead, holder) == NtStatus::SUCCESS);
+  for (auto disposition : {CreateDisposition::FILE_OVERWRITE, CreateDisposition::FILE_OVERWRITE_IF,
+                           CreateDisposition::FILE_SUPERSEDE}) {
+    std::unique_ptr<FileOpen> open;
+    auto p = Fixture::parameters("kept.dat", am::FILE_READ_DATA | am::FILE_WRITE_DATA, kShareAll,
+                                 disposition);
+    CHECK(f.create(p, open) == NtStatus::SHARING_VIOLATION);
+    CHECK(std::filesystem::file_size(f.dir.root() / "kept.dat") == 100);
+  }
+  f.close(holder);
 }

@@ -57,6 +57,11 @@ struct Fixture {
     if (NtStatus s = open_file(plan, file); s != NtStatus::SUCCESS) return s;
     auto made = std::make_unique<FileOpen>();
     if (NtStatus s = admit_open(table, plan, file, *made); s != NtStatus::SUCCESS) return s;
+    // As the SMB layer does: an overwrite's data goes once the open is admitted.
+    if (NtStatus s = finish_overwrite(file); s != NtStatus::SUCCESS) {
+      (void)close_open(table, oplocks, *made);
+      return s;
+    }
     open = std::move(made);
     if (opened != nullptr) *opened = std::move(file);
     return NtStatus::SUCCESS;
