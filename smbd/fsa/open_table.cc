@@ -67,22 +67,26 @@ void LocalOpenTable::set_delete_pending(const FileKey& key, bool pending) {
 }
 
 Watch LocalOpenTable::watch(const FileKey& key, std::function<void()> changed) {
-  std::uint64_t id = ++next_watch_;
-  watchers_[key].emplace(id, std::move(changed));
+  return watches_.add(key, std::move(changed));
+}
+
+Watch FileWatches::add(const FileKey& key, std::function<void()> changed) {
+  std::uint64_t id = ++next_;
+  watches_[key].emplace(id, std::move(changed));
   return Watch([this, key, id]() {
-    auto it = watchers_.find(key);
-    if (it == watchers_.end()) return;
+    auto it = watches_.find(key);
+    if (it == watches_.end()) return;
     it->second.erase(id);
-    if (it->second.empty()) watchers_.erase(it);
+    if (it->second.empty()) watches_.erase(it);
   });
 }
 
-void LocalOpenTable::notify(const FileKey& key) {
-  auto it = watchers_.find(key);
-  if (it == watchers_.end()) return;
+void FileWatches::notify(const FileKey& key) {
+  auto it = watches_.find(key);
+  if (it == watches_.end()) return;
   // Each watch fires once; a callback may watch again or change the table.
   auto fired = std::move(it->second);
-  watchers_.erase(it);
+  watches_.erase(it);
   for (auto& [id, callback] : fired) callback();
 }
 

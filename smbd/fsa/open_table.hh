@@ -50,6 +50,20 @@ class Watch {
   std::function<void()> cancel_;
 };
 
+// The watches of one process's table, by file: each fires once, at the next change of
+// the file's record (OpenTable::watch). Not thread-safe: the event loop's.
+class FileWatches {
+ public:
+  [[nodiscard]] Watch add(const FileKey& key, std::function<void()> changed);
+  // Fires, and forgets, every watch of the file; a callback may watch again or change
+  // the table.
+  void notify(const FileKey& key);
+
+ private:
+  std::map<FileKey, std::map<std::uint64_t, std::function<void()>>> watches_;
+  std::uint64_t next_ = 0;
+};
+
 class OpenTable {
  public:
   // Decides on the record as it is whether a new open may join it.
@@ -88,11 +102,10 @@ class LocalOpenTable final : public OpenTable {
 
  private:
   FileRecord record_of(const std::vector<FileOpen*>& opens) const;
-  void notify(const FileKey& key);
+  void notify(const FileKey& key) { watches_.notify(key); }
 
   std::map<FileKey, std::vector<FileOpen*>> files_;
-  std::map<FileKey, std::map<std::uint64_t, std::function<void()>>> watchers_;
-  std::uint64_t next_watch_ = 0;
+  FileWatches watches_;
 };
 
 }  // namespace smb::fsa

@@ -95,22 +95,7 @@ void SharedOpenTable::set_delete_pending(const FileKey& key, bool pending) {
 }
 
 Watch SharedOpenTable::watch(const FileKey& key, std::function<void()> changed) {
-  std::uint64_t id = ++next_watch_;
-  watchers_[key].emplace(id, std::move(changed));
-  return Watch([this, key, id]() {
-    auto it = watchers_.find(key);
-    if (it == watchers_.end()) return;
-    it->second.erase(id);
-    if (it->second.empty()) watchers_.erase(it);
-  });
-}
-
-void SharedOpenTable::notify(const FileKey& key) {
-  auto it = watchers_.find(key);
-  if (it == watchers_.end()) return;
-  auto fired = std::move(it->second);
-  watchers_.erase(it);
-  for (auto& [id, callback] : fired) callback();
+  return watches_.add(key, std::move(changed));
 }
 
 }  // namespace smb::fsa

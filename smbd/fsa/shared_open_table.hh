@@ -36,7 +36,7 @@ class SharedOpenTable final : public OpenTable {
   [[nodiscard]] Watch watch(const FileKey& key, std::function<void()> changed) override;
 
  private:
-  void notify(const FileKey& key);
+  void notify(const FileKey& key) { watches_.notify(key); }
 
   hostwide::OpenSegment& segment_;
   pid_t owner_;
@@ -44,8 +44,7 @@ class SharedOpenTable final : public OpenTable {
   std::uint64_t next_token_ = 0;
   std::map<const FileOpen*, std::uint64_t> tokens_;  // this worker's opens in the segment
   std::map<FileKey, std::vector<FileOpen*>> local_;  // to mark them delete-pending
-  std::map<FileKey, std::map<std::uint64_t, std::function<void()>>> watchers_;
-  std::uint64_t next_watch_ = 0;
+  FileWatches watches_;
 };
 
 }  // namespace smb::fsa

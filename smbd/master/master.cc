@@ -19,6 +19,7 @@
 
 #include "smbd/base/leak_check.hh"
 #include "smbd/base/socket_address.hh"
+#include "smbd/base/unix_socket.hh"
 #include "smbd/conf/log.hh"
 
 namespace smb::server {
@@ -100,23 +101,11 @@ bool Master::bind(std::string& error) {
 // socket (e.g. no lock directory) smbd serves TCP only.
 void Master::bind_rdma_proxy_socket() {
   const std::string& path = settings_.rdma_proxy_socket;
-  sockaddr_un sa{};
-  if (path.empty() || path.size() >= sizeof sa.sun_path) return;
-  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) return;
-  sa.sun_family = AF_UNIX;
-  std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
-  mode_t old = ::umask(077);  // only the owner (root) may connect
-  int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  ::umask(old);
-  if (rc != 0 || ::listen(fd.get(), 128) != 0) {
+  if (path.empty()) return;
+  rdma_listener_ = listen_on_private_socket(path, SOCK_SEQPACKET, 128);
+  if (!rdma_listener_)
     log::warning(nullptr, "master: no SMB Direct: cannot listen on %s: %s", path.c_str(),
                  std::strerror(errno));
-    return;
-  }
-  rdma_listener_ = std::move(fd);
 }
 
 void Master::accept_rdma_channels() {

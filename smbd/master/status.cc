@@ -15,6 +15,7 @@
 
 #include "smbd/base/bytes.hh"
 #include "smbd/base/status_lines.hh"
+#include "smbd/base/unix_socket.hh"
 #include "smbd/conf/config.hh"
 #include "smbd/conf/log.hh"
 #include "smbd/master/master.hh"
@@ -31,23 +32,12 @@ constexpr int kStatusAnswerBuffer = 16 << 20;
 
 void Master::bind_status_socket() {
   const std::string& path = settings_.status_socket;
-  sockaddr_un sa{};
-  if (path.empty() || path.size() >= sizeof sa.sun_path) return;
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) return;
-  sa.sun_family = AF_UNIX;
-  std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
-  mode_t old = ::umask(077);  // what clients are connected is for root only
-  int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  ::umask(old);
-  if (rc != 0 || ::listen(fd.get(), 16) != 0) {
+  if (path.empty()) return;
+  // What clients are connected is for root only.
+  status_listener_ = listen_on_private_socket(path, SOCK_STREAM, 16);
+  if (!status_listener_)
     log::warning(nullptr, "master: no smbstatus: cannot listen on %s: %s", path.c_str(),
                  std::strerror(errno));
-    return;
-  }
-  status_listener_ = std::move(fd);
 }
 
 void Master::accept_status_queries() {
