@@ -300,7 +300,8 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
   status = open_file_data(out.fd, r.writable, plan.share->backend(), out.io);
   out.unmapped = status != NtStatus::SUCCESS && plan.share->backend() == vfs::Backend::pmem;
   if (status != NtStatus::SUCCESS) return status;
-  out.truncate_after_admission = truncate;
+  // An empty file has nothing to lose: its overwrite needs no second step.
+  out.truncate_after_admission = truncate && (r.info.end_of_file != 0 || r.info.allocation_size != 0);
   return NtStatus::SUCCESS;
 }
 
