@@ -1,5 +1,7 @@
 #include "smbd/master/master.hh"
 
+#include "smbd/hostwide/doorbell.hh"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -430,9 +432,14 @@ void Master::reap() {
     std::erase_if(sessions_, [pid](const auto& entry) { return entry.second.owner == pid; });
     // A worker that ended with opens (killed, or crashed) cannot take them out itself.
     if (settings_.open_segment) {
-      if (std::size_t removed = settings_.open_segment->remove_owner(pid); removed != 0)
+      std::size_t removed = settings_.open_segment->remove_owner(pid);
+      if (removed != 0) {
         log::notice(nullptr, "master: %zu open(s) of worker %d removed from the open file table",
                     removed, static_cast<int>(pid));
+        // Whoever waited on what the dead worker held looks at the table again.
+        for (const auto& [live, worker] : workers_)
+          hostwide::ring(hostwide::doorbell_name(settings_.open_segment->host_id(), live));
+      }
     }
   }
 }

@@ -110,6 +110,35 @@ void Worker::start() {
       [](uv_signal_t* s, int) { static_cast<Worker*>(s->data)->client().oplocks().lease_broken(); },
       SIGIO);
 
+  if (config_->open_segment) {
+    std::string error;
+    doorbell_ = hostwide::Doorbell::bind(
+        hostwide::doorbell_name(config_->open_segment->host_id(), ::getpid()), error);
+    if (!doorbell_) {
+      // Other workers could not wake us: waits on them would last until their timeouts.
+      log::error(nullptr, "worker: %s", error.c_str());
+    } else {
+      uv_poll_init(&loop_, &doorbell_poll_, doorbell_->fd());
+      doorbell_poll_.data = this;
+      uv_poll_start(&doorbell_poll_, UV_READABLE, [](uv_poll_t* p, int, int) {
+        auto* self = static_cast<Worker*>(p->data);
+        self->doorbell_->drain();
+        Serving as_process(credentials::process_identity());
+        // A listener may add or forget listeners: walk a copy of the ids.
+        std::vector<std::uint64_t> ids;
+        for (const auto& [id, listener] : self->doorbell_listeners_) ids.push_back(id);
+        for (std::uint64_t id : ids) {
+          auto it = self->doorbell_listeners_.find(id);
+          if (it == self->doorbell_listeners_.end()) continue;
+          auto listener = it->second;  // it may forget itself while it runs
+          listener();
+        }
+      });
+      // Waiting for rings keeps no loop alive by itself.
+      uv_unref(reinterpret_cast<uv_handle_t*>(&doorbell_poll_));
+    }
+  }
+
   // Connections that closed are destroyed outside their own callbacks.
   uv_idle_init(&loop_, &reaper_);
   reaper_.data = this;
@@ -369,6 +398,20 @@ void Worker::idle_exit() {
   stop();
 }
 
+std::uint64_t Worker::on_doorbell(std::function<void()> listener) {
+  std::uint64_t id = next_doorbell_listener_++;
+  doorbell_listeners_.emplace(id, std::move(listener));
+  return id;
+}
+
+void Worker::forget_doorbell(std::uint64_t id) { doorbell_listeners_.erase(id); }
+
+bool Worker::ring(pid_t worker) const {
+  if (!config_->open_segment) return false;
+  return hostwide::ring(hostwide::doorbell_name(config_->open_segment->host_id(), worker)) ==
+         hostwide::Ring::RUNG;
+}
+
 void Worker::report_connection_count() {
   ControlMessage count;
   count.type = ControlType::CONNECTION_COUNT;
@@ -394,6 +437,8 @@ void Worker::stop() {
                          reinterpret_cast<uv_handle_t*>(&between_requests_)}) {
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   }
+  if (doorbell_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&doorbell_poll_)))
+    uv_close(reinterpret_cast<uv_handle_t*>(&doorbell_poll_), nullptr);
   // Closing its last signal handle gives a signal its default action back, which for
   // SIGHUP and SIGTERM ends the process: a reload or a shutdown that reaches a worker
   // while it finishes must not turn its exit into a kill (the master would report it

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "smbd/hostwide/doorbell.hh"
 #include "smbd/master/control.hh"
 #include "smbd/worker/server_state.hh"
 #include "smbd/base/unique_fd.hh"
@@ -58,6 +59,16 @@ class Worker {
   // Runs `fn` on the loop once `delay` has passed.
   void after(std::chrono::milliseconds delay, std::function<void()> fn);
 
+  // Another worker rang this worker's doorbell (hostwide/doorbell.hh): something this
+  // worker may wait for in the host-wide state has changed (an open or a lock gone, a
+  // break to deliver). Each listener runs on the loop, as the process, after every ring;
+  // it looks at the shared state again. The id forgets the listener again.
+  std::uint64_t on_doorbell(std::function<void()> listener);
+  void forget_doorbell(std::uint64_t id);
+  // Rings the doorbell of worker `worker` of this server (false: no such worker now, or
+  // no host-wide table). Never blocks.
+  bool ring(pid_t worker) const;
+
   Connection* connection(std::uint64_t id);
   const Connection* connection(std::uint64_t id) const;
   void connection_closed(std::uint64_t id);
@@ -78,6 +89,10 @@ class Worker {
   uv_signal_t sigterm_{}, sighup_{}, sigio_{};
   uv_idle_t reaper_{};
   uv_prepare_t between_requests_{};  // back to the process identity before each wait
+  std::optional<hostwide::Doorbell> doorbell_;
+  uv_poll_t doorbell_poll_{};
+  std::map<std::uint64_t, std::function<void()>> doorbell_listeners_;
+  std::uint64_t next_doorbell_listener_ = 1;
   ClientState client_;
   std::optional<ClientGuid> owned_guid_;
   std::vector<std::function<void(bool)>> pending_claims_;

@@ -48,6 +48,10 @@ TestServer::TestServer(const ServerOptions& options) {
   if (!users.add(kUser, ::getuid(), kPassword, error)) throw std::runtime_error(error);
   config->users = std::make_shared<const conf::UserDb>(std::move(users));
   config->server_guid[0] = 0x5a;
+  if (options.host_table) {
+    config->open_segment = hostwide::OpenSegment::create(64, error);
+    if (!config->open_segment) throw std::runtime_error(error);
+  }
 
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)

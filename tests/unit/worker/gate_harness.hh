@@ -32,6 +32,7 @@ inline constexpr char kPassword[] = "wonderland";
 struct ServerOptions {
   std::string global;  // extra [global] lines
   std::string share;   // extra lines of [share]
+  bool host_table = false;  // a host-wide open file table (and so a doorbell), as smbd has
 };
 
 class TestServer {
