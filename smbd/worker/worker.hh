@@ -10,10 +10,10 @@
 #include <optional>
 #include <string>
 
+#include "smbd/base/unique_fd.hh"
 #include "smbd/hostwide/doorbell.hh"
 #include "smbd/master/control.hh"
 #include "smbd/worker/server_state.hh"
-#include "smbd/base/unique_fd.hh"
 
 namespace smb::server {
 
