@@ -812,6 +812,8 @@ RunResult run_benchmark(const BenchOptions& o, Progress& progress) {
   (void)before;
   for (auto& s : stats) result.stats.merge(s);
   result.seconds = std::chrono::duration<double>(finished_at - sh.ramp_end).count();
+  result.window_start = std::chrono::duration<double>(sh.ramp_end.time_since_epoch()).count();
+  result.window_end = std::chrono::duration<double>(finished_at.time_since_epoch()).count();
   result.cpu_user = seconds_of(end_usage.ru_utime) - seconds_of(start_usage.ru_utime);
   result.cpu_system = seconds_of(end_usage.ru_stime) - seconds_of(start_usage.ru_stime);
   result.dialect = sh.dialect;
