@@ -292,8 +292,9 @@ void Master::handle_control(pid_t pid) {
     auto message = receive_control(it->second.control.get(), fd);
     if (!message) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      // The worker closed its end; it is reaped on SIGCHLD. Stop polling it.
-      it->second.control.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+      // The worker closed its end; it is reaped on SIGCHLD. Stop polling it: poll()
+      // skips a negative descriptor (one that is always readable would spin the loop).
+      it->second.control.reset();
       it->second.connections = 0;
       return;
     }
