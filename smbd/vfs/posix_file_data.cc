@@ -18,6 +18,12 @@ namespace {
 
 constexpr std::uint64_t kMaxOffset = static_cast<std::uint64_t>(std::numeric_limits<off_t>::max());
 
+// A file system that keeps its pages in memory is read on the loop up to this much at a
+// time: larger copies go to the pool, so that the loop sends other answers meanwhile
+// (measured: 1 MiB reads on the loop cut sequential READ throughput by a third; 4 KiB
+// reads on the loop double the random READ rate).
+constexpr std::size_t kInMemoryLoopRead = 128 * 1024;
+
 }  // namespace
 
 NtStatus PosixFileData::read(std::uint64_t offset, MutableByteSpan buffer,
@@ -50,7 +56,7 @@ bool PosixFileData::read_nowait(std::uint64_t offset, MutableByteSpan buffer,
     case NowaitRead::NEVER:
       return false;
     case NowaitRead::IN_MEMORY:
-      return read_in_memory(offset, buffer, done);
+      return buffer.size() <= kInMemoryLoopRead && read_in_memory(offset, buffer, done);
     case NowaitRead::UNKNOWN:
     case NowaitRead::NOWAIT:
       break;
@@ -65,7 +71,7 @@ bool PosixFileData::read_nowait(std::uint64_t offset, MutableByteSpan buffer,
     const bool in_memory = ::fstatfs(fd_->get(), &fs) == 0 &&
                            (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC);
     nowait_.store(in_memory ? NowaitRead::IN_MEMORY : NowaitRead::NEVER, std::memory_order_relaxed);
-    return in_memory && read_in_memory(offset, buffer, done);
+    return in_memory && buffer.size() <= kInMemoryLoopRead && read_in_memory(offset, buffer, done);
   }
   nowait_.store(NowaitRead::NOWAIT, std::memory_order_relaxed);
   if (static_cast<std::size_t>(n) < buffer.size()) {
