@@ -16,10 +16,13 @@ const char* usage() {
          "  --dialect D[-D]       2.0.2 2.1 3.0 3.0.2 3.1.1, or a range (default 2.0.2-3.1.1)\n"
          "  --sign                sign every message\n"
          "  --encrypt CIPHER      aes-128-gcm aes-256-gcm aes-128-ccm aes-256-ccm\n"
-         "  --transport T         tcp, or rdma: SMB Direct, every message inline\n"
+         "  --transport T         tcp, or rdma: SMB Direct\n"
          "                        (default port 5445)\n"
          "  --rdma-fabric F       verbs (rdma-core, default) or soft (this project's\n"
          "                        software fabric)\n"
+         "  --rdma-channel C      rdma: READ and WRITE data inline in the messages\n"
+         "                        (default), or through RDMA channels: v1 (RDMA_V1)\n"
+         "                        or v1-invalidate (RDMA_V1_INVALIDATE)\n"
          "  --connections N       TCP connections (default 1); jobs are spread over them\n"
          "  --jobs N              independent workers, each with its own files (default 1)\n"
          "  --iodepth N           requests in flight per job (default 1)\n"
@@ -279,6 +282,11 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
       if (!value(v)) return "--transport needs a value";
       if (v != "tcp" && v != "rdma") return "unknown transport " + v;
       o.transport = v;
+    } else if (name == "--rdma-channel") {
+      if (!value(v)) return "--rdma-channel needs a value";
+      if (v != "inline" && v != "v1" && v != "v1-invalidate")
+        return "unknown RDMA channel " + v + " (inline, v1 or v1-invalidate)";
+      o.rdma_channel = v;
     } else if (name == "--rdma-fabric") {
       if (!value(v)) return "--rdma-fabric needs a value";
       if (v != "verbs" && v != "soft") return "unknown fabric " + v + " (verbs or soft)";
@@ -377,6 +385,8 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
   }
   if (!have_target) return "no target //host[:port]/share";
   if (o.transport == "rdma" && !o.port_given) o.port = 5445;  // [MS-SMBD] 2.1
+  if (o.rdma_channel != "inline" && o.transport != "rdma")
+    return "--rdma-channel needs --transport rdma";
   if (!have_password && !o.user.empty()) {
     if (const char* env = std::getenv("SMB_PASSWORD")) o.password = env;
   }

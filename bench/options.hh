@@ -34,8 +34,12 @@ struct BenchOptions {
   std::uint16_t max_dialect = 0x0311;
   bool sign = false;
   std::optional<crypto::Cipher> encrypt;
-  std::string transport = "tcp";      // tcp | rdma (SMB Direct, inline messages)
+  std::string transport = "tcp";      // tcp | rdma (SMB Direct)
   std::string rdma_fabric = "verbs";  // rdma: verbs | soft
+  // rdma: how READ and WRITE data travel: inline in the messages, or through an RDMA
+  // channel (SMB2_CHANNEL_RDMA_V1, or _V1_INVALIDATE: the server invalidates the client's
+  // registration with its answer, and the client registers the buffer again).
+  std::string rdma_channel = "inline";  // inline | v1 | v1-invalidate
   bool port_given = false;
   unsigned connections = 1;
   unsigned jobs = 1;

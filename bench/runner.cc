@@ -130,11 +130,14 @@ struct Shared {
 
 class Job {
  public:
-  Job(Shared& sh, Connection& c, std::uint32_t io_max, const Tree& tree, unsigned index,
-      std::uint64_t op_limit)
+  // `rdma`: READ and WRITE through RDMA channels of this SMB Direct connection (null:
+  // the data travels inline).
+  Job(Shared& sh, Connection& c, client::RdmaClient* rdma, std::uint32_t io_max, const Tree& tree,
+      unsigned index, std::uint64_t op_limit)
       : sh_(sh),
         o_(sh.o),
         c_(c),
+        rdma_(rdma),
         io_max_(io_max),
         tree_(tree),
         index_(index),
@@ -158,7 +161,11 @@ class Job {
   };
   struct Slot {
     Bytes buffer;
+    // The buffer registered for the server's RDMA Read or Write (RDMA channels only).
+    std::unique_ptr<client::RdmaBuffer> region;
   };
+  // The slot's registration, made again where the server invalidated the last one.
+  const client::RdmaBuffer& region_of(Slot& slot);
 
   std::string path(const std::string& leaf) const { return o_.directory + "\\" + leaf; }
   std::string prefix() const { return "j" + std::to_string(index_); }
@@ -170,6 +177,8 @@ class Job {
   void complete(Slot& slot, Clock::time_point began, std::uint64_t bytes, int kind, NtStatus s);
   void fail(const std::string& what, NtStatus s);
   void issue_io(Slot& slot);
+  void read_done(Slot& slot, Clock::time_point began, std::size_t fi, std::uint64_t block,
+                 std::uint64_t offset, NtStatus s, ByteSpan data);
   void issue_replay(Slot& slot);
   Pattern pattern(std::size_t file) const {
     return Pattern(o_.seed, static_cast<std::uint32_t>(index_ * 65536 + file));
@@ -178,6 +187,7 @@ class Job {
   Shared& sh_;
   const BenchOptions& o_;
   Connection& c_;
+  client::RdmaClient* rdma_;
   std::uint32_t io_max_;  // largest READ/WRITE length on this connection
   Tree tree_;
   unsigned index_;
@@ -209,6 +219,25 @@ void Job::layout(File& f) {
   std::uint32_t chunk = std::min<std::uint32_t>(1u << 20, io_max_);
   chunk = std::max(chunk - chunk % o_.bs, o_.bs);
   Pattern p = pattern(static_cast<std::size_t>(&f - files_.data()));
+  if (rdma_ != nullptr) {
+    // Through the RDMA channel (chunks may be larger than an inline WRITE), one at a time.
+    Bytes chunk_buffer(chunk);
+    std::string error;
+    auto region = rdma_->register_buffer(chunk_buffer, error);
+    if (!region) throw client::Error(NtStatus::INSUFFICIENT_RESOURCES, "register: " + error);
+    for (std::uint64_t at = 0; at < o_.size;) {
+      auto n = static_cast<std::uint32_t>(std::min<std::uint64_t>(chunk, o_.size - at));
+      p.fill(std::span<std::uint8_t>(chunk_buffer.data(), n), at, 1);
+      if (!region->valid()) region = rdma_->register_buffer(chunk_buffer, error);
+      if (!region) throw client::Error(NtStatus::INSUFFICIENT_RESOURCES, "register: " + error);
+      std::uint32_t count = 0;
+      NtStatus s = rdma_->write(tree_, f.id, at, n, *region, 0, false, count);
+      if (s != NtStatus::SUCCESS || count != n) throw client::Error(s, "laying out " + f.name);
+      at += n;
+    }
+    std::fill(f.gen.begin(), f.gen.end(), 1u);
+    return;
+  }
   std::uint64_t at = 0;
   unsigned outstanding = 0;
   NtStatus failed = NtStatus::SUCCESS;
@@ -293,8 +322,18 @@ void Job::setup() {
       for (const ReplayOp& op : sh_.replay) largest = std::max(largest, op.length);
       slot->buffer.assign(largest, 0x5A);
     }
+    if (rdma_ != nullptr && io) (void)region_of(*slot);
     slots_.push_back(std::move(slot));
   }
+}
+
+const client::RdmaBuffer& Job::region_of(Slot& slot) {
+  if (!slot.region || !slot.region->valid()) {
+    std::string error;
+    slot.region = rdma_->register_buffer(slot.buffer, error);
+    if (!slot.region) throw client::Error(NtStatus::INSUFFICIENT_RESOURCES, "register: " + error);
+  }
+  return *slot.region;
 }
 
 void Job::start() {
@@ -476,43 +515,64 @@ void Job::issue_io(Slot& slot) {
   std::uint64_t offset = block * o_.bs;
   auto began = Clock::now();
   ++issued_, ++in_flight_;
+  const bool invalidate = o_.rdma_channel == "v1-invalidate";
   if (write) {
     std::uint32_t gen = f.gen[block] + 1;
     if (o_.verify) pattern(fi).fill(slot.buffer, offset, gen);
-    c_.write_async(tree_, f.id, offset, slot.buffer,
-                   [this, &slot, began, fi, block, gen](NtStatus s, std::uint32_t count) {
-                     File& file = files_[fi];
-                     file.busy[block] = false;
-                     if (s == NtStatus::SUCCESS && count != o_.bs) {
-                       fail("short write", s);
-                       s = NtStatus::UNSUCCESSFUL;
-                     }
-                     if (s == NtStatus::SUCCESS)
-                       file.gen[block] = gen;
-                     else
-                       file.gen[block] = 0;  // unknown now: not verified again
-                     complete(slot, began, s == NtStatus::SUCCESS ? o_.bs : 0, 2, s);
-                   });
+    auto written = [this, &slot, began, fi, block, gen](NtStatus s, std::uint32_t count) {
+      File& file = files_[fi];
+      file.busy[block] = false;
+      if (s == NtStatus::SUCCESS && count != o_.bs) {
+        fail("short write", s);
+        s = NtStatus::UNSUCCESSFUL;
+      }
+      if (s == NtStatus::SUCCESS)
+        file.gen[block] = gen;
+      else
+        file.gen[block] = 0;  // unknown now: not verified again
+      complete(slot, began, s == NtStatus::SUCCESS ? o_.bs : 0, 2, s);
+    };
+    if (rdma_ != nullptr) {
+      // The server RDMA-reads the data from the slot's registered buffer.
+      rdma_->write_async(tree_, f.id, offset, o_.bs, region_of(slot), 0, invalidate, written);
+      return;
+    }
+    c_.write_async(tree_, f.id, offset, slot.buffer, written);
   } else {
+    if (rdma_ != nullptr) {
+      // The server RDMA-writes the data into the slot's registered buffer.
+      rdma_->read_async(tree_, f.id, offset, o_.bs, region_of(slot), 0, invalidate,
+                        [this, &slot, began, fi, block, offset](NtStatus s, std::uint32_t count) {
+                          read_done(slot, began, fi, block, offset, s,
+                                    ByteSpan(slot.buffer.data(), std::min<std::size_t>(
+                                                                     count, slot.buffer.size())));
+                        });
+      return;
+    }
     c_.read_async(tree_, f.id, offset, o_.bs,
                   [this, &slot, began, fi, block, offset](NtStatus s, ByteSpan data) {
-                    File& file = files_[fi];
-                    file.busy[block] = false;
-                    if (s == NtStatus::SUCCESS && o_.verify && file.gen[block] != 0) {
-                      Pattern::Check c = pattern(fi).verify(data, offset, file.gen[block], o_.size);
-                      if (data.size() != o_.bs) {
-                        c.ok = false;
-                        c.diagnosis = "short read of " + std::to_string(data.size()) + " bytes";
-                      }
-                      stats_.verified_bytes += data.size();
-                      if (!c.ok) {
-                        ++stats_.verify_failures;
-                        stats_.note("verify " + file.name + ": " + c.diagnosis);
-                      }
-                    }
-                    complete(slot, began, s == NtStatus::SUCCESS ? data.size() : 0, 1, s);
+                    read_done(slot, began, fi, block, offset, s, data);
                   });
   }
+}
+
+void Job::read_done(Slot& slot, Clock::time_point began, std::size_t fi, std::uint64_t block,
+                    std::uint64_t offset, NtStatus s, ByteSpan data) {
+  File& file = files_[fi];
+  file.busy[block] = false;
+  if (s == NtStatus::SUCCESS && o_.verify && file.gen[block] != 0) {
+    Pattern::Check c = pattern(fi).verify(data, offset, file.gen[block], o_.size);
+    if (data.size() != o_.bs) {
+      c.ok = false;
+      c.diagnosis = "short read of " + std::to_string(data.size()) + " bytes";
+    }
+    stats_.verified_bytes += data.size();
+    if (!c.ok) {
+      ++stats_.verify_failures;
+      stats_.note("verify " + file.name + ": " + c.diagnosis);
+    }
+  }
+  complete(slot, began, s == NtStatus::SUCCESS ? data.size() : 0, 1, s);
 }
 
 void Job::issue_replay(Slot& slot) {
@@ -583,6 +643,36 @@ void Job::issue_replay(Slot& slot) {
 // read checked during the run is still checked.
 void Job::final_verify() {
   if (!o_.verify || o_.workload != Workload::io) return;
+  if (rdma_ != nullptr && !slots_.empty()) {
+    // Through the RDMA channel too, one block at a time in the first slot's buffer (the
+    // blocks may be larger than an inline READ).
+    Slot& slot = *slots_.front();
+    for (std::size_t fi = 0; fi < files_.size(); ++fi) {
+      File& f = files_[fi];
+      for (std::uint64_t b = 0; b < f.gen.size(); ++b) {
+        if (f.gen[b] == 0) continue;
+        std::uint32_t count = 0;
+        NtStatus s = rdma_->read(tree_, f.id, b * o_.bs, o_.bs, region_of(slot), 0,
+                                 o_.rdma_channel == "v1-invalidate", count);
+        if (s != NtStatus::SUCCESS) {
+          fail("verify read failed", s);
+          continue;
+        }
+        ByteSpan data(slot.buffer.data(), std::min<std::size_t>(count, slot.buffer.size()));
+        Pattern::Check c = pattern(fi).verify(data, b * o_.bs, f.gen[b], o_.size);
+        if (data.size() != o_.bs) {
+          c.ok = false;
+          c.diagnosis = "short read";
+        }
+        stats_.verified_bytes += data.size();
+        if (!c.ok) {
+          ++stats_.verify_failures;
+          stats_.note("verify " + f.name + ": " + c.diagnosis);
+        }
+      }
+    }
+    return;
+  }
   for (std::size_t fi = 0; fi < files_.size(); ++fi) {
     File& f = files_[fi];
     std::uint64_t blocks = f.gen.size();
@@ -688,7 +778,11 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
     std::uint64_t sid = c->session_setup(cred);
     Tree tree = c->tree_connect(sid, "\\\\" + o.host + "\\" + o.share);
     std::uint32_t io_max = std::min(c->max_read_size(), c->max_write_size());
-    if (rdma) {
+    const bool rdma_channels = rdma && o.rdma_channel != "inline";
+    if (rdma_channels) {
+      // One RDMA transfer moves at most MaxReadWriteSize ([MS-SMBD] 3.1.1.1).
+      io_max = std::min(io_max, rdma->negotiated().max_read_write_size);
+    } else if (rdma) {
       // Inline over SMB Direct a READ response or WRITE request is one fragmented message
       // ([MS-SMBD] 3.1.5.3): leave room for the SMB2 and transform headers.
       auto n = rdma->negotiated();
@@ -698,7 +792,10 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
     if (o.workload == Workload::io && o.bs > io_max)
       throw client::Error(NtStatus::INVALID_PARAMETER,
                           "--bs is larger than the maximum read/write size " +
-                              std::to_string(io_max) + (rdma ? " (inline over SMB Direct)" : ""));
+                              std::to_string(io_max) +
+                              (rdma_channels ? " (SMB Direct MaxReadWriteSize)"
+                               : rdma        ? " (inline over SMB Direct)"
+                                             : ""));
     if (index == 0) {
       std::lock_guard lock(sh.mutex);
       sh.dialect = dialect_name(c->dialect());
@@ -720,7 +817,8 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
     for (unsigned j = index; j < o.jobs; j += o.connections) {
       std::uint64_t limit = 0;
       if (o.ops != 0) limit = o.ops / o.jobs + (j < o.ops % o.jobs ? 1 : 0);
-      jobs.push_back(std::make_unique<Job>(sh, *c, io_max, tree, j, limit));
+      jobs.push_back(std::make_unique<Job>(sh, *c, rdma_channels ? rdma.get() : nullptr, io_max,
+                                           tree, j, limit));
       jobs.back()->setup();
     }
     arrived = true;

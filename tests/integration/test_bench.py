@@ -92,6 +92,61 @@ for _w in compare.WORKLOADS:
 
 
 @unittest.skipUnless(smbtest.default_kind() == "self",
+                     "SMB Direct is this server's (rdmaproxy); Samba has none")
+class SmbDirectChannels(unittest.TestCase):
+    """smbbench over SMB Direct (rdmaproxy on the software fabric) with READ and WRITE
+    through RDMA channels, as a real client moves large I/O, and inline: every byte
+    written is read back and compared."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not SMBBENCH or not os.access(SMBBENCH, os.X_OK):
+            raise RuntimeError("SMBBENCH_BIN must name the smbbench program")
+        cls.server = smbtest.Server("self").start()
+        cls.rdma_port = cls.server.start_rdmaproxy("soft")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def run_smbbench(self, *args):
+        s = self.server
+        cmd = [SMBBENCH, f"//127.0.0.1:{self.rdma_port}/{s.share}", "-U",
+               f"{s.user}%{s.password}", "--transport", "rdma", "--rdma-fabric", "soft",
+               "--quiet", "--verify", "--json", os.path.join(s.base, "smbbench.json")] + list(args)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        shown = " ".join(compare._redact(cmd))
+        self.assertEqual(p.returncode, 0, f"{shown}\n{p.stdout}\n{p.stderr}")
+        with open(os.path.join(s.base, "smbbench.json")) as f:
+            j = json.load(f)
+        self.assertEqual(j["verify_failures"], 0, shown)
+        self.assertEqual(j["errors"], 0, shown)
+        self.assertGreater(j["verified_bytes"], 0, shown)
+        return j
+
+    def test_rdma_v1_random_read_write(self):
+        self.run_smbbench("--rdma-channel", "v1", "--rw", "randrw", "--bs", "64k",
+                          "--size", "8M", "--ops", "300", "--iodepth", "4")
+
+    def test_rdma_v1_invalidate_large_blocks(self):
+        # 1 MiB blocks: more than an inline READ or WRITE holds over SMB Direct.
+        j = self.run_smbbench("--rdma-channel", "v1-invalidate", "--rw", "rw", "--bs", "1M",
+                              "--size", "16M", "--ops", "32", "--iodepth", "2")
+        self.assertEqual(j["bs"], 1 << 20)
+
+    def test_inline_and_a_refused_block_size(self):
+        self.run_smbbench("--rw", "randrw", "--bs", "16k", "--size", "4M", "--ops", "200",
+                          "--iodepth", "4")
+        s = self.server
+        p = subprocess.run([SMBBENCH, f"//127.0.0.1:{self.rdma_port}/{s.share}", "-U",
+                            f"{s.user}%{s.password}", "--transport", "rdma",
+                            "--rdma-fabric", "soft", "--quiet", "--bs", "1M", "--size", "4M",
+                            "--ops", "4"], capture_output=True, text=True, timeout=120)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("inline over SMB Direct", p.stderr + p.stdout)
+
+
+@unittest.skipUnless(smbtest.default_kind() == "self",
                      "the comparison runs with SMBTEST_KIND=self (it starts both servers)")
 class CompareScript(unittest.TestCase):
     def test_quick_comparison_end_to_end(self):

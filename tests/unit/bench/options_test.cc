@@ -82,6 +82,21 @@ TEST_CASE("SMB Direct transport: port 5445 unless given") {
   CHECK(parse_options({"//h:7000/s", "--transport=rdma", "--rdma-fabric", "soft"}, p).empty());
   CHECK(p.port == 7000);
   CHECK(p.rdma_fabric == "soft");
+  CHECK(p.rdma_channel == "inline");
+}
+
+TEST_CASE("RDMA channels: v1 and v1-invalidate over SMB Direct only") {
+  BenchOptions o;
+  CHECK(parse_options({"//h/s", "--transport", "rdma", "--rdma-channel", "v1"}, o).empty());
+  CHECK(o.rdma_channel == "v1");
+  BenchOptions p;
+  CHECK(parse_options({"//h/s", "--transport", "rdma", "--rdma-channel=v1-invalidate"}, p).empty());
+  CHECK(p.rdma_channel == "v1-invalidate");
+  BenchOptions q;
+  CHECK(parse_options({"//h/s", "--rdma-channel", "v1"}, q) ==
+        "--rdma-channel needs --transport rdma");
+  BenchOptions r;
+  CHECK_FALSE(parse_options({"//h/s", "--transport", "rdma", "--rdma-channel", "v2"}, r).empty());
 }
 
 TEST_CASE("command line errors") {
