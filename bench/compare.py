@@ -71,10 +71,13 @@ class Workload:
     """
 
     def __init__(self, name, title, tool, metric, *, args=(), quick_args=(), crypto="plain",
-                 direction=None, test=None, p99=False):
+                 direction=None, test=None, p99=False, smb_direct=False, baseline=None):
         self.name, self.title, self.tool, self.metric = name, title, tool, metric
         self.args, self.quick_args = list(args), list(quick_args)
         self.crypto, self.direction, self.test, self.p99 = crypto, direction, test, p99
+        # SMB Direct rows run against this server only (Samba has no SMB Direct), through
+        # rdmaproxy on the software fabric, and are compared with the TCP row `baseline`.
+        self.smb_direct, self.baseline = smb_direct, baseline
 
 
 CRYPTO_BENCH_ARGS = {"plain": [], "signed": ["--sign"], "encrypted": ["--encrypt", "aes-128-gcm"]}
@@ -130,6 +133,17 @@ def _matrix():
                 f"smbclient-{verb}-{crypto}",
                 f"smbclient {verb} 1 GiB, SMB3_11, {CRYPTO_TITLES[crypto]}",
                 "smbclient", "MiB/s", crypto=crypto, direction=direction))
+    for direction in ("read", "write"):
+        extra = ["--rw", direction, "--transport", "rdma", "--rdma-fabric", "soft",
+                 "--rdma-channel", "v1"]
+        rows.append(Workload(
+            f"smbdirect-seq-{direction}-rdma",
+            f"256 MiB sequential {direction}, 1 MiB I/O QD 8, SMB Direct (software fabric), "
+            "RDMA channel",
+            "smbbench", "MiB/s",
+            args=extra + ["--bs", "1M", "--size", "256M", "--ops", "256", "--iodepth", "8"],
+            quick_args=extra + SEQ_QUICK, direction=direction, smb_direct=True,
+            baseline=f"seq-{direction}-plain"))
     rows.append(Workload("torture-echo", "smbtorture smb2.bench.echo, nprocs 4 qdepth 4",
                          "smbtorture", "ops/s", test="smb2.bench.echo"))
     rows.append(Workload("torture-oplock1", "smbtorture smb2.bench.oplock1",
@@ -145,7 +159,8 @@ WORKLOADS = _matrix()
 
 def smbbench_command(smbbench, server, workload, *, quick, verify, json_file=None):
     """The smbbench command line of `workload` against a started smbtest.Server."""
-    cmd = [smbbench, f"//{server.host}:{server.port}/{server.share}",
+    port = server.rdma_port if workload.smb_direct else server.port
+    cmd = [smbbench, f"//{server.host}:{port}/{server.share}",
            "-U", f"{server.user}%{server.password}", "--dialect", "3.1.1", "--quiet",
            "--dir", f"bench-{workload.name}"]
     cmd += workload.quick_args if quick else workload.args
@@ -505,7 +520,7 @@ def machine_description(build_dir):
 def build(build_dir):
     """cmake + ninja for the three programs; returns their paths."""
     t0 = time.monotonic()
-    targets = ["smbd", "smbd-passwd", "smbbench"]
+    targets = ["smbd", "smbd-passwd", "smbbench", "rdmaproxy"]
     steps = [["cmake", "-S", REPO, "-B", build_dir, "-G", "Ninja",
               "-DCMAKE_BUILD_TYPE=Release"],
              ["ninja", "-C", build_dir] + targets]
@@ -567,7 +582,7 @@ def measured(results):
 def short_rows(rows, results, reps):
     """{(kind, name): runs} for every row and server measured in fewer runs than asked."""
     return {(k, w.name): measured(results[k][w.name]) for w in rows for k in KINDS
-            if measured(results[k][w.name]) < reps}
+            if measured(results[k][w.name]) < reps and not (w.smb_direct and k != "self")}
 
 
 def evaluate(rows, results, loopback):
@@ -579,7 +594,16 @@ def evaluate(rows, results, loopback):
             return "not measured"
         return "met" if (ratio >= goal if higher else ratio <= goal) else "MISSED"
 
+    by_name = {w.name: w for w in rows}
     for w in rows:
+        if w.smb_direct:
+            # Against this server's own TCP row of the same run: no Samba column.
+            ours = median_of(results["self"][w.name])
+            base = median_of(results["self"][w.baseline]) if w.baseline in by_name else None
+            ratio = ours / base if ours and base else None
+            table.append((w, f"{w.metric} (Samba column: this smbd over TCP)", ours, base,
+                          ratio, "–", "info"))
+            continue
         ours, samba = (median_of(results[k][w.name]) for k in KINDS)
         ratio = ours / samba if ours and samba else None
         table.append((w, w.metric, ours, samba, ratio, f"≥ {GOAL_THROUGHPUT_RATIO}×",
@@ -839,10 +863,20 @@ def main(argv=None):
     else:
         smbd, smbd_passwd, smbbench = build(args.build_dir)
     os.environ["SMBD_BIN"], os.environ["SMBD_PASSWD_BIN"] = smbd, smbd_passwd
+    if not os.environ.get("RDMAPROXY_BIN"):
+        proxy = os.path.join(_build_dir_of(smbd) or args.build_dir, "rdmaproxy", "rdmaproxy")
+        if os.access(proxy, os.X_OK):
+            os.environ["RDMAPROXY_BIN"] = proxy
 
     rows = [w for w in WORKLOADS if not args.only or any(o in w.name for o in args.only)]
     if not rows:
         raise SystemExit("no workload matches --only")
+    if any(w.smb_direct for w in rows) and not os.environ.get("RDMAPROXY_BIN"):
+        if smbtest.REQUIRE_ALL:
+            raise SystemExit("rdmaproxy is not built (RDMAPROXY_BIN), and "
+                             "SMB_TEST_REQUIRE_ALL=1 requires every row")
+        print("rdmaproxy not found: the SMB Direct rows are skipped")
+        rows = [w for w in rows if not w.smb_direct]
     if not os.access(SMBTORTURE, os.X_OK):
         if smbtest.REQUIRE_ALL:
             raise SystemExit("smbtorture is not installed (samba-testsuite), and "
@@ -875,6 +909,10 @@ def main(argv=None):
             print(f"starting {KIND_NAMES[kind]}", flush=True)
             servers[kind] = start_server(kind)
             print(f"  port {servers[kind].port}, share {servers[kind].share_path}", flush=True)
+        if any(w.smb_direct for w in rows):
+            servers["self"].rdma_port = servers["self"].start_rdmaproxy("soft")
+            print(f"  rdmaproxy (software fabric) on port {servers['self'].rdma_port}",
+                  flush=True)
         # Warm the tmpfs shares up: write and delete 1 GiB once.
         warm = next(w for w in WORKLOADS if w.name == "seq-write-plain")
         for kind in KINDS:
@@ -896,6 +934,8 @@ def main(argv=None):
             order = KINDS if rep % 2 == 0 else tuple(reversed(KINDS))
             for w in rows:
                 for kind in order:
+                    if w.smb_direct and kind != "self":
+                        continue
                     s = servers[kind]
                     if not s.alive():
                         r = {"ok": False, "cmd": [], "error": f"server exited "
