@@ -144,6 +144,17 @@ def _matrix():
             args=extra + ["--bs", "1M", "--size", "256M", "--ops", "256", "--iodepth", "8"],
             quick_args=extra + SEQ_QUICK, direction=direction, smb_direct=True,
             baseline=f"seq-{direction}-plain"))
+    # Multi-channel: one session over 2 TCP connections and 2 SMB Direct channels.
+    extra = ["--rw", "read", "--multichannel", "--connections", "2", "--rdma-connections", "2",
+             "--rdma-fabric", "soft", "--rdma-channel", "v1", "--jobs", "4"]
+    rows.append(Workload(
+        "smbdirect-multichannel-seq-read",
+        "256 MiB sequential read, 1 MiB I/O QD 2 on each of 4 jobs, one session over 2 TCP "
+        "and 2 SMB Direct channels (software fabric, RDMA channel)",
+        "smbbench", "MiB/s",
+        args=extra + ["--bs", "1M", "--size", "64M", "--ops", "256", "--iodepth", "2"],
+        quick_args=extra + ["--bs", "1M", "--size", "4M", "--ops", "16", "--iodepth", "2"],
+        direction="read", smb_direct=True, baseline="seq-read-plain"))
     rows.append(Workload("torture-echo", "smbtorture smb2.bench.echo, nprocs 4 qdepth 4",
                          "smbtorture", "ops/s", test="smb2.bench.echo"))
     rows.append(Workload("torture-oplock1", "smbtorture smb2.bench.oplock1",
@@ -159,11 +170,17 @@ WORKLOADS = _matrix()
 
 def smbbench_command(smbbench, server, workload, *, quick, verify, json_file=None):
     """The smbbench command line of `workload` against a started smbtest.Server."""
-    port = server.rdma_port if workload.smb_direct else server.port
+    args = workload.quick_args if quick else workload.args
+    # SMB Direct rows go to rdmaproxy, but multi-channel ones start on TCP and bind their
+    # SMB Direct channels (to --rdma-port) to that session.
+    port = server.rdma_port if workload.smb_direct and "--multichannel" not in args \
+        else server.port
     cmd = [smbbench, f"//{server.host}:{port}/{server.share}",
            "-U", f"{server.user}%{server.password}", "--dialect", "3.1.1", "--quiet",
            "--dir", f"bench-{workload.name}"]
-    cmd += workload.quick_args if quick else workload.args
+    if workload.smb_direct and "--multichannel" in args:
+        cmd += ["--rdma-port", str(server.rdma_port)]
+    cmd += args
     if verify:
         cmd.append("--verify")
     if json_file:

@@ -20,6 +20,10 @@ const char* usage() {
          "                        (default port 5445)\n"
          "  --rdma-fabric F       verbs (rdma-core, default) or soft (this project's\n"
          "                        software fabric)\n"
+         "  --multichannel        every connection is a channel of one session\n"
+         "  --rdma-connections M  with --multichannel: M SMB Direct channels besides\n"
+         "                        (to --rdma-port, default 5445); jobs are spread over\n"
+         "                        every channel\n"
          "  --rdma-channel C      rdma: READ and WRITE data inline in the messages\n"
          "                        (default), or through RDMA channels: v1 (RDMA_V1)\n"
          "                        or v1-invalidate (RDMA_V1_INVALIDATE)\n"
@@ -287,6 +291,15 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
       if (v != "inline" && v != "v1" && v != "v1-invalidate")
         return "unknown RDMA channel " + v + " (inline, v1 or v1-invalidate)";
       o.rdma_channel = v;
+    } else if (name == "--multichannel") {
+      o.multichannel = true;
+    } else if (name == "--rdma-connections") {
+      if (!value(v) || !parse_unsigned(v, 64, n)) return "--rdma-connections needs 0 to 64";
+      o.rdma_connections = static_cast<unsigned>(n);
+    } else if (name == "--rdma-port") {
+      if (!value(v) || !parse_unsigned(v, 65535, n) || n == 0)
+        return "--rdma-port needs a port number";
+      o.rdma_port = static_cast<std::uint16_t>(n);
     } else if (name == "--rdma-fabric") {
       if (!value(v)) return "--rdma-fabric needs a value";
       if (v != "verbs" && v != "soft") return "unknown fabric " + v + " (verbs or soft)";
@@ -385,8 +398,11 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
   }
   if (!have_target) return "no target //host[:port]/share";
   if (o.transport == "rdma" && !o.port_given) o.port = 5445;  // [MS-SMBD] 2.1
-  if (o.rdma_channel != "inline" && o.transport != "rdma")
-    return "--rdma-channel needs --transport rdma";
+  if (o.rdma_connections > 0 && !o.multichannel)
+    return "--rdma-connections needs --multichannel";
+  if (o.rdma_channel != "inline" && o.transport != "rdma" && o.rdma_connections == 0)
+    return "--rdma-channel needs SMB Direct (--transport rdma or --rdma-connections)";
+  if (o.multichannel && o.max_dialect < 0x0300) return "--multichannel needs dialect 3.0 or later";
   if (!have_password && !o.user.empty()) {
     if (const char* env = std::getenv("SMB_PASSWORD")) o.password = env;
   }

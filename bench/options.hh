@@ -24,6 +24,9 @@ enum class Workload {
 enum class RwMode { read, write, randread, randwrite, randrw, rw };
 
 struct BenchOptions {
+  // Connections in all: --connections, and the SMB Direct channels of --multichannel.
+  unsigned channels() const { return connections + rdma_connections; }
+
   std::string host;
   std::uint16_t port = 445;
   std::string share;
@@ -41,6 +44,11 @@ struct BenchOptions {
   // registration with its answer, and the client registers the buffer again).
   std::string rdma_channel = "inline";  // inline | v1 | v1-invalidate
   bool port_given = false;
+  // Multi-channel: every connection is a channel of one session (one ClientGuid), and
+  // rdma_connections SMB Direct channels (to rdma_port) are bound to it besides.
+  bool multichannel = false;
+  unsigned rdma_connections = 0;
+  std::uint16_t rdma_port = 5445;
   unsigned connections = 1;
   unsigned jobs = 1;
   unsigned iodepth = 1;

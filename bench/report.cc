@@ -74,7 +74,7 @@ std::string format_table(const BenchOptions& o, const RunResult& r) {
     what += std::string(" ") + rw_name(o.rw) + " bs " + format_size(o.bs) + " size " +
             format_size(o.size);
   out += printf_string("workload %s  connections %u jobs %u iodepth %u nrfiles %u  %.2f s%s\n",
-                       what.c_str(), std::min(o.connections, o.jobs), o.jobs, o.iodepth, o.nrfiles,
+                       what.c_str(), std::min(o.channels(), o.jobs), o.jobs, o.iodepth, o.nrfiles,
                        r.seconds, o.verify ? "  verify" : "");
   out += printf_string("%-7s %10s %11s %9s %8s %8s %8s %8s %8s %9s\n", "", "ops", "IOPS", "MB/s",
                        "min", "p50", "p90", "p99", "p99.9", "max(us)");
@@ -109,7 +109,9 @@ std::string format_json(const BenchOptions& o, const RunResult& r) {
   j["rw"] = rw_name(o.rw);
   j["bs"] = o.bs;
   j["size"] = o.size;
-  j["connections"] = std::min(o.connections, o.jobs);
+  j["connections"] = std::min(o.channels(), o.jobs);
+  j["multichannel"] = o.multichannel;
+  j["rdma_connections"] = o.rdma_connections;
   j["jobs"] = o.jobs;
   j["iodepth"] = o.iodepth;
   j["nrfiles"] = o.nrfiles;

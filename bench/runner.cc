@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <condition_variable>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -126,6 +127,16 @@ struct Shared {
   std::mutex mutex;
   std::string failure;
   std::string dialect, signing, encryption;
+  unsigned channels = 1;  // connections in all
+  // Multi-channel (o.multichannel): the first connection's session, which the others
+  // bind to once it is ready; it logs off only when they have all finished with it.
+  Guid client_guid{};
+  std::condition_variable changed;  // with `mutex`
+  Connection* primary = nullptr;
+  std::uint64_t session_id = 0;
+  Tree tree;
+  unsigned others_bound = 0;  // channels bound, or given up
+  unsigned others_done = 0;   // channels finished with the session, or given up
 };
 
 class Job {
@@ -749,7 +760,16 @@ double seconds_of(const timeval& t) { return static_cast<double>(t.tv_sec) + t.t
 
 void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done, Stats& out) {
   const BenchOptions& o = sh.o;
-  bool arrived = false, finished = false;
+  bool arrived = false, finished = false, bound = false, released = false;
+  // A channel bound to another's session tells it when it no longer uses the session.
+  auto release = [&] {
+    if (!o.multichannel || index == 0 || released) return;
+    released = true;
+    std::lock_guard lock(sh.mutex);
+    if (!bound) ++sh.others_bound;  // given up before binding
+    ++sh.others_done;
+    sh.changed.notify_all();
+  };
   try {
     client::Options co;
     co.min_dialect = o.min_dialect;
@@ -759,14 +779,17 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
       co.encrypt = true;
       co.ciphers = {*o.encrypt};
     }
-    co.target_credits = std::max(512u, o.iodepth * 4 * (o.jobs / o.connections + 1));
+    co.target_credits = std::max(512u, o.iodepth * 4 * (o.jobs / sh.channels + 1));
+    if (o.multichannel) co.client_guid = sh.client_guid;  // channels of one client
+    // The --multichannel SMB Direct channels come after the --connections ones.
+    const bool extra_rdma = index >= o.connections;
     // Over SMB Direct the SMB2 connection is the RdmaClient's; it lives as long as c.
     std::unique_ptr<client::RdmaClient> rdma;
     std::unique_ptr<Connection> tcp;
-    if (o.transport == "rdma") {
+    if (o.transport == "rdma" || extra_rdma) {
       client::RdmaOptions ro;
       ro.fabric = o.rdma_fabric == "soft" ? client::FabricKind::soft : client::FabricKind::verbs;
-      rdma = client::RdmaClient::connect(o.host, o.port, co, ro);
+      rdma = client::RdmaClient::connect(o.host, extra_rdma ? o.rdma_port : o.port, co, ro);
     } else {
       tcp = Connection::connect(o.host, o.port, co);
     }
@@ -775,8 +798,35 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
     cred.user = o.user;
     cred.domain = o.domain;
     cred.password = o.password;
-    std::uint64_t sid = c->session_setup(cred);
-    Tree tree = c->tree_connect(sid, "\\\\" + o.host + "\\" + o.share);
+    const bool primary = !o.multichannel || index == 0;
+    std::uint64_t sid = 0;
+    Tree tree;
+    if (primary) {
+      sid = c->session_setup(cred);
+      tree = c->tree_connect(sid, "\\\\" + o.host + "\\" + o.share);
+      if (o.multichannel) {
+        // The others bind to this session; nothing else uses c until they have.
+        std::unique_lock lock(sh.mutex);
+        sh.primary = c;
+        sh.session_id = sid;
+        sh.tree = tree;
+        sh.changed.notify_all();
+        sh.changed.wait(lock, [&] {
+          return sh.others_bound == sh.channels - 1 || sh.progress.abort.load();
+        });
+      }
+    } else {
+      std::unique_lock lock(sh.mutex);
+      sh.changed.wait(lock, [&] { return sh.primary != nullptr || sh.progress.abort.load(); });
+      if (sh.primary == nullptr) throw std::runtime_error("the first channel failed");
+      // MS-SMB2 3.2.4.2.3 (session binding): signed with the session's keys.
+      c->bind_session(*sh.primary, sh.session_id, cred);
+      sid = sh.session_id;
+      tree = sh.tree;
+      ++sh.others_bound;
+      bound = true;
+      sh.changed.notify_all();
+    }
     std::uint32_t io_max = std::min(c->max_read_size(), c->max_write_size());
     const bool rdma_channels = rdma && o.rdma_channel != "inline";
     if (rdma_channels) {
@@ -814,7 +864,7 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
     c->close(tree, dir);
 
     std::vector<std::unique_ptr<Job>> jobs;
-    for (unsigned j = index; j < o.jobs; j += o.connections) {
+    for (unsigned j = index; j < o.jobs; j += sh.channels) {
       std::uint64_t limit = 0;
       if (o.ops != 0) limit = o.ops / o.jobs + (j < o.ops % o.jobs ? 1 : 0);
       jobs.push_back(std::make_unique<Job>(sh, *c, rdma_channels ? rdma.get() : nullptr, io_max,
@@ -842,6 +892,15 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
       j->cleanup();
       out.merge(j->stats());
     }
+    if (!primary) {
+      // The session and its tree are the first channel's.
+      release();
+      return;
+    }
+    if (o.multichannel) {
+      std::unique_lock lock(sh.mutex);
+      sh.changed.wait(lock, [&] { return sh.others_done == sh.channels - 1; });
+    }
     if (index == 0 && !o.keep) {
       // Removed when empty; other connections may still be cleaning up.
       for (int attempt = 0; attempt < 50; ++attempt) {
@@ -860,9 +919,14 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
       std::lock_guard lock(sh.mutex);
       if (sh.failure.empty()) sh.failure = "connection " + std::to_string(index) + ": " + e.what();
     }
-    sh.progress.abort = true;
+    {
+      std::lock_guard lock(sh.mutex);
+      sh.progress.abort = true;
+      sh.changed.notify_all();
+    }
     if (!arrived) ready.arrive_and_drop();
     if (!finished) done.arrive_and_drop();
+    release();
   }
 }
 
@@ -879,7 +943,13 @@ RunResult run_benchmark(const BenchOptions& o, Progress& progress) {
       return result;
     }
   }
-  unsigned n = std::min(o.connections, std::max(1u, o.jobs));
+  // Multi-channel: every channel is connected, also where there are fewer jobs.
+  unsigned n = o.multichannel ? o.channels() : std::min(o.connections, std::max(1u, o.jobs));
+  sh.channels = n;
+  if (o.multichannel) {
+    std::random_device random;
+    for (auto& byte : sh.client_guid) byte = static_cast<std::uint8_t>(random());
+  }
   std::vector<Stats> stats(n);
   rusage before{};
   getrusage(RUSAGE_SELF, &before);

@@ -102,7 +102,8 @@ class SmbDirectChannels(unittest.TestCase):
     def setUpClass(cls):
         if not SMBBENCH or not os.access(SMBBENCH, os.X_OK):
             raise RuntimeError("SMBBENCH_BIN must name the smbbench program")
-        cls.server = smbtest.Server("self").start()
+        # Log level 3: the channel bindings are logged.
+        cls.server = smbtest.Server("self", log_level=3).start()
         cls.rdma_port = cls.server.start_rdmaproxy("soft")
 
     @classmethod
@@ -133,6 +134,28 @@ class SmbDirectChannels(unittest.TestCase):
         j = self.run_smbbench("--rdma-channel", "v1-invalidate", "--rw", "rw", "--bs", "1M",
                               "--size", "16M", "--ops", "32", "--iodepth", "2")
         self.assertEqual(j["bs"], 1 << 20)
+
+    def test_multichannel_tcp_and_smb_direct_channels(self):
+        # One session: a TCP connection, and two SMB Direct channels bound to it, with the
+        # jobs spread over all three (same ClientGuid, one worker).
+        s = self.server
+        cmd = [SMBBENCH, f"//127.0.0.1:{s.port}/{s.share}", "-U", f"{s.user}%{s.password}",
+               "--multichannel", "--rdma-connections", "2", "--rdma-port", str(self.rdma_port),
+               "--rdma-fabric", "soft", "--rdma-channel", "v1", "--jobs", "3", "--rw", "randrw",
+               "--bs", "256k", "--size", "8M", "--ops", "240", "--iodepth", "2", "--quiet",
+               "--verify", "--json", os.path.join(s.base, "multichannel.json")]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        shown = " ".join(compare._redact(cmd))
+        self.assertEqual(p.returncode, 0, f"{shown}\n{p.stdout}\n{p.stderr}")
+        with open(os.path.join(s.base, "multichannel.json")) as f:
+            j = json.load(f)
+        self.assertTrue(j["multichannel"])
+        self.assertEqual(j["connections"], 3)
+        self.assertEqual(j["verify_failures"], 0)
+        self.assertGreater(j["verified_bytes"], 0)
+        # The SMB Direct channels were bound to the TCP connection's session, not logged on
+        # separately.
+        self.assertGreaterEqual(s.log_text().count("connection bound to the session of"), 2)
 
     def test_inline_and_a_refused_block_size(self):
         self.run_smbbench("--rw", "randrw", "--bs", "16k", "--size", "4M", "--ops", "200",
