@@ -1,13 +1,176 @@
-// LOCK (MS-SMB2 3.3.5.14).
-#include "smbd/proto/echo.hh"
+// LOCK (MS-SMB2 3.3.5.14) over the host's byte-range locks (fsa/byte_range_locks.hh).
+//
+// A request either unlocks (every element SMB2_LOCKFLAG_UNLOCK, taken in order; the first
+// failure stops it, the unlocks before it stay done) or locks (all elements or none). Only
+// a request of one element without SMB2_LOCKFLAG_FAIL_IMMEDIATELY may wait: when its range
+// is taken it goes async (async.hh), records itself as waiting on the file in the same
+// step as the failed attempt, and tries again whenever its worker's doorbell rings (a
+// lock of the file went, in this worker or another, or the master removed a dead
+// worker's). CANCEL ends the wait with STATUS_CANCELLED; closing the open, its tree or
+// its session with STATUS_RANGE_NOT_LOCKED, as Windows does.
+//
+// Lock sequence numbers (MS-SMB2 3.3.5.14, LockSequenceNumber/Index) are checked only for
+// resilient, durable and persistent opens; this server grants none of those, so every
+// LOCK is processed as it comes and the numbers are not looked at.
+#include <memory>
+#include <vector>
+
+#include "smbd/proto/lock.hh"
+#include "smbd/worker/async.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/worker.hh"
 
 namespace smb::server {
 
+namespace {
+
+constexpr std::uint32_t kLockKinds = kLockFlagSharedLock | kLockFlagExclusiveLock;
+
+// A LOCK waiting for its range; lives in its doorbell listener and its pending entry.
+struct BlockedLock {
+  RequestPtr req;
+  fsa::LockOwner owner;
+  std::vector<fsa::LockRange> ranges;
+  std::uint64_t waiter = 0;    // its record in the lock table
+  std::uint64_t listener = 0;  // its doorbell listener
+  bool finished = false;
+};
+
+std::uint64_t next_waiter = 1;  // one worker per process: unique among its waiters
+
+void answer_success(const RequestPtr& req) {
+  Response out;
+  out.body = encode_body(LockResponse{});
+  out.has_body = true;
+  req->complete(std::move(out));
+}
+
+void finish(const std::shared_ptr<BlockedLock>& blocked, NtStatus status) {
+  if (blocked->finished) return;
+  blocked->finished = true;
+  Worker& worker = blocked->req->worker;
+  worker.forget_doorbell(blocked->listener);
+  // A granted lock's record went with the grant; any other end leaves it to take out.
+  fsa::ByteRangeLocks* locks = worker.client().locks();
+  if (status != NtStatus::SUCCESS && locks != nullptr) locks->stop_waiting(blocked->waiter);
+  if (status == NtStatus::SUCCESS)
+    answer_success(blocked->req);
+  else
+    blocked->req->reply(status);
+}
+
+void retry(const std::shared_ptr<BlockedLock>& blocked) {
+  if (blocked->finished) return;
+  fsa::ByteRangeLocks* locks = blocked->req->worker.client().locks();
+  if (locks == nullptr) {
+    finish(blocked, NtStatus::INSUFFICIENT_RESOURCES);
+    return;
+  }
+  NtStatus status = locks->lock(blocked->owner, blocked->ranges, blocked->waiter);
+  if (status != NtStatus::LOCK_NOT_GRANTED) finish(blocked, status);
+}
+
+NtStatus status_for(AsyncEnd reason) {
+  switch (reason) {
+    case AsyncEnd::cancelled:
+    case AsyncEnd::connection_lost:
+      return NtStatus::CANCELLED;
+    case AsyncEnd::open_closed:
+    case AsyncEnd::tree_gone:
+    case AsyncEnd::session_gone:
+      break;
+  }
+  return NtStatus::RANGE_NOT_LOCKED;
+}
+
+void unlock(const RequestPtr& req, const LockRequest& request, fsa::ByteRangeLocks& locks,
+            const fsa::LockOwner& owner) {
+  for (const LockElement& e : request.locks) {
+    if (e.flags != kLockFlagUnlock) {
+      req->reply(NtStatus::INVALID_PARAMETER);
+      return;
+    }
+    if (NtStatus s = locks.unlock(owner, e.offset, e.length); s != NtStatus::SUCCESS) {
+      req->reply(s);
+      return;
+    }
+  }
+  answer_success(req);
+}
+
+}  // namespace
+
 void handle_lock(const RequestPtr& req) {
-  // Byte-range locks are not offered by this server yet.
-  req->reply(NtStatus::NOT_SUPPORTED);
+  LockRequest request;
+  if (decode(req->pdu, request) != NtStatus::SUCCESS) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  Open& open = *req->open;
+  // MS-FSA 2.1.5.8: no byte-range locks on directories (nor on pipes).
+  if (open.pipe || open.is_directory) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  fsa::ByteRangeLocks* locks = req->client().locks();
+  if (locks == nullptr) {
+    req->reply(NtStatus::INSUFFICIENT_RESOURCES);
+    return;
+  }
+  fsa::LockOwner owner = lock_owner_of(open);
+  // MS-SMB2 3.3.5.14: the first element says whether the request unlocks or locks.
+  const std::uint32_t first = request.locks.front().flags;
+  if (first == kLockFlagUnlock) {
+    unlock(req, request, *locks, owner);
+    return;
+  }
+  // Locks: SHARED or EXCLUSIVE, with or without FAIL_IMMEDIATELY; only a lone element may
+  // wait (without FAIL_IMMEDIATELY), every element of several must fail at once.
+  std::vector<fsa::LockRange> ranges;
+  for (std::size_t i = 0; i < request.locks.size(); ++i) {
+    const LockElement& e = request.locks[i];
+    std::uint32_t kind = e.flags & kLockKinds;
+    bool valid_kind = kind == kLockFlagSharedLock || kind == kLockFlagExclusiveLock;
+    bool waits = (e.flags & kLockFlagFailImmediately) == 0;
+    if (!valid_kind || (e.flags & ~(kLockKinds | kLockFlagFailImmediately)) != 0 ||
+        (waits && request.locks.size() > 1)) {
+      req->reply(NtStatus::INVALID_PARAMETER);
+      return;
+    }
+    ranges.push_back({e.offset, e.length, kind == kLockFlagExclusiveLock});
+  }
+  bool may_wait = (first & kLockFlagFailImmediately) == 0;
+  if (!may_wait) {
+    NtStatus status = locks->lock(owner, ranges);
+    if (status == NtStatus::SUCCESS)
+      answer_success(req);
+    else
+      req->reply(status);
+    return;
+  }
+  auto blocked = std::make_shared<BlockedLock>();
+  blocked->req = req;
+  blocked->owner = owner;
+  blocked->ranges = std::move(ranges);
+  blocked->waiter = next_waiter++;
+  NtStatus status = locks->lock(owner, blocked->ranges, blocked->waiter);
+  if (status != NtStatus::LOCK_NOT_GRANTED) {
+    if (status == NtStatus::SUCCESS)
+      answer_success(req);
+    else
+      req->reply(status);
+    return;
+  }
+  // Taken: wait on the loop until a lock of the file goes.
+  std::weak_ptr<BlockedLock> weak = blocked;
+  blocked->listener = req->worker.on_doorbell([weak]() {
+    if (auto b = weak.lock()) retry(b);
+  });
+  auto went = go_async(req, [blocked](AsyncEnd reason) { finish(blocked, status_for(reason)); });
+  // The waiter was recorded with the failed attempt, in the same step: a release after
+  // it rings this worker, and the ring waits on the doorbell until the loop turns, when
+  // the listener is there.
+  if (!went) finish(blocked, NtStatus::CANCELLED);
 }
 
 }  // namespace smb::server
