@@ -151,6 +151,14 @@ struct Open : fsa::FileOpen {
   std::uint32_t outstanding_requests = 0;
   std::uint32_t outstanding_pre_requests = 0;
   std::shared_ptr<DirectorySearch> search;  // QUERY_DIRECTORY state (smb2_query_directory.cc)
+  // MS-SMB2 3.3.1.10 Open.LockSequenceArray: per bucket (LockSequenceIndex 1..64) the
+  // LockSequenceNumber of the last LOCK that succeeded; 0xFF (no number) until then.
+  std::array<std::uint8_t, 64> lock_sequences = filled_lock_sequences();
+  static std::array<std::uint8_t, 64> filled_lock_sequences() {
+    std::array<std::uint8_t, 64> a;
+    a.fill(0xFF);
+    return a;
+  }
 };
 
 // MS-SMB2 3.3.5.2.10: counts a request of `sequence` against the open. A WRITE,

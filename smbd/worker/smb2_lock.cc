@@ -9,13 +9,16 @@
 // worker's). CANCEL ends the wait with STATUS_CANCELLED; closing the open, its tree or
 // its session with STATUS_RANGE_NOT_LOCKED, as Windows does.
 //
-// Lock sequence numbers (MS-SMB2 3.3.5.14, LockSequenceNumber/Index) are checked only for
-// resilient, durable and persistent opens; this server grants none of those, so every
-// LOCK is processed as it comes and the numbers are not looked at.
+// Lock sequence numbers (MS-SMB2 3.3.5.14): verified, as the specification says, when the
+// connection is 3.x with SMB2_GLOBAL_CAP_MULTI_CHANNEL (a LOCK replayed on another
+// channel is answered SUCCESS without locking again). The other cases (resilient, durable
+// and persistent opens) do not arise: this server grants none of them. Windows verifies
+// only for resilient and persistent opens (<314>); Samba follows the specification.
 #include <memory>
 #include <vector>
 
 #include "smbd/proto/lock.hh"
+#include "smbd/proto/negotiate.hh"
 #include "smbd/worker/async.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/worker.hh"
@@ -118,6 +121,34 @@ void handle_lock(const RequestPtr& req) {
     return;
   }
   fsa::LockOwner owner = lock_owner_of(open);
+  // MS-SMB2 3.3.5.14: a LockSequenceIndex of 1..64 names a bucket; the same number as the
+  // last successful LOCK of that bucket is a replay, answered without locking.
+  std::uint8_t* bucket = nullptr;
+  std::uint8_t sequence = request.lock_sequence_number & 0x0F;
+  if (Connection* c = req->connection()) {
+    const NegotiatedState& n = c->negotiated();
+    bool verify = n.dialect >= 0x0300 && (n.server_capabilities & kGlobalCapMultiChannel) != 0;
+    if (verify && request.lock_sequence_index >= 1 && request.lock_sequence_index <= 64)
+      bucket = &open.lock_sequences[request.lock_sequence_index - 1];
+  }
+  if (bucket != nullptr) {
+    if (*bucket == sequence) {
+      answer_success(req);
+      return;
+    }
+    *bucket = 0xFF;
+  }
+  // The bucket remembers the number once the LOCK has succeeded (also after a wait).
+  if (bucket != nullptr) {
+    FileId id = req->file_id;
+    std::uint32_t index = request.lock_sequence_index - 1;
+    auto wrapped = req->complete;
+    req->complete = [wrapped, id, index, sequence, &worker = req->worker](Response r) {
+      if (r.status == NtStatus::SUCCESS)
+        if (Open* o = worker.client().open(id)) o->lock_sequences[index] = sequence;
+      wrapped(std::move(r));
+    };
+  }
   // MS-SMB2 3.3.5.14: the first element says whether the request unlocks or locks.
   const std::uint32_t first = request.locks.front().flags;
   if (first == kLockFlagUnlock) {
