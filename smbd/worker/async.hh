@@ -18,8 +18,12 @@
 // whatever it waits for (a doorbell, a timer).
 //
 // `on_end` says what ending the wait early does; it runs on the loop, at most once, and
-// must complete the request (with the status its command answers for the reason) and take
-// the waiter out of whatever it waits on. It runs for:
+// must take the waiter out of whatever it waits on at once, and complete the request
+// (with the status its command answers for the reason). It runs inside whatever ended
+// the wait (a CANCEL, CLOSE, LOGOFF or TREE_DISCONNECT handler, the loss of the
+// connection): completing the request there would run the rest of its compound inside
+// that handler, so it completes it on a later turn of the loop (Worker::after). It runs
+// for:
 //   cancelled        a CANCEL named the request (by MessageId, or by AsyncId once async)
 //   open_closed      the open the request names was closed (CLOSE, or by the two below)
 //   tree_gone        TREE_DISCONNECT of its tree

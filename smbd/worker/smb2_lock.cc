@@ -14,6 +14,7 @@
 // channel is answered SUCCESS without locking again). The other cases (resilient, durable
 // and persistent opens) do not arise: this server grants none of them. Windows verifies
 // only for resilient and persistent opens (<314>); Samba follows the specification.
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -48,7 +49,10 @@ void answer_success(const RequestPtr& req) {
   req->complete(std::move(out));
 }
 
-void finish(const std::shared_ptr<BlockedLock>& blocked, NtStatus status) {
+// Stops the wait at once; the answer goes now, or (`later`, when the wait was ended by
+// another request's handler) on the next turn of the loop, so that the rest of this
+// request's compound does not run inside that handler (async.hh).
+void finish(const std::shared_ptr<BlockedLock>& blocked, NtStatus status, bool later = false) {
   if (blocked->finished) return;
   blocked->finished = true;
   Worker& worker = blocked->req->worker;
@@ -56,10 +60,17 @@ void finish(const std::shared_ptr<BlockedLock>& blocked, NtStatus status) {
   // A granted lock's record went with the grant; any other end leaves it to take out.
   fsa::ByteRangeLocks* locks = worker.client().locks();
   if (status != NtStatus::SUCCESS && locks != nullptr) locks->stop_waiting(blocked->waiter);
-  if (status == NtStatus::SUCCESS)
-    answer_success(blocked->req);
+  RequestPtr req = blocked->req;
+  auto answer = [req, status]() {
+    if (status == NtStatus::SUCCESS)
+      answer_success(req);
+    else
+      req->reply(status);
+  };
+  if (later)
+    worker.after(std::chrono::milliseconds(0), answer);
   else
-    blocked->req->reply(status);
+    answer();
 }
 
 void retry(const std::shared_ptr<BlockedLock>& blocked) {
@@ -197,7 +208,8 @@ void handle_lock(const RequestPtr& req) {
   blocked->listener = req->worker.on_doorbell([weak]() {
     if (auto b = weak.lock()) retry(b);
   });
-  auto went = go_async(req, [blocked](AsyncEnd reason) { finish(blocked, status_for(reason)); });
+  auto went =
+      go_async(req, [blocked](AsyncEnd reason) { finish(blocked, status_for(reason), true); });
   // The waiter was recorded with the failed attempt, in the same step: a release after
   // it rings this worker, and the ring waits on the doorbell until the loop turns, when
   // the listener is there.
