@@ -317,20 +317,23 @@ void LockSegment::remove_waiter(pid_t owner, std::uint64_t token) {
 std::size_t LockSegment::remove_owner(pid_t owner, std::vector<pid_t>& wake) {
   Guard guard(*this);
   if (!guard.held()) return 0;
-  check_all();
+  // Within the high-water marks only: the master does this for every worker that exits,
+  // and the slots past them are free (a slot in use past a damaged mark is found by the
+  // next check of the whole table, after a holder died).
   std::size_t removed = 0;
-  for (std::uint32_t i = 0; i < waiter_capacity_; ++i)
-    if (waiters_[i].in_use == 1 && waiters_[i].owner == owner) waiters_[i] = WaiterSlot{};
+  for (std::uint32_t i = 0, high = waiter_high(); i < high; ++i)
+    if (waiters_[i].in_use != 0 && waiters_[i].owner == owner) waiters_[i] = WaiterSlot{};
   std::vector<FileId> files;
-  for (std::uint32_t i = 0; i < lock_capacity_; ++i) {
+  for (std::uint32_t i = 0, high = lock_high(); i < high; ++i) {
     LockSlot& slot = locks_[i];
-    if (slot.in_use != 1 || slot.owner != owner) continue;
+    if (slot.in_use == 0 || slot.owner != owner) continue;
     FileId file{slot.device, slot.inode};
     if (std::find(files.begin(), files.end(), file) == files.end()) files.push_back(file);
     slot = LockSlot{};
     ++removed;
   }
-  check_all();
+  shrink_lock_high();
+  shrink_waiter_high();
   for (const FileId& file : files) waiters_of(file, wake);
   return removed;
 }
