@@ -33,6 +33,7 @@
 // A request that completes by itself leaves the pending list then; `on_end` no longer runs.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -43,9 +44,16 @@ namespace smb::server {
 
 // AsyncEnd, AsyncEndFn and PendingKey are in connection.hh.
 
+// At most this many requests wait on one connection. The interim response grants the
+// credits a request asks for, so credits do not bound them; a wait beyond this is refused
+// (the handler answers STATUS_INSUFFICIENT_RESOURCES, as MS-SMB2 3.3.4.2 lets a server
+// do with asynchronous operations past an implementation-specific limit).
+inline constexpr std::size_t kMaxPendingPerConnection = 512;
+
 // Makes `req` wait (see above). The AsyncId given to it, 0 when it waits without one (not
-// the last element of its compound); nothing when its connection is gone already, and the
-// handler then completes the request at once itself.
+// the last element of its compound); nothing when it cannot wait (its connection is gone
+// already, or kMaxPendingPerConnection requests wait on it), and the handler then
+// completes the request at once itself.
 std::optional<std::uint64_t> go_async(const RequestPtr& req, AsyncEndFn on_end);
 
 }  // namespace smb::server

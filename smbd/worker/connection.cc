@@ -9,6 +9,7 @@
 #include "smbd/proto/error.hh"
 #include "smbd/proto/negotiate.hh"
 #include "smbd/proto/session_setup.hh"
+#include "smbd/worker/async.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/logon_delay.hh"
@@ -851,7 +852,8 @@ namespace smb::server {
 
 // MS-SMB2 3.3.4.2 (async.hh).
 std::optional<std::uint64_t> Connection::go_async(const RequestPtr& request, AsyncEndFn on_end) {
-  if (closed_ || request->served == nullptr) return std::nullopt;
+  if (closed_ || request->served == nullptr || pending_.size() >= kMaxPendingPerConnection)
+    return std::nullopt;
   const std::shared_ptr<Message>& message = request->served;
   const Header& h = request->header;
   Pending pending;

@@ -213,7 +213,7 @@ void handle_lock(const RequestPtr& req) {
   // The waiter was recorded with the failed attempt, in the same step: a release after
   // it rings this worker, and the ring waits on the doorbell until the loop turns, when
   // the listener is there.
-  if (!went) finish(blocked, NtStatus::CANCELLED);
+  if (!went) finish(blocked, NtStatus::INSUFFICIENT_RESOURCES);
 }
 
 }  // namespace smb::server

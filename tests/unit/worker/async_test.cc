@@ -13,6 +13,7 @@
 #include "smbd/proto/lock.hh"
 #include "smbd/proto/negotiate.hh"
 #include "smbd/proto/write.hh"
+#include "smbd/worker/async.hh"
 
 using namespace smb;
 using namespace smb::server;
@@ -190,4 +191,18 @@ TEST_CASE("a lost connection ends its waits: no waiter is left in the table") {
   CHECK(w.s.server.run_until([&] { return locks->segment().waiter_count() == 0; }));
   // The session went with its only channel: its locks went with its opens.
   CHECK(w.s.server.run_until([&] { return locks->segment().lock_count() == 0; }));
+}
+
+TEST_CASE("waits on one connection are bounded: the one past the bound is refused") {
+  Waiting w;
+  for (std::size_t i = 0; i < kMaxPendingPerConnection; ++i) {
+    auto interim = w.s.client.exchange(
+        w.s.client.build(w.s.element(Command::LOCK, lock_body(w.waiter, 0, 1, kExclusive))));
+    REQUIRE(interim.size() == 1);
+    REQUIRE(interim[0].status() == NtStatus::PENDING);
+  }
+  CHECK(w.waiters() == kMaxPendingPerConnection);
+  Element one_more = w.s.element(Command::LOCK, lock_body(w.waiter, 0, 1, kExclusive));
+  CHECK(w.s.client.call(one_more).status() == NtStatus::INSUFFICIENT_RESOURCES);
+  CHECK(w.waiters() == kMaxPendingPerConnection);
 }
