@@ -8,7 +8,7 @@ server for every workload, for several repetitions:
 
   smbbench   1 GiB sequential read and write (plain, signed AES-GMAC, encrypted
              AES-128-GCM), 4 KiB random read at QD 1 and QD 32 on 4 connections,
-             create+close, open+close and echo rates
+             create+close, open+close, echo and byte-range lock+unlock rates
   smbclient  get/put of a 1 GiB file (SMB3_11; plain, signed, encrypted), timed from
              process start to exit
   smbtorture smb2.bench.echo, smb2.bench.oplock1, smb2.bench.path-contention-shared as a
@@ -127,6 +127,11 @@ def _matrix():
             extra += ["--nrfiles", "64"]
         rows.append(Workload(wl, title, "smbbench", "IOPS", args=extra + TIMED_FULL,
                              quick_args=extra + TIMED_QUICK))
+    extra = ["--workload", "lock"] + FOUR
+    rows.append(Workload("lock-unlock",
+                         "4 clients locking and unlocking ranges of one file (LOCK+UNLOCK "
+                         "pairs), QD 1", "smbbench", "IOPS", args=extra + TIMED_FULL,
+                         quick_args=extra + TIMED_QUICK))
     for direction, verb in (("read", "get"), ("write", "put")):
         for crypto in ("plain", "signed", "encrypted"):
             rows.append(Workload(

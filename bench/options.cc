@@ -36,7 +36,9 @@ const char* usage() {
          "  --rw MODE             read write randread randwrite rw randrw (default randread)\n"
          "  --rwmixread PCT       reads in rw/randrw (default 50)\n"
          "  --workload W          io create-close open-close stat setinfo readdir\n"
-         "                        create-delete echo replay:FILE (default io)\n"
+         "                        create-delete echo lock replay:FILE (default io);\n"
+         "                        lock: every job locks and unlocks ranges of its own\n"
+         "                        in one file all jobs share (an operation is the pair)\n"
          "  --runtime S | --ops N stop after S seconds or N operations in all (default 10 s)\n"
          "  --ramp S              seconds not counted at the start\n"
          "  --seed N              random seed (default 1)\n"
@@ -150,6 +152,8 @@ const char* workload_name(Workload w) {
       return "echo";
     case Workload::replay:
       return "replay";
+    case Workload::lock:
+      return "lock";
   }
   return "unknown";
 }
@@ -360,6 +364,8 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
         o.workload = Workload::create_delete;
       else if (v == "echo")
         o.workload = Workload::echo;
+      else if (v == "lock")
+        o.workload = Workload::lock;
       else if (v.rfind("replay:", 0) == 0 && v.size() > 7) {
         o.workload = Workload::replay;
         o.replay_file = v.substr(7);

@@ -19,7 +19,8 @@ enum class Workload {
   readdir,
   create_delete,
   echo,
-  replay
+  replay,
+  lock  // LOCK then UNLOCK of a range of one file all jobs share (each slot its own range)
 };
 enum class RwMode { read, write, randread, randwrite, randrw, rw };
 

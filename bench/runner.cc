@@ -174,6 +174,7 @@ class Job {
     Bytes buffer;
     // The buffer registered for the server's RDMA Read or Write (RDMA channels only).
     std::unique_ptr<client::RdmaBuffer> region;
+    std::uint64_t range = 0;  // the lock workload: the offset this slot locks
   };
   // The slot's registration, made again where the server invalidated the last one.
   const client::RdmaBuffer& region_of(Slot& slot);
@@ -292,6 +293,16 @@ void Job::setup() {
     if (o_.workload == Workload::open_close)
       for (auto& f : files_) c_.close(tree_, f.id);
   }
+  if (o_.workload == Workload::lock) {
+    // One file for all jobs: each job's connection is a client (its own worker), so the
+    // locks meet in the host-wide table.
+    File f;
+    f.name = path("locks.bin");
+    NtStatus s = open_file(f.name, access::GENERIC_READ | access::GENERIC_WRITE | access::DELETE,
+                           CreateDisposition::FILE_OPEN_IF, kFileNonDirectoryFile, f.id);
+    if (s != NtStatus::SUCCESS) throw client::Error(s, "cannot open " + f.name);
+    files_.push_back(std::move(f));
+  }
   if (o_.workload == Workload::readdir) {
     std::string dir = path(prefix() + ".d");
     NtStatus s = open_file(dir, access::GENERIC_READ | access::GENERIC_WRITE,
@@ -328,6 +339,8 @@ void Job::setup() {
       slot->buffer.resize(o_.bs);
       pattern(0).fill(slot->buffer, 0, 1);
     }
+    // Ranges of 64 bytes, apart for every job and slot: every LOCK is granted at once.
+    slot->range = (static_cast<std::uint64_t>(index_) * o_.iodepth + i) * 64;
     if (o_.workload == Workload::replay) {
       std::uint32_t largest = 0;
       for (const ReplayOp& op : sh_.replay) largest = std::max(largest, op.length);
@@ -431,6 +444,18 @@ void Job::issue(Slot& slot) {
         c_.close_async(tree_, p.file_id,
                        [this, &slot, began](NtStatus cs) { complete(slot, began, 0, 0, cs); });
       });
+    }
+    case Workload::lock: {
+      const FileId id = files_.front().id;
+      const std::uint64_t at = slot.range;
+      ++issued_, ++in_flight_;
+      return c_.lock_async(
+          tree_, id, {{at, 64, kLockFlagExclusiveLock | kLockFlagFailImmediately}},
+          [this, &slot, began, id, at](NtStatus s) {
+            if (s != NtStatus::SUCCESS) return complete(slot, began, 0, 0, s);
+            c_.lock_async(tree_, id, {{at, 64, kLockFlagUnlock}},
+                          [this, &slot, began](NtStatus u) { complete(slot, began, 0, 0, u); });
+          });
     }
     case Workload::stat: {
       QueryInfoRequest q;
