@@ -160,7 +160,8 @@ dtyp::Acl inherited_dacl(const dtyp::Acl& parent, bool is_directory, const dtyp:
   return out;
 }
 
-mode_t permissions_from_dacl(const dtyp::SecurityDescriptor& sd, uid_t uid, gid_t gid) {
+mode_t permissions_from_dacl(const dtyp::SecurityDescriptor& sd, uid_t uid, gid_t gid,
+                             bool is_directory) {
   auto rwx_of = [&sd](std::vector<dtyp::Sid> sids) {
     NtToken token;
     token.sids = std::move(sids);
@@ -174,7 +175,11 @@ mode_t permissions_from_dacl(const dtyp::SecurityDescriptor& sd, uid_t uid, gid_
   };
   const dtyp::Sid everyone = dtyp::everyone_sid();
   const dtyp::Sid authenticated = authenticated_users_sid();
-  const unsigned user = rwx_of({unix_user_sid(uid), everyone, authenticated});
+  // The owner keeps read (and on a directory rwx) whatever the DACL says, as Samba's
+  // POSIX side gives it: the owner can always reach the file to read or repair its
+  // descriptor, and the DACL's check above the kernel's still refuses what it refuses.
+  const unsigned owner_minimum = is_directory ? 7u : 4u;
+  const unsigned user = owner_minimum | rwx_of({unix_user_sid(uid), everyone, authenticated});
   const unsigned group = rwx_of({unix_group_sid(gid), everyone, authenticated});
   const unsigned other = rwx_of({everyone, authenticated});
   return static_cast<mode_t>(user << 6 | group << 3 | other);
@@ -189,7 +194,8 @@ NtStatus store_descriptor(int fd, const dtyp::SecurityDescriptor& sd, bool new_f
   PosixSecurity file;
   if (NtStatus st = query_posix_security(fd, file); st != NtStatus::SUCCESS) return st;
   if (S_ISLNK(file.mode)) return NtStatus::NOT_SUPPORTED;
-  const mode_t mode = (file.mode & 07000) | permissions_from_dacl(sd, file.uid, file.gid);
+  const mode_t mode =
+      (file.mode & 07000) | permissions_from_dacl(sd, file.uid, file.gid, S_ISDIR(file.mode));
   if (::chmod(proc_path(fd).c_str(), mode) != 0 && !(new_file && errno == EPERM))
     return last_error();
   return write_stored_descriptor(fd, sd);

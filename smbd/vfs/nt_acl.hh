@@ -49,8 +49,10 @@ dtyp::Acl inherited_dacl(const dtyp::Acl& parent, bool is_directory, const dtyp:
 // (the owner class: the owner SID, Everyone, Authenticated Users; the group class: the
 // group SID and those two; others: Everyone and Authenticated Users). Deny ACEs take bits
 // away as the access check would; ACEs for other SIDs change no bit, so the mode never
-// grants a named user more than Everyone.
-mode_t permissions_from_dacl(const dtyp::SecurityDescriptor& sd, uid_t uid, gid_t gid);
+// grants a named user more than Everyone. The owner class always has read, and rwx on a
+// directory (Samba's rule): the owner's access is decided by the DACL's check.
+mode_t permissions_from_dacl(const dtyp::SecurityDescriptor& sd, uid_t uid, gid_t gid,
+                             bool is_directory);
 
 // The generic rights of every ACE mapped to file rights, as a descriptor a client sets
 // is stored (Samba does the same; Windows keeps them in inherit-only ACEs).

@@ -49,6 +49,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SMBTORTURE = "/usr/bin/smbtorture"
 DEFAULT_SUITES = ["smb2.connect", "smb2.read", "smb2.rw", "smb2.getinfo", "smb2.dir",
                   "smb2.compound", "smb2.credits", "smb2.session", "smb2.multichannel"]
+# Suites that test NT ACLs run on a share that stores them, on both servers (Samba's
+# torture share has acl_xattr whenever the module is installed, see smbtest.Server).
+ACL_XATTR_SUITES = ("smb2.acls", "smb2.create")
 EXPECTED_FILES = {"self": "smbtorture-expected-failures.txt",
                   "samba": "smbtorture-expected-failures-samba.txt",
                   "self-kerberos": "smbtorture-expected-failures-kerberos.txt"}
@@ -133,6 +136,8 @@ def parse_subunit(text, suite):
 def run_suite(suite, kind, timeout, expected, kind_dir, realm=None):
     # smb encrypt is left at the server default: the session suite asks for encryption.
     opts = {"torture": True, "kind": kind, "encrypt": None}
+    if kind == "self" and suite in ACL_XATTR_SUITES:
+        opts["extra_share"] = ["vfs objects = acl_xattr"]
     host, env, logon = None, None, []
     if realm is not None:
         keytab = realm.keytab(krb5realm.SERVICE, f"{suite}.keytab")

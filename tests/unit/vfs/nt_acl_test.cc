@@ -124,22 +124,26 @@ TEST_CASE("mode in step: each class gets what the DACL gives its SIDs") {
             with_dacl({allow(kFileAllAccess, owner),
                        allow(kFileGenericReadAccess | kFileGenericExecuteAccess, group),
                        allow(kFileGenericReadAccess, everyone_sid())}),
-            1000, 100) == 0754);
+            1000, 100, false) == 0754);
   // Everyone's bits reach every class; a deny before them takes bits away.
   CHECK(permissions_from_dacl(
             with_dacl({deny(am::FILE_WRITE_DATA, group), allow(kFileAllAccess, everyone_sid())}),
-            1000, 100) == 0757);
-  // A named user gets nothing from the mode beyond what Everyone has.
-  CHECK(permissions_from_dacl(with_dacl({allow(kFileAllAccess, other_user)}), 1000, 100) == 0);
+            1000, 100, false) == 0757);
+  // A named user gets nothing from the mode beyond what Everyone has; the owner keeps
+  // read (rwx on a directory).
+  CHECK(permissions_from_dacl(with_dacl({allow(kFileAllAccess, other_user)}), 1000, 100, false) ==
+        0400);
+  CHECK(permissions_from_dacl(with_dacl({allow(kFileAllAccess, other_user)}), 1000, 100, true) ==
+        0700);
   // Authenticated Users count for every class; inherit-only ACEs for none.
   CHECK(permissions_from_dacl(
             with_dacl({allow(kFileGenericReadAccess, authenticated_users_sid()),
                        allow(kFileAllAccess, everyone_sid(), flag::INHERIT_ONLY_ACE)}),
-            1000, 100) == 0444);
+            1000, 100, false) == 0444);
   // A NULL DACL is everything.
   SecurityDescriptor null_dacl = with_dacl({});
   null_dacl.dacl.reset();
-  CHECK(permissions_from_dacl(null_dacl, 1000, 100) == 0777);
+  CHECK(permissions_from_dacl(null_dacl, 1000, 100, false) == 0777);
 }
 
 TEST_CASE("stored descriptor: written as version 4, read back, mode in step") {
