@@ -159,7 +159,7 @@ NtStatus store_new_descriptor(const CreatePlan& plan, const AclContext& acl, int
     if (owners.uid) file.uid = *owners.uid;
     if (owners.gid) file.gid = *owners.gid;
     if (given->dacl_present()) {
-      sd.control = given->control | dtyp::sd_control::SE_SELF_RELATIVE;
+      sd.control = vfs::dacl_control_to_store(given->control) | dtyp::sd_control::SE_SELF_RELATIVE;
       sd.control &= static_cast<std::uint16_t>(~dtyp::sd_control::SE_SACL_PRESENT);
       sd.dacl = given->dacl;
       if (sd.dacl) vfs::map_generic_rights(*sd.dacl);
@@ -169,9 +169,12 @@ NtStatus store_new_descriptor(const CreatePlan& plan, const AclContext& acl, int
   sd.owner = vfs::unix_user_sid(file.uid);
   sd.group = vfs::unix_group_sid(file.gid);
   if (!has_dacl && acl.parent_stored && acl.parent_stored->dacl) {
-    dtyp::Acl inherited =
-        vfs::inherited_dacl(*acl.parent_stored->dacl, is_directory, *sd.owner, *sd.group);
+    const bool auto_inherit =
+        (acl.parent_stored->control & dtyp::sd_control::SE_DACL_AUTO_INHERITED) != 0;
+    dtyp::Acl inherited = vfs::inherited_dacl(*acl.parent_stored->dacl, is_directory, *sd.owner,
+                                              *sd.group, auto_inherit);
     if (!inherited.aces.empty()) {
+      if (auto_inherit) sd.control |= dtyp::sd_control::SE_DACL_AUTO_INHERITED;
       sd.dacl = std::move(inherited);
       has_dacl = true;
     }

@@ -111,14 +111,16 @@ NtStatus write_stored_descriptor(int fd, const dtyp::SecurityDescriptor& sd) {
 }
 
 dtyp::Acl inherited_dacl(const dtyp::Acl& parent, bool is_directory, const dtyp::Sid& owner,
-                         const dtyp::Sid& group) {
+                         const dtyp::Sid& group, bool auto_inherit) {
   dtyp::Acl out;
   out.revision = parent.revision;
   const dtyp::Sid creator_owner = dtyp::creator_owner_sid();
   const dtyp::Sid creator_group = creator_group_sid();
-  auto add = [&out](const dtyp::Ace& from, std::uint8_t flags, dtyp::Sid sid, bool effective) {
+  const std::uint8_t inherited = auto_inherit ? flag::INHERITED_ACE : 0;
+  auto add = [&out, inherited](const dtyp::Ace& from, std::uint8_t flags, dtyp::Sid sid,
+                               bool effective) {
     dtyp::Ace ace = from;
-    ace.flags = static_cast<std::uint8_t>(flags | flag::INHERITED_ACE);
+    ace.flags = static_cast<std::uint8_t>((flags & ~flag::INHERITED_ACE) | inherited);
     ace.sid = std::move(sid);
     if (effective) ace.mask = map_generic_file_rights(ace.mask);
     out.aces.push_back(std::move(ace));
@@ -183,6 +185,16 @@ mode_t permissions_from_dacl(const dtyp::SecurityDescriptor& sd, uid_t uid, gid_
   const unsigned group = rwx_of({unix_group_sid(gid), everyone, authenticated});
   const unsigned other = rwx_of({everyone, authenticated});
   return static_cast<mode_t>(user << 6 | group << 3 | other);
+}
+
+std::uint16_t dacl_control_to_store(std::uint16_t given) {
+  namespace c = dtyp::sd_control;
+  std::uint16_t out = given & static_cast<std::uint16_t>(
+                                  ~(c::SE_DACL_AUTO_INHERIT_REQ | c::SE_DACL_AUTO_INHERITED));
+  if ((given & (c::SE_DACL_AUTO_INHERIT_REQ | c::SE_DACL_AUTO_INHERITED)) ==
+      (c::SE_DACL_AUTO_INHERIT_REQ | c::SE_DACL_AUTO_INHERITED))
+    out |= c::SE_DACL_AUTO_INHERITED;
+  return out;
 }
 
 void map_generic_rights(dtyp::Acl& acl) {
@@ -258,7 +270,7 @@ NtStatus set_descriptor(int fd, const dtyp::SecurityDescriptor& sd,
   if (NtStatus st = apply_posix_security(fd, owners); st != NtStatus::SUCCESS) return st;
   const bool dacl = (security_information & kDaclSecurityInformation) != 0;
   if (dacl) {
-    next.control = sd.control | dtyp::sd_control::SE_SELF_RELATIVE;
+    next.control = dacl_control_to_store(sd.control) | dtyp::sd_control::SE_SELF_RELATIVE;
     next.control &= static_cast<std::uint16_t>(~(dtyp::sd_control::SE_SACL_PRESENT));
     next.dacl = sd.dacl;
     if (next.dacl) map_generic_rights(*next.dacl);

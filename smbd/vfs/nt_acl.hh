@@ -40,10 +40,19 @@ bool posix_acl_hash(int fd, std::array<std::uint8_t, 64>& out);
 // The DACL a new entry inherits from its parent's DACL ([MS-DTYP] 2.5.3.4.2): empty when
 // nothing is inheritable. CREATOR OWNER and CREATOR GROUP become `owner` and `group` in
 // the entry's effective ACEs; a directory keeps the inheritable ACEs (inherit-only where
-// they do not apply to itself) unless NO_PROPAGATE_INHERIT says otherwise; every ACE
-// gets INHERITED_ACE; generic rights in effective ACEs are mapped.
+// they do not apply to itself) unless NO_PROPAGATE_INHERIT says otherwise; generic rights
+// in effective ACEs are mapped. With `auto_inherit` (the parent's DACL is
+// SE_DACL_AUTO_INHERITED: [MS-DTYP] 2.5.3.4.1 AutoInheritFlags DACL_AUTO_INHERIT) every ACE
+// gets INHERITED_ACE and the entry's DACL is marked SE_DACL_AUTO_INHERITED by the
+// caller; without it no ACE is marked, as Windows and Samba answer.
 dtyp::Acl inherited_dacl(const dtyp::Acl& parent, bool is_directory, const dtyp::Sid& owner,
-                         const dtyp::Sid& group);
+                         const dtyp::Sid& group, bool auto_inherit);
+
+// The DACL control bits a SET_INFO or CREATE SecD stores: SE_DACL_AUTO_INHERIT_REQ is a
+// request, never stored; SE_DACL_AUTO_INHERITED is kept only when the request came with
+// it; SE_DACL_PROTECTED and the rest as given (as Windows and Samba answer smbtorture's
+// smb2.acls.INHERITFLAGS).
+std::uint16_t dacl_control_to_store(std::uint16_t given);
 
 // The 0777 bits that give the file's owner, group and others what `sd`'s DACL gives them
 // (the owner class: the owner SID, Everyone, Authenticated Users; the group class: the
