@@ -240,7 +240,7 @@ NtStatus query_descriptor(int fd, std::uint32_t security_information,
 }
 
 NtStatus set_descriptor(int fd, const dtyp::SecurityDescriptor& sd,
-                        std::uint32_t security_information) {
+                        std::uint32_t security_information, const NtToken& token) {
   PosixSecurity file;
   if (NtStatus st = query_posix_security(fd, file); st != NtStatus::SUCCESS) return st;
   std::optional<dtyp::SecurityDescriptor> stored;
@@ -255,10 +255,25 @@ NtStatus set_descriptor(int fd, const dtyp::SecurityDescriptor& sd,
   if (!next.group) next.group = unix_group_sid(file.gid);
 
   PosixSecurityChange owners;
+  bool owner_without_uid = false;
   if (security_information & kOwnerSecurityInformation) {
+    if (!sd.owner) return dtyp::kStatusInvalidOwner;
     uid_t uid = 0;
-    if (!sd.owner || !uid_from_sid(*sd.owner, uid)) return dtyp::kStatusInvalidOwner;
-    if (uid != file.uid) owners.uid = uid;
+    if (uid_from_sid(*sd.owner, uid)) {
+      // Another user's SID: only a privileged user may give a file away (Windows
+      // answers INVALID_OWNER for an owner outside the caller's token, as Samba does);
+      // taking it is a chown as the caller, which the kernel allows root alone.
+      if (uid != file.uid && !token.is_root && !token.has(*sd.owner))
+        return dtyp::kStatusInvalidOwner;
+      if (uid != file.uid) owners.uid = uid;
+    } else {
+      // A SID no POSIX user has (a group of the token, Everyone): the descriptor names
+      // it and the file keeps its POSIX owner, as Samba stores it. Only a SID of the
+      // caller's token may own the file ([MS-DTYP] 2.5.3.4.1: the owner must be in the
+      // token unless the caller holds SeRestorePrivilege).
+      if (!token.is_root && !token.has(*sd.owner)) return dtyp::kStatusInvalidOwner;
+      owner_without_uid = true;
+    }
     next.owner = sd.owner;
   }
   if (security_information & kGroupSecurityInformation) {
@@ -278,7 +293,7 @@ NtStatus set_descriptor(int fd, const dtyp::SecurityDescriptor& sd,
   next.sacl.reset();
   // Only the owner or group changed on a file without a stored descriptor: the chown
   // said it all.
-  if (!dacl && !stored) return NtStatus::SUCCESS;
+  if (!dacl && !stored && !owner_without_uid) return NtStatus::SUCCESS;
   return store_descriptor(fd, next, false);
 }
 

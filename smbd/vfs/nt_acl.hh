@@ -18,6 +18,7 @@
 
 #include "smbd/base/ntstatus.hh"
 #include "smbd/base/security_descriptor.hh"
+#include "smbd/vfs/nt_token.hh"
 
 namespace smb::vfs {
 
@@ -83,11 +84,14 @@ NtStatus query_descriptor(int fd, std::uint32_t security_information,
 
 // SET_INFO on such a share: the parts of `sd` that `security_information` selects
 // replace those of the file's descriptor (stored, or made from the mode), generic
-// rights mapped (map_generic_rights); a new owner
-// or group is a chown as the caller (INVALID_OWNER / INVALID_PRIMARY_GROUP for a SID
-// that is no POSIX user or group), and a DACL is stored with store_descriptor(). The
-// caller has checked WRITE_DAC / WRITE_OWNER. SACLs are not handled here.
+// rights mapped (map_generic_rights), DACL control bits as dacl_control_to_store says.
+// A new owner that is a POSIX user is a chown as the caller (`token`'s; another user's
+// SID needs root, else INVALID_OWNER); an owner SID of the token that is no POSIX user
+// (Everyone, a group) is stored and the file keeps its POSIX owner; any other SID is
+// INVALID_OWNER. A group that is no POSIX group is INVALID_PRIMARY_GROUP. A DACL is
+// stored with store_descriptor(). The caller has checked WRITE_DAC / WRITE_OWNER. SACLs
+// are not handled here.
 NtStatus set_descriptor(int fd, const dtyp::SecurityDescriptor& sd,
-                        std::uint32_t security_information);
+                        std::uint32_t security_information, const NtToken& token);
 
 }  // namespace smb::vfs

@@ -56,9 +56,9 @@ void set_security(const RequestPtr& req, const SetInfoRequest& request) {
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   run_blocking(
       req->worker.loop(),
-      [fd, sd = std::move(sd), info, status, stored_acls]() {
-        *status = stored_acls ? vfs::set_descriptor(fd->get(), sd, info)
-                              : vfs::set_security_descriptor(fd->get(), sd, info);
+      [fd, sd = std::move(sd), info, status, token = req->tree->nt_token]() {
+        *status = token ? vfs::set_descriptor(fd->get(), sd, info, *token)
+                        : vfs::set_security_descriptor(fd->get(), sd, info);
       },
       [req, status]() {
         if (*status != NtStatus::SUCCESS) {

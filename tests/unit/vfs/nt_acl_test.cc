@@ -213,7 +213,8 @@ TEST_CASE("stored descriptor: written as version 4, read back, mode in step") {
         kStatusInvalidSecurityDescr);
   // SET_INFO replaces it.
   SecurityDescriptor change = with_dacl({allow(kFileAllAccess, everyone_sid())});
-  REQUIRE(set_descriptor(fd.get(), change, kDaclSecurityInformation) == NtStatus::SUCCESS);
+  const NtToken root = make_nt_token(0, 0, {}, LogonKind::user);
+  REQUIRE(set_descriptor(fd.get(), change, kDaclSecurityInformation, root) == NtStatus::SUCCESS);
   REQUIRE(read_stored_descriptor(fd.get(), stored) == NtStatus::SUCCESS);
   REQUIRE(stored);
   CHECK(stored->dacl == change.dacl);
