@@ -181,7 +181,9 @@ mode_t permissions_from_dacl(const dtyp::SecurityDescriptor& sd, uid_t uid, gid_
   // POSIX side gives it: the owner can always reach the file to read or repair its
   // descriptor, and the DACL's check above the kernel's still refuses what it refuses.
   const unsigned owner_minimum = is_directory ? 7u : 4u;
-  const unsigned user = owner_minimum | rwx_of({unix_user_sid(uid), everyone, authenticated});
+  // OWNER RIGHTS (S-1-3-4) ACEs apply to the owner.
+  const unsigned user =
+      owner_minimum | rwx_of({unix_user_sid(uid), owner_rights_sid(), everyone, authenticated});
   const unsigned group = rwx_of({unix_group_sid(gid), everyone, authenticated});
   const unsigned other = rwx_of({everyone, authenticated});
   return static_cast<mode_t>(user << 6 | group << 3 | other);

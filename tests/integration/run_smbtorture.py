@@ -136,7 +136,7 @@ def parse_subunit(text, suite):
 def run_suite(suite, kind, timeout, expected, kind_dir, realm=None):
     # smb encrypt is left at the server default: the session suite asks for encryption.
     opts = {"torture": True, "kind": kind, "encrypt": None}
-    if kind == "self" and suite in ACL_XATTR_SUITES:
+    if kind == "self" and any(in_suite(suite, s) for s in ACL_XATTR_SUITES):
         opts["extra_share"] = ["vfs objects = acl_xattr"]
     host, env, logon = None, None, []
     if realm is not None:
