@@ -208,8 +208,12 @@ NtStatus store_descriptor(int fd, const dtyp::SecurityDescriptor& sd, bool new_f
   PosixSecurity file;
   if (NtStatus st = query_posix_security(fd, file); st != NtStatus::SUCCESS) return st;
   if (S_ISLNK(file.mode)) return NtStatus::NOT_SUPPORTED;
-  const mode_t mode =
+  mode_t mode =
       (file.mode & 07000) | permissions_from_dacl(sd, file.uid, file.gid, S_ISDIR(file.mode));
+  // A file's owner write bit is its READONLY attribute (file.hh): a DACL leaves it as it
+  // is, as Windows keeps the attribute apart from the ACL; what the DACL refuses the
+  // owner is refused by its check.
+  if (!S_ISDIR(file.mode)) mode = (mode & ~mode_t{S_IWUSR}) | (file.mode & S_IWUSR);
   if (::chmod(proc_path(fd).c_str(), mode) != 0 && !(new_file && errno == EPERM))
     return last_error();
   return write_stored_descriptor(fd, sd);
