@@ -84,6 +84,17 @@ NtStatus check_existing(const CreatePlan& plan, int fd, const AclContext& acl, O
   // rights: FILE_READ_ATTRIBUTES only when asked for (the parent may stand in for it).
   granted &= plan.granted_access;
   if (plan.delete_on_close && (granted & am::DELETE) == 0) return NtStatus::ACCESS_DENIED;
+  // [MS-FSA] 2.1.5.1.2.1: superseding or overwriting an existing file replaces its data,
+  // which needs the right to write it whatever the open asked for (Windows and Samba
+  // answer ACCESS_DENIED to a reader overwriting, smb2.acls.OVERWRITE_READ_ONLY_FILE).
+  const vfs::CreateDisposition disposition = plan.request.create_disposition;
+  if (disposition == vfs::CreateDisposition::FILE_SUPERSEDE ||
+      disposition == vfs::CreateDisposition::FILE_OVERWRITE ||
+      disposition == vfs::CreateDisposition::FILE_OVERWRITE_IF) {
+    std::uint32_t write = 0;
+    if (vfs::access_check(*sd, token, am::FILE_WRITE_DATA, write) != NtStatus::SUCCESS)
+      return NtStatus::ACCESS_DENIED;
+  }
   out.granted_access = granted;
   out.maximal_access = maximal_for(plan, *sd, acl);
   out.granted_by_acl = true;
