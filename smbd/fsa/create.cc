@@ -154,18 +154,16 @@ NtStatus store_new_descriptor(const CreatePlan& plan, const AclContext& acl, int
   dtyp::SecurityDescriptor sd;
   sd.control = dtyp::sd_control::SE_SELF_RELATIVE | dtyp::sd_control::SE_DACL_PRESENT;
   bool has_dacl = false;
+  bool must_store = false;  // an owner or group the POSIX ids cannot show
   if (const auto& given = plan.security_descriptor) {
     vfs::PosixSecurityChange owners;
-    if (given->owner) {
-      uid_t uid = 0;
-      if (!vfs::uid_from_sid(*given->owner, uid)) return dtyp::kStatusInvalidOwner;
-      if (uid != file.uid) owners.uid = uid;
-    }
-    if (given->group) {
-      gid_t gid = 0;
-      if (!vfs::gid_from_sid(*given->group, gid)) return dtyp::kStatusInvalidPrimaryGroup;
-      if (gid != file.gid) owners.gid = gid;
-    }
+    bool sid_without_id = false;
+    if (NtStatus st = vfs::owners_to_apply(file, given->owner.has_value(), given->owner,
+                                           given->group.has_value(), given->group, *plan.token,
+                                           owners, sid_without_id);
+        st != NtStatus::SUCCESS)
+      return st;
+    if (sid_without_id) must_store = true;
     if (NtStatus st = vfs::apply_posix_security(fd, owners); st != NtStatus::SUCCESS) return st;
     if (owners.uid) file.uid = *owners.uid;
     if (owners.gid) file.gid = *owners.gid;
@@ -179,6 +177,10 @@ NtStatus store_new_descriptor(const CreatePlan& plan, const AclContext& acl, int
   }
   sd.owner = vfs::unix_user_sid(file.uid);
   sd.group = vfs::unix_group_sid(file.gid);
+  if (const auto& given = plan.security_descriptor) {
+    if (given->owner) sd.owner = given->owner;
+    if (given->group) sd.group = given->group;
+  }
   if (!has_dacl && acl.parent_stored && acl.parent_stored->dacl) {
     const bool auto_inherit =
         (acl.parent_stored->control & dtyp::sd_control::SE_DACL_AUTO_INHERITED) != 0;
@@ -191,7 +193,14 @@ NtStatus store_new_descriptor(const CreatePlan& plan, const AclContext& acl, int
     }
   }
   // Nothing to store: the mode describes the entry.
-  if (!has_dacl) return NtStatus::SUCCESS;
+  if (!has_dacl && !must_store) return NtStatus::SUCCESS;
+  if (!has_dacl) {
+    // Only an owner or group to keep: the DACL the mode describes goes with them.
+    const dtyp::SecurityDescriptor from_mode =
+        vfs::security_descriptor_from_posix(file, kDaclSecurityInformation);
+    sd.control = from_mode.control | dtyp::sd_control::SE_SELF_RELATIVE;
+    sd.dacl = from_mode.dacl;
+  }
   return vfs::store_descriptor(fd, sd, true);
 }
 

@@ -245,6 +245,45 @@ NtStatus query_descriptor(int fd, std::uint32_t security_information,
   return NtStatus::SUCCESS;
 }
 
+NtStatus owners_to_apply(const PosixSecurity& file, bool set_owner,
+                         const std::optional<dtyp::Sid>& owner, bool set_group,
+                         const std::optional<dtyp::Sid>& group, const NtToken& token,
+                         PosixSecurityChange& change, bool& sid_without_id) {
+  change = PosixSecurityChange{};
+  sid_without_id = false;
+  if (set_owner) {
+    if (!owner) return dtyp::kStatusInvalidOwner;
+    uid_t uid = 0;
+    if (uid_from_sid(*owner, uid)) {
+      // Another user's SID: only a privileged user may give a file away (Windows
+      // answers INVALID_OWNER for an owner outside the caller's token, as Samba does);
+      // taking it is a chown as the caller, which the kernel allows root alone.
+      if (uid != file.uid && !token.is_root && !token.has(*owner)) return dtyp::kStatusInvalidOwner;
+      if (uid != file.uid) change.uid = uid;
+    } else {
+      // A SID no POSIX user has (a group of the token, Everyone): the descriptor names
+      // it and the file keeps its POSIX owner, as Samba stores it. Only a SID of the
+      // caller's token may own the file (the owner must be in the token unless the
+      // caller holds SeRestorePrivilege).
+      if (!token.is_root && !token.has(*owner)) return dtyp::kStatusInvalidOwner;
+      sid_without_id = true;
+    }
+  }
+  if (set_group) {
+    if (!group) return dtyp::kStatusInvalidPrimaryGroup;
+    gid_t gid = 0;
+    if (gid_from_sid(*group, gid)) {
+      // A chgrp as the caller: the kernel allows the owner only groups it belongs to.
+      if (gid != file.gid) change.gid = gid;
+    } else {
+      // Any SID may be a primary group ([MS-DTYP] 2.4.6); one no POSIX group has is
+      // stored and the file keeps its POSIX group.
+      sid_without_id = true;
+    }
+  }
+  return NtStatus::SUCCESS;
+}
+
 NtStatus set_descriptor(int fd, const dtyp::SecurityDescriptor& sd,
                         std::uint32_t security_information, const NtToken& token) {
   PosixSecurity file;
@@ -261,33 +300,15 @@ NtStatus set_descriptor(int fd, const dtyp::SecurityDescriptor& sd,
   if (!next.group) next.group = unix_group_sid(file.gid);
 
   PosixSecurityChange owners;
-  bool owner_without_uid = false;
-  if (security_information & kOwnerSecurityInformation) {
-    if (!sd.owner) return dtyp::kStatusInvalidOwner;
-    uid_t uid = 0;
-    if (uid_from_sid(*sd.owner, uid)) {
-      // Another user's SID: only a privileged user may give a file away (Windows
-      // answers INVALID_OWNER for an owner outside the caller's token, as Samba does);
-      // taking it is a chown as the caller, which the kernel allows root alone.
-      if (uid != file.uid && !token.is_root && !token.has(*sd.owner))
-        return dtyp::kStatusInvalidOwner;
-      if (uid != file.uid) owners.uid = uid;
-    } else {
-      // A SID no POSIX user has (a group of the token, Everyone): the descriptor names
-      // it and the file keeps its POSIX owner, as Samba stores it. Only a SID of the
-      // caller's token may own the file ([MS-DTYP] 2.5.3.4.1: the owner must be in the
-      // token unless the caller holds SeRestorePrivilege).
-      if (!token.is_root && !token.has(*sd.owner)) return dtyp::kStatusInvalidOwner;
-      owner_without_uid = true;
-    }
-    next.owner = sd.owner;
-  }
-  if (security_information & kGroupSecurityInformation) {
-    gid_t gid = 0;
-    if (!sd.group || !gid_from_sid(*sd.group, gid)) return dtyp::kStatusInvalidPrimaryGroup;
-    if (gid != file.gid) owners.gid = gid;
-    next.group = sd.group;
-  }
+  bool sid_without_id = false;
+  if (NtStatus st =
+          owners_to_apply(file, (security_information & kOwnerSecurityInformation) != 0, sd.owner,
+                          (security_information & kGroupSecurityInformation) != 0, sd.group, token,
+                          owners, sid_without_id);
+      st != NtStatus::SUCCESS)
+    return st;
+  if (security_information & kOwnerSecurityInformation) next.owner = sd.owner;
+  if (security_information & kGroupSecurityInformation) next.group = sd.group;
   if (NtStatus st = apply_posix_security(fd, owners); st != NtStatus::SUCCESS) return st;
   const bool dacl = (security_information & kDaclSecurityInformation) != 0;
   if (dacl) {
@@ -299,7 +320,7 @@ NtStatus set_descriptor(int fd, const dtyp::SecurityDescriptor& sd,
   next.sacl.reset();
   // Only the owner or group changed on a file without a stored descriptor: the chown
   // said it all.
-  if (!dacl && !stored && !owner_without_uid) return NtStatus::SUCCESS;
+  if (!dacl && !stored && !sid_without_id) return NtStatus::SUCCESS;
   return store_descriptor(fd, next, false);
 }
 

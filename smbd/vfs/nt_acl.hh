@@ -19,6 +19,7 @@
 #include "smbd/base/ntstatus.hh"
 #include "smbd/base/security_descriptor.hh"
 #include "smbd/vfs/nt_token.hh"
+#include "smbd/vfs/security.hh"
 
 namespace smb::vfs {
 
@@ -81,6 +82,18 @@ NtStatus store_descriptor(int fd, const dtyp::SecurityDescriptor& sd, bool new_f
 // selects. A malformed stored one is INVALID_SECURITY_DESCR.
 NtStatus query_descriptor(int fd, std::uint32_t security_information,
                           dtyp::SecurityDescriptor& out);
+
+// The chown a descriptor's owner and group (those `set_owner` / `set_group` select)
+// ask of `file` for `token`: a POSIX user's SID other than the file's owner needs root
+// or the token's own SID (else INVALID_OWNER); a SID no POSIX user has must be in the
+// token (else INVALID_OWNER) and changes no uid; a POSIX group's SID is a chgrp (the
+// kernel decides); any other group SID changes no gid. `sid_without_id` says that the
+// descriptor names an owner or group the file's POSIX ids cannot show, so it must be
+// stored.
+NtStatus owners_to_apply(const PosixSecurity& file, bool set_owner,
+                         const std::optional<dtyp::Sid>& owner, bool set_group,
+                         const std::optional<dtyp::Sid>& group, const NtToken& token,
+                         PosixSecurityChange& change, bool& sid_without_id);
 
 // SET_INFO on such a share: the parts of `sd` that `security_information` selects
 // replace those of the file's descriptor (stored, or made from the mode), generic
