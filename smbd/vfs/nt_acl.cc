@@ -312,7 +312,10 @@ NtStatus set_descriptor(int fd, const dtyp::SecurityDescriptor& sd,
   if (NtStatus st = apply_posix_security(fd, owners); st != NtStatus::SUCCESS) return st;
   const bool dacl = (security_information & kDaclSecurityInformation) != 0;
   if (dacl) {
-    next.control = dacl_control_to_store(sd.control) | dtyp::sd_control::SE_SELF_RELATIVE;
+    // A DACL set without SE_DACL_PRESENT is a NULL DACL (as Windows and Samba store it,
+    // smb2.create.nulldacl): present, granting everything.
+    next.control = dacl_control_to_store(sd.control) | dtyp::sd_control::SE_SELF_RELATIVE |
+                   dtyp::sd_control::SE_DACL_PRESENT;
     next.control &= static_cast<std::uint16_t>(~(dtyp::sd_control::SE_SACL_PRESENT));
     next.dacl = sd.dacl;
     if (next.dacl) map_generic_rights(*next.dacl);
