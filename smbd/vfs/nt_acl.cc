@@ -1,7 +1,9 @@
 #include "smbd/vfs/nt_acl.hh"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include <openssl/sha.h>
 
@@ -217,6 +219,20 @@ NtStatus store_descriptor(int fd, const dtyp::SecurityDescriptor& sd, bool new_f
   if (::chmod(proc_path(fd).c_str(), mode) != 0 && !(new_file && errno == EPERM))
     return last_error();
   return write_stored_descriptor(fd, sd);
+}
+
+bool entry_readable(int fd, const NtToken* token) {
+  if (token == nullptr) return ::faccessat(AT_FDCWD, proc_path(fd).c_str(), R_OK, AT_EACCESS) == 0;
+  if (token->is_root) return true;
+  dtyp::SecurityDescriptor sd;
+  if (query_descriptor(
+          fd, kOwnerSecurityInformation | kGroupSecurityInformation | kDaclSecurityInformation,
+          sd) != NtStatus::SUCCESS)
+    return false;
+  constexpr std::uint32_t kRead = access_mask::FILE_READ_DATA | access_mask::FILE_READ_EA |
+                                  access_mask::FILE_READ_ATTRIBUTES | access_mask::READ_CONTROL;
+  std::uint32_t granted = 0;
+  return access_check(sd, *token, kRead, granted) == NtStatus::SUCCESS;
 }
 
 NtStatus query_descriptor(int fd, std::uint32_t security_information,

@@ -95,6 +95,13 @@ NtStatus owners_to_apply(const PosixSecurity& file, bool set_owner,
                          const std::optional<dtyp::Sid>& group, const NtToken& token,
                          PosixSecurityChange& change, bool& sid_without_id);
 
+// Whether a directory listing with `hide unreadable` shows the file `fd` refers to (any
+// descriptor, O_PATH too), as Samba decides it: root sees everything; with `token` (a
+// share that stores ACLs) the file's descriptor (stored, else the mode's) must grant
+// FILE_READ_DATA, FILE_READ_EA, FILE_READ_ATTRIBUTES and READ_CONTROL, nothing standing
+// in for them; without one the mode must let the caller read it. Runs as the caller.
+bool entry_readable(int fd, const NtToken* token);
+
 // SET_INFO on such a share: the parts of `sd` that `security_information` selects
 // replace those of the file's descriptor (stored, or made from the mode), generic
 // rights mapped (map_generic_rights), DACL control bits as dacl_control_to_store says.

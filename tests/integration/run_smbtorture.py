@@ -140,6 +140,10 @@ def run_suite(suite, kind, timeout, expected, kind_dir, realm=None):
     opts = {"torture": True, "kind": kind, "encrypt": None}
     if kind == "self" and any(in_suite(suite, s) for s in ACL_XATTR_SUITES):
         opts["extra_share"] = ["vfs objects = acl_xattr"]
+        # The share smb2.acls.ACCESSBASED lists, as Samba's torture configuration has it.
+        opts["extra_shares"] = {"hideunread": ["path = %(base)s/share", "read only = no",
+                                               "vfs objects = acl_xattr",
+                                               "hide unreadable = yes"]}
     host, env, logon = None, None, []
     if realm is not None:
         keytab = realm.keytab(krb5realm.SERVICE, f"{suite}.keytab")
