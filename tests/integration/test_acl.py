@@ -92,8 +92,14 @@ def ace(kind, mask, sid, flags=0):
     return (kind, flags, mask, sid)
 
 
+HIDE_SHARE = "aclhide"
+
+
 def acl_share():
-    return {SHARE: ["path = %(base)s/acl", "read only = no", "vfs objects = acl_xattr"]}
+    return {SHARE: ["path = %(base)s/acl", "read only = no", "vfs objects = acl_xattr"],
+            # The same directory with access-based enumeration.
+            HIDE_SHARE: ["path = %(base)s/acl", "read only = no", "vfs objects = acl_xattr",
+                         "hide unreadable = yes"]}
 
 
 class Client:
@@ -459,6 +465,28 @@ class AclMatrix(AclBase):
         got += [owner, hex(set_owner(self.sid_a))]
         self.assertEqual(got, [hex(INVALID_OWNER), hex(OK), EVERYONE, hex(OK)])
         self.assertEqual(os.stat(os.path.join(self.root, name)).st_uid, self.a.pw_uid)
+
+    def test_hide_unreadable_lists_what_the_user_may_read(self):
+        # Samba's rule: FILE_READ_DATA, FILE_READ_EA, FILE_READ_ATTRIBUTES and READ_CONTROL
+        # from the entry's own descriptor; the owner sees both files.
+        top = self.name("dir")
+        self.A.make(top, directory=True)
+        self.A.set(top, build_sd(aces=[ace(ALLOWED, FILE_ALL_ACCESS, self.sid_a, OI | CI),
+                                       ace(ALLOWED, READ_EXECUTE, EVERYONE, CI)]),
+                   directory=True)
+        self.A.make(f"{top}\\shown")
+        self.A.set(f"{top}\\shown", build_sd(aces=[ace(ALLOWED, FILE_ALL_ACCESS, self.sid_a),
+                                                  ace(ALLOWED, READ_EXECUTE, EVERYONE)]))
+        self.A.make(f"{top}\\hidden")
+        self.A.set(f"{top}\\hidden", build_sd(aces=[ace(ALLOWED, FILE_ALL_ACCESS, self.sid_a)]))
+
+        def names(client, share):
+            return sorted(f.get_longname() for f in client.conn.listPath(share, f"{top}\\*")
+                          if f.get_longname() not in (".", ".."))
+        self.assertEqual({"A": names(self.A, HIDE_SHARE), "B": names(self.B, HIDE_SHARE),
+                          "B, plain share": names(self.B, SHARE)},
+                         {"A": ["hidden", "shown"], "B": ["shown"],
+                          "B, plain share": ["hidden", "shown"]})
 
     def test_stored_descriptor_reads_back(self):
         aces = [ace(DENIED, FILE_WRITE_DATA, self.sid_b),
