@@ -16,6 +16,7 @@
 #include "smbd/vfs/access_check.hh"
 #include "smbd/vfs/nt_token.hh"
 #include "smbd/vfs/ntacl_xattr.hh"
+#include "smbd/vfs/openat2.hh"
 #include "smbd/vfs/security.hh"
 
 namespace smb::vfs {
@@ -219,6 +220,45 @@ NtStatus store_descriptor(int fd, const dtyp::SecurityDescriptor& sd, bool new_f
   if (::chmod(proc_path(fd).c_str(), mode) != 0 && !(new_file && errno == EPERM))
     return last_error();
   return write_stored_descriptor(fd, sd);
+}
+
+NtStatus check_rename_target(const Share& share, std::string_view target, int fd,
+                             bool replace_if_exists, const NtToken& token) {
+  if (token.is_root) return NtStatus::SUCCESS;
+  Resolved r;
+  if (share.resolve(target, r) != NtStatus::SUCCESS || !r.parent) return NtStatus::SUCCESS;
+  std::optional<dtyp::SecurityDescriptor> parent;
+  if (NtStatus st = read_stored_descriptor(r.parent.get(), parent); st != NtStatus::SUCCESS)
+    return NtStatus::ACCESS_DENIED;  // a descriptor that cannot be read may refuse
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return last_error();
+  std::uint32_t granted = 0;
+  if (parent && access_check(*parent, token,
+                             S_ISDIR(st.st_mode) ? access_mask::FILE_ADD_SUBDIRECTORY
+                                                 : access_mask::FILE_ADD_FILE,
+                             granted) != NtStatus::SUCCESS)
+    return NtStatus::ACCESS_DENIED;
+  if (!replace_if_exists || !r.exists) return NtStatus::SUCCESS;
+  UniqueFd existing(
+      openat2_fd(share.root_fd(), r.relative().c_str(), O_PATH | O_NOFOLLOW, 0, kResolveBeneath));
+  if (!existing) return NtStatus::SUCCESS;
+  std::optional<dtyp::SecurityDescriptor> replaced;
+  if (read_stored_descriptor(existing.get(), replaced) != NtStatus::SUCCESS)
+    return NtStatus::ACCESS_DENIED;
+  if (!replaced) return NtStatus::SUCCESS;  // the kernel decides, as for its unlink
+  dtyp::SecurityDescriptor stand_in;
+  if (parent) {
+    stand_in = *parent;
+  } else {
+    PosixSecurity dir;
+    if (NtStatus q = query_posix_security(r.parent.get(), dir); q != NtStatus::SUCCESS) return q;
+    stand_in = security_descriptor_from_posix(
+        dir, kOwnerSecurityInformation | kGroupSecurityInformation | kDaclSecurityInformation);
+  }
+  return access_check_for_open(*replaced, &stand_in, token, access_mask::DELETE, granted) ==
+                 NtStatus::SUCCESS
+             ? NtStatus::SUCCESS
+             : NtStatus::ACCESS_DENIED;
 }
 
 bool entry_readable(int fd, const NtToken* token) {

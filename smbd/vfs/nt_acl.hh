@@ -20,6 +20,7 @@
 #include "smbd/base/security_descriptor.hh"
 #include "smbd/vfs/nt_token.hh"
 #include "smbd/vfs/security.hh"
+#include "smbd/vfs/share.hh"
 
 namespace smb::vfs {
 
@@ -101,6 +102,16 @@ NtStatus owners_to_apply(const PosixSecurity& file, bool set_owner,
 // FILE_READ_DATA, FILE_READ_EA, FILE_READ_ATTRIBUTES and READ_CONTROL, nothing standing
 // in for them; without one the mode must let the caller read it. Runs as the caller.
 bool entry_readable(int fd, const NtToken* token);
+
+// A rename of the file `fd` refers to onto `target` (an SMB path of `share`) on a share
+// that stores ACLs: the target's directory, when it has a stored descriptor, must grant
+// `token` FILE_ADD_FILE (FILE_ADD_SUBDIRECTORY for a directory), and a target that
+// `replace_if_exists` would remove must grant DELETE (its parent's FILE_DELETE_CHILD
+// standing in), as a CREATE there would need ([MS-FSA] 2.1.5.14.11; Samba checks the
+// same). ACCESS_DENIED when refused; SUCCESS otherwise (the rename itself decides the
+// rest). Runs as the caller.
+NtStatus check_rename_target(const Share& share, std::string_view target, int fd,
+                             bool replace_if_exists, const NtToken& token);
 
 // SET_INFO on such a share: the parts of `sd` that `security_information` selects
 // replace those of the file's descriptor (stored, or made from the mode), generic

@@ -240,7 +240,12 @@ void handle_set_info(const RequestPtr& req) {
       bool replace = v.replace_if_exists;
       run_blocking(
           req->worker.loop(),
-          [fs, from, target, replace, fd, status]() {
+          [fs, from, target, replace, fd, status, token = req->tree->nt_token]() {
+            // On a share that stores ACLs the target's directory must consent.
+            if (token) {
+              *status = vfs::check_rename_target(*fs, target, fd->get(), replace, *token);
+              if (*status != NtStatus::SUCCESS) return;
+            }
             *status = fs->rename(from, target, replace, fd->get());
           },
           [req, status, target]() {

@@ -488,6 +488,21 @@ class AclMatrix(AclBase):
                          {"A": ["hidden", "shown"], "B": ["shown"],
                           "B, plain share": ["hidden", "shown"]})
 
+    def test_rename_needs_the_target_directory_consent(self):
+        # The mode lets everyone write both directories; the DACL of one denies B
+        # FILE_ADD_FILE, which a rename into it needs as a CREATE there would.
+        results = []
+        for label, aces in (("open", []), ("closed", [ace(DENIED, 0x2, self.sid_b)])):
+            top = self.name(label)
+            self.A.make(top, directory=True)
+            self.A.set(top, build_sd(aces=aces + [ace(ALLOWED, FILE_ALL_ACCESS, EVERYONE)]),
+                       directory=True)
+            source = self.name(f"{label}-src")
+            self.B.make(source)
+            results.append(hex(self.B.status(
+                lambda: self.B.smb.rename(SHARE, source, f"{top}\\moved"))))
+        self.assertEqual(results, [hex(OK), hex(DENY)])
+
     def test_stored_descriptor_reads_back(self):
         aces = [ace(DENIED, FILE_WRITE_DATA, self.sid_b),
                 ace(ALLOWED, FILE_ALL_ACCESS, self.sid_a),
