@@ -61,6 +61,7 @@ struct TreeConnect {
   bool is_ipc = false;
   bool read_only = false;
   bool encrypt_required = false;
+  bool hide_unreadable = false;  // access-based enumeration (`hide unreadable`)
   std::uint32_t maximal_access = 0;
   vfs::NewFilePolicy new_file;  // the share's create masks and inheritance
   // On shares with `vfs objects = acl_xattr`: the token of `identity`, which stored NT

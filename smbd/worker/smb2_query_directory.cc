@@ -9,6 +9,7 @@
 #include "smbd/proto/query_directory.hh"
 #include "smbd/vfs/dir.hh"
 #include "smbd/vfs/names.hh"
+#include "smbd/vfs/nt_acl.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/info_classes.hh"
@@ -90,11 +91,17 @@ void run_query(const RequestPtr& req, const QueryDirectoryRequest& request,
     Bytes output;
   };
   auto result = std::make_shared<Result>();
+  vfs::EntryFilter visible;
+  if (req->tree->hide_unreadable) {
+    visible = [token = req->tree->nt_token](int fd) {
+      return vfs::entry_readable(fd, token.get());
+    };
+  }
   search->busy = true;
   run_blocking(
       req->worker.loop(),
       [enumerator, expression, fs, path, result, fresh, restart, single, limit, info_class,
-       first_call]() {
+       first_call, visible = std::move(visible)]() {
         Result& r = *result;
         if (fresh) {
           r.status = enumerator->open(*fs, path);
@@ -104,13 +111,16 @@ void run_query(const RequestPtr& req, const QueryDirectoryRequest& request,
         ByteWriter w(r.output);
         fscc::DirectoryEntryWriter writer(w, info_class, limit);
         bool nothing_fits = false;
-        r.status = enumerator->list(*expression, restart && !fresh, [&](const vfs::DirEntry& e) {
-          if (!writer.append(to_directory_entry(e.name, e.info))) {
-            nothing_fits = writer.count() == 0;
-            return vfs::Take::none;
-          }
-          return single ? vfs::Take::last : vfs::Take::more;
-        });
+        r.status = enumerator->list(
+            *expression, restart && !fresh,
+            [&](const vfs::DirEntry& e) {
+              if (!writer.append(to_directory_entry(e.name, e.info))) {
+                nothing_fits = writer.count() == 0;
+                return vfs::Take::none;
+              }
+              return single ? vfs::Take::last : vfs::Take::more;
+            },
+            visible);
         if (r.status != NtStatus::SUCCESS) return;
         if (nothing_fits) {
           // MS-SMB2 3.3.5.18: not even one entry fits.
