@@ -313,6 +313,16 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
       return status;
     }
   }
+  if (!created && !out.acl_grants_delete &&
+      (out.granted_access.value_or(plan.granted_access) & am::DELETE) != 0 &&
+      !plan.share->may_unlink(r.path)) {
+    // DELETE that only the share or the parent's FILE_DELETE_CHILD gave: the kernel would
+    // refuse the unlink, so it is refused now, not lost at the close (Samba checks the
+    // directory the same way at the open).
+    if (plan.delete_on_close || (plan.requested_access & am::DELETE) != 0)
+      return NtStatus::ACCESS_DENIED;
+    out.granted_access = out.granted_access.value_or(plan.granted_access) & ~am::DELETE;
+  }
   if (r.attribute_only) {
     // An O_PATH descriptor: whatever the descriptor or the share granted, no data.
     out.granted_access = out.granted_access.value_or(plan.granted_access) & kAttributeOnlyGrant;

@@ -511,6 +511,21 @@ NtStatus Share::rename(std::string_view from, std::string_view to, bool replace_
   return NtStatus::SUCCESS;
 }
 
+bool Share::may_unlink(std::string_view smb_path) const {
+  Resolved r;
+  if (resolve(smb_path, r) != NtStatus::SUCCESS || !r.exists || r.name.empty()) return false;
+  // The effective ids of this thread: the user a request runs as (credentials.hh).
+  if (::faccessat(r.parent.get(), ".", W_OK | X_OK, AT_EACCESS) != 0) return false;
+  struct stat dir {};
+  if (::fstat(r.parent.get(), &dir) != 0) return false;
+  if ((dir.st_mode & S_ISVTX) == 0) return true;
+  const uid_t uid = ::geteuid();
+  if (uid == 0 || uid == dir.st_uid) return true;
+  struct stat entry {};
+  return ::fstatat(r.parent.get(), r.name.c_str(), &entry, AT_SYMLINK_NOFOLLOW) == 0 &&
+         entry.st_uid == uid;
+}
+
 NtStatus Share::remove(std::string_view smb_path, int open_fd) const {
   Resolved r;
   if (NtStatus st = resolve(smb_path, r); st != NtStatus::SUCCESS) return st;

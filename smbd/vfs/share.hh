@@ -133,6 +133,13 @@ class Share {
   NtStatus rename(std::string_view from, std::string_view to, bool replace_if_exists,
                   int open_fd = -1) const;
 
+  // Whether the calling thread's user may unlink the entry at `smb_path` as the file
+  // system decides it: write and search on its directory, and where the directory is
+  // sticky, ownership of the directory or of the entry (root may always). What a DELETE
+  // that no stored ACL of the entry grants is left to ([MS-FSA] 2.1.5.1.2.1 with the
+  // kernel's check underneath), known at the open rather than found at the close.
+  bool may_unlink(std::string_view smb_path) const;
+
   // Deletes the file or (empty) directory at `smb_path`: the delete-on-close action.
   // DIRECTORY_NOT_EMPTY for a directory with entries; `open_fd` as for rename.
   NtStatus remove(std::string_view smb_path, int open_fd = -1) const;

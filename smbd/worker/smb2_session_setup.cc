@@ -7,6 +7,7 @@
 #include "smbd/proto/logoff.hh"
 #include "smbd/proto/session_setup.hh"
 #include "smbd/worker/dispatch.hh"
+#include "smbd/vfs/nt_token.hh"
 #include "smbd/worker/logon_delay.hh"
 #include "smbd/worker/negotiate_policy.hh"
 #include "smbd/worker/worker.hh"
@@ -132,6 +133,45 @@ std::optional<PosixIdentity> session_identity(Worker& worker, const Session& ses
 }
 
 // Fills in what a session gets once authentication succeeded (MS-SMB2 3.3.5.5.3).
+// A session re-authenticated as anonymous, or back as its user: its identity, and that
+// of each of its tree connects (recomputed as a tree connect by that user computes it),
+// become the new one's. False when there is none to become (logged).
+bool reidentify(Worker& worker, Connection& connection, Session& session, bool anonymous) {
+  session.anonymous = anonymous;
+  std::string why;
+  auto identity = session_identity(worker, session, why);
+  if (!identity) {
+    log::warning(connection.peer().c_str(), "re-authentication of %s refused: %s",
+                 session.user.c_str(), why.c_str());
+    return false;
+  }
+  session.identity = credentials::can_switch()
+                         ? std::make_shared<const PosixIdentity>(std::move(*identity))
+                         : credentials::process_identity();
+  const auto& conf = worker.config().conf;
+  for (auto& [id, tree] : session.trees) {
+    const conf::Share* share = tree.is_ipc ? nullptr : conf.find_share(tree.share_name);
+    std::optional<PosixIdentity> on_share;
+    const std::string& user =
+        session.anonymous || session.guest ? conf.global.guest_account : session.user;
+    if (share != nullptr) on_share = conf::share_identity(*session.identity, user, *share, why);
+    // A share the new user may not act on (force user refused): its requests run as the
+    // session's own identity, which the file system gives no more than that user.
+    tree.identity = on_share && credentials::can_switch()
+                        ? std::make_shared<const PosixIdentity>(std::move(*on_share))
+                        : session.identity;
+    if (tree.nt_token)
+      tree.nt_token = std::make_shared<const vfs::NtToken>(vfs::make_nt_token(
+          tree.identity->uid, tree.identity->gid, tree.identity->groups,
+          session.anonymous ? vfs::LogonKind::anonymous
+          : session.guest   ? vfs::LogonKind::guest
+                            : vfs::LogonKind::user));
+  }
+  log::info(connection.peer().c_str(), "session of %s re-authenticated%s", session.user.c_str(),
+            session.anonymous ? " as anonymous" : "");
+  return true;
+}
+
 NtStatus establish(Worker& worker, Connection& connection, Session& session,
                    const SessionSetupRequest& request, const auth::AuthStep& step,
                    std::uint16_t& session_flags) {
@@ -442,7 +482,17 @@ void handle_session_setup(const RequestPtr& req) {
       req->reply(NtStatus::LOGON_FAILURE);
       return;
     }
-    response.session_flags = 0;
+    // Re-authenticated as anonymous, the session acts as the anonymous user from now on,
+    // on every tree connect too (MS-SMB2 3.3.5.5.3: the new security context replaces the
+    // old), as Samba's smbd does: the previous user's rights are not kept; back as its
+    // user, it acts as the user again.
+    if (step.anonymous != session->anonymous &&
+        !reidentify(worker, *c, *session, step.anonymous)) {
+      end_session(client, session_id);
+      req->reply(NtStatus::LOGON_FAILURE);
+      return;
+    }
+    response.session_flags = session->anonymous ? kSessionFlagIsNull : 0;
     out.body = encode_body(response);
     out.has_body = true;
     session->state = Session::State::VALID;
