@@ -487,6 +487,8 @@ const std::array<ShareParam, 30> kShareParams{{
      [](Share& s, std::string_view v, Outcome& o) { set_list(s.admin_users, v, o); }},
     {"available", [](Share& s, std::string_view v, Outcome& o) { set_bool(s.available, v, o); }},
     {"pmem", [](Share& s, std::string_view v, Outcome& o) { set_bool(s.pmem, v, o); }},
+    {"store dos attributes",
+     [](Share& s, std::string_view v, Outcome& o) { set_bool(s.store_dos_attributes, v, o); }},
     {"vfs objects",
      [](Share& s, std::string_view v, Outcome& o) {
        s.acl_xattr = false;
@@ -984,6 +986,7 @@ void dump_config(const Config& config, std::ostream& out) {
     param("pmem", yes_no(s.pmem));
     param("read only", yes_no(s.read_only));
     param("smb encrypt", encrypt_name(s.smb_encrypt));
+    param("store dos attributes", yes_no(s.store_dos_attributes));
     if (!s.valid_users.empty()) param("valid users", join(s.valid_users, ", "));
     if (s.acl_xattr) param("vfs objects", "acl_xattr");
   }

@@ -65,6 +65,9 @@ struct Share {
   // `vfs objects = acl_xattr`: NT ACLs stored in security.NTACL and enforced on CREATE
   // (docs/security.md). Other vfs modules are not available and are ignored with a warning.
   bool acl_xattr = false;
+  // `store dos attributes` (Samba's name and default): DOS attributes and creation
+  // times kept in Samba's user.DOSATTRIB (vfs/dos_attrib.hh).
+  bool store_dos_attributes = true;
 
   friend bool operator==(const Share&, const Share&) = default;
 };

@@ -33,13 +33,15 @@ fscc::DirectoryEntry to_directory_entry(std::string_view name, const vfs::FileIn
   return e;
 }
 
-vfs::BasicInfoChange to_basic_change(const fscc::FileBasicInformation& basic) {
+vfs::BasicInfoChange to_basic_change(const fscc::FileBasicInformation& basic,
+                                     bool store_dos_attributes) {
   vfs::BasicInfoChange change;
   change.creation_time = basic.creation_time;
   change.last_access_time = basic.last_access_time;
   change.last_write_time = basic.last_write_time;
   change.change_time = basic.change_time;
   change.file_attributes = basic.file_attributes;
+  change.store_dos_attributes = store_dos_attributes;
   return change;
 }
 

@@ -23,7 +23,8 @@ fscc::FileNetworkOpenInformation to_network_open(const vfs::FileInfo& info);
 fscc::DirectoryEntry to_directory_entry(std::string_view name, const vfs::FileInfo& info);
 
 // SET_INFO FileBasicInformation as the change the backend makes.
-vfs::BasicInfoChange to_basic_change(const fscc::FileBasicInformation& basic);
+vfs::BasicInfoChange to_basic_change(const fscc::FileBasicInformation& basic,
+                                     bool store_dos_attributes);
 
 // [MS-FSCC] 2.5 file-system classes of a share.
 fscc::FileFsSizeInformation to_fs_size(const vfs::VolumeInfo& volume);

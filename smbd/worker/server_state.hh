@@ -147,6 +147,8 @@ struct Open : fsa::FileOpen {
   std::uint32_t outstanding_requests = 0;
   std::uint32_t outstanding_pre_requests = 0;
   std::shared_ptr<DirectorySearch> search;  // QUERY_DIRECTORY state (smb2_query_directory.cc)
+  // The first WRITE of the open has set ARCHIVE (smb2_write.cc).
+  bool archive_marked = false;
 };
 
 // MS-SMB2 3.3.5.2.10: counts a request of `sequence` against the open. A WRITE,

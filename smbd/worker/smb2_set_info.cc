@@ -125,9 +125,8 @@ void handle_set_info(const RequestPtr& req) {
       std::string name = last_component(open.path);
       run_blocking(
           req->worker.loop(),
-          [fd, name, change = to_basic_change(basic), status]() {
-            *status = vfs::set_basic_info(fd->get(), name, change);
-          },
+          [fd, name, change = to_basic_change(basic, req->tree->new_file.store_dos_attributes),
+           status]() { *status = vfs::set_basic_info(fd->get(), name, change); },
           done_ok);
       return;
     }

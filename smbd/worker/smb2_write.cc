@@ -7,8 +7,10 @@
 #include "smbd/fsa/read_write.hh"
 #include "smbd/proto/write.hh"
 #include "smbd/rpc/pipe.hh"
+#include "smbd/vfs/file.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
+#include "smbd/worker/info_classes.hh"
 #include "smbd/worker/worker.hh"
 
 namespace smb::server {
@@ -40,13 +42,33 @@ void write_pipe(const RequestPtr& req, const WriteData& data) {
   answer(req, data.bytes.size(), data.invalidate_token);
 }
 
+// What the first WRITE of an open also does: set ARCHIVE, as Windows does once a file's
+// data changes, on shares that store DOS attributes.
+struct ArchiveMark {
+  std::shared_ptr<UniqueFd> fd;  // null: nothing to do
+  std::string name;
+};
+
+ArchiveMark take_archive_mark(const RequestPtr& req) {
+  Open* open = req->client().open(req->file_id);
+  if (open == nullptr || open->archive_marked || !req->tree->new_file.store_dos_attributes) {
+    return {};
+  }
+  open->archive_marked = true;
+  return {open->fd, last_component(open->path)};
+}
+
 void write_file(const RequestPtr& req, const WriteData& data, std::shared_ptr<vfs::FileData> io,
                 fsa::WritePosition where) {
   auto done = std::make_shared<std::size_t>(0);
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   run_blocking(
       req->worker.loop(),
-      [io, data, where, done, status]() { *status = fsa::write(*io, where, data.bytes, *done); },
+      [io, data, where, done, status, mark = take_archive_mark(req)]() {
+        *status = fsa::write(*io, where, data.bytes, *done);
+        if (*status == NtStatus::SUCCESS && mark.fd)
+          (void)vfs::mark_archive(mark.fd->get(), mark.name);
+      },
       [req, done, status, where, invalidate = data.invalidate_token]() {
         if (*status != NtStatus::SUCCESS) {
           req->reply(*status);
