@@ -427,7 +427,7 @@ const std::array<GlobalParam, 4> kDirectoryParams{{
      [](GlobalState& s, std::string_view v, Outcome& o) { set_path(s.g.pid_directory, v, o); }},
 }};
 
-const std::array<ShareParam, 30> kShareParams{{
+const std::array<ShareParam, 31> kShareParams{{
     {"path", [](Share& s, std::string_view v, Outcome& o) { set_path(s.path, v, o); }},
     {"directory", [](Share& s, std::string_view v, Outcome& o) { set_path(s.path, v, o); }},
     {"comment", [](Share& s, std::string_view v, Outcome&) { s.comment = trim(v); }},
@@ -487,6 +487,7 @@ const std::array<ShareParam, 30> kShareParams{{
      [](Share& s, std::string_view v, Outcome& o) { set_list(s.admin_users, v, o); }},
     {"available", [](Share& s, std::string_view v, Outcome& o) { set_bool(s.available, v, o); }},
     {"pmem", [](Share& s, std::string_view v, Outcome& o) { set_bool(s.pmem, v, o); }},
+    {"ea support", [](Share& s, std::string_view v, Outcome& o) { set_bool(s.ea_support, v, o); }},
     {"store dos attributes",
      [](Share& s, std::string_view v, Outcome& o) { set_bool(s.store_dos_attributes, v, o); }},
     {"vfs objects",
@@ -979,6 +980,7 @@ void dump_config(const Config& config, std::ostream& out) {
     param("force directory mode", octal(s.force_directory_mode));
     if (!s.force_group.empty()) param("force group", s.force_group);
     if (!s.force_user.empty()) param("force user", s.force_user);
+    param("ea support", yes_no(s.ea_support));
     param("guest ok", yes_no(s.guest_ok));
     param("inherit owner", inherit_owner_name(s.inherit_owner));
     param("inherit permissions", yes_no(s.inherit_permissions));

@@ -332,9 +332,10 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
         st = last_error();
         return Attempt::kDone;
       }
-      if (NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, false, false,
-                                               req.new_file.store_dos_attributes);
-          a != NtStatus::SUCCESS) {
+      NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, false, false,
+                                           req.new_file.store_dos_attributes);
+      if (a == NtStatus::SUCCESS && req.eas) a = set_eas(fd.get(), *req.eas);
+      if (a != NtStatus::SUCCESS) {
         st = a;
         return Attempt::kDone;
       }
@@ -399,9 +400,10 @@ Attempt create_new(const OpenContext& c, const Resolved& r, OpenResult& out, NtS
     st = n;
     return Attempt::kDone;
   }
-  if (NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, directory, true,
-                                           req.new_file.store_dos_attributes);
-      a != NtStatus::SUCCESS) {
+  NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, directory, true,
+                                       req.new_file.store_dos_attributes);
+  if (a == NtStatus::SUCCESS && req.eas) a = set_eas(fd.get(), *req.eas);
+  if (a != NtStatus::SUCCESS) {
     st = a;
     return Attempt::kDone;
   }

@@ -45,6 +45,30 @@ vfs::BasicInfoChange to_basic_change(const fscc::FileBasicInformation& basic,
   return change;
 }
 
+NtStatus decode_ea_list(ByteSpan in, std::vector<vfs::ExtendedAttribute>& out) {
+  out.clear();
+  std::vector<fscc::FileFullEaEntry> entries;
+  if (fscc::decode(in, entries) != NtStatus::SUCCESS) return NtStatus::INVALID_PARAMETER;
+  for (fscc::FileFullEaEntry& e : entries) {
+    if (!vfs::valid_ea_name(e.ea_name)) return NtStatus::INVALID_EA_NAME;
+    out.push_back({std::move(e.ea_name), std::move(e.ea_value), e.flags});
+  }
+  return NtStatus::SUCCESS;
+}
+
+fscc::FileFullEaEntry to_full_ea(const vfs::ExtendedAttribute& ea) {
+  return {ea.flags, ea.name, ea.value};
+}
+
+std::uint32_t ea_size(const std::vector<vfs::ExtendedAttribute>& eas) {
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < eas.size(); ++i) {
+    const std::size_t size = fscc::encoded_size(to_full_ea(eas[i]));
+    total += i + 1 == eas.size() ? size : (size + 3) & ~std::size_t{3};
+  }
+  return static_cast<std::uint32_t>(total);
+}
+
 fscc::FileFsSizeInformation to_fs_size(const vfs::VolumeInfo& volume) {
   return {volume.total_allocation_units, volume.caller_available_allocation_units,
           volume.sectors_per_allocation_unit, volume.bytes_per_sector};

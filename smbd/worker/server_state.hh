@@ -59,6 +59,7 @@ struct TreeConnect {
   bool encrypt_required = false;
   std::uint32_t maximal_access = 0;
   vfs::NewFilePolicy new_file;  // the share's create masks and inheritance
+  bool ea_support = false;      // `ea support`: EAs kept as `user.` xattrs (vfs/eas.hh)
   // On shares with `vfs objects = acl_xattr`: the token of `identity`, which stored NT
   // ACLs are checked against (fsa/create.hh).
   std::shared_ptr<const vfs::NtToken> nt_token;
@@ -147,6 +148,9 @@ struct Open : fsa::FileOpen {
   std::uint32_t outstanding_requests = 0;
   std::uint32_t outstanding_pre_requests = 0;
   std::shared_ptr<DirectorySearch> search;  // QUERY_DIRECTORY state (smb2_query_directory.cc)
+  // MS-FSA 2.1.5.12.? Open.NextEaEntry: where a FileFullEaInformation query without a
+  // list and without SL_RESTART_SCAN goes on (smb2_query_info.cc).
+  std::size_t next_ea_entry = 0;
   // The first WRITE of the open has set ARCHIVE (smb2_write.cc).
   bool archive_marked = false;
 };

@@ -4,6 +4,7 @@
 #include "smbd/fsa/share_modes.hh"
 #include "smbd/proto/fscc.hh"
 #include "smbd/proto/set_info.hh"
+#include "smbd/vfs/eas.hh"
 #include "smbd/vfs/file.hh"
 #include "smbd/vfs/nt_acl.hh"
 #include "smbd/vfs/security.hh"
@@ -275,9 +276,26 @@ void handle_set_info(const RequestPtr& req) {
       req->reply(encode_body(SetInfoResponse{}));
       return;
     }
-    case FileInfoClass::FileFullEaInformation:
-      req->reply(NtStatus::EAS_NOT_SUPPORTED);
+    case FileInfoClass::FileFullEaInformation: {
+      // MS-FSA 2.1.5.14.4, on shares with `ea support` (vfs/eas.hh).
+      if (!req->tree->ea_support) {
+        req->reply(NtStatus::EAS_NOT_SUPPORTED);
+        return;
+      }
+      if ((open.granted_access & access_mask::FILE_WRITE_EA) == 0) {
+        req->reply(NtStatus::ACCESS_DENIED);
+        return;
+      }
+      auto eas = std::make_shared<std::vector<vfs::ExtendedAttribute>>();
+      if (NtStatus s = decode_ea_list(buffer, *eas); s != NtStatus::SUCCESS) {
+        req->reply(s);
+        return;
+      }
+      run_blocking(
+          req->worker.loop(), [fd, eas, status]() { *status = vfs::set_eas(fd->get(), *eas); },
+          done_ok);
       return;
+    }
     case FileInfoClass::FileLinkInformation:
       req->reply(NtStatus::NOT_SUPPORTED);
       return;
