@@ -177,7 +177,11 @@ NtStatus set_basic_info(int fd, std::string_view name, const BasicInfoChange& ch
         current.attributes ? *current.attributes & kStoredAttributes
                            : default_attributes(name, is_directory, mode) & kStoredAttributes;
     const std::uint64_t current_creation = current.creation_time.value_or(birth_time(stx));
-    const std::uint32_t wanted = attrs != 0 ? attrs & kStoredAttributes : current_attrs;
+    // SPARSE is FSCTL_SET_SPARSE's to change, not FileBasicInformation's: kept as it is.
+    const std::uint32_t wanted =
+        attrs != 0 ? (attrs & kStoredAttributes & ~fa::FILE_ATTRIBUTE_SPARSE_FILE) |
+                         (current_attrs & fa::FILE_ATTRIBUTE_SPARSE_FILE)
+                   : current_attrs;
     const std::uint64_t creation = set_creation ? change.creation_time : current_creation;
     if (!current.attributes || wanted != current_attrs || creation != current_creation) {
       write_dos_xattr(fd, is_directory, wanted, creation);
@@ -193,6 +197,18 @@ NtStatus store_new_file_attributes(int fd, std::uint32_t attributes) {
   struct statx stx {};
   if (NtStatus st = statx_fd(fd, stx); st != NtStatus::SUCCESS) return st;
   write_dos_xattr(fd, S_ISDIR(stx.stx_mode), attributes, birth_time(stx));
+  return NtStatus::SUCCESS;
+}
+
+NtStatus set_sparse(int fd, std::string_view name, bool sparse) {
+  struct statx stx {};
+  if (NtStatus st = statx_fd(fd, stx); st != NtStatus::SUCCESS) return st;
+  const bool is_directory = S_ISDIR(stx.stx_mode);
+  const DosAttrib current = read_dos_xattr(fd);
+  std::uint32_t attrs =
+      current.attributes.value_or(default_attributes(name, is_directory, stx.stx_mode));
+  attrs = sparse ? attrs | fa::FILE_ATTRIBUTE_SPARSE_FILE : attrs & ~fa::FILE_ATTRIBUTE_SPARSE_FILE;
+  write_dos_xattr(fd, is_directory, attrs, current.creation_time.value_or(birth_time(stx)));
   return NtStatus::SUCCESS;
 }
 

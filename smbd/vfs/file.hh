@@ -67,7 +67,8 @@ NtStatus query_info(int fd, std::string_view name, FileInfo& out);
 // The attributes a file gets when nothing is stored for it.
 std::uint32_t default_attributes(std::string_view name, bool is_directory, mode_t mode);
 
-// [MS-FSA] 2.1.5.14.2 FileBasicInformation. The creation time is stored with the
+// [MS-FSA] 2.1.5.14.2 FileBasicInformation (SPARSE is left as it is: only
+// FSCTL_SET_SPARSE changes it, through set_sparse). The creation time is stored with the
 // attributes; the change time (ctime) cannot be set on POSIX and is accepted and left
 // to the kernel, as Samba does. `name` as for query_info.
 NtStatus set_basic_info(int fd, std::string_view name, const BasicInfoChange& change);
@@ -78,6 +79,9 @@ NtStatus check_delete(int fd);
 // Stores the attributes of a file or directory just created, with its birth time as
 // the creation time, as Samba does for every new file on a share storing them.
 NtStatus store_new_file_attributes(int fd, std::uint32_t attributes);
+// FSCTL_SET_SPARSE's record of the SPARSE attribute, kept with the others in
+// user.DOSATTRIB (the file system decides where the holes are).
+NtStatus set_sparse(int fd, std::string_view name, bool sparse);
 // Sets ARCHIVE once a file's data has been changed, as Windows does, when the share
 // stores DOS attributes and the bit is not set yet.
 NtStatus mark_archive(int fd, std::string_view name);

@@ -183,7 +183,9 @@ struct OpenContext {
 // the requested ones, plus ARCHIVE for files.
 NtStatus apply_create_attributes(int fd, const std::string& name, std::uint32_t requested,
                                  bool is_directory, bool created, bool store_dos_attributes) {
-  std::uint32_t attrs = requested & ~(fa::FILE_ATTRIBUTE_DIRECTORY | fa::FILE_ATTRIBUTE_NORMAL);
+  // SPARSE comes only from FSCTL_SET_SPARSE.
+  std::uint32_t attrs = requested & ~(fa::FILE_ATTRIBUTE_DIRECTORY | fa::FILE_ATTRIBUTE_NORMAL |
+                                      fa::FILE_ATTRIBUTE_SPARSE_FILE);
   if (is_directory) {
     attrs &= ~fa::FILE_ATTRIBUTE_TEMPORARY;
   } else {

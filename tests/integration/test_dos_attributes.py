@@ -241,6 +241,16 @@ class SambaCompatibility(unittest.TestCase):
             self.assertIn(XATTR, os.listxattr(os.path.join(self.shared, path)))
         with self.server("self") as ours:
             self.read_back(ours, stored)
+            # Samba keeps READONLY in the attribute alone (the mode keeps its write bits):
+            # it holds here all the same.
+            c = Client(ours)
+            try:
+                self.assertEqual(hex(c.open_status("s-readonly", FILE_WRITE_DATA)),
+                                 hex(nt_errors.STATUS_ACCESS_DENIED))
+                self.assertEqual(hex(c.open_status("s-plain", FILE_WRITE_DATA)),
+                                 hex(nt_errors.STATUS_SUCCESS))
+            finally:
+                c.close()
 
     def test_stored_here_reads_back_through_samba(self):
         with self.server("self") as ours:
@@ -288,6 +298,13 @@ class BadStoredValues(unittest.TestCase):
     def test_unknown_version(self):
         self.check_value("version9",
                          bytes.fromhex("000009000900000011000000200000000de52b193986dd01"))
+
+    def test_sparse_is_not_set_by_basic_information(self):
+        # [MS-FSA] 2.1.5.14.2 leaves SPARSE to FSCTL_SET_SPARSE.
+        c = self.client
+        c.make("sparse")
+        c.set_basic("sparse", attributes=ARCHIVE | 0x200)
+        self.assertEqual(c.basic("sparse")[4], ARCHIVE)
 
     def test_oversized(self):
         self.check_value("oversized", b"0x22\0" + b"\x01" * 4000)
