@@ -101,6 +101,8 @@ void fill_info(const struct statx& stx, std::string_view name, int fd, FileInfo&
   } else {
     attrs = default_attributes(name, out.is_directory, out.mode) & kStoredAttributes;
   }
+  // A name starting with '.' is HIDDEN whatever is stored (Samba's `hide dot files`).
+  attrs |= default_attributes(name, out.is_directory, out.mode) & fa::FILE_ATTRIBUTE_HIDDEN;
   if (out.is_directory) attrs |= fa::FILE_ATTRIBUTE_DIRECTORY;
   // READONLY is also the owner write bit, for files only: on a directory Windows
   // reads the bit as "customised folder", not as protection.

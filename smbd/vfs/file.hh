@@ -36,9 +36,9 @@ struct FileInfo {
 // DOS attributes and the creation time are kept in Samba's `user.DOSATTRIB`
 // (dos_attrib.hh) when the share stores them (`store dos attributes`, Samba's default)
 // and the file system allows it. READONLY is the stored bit or a mode without the
-// owner's write bit; DIRECTORY always comes from the mode. A file without the
-// attribute gets what Samba derives: HIDDEN for names starting with '.', ARCHIVE for
-// files, the creation time from the file system's birth time.
+// owner's write bit; DIRECTORY always comes from the mode; a name starting with '.' is
+// HIDDEN (Samba's `hide dot files`). A file without the attribute gets what Samba
+// derives: ARCHIVE for files, the creation time from the file system's birth time.
 inline constexpr const char* kDosAttribXattr = "user.DOSATTRIB";
 // The attributes the extended attribute stores (Samba keeps these too).
 inline constexpr std::uint32_t kStoredAttributes =
