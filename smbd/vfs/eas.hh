@@ -1,11 +1,11 @@
-// Extended attributes of a file in the NT sense ([MS-FSCC] 2.4.15, [MS-FSA] 2.1.5.14.4
-// and 2.1.5.12.x), kept as Linux `user.` extended attributes the way Samba keeps them
-// with `ea support = yes`: the EA "NAME" is the xattr "user.NAME" (a name that already
-// starts with "user." is taken as it is), names match ignoring case and keep the
-// spelling first stored, an empty value removes the EA, and Samba's own attributes
-// (user.DOSATTRIB, user.DosStream.*, ...) are neither listed nor settable. Every call
-// works on a descriptor obtained through Share (O_PATH ones included) as the calling
-// thread's user, and reads at most kMaxEaValueSize bytes of a value.
+// Extended attributes of a file in the NT sense ([MS-FSCC] 2.4.15; [MS-FSA] 2.1.5.11 and
+// 2.1.5.14, FileFullEaInformation), kept as Linux `user.` extended attributes the way
+// Samba keeps them with `ea support = yes`: the EA "NAME" is the xattr "user.NAME" (a
+// name that already starts with "user." is taken as it is), names match ignoring case
+// and keep the spelling first stored, an empty value removes the EA, and Samba's own
+// attributes (user.DOSATTRIB, user.DosStream.*, ...) are neither listed nor settable.
+// Every call works on a descriptor obtained through Share (O_PATH ones included) as the
+// calling thread's user, and reads at most kMaxEaValueSize bytes of a value.
 #pragma once
 
 #include <cstdint>
@@ -39,7 +39,7 @@ std::string ea_xattr_name(std::string_view ea_name);
 // The file's EAs, in the order the file system lists them. A value longer than
 // kMaxEaValueSize is left out (no client could be given it).
 NtStatus list_eas(int fd, std::vector<ExtendedAttribute>& out);
-// Sets (or, with an empty value, removes) each EA in turn ([MS-FSA] 2.1.5.14.4); names
+// Sets (or, with an empty value, removes) each EA in turn ([MS-FSA] 2.1.5.14); names
 // must have passed valid_ea_name(). ACCESS_DENIED for one of Samba's own names; the
 // file system's refusal (too large, no room) as errno_map gives it.
 NtStatus set_eas(int fd, const std::vector<ExtendedAttribute>& eas);

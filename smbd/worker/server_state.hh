@@ -148,8 +148,8 @@ struct Open : fsa::FileOpen {
   std::uint32_t outstanding_requests = 0;
   std::uint32_t outstanding_pre_requests = 0;
   std::shared_ptr<DirectorySearch> search;  // QUERY_DIRECTORY state (smb2_query_directory.cc)
-  // MS-FSA 2.1.5.12.? Open.NextEaEntry: where a FileFullEaInformation query without a
-  // list and without SL_RESTART_SCAN goes on (smb2_query_info.cc).
+  // MS-FSA 2.1.5.11, FileFullEaInformation: Open.NextEaEntry, where a FileFullEaInformation query
+  // without a list and without SL_RESTART_SCAN goes on (smb2_query_info.cc).
   std::size_t next_ea_entry = 0;
   // The first WRITE of the open has set ARCHIVE (smb2_write.cc).
   bool archive_marked = false;

@@ -174,8 +174,8 @@ constexpr std::uint32_t SL_RESTART_SCAN = 0x01;
 constexpr std::uint32_t SL_RETURN_SINGLE_ENTRY = 0x02;
 constexpr std::uint32_t SL_INDEX_SPECIFIED = 0x04;
 
-// MS-FSA 2.1.5.12.x FileFullEaInformation. With a list of names: those EAs in its
-// order, an empty value for a name the file does not have. Without: the file's EAs from
+// MS-FSA 2.1.5.11 (query file information), FileFullEaInformation. With a list of names: those EAs
+// in its order, an empty value for a name the file does not have. Without: the file's EAs from
 // Open.NextEaEntry (from the first with SL_RESTART_SCAN, or SL_INDEX_SPECIFIED, since
 // SMB2 carries no index), as many as fit (one with SL_RETURN_SINGLE_ENTRY);
 // NO_EAS_ON_FILE for a file without any, NO_MORE_EAS past the last, BUFFER_TOO_SMALL

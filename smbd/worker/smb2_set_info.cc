@@ -277,7 +277,8 @@ void handle_set_info(const RequestPtr& req) {
       return;
     }
     case FileInfoClass::FileFullEaInformation: {
-      // MS-FSA 2.1.5.14.4, on shares with `ea support` (vfs/eas.hh).
+      // MS-FSA 2.1.5.14 (set file information), FileFullEaInformation, on shares with `ea support`
+      // (vfs/eas.hh).
       if (!req->tree->ea_support) {
         req->reply(NtStatus::EAS_NOT_SUPPORTED);
         return;
