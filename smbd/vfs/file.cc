@@ -214,6 +214,14 @@ NtStatus set_sparse(int fd, std::string_view name, bool sparse) {
   return NtStatus::SUCCESS;
 }
 
+NtStatus set_last_write_time(int fd, std::uint64_t nt_time) {
+  timespec times[2];
+  times[0].tv_sec = 0;
+  times[0].tv_nsec = UTIME_OMIT;
+  times[1] = timespec_from_nt_time(nt_time);
+  return ::futimens(fd, times) == 0 ? NtStatus::SUCCESS : last_error();
+}
+
 NtStatus mark_archive(int fd, std::string_view name) {
   struct statx stx {};
   if (NtStatus st = statx_fd(fd, stx); st != NtStatus::SUCCESS) return st;

@@ -82,6 +82,9 @@ NtStatus store_new_file_attributes(int fd, std::uint32_t attributes);
 // FSCTL_SET_SPARSE's record of the SPARSE attribute, kept with the others in
 // user.DOSATTRIB (the file system decides where the holes are).
 NtStatus set_sparse(int fd, std::string_view name, bool sparse);
+// Puts a file's last write time back to `nt_time` (what a write changed, on an open whose
+// LastWriteTime was set to -1: [MS-FSA] 2.1.5.14.2).
+NtStatus set_last_write_time(int fd, std::uint64_t nt_time);
 // Sets ARCHIVE once a file's data has been changed, as Windows does, when the share
 // stores DOS attributes and the bit is not set yet.
 NtStatus mark_archive(int fd, std::string_view name);

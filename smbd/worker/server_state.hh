@@ -151,6 +151,9 @@ struct Open : fsa::FileOpen {
   // MS-FSA 2.1.5.11, FileFullEaInformation: Open.NextEaEntry, where a FileFullEaInformation query
   // without a list and without SL_RESTART_SCAN goes on (smb2_query_info.cc).
   std::size_t next_ea_entry = 0;
+  // MS-FSA 2.1.5.14.2 Open.UserSetModificationTime: the last write time this open's
+  // WRITEs put back (a LastWriteTime of -1 was set through it; smb2_set_info.cc).
+  std::optional<std::uint64_t> frozen_write_time;
   // The first WRITE of the open has set ARCHIVE (smb2_write.cc).
   bool archive_marked = false;
 };

@@ -124,11 +124,37 @@ void handle_set_info(const RequestPtr& req) {
         return;
       }
       std::string name = last_component(open.path);
+      // MS-FSA 2.1.5.14.2: a LastWriteTime of -1 stops this open's writes from changing
+      // it (Open.UserSetModificationTime), -2 lets them again. The time to keep is read
+      // once this request's own change is made.
+      constexpr std::uint64_t kStopUpdating = ~std::uint64_t{0};
+      constexpr std::uint64_t kResumeUpdating = ~std::uint64_t{0} - 1;
+      if (basic.last_write_time == kResumeUpdating) open.frozen_write_time.reset();
+      const bool keep_write_time =
+          basic.last_write_time == kStopUpdating || open.frozen_write_time.has_value();
+      auto kept = std::make_shared<std::uint64_t>(0);
       run_blocking(
           req->worker.loop(),
           [fd, name, change = to_basic_change(basic, req->tree->new_file.store_dos_attributes),
-           status]() { *status = vfs::set_basic_info(fd->get(), name, change); },
-          done_ok);
+           status, keep_write_time, kept]() {
+            *status = vfs::set_basic_info(fd->get(), name, change);
+            vfs::FileInfo info;
+            if (*status == NtStatus::SUCCESS && keep_write_time &&
+                vfs::query_info(fd->get(), name, info) == NtStatus::SUCCESS) {
+              *kept = info.last_write_time;
+            }
+          },
+          [req, status, keep_write_time, kept]() {
+            if (!req->refresh()) return;
+            if (*status == NtStatus::SUCCESS && keep_write_time && *kept != 0) {
+              req->open->frozen_write_time = *kept;
+            }
+            if (*status != NtStatus::SUCCESS) {
+              req->reply(*status);
+              return;
+            }
+            req->reply(encode_body(SetInfoResponse{}));
+          });
       return;
     }
     case FileInfoClass::FileEndOfFileInformation:

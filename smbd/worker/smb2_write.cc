@@ -44,18 +44,22 @@ void write_pipe(const RequestPtr& req, const WriteData& data) {
 
 // What the first WRITE of an open also does: set ARCHIVE, as Windows does once a file's
 // data changes, on shares that store DOS attributes.
-struct ArchiveMark {
-  std::shared_ptr<UniqueFd> fd;  // null: nothing to do
+struct AfterWrite {
+  std::shared_ptr<UniqueFd> fd;
   std::string name;
+  bool mark_archive = false;
+  // MS-FSA 2.1.5.14.2 Open.UserSetModificationTime: the write time to put back.
+  std::optional<std::uint64_t> write_time;
 };
 
-ArchiveMark take_archive_mark(const RequestPtr& req) {
+AfterWrite after_write(const RequestPtr& req) {
   Open* open = req->client().open(req->file_id);
-  if (open == nullptr || open->archive_marked || !req->tree->new_file.store_dos_attributes) {
-    return {};
-  }
+  if (open == nullptr) return {};
+  AfterWrite after{open->fd, last_component(open->path)};
+  after.mark_archive = !open->archive_marked && req->tree->new_file.store_dos_attributes;
   open->archive_marked = true;
-  return {open->fd, last_component(open->path)};
+  after.write_time = open->frozen_write_time;
+  return after;
 }
 
 void write_file(const RequestPtr& req, const WriteData& data, std::shared_ptr<vfs::FileData> io,
@@ -64,10 +68,11 @@ void write_file(const RequestPtr& req, const WriteData& data, std::shared_ptr<vf
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   run_blocking(
       req->worker.loop(),
-      [io, data, where, done, status, mark = take_archive_mark(req)]() {
+      [io, data, where, done, status, after = after_write(req)]() {
         *status = fsa::write(*io, where, data.bytes, *done);
-        if (*status == NtStatus::SUCCESS && mark.fd)
-          (void)vfs::mark_archive(mark.fd->get(), mark.name);
+        if (*status != NtStatus::SUCCESS || !after.fd) return;
+        if (after.mark_archive) (void)vfs::mark_archive(after.fd->get(), after.name);
+        if (after.write_time) (void)vfs::set_last_write_time(after.fd->get(), *after.write_time);
       },
       [req, done, status, where, invalidate = data.invalidate_token]() {
         if (*status != NtStatus::SUCCESS) {

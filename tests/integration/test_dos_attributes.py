@@ -177,6 +177,29 @@ class Basic(unittest.TestCase):
         c.smb.close(c.tid, fid)
         self.assertEqual(c.basic(f)[4], HIDDEN | ARCHIVE)
 
+    def test_minus_one_stops_write_time_updates(self):
+        # [MS-FSA] 2.1.5.14.2: after -1, this open's writes leave LastWriteTime alone;
+        # after -2 they change it again.
+        c, f = self.client, self.name("f")
+        c.make(f)
+        c.set_basic(f, write=WRITTEN)
+        fid = c.open(f, FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES)
+        try:
+            blob = struct.pack("<QQQQII", 0, 0, KEEP, 0, 0, 0)
+            c.smb.setInfo(c.tid, fid, blob, infoType=s3.SMB2_0_INFO_FILE,
+                          fileInfoClass=FILE_BASIC_INFORMATION)
+            c.smb.write(c.tid, fid, b"changed", 0, 7)
+            info = bytes(c.smb.queryInfo(c.tid, fid, infoType=s3.SMB2_0_INFO_FILE,
+                                         fileInfoClass=FILE_BASIC_INFORMATION))
+            self.assertEqual(hex(struct.unpack_from("<Q", info, 16)[0]), hex(WRITTEN))
+            blob = struct.pack("<QQQQII", 0, 0, KEEP - 1, 0, 0, 0)
+            c.smb.setInfo(c.tid, fid, blob, infoType=s3.SMB2_0_INFO_FILE,
+                          fileInfoClass=FILE_BASIC_INFORMATION)
+            c.smb.write(c.tid, fid, b"again", 0, 5)
+        finally:
+            c.smb.close(c.tid, fid)
+        self.assertNotEqual(hex(c.basic(f)[2]), hex(WRITTEN))
+
     def test_create_attributes_are_kept(self):
         c, f = self.client, self.name("f")
         fid = c.open(f, GENERIC_ALL, s3.FILE_CREATE, attributes=HIDDEN | SYSTEM)
