@@ -158,6 +158,10 @@ std::string_view nt_status_name(NtStatus s) {
       return "STATUS_WRONG_PASSWORD";
     case NtStatus::BAD_IMPERSONATION_LEVEL:
       return "STATUS_BAD_IMPERSONATION_LEVEL";
+    case NtStatus::NO_MORE_EAS:
+      return "STATUS_NO_MORE_EAS";
+    case NtStatus::INVALID_EA_NAME:
+      return "STATUS_INVALID_EA_NAME";
     case NtStatus::NO_EAS_ON_FILE:
       return "STATUS_NO_EAS_ON_FILE";
     case NtStatus::NOT_SAME_DEVICE:

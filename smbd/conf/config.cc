@@ -427,7 +427,7 @@ const std::array<GlobalParam, 4> kDirectoryParams{{
      [](GlobalState& s, std::string_view v, Outcome& o) { set_path(s.g.pid_directory, v, o); }},
 }};
 
-const std::array<ShareParam, 30> kShareParams{{
+const std::array<ShareParam, 31> kShareParams{{
     {"path", [](Share& s, std::string_view v, Outcome& o) { set_path(s.path, v, o); }},
     {"directory", [](Share& s, std::string_view v, Outcome& o) { set_path(s.path, v, o); }},
     {"comment", [](Share& s, std::string_view v, Outcome&) { s.comment = trim(v); }},
@@ -489,6 +489,9 @@ const std::array<ShareParam, 30> kShareParams{{
     {"pmem", [](Share& s, std::string_view v, Outcome& o) { set_bool(s.pmem, v, o); }},
     {"hide unreadable",
      [](Share& s, std::string_view v, Outcome& o) { set_bool(s.hide_unreadable, v, o); }},
+    {"ea support", [](Share& s, std::string_view v, Outcome& o) { set_bool(s.ea_support, v, o); }},
+    {"store dos attributes",
+     [](Share& s, std::string_view v, Outcome& o) { set_bool(s.store_dos_attributes, v, o); }},
     {"vfs objects",
      [](Share& s, std::string_view v, Outcome& o) {
        s.acl_xattr = false;
@@ -979,6 +982,7 @@ void dump_config(const Config& config, std::ostream& out) {
     param("force directory mode", octal(s.force_directory_mode));
     if (!s.force_group.empty()) param("force group", s.force_group);
     if (!s.force_user.empty()) param("force user", s.force_user);
+    param("ea support", yes_no(s.ea_support));
     param("guest ok", yes_no(s.guest_ok));
     param("inherit owner", inherit_owner_name(s.inherit_owner));
     param("inherit permissions", yes_no(s.inherit_permissions));
@@ -986,6 +990,7 @@ void dump_config(const Config& config, std::ostream& out) {
     param("pmem", yes_no(s.pmem));
     param("read only", yes_no(s.read_only));
     param("smb encrypt", encrypt_name(s.smb_encrypt));
+    param("store dos attributes", yes_no(s.store_dos_attributes));
     if (!s.valid_users.empty()) param("valid users", join(s.valid_users, ", "));
     if (s.acl_xattr) param("vfs objects", "acl_xattr");
     if (s.hide_unreadable) param("hide unreadable", yes_no(s.hide_unreadable));

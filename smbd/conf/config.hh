@@ -68,6 +68,12 @@ struct Share {
   // `hide unreadable`: directory listings leave out entries the user may not read
   // (access-based enumeration, docs/security.md).
   bool hide_unreadable = false;
+  // `store dos attributes` (Samba's name and default): DOS attributes and creation
+  // times kept in Samba's user.DOSATTRIB (vfs/dos_attrib.hh).
+  bool store_dos_attributes = true;
+  // `ea support` (Samba's name and default): NT extended attributes as `user.` xattrs
+  // (vfs/eas.hh); without it they answer EAS_NOT_SUPPORTED.
+  bool ea_support = true;
 
   friend bool operator==(const Share&, const Share&) = default;
 };

@@ -267,6 +267,7 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
   request.create_disposition = disposition;
   request.create_options = parameters.create_options;
   request.new_file = scope.new_file;
+  request.eas = parameters.eas;
   // The old data goes only once the open is admitted (finish_overwrite): a CREATE the
   // share modes refuse must leave the file as it was. A mapped file is emptied through
   // its mapping then, never behind its MappedFile's back.

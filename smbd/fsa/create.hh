@@ -37,6 +37,8 @@ struct CreateParameters {
   std::uint32_t create_options = 0;
   // Applied to a file this open creates, ignored for an existing one (MS-FSA 2.1.5.1.1).
   std::shared_ptr<const dtyp::SecurityDescriptor> security_descriptor;
+  // EAs for a file this open creates or overwrites (vfs/share.hh OpenRequest::eas).
+  std::shared_ptr<const std::vector<vfs::ExtendedAttribute>> eas;
 };
 
 // The share the file is opened through, and what its user may do there.

@@ -218,6 +218,47 @@ NtStatus decode(ByteSpan in, std::vector<FileFullEaEntry>& out) {
   return NtStatus::SUCCESS;
 }
 
+std::size_t encoded_size(const FileFullEaEntry& e) {
+  return 8 + e.ea_name.size() + 1 + e.ea_value.size();
+}
+
+void encode(const std::vector<FileFullEaEntry>& entries, ByteWriter& w) {
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const FileFullEaEntry& e = entries[i];
+    const std::size_t size = encoded_size(e);
+    const std::size_t padded = (size + 3) & ~std::size_t{3};
+    const bool last = i + 1 == entries.size();
+    w.u32(last ? 0 : static_cast<std::uint32_t>(padded));
+    w.u8(e.flags);
+    w.u8(static_cast<std::uint8_t>(e.ea_name.size()));
+    w.u16(static_cast<std::uint16_t>(e.ea_value.size()));
+    w.bytes(ByteSpan(reinterpret_cast<const std::uint8_t*>(e.ea_name.data()), e.ea_name.size()));
+    w.u8(0);
+    w.bytes(e.ea_value);
+    if (!last) w.zeros(padded - size);
+  }
+}
+
+NtStatus decode_get_ea_list(ByteSpan in, std::vector<std::string>& names) {
+  // 2.4.15.1: NextEntryOffset(4) EaNameLength(1) EaName(EaNameLength + NUL).
+  names.clear();
+  std::uint64_t offset = 0;
+  while (true) {
+    if (!in_bounds(offset, 5, in.size())) return NtStatus::INVALID_PARAMETER;
+    ByteReader r(in, static_cast<std::size_t>(offset));
+    const std::uint32_t next = r.u32();
+    const std::uint8_t name_length = r.u8();
+    ByteSpan name = r.bytes(name_length);
+    const std::uint8_t terminator = r.u8();
+    if (!r.ok() || terminator != 0) return NtStatus::INVALID_PARAMETER;
+    if (next != 0 && next < r.position() - offset) return NtStatus::INVALID_PARAMETER;
+    names.emplace_back(name.begin(), name.end());
+    if (next == 0) break;
+    offset += next;
+  }
+  return NtStatus::SUCCESS;
+}
+
 // ---- File system classes ----
 
 void encode(const FileFsVolumeInformation& v, ByteWriter& w) {

@@ -248,6 +248,15 @@ NtStatus decode(ByteSpan in, FileAllocationInformation& out);
 NtStatus decode(ByteSpan in, FilePositionInformation& out);
 NtStatus decode(ByteSpan in, FileModeInformation& out);  // unknown mode bits: INVALID_PARAMETER
 NtStatus decode(ByteSpan in, std::vector<FileFullEaEntry>& out);
+// A FILE_FULL_EA_INFORMATION list: each entry 4-byte aligned but the last, as Samba
+// writes it (so the size of the whole list is the EaSize it reports).
+void encode(const std::vector<FileFullEaEntry>& entries, ByteWriter& w);
+// The bytes one entry takes, without the padding after it.
+std::size_t encoded_size(const FileFullEaEntry& e);
+// 2.4.15.1 FILE_GET_EA_INFORMATION: the names a query asks for. Every entry must lie
+// inside `in` and each NextEntryOffset must move past its entry (a list cannot loop);
+// otherwise INVALID_PARAMETER.
+NtStatus decode_get_ea_list(ByteSpan in, std::vector<std::string>& names);
 
 // ---- File system classes ([MS-FSCC] 2.5) ----
 

@@ -19,6 +19,9 @@ struct NewFilePolicy {
   mode_t force_directory_mode = 0;
   bool inherit_permissions = false;
   bool inherit_owner = false;
+  // `store dos attributes`: a new file's attributes and creation time go to
+  // user.DOSATTRIB (file.hh).
+  bool store_dos_attributes = true;
 
   // The mode to create with. Files: the mask, then the forced bits; with inherit
   // permissions instead the read and write bits of the parent directory. Directories:

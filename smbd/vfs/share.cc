@@ -182,14 +182,29 @@ struct OpenContext {
 // Applies the attributes a new or overwritten file gets ([MS-FSA] 2.1.5.1.2.1):
 // the requested ones, plus ARCHIVE for files.
 NtStatus apply_create_attributes(int fd, const std::string& name, std::uint32_t requested,
-                                 bool is_directory) {
-  std::uint32_t attrs = requested & ~(fa::FILE_ATTRIBUTE_DIRECTORY | fa::FILE_ATTRIBUTE_NORMAL);
+                                 bool is_directory, bool created, bool store_dos_attributes) {
+  // SPARSE comes only from FSCTL_SET_SPARSE.
+  std::uint32_t attrs = requested & ~(fa::FILE_ATTRIBUTE_DIRECTORY | fa::FILE_ATTRIBUTE_NORMAL |
+                                      fa::FILE_ATTRIBUTE_SPARSE_FILE);
   if (is_directory) {
     attrs &= ~fa::FILE_ATTRIBUTE_TEMPORARY;
   } else {
     attrs |= fa::FILE_ATTRIBUTE_ARCHIVE;
   }
-  if (attrs == 0) return NtStatus::SUCCESS;
+  // An overwritten file keeps its creation time; its attributes are replaced.
+  if (!store_dos_attributes || !created) {
+    if (attrs == 0) return NtStatus::SUCCESS;
+    BasicInfoChange change;
+    change.file_attributes = attrs;
+    change.store_dos_attributes = store_dos_attributes;
+    return set_basic_info(fd, name, change);
+  }
+  // READONLY is the mode's too (file.hh); set after the attribute is stored.
+  if (NtStatus st = store_new_file_attributes(fd, attrs & ~fa::FILE_ATTRIBUTE_READONLY);
+      st != NtStatus::SUCCESS) {
+    return st;
+  }
+  if ((attrs & fa::FILE_ATTRIBUTE_READONLY) == 0) return NtStatus::SUCCESS;
   BasicInfoChange change;
   change.file_attributes = attrs;
   return set_basic_info(fd, name, change);
@@ -323,8 +338,10 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
         st = last_error();
         return Attempt::kDone;
       }
-      if (NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, false);
-          a != NtStatus::SUCCESS) {
+      NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, false, false,
+                                           req.new_file.store_dos_attributes);
+      if (a == NtStatus::SUCCESS && req.eas) a = set_eas(fd.get(), *req.eas);
+      if (a != NtStatus::SUCCESS) {
         st = a;
         return Attempt::kDone;
       }
@@ -389,8 +406,10 @@ Attempt create_new(const OpenContext& c, const Resolved& r, OpenResult& out, NtS
     st = n;
     return Attempt::kDone;
   }
-  if (NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, directory);
-      a != NtStatus::SUCCESS) {
+  NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, directory, true,
+                                       req.new_file.store_dos_attributes);
+  if (a == NtStatus::SUCCESS && req.eas) a = set_eas(fd.get(), *req.eas);
+  if (a != NtStatus::SUCCESS) {
     st = a;
     return Attempt::kDone;
   }

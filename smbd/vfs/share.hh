@@ -13,12 +13,15 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "smbd/base/ntstatus.hh"
 #include "smbd/base/unique_fd.hh"
 #include "smbd/base/wire.hh"
+#include "smbd/vfs/eas.hh"
 #include "smbd/vfs/file.hh"
 #include "smbd/vfs/new_file.hh"
 
@@ -54,6 +57,9 @@ struct OpenRequest {
   // (attributes, READ_CONTROL, WRITE_DAC, WRITE_OWNER, DELETE, MAXIMUM_ALLOWED), as
   // Samba opens such files without data access.
   bool attribute_only_fallback = false;
+  // [MS-FSA] 2.1.5.1: EAs given with the CREATE (the ExtA context), set on a file this
+  // creates or overwrites and ignored for one it opens (eas.hh).
+  std::shared_ptr<const std::vector<ExtendedAttribute>> eas;
 };
 
 struct OpenResult {

@@ -33,14 +33,40 @@ fscc::DirectoryEntry to_directory_entry(std::string_view name, const vfs::FileIn
   return e;
 }
 
-vfs::BasicInfoChange to_basic_change(const fscc::FileBasicInformation& basic) {
+vfs::BasicInfoChange to_basic_change(const fscc::FileBasicInformation& basic,
+                                     bool store_dos_attributes) {
   vfs::BasicInfoChange change;
   change.creation_time = basic.creation_time;
   change.last_access_time = basic.last_access_time;
   change.last_write_time = basic.last_write_time;
   change.change_time = basic.change_time;
   change.file_attributes = basic.file_attributes;
+  change.store_dos_attributes = store_dos_attributes;
   return change;
+}
+
+NtStatus decode_ea_list(ByteSpan in, std::vector<vfs::ExtendedAttribute>& out) {
+  out.clear();
+  std::vector<fscc::FileFullEaEntry> entries;
+  if (fscc::decode(in, entries) != NtStatus::SUCCESS) return NtStatus::INVALID_PARAMETER;
+  for (fscc::FileFullEaEntry& e : entries) {
+    if (!vfs::valid_ea_name(e.ea_name)) return NtStatus::INVALID_EA_NAME;
+    out.push_back({std::move(e.ea_name), std::move(e.ea_value), e.flags});
+  }
+  return NtStatus::SUCCESS;
+}
+
+fscc::FileFullEaEntry to_full_ea(const vfs::ExtendedAttribute& ea) {
+  return {ea.flags, ea.name, ea.value};
+}
+
+std::uint32_t ea_size(const std::vector<vfs::ExtendedAttribute>& eas) {
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < eas.size(); ++i) {
+    const std::size_t size = fscc::encoded_size(to_full_ea(eas[i]));
+    total += i + 1 == eas.size() ? size : (size + 3) & ~std::size_t{3};
+  }
+  return static_cast<std::uint32_t>(total);
 }
 
 fscc::FileFsSizeInformation to_fs_size(const vfs::VolumeInfo& volume) {

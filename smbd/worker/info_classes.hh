@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "smbd/base/wire.hh"
 #include "smbd/proto/fscc.hh"
@@ -23,7 +24,17 @@ fscc::FileNetworkOpenInformation to_network_open(const vfs::FileInfo& info);
 fscc::DirectoryEntry to_directory_entry(std::string_view name, const vfs::FileInfo& info);
 
 // SET_INFO FileBasicInformation as the change the backend makes.
-vfs::BasicInfoChange to_basic_change(const fscc::FileBasicInformation& basic);
+vfs::BasicInfoChange to_basic_change(const fscc::FileBasicInformation& basic,
+                                     bool store_dos_attributes);
+
+// [MS-FSCC] 2.4.15 FILE_FULL_EA_INFORMATION from a CREATE's ExtA context or a SET_INFO:
+// INVALID_PARAMETER for a malformed list, INVALID_EA_NAME for a name Windows refuses
+// (vfs::valid_ea_name).
+NtStatus decode_ea_list(ByteSpan in, std::vector<vfs::ExtendedAttribute>& out);
+fscc::FileFullEaEntry to_full_ea(const vfs::ExtendedAttribute& ea);
+// FileEaInformation's EaSize: the bytes of the whole FILE_FULL_EA_INFORMATION list (as
+// Samba counts it); 0 without EAs.
+std::uint32_t ea_size(const std::vector<vfs::ExtendedAttribute>& eas);
 
 // [MS-FSCC] 2.5 file-system classes of a share.
 fscc::FileFsSizeInformation to_fs_size(const vfs::VolumeInfo& volume);

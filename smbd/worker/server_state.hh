@@ -64,6 +64,7 @@ struct TreeConnect {
   bool hide_unreadable = false;  // access-based enumeration (`hide unreadable`)
   std::uint32_t maximal_access = 0;
   vfs::NewFilePolicy new_file;  // the share's create masks and inheritance
+  bool ea_support = false;      // `ea support`: EAs kept as `user.` xattrs (vfs/eas.hh)
   // On shares with `vfs objects = acl_xattr`: the token of `identity`, which stored NT
   // ACLs are checked against (fsa/create.hh).
   std::shared_ptr<const vfs::NtToken> nt_token;
@@ -160,6 +161,14 @@ struct Open : fsa::FileOpen {
     a.fill(0xFF);
     return a;
   }
+  // MS-FSA 2.1.5.11, FileFullEaInformation: Open.NextEaEntry, where a FileFullEaInformation query
+  // without a list and without SL_RESTART_SCAN goes on (smb2_query_info.cc).
+  std::size_t next_ea_entry = 0;
+  // MS-FSA 2.1.5.14.2 Open.UserSetModificationTime: the last write time this open's
+  // WRITEs put back (a LastWriteTime of -1 was set through it; smb2_set_info.cc).
+  std::optional<std::uint64_t> frozen_write_time;
+  // The first WRITE of the open has set ARCHIVE (smb2_write.cc).
+  bool archive_marked = false;
 };
 
 // MS-SMB2 3.3.5.2.10: counts a request of `sequence` against the open. A WRITE,

@@ -14,6 +14,7 @@
 #include "smbd/worker/access.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
+#include "smbd/worker/info_classes.hh"
 #include "smbd/worker/oplocks.hh"
 #include "smbd/worker/worker.hh"
 
@@ -181,10 +182,19 @@ void handle_create(const RequestPtr& req) {
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
-  // Extended attributes are not stored by this server (MS-SMB2 3.3.5.9.2).
-  if (find_context(request.contexts, kCreateEaBuffer) != nullptr) {
-    req->reply(NtStatus::EAS_NOT_SUPPORTED);
-    return;
+  // MS-SMB2 3.3.5.9.2: EAs for the file this request creates or overwrites; on a share
+  // without `ea support` they are refused.
+  if (const CreateContext* exta = find_context(request.contexts, kCreateEaBuffer)) {
+    if (!tree.ea_support) {
+      req->reply(NtStatus::EAS_NOT_SUPPORTED);
+      return;
+    }
+    auto eas = std::make_shared<std::vector<vfs::ExtendedAttribute>>();
+    if (NtStatus st = decode_ea_list(exta->data, *eas); st != NtStatus::SUCCESS) {
+      req->reply(st);
+      return;
+    }
+    parameters.eas = std::move(eas);
   }
   // MS-SMB2 3.3.5.9.2: a SecD context is applied to a file this request creates.
   if (const CreateContext* secd = find_context(request.contexts, kCreateSdBuffer)) {

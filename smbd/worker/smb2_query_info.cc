@@ -1,9 +1,14 @@
 // QUERY_INFO (MS-SMB2 3.3.5.20): file, file-system and security information of an open.
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
 #include "smbd/base/security_descriptor.hh"
 #include "smbd/base/wire.hh"
 #include "smbd/proto/error.hh"
 #include "smbd/proto/fscc.hh"
 #include "smbd/proto/query_info.hh"
+#include "smbd/vfs/eas.hh"
 #include "smbd/vfs/file.hh"
 #include "smbd/vfs/nt_acl.hh"
 #include "smbd/vfs/security.hh"
@@ -29,7 +34,7 @@ struct Encoded {
 };
 
 Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInfo& info,
-                         bool delete_pending) {
+                         bool delete_pending, std::uint32_t ea_size) {
   Encoded e;
   ByteWriter w(e.data);
   switch (cls) {
@@ -43,7 +48,7 @@ Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInf
       fscc::encode(fscc::FileInternalInformation{info.file_id}, w);
       break;
     case FileInfoClass::FileEaInformation:
-      fscc::encode(fscc::FileEaInformation{0}, w);
+      fscc::encode(fscc::FileEaInformation{ea_size}, w);
       break;
     case FileInfoClass::FileAccessInformation:
       fscc::encode(fscc::FileAccessInformation{open.granted_access}, w);
@@ -61,6 +66,7 @@ Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInf
       fscc::FileAllInformation all;
       all.basic = to_basic(info);
       all.standard = to_standard(info, delete_pending);
+      all.ea.ea_size = ea_size;
       all.internal.index_number = info.file_id;
       all.access.access_flags = open.granted_access;
       all.position.current_byte_offset = open.position;
@@ -163,12 +169,82 @@ Encoded query_fs_class(FsInfoClass cls, const vfs::VolumeInfo& volume, const std
   return e;
 }
 
+// Query flags of FileFullEaInformation (MS-SMB2 2.2.37).
+constexpr std::uint32_t SL_RESTART_SCAN = 0x01;
+constexpr std::uint32_t SL_RETURN_SINGLE_ENTRY = 0x02;
+constexpr std::uint32_t SL_INDEX_SPECIFIED = 0x04;
+
+// MS-FSA 2.1.5.11 (query file information), FileFullEaInformation. With a list of names: those EAs
+// in its order, an empty value for a name the file does not have. Without: the file's EAs from
+// Open.NextEaEntry (from the first with SL_RESTART_SCAN, or SL_INDEX_SPECIFIED, since
+// SMB2 carries no index), as many as fit (one with SL_RETURN_SINGLE_ENTRY);
+// NO_EAS_ON_FILE for a file without any, NO_MORE_EAS past the last, BUFFER_TOO_SMALL
+// when the first does not fit, BUFFER_OVERFLOW with those that do when not all fit.
+Encoded query_full_ea(Open& open, const std::vector<vfs::ExtendedAttribute>& eas,
+                      const std::optional<std::vector<std::string>>& names, std::uint32_t flags,
+                      std::uint32_t limit) {
+  Encoded e;
+  std::vector<fscc::FileFullEaEntry> selected;
+  std::size_t start = 0;
+  if (names) {
+    for (const std::string& name : *names) {
+      fscc::FileFullEaEntry entry;
+      entry.ea_name = name;
+      for (const vfs::ExtendedAttribute& ea : eas) {
+        if (ea.name.size() == name.size() &&
+            std::equal(name.begin(), name.end(), ea.name.begin(), [](char a, char b) {
+              return std::tolower(static_cast<unsigned char>(a)) ==
+                     std::tolower(static_cast<unsigned char>(b));
+            })) {
+          entry = to_full_ea(ea);
+          break;
+        }
+      }
+      selected.push_back(std::move(entry));
+    }
+  } else {
+    if (eas.empty()) {
+      e.status = NtStatus::NO_EAS_ON_FILE;
+      return e;
+    }
+    if ((flags & (SL_RESTART_SCAN | SL_INDEX_SPECIFIED)) != 0) open.next_ea_entry = 0;
+    start = open.next_ea_entry;
+    if (start >= eas.size()) {
+      e.status = NtStatus::NO_MORE_EAS;
+      return e;
+    }
+    for (std::size_t i = start; i < eas.size(); ++i) selected.push_back(to_full_ea(eas[i]));
+  }
+  // How many whole entries fit.
+  std::size_t fit = 0;
+  std::size_t used = 0;
+  for (const fscc::FileFullEaEntry& entry : selected) {
+    const std::size_t size = fscc::encoded_size(entry);
+    if (used + size > limit) break;
+    used = (used + size + 3) & ~std::size_t{3};
+    ++fit;
+    if ((flags & SL_RETURN_SINGLE_ENTRY) != 0) break;
+  }
+  if (fit == 0) {
+    e.status = NtStatus::BUFFER_TOO_SMALL;
+    e.fixed = fscc::encoded_size(selected.front());
+    return e;
+  }
+  const bool all = fit == selected.size() || (flags & SL_RETURN_SINGLE_ENTRY) != 0;
+  selected.resize(fit);
+  ByteWriter w(e.data);
+  fscc::encode(selected, w);
+  if (!names) open.next_ea_entry = start + fit;
+  if (!all) e.status = NtStatus::BUFFER_OVERFLOW;
+  return e;
+}
+
 void reply_encoded(const RequestPtr& req, Encoded e, std::uint32_t output_buffer_length) {
-  if (e.status != NtStatus::SUCCESS) {
+  if (e.status != NtStatus::SUCCESS && e.status != NtStatus::BUFFER_OVERFLOW) {
     req->reply(e.status);
     return;
   }
-  NtStatus status = NtStatus::SUCCESS;
+  NtStatus status = e.status;
   if (output_buffer_length < e.fixed) {
     req->reply(NtStatus::INFO_LENGTH_MISMATCH);
     return;
@@ -275,32 +351,69 @@ void handle_query_info(const RequestPtr& req) {
   switch (request.info_type) {
     case InfoType::SMB2_0_INFO_FILE: {
       auto cls = static_cast<FileInfoClass>(request.file_info_class);
-      if (cls != FileInfoClass::FileAccessInformation &&
-          cls != FileInfoClass::FilePositionInformation &&
-          cls != FileInfoClass::FileModeInformation &&
-          cls != FileInfoClass::FileAlignmentInformation &&
-          (open.granted_access & access_mask::FILE_READ_ATTRIBUTES) == 0) {
+      const bool full_ea = cls == FileInfoClass::FileFullEaInformation;
+      if (full_ea) {
+        // MS-SMB2 3.3.5.20.1: reading EAs needs FILE_READ_EA.
+        if (!req->tree->ea_support) {
+          req->reply(NtStatus::EAS_NOT_SUPPORTED);
+          return;
+        }
+        if ((open.granted_access & access_mask::FILE_READ_EA) == 0) {
+          req->reply(NtStatus::ACCESS_DENIED);
+          return;
+        }
+      } else if (cls != FileInfoClass::FileAccessInformation &&
+                 cls != FileInfoClass::FilePositionInformation &&
+                 cls != FileInfoClass::FileModeInformation &&
+                 cls != FileInfoClass::FileAlignmentInformation &&
+                 (open.granted_access & access_mask::FILE_READ_ATTRIBUTES) == 0) {
         req->reply(NtStatus::ACCESS_DENIED);
         return;
       }
+      std::optional<std::vector<std::string>> names;
+      if (full_ea && !request.input.empty()) {
+        names.emplace();
+        if (fscc::decode_get_ea_list(request.input, *names) != NtStatus::SUCCESS) {
+          req->reply(NtStatus::INVALID_PARAMETER);
+          return;
+        }
+      }
+      const bool want_eas =
+          req->tree->ea_support && (full_ea || cls == FileInfoClass::FileEaInformation ||
+                                    cls == FileInfoClass::FileAllInformation);
       auto fd = open.fd;
       std::string name = last_component(open.path);
       auto info = std::make_shared<vfs::FileInfo>();
+      auto eas = std::make_shared<std::vector<vfs::ExtendedAttribute>>();
       auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
       run_blocking(
           req->worker.loop(),
-          [fd, name, info, status]() { *status = vfs::query_info(fd->get(), name, *info); },
-          [req, cls, info, status, limit]() {
+          [fd, name, info, eas, want_eas, status]() {
+            *status = vfs::query_info(fd->get(), name, *info);
+            if (*status == NtStatus::SUCCESS && want_eas) *status = vfs::list_eas(fd->get(), *eas);
+          },
+          [req, cls, info, eas, status, limit, names = std::move(names), flags = request.flags]() {
             if (!req->refresh()) return;
             if (*status != NtStatus::SUCCESS) {
               req->reply(*status);
+              return;
+            }
+            if (cls == FileInfoClass::FileFullEaInformation) {
+              Encoded e = query_full_ea(*req->open, *eas, names, flags, limit);
+              if (e.status == NtStatus::BUFFER_TOO_SMALL) {
+                reply_buffer_too_small(req, static_cast<std::uint32_t>(e.fixed));
+                return;
+              }
+              e.fixed = 0;
+              reply_encoded(req, std::move(e), limit);
               return;
             }
             // Delete-pending is the file's: another worker's open may have set it.
             auto record = req->client().files().lookup(req->open->key);
             bool pending = req->open->delete_pending || req->open->delete_on_close ||
                            (record && record->delete_pending);
-            reply_encoded(req, query_file_class(cls, *req->open, *info, pending), limit);
+            reply_encoded(req, query_file_class(cls, *req->open, *info, pending, ea_size(*eas)),
+                          limit);
           });
       return;
     }

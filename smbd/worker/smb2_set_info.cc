@@ -4,6 +4,7 @@
 #include "smbd/fsa/share_modes.hh"
 #include "smbd/proto/fscc.hh"
 #include "smbd/proto/set_info.hh"
+#include "smbd/vfs/eas.hh"
 #include "smbd/vfs/file.hh"
 #include "smbd/vfs/nt_acl.hh"
 #include "smbd/vfs/security.hh"
@@ -123,12 +124,37 @@ void handle_set_info(const RequestPtr& req) {
         return;
       }
       std::string name = last_component(open.path);
+      // MS-FSA 2.1.5.14.2: a LastWriteTime of -1 stops this open's writes from changing
+      // it (Open.UserSetModificationTime), -2 lets them again. The time to keep is read
+      // once this request's own change is made.
+      constexpr std::uint64_t kStopUpdating = ~std::uint64_t{0};
+      constexpr std::uint64_t kResumeUpdating = ~std::uint64_t{0} - 1;
+      if (basic.last_write_time == kResumeUpdating) open.frozen_write_time.reset();
+      const bool keep_write_time =
+          basic.last_write_time == kStopUpdating || open.frozen_write_time.has_value();
+      auto kept = std::make_shared<std::uint64_t>(0);
       run_blocking(
           req->worker.loop(),
-          [fd, name, change = to_basic_change(basic), status]() {
+          [fd, name, change = to_basic_change(basic, req->tree->new_file.store_dos_attributes),
+           status, keep_write_time, kept]() {
             *status = vfs::set_basic_info(fd->get(), name, change);
+            vfs::FileInfo info;
+            if (*status == NtStatus::SUCCESS && keep_write_time &&
+                vfs::query_info(fd->get(), name, info) == NtStatus::SUCCESS) {
+              *kept = info.last_write_time;
+            }
           },
-          done_ok);
+          [req, status, keep_write_time, kept]() {
+            if (!req->refresh()) return;
+            if (*status == NtStatus::SUCCESS && keep_write_time && *kept != 0) {
+              req->open->frozen_write_time = *kept;
+            }
+            if (*status != NtStatus::SUCCESS) {
+              req->reply(*status);
+              return;
+            }
+            req->reply(encode_body(SetInfoResponse{}));
+          });
       return;
     }
     case FileInfoClass::FileEndOfFileInformation:
@@ -281,9 +307,27 @@ void handle_set_info(const RequestPtr& req) {
       req->reply(encode_body(SetInfoResponse{}));
       return;
     }
-    case FileInfoClass::FileFullEaInformation:
-      req->reply(NtStatus::EAS_NOT_SUPPORTED);
+    case FileInfoClass::FileFullEaInformation: {
+      // MS-FSA 2.1.5.14 (set file information), FileFullEaInformation, on shares with `ea support`
+      // (vfs/eas.hh).
+      if (!req->tree->ea_support) {
+        req->reply(NtStatus::EAS_NOT_SUPPORTED);
+        return;
+      }
+      if ((open.granted_access & access_mask::FILE_WRITE_EA) == 0) {
+        req->reply(NtStatus::ACCESS_DENIED);
+        return;
+      }
+      auto eas = std::make_shared<std::vector<vfs::ExtendedAttribute>>();
+      if (NtStatus s = decode_ea_list(buffer, *eas); s != NtStatus::SUCCESS) {
+        req->reply(s);
+        return;
+      }
+      run_blocking(
+          req->worker.loop(), [fd, eas, status]() { *status = vfs::set_eas(fd->get(), *eas); },
+          done_ok);
       return;
+    }
     case FileInfoClass::FileLinkInformation:
       req->reply(NtStatus::NOT_SUPPORTED);
       return;

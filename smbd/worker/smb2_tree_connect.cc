@@ -133,6 +133,8 @@ void handle_tree_connect(const RequestPtr& req) {
     tree.new_file.force_directory_mode = static_cast<mode_t>(share->force_directory_mode);
     tree.new_file.inherit_permissions = share->inherit_permissions;
     tree.new_file.inherit_owner = share->inherit_owner != conf::InheritOwner::NO;
+    tree.new_file.store_dos_attributes = share->store_dos_attributes;
+    tree.ea_support = share->ea_support;
     tree.maximal_access = tree.read_only ? kFileGenericReadAccess : kFileAllAccess;
     if (share->acl_xattr) {
       const vfs::LogonKind kind = session.anonymous ? vfs::LogonKind::anonymous

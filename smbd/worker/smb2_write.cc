@@ -7,8 +7,10 @@
 #include "smbd/fsa/read_write.hh"
 #include "smbd/proto/write.hh"
 #include "smbd/rpc/pipe.hh"
+#include "smbd/vfs/file.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
+#include "smbd/worker/info_classes.hh"
 #include "smbd/worker/worker.hh"
 
 namespace smb::server {
@@ -40,13 +42,38 @@ void write_pipe(const RequestPtr& req, const WriteData& data) {
   answer(req, data.bytes.size(), data.invalidate_token);
 }
 
+// What the first WRITE of an open also does: set ARCHIVE, as Windows does once a file's
+// data changes, on shares that store DOS attributes.
+struct AfterWrite {
+  std::shared_ptr<UniqueFd> fd;
+  std::string name;
+  bool mark_archive = false;
+  // MS-FSA 2.1.5.14.2 Open.UserSetModificationTime: the write time to put back.
+  std::optional<std::uint64_t> write_time;
+};
+
+AfterWrite after_write(const RequestPtr& req) {
+  Open* open = req->client().open(req->file_id);
+  if (open == nullptr) return {};
+  AfterWrite after{open->fd, last_component(open->path)};
+  after.mark_archive = !open->archive_marked && req->tree->new_file.store_dos_attributes;
+  open->archive_marked = true;
+  after.write_time = open->frozen_write_time;
+  return after;
+}
+
 void write_file(const RequestPtr& req, const WriteData& data, std::shared_ptr<vfs::FileData> io,
                 fsa::WritePosition where) {
   auto done = std::make_shared<std::size_t>(0);
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   run_blocking(
       req->worker.loop(),
-      [io, data, where, done, status]() { *status = fsa::write(*io, where, data.bytes, *done); },
+      [io, data, where, done, status, after = after_write(req)]() {
+        *status = fsa::write(*io, where, data.bytes, *done);
+        if (*status != NtStatus::SUCCESS || !after.fd) return;
+        if (after.mark_archive) (void)vfs::mark_archive(after.fd->get(), after.name);
+        if (after.write_time) (void)vfs::set_last_write_time(after.fd->get(), *after.write_time);
+      },
       [req, done, status, where, invalidate = data.invalidate_token]() {
         if (*status != NtStatus::SUCCESS) {
           req->reply(*status);

@@ -5,6 +5,7 @@
 //   0 FileBasicInformation      1 FileRenameInformation   2 FileDispositionInformation
 //   3 FileDispositionInformationEx  4 FileEndOfFileInformation  5 FileAllocationInformation
 //   6 FilePositionInformation   7 FileModeInformation     8 FileFullEaInformation list
+//     (decoded, encoded and decoded again; and as a FILE_GET_EA_INFORMATION list)
 //   9 SET_INFO request (64-byte header and body) -> the decoder of its class
 //  10 DirectoryEntryWriter: class, max_bytes (u16), then entries (name length u8, name,
 //     12 bytes of numbers) until the input ends
@@ -70,6 +71,24 @@ void ea_list(ByteSpan in) {
   for (const FileFullEaEntry& e : entries) total += e.ea_name.size() + e.ea_value.size();
   // Every name and value came out of the buffer.
   if (total > in.size()) __builtin_trap();
+  // What decodes encodes to a list that decodes to the same entries.
+  ByteWriter w;
+  encode(entries, w);
+  std::vector<FileFullEaEntry> again;
+  if (decode(w.buffer(), again) != NtStatus::SUCCESS || again.size() != entries.size())
+    __builtin_trap();
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (again[i].ea_name != entries[i].ea_name || again[i].ea_value != entries[i].ea_value)
+      __builtin_trap();
+  }
+}
+
+// The same bytes as a FILE_GET_EA_INFORMATION list (a QUERY_INFO's input).
+void get_ea_list(ByteSpan in) {
+  std::vector<std::string> names;
+  if (decode_get_ea_list(in, names) != NtStatus::SUCCESS) return;
+  // Each entry takes at least 6 bytes: a list cannot hold more names than that allows.
+  if (names.size() * 6 > in.size()) __builtin_trap();
 }
 
 void by_class(std::uint8_t cls, ByteSpan in) {
@@ -89,7 +108,10 @@ void by_class(std::uint8_t cls, ByteSpan in) {
       break;
     case FileInfoClass::FilePositionInformation: position(in); break;
     case FileInfoClass::FileModeInformation: mode(in); break;
-    case FileInfoClass::FileFullEaInformation: ea_list(in); break;
+    case FileInfoClass::FileFullEaInformation:
+      ea_list(in);
+      get_ea_list(in);
+      break;
     default: break;
   }
 }

@@ -181,6 +181,31 @@ TEST_CASE("fscc: FileFullEaInformation decoding (2.4.15)") {
   CHECK(decode(Bytes{0, 0, 0}, eas) == NtStatus::INFO_LENGTH_MISMATCH);
 }
 
+TEST_CASE("fscc: FileFullEaInformation encoding and FILE_GET_EA_INFORMATION (2.4.15)") {
+  // Entries padded to 4 but the last, as Samba writes them.
+  std::vector<FileFullEaEntry> eas{{0, "A", Bytes{'x', 'y'}}, {0x80, "BC", {}}};
+  Bytes b = encoded(eas);
+  CHECK(b ==
+        Bytes{12, 0, 0, 0, 0, 1, 2, 0, 'A', 0, 'x', 'y', 0, 0, 0, 0, 0x80, 2, 0, 0, 'B', 'C', 0});
+  CHECK(encoded_size(eas[0]) == 12);
+  CHECK(encoded_size(eas[1]) == 11);
+
+  // "two" then "k": NextEntryOffset 12.
+  Bytes list{12, 0, 0, 0, 3, 't', 'w', 'o', 0, 0, 0, 0, 0, 0, 0, 0, 1, 'k', 0};
+  std::vector<std::string> names;
+  REQUIRE(decode_get_ea_list(list, names) == NtStatus::SUCCESS);
+  CHECK(names == std::vector<std::string>{"two", "k"});
+  Bytes looping = list;
+  looping[0] = 4;  // the next entry would start inside this one
+  CHECK(decode_get_ea_list(looping, names) == NtStatus::INVALID_PARAMETER);
+  Bytes outside = list;
+  outside[0] = 0xfc;
+  outside[3] = 0xff;
+  CHECK(decode_get_ea_list(outside, names) == NtStatus::INVALID_PARAMETER);
+  CHECK(decode_get_ea_list(Bytes{0, 0, 0, 0, 3, 'a'}, names) == NtStatus::INVALID_PARAMETER);
+  CHECK(decode_get_ea_list(Bytes{}, names) == NtStatus::INVALID_PARAMETER);
+}
+
 TEST_CASE("fscc: file system classes (2.5)") {
   Bytes b = encoded(FileFsVolumeInformation{0x0102030405060708ULL, 0xCAFEBABE, false, "share"});
   REQUIRE(b.size() == 18 + 10);
