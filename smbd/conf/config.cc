@@ -427,7 +427,7 @@ const std::array<GlobalParam, 4> kDirectoryParams{{
      [](GlobalState& s, std::string_view v, Outcome& o) { set_path(s.g.pid_directory, v, o); }},
 }};
 
-const std::array<ShareParam, 31> kShareParams{{
+const std::array<ShareParam, 32> kShareParams{{
     {"path", [](Share& s, std::string_view v, Outcome& o) { set_path(s.path, v, o); }},
     {"directory", [](Share& s, std::string_view v, Outcome& o) { set_path(s.path, v, o); }},
     {"comment", [](Share& s, std::string_view v, Outcome&) { s.comment = trim(v); }},
