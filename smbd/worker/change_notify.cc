@@ -1,0 +1,302 @@
+#include "smbd/worker/change_notify.hh"
+
+#include <chrono>
+#include <set>
+
+#include "smbd/conf/log.hh"
+#include "smbd/proto/change_notify.hh"
+#include "smbd/worker/async.hh"
+#include "smbd/worker/blocking.hh"
+#include "smbd/worker/worker.hh"
+
+namespace smb::server {
+
+namespace {
+
+std::string backslashed(std::string path) {
+  for (char& c : path)
+    if (c == '/') c = '\\';
+  return path;
+}
+
+void answer(const RequestPtr& req, fsa::ChangeBuffer::Taken taken) {
+  if (taken.status != NtStatus::SUCCESS) {
+    req->reply(taken.status);
+    return;
+  }
+  ChangeNotifyResponse response;
+  std::vector<FileNotifyInformation> entries;
+  entries.reserve(taken.changes.size());
+  for (fsa::NotifyChange& change : taken.changes)
+    entries.push_back({change.action, std::move(change.name)});
+  response.output = encode_file_notify_information(entries);
+  req->reply(encode_body(response));
+}
+
+// MS-SMB2 3.3.5.16: CANCEL answers STATUS_CANCELLED; a handle closed under the request
+// (CLOSE, TREE_DISCONNECT, LOGOFF) STATUS_NOTIFY_CLEANUP, as Windows answers.
+NtStatus status_for(AsyncEnd reason) {
+  switch (reason) {
+    case AsyncEnd::cancelled:
+    case AsyncEnd::connection_lost:
+      return NtStatus::CANCELLED;
+    case AsyncEnd::open_closed:
+    case AsyncEnd::tree_gone:
+    case AsyncEnd::session_gone:
+      break;
+  }
+  return NtStatus::NOTIFY_CLEANUP;
+}
+
+}  // namespace
+
+ChangeNotifier::ChangeNotifier(Worker& worker) : worker_(worker) {
+  std::string error;
+  auto kernel = vfs::DirWatcher::create(error);
+  if (!kernel) {
+    log::error(nullptr, "change notify: %s", error.c_str());
+    return;
+  }
+  kernel_ = std::make_shared<const vfs::DirWatcher>(std::move(*kernel));
+  poll_ = new uv_poll_t{};
+  uv_poll_init(worker_.loop(), poll_, kernel_->fd());
+  poll_->data = this;
+  uv_poll_start(poll_, UV_READABLE, [](uv_poll_t* p, int, int) {
+    static_cast<ChangeNotifier*>(p->data)->on_readable();
+  });
+  // Watches alone do not keep the worker alive.
+  uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+}
+
+ChangeNotifier::~ChangeNotifier() {
+  if (poll_ != nullptr) {
+    uv_poll_stop(poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+  }
+  // The kernel drops every watch with the descriptor (kernel_ goes with the last job).
+}
+
+ChangeNotifier::Watched* ChangeNotifier::find(const OpenKey& key) {
+  auto it = watched_.find(key);
+  return it == watched_.end() ? nullptr : it->second.get();
+}
+
+void ChangeNotifier::serve(const RequestPtr& req, Open& open, std::uint32_t completion_filter,
+                           bool watch_tree, std::uint32_t output_buffer_length) {
+  if (!kernel_) {
+    req->reply(NtStatus::NOT_SUPPORTED);  // no inotify descriptor (logged at start)
+    return;
+  }
+  OpenKey key{open.id.persistent, open.id.volatile_};
+  Watched* watched = find(key);
+  bool first = watched == nullptr;
+  if (first) {
+    // MS-FSA 2.1.5.10: the first request sets what the open watches from then on, and
+    // the room its changes may take while no request waits.
+    auto fresh = std::make_unique<Watched>(
+        Watched{key,
+                open.session_id,
+                open.tree_id,
+                open.fd,
+                fsa::ChangeBuffer(completion_filter, watch_tree, output_buffer_length),
+                {},
+                {}});
+    watched = fresh.get();
+    watched_.emplace(key, std::move(fresh));
+  } else if (watched->waiting.empty() && watched->buffer.ready()) {
+    answer(req, watched->buffer.take(output_buffer_length));
+    return;
+  }
+  std::uint64_t token = next_token_++;
+  watched->waiting.push_back({token, req, output_buffer_length});
+  auto went = go_async(req, [this, key, token, req](AsyncEnd reason) {
+    // Out of the queue at once; the answer on the next turn of the loop (async.hh).
+    if (Watched* w = find(key)) {
+      for (auto it = w->waiting.begin(); it != w->waiting.end(); ++it)
+        if (it->token == token) {
+          w->waiting.erase(it);
+          break;
+        }
+    }
+    NtStatus status = status_for(reason);
+    worker_.after(std::chrono::milliseconds(0), [req, status]() { req->reply(status); });
+  });
+  if (!went) {
+    watched->waiting.pop_back();
+    req->reply(NtStatus::CANCELLED);
+    return;
+  }
+  if (first) add_watches(key, "", true, nullptr);
+}
+
+void ChangeNotifier::add_watches(const OpenKey& key, const std::string& relative, bool with_top,
+                                 std::function<void()> then) {
+  Watched* watched = find(key);
+  if (watched == nullptr || !watched->dir) return;
+  struct Result {
+    std::vector<vfs::DirWatcher::Added> added;
+    bool complete = true;
+  };
+  auto result = std::make_shared<Result>();
+  auto kernel = kernel_;
+  auto dir = watched->dir;
+  bool tree = watched->buffer.watch_tree();
+  std::size_t budget = kWatchBudget > uses_.size() ? kWatchBudget - uses_.size() : 0;
+  std::weak_ptr<int> alive = alive_;
+  // As the open's user: the kernel checks that it may read each directory.
+  IdentityPtr user =
+      identity_for_open(worker_.client().session(watched->session_id), watched->tree_id);
+  run_blocking(
+      worker_.loop(), user,
+      [kernel, dir, relative, with_top, tree, budget, result]() {
+        if (with_top && relative.empty()) {
+          int watch = -1;
+          NtStatus s =
+              budget == 0 ? NtStatus::INSUFFICIENT_RESOURCES : kernel->add(dir->get(), watch);
+          if (s != NtStatus::SUCCESS) {
+            result->complete = false;
+            return;
+          }
+          result->added.push_back({"", watch});
+        }
+        if (tree)
+          result->complete =
+              kernel->add_tree(dir->get(), relative, budget - result->added.size(), result->added);
+      },
+      [this, alive, key, result, then]() {
+        if (alive.expired()) return;
+        use_watches(key, result->added, result->complete);
+        if (then) then();
+      },
+      [this, alive, key](NtStatus) {
+        if (alive.expired()) return;
+        if (Watched* w = find(key)) {
+          w->buffer.overflow();
+          answer_waiting(*w);
+        }
+      });
+}
+
+void ChangeNotifier::use_watches(const OpenKey& key,
+                                 const std::vector<vfs::DirWatcher::Added>& added, bool complete) {
+  Watched* watched = find(key);
+  if (watched == nullptr) {
+    // The open closed while the watches were added: drop those no one else uses.
+    for (const auto& a : added)
+      if (uses_.count(a.watch) == 0) kernel_->remove(a.watch);
+    return;
+  }
+  for (const auto& a : added) {
+    std::vector<Use>& uses = uses_[a.watch];
+    bool already = false;
+    for (const Use& u : uses) already = already || u.open == key;
+    if (already) continue;
+    uses.push_back({key, backslashed(a.path)});
+    watched->kernel_watches.push_back(a.watch);
+  }
+  if (!complete) {
+    watched->buffer.overflow();
+    answer_waiting(*watched);
+  }
+}
+
+void ChangeNotifier::release_watch(int kernel_watch, const OpenKey& key) {
+  auto it = uses_.find(kernel_watch);
+  if (it == uses_.end()) return;
+  std::erase_if(it->second, [&](const Use& u) { return u.open == key; });
+  if (it->second.empty()) {
+    kernel_->remove(kernel_watch);
+    uses_.erase(it);
+  }
+}
+
+void ChangeNotifier::open_closed(const FileId& id) {
+  OpenKey key{id.persistent, id.volatile_};
+  auto it = watched_.find(key);
+  if (it == watched_.end()) return;
+  for (int w : it->second->kernel_watches) release_watch(w, key);
+  watched_.erase(it);
+}
+
+void ChangeNotifier::on_readable() {
+  std::vector<vfs::DirChange> changes;
+  if (!kernel_->read([&](const vfs::DirChange& c) { changes.push_back(c); }))
+    log::error(nullptr, "change notify: reading inotify events failed");
+  if (!changes.empty()) deliver(changes);
+}
+
+void ChangeNotifier::deliver(const std::vector<vfs::DirChange>& changes) {
+  namespace dc = vfs::dir_change;
+  std::set<OpenKey> touched;
+  // Which open sees kernel watch `watch` as `prefix`.
+  auto prefix_for = [this](int watch, const OpenKey& key) -> const std::string* {
+    auto it = uses_.find(watch);
+    if (it == uses_.end()) return nullptr;
+    for (const Use& u : it->second)
+      if (u.open == key) return &u.prefix;
+    return nullptr;
+  };
+  // The other half of a rename (same cookie), when the same open watches both sides.
+  auto partner_seen = [&](std::size_t i, const OpenKey& key) {
+    const vfs::DirChange& c = changes[i];
+    std::uint32_t other = (c.what & dc::moved_from) ? dc::moved_to : dc::moved_from;
+    for (std::size_t j = 0; j < changes.size(); ++j)
+      if (j != i && changes[j].cookie == c.cookie && (changes[j].what & other) &&
+          prefix_for(changes[j].watch, key) != nullptr)
+        return true;
+    return false;
+  };
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    const vfs::DirChange& c = changes[i];
+    if (c.what & dc::overflow) {
+      // MS-FSA 2.1.5.10: changes were lost; every watcher enumerates again.
+      for (auto& [key, w] : watched_) {
+        w->buffer.overflow();
+        touched.insert(key);
+      }
+      continue;
+    }
+    auto it = uses_.find(c.watch);
+    if (it == uses_.end()) continue;
+    if (c.what & dc::watch_gone) {
+      // The directory went (or its watch was removed): the kernel forgot the watch.
+      for (const Use& u : it->second)
+        if (Watched* w = find(u.open)) std::erase(w->kernel_watches, c.watch);
+      uses_.erase(it);
+      continue;
+    }
+    if (c.name.empty()) continue;        // the watched directory itself: its parent reports it
+    std::vector<Use> uses = it->second;  // adding watches below may change uses_
+    for (const Use& u : uses) {
+      Watched* w = find(u.open);
+      if (w == nullptr) continue;
+      bool renamed =
+          (c.what & (dc::moved_from | dc::moved_to)) && c.cookie != 0 && partner_seen(i, u.open);
+      std::string name = u.prefix.empty() ? c.name : u.prefix + "\\" + c.name;
+      for (const fsa::MappedChange& m : fsa::map_dir_change(c.what, c.is_directory, renamed))
+        if (w->buffer.add(m.filter, m.action, name)) touched.insert(u.open);
+      // A directory new to a watched tree is watched too (and what came with it).
+      if (w->buffer.watch_tree() && c.is_directory && (c.what & (dc::created | dc::moved_to))) {
+        std::string relative = u.prefix.empty() ? c.name : u.prefix + "\\" + c.name;
+        for (char& ch : relative)
+          if (ch == '\\') ch = '/';
+        add_watches(u.open, relative, true, nullptr);
+      }
+    }
+  }
+  for (const OpenKey& key : touched)
+    if (Watched* w = find(key)) answer_waiting(*w);
+}
+
+void ChangeNotifier::answer_waiting(Watched& watched) {
+  while (!watched.waiting.empty() && watched.buffer.ready()) {
+    Waiting first = std::move(watched.waiting.front());
+    watched.waiting.pop_front();
+    fsa::ChangeBuffer::Taken taken = watched.buffer.take(first.output_buffer_length);
+    // The request leaves the pending list when it completes (async.hh).
+    answer(first.req, std::move(taken));
+  }
+}
+
+}  // namespace smb::server
