@@ -104,6 +104,26 @@ void ChangeNotifier::serve(const RequestPtr& req, Open& open, std::uint32_t comp
                 {}});
     watched = fresh.get();
     watched_.emplace(key, std::move(fresh));
+    // The directory itself is watched before the request is answered or goes async, so
+    // that no change made after the interim response is missed. The loop thread acts as
+    // the request's user here (blocking.hh: Serving); inotify_add_watch does no I/O on
+    // the directory's contents. Its subdirectories are walked off the loop below.
+    int watch = -1;
+    NtStatus added = uses_.size() >= kWatchBudget || !open.fd ? NtStatus::INSUFFICIENT_RESOURCES
+                                                              : kernel_->add(open.fd->get(), watch);
+    if (added == NtStatus::SUCCESS)
+      use_watches(key, {{"", watch}}, true);
+    else if (added == NtStatus::INSUFFICIENT_RESOURCES)
+      watched->buffer.overflow();  // answered STATUS_NOTIFY_ENUM_DIR at once, below
+    else {
+      watched_.erase(key);
+      req->reply(added);
+      return;
+    }
+    if (watched->buffer.ready()) {
+      answer(req, watched->buffer.take(output_buffer_length));
+      return;
+    }
   } else if (watched->waiting.empty() && watched->buffer.ready()) {
     answer(req, watched->buffer.take(output_buffer_length));
     return;
@@ -127,11 +147,10 @@ void ChangeNotifier::serve(const RequestPtr& req, Open& open, std::uint32_t comp
     req->reply(NtStatus::CANCELLED);
     return;
   }
-  if (first) add_watches(key, "", true, nullptr);
+  if (first && watch_tree) add_watches(key, "");
 }
 
-void ChangeNotifier::add_watches(const OpenKey& key, const std::string& relative, bool with_top,
-                                 std::function<void()> then) {
+void ChangeNotifier::add_watches(const OpenKey& key, const std::string& relative) {
   Watched* watched = find(key);
   if (watched == nullptr || !watched->dir) return;
   struct Result {
@@ -141,37 +160,31 @@ void ChangeNotifier::add_watches(const OpenKey& key, const std::string& relative
   auto result = std::make_shared<Result>();
   auto kernel = kernel_;
   auto dir = watched->dir;
-  bool tree = watched->buffer.watch_tree();
   std::size_t budget = kWatchBudget > uses_.size() ? kWatchBudget - uses_.size() : 0;
+  // The open's answers wait for the new watches: a client told of a new directory may
+  // count on changes inside it being seen.
+  ++watched->adding;
   std::weak_ptr<int> alive = alive_;
   // As the open's user: the kernel checks that it may read each directory.
   IdentityPtr user =
       identity_for_open(worker_.client().session(watched->session_id), watched->tree_id);
   run_blocking(
       worker_.loop(), user,
-      [kernel, dir, relative, with_top, tree, budget, result]() {
-        if (with_top && relative.empty()) {
-          int watch = -1;
-          NtStatus s =
-              budget == 0 ? NtStatus::INSUFFICIENT_RESOURCES : kernel->add(dir->get(), watch);
-          if (s != NtStatus::SUCCESS) {
-            result->complete = false;
-            return;
-          }
-          result->added.push_back({"", watch});
-        }
-        if (tree)
-          result->complete =
-              kernel->add_tree(dir->get(), relative, budget - result->added.size(), result->added);
+      [kernel, dir, relative, budget, result]() {
+        result->complete = kernel->add_tree(dir->get(), relative, budget, result->added);
       },
-      [this, alive, key, result, then]() {
+      [this, alive, key, result]() {
         if (alive.expired()) return;
         use_watches(key, result->added, result->complete);
-        if (then) then();
+        if (Watched* w = find(key)) {
+          --w->adding;
+          answer_waiting(*w);
+        }
       },
       [this, alive, key](NtStatus) {
         if (alive.expired()) return;
         if (Watched* w = find(key)) {
+          --w->adding;
           w->buffer.overflow();
           answer_waiting(*w);
         }
@@ -229,21 +242,15 @@ void ChangeNotifier::on_readable() {
 void ChangeNotifier::deliver(const std::vector<vfs::DirChange>& changes) {
   namespace dc = vfs::dir_change;
   std::set<OpenKey> touched;
-  // Which open sees kernel watch `watch` as `prefix`.
-  auto prefix_for = [this](int watch, const OpenKey& key) -> const std::string* {
-    auto it = uses_.find(watch);
-    if (it == uses_.end()) return nullptr;
-    for (const Use& u : it->second)
-      if (u.open == key) return &u.prefix;
-    return nullptr;
-  };
-  // The other half of a rename (same cookie), when the same open watches both sides.
-  auto partner_seen = [&](std::size_t i, const OpenKey& key) {
+  // The other half of a rename (same cookie) in the same directory. A move between
+  // directories is a removal from one and an addition to the other, as on NTFS, also
+  // within a watched tree.
+  auto partner_seen = [&](std::size_t i) {
     const vfs::DirChange& c = changes[i];
     std::uint32_t other = (c.what & dc::moved_from) ? dc::moved_to : dc::moved_from;
     for (std::size_t j = 0; j < changes.size(); ++j)
       if (j != i && changes[j].cookie == c.cookie && (changes[j].what & other) &&
-          prefix_for(changes[j].watch, key) != nullptr)
+          changes[j].watch == c.watch)
         return true;
     return false;
   };
@@ -271,8 +278,7 @@ void ChangeNotifier::deliver(const std::vector<vfs::DirChange>& changes) {
     for (const Use& u : uses) {
       Watched* w = find(u.open);
       if (w == nullptr) continue;
-      bool renamed =
-          (c.what & (dc::moved_from | dc::moved_to)) && c.cookie != 0 && partner_seen(i, u.open);
+      bool renamed = (c.what & (dc::moved_from | dc::moved_to)) && c.cookie != 0 && partner_seen(i);
       std::string name = u.prefix.empty() ? c.name : u.prefix + "\\" + c.name;
       for (const fsa::MappedChange& m : fsa::map_dir_change(c.what, c.is_directory, renamed))
         if (w->buffer.add(m.filter, m.action, name)) touched.insert(u.open);
@@ -281,7 +287,7 @@ void ChangeNotifier::deliver(const std::vector<vfs::DirChange>& changes) {
         std::string relative = u.prefix.empty() ? c.name : u.prefix + "\\" + c.name;
         for (char& ch : relative)
           if (ch == '\\') ch = '/';
-        add_watches(u.open, relative, true, nullptr);
+        add_watches(u.open, relative);
       }
     }
   }
@@ -290,6 +296,7 @@ void ChangeNotifier::deliver(const std::vector<vfs::DirChange>& changes) {
 }
 
 void ChangeNotifier::answer_waiting(Watched& watched) {
+  if (watched.adding > 0) return;  // answered once the new watches are in place
   while (!watched.waiting.empty() && watched.buffer.ready()) {
     Waiting first = std::move(watched.waiting.front());
     watched.waiting.pop_front();

@@ -64,6 +64,7 @@ class ChangeNotifier {
     fsa::ChangeBuffer buffer;
     std::vector<int> kernel_watches;
     std::deque<Waiting> waiting;
+    unsigned adding = 0;  // walks adding watches below it, under way
   };
   struct Use {
     OpenKey open;
@@ -73,10 +74,10 @@ class ChangeNotifier {
   void start_polling();
   void on_readable();
   void deliver(const std::vector<vfs::DirChange>& changes);
-  // Adds the watches of `relative` ('/' separated below the open's directory, "" for the
-  // open's own) and what is beneath it (watch_tree), as the open's user, off the loop.
-  void add_watches(const OpenKey& key, const std::string& relative, bool with_top,
-                   std::function<void()> then);
+  // Watches `relative` ('/' separated below the open's directory; "" for what is
+  // beneath the directory itself) and every directory beneath it, as the open's user,
+  // off the loop (a walk of the tree).
+  void add_watches(const OpenKey& key, const std::string& relative);
   void use_watches(const OpenKey& key, const std::vector<vfs::DirWatcher::Added>& added,
                    bool complete);
   void release_watch(int kernel_watch, const OpenKey& key);
