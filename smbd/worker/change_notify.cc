@@ -128,6 +128,13 @@ void ChangeNotifier::serve(const RequestPtr& req, Open& open, std::uint32_t comp
     answer(req, watched->buffer.take(output_buffer_length));
     return;
   }
+  // MS-SMB2 3.3.5.2.7 <206>: Windows lets only the last element of a compound go async
+  // (or a CREATE that breaks an oplock); a CHANGE_NOTIFY that would wait in the middle
+  // of one is answered STATUS_INTERNAL_ERROR, and the rest of the compound goes on.
+  if (!req->last_in_message()) {
+    req->reply(NtStatus::INTERNAL_ERROR);
+    return;
+  }
   std::uint64_t token = next_token_++;
   watched->waiting.push_back({token, req, output_buffer_length});
   auto went = go_async(req, [this, key, token, req](AsyncEnd reason) {
