@@ -67,6 +67,12 @@ NtStatus DirWatcher::add_at(int dir, const std::string& name, int& watch) const 
   return add(sub.get(), watch);
 }
 
+NtStatus DirWatcher::add_below(int root, const std::string& relative, int& watch) const {
+  UniqueFd dir(openat2_fd(root, relative.c_str(), O_PATH | O_DIRECTORY, 0, kResolveNoLinks));
+  if (dir.get() < 0) return last_error();
+  return add(dir.get(), watch);
+}
+
 void DirWatcher::remove(int watch) const { (void)::inotify_rm_watch(fd_.get(), watch); }
 
 bool DirWatcher::add_tree(int root, const std::string& relative, std::size_t budget,

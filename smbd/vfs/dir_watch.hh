@@ -52,6 +52,9 @@ class DirWatcher {
   NtStatus add(int dir, int& watch) const;
   // Watches the subdirectory `name` of `dir`, never following a symbolic link.
   NtStatus add_at(int dir, const std::string& name, int& watch) const;
+  // Watches the directory `relative` ('/' separated) beneath `root`, resolved without
+  // leaving it and without symbolic links.
+  NtStatus add_below(int root, const std::string& relative, int& watch) const;
   void remove(int watch) const;
   // Watches the directory `relative` below `root` (resolved beneath it, no symbolic
   // links; "" is `root`, which is not watched again) and every directory beneath it,

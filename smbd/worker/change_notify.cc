@@ -294,6 +294,17 @@ void ChangeNotifier::deliver(const std::vector<vfs::DirChange>& changes) {
         std::string relative = u.prefix.empty() ? c.name : u.prefix + "\\" + c.name;
         for (char& ch : relative)
           if (ch == '\\') ch = '/';
+        // The directory itself at once, on the loop, as the open's user: a client that
+        // made it and then makes files in it is seen, whatever worker serves it (one
+        // inotify_add_watch, no I/O on the contents). Below it, off the loop.
+        int watch = -1;
+        {
+          credentials::IdentityScope as_user(
+              identity_for_open(worker_.client().session(w->session_id), w->tree_id));
+          if (as_user.ok() && uses_.size() < kWatchBudget && w->dir &&
+              kernel_->add_below(w->dir->get(), relative, watch) == NtStatus::SUCCESS)
+            use_watches(u.open, {{relative, watch}}, true);
+        }
         add_watches(u.open, relative);
       }
     }
