@@ -99,6 +99,7 @@ void ChangeNotifier::serve(const RequestPtr& req, Open& open, std::uint32_t comp
                 open.session_id,
                 open.tree_id,
                 open.fd,
+                open.key,
                 fsa::ChangeBuffer(completion_filter, watch_tree, output_buffer_length),
                 {},
                 {}});
@@ -237,6 +238,19 @@ void ChangeNotifier::open_closed(const FileId& id) {
   if (it == watched_.end()) return;
   for (int w : it->second->kernel_watches) release_watch(w, key);
   watched_.erase(it);
+}
+
+void ChangeNotifier::delete_pending(const fsa::FileKey& file) {
+  for (auto& [key, watched] : watched_) {
+    if (watched->file != file) continue;
+    while (!watched->waiting.empty()) {
+      RequestPtr req = watched->waiting.front().req;
+      watched->waiting.pop_front();
+      // Called from a CLOSE handler: answered on the next turn of the loop (async.hh).
+      worker_.after(std::chrono::milliseconds(0),
+                    [req]() { req->reply(NtStatus::DELETE_PENDING); });
+    }
+  }
 }
 
 void ChangeNotifier::on_readable() {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "smbd/fsa/change_notify.hh"
+#include "smbd/fsa/file_open.hh"
 #include "smbd/proto/file_id.hh"
 #include "smbd/vfs/dir_watch.hh"
 #include "smbd/worker/request.hh"
@@ -48,6 +49,10 @@ class ChangeNotifier {
              std::uint32_t output_buffer_length);
   // The open is closing: its watches go (its waiting requests were ended already).
   void open_closed(const FileId& id);
+  // The directory `file` is delete-pending (an open with delete-on-close closed while
+  // others remain): the requests waiting on it are answered STATUS_DELETE_PENDING, as
+  // Windows does. Only closes in this worker report it.
+  void delete_pending(const fsa::FileKey& file);
 
  private:
   using OpenKey = std::pair<std::uint64_t, std::uint64_t>;  // persistent, volatile
@@ -61,6 +66,7 @@ class ChangeNotifier {
     std::uint64_t session_id = 0;
     std::uint32_t tree_id = 0;
     std::shared_ptr<UniqueFd> dir;  // the open's directory, for watches added later
+    fsa::FileKey file;
     fsa::ChangeBuffer buffer;
     std::vector<int> kernel_watches;
     std::deque<Waiting> waiting;

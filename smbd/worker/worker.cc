@@ -52,7 +52,12 @@ Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
                  k.file_id.volatile_ == id.volatile_;
         },
         AsyncEnd::open_closed);
-    if (notifier_) notifier_->open_closed(id);
+    if (notifier_) {
+      notifier_->open_closed(id);
+      // MS-FSA 2.1.5.4: closing an open with delete-on-close makes the file
+      // delete-pending; a watcher of that directory is told (MS-FSA 2.1.5.10).
+      if (open.is_directory && open.delete_on_close) notifier_->delete_pending(open.key);
+    }
   };
   client_.on_session_removed = [this](std::uint64_t id) {
     ControlMessage gone;

@@ -53,7 +53,8 @@ DEFAULT_SUITES = ["smb2.connect", "smb2.read", "smb2.rw", "smb2.getinfo", "smb2.
 # smb2.notify per subtest, as tests/integration/CMakeLists.txt registers them.
 DEFAULT_SUITES += [f"smb2.notify.{t}" for t in (
     "valid-req", "tcon", "dir", "tdis", "tdis1", "close", "logoff", "invalid-reauth", "tree",
-    "basedir", "double", "file", "tcp", "rec", "overflow", "handle-permissions")]
+    "basedir", "double", "file", "tcp", "rec", "overflow", "handle-permissions", "rmdir1",
+    "rmdir2")]
 EXPECTED_FILES = {"self": "smbtorture-expected-failures.txt",
                   "samba": "smbtorture-expected-failures-samba.txt",
                   "self-kerberos": "smbtorture-expected-failures-kerberos.txt"}
