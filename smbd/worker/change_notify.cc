@@ -255,8 +255,15 @@ void ChangeNotifier::delete_pending(const fsa::FileKey& file) {
 
 void ChangeNotifier::on_readable() {
   std::vector<vfs::DirChange> changes;
-  if (!kernel_->read([&](const vfs::DirChange& c) { changes.push_back(c); }))
+  if (!kernel_->read([&](const vfs::DirChange& c) { changes.push_back(c); })) {
+    // The descriptor failed: no change will be seen again. Stop polling it (it would
+    // wake the loop forever) and have every watcher enumerate its directory.
     log::error(nullptr, "change notify: reading inotify events failed");
+    uv_poll_stop(poll_);
+    vfs::DirChange lost;
+    lost.what = vfs::dir_change::overflow;
+    changes.push_back(lost);
+  }
   if (!changes.empty()) deliver(changes);
 }
 
