@@ -10,6 +10,8 @@ std::string_view nt_status_name(NtStatus s) {
       return "STATUS_SUCCESS";
     case NtStatus::PENDING:
       return "STATUS_PENDING";
+    case NtStatus::NOTIFY_CLEANUP:
+      return "STATUS_NOTIFY_CLEANUP";
     case NtStatus::NOTIFY_ENUM_DIR:
       return "STATUS_NOTIFY_ENUM_DIR";
     case NtStatus::BUFFER_OVERFLOW:

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "smbd/base/bytes.hh"
 #include "smbd/proto/file_id.hh"
@@ -39,6 +41,24 @@ struct ChangeNotifyResponse {
   Bytes output;
   bool operator==(const ChangeNotifyResponse&) const = default;
 };
+
+// MS-FSCC 2.7.1 FILE_NOTIFY_INFORMATION: one change, its name relative to the watched
+// directory (UTF-8 here, UTF-16LE on the wire).
+inline constexpr std::uint32_t kFileActionAdded = 0x00000001;
+inline constexpr std::uint32_t kFileActionRemoved = 0x00000002;
+inline constexpr std::uint32_t kFileActionModified = 0x00000003;
+inline constexpr std::uint32_t kFileActionRenamedOldName = 0x00000004;
+inline constexpr std::uint32_t kFileActionRenamedNewName = 0x00000005;
+struct FileNotifyInformation {
+  std::uint32_t action = 0;
+  std::string file_name;
+  bool operator==(const FileNotifyInformation&) const = default;
+};
+// The entries chained by NextEntryOffset, each but the last padded to 4 bytes.
+Bytes encode_file_notify_information(const std::vector<FileNotifyInformation>& entries);
+// Bounded: every offset and length checked against `buffer`; at most `max_entries`.
+NtStatus decode_file_notify_information(ByteSpan buffer, std::vector<FileNotifyInformation>& out,
+                                        std::size_t max_entries = 4096);
 
 NtStatus decode(ByteSpan pdu, ChangeNotifyRequest& out);
 NtStatus decode(ByteSpan pdu, ChangeNotifyResponse& out);

@@ -851,6 +851,10 @@ void Connection::transmit(const std::shared_ptr<Message>& message) {
 namespace smb::server {
 
 // MS-SMB2 3.3.4.2 (async.hh).
+bool Request::last_in_message() const {
+  return served == nullptr || index + 1 == served->elements.size();
+}
+
 std::optional<std::uint64_t> Connection::go_async(const RequestPtr& request, AsyncEndFn on_end) {
   if (closed_ || request->served == nullptr || pending_.size() >= kMaxPendingPerConnection)
     return std::nullopt;

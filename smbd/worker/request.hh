@@ -49,6 +49,9 @@ struct Request {
     r.has_body = true;
     complete(std::move(r));
   }
+  // Whether this is the last element of its message (or alone): only such a request
+  // can go async with an interim response (async.hh).
+  bool last_in_message() const;
   // Looks the session, tree and open up again after a wait; false if any is gone.
   bool refresh();
   // Whether this request's data must travel encrypted: it came encrypted, or its session

@@ -13,6 +13,7 @@
 
 #include "smbd/conf/log.hh"
 #include "smbd/worker/blocking.hh"
+#include "smbd/worker/change_notify.hh"
 #include "smbd/worker/connection.hh"
 #include "smbd/worker/oplocks.hh"
 #include "smbd/worker/transport/rdma_transport.hh"
@@ -51,6 +52,12 @@ Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
                  k.file_id.volatile_ == id.volatile_;
         },
         AsyncEnd::open_closed);
+    if (notifier_) {
+      notifier_->open_closed(id);
+      // MS-FSA 2.1.5.4: closing an open with delete-on-close makes the file
+      // delete-pending; a watcher of that directory is told (MS-FSA 2.1.5.10).
+      if (open.is_directory && open.delete_on_close) notifier_->delete_pending(open.key);
+    }
   };
   client_.on_session_removed = [this](std::uint64_t id) {
     ControlMessage gone;
@@ -67,6 +74,7 @@ Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
 Worker::~Worker() {
   connections_.clear();
   closing_.clear();
+  notifier_.reset();
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
 }
@@ -443,6 +451,11 @@ void Worker::end_waits(const std::function<bool(const PendingKey&)>& which, Asyn
   for (const auto& [id, connection] : connections_) ids.push_back(id);
   for (std::uint64_t id : ids)
     if (Connection* c = connection(id)) c->end_pending(which, reason);
+}
+
+ChangeNotifier& Worker::notifier() {
+  if (!notifier_) notifier_ = std::make_unique<ChangeNotifier>(*this);
+  return *notifier_;
 }
 
 std::uint64_t Worker::on_doorbell(std::function<void()> listener) {

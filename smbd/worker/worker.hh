@@ -18,6 +18,7 @@
 
 namespace smb::server {
 
+class ChangeNotifier;
 class Connection;
 class Transport;
 
@@ -72,6 +73,9 @@ class Worker {
   // Runs the doorbell listeners on the loop soon, as a ring from another worker would.
   void ring_self();
 
+  // CHANGE_NOTIFY's watches and waiting requests (change_notify.hh), made on first use.
+  ChangeNotifier& notifier();
+
   // Ends the waits of the pending requests `which` picks, on every connection (async.hh).
   void end_waits(const std::function<bool(const PendingKey&)>& which, AsyncEnd reason);
 
@@ -102,6 +106,7 @@ class Worker {
   std::uint64_t next_doorbell_listener_ = 1;
   bool self_ring_pending_ = false;
   ClientState client_;
+  std::unique_ptr<ChangeNotifier> notifier_;
   std::optional<ClientGuid> owned_guid_;
   std::vector<std::function<void(bool)>> pending_claims_;
   std::map<std::uint64_t, std::vector<std::function<void(std::optional<SessionFacts>)>>>

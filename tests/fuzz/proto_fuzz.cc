@@ -124,6 +124,9 @@ void run_payloads(smb::ByteSpan data) {
   (void)decode_network_interfaces(data, interfaces);
   std::vector<BufferDescriptorV1> descriptors;
   (void)decode_buffer_descriptors(data, descriptors);
+  std::vector<FileNotifyInformation> changes;
+  if (decode_file_notify_information(data, changes) == NtStatus::SUCCESS)
+    (void)encode_file_notify_information(changes);
 }
 
 }  // namespace

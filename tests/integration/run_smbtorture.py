@@ -54,6 +54,11 @@ DEFAULT_SUITES = ["smb2.connect", "smb2.read", "smb2.rw", "smb2.getinfo", "smb2.
 # torture share has acl_xattr whenever the module is installed, see smbtest.Server); the
 # other suites keep this server's mode view (docs/security.md).
 ACL_XATTR_SUITES = ("smb2.acls", "smb2.create", "smb2.compound", "smb2.session")
+# smb2.notify per subtest, as tests/integration/CMakeLists.txt registers them.
+DEFAULT_SUITES += [f"smb2.notify.{t}" for t in (
+    "valid-req", "tcon", "dir", "tdis", "tdis1", "close", "logoff", "invalid-reauth", "tree",
+    "basedir", "double", "file", "tcp", "rec", "overflow", "handle-permissions", "rmdir1",
+    "rmdir2")]
 EXPECTED_FILES = {"self": "smbtorture-expected-failures.txt",
                   "samba": "smbtorture-expected-failures-samba.txt",
                   "self-kerberos": "smbtorture-expected-failures-kerberos.txt"}
@@ -97,6 +102,12 @@ def first_line(reason):
     return next((ln.strip() for ln in reason.splitlines() if ln.strip()), "")
 
 
+def full_name(suite, name):
+    """smbtorture names a test by its last part; a suite that is one subtest
+    (smb2.notify.dir) is the test's whole name."""
+    return suite if suite.rsplit(".", 1)[-1] == name else f"{suite}.{name}"
+
+
 def parse_subunit(text, suite):
     """Outcomes from smbtorture's subunit v1 stream: [{name, result, reason}].
 
@@ -127,11 +138,12 @@ def parse_subunit(text, suite):
                 i += 1
             i += 1
             reason = "\n".join(detail).strip()
-        results.append({"name": f"{suite}.{name}", "result": outcome[head], "reason": reason})
+        results.append({"name": full_name(suite, name), "result": outcome[head],
+                        "reason": reason})
         if name in started:
             started.remove(name)
     for name in started:
-        results.append({"name": f"{suite}.{name}", "result": "fail", "reason": "no result"})
+        results.append({"name": full_name(suite, name), "result": "fail", "reason": "no result"})
     return results
 
 
