@@ -96,6 +96,7 @@ enum class NtStatus : std::uint32_t {
   IO_TIMEOUT = 0xC00000B5,
   INVALID_LOCK_SEQUENCE = 0xC000001E,
   HASH_NOT_PRESENT = 0xC000A100,
+  INVALID_VIEW_SIZE = 0xC000001F,
 };
 
 constexpr bool nt_success(NtStatus s) { return (static_cast<std::uint32_t>(s) >> 30) != 3; }

@@ -45,12 +45,17 @@ bool read_dos_xattr(int fd, std::uint32_t& attributes) {
   return true;
 }
 
-void write_dos_xattr(int fd, std::uint32_t attributes) {
+// File systems without user extended attributes keep the defaults; a client setting
+// HIDDEN or SYSTEM there is not an error worth failing the request for, so most callers
+// ignore the result.
+bool write_dos_xattr(int fd, std::uint32_t attributes) {
   char buf[16];
   const int n = std::snprintf(buf, sizeof buf, "0x%x", attributes & kStoredAttributes);
-  // File systems without user extended attributes keep the defaults; a client
-  // setting HIDDEN or SYSTEM there is not an error worth failing the request for.
-  (void)::fsetxattr(fd, kDosAttribXattr, buf, static_cast<std::size_t>(n), 0);
+  if (::fsetxattr(fd, kDosAttribXattr, buf, static_cast<std::size_t>(n), 0) == 0) return true;
+  if (errno != EBADF) return false;
+  char proc[48];  // an O_PATH descriptor: as in read_dos_xattr
+  std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  return ::setxattr(proc, kDosAttribXattr, buf, static_cast<std::size_t>(n), 0) == 0;
 }
 
 void fill_info(const struct statx& stx, std::string_view name, int fd, FileInfo& out) {
@@ -154,14 +159,32 @@ NtStatus set_basic_info(int fd, std::string_view name, const BasicInfoChange& ch
   }
   std::uint32_t current = 0;
   const bool stored = read_dos_xattr(fd, current);
-  const std::uint32_t wanted = attrs & kStoredAttributes;
+  // [MS-FSA] 2.1.5.14.2: SPARSE is not changed by FileBasicInformation.
+  const std::uint32_t sparse = fa::FILE_ATTRIBUTE_SPARSE_FILE;
+  const std::uint32_t wanted = (attrs & kStoredAttributes & ~sparse) | (current & sparse);
   const std::uint32_t defaults =
       default_attributes(name, is_directory, st.st_mode) & kStoredAttributes;
   if ((stored && current != wanted) || (!stored && defaults != wanted)) {
-    write_dos_xattr(fd, wanted);
+    (void)write_dos_xattr(fd, wanted);
   }
   if (want_readonly && !is_readonly) {
     if (::fchmod(fd, (st.st_mode & 07777) & ~mode_t{0222}) != 0) return last_error();
+  }
+  return NtStatus::SUCCESS;
+}
+
+NtStatus set_sparse_flag(int fd, std::string_view name, bool sparse) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return last_error();
+  std::uint32_t current = 0;
+  if (!read_dos_xattr(fd, current)) {
+    current = default_attributes(name, S_ISDIR(st.st_mode), st.st_mode) & kStoredAttributes;
+  }
+  const std::uint32_t wanted =
+      sparse ? current | fa::FILE_ATTRIBUTE_SPARSE_FILE : current & ~fa::FILE_ATTRIBUTE_SPARSE_FILE;
+  if (wanted == current) return NtStatus::SUCCESS;
+  if (!write_dos_xattr(fd, wanted)) {
+    return errno == ENOTSUP ? NtStatus::NOT_SUPPORTED : last_error();
   }
   return NtStatus::SUCCESS;
 }

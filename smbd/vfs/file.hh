@@ -41,7 +41,8 @@ inline constexpr const char* kDosAttribXattr = "user.DOSATTRIB";
 inline constexpr std::uint32_t kStoredAttributes =
     file_attribute::FILE_ATTRIBUTE_HIDDEN | file_attribute::FILE_ATTRIBUTE_SYSTEM |
     file_attribute::FILE_ATTRIBUTE_ARCHIVE | file_attribute::FILE_ATTRIBUTE_TEMPORARY |
-    file_attribute::FILE_ATTRIBUTE_OFFLINE | file_attribute::FILE_ATTRIBUTE_NOT_CONTENT_INDEXED;
+    file_attribute::FILE_ATTRIBUTE_OFFLINE | file_attribute::FILE_ATTRIBUTE_NOT_CONTENT_INDEXED |
+    file_attribute::FILE_ATTRIBUTE_SPARSE_FILE;
 
 // A change of a file's times and attributes ([MS-FSA] 2.1.5.14.2 FileBasicInformation):
 // a time of 0, -1 or -2 and attributes of 0 mean "no change".
@@ -63,6 +64,11 @@ std::uint32_t default_attributes(std::string_view name, bool is_directory, mode_
 // [MS-FSA] 2.1.5.14.2 FileBasicInformation: the creation and change times cannot be set
 // on POSIX and are ignored. `name` as for query_info.
 NtStatus set_basic_info(int fd, std::string_view name, const BasicInfoChange& change);
+// The SPARSE attribute ([MS-FSA] 2.1.5.9.30 FSCTL_SET_SPARSE), the one stored attribute
+// FileBasicInformation does not change: kept with the others in kDosAttribXattr. A file
+// system without user extended attributes cannot keep it: NOT_SUPPORTED.
+NtStatus set_sparse_flag(int fd, std::string_view name, bool sparse);
+
 // Whether the file behind `fd` may be deleted ([MS-FSA] 2.1.5.14.3
 // FileDispositionInformation): CANNOT_DELETE for a read-only file, DIRECTORY_NOT_EMPTY
 // for a directory with entries.
