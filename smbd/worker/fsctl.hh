@@ -24,6 +24,7 @@ void fsctl_copychunk(const RequestPtr& req, const IoctlRequest& request);
 void fsctl_set_sparse(const RequestPtr& req, const IoctlRequest& request);
 void fsctl_set_zero_data(const RequestPtr& req, const IoctlRequest& request);
 void fsctl_query_allocated_ranges(const RequestPtr& req, const IoctlRequest& request);
+void fsctl_compression(const RequestPtr& req, const IoctlRequest& request);
 
 void fsctl_object_id(const RequestPtr& req, const IoctlRequest& request);
 

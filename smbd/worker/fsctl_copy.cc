@@ -130,9 +130,9 @@ void fsctl_copychunk(const RequestPtr& req, const IoctlRequest& request) {
     req->reply(NtStatus::OBJECT_NAME_NOT_FOUND);
     return;
   }
-  // MS-SMB2 3.3.5.15.6: the source must be readable, the target writable, and for
-  // FSCTL_SRV_COPYCHUNK readable as well.
-  if ((source->granted_access & am::FILE_READ_DATA) == 0 ||
+  // MS-SMB2 3.3.5.15.6: the source must be readable (FILE_EXECUTE will do, as on
+  // Windows), the target writable, and for FSCTL_SRV_COPYCHUNK readable as well.
+  if ((source->granted_access & (am::FILE_READ_DATA | am::FILE_EXECUTE)) == 0 ||
       (target->granted_access & am::FILE_WRITE_DATA) == 0 ||
       (request.ctl_code == FSCTL_SRV_COPYCHUNK &&
        (target->granted_access & am::FILE_READ_DATA) == 0)) {
@@ -186,6 +186,12 @@ void fsctl_copychunk(const RequestPtr& req, const IoctlRequest& request) {
         }
       },
       [req, request, job]() {
+        // A chunk beyond the source's end is answered with what was copied before it, as
+        // Windows does.
+        if (job->status == NtStatus::INVALID_VIEW_SIZE) {
+          reply_ioctl(req, request, encode_fsctl(job->response), job->status);
+          return;
+        }
         if (job->status != NtStatus::SUCCESS) {
           req->reply(job->status);
           return;

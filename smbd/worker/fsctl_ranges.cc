@@ -124,8 +124,9 @@ void fsctl_query_allocated_ranges(const RequestPtr& req, const IoctlRequest& req
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
-  if (request.max_output_response < kAllocatedRangeSize) {
-    req->reply(NtStatus::BUFFER_TOO_SMALL);
+  // [MS-FSA] 2.1.5.9.22: reading where the data lies takes FILE_READ_DATA.
+  if ((open->granted_access & am::FILE_READ_DATA) == 0) {
+    req->reply(NtStatus::ACCESS_DENIED);
     return;
   }
   struct Job {
@@ -150,12 +151,21 @@ void fsctl_query_allocated_ranges(const RequestPtr& req, const IoctlRequest& req
         std::uint64_t size = 0;
         job->status = vfs::end_of_file(fd->get(), size);
         if (job->status == NtStatus::SUCCESS && offset < size && length > 0) {
-          job->ranges.push_back({offset, std::min(length, size - offset)});
+          if (max_ranges == 0)
+            job->more = true;
+          else
+            job->ranges.push_back({offset, std::min(length, size - offset)});
         }
       },
       [req, request, job]() {
         if (job->status != NtStatus::SUCCESS) {
           req->reply(job->status);
+          return;
+        }
+        // [MS-FSA] 2.1.5.9.22: no room for even one range is BUFFER_TOO_SMALL, but only
+        // when there is a range to return.
+        if (job->more && job->ranges.empty()) {
+          req->reply(NtStatus::BUFFER_TOO_SMALL);
           return;
         }
         std::vector<FileAllocatedRange> out;
@@ -166,6 +176,47 @@ void fsctl_query_allocated_ranges(const RequestPtr& req, const IoctlRequest& req
         reply_ioctl(req, request, encode_allocated_ranges(out),
                     job->more ? NtStatus::BUFFER_OVERFLOW : NtStatus::SUCCESS);
       });
+}
+
+// [MS-FSCC] 2.3.12, 2.3.67; [MS-FSA] 2.1.5.9.8, 2.1.5.9.27: no file is compressed here
+// (the volume does not report FILE_FILE_COMPRESSION); a request to compress is refused
+// clearly, one to keep a file uncompressed is what already holds.
+void fsctl_compression(const RequestPtr& req, const IoctlRequest& request) {
+  Open* open = req->open;
+  if (open == nullptr) {
+    req->reply(NtStatus::FILE_CLOSED);
+    return;
+  }
+  if (open->pipe) {
+    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
+    return;
+  }
+  constexpr std::uint16_t kCompressionFormatNone = 0;
+  constexpr std::uint16_t kCompressionFormatDefault = 1;
+  constexpr std::uint16_t kCompressionFormatLznt1 = 2;
+  if (request.ctl_code == FSCTL_GET_COMPRESSION) {
+    if (request.max_output_response < 2) {
+      req->reply(NtStatus::INVALID_PARAMETER);
+      return;
+    }
+    Bytes state;
+    ByteWriter(state).u16(kCompressionFormatNone);
+    reply_ioctl(req, request, std::move(state));
+    return;
+  }
+  ByteReader r(request.input);
+  const std::uint16_t format = r.u16();
+  if (!r.ok()) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  if (format == kCompressionFormatNone) {
+    reply_ioctl(req, request, {});
+  } else if (format == kCompressionFormatDefault || format == kCompressionFormatLznt1) {
+    req->reply(NtStatus::NOT_SUPPORTED);
+  } else {
+    req->reply(NtStatus::INVALID_PARAMETER);
+  }
 }
 
 }  // namespace smb::server

@@ -148,7 +148,13 @@ void network_interfaces(const RequestPtr& req, const IoctlRequest& request) {
     }
     ::freeifaddrs(list);
   }
-  reply_output(req, request.ctl_code, request.file_id, encode_network_interfaces(interfaces));
+  Bytes output = encode_network_interfaces(interfaces);
+  // The list does not fit the client's buffer: nothing of it is sent, as Windows does.
+  if (output.size() > request.max_output_response) {
+    req->reply(NtStatus::BUFFER_TOO_SMALL);
+    return;
+  }
+  reply_output(req, request.ctl_code, request.file_id, std::move(output));
 }
 
 }  // namespace
@@ -210,6 +216,10 @@ void handle_ioctl(const RequestPtr& req) {
       return;
     case FSCTL_QUERY_ALLOCATED_RANGES:
       fsctl_query_allocated_ranges(req, request);
+      return;
+    case FSCTL_GET_COMPRESSION:
+    case FSCTL_SET_COMPRESSION:
+      fsctl_compression(req, request);
       return;
     case FSCTL_CREATE_OR_GET_OBJECT_ID:
     case FSCTL_GET_OBJECT_ID:
