@@ -85,4 +85,27 @@ Bytes encode_fsctl(const FileObjectIdBuffer& in) {
   return out;
 }
 
+NtStatus decode_fsctl(ByteSpan input, DuplicateExtentsData& out) {
+  ByteReader r(input);
+  DuplicateExtentsData d;
+  d.source = read_file_id(r);
+  d.source_file_offset = static_cast<std::int64_t>(r.u64());
+  d.target_file_offset = static_cast<std::int64_t>(r.u64());
+  d.byte_count = static_cast<std::int64_t>(r.u64());
+  if (!r.ok()) return NtStatus::INVALID_PARAMETER;
+  out = d;
+  return NtStatus::SUCCESS;
+}
+
+Bytes encode_fsctl(const DuplicateExtentsData& in) {
+  Bytes out;
+  out.reserve(kDuplicateExtentsDataSize);
+  ByteWriter w(out);
+  write_file_id(w, in.source);
+  w.u64(static_cast<std::uint64_t>(in.source_file_offset));
+  w.u64(static_cast<std::uint64_t>(in.target_file_offset));
+  w.u64(static_cast<std::uint64_t>(in.byte_count));
+  return out;
+}
+
 }  // namespace smb

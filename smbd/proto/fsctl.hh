@@ -10,6 +10,7 @@
 
 #include "smbd/base/bytes.hh"
 #include "smbd/base/ntstatus.hh"
+#include "smbd/proto/file_id.hh"
 
 namespace smb {
 
@@ -58,5 +59,17 @@ struct FileObjectIdBuffer {
 };
 NtStatus decode_fsctl(ByteSpan buffer, FileObjectIdBuffer& out);
 Bytes encode_fsctl(const FileObjectIdBuffer& in);
+
+// [MS-FSCC] 2.3.8 DUPLICATE_EXTENTS_DATA: the source named by an SMB2 FileId.
+inline constexpr std::size_t kDuplicateExtentsDataSize = 40;
+struct DuplicateExtentsData {
+  FileId source;
+  std::int64_t source_file_offset = 0;
+  std::int64_t target_file_offset = 0;
+  std::int64_t byte_count = 0;
+  bool operator==(const DuplicateExtentsData&) const = default;
+};
+NtStatus decode_fsctl(ByteSpan input, DuplicateExtentsData& out);
+Bytes encode_fsctl(const DuplicateExtentsData& in);
 
 }  // namespace smb

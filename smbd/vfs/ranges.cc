@@ -1,6 +1,8 @@
 #include "smbd/vfs/ranges.hh"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,6 +125,30 @@ NtStatus copy_range(int source_fd, const FileData& source, std::uint64_t source_
     if (s != NtStatus::SUCCESS) return s;
   }
   return NtStatus::SUCCESS;
+}
+
+NtStatus clone_range(int source_fd, std::uint64_t source_offset, int target_fd,
+                     std::uint64_t target_offset, std::uint64_t length) {
+  if (source_offset > kMaxOffset - std::min(length, kMaxOffset) ||
+      target_offset > kMaxOffset - std::min(length, kMaxOffset)) {
+    return NtStatus::INVALID_PARAMETER;
+  }
+  if (length == 0) return NtStatus::SUCCESS;
+  file_clone_range range{};
+  range.src_fd = source_fd;
+  range.src_offset = source_offset;
+  range.src_length = length;
+  range.dest_offset = target_offset;
+  if (::ioctl(target_fd, FICLONERANGE, &range) == 0) return NtStatus::SUCCESS;
+  switch (errno) {
+    case EOPNOTSUPP:
+    case ENOTTY:
+    case EXDEV:
+    case EINVAL:
+      return NtStatus::NOT_SUPPORTED;
+    default:
+      return last_error();
+  }
 }
 
 }  // namespace smb::vfs

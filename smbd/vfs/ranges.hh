@@ -41,6 +41,12 @@ NtStatus copy_range(int source_fd, const FileData& source, std::uint64_t source_
                     int target_fd, FileData& target, std::uint64_t target_offset,
                     std::uint32_t length, bool direct, std::uint64_t& done);
 
+// [MS-FSA] 2.1.5.9.4 FSCTL_DUPLICATE_EXTENTS_TO_FILE: the target's range shares the
+// source's blocks (FICLONERANGE). NOT_SUPPORTED where the file system cannot clone these
+// ranges (no reflinks, different file systems, ranges not aligned to its blocks).
+NtStatus clone_range(int source_fd, std::uint64_t source_offset, int target_fd,
+                     std::uint64_t target_offset, std::uint64_t length);
+
 // The end of file of an open regular file.
 NtStatus end_of_file(int fd, std::uint64_t& out);
 

@@ -20,6 +20,7 @@ void reply_ioctl(const RequestPtr& req, const IoctlRequest& request, Bytes outpu
 
 void fsctl_request_resume_key(const RequestPtr& req, const IoctlRequest& request);
 void fsctl_copychunk(const RequestPtr& req, const IoctlRequest& request);
+void fsctl_duplicate_extents(const RequestPtr& req, const IoctlRequest& request);
 
 void fsctl_set_sparse(const RequestPtr& req, const IoctlRequest& request);
 void fsctl_set_zero_data(const RequestPtr& req, const IoctlRequest& request);

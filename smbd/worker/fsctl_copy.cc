@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "smbd/base/wire.hh"
+#include "smbd/proto/fsctl.hh"
 #include "smbd/vfs/ranges.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/fsctl.hh"
@@ -197,6 +198,72 @@ void fsctl_copychunk(const RequestPtr& req, const IoctlRequest& request) {
           return;
         }
         reply_ioctl(req, request, encode_fsctl(job->response));
+      });
+}
+
+}  // namespace smb::server
+
+namespace smb::server {
+
+// [MS-FSA] 2.1.5.9.4: the source is an open of this client named by its FileId; the
+// file system clones the range or the request is NOT_SUPPORTED (no copy is made in its
+// place: a client asks for a clone because it wants shared blocks).
+void fsctl_duplicate_extents(const RequestPtr& req, const IoctlRequest& request) {
+  Open* target = req->open;
+  if (target == nullptr) {
+    req->reply(NtStatus::FILE_CLOSED);
+    return;
+  }
+  if (target->pipe) {
+    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
+    return;
+  }
+  DuplicateExtentsData data;
+  if (decode_fsctl(request.input, data) != NtStatus::SUCCESS || data.source_file_offset < 0 ||
+      data.target_file_offset < 0 || data.byte_count < 0) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  Open* source = req->client().open(data.source);
+  if (source == nullptr || source->pipe) {
+    req->reply(NtStatus::FILE_CLOSED);
+    return;
+  }
+  if ((source->granted_access & am::FILE_READ_DATA) == 0 ||
+      (target->granted_access & am::FILE_WRITE_DATA) == 0) {
+    req->reply(NtStatus::ACCESS_DENIED);
+    return;
+  }
+  if (req->tree->read_only) {
+    req->reply(NtStatus::MEDIA_WRITE_PROTECTED);
+    return;
+  }
+  if (source->is_directory || target->is_directory) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  run_blocking(
+      req->worker.loop(),
+      [source_fd = source->fd, target_fd = target->fd, data, status]() {
+        std::uint64_t source_size = 0;
+        *status = vfs::end_of_file(source_fd->get(), source_size);
+        if (*status != NtStatus::SUCCESS) return;
+        const auto offset = static_cast<std::uint64_t>(data.source_file_offset);
+        const auto length = static_cast<std::uint64_t>(data.byte_count);
+        if (offset > source_size || length > source_size - offset) {
+          *status = NtStatus::NOT_SUPPORTED;  // past the source's end: nothing to share
+          return;
+        }
+        *status = vfs::clone_range(source_fd->get(), offset, target_fd->get(),
+                                   static_cast<std::uint64_t>(data.target_file_offset), length);
+      },
+      [req, request, status]() {
+        if (*status != NtStatus::SUCCESS) {
+          req->reply(*status);
+          return;
+        }
+        reply_ioctl(req, request, {});
       });
 }
 

@@ -208,6 +208,9 @@ void handle_ioctl(const RequestPtr& req) {
     case FSCTL_SRV_COPYCHUNK_WRITE:
       fsctl_copychunk(req, request);
       return;
+    case FSCTL_DUPLICATE_EXTENTS_TO_FILE:
+      fsctl_duplicate_extents(req, request);
+      return;
     case FSCTL_SET_SPARSE:
       fsctl_set_sparse(req, request);
       return;

@@ -122,6 +122,7 @@ void run_payloads(smb::ByteSpan data) {
   run_fsctl<FileZeroDataInformation>(data);
   run_fsctl<FileAllocatedRange>(data);
   run_fsctl<FileObjectIdBuffer>(data);
+  run_fsctl<DuplicateExtentsData>(data);
   bool sparse = false;
   (void)decode_set_sparse(data, sparse);
   std::vector<FileAllocatedRange> ranges;

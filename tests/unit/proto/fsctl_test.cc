@@ -80,3 +80,22 @@ TEST_CASE("fsctl: FILE_OBJECTID_BUFFER type 1") {
 
 }  // namespace
 }  // namespace smb
+
+namespace smb {
+namespace {
+
+TEST_CASE("fsctl: DUPLICATE_EXTENTS_DATA") {
+  DuplicateExtentsData d{FileId{0x1122334455667788ull, 0x99}, 4096, 8192, 65536};
+  Bytes b = encode_fsctl(d);
+  REQUIRE(b.size() == kDuplicateExtentsDataSize);
+  CHECK(load_le64(b.data()) == 0x1122334455667788ull);
+  CHECK(load_le64(b.data() + 8) == 0x99);
+  CHECK(load_le64(b.data() + 32) == 65536);
+  DuplicateExtentsData out;
+  REQUIRE(decode_fsctl(b, out) == NtStatus::SUCCESS);
+  CHECK(out == d);
+  CHECK(decode_fsctl(ByteSpan(b.data(), 39), out) == NtStatus::INVALID_PARAMETER);
+}
+
+}  // namespace
+}  // namespace smb

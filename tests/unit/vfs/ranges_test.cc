@@ -145,3 +145,23 @@ TEST_CASE("ranges: a source shorter than the range, and offsets past the largest
   CHECK(copy_range(source.fd->get(), *source.data, ~std::uint64_t{0} - 10, target.fd->get(),
                    *target.data, 0, 100, true, done) == NtStatus::INVALID_PARAMETER);
 }
+
+TEST_CASE("ranges: cloning shares the data where the file system can, else NOT_SUPPORTED") {
+  TestDir dir;
+  File source(dir, "clone-source");
+  File target(dir, "clone-target");
+  const Bytes data = pattern(65536, 4);
+  source.write(0, data);
+  NtStatus s = clone_range(source.fd->get(), 0, target.fd->get(), 0, 65536);
+  if (s == NtStatus::SUCCESS) {
+    CHECK(target.read(0, 65536) == data);
+  } else {
+    CHECK(s == NtStatus::NOT_SUPPORTED);  // tmpfs, ext4: no reflinks
+    std::uint64_t size = 1;
+    REQUIRE(end_of_file(target.fd->get(), size) == NtStatus::SUCCESS);
+    CHECK(size == 0);
+  }
+  CHECK(clone_range(source.fd->get(), ~std::uint64_t{0} - 5, target.fd->get(), 0, 100) ==
+        NtStatus::INVALID_PARAMETER);
+  CHECK(clone_range(source.fd->get(), 0, target.fd->get(), 0, 0) == NtStatus::SUCCESS);
+}
