@@ -31,6 +31,12 @@ enum class KerberosMethod { NONE, DEDICATED_KEYTAB, SYSTEM_KEYTAB };
 // unix" and "unix only" both give it the owner of its parent directory.
 enum class InheritOwner { NO, WINDOWS_AND_UNIX, UNIX_ONLY };
 
+// `mangled names`: whether names that are not 8.3 get a short (8.3) name in directory
+// listings and FileAlternateNameInformation. Samba's values; its default is ILLEGAL,
+// which shows short names as YES does (names with characters NTFS forbids cannot be
+// created here, so ILLEGAL has nothing more to mangle).
+enum class MangledNames { NO, YES, ILLEGAL };
+
 // Dialect revisions as carried in NEGOTIATE ([MS-SMB2] 2.2.3).
 inline constexpr std::uint16_t kSmb2_02 = 0x0202;
 inline constexpr std::uint16_t kSmb2_10 = 0x0210;
@@ -65,6 +71,7 @@ struct Share {
   // `vfs objects = acl_xattr`: NT ACLs stored in security.NTACL and enforced on CREATE
   // (docs/security.md). Other vfs modules are not available and are ignored with a warning.
   bool acl_xattr = false;
+  MangledNames mangled_names = MangledNames::ILLEGAL;
 
   friend bool operator==(const Share&, const Share&) = default;
 };
