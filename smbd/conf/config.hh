@@ -31,10 +31,11 @@ enum class KerberosMethod { NONE, DEDICATED_KEYTAB, SYSTEM_KEYTAB };
 // unix" and "unix only" both give it the owner of its parent directory.
 enum class InheritOwner { NO, WINDOWS_AND_UNIX, UNIX_ONLY };
 
-// `mangled names`: whether names that are not 8.3 get a short (8.3) name in directory
-// listings and FileAlternateNameInformation. Samba's values; its default is ILLEGAL,
-// which shows short names as YES does (names with characters NTFS forbids cannot be
-// created here, so ILLEGAL has nothing more to mangle).
+// `mangled names`, Samba's values and default (ILLEGAL): with YES directory listings of
+// the short-name classes carry the 8.3 name of every name that is not 8.3; with ILLEGAL
+// and NO they carry none, as Samba's do (ILLEGAL's mangling of long names that hold
+// characters NTFS forbids is not done here). FileAlternateNameInformation answers the
+// 8.3 name whatever the setting, as Samba's does.
 enum class MangledNames { NO, YES, ILLEGAL };
 
 // Dialect revisions as carried in NEGOTIATE ([MS-SMB2] 2.2.3).

@@ -85,12 +85,13 @@ void run_query(const RequestPtr& req, const QueryDirectoryRequest& request,
   const bool single = (request.flags & kReturnSingleEntry) != 0;
   const bool first_call = first || restart;
   const std::size_t limit = output_limit(*req, request.output_buffer_length);
-  // [MS-FSCC] 2.4.8, 2.4.22: the Both classes carry the 8.3 name of a name that is not
-  // 8.3 itself, unless the share turns short names off (`mangled names = no`).
+  // [MS-FSCC] 2.4.8, 2.4.22: with `mangled names = yes` the Both classes carry the 8.3
+  // name of a name that is not 8.3 itself. Under Samba's default (illegal) listings carry
+  // none, as Samba's do.
   const conf::Share* share = req->worker.config().conf.find_share(req->tree->share_name);
   const bool short_names = (info_class == fscc::FileInfoClass::FileBothDirectoryInformation ||
                             info_class == fscc::FileInfoClass::FileIdBothDirectoryInformation) &&
-                           (share == nullptr || share->mangled_names != conf::MangledNames::NO);
+                           share != nullptr && share->mangled_names == conf::MangledNames::YES;
   struct Result {
     NtStatus status = NtStatus::SUCCESS;
     bool opened = false;  // the enumerator is open (it may not be: the directory went)

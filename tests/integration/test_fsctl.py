@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """File-system controls with a real client: server-side copy, sparse files, zeroing and
-allocated ranges, object ids.
+allocated ranges, object ids; and 8.3 short names.
 
 impacket (impacket_raw.Client, SMB 3.0 and 2.1) sends the IOCTLs; every result is
 compared byte for byte with the files on disk:
@@ -14,14 +14,21 @@ compared byte for byte with the files on disk:
   reports the data around the hole, and with room for one range answers
   STATUS_BUFFER_OVERFLOW with the first;
 - FSCTL_CREATE_OR_GET_OBJECT_ID gives a file the same 16-byte id each time, and two
-  files different ids.
+  files different ids;
+- short names: smbclient's `allinfo` (FileAlternateNameInformation) shows, for names
+  that are not 8.3, the short names Samba 4.17 gives them, and 8.3 names as they are; a
+  listing (FileIdBothDirectoryInformation) carries them on a share with `mangled names =
+  yes` and none under the default (illegal), as Samba's.
 
 Run: SMBTEST_KIND=samba /usr/bin/python3 test_fsctl.py
 """
 
 import os
 import struct
+import subprocess
 import unittest
+
+from impacket.smbconnection import SMBConnection
 
 from impacket import nt_errors
 from impacket import smb3structs as s3
@@ -34,6 +41,7 @@ MIB = 1 << 20
 FSCTL_QUERY_ALLOCATED_RANGES = 0x000940CF
 FSCTL_CREATE_OR_GET_OBJECT_ID = 0x000900C0
 FILE_ATTRIBUTE_SPARSE_FILE = 0x200
+FILE_ID_BOTH_DIRECTORY_INFORMATION = 37
 STATUS_BUFFER_OVERFLOW = 0x80000005
 RW_ACCESS = raw.READ_ACCESS | s3.FILE_WRITE_DATA | s3.FILE_WRITE_ATTRIBUTES
 
@@ -73,7 +81,9 @@ def copychunk_input(key, chunks):
 class Fsctl(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = Server()
+        cls.server = Server(extra_shares={"mangled": ["path = %(base)s/share",
+                                                      "read only = no",
+                                                      "mangled names = yes"]})
         cls.server.start()
 
     @classmethod
@@ -203,6 +213,63 @@ class Fsctl(unittest.TestCase):
             ids.append(answers[0])
         self.assertNotEqual(ids[0], ids[1], "two files, two ids")
 
+
+    # What Samba 4.17 answered here for these names (FileAlternateNameInformation).
+    SHORT_NAMES = {
+        "Long File Name.txt": "LO7JQ0~4.TXT", "verylongname.html": "VG5WIA~V",
+        ".bashrc": "_J265M~E", "a.b.c": "A1KYDY~M.C", "My Documents": "MRP2NN~L",
+        "r\u00e9sum\u00e9.doc": "RENYSR~M.DOC", "a+b.txt": "A0QZKZ~5.TXT",
+        "README": "README", "readme.txt": "readme.txt", "$money.tmp": "$money.tmp",
+    }
+
+    def test_short_names(self):
+        directory = "shortnames"
+        os.mkdir(self.local(directory))
+        for name in self.SHORT_NAMES:
+            open(os.path.join(self.local(directory), name), "w").close()
+        commands = ";".join(f'allinfo "{directory}\\{name}"' for name in self.SHORT_NAMES)
+        out = subprocess.run(
+            ["smbclient", f"//{self.server.host}/{self.server.share}", "-p",
+             str(self.server.port), "-U", f"{self.server.user}%{self.server.password}",
+             "-c", commands], capture_output=True, text=True, timeout=60).stdout
+        altnames = [line.split(":", 1)[1].strip() for line in out.splitlines()
+                    if line.startswith("altname")]
+        self.assertEqual(dict(zip(self.SHORT_NAMES, altnames)), self.SHORT_NAMES,
+                         "FileAlternateNameInformation")
+
+        connection = SMBConnection(self.server.host, self.server.host, sess_port=self.server.port)
+        self.addCleanup(connection.close)
+        connection.login(self.server.user, self.server.password)
+        smb = connection.getSMBServer()
+        for share, expected in ((self.server.share, {n: n for n in self.SHORT_NAMES}),
+                                ("mangled", self.SHORT_NAMES)):
+            self.assertEqual(self.listed_short_names(smb, share, directory), expected,
+                             f"ShortName of FileIdBothDirectoryInformation on {share}")
+
+    def listed_short_names(self, smb, share, directory):
+        """{name: short name, or the name when the entry carries none}."""
+        tid = smb.connectTree(share)
+        fid = smb.create(tid, directory, s3.FILE_READ_DATA | s3.FILE_READ_ATTRIBUTES,
+                         s3.FILE_SHARE_READ | s3.FILE_SHARE_WRITE, s3.FILE_DIRECTORY_FILE,
+                         s3.FILE_OPEN, 0)
+        try:
+            data = smb.queryDirectory(tid, fid, "*", maxBufferSize=65535,
+                                      informationClass=FILE_ID_BOTH_DIRECTORY_INFORMATION)
+        finally:
+            smb.close(tid, fid)
+        listed = {}
+        at = 0
+        while True:  # [MS-FSCC] 2.4.22 FileIdBothDirectoryInformation
+            next_entry, = struct.unpack_from("<I", data, at)
+            name_length, = struct.unpack_from("<I", data, at + 60)
+            short_length = data[at + 68]
+            name = data[at + 104:at + 104 + name_length].decode("utf-16le")
+            short = data[at + 70:at + 70 + short_length].decode("utf-16le")
+            if name not in (".", ".."):
+                listed[name] = short or name
+            if next_entry == 0:
+                return listed
+            at += next_entry
 
 if __name__ == "__main__":
     smbtest.main()
