@@ -1,8 +1,10 @@
 // Object ids ([MS-FSCC] 2.3.7, 2.3.25, 2.3.79; [MS-FSA] 2.1.5.9.4, .16, .33).
 // Nothing is stored: a file's object id is derived from what identifies it, its device
 // and inode, as HMAC-SHA256 keyed with the server's GUID, truncated to 16 bytes. It is
-// stable while the file lives and the server keeps its GUID, distinct per file, and says
-// nothing about the file to a client that does not know the key. An id cannot be chosen
+// stable while the file lives and the server keeps its GUID (the master makes one when it
+// starts and keeps it over reloads, so ids change when the server restarts), and distinct
+// per file. The key is no secret (NEGOTIATE carries the GUID); nothing is hidden by it
+// that FileInternalInformation does not already show (the inode). An id cannot be chosen
 // or removed: FSCTL_SET_OBJECT_ID(_EXTENDED) and FSCTL_DELETE_OBJECT_ID answer
 // STATUS_NOT_SUPPORTED.
 #include <openssl/evp.h>
