@@ -501,6 +501,8 @@ const std::array<ShareParam, 31> kShareParams{{
      [](Share& s, std::string_view v, Outcome& o) { set_list(s.admin_users, v, o); }},
     {"available", [](Share& s, std::string_view v, Outcome& o) { set_bool(s.available, v, o); }},
     {"pmem", [](Share& s, std::string_view v, Outcome& o) { set_bool(s.pmem, v, o); }},
+    {"hide unreadable",
+     [](Share& s, std::string_view v, Outcome& o) { set_bool(s.hide_unreadable, v, o); }},
     {"vfs objects",
      [](Share& s, std::string_view v, Outcome& o) {
        s.acl_xattr = false;
@@ -1013,6 +1015,7 @@ void dump_config(const Config& config, std::ostream& out) {
     param("smb encrypt", encrypt_name(s.smb_encrypt));
     if (!s.valid_users.empty()) param("valid users", join(s.valid_users, ", "));
     if (s.acl_xattr) param("vfs objects", "acl_xattr");
+    if (s.hide_unreadable) param("hide unreadable", yes_no(s.hide_unreadable));
   }
 }
 

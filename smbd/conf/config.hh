@@ -72,6 +72,9 @@ struct Share {
   // `vfs objects = acl_xattr`: NT ACLs stored in security.NTACL and enforced on CREATE
   // (docs/security.md). Other vfs modules are not available and are ignored with a warning.
   bool acl_xattr = false;
+  // `hide unreadable`: directory listings leave out entries the user may not read
+  // (access-based enumeration, docs/security.md).
+  bool hide_unreadable = false;
   MangledNames mangled_names = MangledNames::ILLEGAL;
 
   friend bool operator==(const Share&, const Share&) = default;

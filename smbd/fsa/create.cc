@@ -84,6 +84,17 @@ NtStatus check_existing(const CreatePlan& plan, int fd, const AclContext& acl, O
   // rights: FILE_READ_ATTRIBUTES only when asked for (the parent may stand in for it).
   granted &= plan.granted_access;
   if (plan.delete_on_close && (granted & am::DELETE) == 0) return NtStatus::ACCESS_DENIED;
+  // [MS-FSA] 2.1.5.1.2.1: superseding or overwriting an existing file replaces its data,
+  // which needs the right to write it whatever the open asked for (Windows and Samba
+  // answer ACCESS_DENIED to a reader overwriting, smb2.acls.OVERWRITE_READ_ONLY_FILE).
+  const vfs::CreateDisposition disposition = plan.request.create_disposition;
+  if (disposition == vfs::CreateDisposition::FILE_SUPERSEDE ||
+      disposition == vfs::CreateDisposition::FILE_OVERWRITE ||
+      disposition == vfs::CreateDisposition::FILE_OVERWRITE_IF) {
+    std::uint32_t write = 0;
+    if (vfs::access_check(*sd, token, am::FILE_WRITE_DATA, write) != NtStatus::SUCCESS)
+      return NtStatus::ACCESS_DENIED;
+  }
   out.granted_access = granted;
   out.maximal_access = maximal_for(plan, *sd, acl);
   out.granted_by_acl = true;
@@ -143,23 +154,21 @@ NtStatus store_new_descriptor(const CreatePlan& plan, const AclContext& acl, int
   dtyp::SecurityDescriptor sd;
   sd.control = dtyp::sd_control::SE_SELF_RELATIVE | dtyp::sd_control::SE_DACL_PRESENT;
   bool has_dacl = false;
+  bool must_store = false;  // an owner or group the POSIX ids cannot show
   if (const auto& given = plan.security_descriptor) {
     vfs::PosixSecurityChange owners;
-    if (given->owner) {
-      uid_t uid = 0;
-      if (!vfs::uid_from_sid(*given->owner, uid)) return dtyp::kStatusInvalidOwner;
-      if (uid != file.uid) owners.uid = uid;
-    }
-    if (given->group) {
-      gid_t gid = 0;
-      if (!vfs::gid_from_sid(*given->group, gid)) return dtyp::kStatusInvalidPrimaryGroup;
-      if (gid != file.gid) owners.gid = gid;
-    }
+    bool sid_without_id = false;
+    if (NtStatus st = vfs::owners_to_apply(file, given->owner.has_value(), given->owner,
+                                           given->group.has_value(), given->group, *plan.token,
+                                           owners, sid_without_id);
+        st != NtStatus::SUCCESS)
+      return st;
+    if (sid_without_id) must_store = true;
     if (NtStatus st = vfs::apply_posix_security(fd, owners); st != NtStatus::SUCCESS) return st;
     if (owners.uid) file.uid = *owners.uid;
     if (owners.gid) file.gid = *owners.gid;
     if (given->dacl_present()) {
-      sd.control = given->control | dtyp::sd_control::SE_SELF_RELATIVE;
+      sd.control = vfs::dacl_control_to_store(given->control) | dtyp::sd_control::SE_SELF_RELATIVE;
       sd.control &= static_cast<std::uint16_t>(~dtyp::sd_control::SE_SACL_PRESENT);
       sd.dacl = given->dacl;
       if (sd.dacl) vfs::map_generic_rights(*sd.dacl);
@@ -168,16 +177,30 @@ NtStatus store_new_descriptor(const CreatePlan& plan, const AclContext& acl, int
   }
   sd.owner = vfs::unix_user_sid(file.uid);
   sd.group = vfs::unix_group_sid(file.gid);
+  if (const auto& given = plan.security_descriptor) {
+    if (given->owner) sd.owner = given->owner;
+    if (given->group) sd.group = given->group;
+  }
   if (!has_dacl && acl.parent_stored && acl.parent_stored->dacl) {
-    dtyp::Acl inherited =
-        vfs::inherited_dacl(*acl.parent_stored->dacl, is_directory, *sd.owner, *sd.group);
+    const bool auto_inherit =
+        (acl.parent_stored->control & dtyp::sd_control::SE_DACL_AUTO_INHERITED) != 0;
+    dtyp::Acl inherited = vfs::inherited_dacl(*acl.parent_stored->dacl, is_directory, *sd.owner,
+                                              *sd.group, auto_inherit);
     if (!inherited.aces.empty()) {
+      if (auto_inherit) sd.control |= dtyp::sd_control::SE_DACL_AUTO_INHERITED;
       sd.dacl = std::move(inherited);
       has_dacl = true;
     }
   }
   // Nothing to store: the mode describes the entry.
-  if (!has_dacl) return NtStatus::SUCCESS;
+  if (!has_dacl && !must_store) return NtStatus::SUCCESS;
+  if (!has_dacl) {
+    // Only an owner or group to keep: the DACL the mode describes goes with them.
+    const dtyp::SecurityDescriptor from_mode =
+        vfs::security_descriptor_from_posix(file, kDaclSecurityInformation);
+    sd.control = from_mode.control | dtyp::sd_control::SE_SELF_RELATIVE;
+    sd.dacl = from_mode.dacl;
+  }
   return vfs::store_descriptor(fd, sd, true);
 }
 

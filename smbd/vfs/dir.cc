@@ -47,7 +47,8 @@ NtStatus DirEnumerator::snapshot() {
   return NtStatus::SUCCESS;
 }
 
-NtStatus DirEnumerator::stat_entry(const std::string& name, FileInfo& out) const {
+NtStatus DirEnumerator::stat_entry(const std::string& name, FileInfo& out,
+                                   const EntryFilter& visible) const {
   if (name == "." || (name == ".." && relative_.empty())) return query_info(dir_.get(), "", out);
   if (name == "..") {
     UniqueFd parent(
@@ -68,11 +69,13 @@ NtStatus DirEnumerator::stat_entry(const std::string& name, FileInfo& out) const
     fd.reset(openat2_fd(dir_.get(), name.c_str(), O_PATH | O_NOFOLLOW, 0, kResolveBeneath));
     if (!fd) return last_error();
   }
+  if (visible && !visible(fd.get())) return NtStatus::ACCESS_DENIED;
   return query_info(fd.get(), name, out);
 }
 
 NtStatus DirEnumerator::list(const NameExpression& expression, bool restart,
-                             const std::function<Take(const DirEntry&)>& take) {
+                             const std::function<Take(const DirEntry&)>& take,
+                             const EntryFilter& visible) {
   std::lock_guard lock(mu_);
   if (!dir_) return NtStatus::INVALID_HANDLE;
   if (restart) {
@@ -82,8 +85,8 @@ NtStatus DirEnumerator::list(const NameExpression& expression, bool restart,
   for (; position_ < names_.size(); ++position_) {
     const std::string& name = names_[position_];
     if (!expression.matches(name)) continue;
-    // Removed since the snapshot, or unreadable: not part of the listing.
-    if (stat_entry(name, entry.info) != NtStatus::SUCCESS) continue;
+    // Removed since the snapshot, unreadable or hidden: not part of the listing.
+    if (stat_entry(name, entry.info, visible) != NtStatus::SUCCESS) continue;
     entry.name = name;
     const Take taken = take(entry);
     if (taken == Take::none) break;

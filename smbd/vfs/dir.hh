@@ -21,6 +21,10 @@ struct DirEntry {
   FileInfo info;
 };
 
+// Whether an entry is listed, asked with an O_PATH descriptor of it ("." and ".." are
+// always listed). Empty: every entry is.
+using EntryFilter = std::function<bool(int fd)>;
+
 // What a listing's consumer did with the entry it was handed.
 enum class Take {
   more,  // taken; hand over the next one
@@ -50,12 +54,13 @@ class DirEnumerator {
   // `take` says stop. With `restart`, a fresh snapshot is taken first and the listing
   // starts from its beginning. SUCCESS also when nothing matched; INVALID_HANDLE before
   // a successful open().
+  // Entries `visible` refuses are left out.
   NtStatus list(const NameExpression& expression, bool restart,
-                const std::function<Take(const DirEntry&)>& take);
+                const std::function<Take(const DirEntry&)>& take, const EntryFilter& visible = {});
 
  private:
   NtStatus snapshot();  // requires mu_
-  NtStatus stat_entry(const std::string& name, FileInfo& out) const;
+  NtStatus stat_entry(const std::string& name, FileInfo& out, const EntryFilter& visible) const;
 
   std::mutex mu_;
   const Share* share_ = nullptr;

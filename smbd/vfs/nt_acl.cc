@@ -1,7 +1,9 @@
 #include "smbd/vfs/nt_acl.hh"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include <openssl/sha.h>
 
@@ -14,6 +16,7 @@
 #include "smbd/vfs/access_check.hh"
 #include "smbd/vfs/nt_token.hh"
 #include "smbd/vfs/ntacl_xattr.hh"
+#include "smbd/vfs/openat2.hh"
 #include "smbd/vfs/security.hh"
 
 namespace smb::vfs {
@@ -111,14 +114,16 @@ NtStatus write_stored_descriptor(int fd, const dtyp::SecurityDescriptor& sd) {
 }
 
 dtyp::Acl inherited_dacl(const dtyp::Acl& parent, bool is_directory, const dtyp::Sid& owner,
-                         const dtyp::Sid& group) {
+                         const dtyp::Sid& group, bool auto_inherit) {
   dtyp::Acl out;
   out.revision = parent.revision;
   const dtyp::Sid creator_owner = dtyp::creator_owner_sid();
   const dtyp::Sid creator_group = creator_group_sid();
-  auto add = [&out](const dtyp::Ace& from, std::uint8_t flags, dtyp::Sid sid, bool effective) {
+  const std::uint8_t inherited = auto_inherit ? flag::INHERITED_ACE : 0;
+  auto add = [&out, inherited](const dtyp::Ace& from, std::uint8_t flags, dtyp::Sid sid,
+                               bool effective) {
     dtyp::Ace ace = from;
-    ace.flags = static_cast<std::uint8_t>(flags | flag::INHERITED_ACE);
+    ace.flags = static_cast<std::uint8_t>((flags & ~flag::INHERITED_ACE) | inherited);
     ace.sid = std::move(sid);
     if (effective) ace.mask = map_generic_file_rights(ace.mask);
     out.aces.push_back(std::move(ace));
@@ -160,7 +165,8 @@ dtyp::Acl inherited_dacl(const dtyp::Acl& parent, bool is_directory, const dtyp:
   return out;
 }
 
-mode_t permissions_from_dacl(const dtyp::SecurityDescriptor& sd, uid_t uid, gid_t gid) {
+mode_t permissions_from_dacl(const dtyp::SecurityDescriptor& sd, uid_t uid, gid_t gid,
+                             bool is_directory) {
   auto rwx_of = [&sd](std::vector<dtyp::Sid> sids) {
     NtToken token;
     token.sids = std::move(sids);
@@ -174,10 +180,26 @@ mode_t permissions_from_dacl(const dtyp::SecurityDescriptor& sd, uid_t uid, gid_
   };
   const dtyp::Sid everyone = dtyp::everyone_sid();
   const dtyp::Sid authenticated = authenticated_users_sid();
-  const unsigned user = rwx_of({unix_user_sid(uid), everyone, authenticated});
+  // The owner keeps read (and on a directory rwx) whatever the DACL says, as Samba's
+  // POSIX side gives it: the owner can always reach the file to read or repair its
+  // descriptor, and the DACL's check above the kernel's still refuses what it refuses.
+  const unsigned owner_minimum = is_directory ? 7u : 4u;
+  // OWNER RIGHTS (S-1-3-4) ACEs apply to the owner.
+  const unsigned user =
+      owner_minimum | rwx_of({unix_user_sid(uid), owner_rights_sid(), everyone, authenticated});
   const unsigned group = rwx_of({unix_group_sid(gid), everyone, authenticated});
   const unsigned other = rwx_of({everyone, authenticated});
   return static_cast<mode_t>(user << 6 | group << 3 | other);
+}
+
+std::uint16_t dacl_control_to_store(std::uint16_t given) {
+  namespace c = dtyp::sd_control;
+  std::uint16_t out = given & static_cast<std::uint16_t>(
+                                  ~(c::SE_DACL_AUTO_INHERIT_REQ | c::SE_DACL_AUTO_INHERITED));
+  if ((given & (c::SE_DACL_AUTO_INHERIT_REQ | c::SE_DACL_AUTO_INHERITED)) ==
+      (c::SE_DACL_AUTO_INHERIT_REQ | c::SE_DACL_AUTO_INHERITED))
+    out |= c::SE_DACL_AUTO_INHERITED;
+  return out;
 }
 
 void map_generic_rights(dtyp::Acl& acl) {
@@ -189,10 +211,68 @@ NtStatus store_descriptor(int fd, const dtyp::SecurityDescriptor& sd, bool new_f
   PosixSecurity file;
   if (NtStatus st = query_posix_security(fd, file); st != NtStatus::SUCCESS) return st;
   if (S_ISLNK(file.mode)) return NtStatus::NOT_SUPPORTED;
-  const mode_t mode = (file.mode & 07000) | permissions_from_dacl(sd, file.uid, file.gid);
+  mode_t mode =
+      (file.mode & 07000) | permissions_from_dacl(sd, file.uid, file.gid, S_ISDIR(file.mode));
+  // A file's owner write bit is its READONLY attribute (file.hh): a DACL leaves it as it
+  // is, as Windows keeps the attribute apart from the ACL; what the DACL refuses the
+  // owner is refused by its check.
+  if (!S_ISDIR(file.mode)) mode = (mode & ~mode_t{S_IWUSR}) | (file.mode & S_IWUSR);
   if (::chmod(proc_path(fd).c_str(), mode) != 0 && !(new_file && errno == EPERM))
     return last_error();
   return write_stored_descriptor(fd, sd);
+}
+
+NtStatus check_rename_target(const Share& share, std::string_view target, int fd,
+                             bool replace_if_exists, const NtToken& token) {
+  if (token.is_root) return NtStatus::SUCCESS;
+  Resolved r;
+  if (share.resolve(target, r) != NtStatus::SUCCESS || !r.parent) return NtStatus::SUCCESS;
+  std::optional<dtyp::SecurityDescriptor> parent;
+  if (NtStatus st = read_stored_descriptor(r.parent.get(), parent); st != NtStatus::SUCCESS)
+    return NtStatus::ACCESS_DENIED;  // a descriptor that cannot be read may refuse
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return last_error();
+  std::uint32_t granted = 0;
+  if (parent && access_check(*parent, token,
+                             S_ISDIR(st.st_mode) ? access_mask::FILE_ADD_SUBDIRECTORY
+                                                 : access_mask::FILE_ADD_FILE,
+                             granted) != NtStatus::SUCCESS)
+    return NtStatus::ACCESS_DENIED;
+  if (!replace_if_exists || !r.exists) return NtStatus::SUCCESS;
+  UniqueFd existing(
+      openat2_fd(share.root_fd(), r.relative().c_str(), O_PATH | O_NOFOLLOW, 0, kResolveBeneath));
+  if (!existing) return NtStatus::SUCCESS;
+  std::optional<dtyp::SecurityDescriptor> replaced;
+  if (read_stored_descriptor(existing.get(), replaced) != NtStatus::SUCCESS)
+    return NtStatus::ACCESS_DENIED;
+  if (!replaced) return NtStatus::SUCCESS;  // the kernel decides, as for its unlink
+  dtyp::SecurityDescriptor stand_in;
+  if (parent) {
+    stand_in = *parent;
+  } else {
+    PosixSecurity dir;
+    if (NtStatus q = query_posix_security(r.parent.get(), dir); q != NtStatus::SUCCESS) return q;
+    stand_in = security_descriptor_from_posix(
+        dir, kOwnerSecurityInformation | kGroupSecurityInformation | kDaclSecurityInformation);
+  }
+  return access_check_for_open(*replaced, &stand_in, token, access_mask::DELETE, granted) ==
+                 NtStatus::SUCCESS
+             ? NtStatus::SUCCESS
+             : NtStatus::ACCESS_DENIED;
+}
+
+bool entry_readable(int fd, const NtToken* token) {
+  if (token == nullptr) return ::faccessat(AT_FDCWD, proc_path(fd).c_str(), R_OK, AT_EACCESS) == 0;
+  if (token->is_root) return true;
+  dtyp::SecurityDescriptor sd;
+  if (query_descriptor(
+          fd, kOwnerSecurityInformation | kGroupSecurityInformation | kDaclSecurityInformation,
+          sd) != NtStatus::SUCCESS)
+    return false;
+  constexpr std::uint32_t kRead = access_mask::FILE_READ_DATA | access_mask::FILE_READ_EA |
+                                  access_mask::FILE_READ_ATTRIBUTES | access_mask::READ_CONTROL;
+  std::uint32_t granted = 0;
+  return access_check(sd, *token, kRead, granted) == NtStatus::SUCCESS;
 }
 
 NtStatus query_descriptor(int fd, std::uint32_t security_information,
@@ -221,8 +301,47 @@ NtStatus query_descriptor(int fd, std::uint32_t security_information,
   return NtStatus::SUCCESS;
 }
 
+NtStatus owners_to_apply(const PosixSecurity& file, bool set_owner,
+                         const std::optional<dtyp::Sid>& owner, bool set_group,
+                         const std::optional<dtyp::Sid>& group, const NtToken& token,
+                         PosixSecurityChange& change, bool& sid_without_id) {
+  change = PosixSecurityChange{};
+  sid_without_id = false;
+  if (set_owner) {
+    if (!owner) return dtyp::kStatusInvalidOwner;
+    uid_t uid = 0;
+    if (uid_from_sid(*owner, uid)) {
+      // Another user's SID: only a privileged user may give a file away (Windows
+      // answers INVALID_OWNER for an owner outside the caller's token, as Samba does);
+      // taking it is a chown as the caller, which the kernel allows root alone.
+      if (uid != file.uid && !token.is_root && !token.has(*owner)) return dtyp::kStatusInvalidOwner;
+      if (uid != file.uid) change.uid = uid;
+    } else {
+      // A SID no POSIX user has (a group of the token, Everyone): the descriptor names
+      // it and the file keeps its POSIX owner, as Samba stores it. Only a SID of the
+      // caller's token may own the file (the owner must be in the token unless the
+      // caller holds SeRestorePrivilege).
+      if (!token.is_root && !token.has(*owner)) return dtyp::kStatusInvalidOwner;
+      sid_without_id = true;
+    }
+  }
+  if (set_group) {
+    if (!group) return dtyp::kStatusInvalidPrimaryGroup;
+    gid_t gid = 0;
+    if (gid_from_sid(*group, gid)) {
+      // A chgrp as the caller: the kernel allows the owner only groups it belongs to.
+      if (gid != file.gid) change.gid = gid;
+    } else {
+      // Any SID may be a primary group ([MS-DTYP] 2.4.6); one no POSIX group has is
+      // stored and the file keeps its POSIX group.
+      sid_without_id = true;
+    }
+  }
+  return NtStatus::SUCCESS;
+}
+
 NtStatus set_descriptor(int fd, const dtyp::SecurityDescriptor& sd,
-                        std::uint32_t security_information) {
+                        std::uint32_t security_information, const NtToken& token) {
   PosixSecurity file;
   if (NtStatus st = query_posix_security(fd, file); st != NtStatus::SUCCESS) return st;
   std::optional<dtyp::SecurityDescriptor> stored;
@@ -237,22 +356,22 @@ NtStatus set_descriptor(int fd, const dtyp::SecurityDescriptor& sd,
   if (!next.group) next.group = unix_group_sid(file.gid);
 
   PosixSecurityChange owners;
-  if (security_information & kOwnerSecurityInformation) {
-    uid_t uid = 0;
-    if (!sd.owner || !uid_from_sid(*sd.owner, uid)) return dtyp::kStatusInvalidOwner;
-    if (uid != file.uid) owners.uid = uid;
-    next.owner = sd.owner;
-  }
-  if (security_information & kGroupSecurityInformation) {
-    gid_t gid = 0;
-    if (!sd.group || !gid_from_sid(*sd.group, gid)) return dtyp::kStatusInvalidPrimaryGroup;
-    if (gid != file.gid) owners.gid = gid;
-    next.group = sd.group;
-  }
+  bool sid_without_id = false;
+  if (NtStatus st =
+          owners_to_apply(file, (security_information & kOwnerSecurityInformation) != 0, sd.owner,
+                          (security_information & kGroupSecurityInformation) != 0, sd.group, token,
+                          owners, sid_without_id);
+      st != NtStatus::SUCCESS)
+    return st;
+  if (security_information & kOwnerSecurityInformation) next.owner = sd.owner;
+  if (security_information & kGroupSecurityInformation) next.group = sd.group;
   if (NtStatus st = apply_posix_security(fd, owners); st != NtStatus::SUCCESS) return st;
   const bool dacl = (security_information & kDaclSecurityInformation) != 0;
   if (dacl) {
-    next.control = sd.control | dtyp::sd_control::SE_SELF_RELATIVE;
+    // A DACL set without SE_DACL_PRESENT is a NULL DACL (as Windows and Samba store it,
+    // smb2.create.nulldacl): present, granting everything.
+    next.control = dacl_control_to_store(sd.control) | dtyp::sd_control::SE_SELF_RELATIVE |
+                   dtyp::sd_control::SE_DACL_PRESENT;
     next.control &= static_cast<std::uint16_t>(~(dtyp::sd_control::SE_SACL_PRESENT));
     next.dacl = sd.dacl;
     if (next.dacl) map_generic_rights(*next.dacl);
@@ -260,7 +379,7 @@ NtStatus set_descriptor(int fd, const dtyp::SecurityDescriptor& sd,
   next.sacl.reset();
   // Only the owner or group changed on a file without a stored descriptor: the chown
   // said it all.
-  if (!dacl && !stored) return NtStatus::SUCCESS;
+  if (!dacl && !stored && !sid_without_id) return NtStatus::SUCCESS;
   return store_descriptor(fd, next, false);
 }
 

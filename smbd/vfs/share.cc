@@ -291,14 +291,18 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
     fd.reset(openat2_fd(c.root, rel.c_str(), static_cast<std::uint64_t>(access | extra), 0,
                         kResolveBeneath));
     if (!fd && errno == EACCES && need_write) {
-      if (!c.want_write && !overwrite) {
-        access = O_RDONLY;  // MAXIMUM_ALLOWED: settle for reading
-      } else if (!c.want_read) {
-        access = O_WRONLY;  // write-only access to a file the caller may not read
-      }
-      if (access != O_RDWR) {
+      // MAXIMUM_ALLOWED settles for reading, then for writing alone; an open asking for
+      // writing but not reading takes write-only access to a file the caller may not read.
+      std::vector<int> fallbacks;
+      if (!c.want_write && !overwrite) fallbacks.push_back(O_RDONLY);
+      const std::uint32_t explicit_read = am::FILE_READ_DATA | am::FILE_EXECUTE | am::GENERIC_READ |
+                                          am::GENERIC_EXECUTE | am::GENERIC_ALL;
+      if ((c.request.desired_access & explicit_read) == 0) fallbacks.push_back(O_WRONLY);
+      for (int next : fallbacks) {
+        access = next;
         fd.reset(openat2_fd(c.root, rel.c_str(), static_cast<std::uint64_t>(access | extra), 0,
                             kResolveBeneath));
+        if (fd || errno != EACCES) break;
       }
     }
     if (!fd && errno == EACCES && req.attribute_only_fallback && !overwrite &&

@@ -149,6 +149,22 @@ void fsctl_copychunk(const RequestPtr& req, const IoctlRequest& request) {
     return;
   }
 
+  // MS-FSA 2.1.5.2, 2.1.5.3: as a READ of the source and a WRITE of the target, not
+  // through another open's byte-range locks.
+  if (fsa::ByteRangeLocks* locks = req->client().locks()) {
+    for (const auto& chunk : copy.chunks) {
+      NtStatus status =
+          locks->check_io(lock_owner_of(*source), chunk.source_offset, chunk.length, false);
+      if (status == NtStatus::SUCCESS)
+        status = locks->check_io(lock_owner_of(*target), chunk.target_offset, chunk.length, true);
+      if (status != NtStatus::SUCCESS) {
+        // Answered with the (empty) copy response, as Windows does.
+        reply_ioctl(req, request, encode_fsctl(CopyChunkResponse{}), status);
+        return;
+      }
+    }
+  }
+
   struct Job {
     std::shared_ptr<UniqueFd> source_fd, target_fd;
     std::shared_ptr<vfs::FileData> source_io, target_io;

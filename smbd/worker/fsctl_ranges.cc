@@ -92,6 +92,17 @@ void fsctl_set_zero_data(const RequestPtr& req, const IoctlRequest& request) {
     req->reply(NtStatus::MEDIA_WRITE_PROTECTED);
     return;
   }
+  // [MS-FSA] 2.1.5.9.39: as a WRITE of the range, not through another open's locks.
+  if (fsa::ByteRangeLocks* locks = req->client().locks();
+      locks != nullptr && zero.beyond_final_zero > zero.file_offset) {
+    NtStatus locked = locks->check_io(
+        lock_owner_of(*open), static_cast<std::uint64_t>(zero.file_offset),
+        static_cast<std::uint64_t>(zero.beyond_final_zero - zero.file_offset), true);
+    if (locked != NtStatus::SUCCESS) {
+      req->reply(locked);
+      return;
+    }
+  }
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   run_blocking(
       req->worker.loop(),

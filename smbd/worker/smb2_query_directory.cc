@@ -9,6 +9,7 @@
 #include "smbd/proto/query_directory.hh"
 #include "smbd/vfs/dir.hh"
 #include "smbd/vfs/names.hh"
+#include "smbd/vfs/nt_acl.hh"
 #include "smbd/vfs/short_name.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
@@ -98,11 +99,17 @@ void run_query(const RequestPtr& req, const QueryDirectoryRequest& request,
     Bytes output;
   };
   auto result = std::make_shared<Result>();
+  vfs::EntryFilter visible;
+  if (req->tree->hide_unreadable) {
+    visible = [token = req->tree->nt_token](int fd) {
+      return vfs::entry_readable(fd, token.get());
+    };
+  }
   search->busy = true;
   run_blocking(
       req->worker.loop(),
       [enumerator, expression, fs, path, result, fresh, restart, single, limit, info_class,
-       first_call, short_names]() {
+       first_call, short_names, visible = std::move(visible)]() {
         Result& r = *result;
         if (fresh) {
           r.status = enumerator->open(*fs, path);
@@ -112,15 +119,18 @@ void run_query(const RequestPtr& req, const QueryDirectoryRequest& request,
         ByteWriter w(r.output);
         fscc::DirectoryEntryWriter writer(w, info_class, limit);
         bool nothing_fits = false;
-        r.status = enumerator->list(*expression, restart && !fresh, [&](const vfs::DirEntry& e) {
-          fscc::DirectoryEntry entry = to_directory_entry(e.name, e.info);
-          if (short_names) entry.short_name = vfs::short_name(e.name);
-          if (!writer.append(entry)) {
-            nothing_fits = writer.count() == 0;
-            return vfs::Take::none;
-          }
-          return single ? vfs::Take::last : vfs::Take::more;
-        });
+        r.status = enumerator->list(
+            *expression, restart && !fresh,
+            [&](const vfs::DirEntry& e) {
+              fscc::DirectoryEntry entry = to_directory_entry(e.name, e.info);
+              if (short_names) entry.short_name = vfs::short_name(e.name);
+              if (!writer.append(entry)) {
+                nothing_fits = writer.count() == 0;
+                return vfs::Take::none;
+              }
+              return single ? vfs::Take::last : vfs::Take::more;
+            },
+            visible);
         if (r.status != NtStatus::SUCCESS) return;
         if (nothing_fits) {
           // MS-SMB2 3.3.5.18: not even one entry fits.

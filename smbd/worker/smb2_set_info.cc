@@ -56,9 +56,9 @@ void set_security(const RequestPtr& req, const SetInfoRequest& request) {
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   run_blocking(
       req->worker.loop(),
-      [fd, sd = std::move(sd), info, status, stored_acls]() {
-        *status = stored_acls ? vfs::set_descriptor(fd->get(), sd, info)
-                              : vfs::set_security_descriptor(fd->get(), sd, info);
+      [fd, sd = std::move(sd), info, status, token = req->tree->nt_token]() {
+        *status = token ? vfs::set_descriptor(fd->get(), sd, info, *token)
+                        : vfs::set_security_descriptor(fd->get(), sd, info);
       },
       [req, status]() {
         if (*status != NtStatus::SUCCESS) {
@@ -240,7 +240,12 @@ void handle_set_info(const RequestPtr& req) {
       bool replace = v.replace_if_exists;
       run_blocking(
           req->worker.loop(),
-          [fs, from, target, replace, fd, status]() {
+          [fs, from, target, replace, fd, status, token = req->tree->nt_token]() {
+            // On a share that stores ACLs the target's directory must consent.
+            if (token) {
+              *status = vfs::check_rename_target(*fs, target, fd->get(), replace, *token);
+              if (*status != NtStatus::SUCCESS) return;
+            }
             *status = fs->rename(from, target, replace, fd->get());
           },
           [req, status, target]() {

@@ -126,6 +126,7 @@ void handle_tree_connect(const RequestPtr& req) {
     tree.share_name = share->name;
     tree.fs = std::move(fs);
     tree.read_only = share->read_only;
+    tree.hide_unreadable = share->hide_unreadable;
     tree.new_file.create_mask = static_cast<mode_t>(share->create_mask);
     tree.new_file.directory_mask = static_cast<mode_t>(share->directory_mask);
     tree.new_file.force_create_mode = static_cast<mode_t>(share->force_create_mode);
@@ -156,6 +157,8 @@ void handle_tree_connect(const RequestPtr& req) {
   }
   tree.id = session.next_tree_id++;
   if (tree.encrypt_required) response.share_flags |= kShareFlagEncryptData;
+  // MS-SMB2 2.2.10: listings leave out what the user may not read.
+  if (tree.hide_unreadable) response.share_flags |= kShareFlagAccessBasedDirectoryEnum;
   response.maximal_access = tree.maximal_access;
   // A tree connect that requires encryption must itself not travel in the clear after
   // this; the response to this request follows the session's rule.

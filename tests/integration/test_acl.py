@@ -51,14 +51,17 @@ OI, CI, NP, IO, INHERITED = 0x01, 0x02, 0x04, 0x08, 0x10
 
 FILE_READ_DATA, FILE_WRITE_DATA, FILE_APPEND_DATA = 0x1, 0x2, 0x4
 FILE_READ_ATTRIBUTES, FILE_WRITE_ATTRIBUTES = 0x80, 0x100
-DELETE, READ_CONTROL, WRITE_DAC = 0x00010000, 0x00020000, 0x00040000
+DELETE, READ_CONTROL, WRITE_DAC, WRITE_OWNER = 0x00010000, 0x00020000, 0x00040000, 0x00080000
 MAXIMUM_ALLOWED = 0x02000000
 GENERIC_READ, GENERIC_EXECUTE = 0x80000000, 0x20000000
 FILE_ALL_ACCESS = 0x001F01FF
 READ_EXECUTE = 0x001200A9
 READ_WRITE = 0x0012019F  # read, write and append data, EAs and attributes; no execute
 
+AUTO_INHERIT_REQ, AUTO_INHERITED, PROTECTED = 0x0100, 0x0400, 0x1000  # SD control
+
 OK = nt_errors.STATUS_SUCCESS
+INVALID_OWNER = nt_errors.STATUS_INVALID_OWNER
 DENY = nt_errors.STATUS_ACCESS_DENIED
 EVERYONE, CREATOR_OWNER = "S-1-1-0", "S-1-3-0"
 
@@ -89,8 +92,14 @@ def ace(kind, mask, sid, flags=0):
     return (kind, flags, mask, sid)
 
 
+HIDE_SHARE = "aclhide"
+
+
 def acl_share():
-    return {SHARE: ["path = %(base)s/acl", "read only = no", "vfs objects = acl_xattr"]}
+    return {SHARE: ["path = %(base)s/acl", "read only = no", "vfs objects = acl_xattr"],
+            # The same directory with access-based enumeration.
+            HIDE_SHARE: ["path = %(base)s/acl", "read only = no", "vfs objects = acl_xattr",
+                         "hide unreadable = yes"]}
 
 
 class Client:
@@ -389,8 +398,9 @@ class AclMatrix(AclBase):
         if KIND == "self":
             _, owner, _, dacl = parse_sd(self.A.query(f"{top}\\file"))
             self.assertEqual(owner, self.sid_a)
-            self.assertEqual(dacl, [(ALLOWED, INHERITED, FILE_ALL_ACCESS, self.sid_a),
-                                    (ALLOWED, INHERITED, READ_EXECUTE, EVERYONE)])
+            # The parent's DACL is not SE_DACL_AUTO_INHERITED: no ACE is marked inherited.
+            self.assertEqual(dacl, [(ALLOWED, 0, FILE_ALL_ACCESS, self.sid_a),
+                                    (ALLOWED, 0, READ_EXECUTE, EVERYONE)])
 
     def test_parent_refuses_new_entries(self):
         top = self.name("dir")
@@ -403,6 +413,95 @@ class AclMatrix(AclBase):
         made_file = self.B.status(lambda: self.B.make(f"{top}\\bfile"))
         made_dir = self.B.status(lambda: self.B.make(f"{top}\\bsub", directory=True))
         self.assertEqual((hex(made_file), hex(made_dir)), (hex(OK), hex(DENY)))
+
+    def test_inherited_ace_flag_follows_auto_inheritance(self):
+        # [MS-DTYP] 2.5.3.4.1: INHERITED_ACE and SE_DACL_AUTO_INHERITED only below a DACL
+        # that is SE_DACL_AUTO_INHERITED; SET_INFO keeps that bit only when the request
+        # comes with SE_DACL_AUTO_INHERIT_REQ, and never the request bit itself.
+        aces = [ace(ALLOWED, FILE_ALL_ACCESS, self.sid_a, OI | CI),
+                ace(ALLOWED, READ_EXECUTE, EVERYONE, OI | CI)]
+        seen = {}
+        for label, control in (("plain", 0), ("auto", AUTO_INHERITED | AUTO_INHERIT_REQ),
+                               ("without-req", AUTO_INHERITED)):
+            top = self.name(label)
+            self.A.make(top, directory=True)
+            self.A.set(top, build_sd(aces=aces, control=0x8000 | control), directory=True)
+            self.A.make(f"{top}\\file")
+            parent_control, _, _, _ = parse_sd(self.A.query(top, DACL, directory=True))
+            child_control, _, _, child = parse_sd(self.A.query(f"{top}\\file", DACL))
+            seen[label] = (hex(parent_control & (AUTO_INHERITED | AUTO_INHERIT_REQ)),
+                           hex(child_control & AUTO_INHERITED),
+                           [flags for _, flags, _, _ in child])
+        self.assertEqual(seen, {
+            "plain": ("0x0", "0x0", [0, 0]),
+            "auto": (hex(AUTO_INHERITED), hex(AUTO_INHERITED), [INHERITED, INHERITED]),
+            "without-req": ("0x0", "0x0", [0, 0]),
+        })
+
+    def test_protected_dacl_is_kept(self):
+        name = self.name("f")
+        self.A.make(name)
+        self.A.set(name, build_sd(aces=[ace(ALLOWED, FILE_ALL_ACCESS, self.sid_a)],
+                                  control=0x8000 | PROTECTED))
+        control, _, _, _ = parse_sd(self.A.query(name, DACL))
+        self.assertEqual(hex(control & PROTECTED), hex(PROTECTED))
+
+    def test_owner_changes(self):
+        name = self.name("f")
+        self.A.make(name)
+
+        def set_owner(sid):
+            fid = self.A.create(name, READ_CONTROL | WRITE_OWNER)
+            try:
+                return self.A.status(lambda: self.A.smb.setInfo(
+                    self.A.tid, fid, build_sd(owner=sid), infoType=s3.SMB2_0_INFO_SECURITY,
+                    fileInfoClass=0, additionalInformation=OWNER))
+            finally:
+                self.A.smb.close(self.A.tid, fid)
+        # Giving the file to another user needs a privilege A does not hold; a SID of
+        # A's token without a Unix user (Everyone) may own it, and A may take it back.
+        got = [hex(set_owner(self.sid_b)), hex(set_owner(EVERYONE))]
+        _, owner, _, _ = parse_sd(self.A.query(name, OWNER))
+        got += [owner, hex(set_owner(self.sid_a))]
+        self.assertEqual(got, [hex(INVALID_OWNER), hex(OK), EVERYONE, hex(OK)])
+        self.assertEqual(os.stat(os.path.join(self.root, name)).st_uid, self.a.pw_uid)
+
+    def test_hide_unreadable_lists_what_the_user_may_read(self):
+        # Samba's rule: FILE_READ_DATA, FILE_READ_EA, FILE_READ_ATTRIBUTES and READ_CONTROL
+        # from the entry's own descriptor; the owner sees both files.
+        top = self.name("dir")
+        self.A.make(top, directory=True)
+        self.A.set(top, build_sd(aces=[ace(ALLOWED, FILE_ALL_ACCESS, self.sid_a, OI | CI),
+                                       ace(ALLOWED, READ_EXECUTE, EVERYONE, CI)]),
+                   directory=True)
+        self.A.make(f"{top}\\shown")
+        self.A.set(f"{top}\\shown", build_sd(aces=[ace(ALLOWED, FILE_ALL_ACCESS, self.sid_a),
+                                                  ace(ALLOWED, READ_EXECUTE, EVERYONE)]))
+        self.A.make(f"{top}\\hidden")
+        self.A.set(f"{top}\\hidden", build_sd(aces=[ace(ALLOWED, FILE_ALL_ACCESS, self.sid_a)]))
+
+        def names(client, share):
+            return sorted(f.get_longname() for f in client.conn.listPath(share, f"{top}\\*")
+                          if f.get_longname() not in (".", ".."))
+        self.assertEqual({"A": names(self.A, HIDE_SHARE), "B": names(self.B, HIDE_SHARE),
+                          "B, plain share": names(self.B, SHARE)},
+                         {"A": ["hidden", "shown"], "B": ["shown"],
+                          "B, plain share": ["hidden", "shown"]})
+
+    def test_rename_needs_the_target_directory_consent(self):
+        # The mode lets everyone write both directories; the DACL of one denies B
+        # FILE_ADD_FILE, which a rename into it needs as a CREATE there would.
+        results = []
+        for label, aces in (("open", []), ("closed", [ace(DENIED, 0x2, self.sid_b)])):
+            top = self.name(label)
+            self.A.make(top, directory=True)
+            self.A.set(top, build_sd(aces=aces + [ace(ALLOWED, FILE_ALL_ACCESS, EVERYONE)]),
+                       directory=True)
+            source = self.name(f"{label}-src")
+            self.B.make(source)
+            results.append(hex(self.B.status(
+                lambda: self.B.smb.rename(SHARE, source, f"{top}\\moved"))))
+        self.assertEqual(results, [hex(OK), hex(DENY)])
 
     def test_stored_descriptor_reads_back(self):
         aces = [ace(DENIED, FILE_WRITE_DATA, self.sid_b),

@@ -696,3 +696,12 @@ TEST_CASE("vfs objects: acl_xattr stores NT ACLs, other modules are named and ig
   CHECK(!none.config.shares[0].acl_xattr);
   CHECK(warnings(none).empty());
 }
+
+TEST_CASE("hide unreadable: off unless set") {
+  auto r = parse_config("[a]\npath = /a\n[b]\npath = /b\nhide unreadable = yes\n", "smb.conf");
+  REQUIRE(r.ok());
+  REQUIRE(r.config.shares.size() == 2);
+  CHECK(!r.config.shares[0].hide_unreadable);
+  CHECK(r.config.shares[1].hide_unreadable);
+  CHECK(warnings(r).empty());
+}

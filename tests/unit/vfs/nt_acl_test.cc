@@ -68,11 +68,19 @@ TEST_CASE("inheritance: a file and a directory inherit what Samba gave them") {
   const SecurityDescriptor parent = samba(kSambaDirV4);
   const SecurityDescriptor file = samba(kSambaDirV4File);
   const SecurityDescriptor subdir = samba(kSambaDirV4Subdir);
-  // CREATOR OWNER and CREATOR GROUP become the creator's SIDs: Samba's, here.
-  const Acl for_file = inherited_dacl(*parent.dacl, false, *file.owner, *file.group);
+  // CREATOR OWNER and CREATOR GROUP become the creator's SIDs: Samba's, here. The
+  // parent is not SE_DACL_AUTO_INHERITED, so no ACE is marked INHERITED_ACE, as Samba
+  // stored them.
+  const bool auto_inherit = (parent.control & sd_control::SE_DACL_AUTO_INHERITED) != 0;
+  CHECK_FALSE(auto_inherit);
+  CHECK(inherited_dacl(*parent.dacl, false, *file.owner, *file.group, auto_inherit) == *file.dacl);
+  CHECK(inherited_dacl(*parent.dacl, true, *subdir.owner, *subdir.group, auto_inherit) ==
+        *subdir.dacl);
+  // Under an auto-inherited parent the same ACEs carry INHERITED_ACE.
+  const Acl for_file = inherited_dacl(*parent.dacl, false, *file.owner, *file.group, true);
   CHECK(without_inherited_flag(for_file) == *file.dacl);
   for (const Ace& a : for_file.aces) CHECK(a.flags == flag::INHERITED_ACE);
-  const Acl for_dir = inherited_dacl(*parent.dacl, true, *subdir.owner, *subdir.group);
+  const Acl for_dir = inherited_dacl(*parent.dacl, true, *subdir.owner, *subdir.group, true);
   CHECK(without_inherited_flag(for_dir) == *subdir.dacl);
   for (const Ace& a : for_dir.aces) CHECK((a.flags & flag::INHERITED_ACE) != 0);
 }
@@ -94,14 +102,14 @@ TEST_CASE("inheritance: MS-DTYP 2.5.3.4 flag by flag") {
              flag::CONTAINER_INHERIT_ACE | flag::NO_PROPAGATE_INHERIT_ACE)}};
   constexpr std::uint8_t kI = flag::INHERITED_ACE;
   // A file: the object-inherit ACEs, without inheritance flags, generic rights mapped.
-  const Acl file = inherited_dacl(parent, false, owner, group);
+  const Acl file = inherited_dacl(parent, false, owner, group, true);
   CHECK(file == Acl{kAclRevision,
                     {deny(am::FILE_READ_DATA, x, kI), allow(kFileAllAccess, owner, kI),
                      allow(kFileGenericReadAccess, y, kI)}});
   // A directory: container-inherit ACEs apply and stay inheritable unless
   // NO_PROPAGATE; object-inherit-only ones pass through as inherit-only; CREATOR OWNER
   // applies as the owner and stays inheritable as itself.
-  const Acl dir = inherited_dacl(parent, true, owner, group);
+  const Acl dir = inherited_dacl(parent, true, owner, group, true);
   CHECK(dir ==
         Acl{kAclRevision,
             {allow(kFileAllAccess, owner, kI),
@@ -111,9 +119,23 @@ TEST_CASE("inheritance: MS-DTYP 2.5.3.4 flag by flag") {
              allow(kFileGenericReadAccess, x, flag::CONTAINER_INHERIT_ACE | kI),
              allow(am::GENERIC_READ, y, flag::OBJECT_INHERIT_ACE | flag::INHERIT_ONLY_ACE | kI),
              allow(kFileAllAccess, group, kI)}});
+  // Without auto-inheritance the same ACEs, none marked.
+  for (const Ace& a : inherited_dacl(parent, true, owner, group, false).aces)
+    CHECK((a.flags & flag::INHERITED_ACE) == 0);
   // Nothing inheritable: nothing inherited.
-  CHECK(inherited_dacl(Acl{kAclRevision, {allow(kFileAllAccess, y)}}, true, owner, group)
+  CHECK(inherited_dacl(Acl{kAclRevision, {allow(kFileAllAccess, y)}}, true, owner, group, true)
             .aces.empty());
+}
+
+TEST_CASE("set security: which DACL control bits are stored") {
+  namespace c = sd_control;
+  CHECK(dacl_control_to_store(c::SE_DACL_PRESENT | c::SE_DACL_AUTO_INHERIT_REQ) ==
+        c::SE_DACL_PRESENT);
+  CHECK(dacl_control_to_store(c::SE_DACL_PRESENT | c::SE_DACL_AUTO_INHERITED) ==
+        c::SE_DACL_PRESENT);
+  CHECK(dacl_control_to_store(c::SE_DACL_AUTO_INHERIT_REQ | c::SE_DACL_AUTO_INHERITED |
+                              c::SE_DACL_PROTECTED) ==
+        (c::SE_DACL_AUTO_INHERITED | c::SE_DACL_PROTECTED));
 }
 
 TEST_CASE("mode in step: each class gets what the DACL gives its SIDs") {
@@ -124,22 +146,26 @@ TEST_CASE("mode in step: each class gets what the DACL gives its SIDs") {
             with_dacl({allow(kFileAllAccess, owner),
                        allow(kFileGenericReadAccess | kFileGenericExecuteAccess, group),
                        allow(kFileGenericReadAccess, everyone_sid())}),
-            1000, 100) == 0754);
+            1000, 100, false) == 0754);
   // Everyone's bits reach every class; a deny before them takes bits away.
   CHECK(permissions_from_dacl(
             with_dacl({deny(am::FILE_WRITE_DATA, group), allow(kFileAllAccess, everyone_sid())}),
-            1000, 100) == 0757);
-  // A named user gets nothing from the mode beyond what Everyone has.
-  CHECK(permissions_from_dacl(with_dacl({allow(kFileAllAccess, other_user)}), 1000, 100) == 0);
+            1000, 100, false) == 0757);
+  // A named user gets nothing from the mode beyond what Everyone has; the owner keeps
+  // read (rwx on a directory).
+  CHECK(permissions_from_dacl(with_dacl({allow(kFileAllAccess, other_user)}), 1000, 100, false) ==
+        0400);
+  CHECK(permissions_from_dacl(with_dacl({allow(kFileAllAccess, other_user)}), 1000, 100, true) ==
+        0700);
   // Authenticated Users count for every class; inherit-only ACEs for none.
   CHECK(permissions_from_dacl(
             with_dacl({allow(kFileGenericReadAccess, authenticated_users_sid()),
                        allow(kFileAllAccess, everyone_sid(), flag::INHERIT_ONLY_ACE)}),
-            1000, 100) == 0444);
+            1000, 100, false) == 0444);
   // A NULL DACL is everything.
   SecurityDescriptor null_dacl = with_dacl({});
   null_dacl.dacl.reset();
-  CHECK(permissions_from_dacl(null_dacl, 1000, 100) == 0777);
+  CHECK(permissions_from_dacl(null_dacl, 1000, 100, false) == 0777);
 }
 
 TEST_CASE("stored descriptor: written as version 4, read back, mode in step") {
@@ -187,7 +213,8 @@ TEST_CASE("stored descriptor: written as version 4, read back, mode in step") {
         kStatusInvalidSecurityDescr);
   // SET_INFO replaces it.
   SecurityDescriptor change = with_dacl({allow(kFileAllAccess, everyone_sid())});
-  REQUIRE(set_descriptor(fd.get(), change, kDaclSecurityInformation) == NtStatus::SUCCESS);
+  const NtToken root = make_nt_token(0, 0, {}, LogonKind::user);
+  REQUIRE(set_descriptor(fd.get(), change, kDaclSecurityInformation, root) == NtStatus::SUCCESS);
   REQUIRE(read_stored_descriptor(fd.get(), stored) == NtStatus::SUCCESS);
   REQUIRE(stored);
   CHECK(stored->dacl == change.dacl);
