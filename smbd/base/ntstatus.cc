@@ -192,6 +192,8 @@ std::string_view nt_status_name(NtStatus s) {
       return "STATUS_INVALID_LOCK_RANGE";
     case NtStatus::HASH_NOT_PRESENT:
       return "STATUS_HASH_NOT_PRESENT";
+    case NtStatus::INVALID_VIEW_SIZE:
+      return "STATUS_INVALID_VIEW_SIZE";
   }
   thread_local char unknown[32];
   std::snprintf(unknown, sizeof unknown, "STATUS_0x%08X", static_cast<unsigned>(s));

@@ -100,6 +100,7 @@ enum class NtStatus : std::uint32_t {
   INVALID_LOCK_SEQUENCE = 0xC000001E,
   INVALID_LOCK_RANGE = 0xC00001A1,
   HASH_NOT_PRESENT = 0xC000A100,
+  INVALID_VIEW_SIZE = 0xC000001F,
 };
 
 constexpr bool nt_success(NtStatus s) { return (static_cast<std::uint32_t>(s) >> 30) != 3; }

@@ -151,6 +151,16 @@ constexpr std::array<std::pair<std::string_view, InheritOwner>, 8> kInheritOwner
     {"unix only", InheritOwner::UNIX_ONLY},
 }};
 
+constexpr std::array<std::pair<std::string_view, MangledNames>, 7> kMangledNamesNames{{
+    {"no", MangledNames::NO},
+    {"false", MangledNames::NO},
+    {"0", MangledNames::NO},
+    {"yes", MangledNames::YES},
+    {"true", MangledNames::YES},
+    {"1", MangledNames::YES},
+    {"illegal", MangledNames::ILLEGAL},
+}};
+
 constexpr std::array<std::pair<std::string_view, std::uint16_t>, 7> kProtocolNames{{
     {"SMB2_02", kSmb2_02},
     {"SMB2_10", kSmb2_10},
@@ -427,7 +437,7 @@ const std::array<GlobalParam, 4> kDirectoryParams{{
      [](GlobalState& s, std::string_view v, Outcome& o) { set_path(s.g.pid_directory, v, o); }},
 }};
 
-const std::array<ShareParam, 32> kShareParams{{
+const std::array<ShareParam, 33> kShareParams{{
     {"path", [](Share& s, std::string_view v, Outcome& o) { set_path(s.path, v, o); }},
     {"directory", [](Share& s, std::string_view v, Outcome& o) { set_path(s.path, v, o); }},
     {"comment", [](Share& s, std::string_view v, Outcome&) { s.comment = trim(v); }},
@@ -476,6 +486,10 @@ const std::array<ShareParam, 32> kShareParams{{
     {"inherit owner",
      [](Share& s, std::string_view v, Outcome& o) {
        set_enum(s.inherit_owner, v, o, kInheritOwnerNames, "no, windows and unix or unix only");
+     }},
+    {"mangled names",
+     [](Share& s, std::string_view v, Outcome& o) {
+       set_enum(s.mangled_names, v, o, kMangledNamesNames, "yes, no or illegal");
      }},
     {"force user",
      [](Share& s, std::string_view v, Outcome&) { s.force_user = std::string(trim(v)); }},
@@ -882,6 +896,18 @@ const char* map_to_guest_name(MapToGuest value) {
   return "Never";
 }
 
+const char* mangled_names_name(MangledNames value) {
+  switch (value) {
+    case MangledNames::NO:
+      return "no";
+    case MangledNames::YES:
+      return "yes";
+    case MangledNames::ILLEGAL:
+      return "illegal";
+  }
+  return "illegal";
+}
+
 const char* inherit_owner_name(InheritOwner value) {
   switch (value) {
     case InheritOwner::NO:
@@ -987,6 +1013,7 @@ void dump_config(const Config& config, std::ostream& out) {
     param("inherit owner", inherit_owner_name(s.inherit_owner));
     param("inherit permissions", yes_no(s.inherit_permissions));
     if (!s.invalid_users.empty()) param("invalid users", join(s.invalid_users, ", "));
+    param("mangled names", mangled_names_name(s.mangled_names));
     param("pmem", yes_no(s.pmem));
     param("read only", yes_no(s.read_only));
     param("smb encrypt", encrypt_name(s.smb_encrypt));

@@ -31,6 +31,13 @@ enum class KerberosMethod { NONE, DEDICATED_KEYTAB, SYSTEM_KEYTAB };
 // unix" and "unix only" both give it the owner of its parent directory.
 enum class InheritOwner { NO, WINDOWS_AND_UNIX, UNIX_ONLY };
 
+// `mangled names`, Samba's values and default (ILLEGAL): with YES directory listings of
+// the short-name classes carry the 8.3 name of every name that is not 8.3; with ILLEGAL
+// and NO they carry none, as Samba's do (ILLEGAL's mangling of long names that hold
+// characters NTFS forbids is not done here). FileAlternateNameInformation answers the
+// 8.3 name whatever the setting, as Samba's does.
+enum class MangledNames { NO, YES, ILLEGAL };
+
 // Dialect revisions as carried in NEGOTIATE ([MS-SMB2] 2.2.3).
 inline constexpr std::uint16_t kSmb2_02 = 0x0202;
 inline constexpr std::uint16_t kSmb2_10 = 0x0210;
@@ -74,6 +81,7 @@ struct Share {
   // `ea support` (Samba's name and default): NT extended attributes as `user.` xattrs
   // (vfs/eas.hh); without it they answer EAS_NOT_SUPPORTED.
   bool ea_support = true;
+  MangledNames mangled_names = MangledNames::ILLEGAL;
 
   friend bool operator==(const Share&, const Share&) = default;
 };

@@ -45,7 +45,7 @@ DosAttrib read_dos_xattr(int fd) {
   return out;
 }
 
-void write_dos_xattr(int fd, bool is_directory, std::uint32_t attributes,
+bool write_dos_xattr(int fd, bool is_directory, std::uint32_t attributes,
                      std::uint64_t creation_time) {
   DosAttrib x;
   // Samba keeps DIRECTORY in the stored attributes of a directory.
@@ -55,9 +55,9 @@ void write_dos_xattr(int fd, bool is_directory, std::uint32_t attributes,
   const Bytes value = encode_dos_attrib_v5(x);
   // File systems without user extended attributes keep the defaults; a client
   // setting HIDDEN or SYSTEM there is not an error worth failing the request for.
-  if (::fsetxattr(fd, kDosAttribXattr, value.data(), value.size(), 0) != 0 && errno == EBADF) {
-    (void)::setxattr(proc_path(fd).c_str(), kDosAttribXattr, value.data(), value.size(), 0);
-  }
+  if (::fsetxattr(fd, kDosAttribXattr, value.data(), value.size(), 0) == 0) return true;
+  if (errno != EBADF) return false;
+  return ::setxattr(proc_path(fd).c_str(), kDosAttribXattr, value.data(), value.size(), 0) == 0;
 }
 
 // The birth time, or what stands in for it where the file system keeps none.
@@ -210,7 +210,9 @@ NtStatus set_sparse(int fd, std::string_view name, bool sparse) {
   std::uint32_t attrs =
       current.attributes.value_or(default_attributes(name, is_directory, stx.stx_mode));
   attrs = sparse ? attrs | fa::FILE_ATTRIBUTE_SPARSE_FILE : attrs & ~fa::FILE_ATTRIBUTE_SPARSE_FILE;
-  write_dos_xattr(fd, is_directory, attrs, current.creation_time.value_or(birth_time(stx)));
+  // A file system without user extended attributes cannot keep the flag.
+  if (!write_dos_xattr(fd, is_directory, attrs, current.creation_time.value_or(birth_time(stx))))
+    return NtStatus::NOT_SUPPORTED;
   return NtStatus::SUCCESS;
 }
 

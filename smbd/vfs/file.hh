@@ -72,6 +72,7 @@ std::uint32_t default_attributes(std::string_view name, bool is_directory, mode_
 // attributes; the change time (ctime) cannot be set on POSIX and is accepted and left
 // to the kernel, as Samba does. `name` as for query_info.
 NtStatus set_basic_info(int fd, std::string_view name, const BasicInfoChange& change);
+
 // Whether the file behind `fd` may be deleted ([MS-FSA] 2.1.5.14.3
 // FileDispositionInformation): CANNOT_DELETE for a read-only file, DIRECTORY_NOT_EMPTY
 // for a directory with entries.
@@ -79,8 +80,9 @@ NtStatus check_delete(int fd);
 // Stores the attributes of a file or directory just created, with its birth time as
 // the creation time, as Samba does for every new file on a share storing them.
 NtStatus store_new_file_attributes(int fd, std::uint32_t attributes);
-// FSCTL_SET_SPARSE's record of the SPARSE attribute, kept with the others in
-// user.DOSATTRIB (the file system decides where the holes are).
+// FSCTL_SET_SPARSE's record of the SPARSE attribute ([MS-FSA] 2.1.5.9.30), kept with the
+// others in user.DOSATTRIB (the file system decides where the holes are); a file system
+// without user extended attributes cannot keep it: NOT_SUPPORTED.
 NtStatus set_sparse(int fd, std::string_view name, bool sparse);
 // Puts a file's last write time back to `nt_time` (what a write changed, on an open whose
 // LastWriteTime was set to -1: [MS-FSA] 2.1.5.14.2).

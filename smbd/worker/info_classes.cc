@@ -85,6 +85,8 @@ fscc::FileFsAttributeInformation to_fs_attribute(const vfs::VolumeInfo& volume) 
   if (volume.case_sensitive_search) attributes |= fscc::fs_attribute::FILE_CASE_SENSITIVE_SEARCH;
   if (volume.case_preserved_names) attributes |= fscc::fs_attribute::FILE_CASE_PRESERVED_NAMES;
   if (volume.unicode_on_disk) attributes |= fscc::fs_attribute::FILE_UNICODE_ON_DISK;
+  // FSCTL_SET_SPARSE, SET_ZERO_DATA and QUERY_ALLOCATED_RANGES are served (fsctl_ranges.cc).
+  attributes |= fscc::fs_attribute::FILE_SUPPORTS_SPARSE_FILES;
   return {attributes, static_cast<std::int32_t>(volume.maximum_component_name_length), "NTFS"};
 }
 

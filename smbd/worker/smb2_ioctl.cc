@@ -1,5 +1,6 @@
 // IOCTL (MS-SMB2 3.3.5.15): named-pipe transceive, negotiate validation, network
-// interfaces; other FSCTLs are refused.
+// interfaces here; the file-system controls in fsctl_*.cc (fsctl.hh); other FSCTLs are
+// refused.
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -13,25 +14,35 @@
 
 #include "rdmaproxy/channel/protocol.hh"
 
+#include "smbd/proto/fsctl.hh"
 #include "smbd/proto/ioctl.hh"
 #include "smbd/worker/dispatch.hh"
+#include "smbd/worker/fsctl.hh"
 #include "smbd/worker/worker.hh"
 
 namespace smb::server {
 
-namespace {
-
-void reply_output(const RequestPtr& req, std::uint32_t ctl_code, const FileId& file_id,
-                  Bytes output, NtStatus status = NtStatus::SUCCESS) {
+void reply_ioctl(const RequestPtr& req, const IoctlRequest& request, Bytes output,
+                 NtStatus status) {
   IoctlResponse response;
-  response.ctl_code = ctl_code;
-  response.file_id = file_id;
+  response.ctl_code = request.ctl_code;
+  response.file_id = request.file_id;
   response.output = std::move(output);
   Response out;
   out.status = status;
   out.body = encode_body(response);
   out.has_body = true;
   req->complete(std::move(out));
+}
+
+namespace {
+
+void reply_output(const RequestPtr& req, std::uint32_t ctl_code, const FileId& file_id,
+                  Bytes output, NtStatus status = NtStatus::SUCCESS) {
+  IoctlRequest request;
+  request.ctl_code = ctl_code;
+  request.file_id = file_id;
+  reply_ioctl(req, request, std::move(output), status);
 }
 
 // MS-SMB2 3.3.5.15.12: the client's view of the negotiation must match ours.
@@ -137,7 +148,13 @@ void network_interfaces(const RequestPtr& req, const IoctlRequest& request) {
     }
     ::freeifaddrs(list);
   }
-  reply_output(req, request.ctl_code, request.file_id, encode_network_interfaces(interfaces));
+  Bytes output = encode_network_interfaces(interfaces);
+  // The list does not fit the client's buffer: nothing of it is sent, as Windows does.
+  if (output.size() > request.max_output_response) {
+    req->reply(NtStatus::BUFFER_TOO_SMALL);
+    return;
+  }
+  reply_output(req, request.ctl_code, request.file_id, std::move(output));
 }
 
 }  // namespace
@@ -184,6 +201,36 @@ void handle_ioctl(const RequestPtr& req) {
       reply_output(req, request.ctl_code, request.file_id, std::move(output), status);
       return;
     }
+    case FSCTL_SRV_REQUEST_RESUME_KEY:
+      fsctl_request_resume_key(req, request);
+      return;
+    case FSCTL_SRV_COPYCHUNK:
+    case FSCTL_SRV_COPYCHUNK_WRITE:
+      fsctl_copychunk(req, request);
+      return;
+    case FSCTL_DUPLICATE_EXTENTS_TO_FILE:
+      fsctl_duplicate_extents(req, request);
+      return;
+    case FSCTL_SET_SPARSE:
+      fsctl_set_sparse(req, request);
+      return;
+    case FSCTL_SET_ZERO_DATA:
+      fsctl_set_zero_data(req, request);
+      return;
+    case FSCTL_QUERY_ALLOCATED_RANGES:
+      fsctl_query_allocated_ranges(req, request);
+      return;
+    case FSCTL_GET_COMPRESSION:
+    case FSCTL_SET_COMPRESSION:
+      fsctl_compression(req, request);
+      return;
+    case FSCTL_CREATE_OR_GET_OBJECT_ID:
+    case FSCTL_GET_OBJECT_ID:
+    case FSCTL_SET_OBJECT_ID:
+    case FSCTL_SET_OBJECT_ID_EXTENDED:
+    case FSCTL_DELETE_OBJECT_ID:
+      fsctl_object_id(req, request);
+      return;
     case FSCTL_DFS_GET_REFERRALS:
     case FSCTL_DFS_GET_REFERRALS_EX:
       // No DFS namespace is served (MS-SMB2 3.3.5.15.2).

@@ -10,6 +10,7 @@
 #include "smbd/vfs/dir.hh"
 #include "smbd/vfs/names.hh"
 #include "smbd/vfs/nt_acl.hh"
+#include "smbd/vfs/short_name.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/info_classes.hh"
@@ -85,6 +86,13 @@ void run_query(const RequestPtr& req, const QueryDirectoryRequest& request,
   const bool single = (request.flags & kReturnSingleEntry) != 0;
   const bool first_call = first || restart;
   const std::size_t limit = output_limit(*req, request.output_buffer_length);
+  // [MS-FSCC] 2.4.8, 2.4.22: with `mangled names = yes` the Both classes carry the 8.3
+  // name of a name that is not 8.3 itself. Under Samba's default (illegal) listings carry
+  // none, as Samba's do.
+  const conf::Share* share = req->worker.config().conf.find_share(req->tree->share_name);
+  const bool short_names = (info_class == fscc::FileInfoClass::FileBothDirectoryInformation ||
+                            info_class == fscc::FileInfoClass::FileIdBothDirectoryInformation) &&
+                           share != nullptr && share->mangled_names == conf::MangledNames::YES;
   struct Result {
     NtStatus status = NtStatus::SUCCESS;
     bool opened = false;  // the enumerator is open (it may not be: the directory went)
@@ -101,7 +109,7 @@ void run_query(const RequestPtr& req, const QueryDirectoryRequest& request,
   run_blocking(
       req->worker.loop(),
       [enumerator, expression, fs, path, result, fresh, restart, single, limit, info_class,
-       first_call, visible = std::move(visible)]() {
+       first_call, short_names, visible = std::move(visible)]() {
         Result& r = *result;
         if (fresh) {
           r.status = enumerator->open(*fs, path);
@@ -114,7 +122,9 @@ void run_query(const RequestPtr& req, const QueryDirectoryRequest& request,
         r.status = enumerator->list(
             *expression, restart && !fresh,
             [&](const vfs::DirEntry& e) {
-              if (!writer.append(to_directory_entry(e.name, e.info))) {
+              fscc::DirectoryEntry entry = to_directory_entry(e.name, e.info);
+              if (short_names) entry.short_name = vfs::short_name(e.name);
+              if (!writer.append(entry)) {
                 nothing_fits = writer.count() == 0;
                 return vfs::Take::none;
               }

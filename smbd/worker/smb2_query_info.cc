@@ -12,6 +12,7 @@
 #include "smbd/vfs/file.hh"
 #include "smbd/vfs/nt_acl.hh"
 #include "smbd/vfs/security.hh"
+#include "smbd/vfs/short_name.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/info_classes.hh"
@@ -100,9 +101,11 @@ Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInf
       w.zeros(3);
       break;
     case FileInfoClass::FileAlternateNameInformation:
-      // No 8.3 short names are generated (as NTFS with 8dot3 creation disabled).
-      e.status = NtStatus::OBJECT_NAME_NOT_FOUND;
-      return e;
+      // [MS-FSCC] 2.4.5: the 8.3 name (vfs/short_name.hh), the name itself when it is
+      // 8.3; as Samba, also for the share root (whose name is empty: "").
+      fscc::encode(fscc::FileNameInformation{vfs::alternate_name(open.name())}, w);
+      e.fixed = 4;
+      break;
     case FileInfoClass::FileNormalizedNameInformation:
     case FileInfoClass::FileNameInformation:
       fscc::encode(fscc::FileNameInformation{open.path}, w);

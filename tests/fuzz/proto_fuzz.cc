@@ -12,6 +12,7 @@
 #include "smbd/proto/echo.hh"
 #include "smbd/proto/error.hh"
 #include "smbd/proto/flush.hh"
+#include "smbd/proto/fsctl.hh"
 #include "smbd/proto/header.hh"
 #include "smbd/proto/ioctl.hh"
 #include "smbd/proto/lock.hh"
@@ -118,6 +119,17 @@ void run_payloads(smb::ByteSpan data) {
   run_fsctl<ResumeKeyResponse>(data);
   run_fsctl<CopyChunkCopy>(data);
   run_fsctl<CopyChunkResponse>(data);
+  run_fsctl<FileZeroDataInformation>(data);
+  run_fsctl<FileAllocatedRange>(data);
+  run_fsctl<FileObjectIdBuffer>(data);
+  run_fsctl<DuplicateExtentsData>(data);
+  bool sparse = false;
+  (void)decode_set_sparse(data, sparse);
+  std::vector<FileAllocatedRange> ranges;
+  // What decodes re-encodes to the same bytes.
+  if (decode_allocated_ranges(data, ranges) == NtStatus::SUCCESS &&
+      encode_allocated_ranges(ranges) != Bytes(data.begin(), data.end()))
+    __builtin_trap();
   std::vector<CreateContext> contexts;
   (void)decode_create_contexts(data, contexts);
   std::vector<NetworkInterfaceInfo> interfaces;

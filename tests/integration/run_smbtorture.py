@@ -49,7 +49,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SMBTORTURE = "/usr/bin/smbtorture"
 DEFAULT_SUITES = ["smb2.connect", "smb2.read", "smb2.rw", "smb2.getinfo", "smb2.dir",
                   "smb2.compound", "smb2.credits", "smb2.session", "smb2.multichannel",
-                  "smb2.lock", "smb2.acls", "smb2.create", "smb2.setinfo", "smb2.streams"]
+                  "smb2.lock", "smb2.acls", "smb2.create", "smb2.setinfo", "smb2.streams",
+                  "smb2.ioctl"]
 # Suites with NT ACL subtests run on a share that stores ACLs, on both servers (Samba's
 # torture share has acl_xattr whenever the module is installed, see smbtest.Server); the
 # other suites keep this server's mode view (docs/security.md).

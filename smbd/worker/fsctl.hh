@@ -1,0 +1,32 @@
+// The file-system controls of IOCTL (MS-SMB2 3.3.5.15), one file per family:
+// fsctl_copy.cc (server-side copy, 3.3.5.15.6), fsctl_ranges.cc (sparse files, zeroing,
+// allocated ranges: [MS-FSA] 2.1.5.9.22, .30, .39), fsctl_object_id.cc (object ids).
+// smb2_ioctl.cc decodes the IOCTL and picks one of these by CtlCode.
+#pragma once
+
+#include <cstdint>
+
+#include "smbd/base/bytes.hh"
+#include "smbd/base/ntstatus.hh"
+#include "smbd/proto/ioctl.hh"
+#include "smbd/worker/request.hh"
+
+namespace smb::server {
+
+// Answers the IOCTL with `output`; a status other than SUCCESS is sent with the body
+// (BUFFER_OVERFLOW with partial output, INVALID_PARAMETER with the copy limits).
+void reply_ioctl(const RequestPtr& req, const IoctlRequest& request, Bytes output,
+                 NtStatus status = NtStatus::SUCCESS);
+
+void fsctl_request_resume_key(const RequestPtr& req, const IoctlRequest& request);
+void fsctl_copychunk(const RequestPtr& req, const IoctlRequest& request);
+void fsctl_duplicate_extents(const RequestPtr& req, const IoctlRequest& request);
+
+void fsctl_set_sparse(const RequestPtr& req, const IoctlRequest& request);
+void fsctl_set_zero_data(const RequestPtr& req, const IoctlRequest& request);
+void fsctl_query_allocated_ranges(const RequestPtr& req, const IoctlRequest& request);
+void fsctl_compression(const RequestPtr& req, const IoctlRequest& request);
+
+void fsctl_object_id(const RequestPtr& req, const IoctlRequest& request);
+
+}  // namespace smb::server

@@ -1,0 +1,275 @@
+#!/usr/bin/python3
+"""File-system controls with a real client: server-side copy, sparse files, zeroing and
+allocated ranges, object ids; and 8.3 short names.
+
+impacket (impacket_raw.Client, SMB 3.0 and 2.1) sends the IOCTLs; every result is
+compared byte for byte with the files on disk:
+- a 20 MiB file copied on the server by FSCTL_SRV_REQUEST_RESUME_KEY and
+  FSCTL_SRV_COPYCHUNK_WRITE (two requests of 16 and 4 chunks of 1 MiB, the most
+  [MS-SMB2] 3.3.5.15.6 lets one request carry), then checked on disk; a request over the
+  limits is refused with STATUS_INVALID_PARAMETER and a response carrying the limits
+  (256 chunks, 1 MiB, 16 MiB); a resume key the server did not give is not found;
+- a file made sparse (FSCTL_SET_SPARSE: the SPARSE attribute appears), a range zeroed
+  (FSCTL_SET_ZERO_DATA: zeros on disk, the size kept), then FSCTL_QUERY_ALLOCATED_RANGES
+  reports the data around the hole, and with room for one range answers
+  STATUS_BUFFER_OVERFLOW with the first;
+- FSCTL_CREATE_OR_GET_OBJECT_ID gives a file the same 16-byte id each time, and two
+  files different ids;
+- short names: smbclient's `allinfo` (FileAlternateNameInformation) shows, for names
+  that are not 8.3, the short names Samba 4.17 gives them, and 8.3 names as they are; a
+  listing (FileIdBothDirectoryInformation) carries them on a share with `mangled names =
+  yes` and none under the default (illegal), as Samba's.
+
+Run: SMBTEST_KIND=samba /usr/bin/python3 test_fsctl.py
+"""
+
+import os
+import struct
+import subprocess
+import unittest
+
+from impacket.smbconnection import SMBConnection
+
+from impacket import nt_errors
+from impacket import smb3structs as s3
+
+import impacket_raw as raw
+import smbtest
+from smbtest import Server
+
+MIB = 1 << 20
+FSCTL_QUERY_ALLOCATED_RANGES = 0x000940CF
+FSCTL_CREATE_OR_GET_OBJECT_ID = 0x000900C0
+FILE_ATTRIBUTE_SPARSE_FILE = 0x200
+FILE_ID_BOTH_DIRECTORY_INFORMATION = 37
+STATUS_BUFFER_OVERFLOW = 0x80000005
+RW_ACCESS = raw.READ_ACCESS | s3.FILE_WRITE_DATA | s3.FILE_WRITE_ATTRIBUTES
+
+
+def ioctl(client, tree_id, file_id, ctl_code, data=b"", max_output=0):
+    """IOCTL as FSCTL: (status, output), the output also of an answer that failed but
+    carried an IOCTL response (the copy limits, BUFFER_OVERFLOW)."""
+    request = s3.SMB2Ioctl()
+    request["FileID"] = file_id
+    request["CtlCode"] = ctl_code
+    request["MaxInputResponse"] = 0
+    request["MaxOutputResponse"] = max_output
+    request["InputCount"] = len(data)
+    if data:
+        request["Buffer"] = data
+    else:
+        request["InputOffset"] = 0
+        request["Buffer"] = b"\x00"
+    request["OutputOffset"] = 0
+    request["Flags"] = raw.SMB2_0_IOCTL_IS_FSCTL
+    status, answer = client.request(s3.SMB2_IOCTL, request, tree_id)
+    body = bytes(answer["Data"])
+    # StructureSize 49: an IOCTL response, whatever the status.
+    if len(body) >= 48 and struct.unpack_from("<H", body)[0] == 49:
+        offset, count = struct.unpack_from("<II", body, 32)
+        start = offset - 64
+        return status, body[start:start + count]
+    return status, b""
+
+
+def copychunk_input(key, chunks):
+    """SRV_COPYCHUNK_COPY ([MS-SMB2] 2.2.31.1): (source, target, length) chunks."""
+    return key + struct.pack("<II", len(chunks), 0) + b"".join(
+        struct.pack("<QQII", s, t, n, 0) for s, t, n in chunks)
+
+
+class Fsctl(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(extra_shares={"mangled": ["path = %(base)s/share",
+                                                      "read only = no",
+                                                      "mangled names = yes"]})
+        cls.server.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def local(self, name):
+        return os.path.join(self.server.share_path, name)
+
+    def connect(self, dialect):
+        client = raw.connect(self.server, dialect)
+        self.addCleanup(client.disconnect)
+        return client, client.connectTree(self.server.share)
+
+    def open(self, client, tid, name, access, disposition=s3.FILE_OPEN):
+        status, fid = client.open(tid, name, access, disposition)
+        self.assertEqual(status, raw.STATUS_SUCCESS, f"open {name}: {raw.status_name(status)}")
+        self.addCleanup(client.close_file, tid, fid)
+        return fid
+
+    def test_server_side_copy_of_20_mib(self):
+        for dialect in (0x300, 0x210):
+            label = raw.DIALECT_NAMES[dialect]
+            client, tid = self.connect(dialect)
+            source = os.urandom(20 * MIB)
+            with open(self.local(f"copy-source-{label}"), "wb") as f:
+                f.write(source)
+            src = self.open(client, tid, f"copy-source-{label}", raw.READ_ACCESS)
+            dst = self.open(client, tid, f"copy-target-{label}", RW_ACCESS, s3.FILE_CREATE)
+            status, key = ioctl(client, tid, src, raw.FSCTL_SRV_REQUEST_RESUME_KEY, max_output=32)
+            self.assertEqual(status, raw.STATUS_SUCCESS, f"{label}: resume key")
+            self.assertGreaterEqual(len(key), 24, f"{label}: resume key length")
+            key = key[:24]
+
+            # Over the limits: 257 chunks, or one chunk of 1 MiB + 1.
+            for what, chunks in (("257 chunks", [(0, 0, 4096)] * 257),
+                                 ("a chunk over 1 MiB", [(0, 0, MIB + 1)])):
+                status, out = ioctl(client, tid, dst, raw.FSCTL_SRV_COPYCHUNK_WRITE,
+                                    copychunk_input(key, chunks), max_output=12)
+                self.assertEqual(status, nt_errors.STATUS_INVALID_PARAMETER, f"{label}: {what}")
+                self.assertEqual(struct.unpack("<III", out[:12]), (256, MIB, 16 * MIB),
+                                 f"{label}: {what}: the limits in the answer")
+            self.assertEqual(os.path.getsize(self.local(f"copy-target-{label}")), 0,
+                             f"{label}: nothing copied over the limits")
+
+            # A key the server did not give out.
+            forged = bytes(b ^ 0x5A for b in key)
+            status, _ = ioctl(client, tid, dst, raw.FSCTL_SRV_COPYCHUNK_WRITE,
+                              copychunk_input(forged, [(0, 0, 4096)]), max_output=12)
+            self.assertEqual(status, nt_errors.STATUS_OBJECT_NAME_NOT_FOUND, f"{label}: bad key")
+
+            # 20 MiB in two requests: 16 chunks, then 4.
+            for first, count in ((0, 16), (16, 4)):
+                chunks = [(i * MIB, i * MIB, MIB) for i in range(first, first + count)]
+                status, out = ioctl(client, tid, dst, raw.FSCTL_SRV_COPYCHUNK_WRITE,
+                                    copychunk_input(key, chunks), max_output=12)
+                self.assertEqual(status, raw.STATUS_SUCCESS,
+                                 f"{label}: copy of chunks {first}..: {raw.status_name(status)}")
+                self.assertEqual(struct.unpack("<III", out[:12]), (count, 0, count * MIB),
+                                 f"{label}: SRV_COPYCHUNK_RESPONSE")
+            with open(self.local(f"copy-target-{label}"), "rb") as f:
+                self.assertTrue(f.read() == source, f"{label}: the copy differs from the source")
+            # And what a client reads back of it.
+            status, tail = client.read_raw(tid, dst, 20 * MIB - 65536, 65536)
+            self.assertEqual(status, raw.STATUS_SUCCESS)
+            self.assertTrue(tail == source[-65536:], f"{label}: READ of the copy")
+
+    def test_sparse_zero_data_and_allocated_ranges(self):
+        client, tid = self.connect(0x300)
+        name = "sparse.bin"
+        data = os.urandom(8 * MIB)
+        fid = self.open(client, tid, name, RW_ACCESS, s3.FILE_CREATE)
+        for offset in range(0, len(data), MIB):
+            status, count = client.write_raw(tid, fid, offset, data[offset:offset + MIB])
+            self.assertEqual((status, count), (raw.STATUS_SUCCESS, MIB), "WRITE")
+
+        status, _ = ioctl(client, tid, fid, raw.FSCTL_SET_SPARSE, b"\x01")
+        self.assertEqual(status, raw.STATUS_SUCCESS, "FSCTL_SET_SPARSE")
+        status, basic = client.query_info(tid, fid, s3.SMB2_0_INFO_FILE,
+                                          raw.FILE_BASIC_INFORMATION, 40)
+        self.assertEqual(status, raw.STATUS_SUCCESS)
+        self.assertTrue(struct.unpack_from("<I", basic, 32)[0] & FILE_ATTRIBUTE_SPARSE_FILE,
+                        "SPARSE attribute after FSCTL_SET_SPARSE")
+
+        # Zero [1 MiB, 5 MiB): on disk it reads as zeros and the size stays.
+        status, _ = ioctl(client, tid, fid, raw.FSCTL_SET_ZERO_DATA,
+                          raw.u64(MIB) + raw.u64(5 * MIB))
+        self.assertEqual(status, raw.STATUS_SUCCESS, "FSCTL_SET_ZERO_DATA")
+        expected = data[:MIB] + bytes(4 * MIB) + data[5 * MIB:]
+        with open(self.local(name), "rb") as f:
+            self.assertTrue(f.read() == expected, "data after FSCTL_SET_ZERO_DATA")
+        self.assertEqual(os.path.getsize(self.local(name)), 8 * MIB)
+
+        # A negative offset is refused.
+        status, _ = ioctl(client, tid, fid, raw.FSCTL_SET_ZERO_DATA,
+                          raw.u64((1 << 64) - 1) + raw.u64(MIB))
+        self.assertEqual(status, nt_errors.STATUS_INVALID_PARAMETER, "negative FileOffset")
+
+        query = raw.u64(0) + raw.u64(8 * MIB)
+        status, out = ioctl(client, tid, fid, FSCTL_QUERY_ALLOCATED_RANGES, query,
+                            max_output=4096)
+        self.assertEqual(status, raw.STATUS_SUCCESS, "FSCTL_QUERY_ALLOCATED_RANGES")
+        ranges = [struct.unpack_from("<qq", out, i) for i in range(0, len(out), 16)]
+        self.assertEqual(ranges, [(0, MIB), (5 * MIB, 3 * MIB)], "allocated ranges")
+
+        # Room for one range: the first, and BUFFER_OVERFLOW ([MS-FSA] 2.1.5.9.22). Samba
+        # 4.17 answers BUFFER_TOO_SMALL without ranges instead.
+        status, out = ioctl(client, tid, fid, FSCTL_QUERY_ALLOCATED_RANGES, query, max_output=16)
+        if self.server.kind == "samba" and status == nt_errors.STATUS_BUFFER_TOO_SMALL:
+            return
+        self.assertEqual(status, STATUS_BUFFER_OVERFLOW, "one range's room")
+        self.assertEqual(struct.unpack("<qq", out[:16]), (0, MIB), "the first range")
+
+    def test_object_ids(self):
+        client, tid = self.connect(0x300)
+        ids = []
+        for name in ("object-a", "object-b"):
+            fid = self.open(client, tid, name, RW_ACCESS, s3.FILE_CREATE)
+            answers = []
+            for _ in range(2):
+                status, out = ioctl(client, tid, fid, FSCTL_CREATE_OR_GET_OBJECT_ID,
+                                    max_output=64)
+                self.assertEqual(status, raw.STATUS_SUCCESS, f"{name}: object id")
+                self.assertEqual(len(out), 64, f"{name}: FILE_OBJECTID_BUFFER")
+                answers.append(out[:16])
+            self.assertEqual(answers[0], answers[1], f"{name}: the same id twice")
+            ids.append(answers[0])
+        self.assertNotEqual(ids[0], ids[1], "two files, two ids")
+
+
+    # What Samba 4.17 answered here for these names (FileAlternateNameInformation).
+    SHORT_NAMES = {
+        "Long File Name.txt": "LO7JQ0~4.TXT", "verylongname.html": "VG5WIA~V",
+        ".bashrc": "_J265M~E", "a.b.c": "A1KYDY~M.C", "My Documents": "MRP2NN~L",
+        "r\u00e9sum\u00e9.doc": "RENYSR~M.DOC", "a+b.txt": "A0QZKZ~5.TXT",
+        "README": "README", "readme.txt": "readme.txt", "$money.tmp": "$money.tmp",
+    }
+
+    def test_short_names(self):
+        directory = "shortnames"
+        os.mkdir(self.local(directory))
+        for name in self.SHORT_NAMES:
+            open(os.path.join(self.local(directory), name), "w").close()
+        commands = ";".join(f'allinfo "{directory}\\{name}"' for name in self.SHORT_NAMES)
+        out = subprocess.run(
+            ["smbclient", f"//{self.server.host}/{self.server.share}", "-p",
+             str(self.server.port), "-U", f"{self.server.user}%{self.server.password}",
+             "-c", commands], capture_output=True, text=True, timeout=60).stdout
+        altnames = [line.split(":", 1)[1].strip() for line in out.splitlines()
+                    if line.startswith("altname")]
+        self.assertEqual(dict(zip(self.SHORT_NAMES, altnames)), self.SHORT_NAMES,
+                         "FileAlternateNameInformation")
+
+        connection = SMBConnection(self.server.host, self.server.host, sess_port=self.server.port)
+        self.addCleanup(connection.close)
+        connection.login(self.server.user, self.server.password)
+        smb = connection.getSMBServer()
+        for share, expected in ((self.server.share, {n: n for n in self.SHORT_NAMES}),
+                                ("mangled", self.SHORT_NAMES)):
+            self.assertEqual(self.listed_short_names(smb, share, directory), expected,
+                             f"ShortName of FileIdBothDirectoryInformation on {share}")
+
+    def listed_short_names(self, smb, share, directory):
+        """{name: short name, or the name when the entry carries none}."""
+        tid = smb.connectTree(share)
+        fid = smb.create(tid, directory, s3.FILE_READ_DATA | s3.FILE_READ_ATTRIBUTES,
+                         s3.FILE_SHARE_READ | s3.FILE_SHARE_WRITE, s3.FILE_DIRECTORY_FILE,
+                         s3.FILE_OPEN, 0)
+        try:
+            data = smb.queryDirectory(tid, fid, "*", maxBufferSize=65535,
+                                      informationClass=FILE_ID_BOTH_DIRECTORY_INFORMATION)
+        finally:
+            smb.close(tid, fid)
+        listed = {}
+        at = 0
+        while True:  # [MS-FSCC] 2.4.22 FileIdBothDirectoryInformation
+            next_entry, = struct.unpack_from("<I", data, at)
+            name_length, = struct.unpack_from("<I", data, at + 60)
+            short_length = data[at + 68]
+            name = data[at + 104:at + 104 + name_length].decode("utf-16le")
+            short = data[at + 70:at + 70 + short_length].decode("utf-16le")
+            if name not in (".", ".."):
+                listed[name] = short or name
+            if next_entry == 0:
+                return listed
+            at += next_entry
+
+if __name__ == "__main__":
+    smbtest.main()
