@@ -134,6 +134,8 @@ void Worker::start() {
           listener();
         }
       });
+      // Breaks other openers marked on our opens in the host table.
+      on_doorbell([this] { deliver_breaks(*this); });
       // Waiting for rings keeps no loop alive by itself.
       uv_unref(reinterpret_cast<uv_handle_t*>(&doorbell_poll_));
     }
