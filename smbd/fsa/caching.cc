@@ -116,7 +116,8 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
     return out;
   };
   if (state.delete_pending) return refuse(NtStatus::DELETE_PENDING);
-  const bool stat_open = (intent.access & kDataAccess) == 0;
+  // An overwrite writes the file whatever access it asked for.
+  const bool stat_open = (intent.access & kDataAccess) == 0 && !request.overwrites;
 
   // MS-FSA 2.1.5.1.2: an open waits while a break of another's caching is in progress.
   if (!stat_open)
@@ -240,8 +241,8 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
 std::vector<pid_t> break_readers(hostwide::FileState& state, const OpenEntry& writer) {
   std::vector<pid_t> ring;
   bool ignored = false;
+  // The writer's own level II oplock goes too (MS-FSA 2.1.4.12); its own lease stays.
   for (OpenEntry& e : state.entries) {
-    if (e.owner == writer.owner && e.token == writer.token) continue;
     if (same_lease(e, writer)) continue;
     if (e.caching == Caching::LEVEL_TWO) break_oplock(e, Caching::NONE, ring, ignored);
     if (e.caching == Caching::LEASE && !breaking(e) && e.lease.state == kLeaseRead)
