@@ -168,8 +168,9 @@ int main(int argc, char** argv) {
                       ",\n  \"version\": " + json_string(server[2]) +
                       ",\n  \"server\": " +
                       json_object({{"pid", server[1]}, {"workers_asked", server[3]},
-                                   {"workers_answered", server[4]}},
-                                  {"pid", "workers_asked", "workers_answered"}) +
+                                   {"workers_answered", server[4]},
+                                   {"table_opens", server.size() > 5 ? server[5] : "0"}},
+                                  {"pid", "workers_asked", "workers_answered", "table_opens"}) +
                       ",\n  \"complete\": " + (complete ? "true" : "false");
     if (sessions) {
       out += ",\n  \"sessions\": [";

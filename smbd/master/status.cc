@@ -91,7 +91,11 @@ void Master::answer_status_queries() {
     std::string answer;
     append_status_line(answer, {"server", std::to_string(::getpid()), conf::version(),
                                 std::to_string(query.asked),
-                                std::to_string(query.asked - query.waiting.size())});
+                                std::to_string(query.asked - query.waiting.size()),
+                                // The opens the host table holds (every worker's).
+                                std::to_string(settings_.open_segment
+                                                   ? settings_.open_segment->open_count()
+                                                   : 0)});
     answer += query.reports;
     // Written once, without waiting: a reader that is not reading gets what fits.
     int buffer = kStatusAnswerBuffer;
