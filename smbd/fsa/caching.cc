@@ -49,7 +49,8 @@ void break_lease(hostwide::FileState& state, const OpenEntry& holder, std::uint8
       e.lease.state = to;
     }
     // MS-SMB2 3.3.4.7: a v2 lease's epoch counts its state changes.
-    if (e.lease.version == 2) e.lease.epoch = static_cast<std::uint16_t>(lease_holder.lease.epoch + 1);
+    if (e.lease.version == 2)
+      e.lease.epoch = static_cast<std::uint16_t>(lease_holder.lease.epoch + 1);
   }
   add_ring(ring, holder.owner);
   wait = wait || ack;
@@ -137,7 +138,8 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
     if (!only_cached) return refuse(NtStatus::SHARING_VIOLATION);
     bool must_wait = false;
     for (OpenEntry& e : state.entries) {
-      if (!sharing_conflicts({e.granted_access, e.share_access}, intent.access, intent.share_access))
+      if (!sharing_conflicts({e.granted_access, e.share_access}, intent.access,
+                             intent.share_access))
         continue;
       if (breaking(e)) {
         must_wait = true;
@@ -166,8 +168,9 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
         case Caching::LEASE:
           if (!breaking(e))
             break_lease(state, e,
-                        request.overwrites ? std::uint8_t{0}
-                                           : static_cast<std::uint8_t>(e.lease.state & ~kLeaseWrite),
+                        request.overwrites
+                            ? std::uint8_t{0}
+                            : static_cast<std::uint8_t>(e.lease.state & ~kLeaseWrite),
                         out.ring, must_wait);
           break;
         case Caching::NONE:

@@ -30,9 +30,9 @@ struct OpenIntent {
 };
 
 enum class OpenVerdict {
-  ADMIT,  // the open joins with `incoming` caching set
-  WAIT,   // breaks are due; the opener is a waiter and tries again when rung
-  REFUSE, // `status` says why
+  ADMIT,   // the open joins with `incoming` caching set
+  WAIT,    // breaks are due; the opener is a waiter and tries again when rung
+  REFUSE,  // `status` says why
 };
 
 struct OpenOutcome {

@@ -23,8 +23,7 @@ bool conflicts(std::uint32_t access, std::uint32_t share_access) {
 
 bool sharing_conflicts(const ShareEntry& existing, std::uint32_t access,
                        std::uint32_t share_access) {
-  if ((access & kSharedAccess) == 0 || (existing.granted_access & kSharedAccess) == 0)
-    return false;
+  if ((access & kSharedAccess) == 0 || (existing.granted_access & kSharedAccess) == 0) return false;
   return conflicts(access, existing.share_access) ||
          conflicts(existing.granted_access, share_access);
 }

@@ -202,8 +202,8 @@ std::vector<SharedOpenTable::BreakNotice> SharedOpenTable::take_breaks() {
       // what it had (MS-SMB2 3.3.4.7: R to none).
       notice.current_state = awaits_ack ? entry.lease.state : hostwide::kLeaseRead;
     } else {
-      notice.new_level = awaits_ack ? oplock_type_of(entry.oplock_breaking_to)
-                                    : OplockType::LEVEL_NONE;
+      notice.new_level =
+          awaits_ack ? oplock_type_of(entry.oplock_breaking_to) : OplockType::LEVEL_NONE;
       notice.ack_required = awaits_ack;
     }
     notices.push_back(notice);

@@ -27,7 +27,7 @@ std::size_t align(std::size_t n) { return (n + 63) & ~std::size_t{63}; }
 // A caching level read from the segment: anything out of range is no caching.
 Caching caching_of(std::uint8_t value) {
   return value <= static_cast<std::uint8_t>(Caching::LEASE) ? static_cast<Caching>(value)
-                                                             : Caching::NONE;
+                                                            : Caching::NONE;
 }
 
 constexpr std::uint8_t kLeaseBits = kLeaseRead | kLeaseHandle | kLeaseWrite;
@@ -301,8 +301,7 @@ Result OpenSegment::insert(const FileId& id, const OpenEntry& entry, const Admis
   OpenEntry admitted = entry;
   bool admit_it = admit(state, admitted);
   // The entries read are the ones written back: admission may not add or drop any.
-  if (file != kNone && state.entries.size() == slots.size() &&
-      !write_back(file, state, slots))
+  if (file != kNone && state.entries.size() == slots.size() && !write_back(file, state, slots))
     return Result::FULL;
   if (!admit_it) return Result::REFUSED;
   std::uint32_t e = header_->free_entry;
@@ -422,8 +421,7 @@ std::vector<std::pair<FileId, OpenEntry>> OpenSegment::take_notifications(pid_t 
   if (!lock.held()) return out;
   for (std::uint32_t e = 0; e < capacity_; ++e) {
     EntrySlot& slot = entries_[e];
-    if (slot.in_use != 1 || slot.owner != owner || (slot.break_flags & kBreakNotify) == 0)
-      continue;
+    if (slot.in_use != 1 || slot.owner != owner || (slot.break_flags & kBreakNotify) == 0) continue;
     if (slot.file >= capacity_ || files_[slot.file].in_use != 1) continue;
     slot.break_flags &= static_cast<std::uint8_t>(~kBreakNotify);
     out.emplace_back(FileId{files_[slot.file].device, files_[slot.file].inode}, entry_of(slot));

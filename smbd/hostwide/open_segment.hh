@@ -40,7 +40,7 @@ inline constexpr std::uint8_t kLeaseHandle = 0x02;
 inline constexpr std::uint8_t kLeaseWrite = 0x04;
 
 // A break marked on an open by another opener (break_flags).
-inline constexpr std::uint8_t kBreakNotify = 0x01;  // the holder's worker is to tell its client
+inline constexpr std::uint8_t kBreakNotify = 0x01;     // the holder's worker is to tell its client
 inline constexpr std::uint8_t kBreakAwaitsAck = 0x02;  // openers wait for the acknowledgement
 
 // The lease of the opens that share (ClientGUID, lease key) on a file: every one of them

@@ -81,8 +81,7 @@ bool send_oplock_break(Worker& worker, Open& open, fsa::OplockType new_level) {
   return true;
 }
 
-bool send_lease_break(Worker& worker, Open& open,
-                      const fsa::SharedOpenTable::BreakNotice& notice) {
+bool send_lease_break(Worker& worker, Open& open, const fsa::SharedOpenTable::BreakNotice& notice) {
   Connection* c = break_channel(worker, open);
   if (c == nullptr) return false;
   LeaseBreakNotification notification;

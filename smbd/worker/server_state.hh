@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "smbd/auth/authenticator.hh"
-#include "smbd/conf/username_map.hh"
 #include "smbd/base/bytes.hh"
 #include "smbd/base/credentials.hh"
 #include "smbd/base/unique_fd.hh"
 #include "smbd/conf/config.hh"
+#include "smbd/conf/username_map.hh"
 #include "smbd/conf/users.hh"
 #include "smbd/crypto/encryption.hh"
 #include "smbd/crypto/preauth.hh"

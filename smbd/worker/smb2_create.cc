@@ -273,8 +273,7 @@ void wait_for_breaks(Worker& worker, fsa::FileKey key, unsigned timeout_seconds,
     auto* w = static_cast<BreakWait*>(t->data);
     if (w->done) return;
     // MS-SMB2 3.3.6.1 (oplock break acknowledgment timer): the breaks take effect.
-    if (fsa::SharedOpenTable* table = w->worker->client().host_files())
-      table->force_breaks(w->key);
+    if (fsa::SharedOpenTable* table = w->worker->client().host_files()) table->force_breaks(w->key);
     Serving as_process(credentials::process_identity());
     if (w->retry(true)) w->finish();
   };
@@ -372,8 +371,8 @@ void handle_create(const RequestPtr& req) {
           const bool in_table = client.host_files() != nullptr && !req->tree->kernel_oplocks;
           open.caching_in_table = in_table;
           if (in_table)
-            open.caching_request = caching_request_of(request, req->session->dialect,
-                                                      opened->result.is_directory);
+            open.caching_request =
+                caching_request_of(request, req->session->dialect, opened->result.is_directory);
           NtStatus admitted = fsa::admit_open(client.files(), *plan, *opened, open);
           if (admitted == NtStatus::PENDING) {
             client.take_open(open.id);

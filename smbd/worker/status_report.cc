@@ -104,8 +104,7 @@ std::string status_report(const Worker& worker, std::size_t limit) {
       if (auto tree = session->trees.find(open->tree_id); tree != session->trees.end())
         share = tree->second.share_name;
     add({"open", pid, std::to_string(open->session_id), std::to_string(open->tree_id), share,
-         open->path, hex32(open->granted_access), hex32(open->share_access),
-         oplock_text(*open)});
+         open->path, hex32(open->granted_access), hex32(open->share_access), oplock_text(*open)});
   }
   return out;
 }

@@ -27,8 +27,7 @@ std::array<std::uint8_t, 16> guid(std::uint8_t n) {
   return g;
 }
 
-OpenIntent oplock_intent(OplockType type, pid_t self = 100,
-                         std::uint32_t share = kShareAll) {
+OpenIntent oplock_intent(OplockType type, pid_t self = 100, std::uint32_t share = kShareAll) {
   OpenIntent intent;
   intent.access = kReadWrite;
   intent.share_access = share;
@@ -139,8 +138,7 @@ TEST_CASE("caching: lease states granted; W only for a lone opener") {
   REQUIRE(open_as(state, 2, 2, lease_intent(2, R | H | W, 1, 2)).verdict == OpenVerdict::ADMIT);
   CHECK(state.entries[1].lease.state == (R | H));
   CHECK(acknowledge_lease(state, guid(1), guid(1), R, granted) == NtStatus::UNSUCCESSFUL);
-  CHECK(acknowledge_lease(state, guid(9), guid(1), R, granted) ==
-        NtStatus::OBJECT_NAME_NOT_FOUND);
+  CHECK(acknowledge_lease(state, guid(9), guid(1), R, granted) == NtStatus::OBJECT_NAME_NOT_FOUND);
 }
 
 TEST_CASE("caching: one client's opens with one lease key do not break each other") {
