@@ -181,13 +181,20 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
   if (must_wait) return wait();
 
   // The grant.
-  bool others = false;
-  for (const OpenEntry& e : state.entries)
-    if (!same_lease(e, incoming)) others = true;
+  bool others = false, oplock_holders = false, handle_leases = false;
+  for (const OpenEntry& e : state.entries) {
+    if (same_lease(e, incoming)) continue;
+    others = true;
+    if (e.caching != Caching::NONE && e.caching != Caching::LEASE) oplock_holders = true;
+    if (e.caching == Caching::LEASE && (e.lease.state & kLeaseHandle) != 0) handle_leases = true;
+  }
   if (request.oplock == OplockType::LEVEL_GRANULAR) {
-    std::uint8_t grant = grantable_lease_state(request.lease.state);
-    // MS-SMB2 3.3.5.9.8: W only while the file has no other open.
+    const std::uint8_t requested = grantable_lease_state(request.lease.state);
+    std::uint8_t grant = requested;
+    // MS-SMB2 3.3.5.9.8: W only while the file has no other open; beside an oplock a
+    // lease holds R at most (as Windows grants them).
     if (others) grant &= static_cast<std::uint8_t>(~kLeaseWrite);
+    if (oplock_holders) grant &= kLeaseRead;
     incoming.lease = hostwide::LeaseRecord{};
     incoming.lease.key = request.lease.key;
     incoming.lease.parent_key = request.lease.parent_key;
@@ -203,8 +210,12 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
       incoming.lease = existing->lease;
       incoming.break_flags = existing->break_flags & kBreakAwaitsAck;
       if (!breaking(*existing)) {
-        std::uint8_t grown = existing->lease.state | grant;
-        if (grantable_lease_state(grown) != grown) grown = existing->lease.state;
+        // An upgrade takes effect only when the state asked for is a strict superset of
+        // the one held and can be held beside the other opens; else nothing changes.
+        const std::uint8_t held = existing->lease.state;
+        std::uint8_t grown = held;
+        if ((requested & held) == held && requested != held && grant == requested)
+          grown = requested;
         if (grown != existing->lease.state) {
           incoming.lease.state = grown;
           if (incoming.lease.version == 2) ++incoming.lease.epoch;
@@ -233,7 +244,8 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
       }
       [[fallthrough]];
     case OplockType::LEVEL_TWO:
-      incoming.caching = stat_open ? Caching::NONE : Caching::LEVEL_TWO;
+      // Beside a lease with H no oplock is granted (as Windows does).
+      incoming.caching = stat_open || handle_leases ? Caching::NONE : Caching::LEVEL_TWO;
       break;
     default:
       incoming.caching = Caching::NONE;

@@ -221,3 +221,26 @@ TEST_CASE("caching: a write breaks level II and read leases of other opens") {
   CHECK(state.entries[0].caching == Caching::NONE);
   CHECK(state.entries[1].lease.state == 0);
 }
+
+TEST_CASE("caching: an upgrade needs a strict superset that can be held beside the others") {
+  FileState state;
+  open_as(state, 1, 1, lease_intent(1, R | H));
+  open_as(state, 1, 1, lease_intent(1, R | W));  // a sidegrade: RH stays
+  CHECK(state.entries[1].lease.state == (R | H));
+  FileState contended;
+  open_as(contended, 1, 1, lease_intent(1, R));
+  open_as(contended, 1, 1, lease_intent(2, R));
+  open_as(contended, 1, 1, lease_intent(1, R | H | W));  // W cannot be held beside lease 2
+  CHECK(contended.entries[2].lease.state == R);
+}
+
+TEST_CASE("caching: oplocks and leases side by side") {
+  FileState state;
+  open_as(state, 1, 1, lease_intent(1, R | H));
+  open_as(state, 2, 2, oplock_intent(OplockType::LEVEL_BATCH, 2));
+  CHECK(state.entries[1].caching == Caching::NONE);  // no oplock beside an H lease
+  FileState oplock_first;
+  open_as(oplock_first, 1, 1, oplock_intent(OplockType::LEVEL_TWO));
+  open_as(oplock_first, 2, 2, lease_intent(2, R | H | W, 1, 2));
+  CHECK(oplock_first.entries[1].lease.state == R);
+}
