@@ -8,7 +8,7 @@ server for every workload, for several repetitions:
 
   smbbench   1 GiB sequential read and write (plain, signed AES-GMAC, encrypted
              AES-128-GCM), 4 KiB random read at QD 1 and QD 32 on 4 connections,
-             create+close, open+close and echo rates
+             create+close, open+close, echo and byte-range lock+unlock rates
   smbclient  get/put of a 1 GiB file (SMB3_11; plain, signed, encrypted), timed from
              process start to exit
   smbtorture smb2.bench.echo, smb2.bench.oplock1, smb2.bench.path-contention-shared as a
@@ -40,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -70,10 +71,13 @@ class Workload:
     """
 
     def __init__(self, name, title, tool, metric, *, args=(), quick_args=(), crypto="plain",
-                 direction=None, test=None, p99=False):
+                 direction=None, test=None, p99=False, smb_direct=False, baseline=None):
         self.name, self.title, self.tool, self.metric = name, title, tool, metric
         self.args, self.quick_args = list(args), list(quick_args)
         self.crypto, self.direction, self.test, self.p99 = crypto, direction, test, p99
+        # SMB Direct rows run against this server only (Samba has no SMB Direct), through
+        # rdmaproxy on the software fabric, and are compared with the TCP row `baseline`.
+        self.smb_direct, self.baseline = smb_direct, baseline
 
 
 CRYPTO_BENCH_ARGS = {"plain": [], "signed": ["--sign"], "encrypted": ["--encrypt", "aes-128-gcm"]}
@@ -123,12 +127,39 @@ def _matrix():
             extra += ["--nrfiles", "64"]
         rows.append(Workload(wl, title, "smbbench", "IOPS", args=extra + TIMED_FULL,
                              quick_args=extra + TIMED_QUICK))
+    extra = ["--workload", "lock"] + FOUR
+    rows.append(Workload("lock-unlock",
+                         "4 clients locking and unlocking ranges of one file (LOCK+UNLOCK "
+                         "pairs), QD 1", "smbbench", "IOPS", args=extra + TIMED_FULL,
+                         quick_args=extra + TIMED_QUICK))
     for direction, verb in (("read", "get"), ("write", "put")):
         for crypto in ("plain", "signed", "encrypted"):
             rows.append(Workload(
                 f"smbclient-{verb}-{crypto}",
                 f"smbclient {verb} 1 GiB, SMB3_11, {CRYPTO_TITLES[crypto]}",
                 "smbclient", "MiB/s", crypto=crypto, direction=direction))
+    for direction in ("read", "write"):
+        extra = ["--rw", direction, "--transport", "rdma", "--rdma-fabric", "soft",
+                 "--rdma-channel", "v1"]
+        rows.append(Workload(
+            f"smbdirect-seq-{direction}-rdma",
+            f"256 MiB sequential {direction}, 1 MiB I/O QD 8, SMB Direct (software fabric), "
+            "RDMA channel",
+            "smbbench", "MiB/s",
+            args=extra + ["--bs", "1M", "--size", "256M", "--ops", "256", "--iodepth", "8"],
+            quick_args=extra + SEQ_QUICK, direction=direction, smb_direct=True,
+            baseline=f"seq-{direction}-plain"))
+    # Multi-channel: one session over 2 TCP connections and 2 SMB Direct channels.
+    extra = ["--rw", "read", "--multichannel", "--connections", "2", "--rdma-connections", "2",
+             "--rdma-fabric", "soft", "--rdma-channel", "v1", "--jobs", "4"]
+    rows.append(Workload(
+        "smbdirect-multichannel-seq-read",
+        "256 MiB sequential read, 1 MiB I/O QD 2 on each of 4 jobs, one session over 2 TCP "
+        "and 2 SMB Direct channels (software fabric, RDMA channel)",
+        "smbbench", "MiB/s",
+        args=extra + ["--bs", "1M", "--size", "64M", "--ops", "256", "--iodepth", "2"],
+        quick_args=extra + ["--bs", "1M", "--size", "4M", "--ops", "16", "--iodepth", "2"],
+        direction="read", smb_direct=True, baseline="seq-read-plain"))
     rows.append(Workload("torture-echo", "smbtorture smb2.bench.echo, nprocs 4 qdepth 4",
                          "smbtorture", "ops/s", test="smb2.bench.echo"))
     rows.append(Workload("torture-oplock1", "smbtorture smb2.bench.oplock1",
@@ -144,10 +175,17 @@ WORKLOADS = _matrix()
 
 def smbbench_command(smbbench, server, workload, *, quick, verify, json_file=None):
     """The smbbench command line of `workload` against a started smbtest.Server."""
-    cmd = [smbbench, f"//{server.host}:{server.port}/{server.share}",
+    args = workload.quick_args if quick else workload.args
+    # SMB Direct rows go to rdmaproxy, but multi-channel ones start on TCP and bind their
+    # SMB Direct channels (to --rdma-port) to that session.
+    port = server.rdma_port if workload.smb_direct and "--multichannel" not in args \
+        else server.port
+    cmd = [smbbench, f"//{server.host}:{port}/{server.share}",
            "-U", f"{server.user}%{server.password}", "--dialect", "3.1.1", "--quiet",
            "--dir", f"bench-{workload.name}"]
-    cmd += workload.quick_args if quick else workload.args
+    if workload.smb_direct and "--multichannel" in args:
+        cmd += ["--rdma-port", str(server.rdma_port)]
+    cmd += args
     if verify:
         cmd.append("--verify")
     if json_file:
@@ -159,6 +197,89 @@ def start_server(kind):
     """A server for the comparison: the harness defaults (same user, tmpfs share, log
     level 1), encryption left at the server's default so that a client may ask for it."""
     return smbtest.Server(kind, encrypt=None).start()
+
+
+# ---------------------------------------------------------------- the servers' CPU time
+
+_CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def session_cpu_seconds(sid):
+    """User and system CPU seconds of every process in session `sid` (a server and all it
+    forked: smbtest starts each server in a session of its own), with the time of the
+    children they have reaped (cutime, cstime), so that workers that exited still count."""
+    ticks = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                data = f.read()
+        except OSError:
+            continue  # gone meanwhile
+        fields = data[data.rindex(")") + 2:].split()
+        # After the command: state, ppid, pgrp, session, ..., utime (14th field of the
+        # line), stime, cutime, cstime.
+        if len(fields) < 15 or int(fields[3]) != sid:
+            continue
+        ticks += sum(int(x) for x in fields[11:15])
+    return ticks / _CLOCK_TICK
+
+
+class CpuSampler:
+    """Samples a server's CPU seconds every `interval` seconds on a thread of its own, so
+    that the CPU of an exact window (smbbench's measured part) can be read afterwards."""
+
+    def __init__(self, sid, interval=0.05):
+        self.sid, self.interval = sid, interval
+        self.samples = []  # (time.monotonic(), cpu seconds)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self):
+        self.samples.append((time.monotonic(), session_cpu_seconds(self.sid)))
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self):
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def at(self, t):
+        """CPU seconds at monotonic time `t`, interpolated between the samples around it."""
+        before = [x for x in self.samples if x[0] <= t]
+        after = [x for x in self.samples if x[0] >= t]
+        if not before:
+            return self.samples[0][1]
+        if not after:
+            return self.samples[-1][1]
+        (t0, c0), (t1, c1) = before[-1], after[0]
+        return c0 if t1 == t0 else c0 + (c1 - c0) * (t - t0) / (t1 - t0)
+
+    def between(self, start=None, end=None):
+        """CPU seconds used from `start` to `end` (default: the whole sampling)."""
+        first = self.samples[0][1] if start is None else self.at(start)
+        last = self.samples[-1][1] if end is None else self.at(end)
+        return max(0.0, last - first)
+
+
+def server_cpu_per_unit(w, res):
+    """The server's CPU per unit of work for one run: seconds per GiB moved (throughput
+    rows) or milliseconds per thousand operations (rates); None when not measured."""
+    cpu, amount = res.get("server_cpu_s"), res.get("work_done")
+    if cpu is None or not amount:
+        return None
+    if w.metric == "MiB/s":
+        return cpu / (amount / GiB)
+    return cpu * 1000 / (amount / 1000)
 
 
 # ---------------------------------------------------------------- running one row
@@ -176,7 +297,8 @@ def run_smbbench(smbbench, server, w, *, quick, verify, scratch, timeout):
     cmd = smbbench_command(smbbench, server, w, quick=quick, verify=verify, json_file=jf)
     t0 = time.monotonic()
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        with CpuSampler(server.pid) as cpu:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"ok": False, "cmd": cmd, "error": f"timed out after {timeout} s"}
     res = {"cmd": cmd, "exit": p.returncode, "wall_s": time.monotonic() - t0,
@@ -198,6 +320,11 @@ def run_smbbench(smbbench, server, w, *, quick, verify, scratch, timeout):
                errors=j["errors"],
                client_cpu=(j["cpu"]["user_s"] + j["cpu"]["system_s"]) / seconds)
     res["value"] = part["bytes"] / seconds / MiB if w.metric == "MiB/s" else part["iops"]
+    # The server's CPU in smbbench's measured window only (set-up and layout left out).
+    window = j.get("window") or {}
+    if window.get("end_monotonic_s", 0) > window.get("start_monotonic_s", 0) > 0:
+        res["server_cpu_s"] = cpu.between(window["start_monotonic_s"], window["end_monotonic_s"])
+        res["work_done"] = part["bytes"] if w.metric == "MiB/s" else part["ops"]
     if w.crypto in CRYPTO_EXPECT and w.tool == "smbbench" and w.direction and \
             res["negotiated"] != CRYPTO_EXPECT[w.crypto]:
         res.update(ok=False, error=f"negotiated signing {j['signing']} encryption "
@@ -220,9 +347,11 @@ def run_smbclient(server, w, *, local_file, size, verify, scratch, timeout):
         else:
             cmds = f'put "{local_file}" {remote}'
         t0 = time.monotonic()
+        cpu0 = session_cpu_seconds(server.pid)
         r = server.smbclient(cmds, dialect="SMB3_11", options=opts, timeout=timeout,
                              check=False)
         elapsed = time.monotonic() - t0
+        server_cpu = session_cpu_seconds(server.pid) - cpu0
         if elapsed <= 0:
             return {"ok": False, "cmd": [], "error": f"measured {elapsed} s: no rate"}
         out = r.stdout + r.stderr
@@ -244,7 +373,7 @@ def run_smbclient(server, w, *, local_file, size, verify, scratch, timeout):
                 res.update(ok=False, error=str(e))
                 return res
         m = re.search(r"average ([\d.]+) KiloBytes/sec", out)
-        res.update(ok=True, value=size / elapsed / MiB,
+        res.update(ok=True, value=size / elapsed / MiB, server_cpu_s=server_cpu, work_done=size,
                    smbclient_avg=float(m.group(1)) * 1024 / MiB if m else None)
         return res
     except smbtest.ServerError as e:
@@ -275,11 +404,13 @@ def torture_command(server, w, *, timelimit, nprocs=4, qdepth=4):
 
 def run_smbtorture(server, w, *, timelimit, timeout):
     cmd = torture_command(server, w, timelimit=timelimit)
+    cpu0 = session_cpu_seconds(server.pid)
     try:
         p = subprocess.run(["timeout", "-k", "5", str(timeout)] + cmd, capture_output=True,
                            text=True, timeout=timeout + 20, cwd=server.client_dir)
     except subprocess.TimeoutExpired:
         return {"ok": False, "cmd": cmd, "error": f"timed out after {timeout} s"}
+    server_cpu = session_cpu_seconds(server.pid) - cpu0
     out = p.stdout + p.stderr
     short = w.test.rsplit(".", 1)[1]
     res = {"cmd": cmd, "exit": p.returncode}
@@ -299,7 +430,9 @@ def run_smbtorture(server, w, *, timelimit, timeout):
     if value is None:
         res.update(ok=False, error=f"no rate in the output: {_tail(out, 600)}")
         return res
-    res.update(ok=True, value=value)
+    # The whole smbtorture run (its connections and set-up too) over the operations its
+    # rate stands for (rate x time limit).
+    res.update(ok=True, value=value, server_cpu_s=server_cpu, work_done=value * timelimit)
     return res
 
 
@@ -409,7 +542,7 @@ def machine_description(build_dir):
 def build(build_dir):
     """cmake + ninja for the three programs; returns their paths."""
     t0 = time.monotonic()
-    targets = ["smbd", "smbd-passwd", "smbbench"]
+    targets = ["smbd", "smbd-passwd", "smbbench", "rdmaproxy"]
     steps = [["cmake", "-S", REPO, "-B", build_dir, "-G", "Ninja",
               "-DCMAKE_BUILD_TYPE=Release"],
              ["ninja", "-C", build_dir] + targets]
@@ -451,6 +584,8 @@ def find_binaries(build_dir):
 def fmt(v, metric=None):
     if v is None:
         return "–"
+    if metric and metric.startswith("server CPU") and abs(v) < 10:
+        return f"{v:,.2f}"
     if metric in ("MiB/s", "of loopback TCP") or abs(v) < 100:
         return f"{v:,.1f}"
     return f"{v:,.0f}"
@@ -469,7 +604,7 @@ def measured(results):
 def short_rows(rows, results, reps):
     """{(kind, name): runs} for every row and server measured in fewer runs than asked."""
     return {(k, w.name): measured(results[k][w.name]) for w in rows for k in KINDS
-            if measured(results[k][w.name]) < reps}
+            if measured(results[k][w.name]) < reps and not (w.smb_direct and k != "self")}
 
 
 def evaluate(rows, results, loopback):
@@ -481,7 +616,16 @@ def evaluate(rows, results, loopback):
             return "not measured"
         return "met" if (ratio >= goal if higher else ratio <= goal) else "MISSED"
 
+    by_name = {w.name: w for w in rows}
     for w in rows:
+        if w.smb_direct:
+            # Against this server's own TCP row of the same run: no Samba column.
+            ours = median_of(results["self"][w.name])
+            base = median_of(results["self"][w.baseline]) if w.baseline in by_name else None
+            ratio = ours / base if ours and base else None
+            table.append((w, f"{w.metric} (Samba column: this smbd over TCP)", ours, base,
+                          ratio, "–", "info"))
+            continue
         ours, samba = (median_of(results[k][w.name]) for k in KINDS)
         ratio = ours / samba if ours and samba else None
         table.append((w, w.metric, ours, samba, ratio, f"≥ {GOAL_THROUGHPUT_RATIO}×",
@@ -491,6 +635,15 @@ def evaluate(rows, results, loopback):
             ratio = ours / samba if ours and samba else None
             table.append((w, "p99 µs", ours, samba, ratio, f"≤ {GOAL_P99_RATIO}×",
                           verdict(ratio, GOAL_P99_RATIO, False)))
+        cpus = []
+        for k in KINDS:
+            per_unit = [server_cpu_per_unit(w, r) for r in results[k][w.name] if r.get("ok")]
+            per_unit = [x for x in per_unit if x is not None]
+            cpus.append(statistics.median(per_unit) if per_unit else None)
+        if any(c is not None for c in cpus):
+            ratio = cpus[0] / cpus[1] if cpus[0] is not None and cpus[1] else None
+            unit = "server CPU s/GiB" if w.metric == "MiB/s" else "server CPU ms/1k ops"
+            table.append((w, unit, cpus[0], cpus[1], ratio, "lower", "info"))
     seq = next((w for w in rows if w.name == "seq-read-plain"), None)
     if seq is not None:
         lb = statistics.median(loopback) * GiB / MiB if loopback else None
@@ -550,6 +703,15 @@ def markdown(args, machine, table, results, rows, loopback, aes, memcpy, started
       "rows use `--option=torture:nprocs=4 --option=torture:qdepth=4 "
       "--option=torture:timelimit=5` (the rate of its final line, operations / time "
       "limit; oplock1: its last ops/second).")
+    a("- Server CPU (rows `server CPU`, lower is better): the user and system time of "
+      "the server's whole process tree (master, workers, helpers, and the children they "
+      "reaped), read from /proc. For smbbench rows it is sampled every 50 ms and "
+      "interpolated over smbbench's measured window (set-up, file layout and ramp left "
+      "out), per GiB moved or per thousand operations counted in that window; for "
+      "smbclient rows the whole transfer (connection set-up included) per GiB; for "
+      "smbtorture rows the whole run per thousand operations of its reported rate. On a "
+      "machine where client and server share the cores this is the steadier figure of "
+      "efficiency.")
     a("- Medians over the repetitions; ratio = this smbd / Samba. Goals: ≥ "
       f"{GOAL_THROUGHPUT_RATIO}× Samba on every throughput and rate row, 4 KiB random read "
       f"p99 ≤ {GOAL_P99_RATIO}× Samba's, 1 GiB sequential read ≥ "
@@ -588,7 +750,7 @@ def markdown(args, machine, table, results, rows, loopback, aes, memcpy, started
     unmeasured = [t for t in table if t[6] == "not measured"]
     a("")
     a(f"Goals: {len(met)} met, {len(missed)} missed, {len(unmeasured)} not measured "
-      f"(of {len(table)}).")
+      f"(of {sum(1 for t in table if t[6] != 'info')}).")
     if short:
         a("")
         a(f"Figures marked \"(n of {args.reps} runs)\" are medians of fewer repetitions than "
@@ -723,10 +885,20 @@ def main(argv=None):
     else:
         smbd, smbd_passwd, smbbench = build(args.build_dir)
     os.environ["SMBD_BIN"], os.environ["SMBD_PASSWD_BIN"] = smbd, smbd_passwd
+    if not os.environ.get("RDMAPROXY_BIN"):
+        proxy = os.path.join(_build_dir_of(smbd) or args.build_dir, "rdmaproxy", "rdmaproxy")
+        if os.access(proxy, os.X_OK):
+            os.environ["RDMAPROXY_BIN"] = proxy
 
     rows = [w for w in WORKLOADS if not args.only or any(o in w.name for o in args.only)]
     if not rows:
         raise SystemExit("no workload matches --only")
+    if any(w.smb_direct for w in rows) and not os.environ.get("RDMAPROXY_BIN"):
+        if smbtest.REQUIRE_ALL:
+            raise SystemExit("rdmaproxy is not built (RDMAPROXY_BIN), and "
+                             "SMB_TEST_REQUIRE_ALL=1 requires every row")
+        print("rdmaproxy not found: the SMB Direct rows are skipped")
+        rows = [w for w in rows if not w.smb_direct]
     if not os.access(SMBTORTURE, os.X_OK):
         if smbtest.REQUIRE_ALL:
             raise SystemExit("smbtorture is not installed (samba-testsuite), and "
@@ -759,6 +931,10 @@ def main(argv=None):
             print(f"starting {KIND_NAMES[kind]}", flush=True)
             servers[kind] = start_server(kind)
             print(f"  port {servers[kind].port}, share {servers[kind].share_path}", flush=True)
+        if any(w.smb_direct for w in rows):
+            servers["self"].rdma_port = servers["self"].start_rdmaproxy("soft")
+            print(f"  rdmaproxy (software fabric) on port {servers['self'].rdma_port}",
+                  flush=True)
         # Warm the tmpfs shares up: write and delete 1 GiB once.
         warm = next(w for w in WORKLOADS if w.name == "seq-write-plain")
         for kind in KINDS:
@@ -780,6 +956,8 @@ def main(argv=None):
             order = KINDS if rep % 2 == 0 else tuple(reversed(KINDS))
             for w in rows:
                 for kind in order:
+                    if w.smb_direct and kind != "self":
+                        continue
                     s = servers[kind]
                     if not s.alive():
                         r = {"ok": False, "cmd": [], "error": f"server exited "

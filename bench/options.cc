@@ -16,10 +16,17 @@ const char* usage() {
          "  --dialect D[-D]       2.0.2 2.1 3.0 3.0.2 3.1.1, or a range (default 2.0.2-3.1.1)\n"
          "  --sign                sign every message\n"
          "  --encrypt CIPHER      aes-128-gcm aes-256-gcm aes-128-ccm aes-256-ccm\n"
-         "  --transport T         tcp, or rdma: SMB Direct, every message inline\n"
+         "  --transport T         tcp, or rdma: SMB Direct\n"
          "                        (default port 5445)\n"
          "  --rdma-fabric F       verbs (rdma-core, default) or soft (this project's\n"
          "                        software fabric)\n"
+         "  --multichannel        every connection is a channel of one session\n"
+         "  --rdma-connections M  with --multichannel: M SMB Direct channels besides\n"
+         "                        (to --rdma-port, default 5445); jobs are spread over\n"
+         "                        every channel\n"
+         "  --rdma-channel C      rdma: READ and WRITE data inline in the messages\n"
+         "                        (default), or through RDMA channels: v1 (RDMA_V1)\n"
+         "                        or v1-invalidate (RDMA_V1_INVALIDATE)\n"
          "  --connections N       TCP connections (default 1); jobs are spread over them\n"
          "  --jobs N              independent workers, each with its own files (default 1)\n"
          "  --iodepth N           requests in flight per job (default 1)\n"
@@ -29,7 +36,9 @@ const char* usage() {
          "  --rw MODE             read write randread randwrite rw randrw (default randread)\n"
          "  --rwmixread PCT       reads in rw/randrw (default 50)\n"
          "  --workload W          io create-close open-close stat setinfo readdir\n"
-         "                        create-delete echo replay:FILE (default io)\n"
+         "                        create-delete echo lock replay:FILE (default io);\n"
+         "                        lock: every job locks and unlocks ranges of its own\n"
+         "                        in one file all jobs share (an operation is the pair)\n"
          "  --runtime S | --ops N stop after S seconds or N operations in all (default 10 s)\n"
          "  --ramp S              seconds not counted at the start\n"
          "  --seed N              random seed (default 1)\n"
@@ -143,6 +152,8 @@ const char* workload_name(Workload w) {
       return "echo";
     case Workload::replay:
       return "replay";
+    case Workload::lock:
+      return "lock";
   }
   return "unknown";
 }
@@ -279,6 +290,20 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
       if (!value(v)) return "--transport needs a value";
       if (v != "tcp" && v != "rdma") return "unknown transport " + v;
       o.transport = v;
+    } else if (name == "--rdma-channel") {
+      if (!value(v)) return "--rdma-channel needs a value";
+      if (v != "inline" && v != "v1" && v != "v1-invalidate")
+        return "unknown RDMA channel " + v + " (inline, v1 or v1-invalidate)";
+      o.rdma_channel = v;
+    } else if (name == "--multichannel") {
+      o.multichannel = true;
+    } else if (name == "--rdma-connections") {
+      if (!value(v) || !parse_unsigned(v, 64, n)) return "--rdma-connections needs 0 to 64";
+      o.rdma_connections = static_cast<unsigned>(n);
+    } else if (name == "--rdma-port") {
+      if (!value(v) || !parse_unsigned(v, 65535, n) || n == 0)
+        return "--rdma-port needs a port number";
+      o.rdma_port = static_cast<std::uint16_t>(n);
     } else if (name == "--rdma-fabric") {
       if (!value(v)) return "--rdma-fabric needs a value";
       if (v != "verbs" && v != "soft") return "unknown fabric " + v + " (verbs or soft)";
@@ -339,6 +364,8 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
         o.workload = Workload::create_delete;
       else if (v == "echo")
         o.workload = Workload::echo;
+      else if (v == "lock")
+        o.workload = Workload::lock;
       else if (v.rfind("replay:", 0) == 0 && v.size() > 7) {
         o.workload = Workload::replay;
         o.replay_file = v.substr(7);
@@ -377,6 +404,11 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
   }
   if (!have_target) return "no target //host[:port]/share";
   if (o.transport == "rdma" && !o.port_given) o.port = 5445;  // [MS-SMBD] 2.1
+  if (o.rdma_connections > 0 && !o.multichannel)
+    return "--rdma-connections needs --multichannel";
+  if (o.rdma_channel != "inline" && o.transport != "rdma" && o.rdma_connections == 0)
+    return "--rdma-channel needs SMB Direct (--transport rdma or --rdma-connections)";
+  if (o.multichannel && o.max_dialect < 0x0300) return "--multichannel needs dialect 3.0 or later";
   if (!have_password && !o.user.empty()) {
     if (const char* env = std::getenv("SMB_PASSWORD")) o.password = env;
   }

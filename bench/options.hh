@@ -19,11 +19,15 @@ enum class Workload {
   readdir,
   create_delete,
   echo,
-  replay
+  replay,
+  lock  // LOCK then UNLOCK of a range of one file all jobs share (each slot its own range)
 };
 enum class RwMode { read, write, randread, randwrite, randrw, rw };
 
 struct BenchOptions {
+  // Connections in all: --connections, and the SMB Direct channels of --multichannel.
+  unsigned channels() const { return connections + rdma_connections; }
+
   std::string host;
   std::uint16_t port = 445;
   std::string share;
@@ -34,9 +38,18 @@ struct BenchOptions {
   std::uint16_t max_dialect = 0x0311;
   bool sign = false;
   std::optional<crypto::Cipher> encrypt;
-  std::string transport = "tcp";      // tcp | rdma (SMB Direct, inline messages)
+  std::string transport = "tcp";      // tcp | rdma (SMB Direct)
   std::string rdma_fabric = "verbs";  // rdma: verbs | soft
+  // rdma: how READ and WRITE data travel: inline in the messages, or through an RDMA
+  // channel (SMB2_CHANNEL_RDMA_V1, or _V1_INVALIDATE: the server invalidates the client's
+  // registration with its answer, and the client registers the buffer again).
+  std::string rdma_channel = "inline";  // inline | v1 | v1-invalidate
   bool port_given = false;
+  // Multi-channel: every connection is a channel of one session (one ClientGuid), and
+  // rdma_connections SMB Direct channels (to rdma_port) are bound to it besides.
+  bool multichannel = false;
+  unsigned rdma_connections = 0;
+  std::uint16_t rdma_port = 5445;
   unsigned connections = 1;
   unsigned jobs = 1;
   unsigned iodepth = 1;

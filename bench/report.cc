@@ -1,5 +1,7 @@
 #include "bench/report.hh"
 
+#include <nlohmann/json.hpp>
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,29 +39,20 @@ std::string row(const char* name, const Histogram& h, std::uint64_t bytes, doubl
                        us(h.percentile(99)), us(h.percentile(99.9)), us(h.max()));
 }
 
-std::string json_hist(const Histogram& h, std::uint64_t bytes, double seconds) {
+nlohmann::ordered_json json_hist(const Histogram& h, std::uint64_t bytes, double seconds) {
   double s = seconds > 0 ? seconds : 1;
-  std::string out = printf_string(
-      "{\"ops\": %llu, \"iops\": %.1f, \"bytes\": %llu, \"mb_per_s\": %.3f, \"lat_us\": "
-      "{\"min\": %.2f, \"mean\": %.2f, ",
-      static_cast<unsigned long long>(h.count()), h.count() / s,
-      static_cast<unsigned long long>(bytes), bytes / s / 1e6, us(h.min()), h.mean() / 1000.0);
-  for (double p : kPercentiles) out += printf_string("\"p%g\": %.2f, ", p, us(h.percentile(p)));
-  out += printf_string("\"max\": %.2f}}", us(h.max()));
+  nlohmann::ordered_json latency;
+  latency["min"] = us(h.min());
+  latency["mean"] = h.mean() / 1000.0;
+  for (double p : kPercentiles) latency[printf_string("p%g", p)] = us(h.percentile(p));
+  latency["max"] = us(h.max());
+  nlohmann::ordered_json out;
+  out["ops"] = h.count();
+  out["iops"] = h.count() / s;
+  out["bytes"] = bytes;
+  out["mb_per_s"] = bytes / s / 1e6;
+  out["lat_us"] = std::move(latency);
   return out;
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      out += printf_string("\\u%04x", c);
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
 }
 
 }  // namespace
@@ -81,7 +74,7 @@ std::string format_table(const BenchOptions& o, const RunResult& r) {
     what += std::string(" ") + rw_name(o.rw) + " bs " + format_size(o.bs) + " size " +
             format_size(o.size);
   out += printf_string("workload %s  connections %u jobs %u iodepth %u nrfiles %u  %.2f s%s\n",
-                       what.c_str(), std::min(o.connections, o.jobs), o.jobs, o.iodepth, o.nrfiles,
+                       what.c_str(), std::min(o.channels(), o.jobs), o.jobs, o.iodepth, o.nrfiles,
                        r.seconds, o.verify ? "  verify" : "");
   out += printf_string("%-7s %10s %11s %9s %8s %8s %8s %8s %8s %9s\n", "", "ops", "IOPS", "MB/s",
                        "min", "p50", "p90", "p99", "p99.9", "max(us)");
@@ -105,32 +98,42 @@ std::string format_table(const BenchOptions& o, const RunResult& r) {
 
 std::string format_json(const BenchOptions& o, const RunResult& r) {
   const Stats& s = r.stats;
-  std::ostringstream j;
-  j << "{\n  \"target\": "
-    << json_string("//" + o.host + ":" + std::to_string(o.port) + "/" + o.share)
-    << ",\n  \"dialect\": " << json_string(r.dialect)
-    << ",\n  \"signing\": " << json_string(r.signing)
-    << ",\n  \"encryption\": " << json_string(r.encryption)
-    << ",\n  \"workload\": " << json_string(workload_name(o.workload))
-    << ",\n  \"rw\": " << json_string(rw_name(o.rw)) << ",\n  \"bs\": " << o.bs
-    << ",\n  \"size\": " << o.size << ",\n  \"connections\": " << std::min(o.connections, o.jobs)
-    << ",\n  \"jobs\": " << o.jobs << ",\n  \"iodepth\": " << o.iodepth
-    << ",\n  \"nrfiles\": " << o.nrfiles << ",\n  \"verify\": " << (o.verify ? "true" : "false")
-    << ",\n  \"seconds\": " << r.seconds
-    << ",\n  \"all\": " << json_hist(s.all, s.read_bytes + s.write_bytes, r.seconds)
-    << ",\n  \"read\": " << json_hist(s.reads, s.read_bytes, r.seconds)
-    << ",\n  \"write\": " << json_hist(s.writes, s.write_bytes, r.seconds)
-    << ",\n  \"cpu\": {\"user_s\": " << r.cpu_user << ", \"system_s\": " << r.cpu_system << "}"
-    << ",\n  \"errors\": " << s.errors << ",\n  \"verified_bytes\": " << s.verified_bytes
-    << ",\n  \"verify_failures\": " << s.verify_failures << ",\n  \"timeline\": [";
+  // A JSON library writes it: names of shares, directories and error messages may hold
+  // any character, and invalid UTF-8 from a server is replaced rather than passed on.
+  nlohmann::ordered_json j;
+  j["target"] = "//" + o.host + ":" + std::to_string(o.port) + "/" + o.share;
+  j["dialect"] = r.dialect;
+  j["signing"] = r.signing;
+  j["encryption"] = r.encryption;
+  j["workload"] = workload_name(o.workload);
+  j["rw"] = rw_name(o.rw);
+  j["bs"] = o.bs;
+  j["size"] = o.size;
+  j["connections"] = std::min(o.channels(), o.jobs);
+  j["multichannel"] = o.multichannel;
+  j["rdma_connections"] = o.rdma_connections;
+  j["jobs"] = o.jobs;
+  j["iodepth"] = o.iodepth;
+  j["nrfiles"] = o.nrfiles;
+  j["verify"] = o.verify;
+  j["seconds"] = r.seconds;
+  // The measured part of the run on CLOCK_MONOTONIC, so that a caller can relate figures
+  // it samples itself (a server's CPU time) to exactly this window.
+  j["window"] = {{"start_monotonic_s", r.window_start}, {"end_monotonic_s", r.window_end}};
+  j["all"] = json_hist(s.all, s.read_bytes + s.write_bytes, r.seconds);
+  j["read"] = json_hist(s.reads, s.read_bytes, r.seconds);
+  j["write"] = json_hist(s.writes, s.write_bytes, r.seconds);
+  j["cpu"] = {{"user_s", r.cpu_user}, {"system_s", r.cpu_system}};
+  j["errors"] = s.errors;
+  j["verified_bytes"] = s.verified_bytes;
+  j["verify_failures"] = s.verify_failures;
+  auto timeline = nlohmann::ordered_json::array();
   for (std::size_t i = 0; i < s.timeline_ops.size(); ++i)
-    j << (i ? ", " : "") << "[" << i * kTimelineStep << ", " << s.timeline_ops[i] << ", "
-      << s.timeline_bytes[i] << "]";
-  j << "],\n  \"messages\": [";
-  for (std::size_t i = 0; i < s.messages.size(); ++i)
-    j << (i ? ", " : "") << json_string(s.messages[i]);
-  j << "],\n  \"failure\": " << json_string(r.failure) << "\n}\n";
-  return j.str();
+    timeline.push_back({i * kTimelineStep, s.timeline_ops[i], s.timeline_bytes[i]});
+  j["timeline"] = std::move(timeline);
+  j["messages"] = s.messages;
+  j["failure"] = r.failure;
+  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 std::string write_plot(const BenchOptions& o, const RunResult& r, const std::string& file) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <condition_variable>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -126,15 +127,28 @@ struct Shared {
   std::mutex mutex;
   std::string failure;
   std::string dialect, signing, encryption;
+  unsigned channels = 1;  // connections in all
+  // Multi-channel (o.multichannel): the first connection's session, which the others
+  // bind to once it is ready; it logs off only when they have all finished with it.
+  Guid client_guid{};
+  std::condition_variable changed;  // with `mutex`
+  Connection* primary = nullptr;
+  std::uint64_t session_id = 0;
+  Tree tree;
+  unsigned others_bound = 0;  // channels bound, or given up
+  unsigned others_done = 0;   // channels finished with the session, or given up
 };
 
 class Job {
  public:
-  Job(Shared& sh, Connection& c, std::uint32_t io_max, const Tree& tree, unsigned index,
-      std::uint64_t op_limit)
+  // `rdma`: READ and WRITE through RDMA channels of this SMB Direct connection (null:
+  // the data travels inline).
+  Job(Shared& sh, Connection& c, client::RdmaClient* rdma, std::uint32_t io_max, const Tree& tree,
+      unsigned index, std::uint64_t op_limit)
       : sh_(sh),
         o_(sh.o),
         c_(c),
+        rdma_(rdma),
         io_max_(io_max),
         tree_(tree),
         index_(index),
@@ -158,7 +172,12 @@ class Job {
   };
   struct Slot {
     Bytes buffer;
+    // The buffer registered for the server's RDMA Read or Write (RDMA channels only).
+    std::unique_ptr<client::RdmaBuffer> region;
+    std::uint64_t range = 0;  // the lock workload: the offset this slot locks
   };
+  // The slot's registration, made again where the server invalidated the last one.
+  const client::RdmaBuffer& region_of(Slot& slot);
 
   std::string path(const std::string& leaf) const { return o_.directory + "\\" + leaf; }
   std::string prefix() const { return "j" + std::to_string(index_); }
@@ -170,6 +189,8 @@ class Job {
   void complete(Slot& slot, Clock::time_point began, std::uint64_t bytes, int kind, NtStatus s);
   void fail(const std::string& what, NtStatus s);
   void issue_io(Slot& slot);
+  void read_done(Slot& slot, Clock::time_point began, std::size_t fi, std::uint64_t block,
+                 std::uint64_t offset, NtStatus s, ByteSpan data);
   void issue_replay(Slot& slot);
   Pattern pattern(std::size_t file) const {
     return Pattern(o_.seed, static_cast<std::uint32_t>(index_ * 65536 + file));
@@ -178,6 +199,7 @@ class Job {
   Shared& sh_;
   const BenchOptions& o_;
   Connection& c_;
+  client::RdmaClient* rdma_;
   std::uint32_t io_max_;  // largest READ/WRITE length on this connection
   Tree tree_;
   unsigned index_;
@@ -209,6 +231,25 @@ void Job::layout(File& f) {
   std::uint32_t chunk = std::min<std::uint32_t>(1u << 20, io_max_);
   chunk = std::max(chunk - chunk % o_.bs, o_.bs);
   Pattern p = pattern(static_cast<std::size_t>(&f - files_.data()));
+  if (rdma_ != nullptr) {
+    // Through the RDMA channel (chunks may be larger than an inline WRITE), one at a time.
+    Bytes chunk_buffer(chunk);
+    std::string error;
+    auto region = rdma_->register_buffer(chunk_buffer, error);
+    if (!region) throw client::Error(NtStatus::INSUFFICIENT_RESOURCES, "register: " + error);
+    for (std::uint64_t at = 0; at < o_.size;) {
+      auto n = static_cast<std::uint32_t>(std::min<std::uint64_t>(chunk, o_.size - at));
+      p.fill(std::span<std::uint8_t>(chunk_buffer.data(), n), at, 1);
+      if (!region->valid()) region = rdma_->register_buffer(chunk_buffer, error);
+      if (!region) throw client::Error(NtStatus::INSUFFICIENT_RESOURCES, "register: " + error);
+      std::uint32_t count = 0;
+      NtStatus s = rdma_->write(tree_, f.id, at, n, *region, 0, false, count);
+      if (s != NtStatus::SUCCESS || count != n) throw client::Error(s, "laying out " + f.name);
+      at += n;
+    }
+    std::fill(f.gen.begin(), f.gen.end(), 1u);
+    return;
+  }
   std::uint64_t at = 0;
   unsigned outstanding = 0;
   NtStatus failed = NtStatus::SUCCESS;
@@ -252,6 +293,16 @@ void Job::setup() {
     if (o_.workload == Workload::open_close)
       for (auto& f : files_) c_.close(tree_, f.id);
   }
+  if (o_.workload == Workload::lock) {
+    // One file for all jobs: each job's connection is a client (its own worker), so the
+    // locks meet in the host-wide table.
+    File f;
+    f.name = path("locks.bin");
+    NtStatus s = open_file(f.name, access::GENERIC_READ | access::GENERIC_WRITE | access::DELETE,
+                           CreateDisposition::FILE_OPEN_IF, kFileNonDirectoryFile, f.id);
+    if (s != NtStatus::SUCCESS) throw client::Error(s, "cannot open " + f.name);
+    files_.push_back(std::move(f));
+  }
   if (o_.workload == Workload::readdir) {
     std::string dir = path(prefix() + ".d");
     NtStatus s = open_file(dir, access::GENERIC_READ | access::GENERIC_WRITE,
@@ -288,13 +339,25 @@ void Job::setup() {
       slot->buffer.resize(o_.bs);
       pattern(0).fill(slot->buffer, 0, 1);
     }
+    // Ranges of 64 bytes, apart for every job and slot: every LOCK is granted at once.
+    slot->range = (static_cast<std::uint64_t>(index_) * o_.iodepth + i) * 64;
     if (o_.workload == Workload::replay) {
       std::uint32_t largest = 0;
       for (const ReplayOp& op : sh_.replay) largest = std::max(largest, op.length);
       slot->buffer.assign(largest, 0x5A);
     }
+    if (rdma_ != nullptr && io) (void)region_of(*slot);
     slots_.push_back(std::move(slot));
   }
+}
+
+const client::RdmaBuffer& Job::region_of(Slot& slot) {
+  if (!slot.region || !slot.region->valid()) {
+    std::string error;
+    slot.region = rdma_->register_buffer(slot.buffer, error);
+    if (!slot.region) throw client::Error(NtStatus::INSUFFICIENT_RESOURCES, "register: " + error);
+  }
+  return *slot.region;
 }
 
 void Job::start() {
@@ -381,6 +444,18 @@ void Job::issue(Slot& slot) {
         c_.close_async(tree_, p.file_id,
                        [this, &slot, began](NtStatus cs) { complete(slot, began, 0, 0, cs); });
       });
+    }
+    case Workload::lock: {
+      const FileId id = files_.front().id;
+      const std::uint64_t at = slot.range;
+      ++issued_, ++in_flight_;
+      return c_.lock_async(
+          tree_, id, {{at, 64, kLockFlagExclusiveLock | kLockFlagFailImmediately}},
+          [this, &slot, began, id, at](NtStatus s) {
+            if (s != NtStatus::SUCCESS) return complete(slot, began, 0, 0, s);
+            c_.lock_async(tree_, id, {{at, 64, kLockFlagUnlock}},
+                          [this, &slot, began](NtStatus u) { complete(slot, began, 0, 0, u); });
+          });
     }
     case Workload::stat: {
       QueryInfoRequest q;
@@ -476,43 +551,64 @@ void Job::issue_io(Slot& slot) {
   std::uint64_t offset = block * o_.bs;
   auto began = Clock::now();
   ++issued_, ++in_flight_;
+  const bool invalidate = o_.rdma_channel == "v1-invalidate";
   if (write) {
     std::uint32_t gen = f.gen[block] + 1;
     if (o_.verify) pattern(fi).fill(slot.buffer, offset, gen);
-    c_.write_async(tree_, f.id, offset, slot.buffer,
-                   [this, &slot, began, fi, block, gen](NtStatus s, std::uint32_t count) {
-                     File& file = files_[fi];
-                     file.busy[block] = false;
-                     if (s == NtStatus::SUCCESS && count != o_.bs) {
-                       fail("short write", s);
-                       s = NtStatus::UNSUCCESSFUL;
-                     }
-                     if (s == NtStatus::SUCCESS)
-                       file.gen[block] = gen;
-                     else
-                       file.gen[block] = 0;  // unknown now: not verified again
-                     complete(slot, began, s == NtStatus::SUCCESS ? o_.bs : 0, 2, s);
-                   });
+    auto written = [this, &slot, began, fi, block, gen](NtStatus s, std::uint32_t count) {
+      File& file = files_[fi];
+      file.busy[block] = false;
+      if (s == NtStatus::SUCCESS && count != o_.bs) {
+        fail("short write", s);
+        s = NtStatus::UNSUCCESSFUL;
+      }
+      if (s == NtStatus::SUCCESS)
+        file.gen[block] = gen;
+      else
+        file.gen[block] = 0;  // unknown now: not verified again
+      complete(slot, began, s == NtStatus::SUCCESS ? o_.bs : 0, 2, s);
+    };
+    if (rdma_ != nullptr) {
+      // The server RDMA-reads the data from the slot's registered buffer.
+      rdma_->write_async(tree_, f.id, offset, o_.bs, region_of(slot), 0, invalidate, written);
+      return;
+    }
+    c_.write_async(tree_, f.id, offset, slot.buffer, written);
   } else {
+    if (rdma_ != nullptr) {
+      // The server RDMA-writes the data into the slot's registered buffer.
+      rdma_->read_async(tree_, f.id, offset, o_.bs, region_of(slot), 0, invalidate,
+                        [this, &slot, began, fi, block, offset](NtStatus s, std::uint32_t count) {
+                          read_done(slot, began, fi, block, offset, s,
+                                    ByteSpan(slot.buffer.data(), std::min<std::size_t>(
+                                                                     count, slot.buffer.size())));
+                        });
+      return;
+    }
     c_.read_async(tree_, f.id, offset, o_.bs,
                   [this, &slot, began, fi, block, offset](NtStatus s, ByteSpan data) {
-                    File& file = files_[fi];
-                    file.busy[block] = false;
-                    if (s == NtStatus::SUCCESS && o_.verify && file.gen[block] != 0) {
-                      Pattern::Check c = pattern(fi).verify(data, offset, file.gen[block], o_.size);
-                      if (data.size() != o_.bs) {
-                        c.ok = false;
-                        c.diagnosis = "short read of " + std::to_string(data.size()) + " bytes";
-                      }
-                      stats_.verified_bytes += data.size();
-                      if (!c.ok) {
-                        ++stats_.verify_failures;
-                        stats_.note("verify " + file.name + ": " + c.diagnosis);
-                      }
-                    }
-                    complete(slot, began, s == NtStatus::SUCCESS ? data.size() : 0, 1, s);
+                    read_done(slot, began, fi, block, offset, s, data);
                   });
   }
+}
+
+void Job::read_done(Slot& slot, Clock::time_point began, std::size_t fi, std::uint64_t block,
+                    std::uint64_t offset, NtStatus s, ByteSpan data) {
+  File& file = files_[fi];
+  file.busy[block] = false;
+  if (s == NtStatus::SUCCESS && o_.verify && file.gen[block] != 0) {
+    Pattern::Check c = pattern(fi).verify(data, offset, file.gen[block], o_.size);
+    if (data.size() != o_.bs) {
+      c.ok = false;
+      c.diagnosis = "short read of " + std::to_string(data.size()) + " bytes";
+    }
+    stats_.verified_bytes += data.size();
+    if (!c.ok) {
+      ++stats_.verify_failures;
+      stats_.note("verify " + file.name + ": " + c.diagnosis);
+    }
+  }
+  complete(slot, began, s == NtStatus::SUCCESS ? data.size() : 0, 1, s);
 }
 
 void Job::issue_replay(Slot& slot) {
@@ -583,6 +679,36 @@ void Job::issue_replay(Slot& slot) {
 // read checked during the run is still checked.
 void Job::final_verify() {
   if (!o_.verify || o_.workload != Workload::io) return;
+  if (rdma_ != nullptr && !slots_.empty()) {
+    // Through the RDMA channel too, one block at a time in the first slot's buffer (the
+    // blocks may be larger than an inline READ).
+    Slot& slot = *slots_.front();
+    for (std::size_t fi = 0; fi < files_.size(); ++fi) {
+      File& f = files_[fi];
+      for (std::uint64_t b = 0; b < f.gen.size(); ++b) {
+        if (f.gen[b] == 0) continue;
+        std::uint32_t count = 0;
+        NtStatus s = rdma_->read(tree_, f.id, b * o_.bs, o_.bs, region_of(slot), 0,
+                                 o_.rdma_channel == "v1-invalidate", count);
+        if (s != NtStatus::SUCCESS) {
+          fail("verify read failed", s);
+          continue;
+        }
+        ByteSpan data(slot.buffer.data(), std::min<std::size_t>(count, slot.buffer.size()));
+        Pattern::Check c = pattern(fi).verify(data, b * o_.bs, f.gen[b], o_.size);
+        if (data.size() != o_.bs) {
+          c.ok = false;
+          c.diagnosis = "short read";
+        }
+        stats_.verified_bytes += data.size();
+        if (!c.ok) {
+          ++stats_.verify_failures;
+          stats_.note("verify " + f.name + ": " + c.diagnosis);
+        }
+      }
+    }
+    return;
+  }
   for (std::size_t fi = 0; fi < files_.size(); ++fi) {
     File& f = files_[fi];
     std::uint64_t blocks = f.gen.size();
@@ -659,7 +785,16 @@ double seconds_of(const timeval& t) { return static_cast<double>(t.tv_sec) + t.t
 
 void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done, Stats& out) {
   const BenchOptions& o = sh.o;
-  bool arrived = false, finished = false;
+  bool arrived = false, finished = false, bound = false, released = false;
+  // A channel bound to another's session tells it when it no longer uses the session.
+  auto release = [&] {
+    if (!o.multichannel || index == 0 || released) return;
+    released = true;
+    std::lock_guard lock(sh.mutex);
+    if (!bound) ++sh.others_bound;  // given up before binding
+    ++sh.others_done;
+    sh.changed.notify_all();
+  };
   try {
     client::Options co;
     co.min_dialect = o.min_dialect;
@@ -669,14 +804,17 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
       co.encrypt = true;
       co.ciphers = {*o.encrypt};
     }
-    co.target_credits = std::max(512u, o.iodepth * 4 * (o.jobs / o.connections + 1));
+    co.target_credits = std::max(512u, o.iodepth * 4 * (o.jobs / sh.channels + 1));
+    if (o.multichannel) co.client_guid = sh.client_guid;  // channels of one client
+    // The --multichannel SMB Direct channels come after the --connections ones.
+    const bool extra_rdma = index >= o.connections;
     // Over SMB Direct the SMB2 connection is the RdmaClient's; it lives as long as c.
     std::unique_ptr<client::RdmaClient> rdma;
     std::unique_ptr<Connection> tcp;
-    if (o.transport == "rdma") {
+    if (o.transport == "rdma" || extra_rdma) {
       client::RdmaOptions ro;
       ro.fabric = o.rdma_fabric == "soft" ? client::FabricKind::soft : client::FabricKind::verbs;
-      rdma = client::RdmaClient::connect(o.host, o.port, co, ro);
+      rdma = client::RdmaClient::connect(o.host, extra_rdma ? o.rdma_port : o.port, co, ro);
     } else {
       tcp = Connection::connect(o.host, o.port, co);
     }
@@ -685,10 +823,41 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
     cred.user = o.user;
     cred.domain = o.domain;
     cred.password = o.password;
-    std::uint64_t sid = c->session_setup(cred);
-    Tree tree = c->tree_connect(sid, "\\\\" + o.host + "\\" + o.share);
+    const bool primary = !o.multichannel || index == 0;
+    std::uint64_t sid = 0;
+    Tree tree;
+    if (primary) {
+      sid = c->session_setup(cred);
+      tree = c->tree_connect(sid, "\\\\" + o.host + "\\" + o.share);
+      if (o.multichannel) {
+        // The others bind to this session; nothing else uses c until they have.
+        std::unique_lock lock(sh.mutex);
+        sh.primary = c;
+        sh.session_id = sid;
+        sh.tree = tree;
+        sh.changed.notify_all();
+        sh.changed.wait(lock, [&] {
+          return sh.others_bound == sh.channels - 1 || sh.progress.abort.load();
+        });
+      }
+    } else {
+      std::unique_lock lock(sh.mutex);
+      sh.changed.wait(lock, [&] { return sh.primary != nullptr || sh.progress.abort.load(); });
+      if (sh.primary == nullptr) throw std::runtime_error("the first channel failed");
+      // MS-SMB2 3.2.4.2.3 (session binding): signed with the session's keys.
+      c->bind_session(*sh.primary, sh.session_id, cred);
+      sid = sh.session_id;
+      tree = sh.tree;
+      ++sh.others_bound;
+      bound = true;
+      sh.changed.notify_all();
+    }
     std::uint32_t io_max = std::min(c->max_read_size(), c->max_write_size());
-    if (rdma) {
+    const bool rdma_channels = rdma && o.rdma_channel != "inline";
+    if (rdma_channels) {
+      // One RDMA transfer moves at most MaxReadWriteSize ([MS-SMBD] 3.1.1.1).
+      io_max = std::min(io_max, rdma->negotiated().max_read_write_size);
+    } else if (rdma) {
       // Inline over SMB Direct a READ response or WRITE request is one fragmented message
       // ([MS-SMBD] 3.1.5.3): leave room for the SMB2 and transform headers.
       auto n = rdma->negotiated();
@@ -698,7 +867,10 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
     if (o.workload == Workload::io && o.bs > io_max)
       throw client::Error(NtStatus::INVALID_PARAMETER,
                           "--bs is larger than the maximum read/write size " +
-                              std::to_string(io_max) + (rdma ? " (inline over SMB Direct)" : ""));
+                              std::to_string(io_max) +
+                              (rdma_channels ? " (SMB Direct MaxReadWriteSize)"
+                               : rdma        ? " (inline over SMB Direct)"
+                                             : ""));
     if (index == 0) {
       std::lock_guard lock(sh.mutex);
       sh.dialect = dialect_name(c->dialect());
@@ -717,10 +889,11 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
     c->close(tree, dir);
 
     std::vector<std::unique_ptr<Job>> jobs;
-    for (unsigned j = index; j < o.jobs; j += o.connections) {
+    for (unsigned j = index; j < o.jobs; j += sh.channels) {
       std::uint64_t limit = 0;
       if (o.ops != 0) limit = o.ops / o.jobs + (j < o.ops % o.jobs ? 1 : 0);
-      jobs.push_back(std::make_unique<Job>(sh, *c, io_max, tree, j, limit));
+      jobs.push_back(std::make_unique<Job>(sh, *c, rdma_channels ? rdma.get() : nullptr, io_max,
+                                           tree, j, limit));
       jobs.back()->setup();
     }
     arrived = true;
@@ -744,6 +917,15 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
       j->cleanup();
       out.merge(j->stats());
     }
+    if (!primary) {
+      // The session and its tree are the first channel's.
+      release();
+      return;
+    }
+    if (o.multichannel) {
+      std::unique_lock lock(sh.mutex);
+      sh.changed.wait(lock, [&] { return sh.others_done == sh.channels - 1; });
+    }
     if (index == 0 && !o.keep) {
       // Removed when empty; other connections may still be cleaning up.
       for (int attempt = 0; attempt < 50; ++attempt) {
@@ -762,9 +944,14 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
       std::lock_guard lock(sh.mutex);
       if (sh.failure.empty()) sh.failure = "connection " + std::to_string(index) + ": " + e.what();
     }
-    sh.progress.abort = true;
+    {
+      std::lock_guard lock(sh.mutex);
+      sh.progress.abort = true;
+      sh.changed.notify_all();
+    }
     if (!arrived) ready.arrive_and_drop();
     if (!finished) done.arrive_and_drop();
+    release();
   }
 }
 
@@ -781,7 +968,13 @@ RunResult run_benchmark(const BenchOptions& o, Progress& progress) {
       return result;
     }
   }
-  unsigned n = std::min(o.connections, std::max(1u, o.jobs));
+  // Multi-channel: every channel is connected, also where there are fewer jobs.
+  unsigned n = o.multichannel ? o.channels() : std::min(o.connections, std::max(1u, o.jobs));
+  sh.channels = n;
+  if (o.multichannel) {
+    std::random_device random;
+    for (auto& byte : sh.client_guid) byte = static_cast<std::uint8_t>(random());
+  }
   std::vector<Stats> stats(n);
   rusage before{};
   getrusage(RUSAGE_SELF, &before);
@@ -812,6 +1005,8 @@ RunResult run_benchmark(const BenchOptions& o, Progress& progress) {
   (void)before;
   for (auto& s : stats) result.stats.merge(s);
   result.seconds = std::chrono::duration<double>(finished_at - sh.ramp_end).count();
+  result.window_start = std::chrono::duration<double>(sh.ramp_end.time_since_epoch()).count();
+  result.window_end = std::chrono::duration<double>(finished_at.time_since_epoch()).count();
   result.cpu_user = seconds_of(end_usage.ru_utime) - seconds_of(start_usage.ru_utime);
   result.cpu_system = seconds_of(end_usage.ru_stime) - seconds_of(start_usage.ru_stime);
   result.dialect = sh.dialect;

@@ -34,6 +34,9 @@ struct Stats {
 struct RunResult {
   Stats stats;
   double seconds = 0;  // measured time (after ramp)
+  // The measured window on CLOCK_MONOTONIC (std::chrono::steady_clock), in seconds.
+  double window_start = 0;
+  double window_end = 0;
   double cpu_user = 0;
   double cpu_system = 0;
   std::string dialect;

@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git clang clang-format libclang-rt-14-dev
   # libraries
   libuv1-dev libboost-dev libssl-dev libpmem-dev librdmacm-dev libibverbs-dev
-  rdma-core doctest-dev libkrb5-dev
+  rdma-core doctest-dev libkrb5-dev nlohmann-json3-dev
   # peers and third-party clients for the tests and the benchmarks
   samba samba-vfs-modules smbclient samba-testsuite python3 python3-impacket
   golang-go golang-github-hirochachacha-go-smb2-dev

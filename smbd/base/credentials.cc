@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 
@@ -110,11 +111,28 @@ const IdentityPtr& process_identity() { return process_start().identity; }
 bool can_switch() { return process_start().can_switch; }
 
 bool thread_acts_as(const PosixIdentity& identity) {
-  KernelIds ids;
-  if (!read_kernel_ids(ids)) return false;
-  return ids.ruid == identity.uid && ids.euid == identity.uid &&
-         ids.suid == process_start().saved_uid && ids.rgid == identity.gid &&
-         ids.egid == identity.gid && ids.groups == identity.groups;
+  // Checked after every job: three system calls, the group list read at once into room
+  // for one more group than expected (a longer list does not fit: EINVAL, not a match).
+  uid_t ruid, euid, suid;
+  gid_t rgid, egid, sgid;
+  if (::syscall(kGetresuid, &ruid, &euid, &suid) != 0) return false;
+  if (ruid != identity.uid || euid != identity.uid || suid != process_start().saved_uid)
+    return false;
+  if (::syscall(kGetresgid, &rgid, &egid, &sgid) != 0) return false;
+  if (rgid != identity.gid || egid != identity.gid) return false;
+  std::array<gid_t, 64> small;
+  std::vector<gid_t> large;
+  const std::size_t room = identity.groups.size() + 1;
+  gid_t* groups = small.data();
+  if (room > small.size()) {
+    large.resize(room);
+    groups = large.data();
+  }
+  long got = ::syscall(kGetgroups, static_cast<long>(room), groups);
+  if (got < 0 || static_cast<std::size_t>(got) != identity.groups.size()) return false;
+  // The kernel keeps the list sorted (setgroups sorts it); sort anyway, as read_kernel_ids.
+  std::sort(groups, groups + got);
+  return std::equal(groups, groups + got, identity.groups.begin());
 }
 
 const IdentityPtr& current() { return t_known ? t_known : process_identity(); }

@@ -182,6 +182,8 @@ std::string_view nt_status_name(NtStatus s) {
       return "STATUS_IO_TIMEOUT";
     case NtStatus::INVALID_LOCK_SEQUENCE:
       return "STATUS_INVALID_LOCK_SEQUENCE";
+    case NtStatus::INVALID_LOCK_RANGE:
+      return "STATUS_INVALID_LOCK_RANGE";
     case NtStatus::HASH_NOT_PRESENT:
       return "STATUS_HASH_NOT_PRESENT";
   }

@@ -23,17 +23,18 @@
 #include <vector>
 
 #include "smbd/auth/ntlm_client.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/base/ntstatus.hh"
 #include "smbd/client/credits.hh"
 #include "smbd/crypto/algorithms.hh"
 #include "smbd/crypto/encryption.hh"
 #include "smbd/crypto/preauth.hh"
 #include "smbd/crypto/signing.hh"
-#include "smbd/base/bytes.hh"
 #include "smbd/proto/create.hh"
 #include "smbd/proto/file_id.hh"
 #include "smbd/proto/header.hh"
+#include "smbd/proto/lock.hh"
 #include "smbd/proto/negotiate.hh"
-#include "smbd/base/ntstatus.hh"
 #include "smbd/proto/query_directory.hh"
 #include "smbd/proto/query_info.hh"
 #include "smbd/proto/set_info.hh"
@@ -210,6 +211,9 @@ class Connection {
   NtStatus write(const Tree& tree, const FileId& file_id, std::uint64_t offset, ByteSpan data,
                  std::uint32_t* count = nullptr);
   NtStatus flush(const Tree& tree, const FileId& file_id);
+  // LOCK (MS-SMB2 2.2.26) of the elements, all or none; a waiting one completes when the
+  // server's final answer comes (after its interim STATUS_PENDING).
+  NtStatus lock(const Tree& tree, const FileId& file_id, const std::vector<LockElement>& locks);
   NtStatus echo();
   NtStatus query_directory(const Tree& tree, const QueryDirectoryRequest& request, Bytes& output);
   NtStatus query_info(const Tree& tree, const QueryInfoRequest& request, Bytes& output);
@@ -233,6 +237,8 @@ class Connection {
   void write_async(const Tree& tree, const FileId& file_id, std::uint64_t offset, ByteSpan data,
                    std::function<void(NtStatus, std::uint32_t count)> done);
   void flush_async(const Tree& tree, const FileId& file_id, StatusCallback done);
+  void lock_async(const Tree& tree, const FileId& file_id, const std::vector<LockElement>& locks,
+                  StatusCallback done);
   void echo_async(StatusCallback done);
   void query_directory_async(const Tree& tree, const QueryDirectoryRequest& request,
                              std::function<void(NtStatus, const Bytes& output)> done);

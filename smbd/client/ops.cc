@@ -7,6 +7,7 @@
 #include "smbd/proto/echo.hh"
 #include "smbd/proto/flush.hh"
 #include "smbd/proto/fscc.hh"
+#include "smbd/proto/lock.hh"
 #include "smbd/proto/output_buffer.hh"
 #include "smbd/proto/read.hh"
 #include "smbd/proto/write.hh"
@@ -106,6 +107,15 @@ void Connection::flush_async(const Tree& tree, const FileId& file_id, StatusCall
          [done = std::move(done)](const Response& r) { done(r.status()); });
 }
 
+void Connection::lock_async(const Tree& tree, const FileId& file_id,
+                            const std::vector<LockElement>& locks, StatusCallback done) {
+  LockRequest q;
+  q.file_id = file_id;
+  q.locks = locks;
+  submit(tree_call(tree, Command::LOCK, q),
+         [done = std::move(done)](const Response& r) { done(r.status()); });
+}
+
 void Connection::echo_async(StatusCallback done) {
   Call c;
   c.command = Command::ECHO;
@@ -199,6 +209,11 @@ NtStatus Connection::write(const Tree& tree, const FileId& file_id, std::uint64_
 
 NtStatus Connection::flush(const Tree& tree, const FileId& file_id) {
   return wait_for(*this, [&](auto finish) { flush_async(tree, file_id, finish); });
+}
+
+NtStatus Connection::lock(const Tree& tree, const FileId& file_id,
+                          const std::vector<LockElement>& locks) {
+  return wait_for(*this, [&](auto finish) { lock_async(tree, file_id, locks, finish); });
 }
 
 NtStatus Connection::echo() {

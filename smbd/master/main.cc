@@ -146,8 +146,18 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // The host's byte-range locks, beside it: as many locks, and as many waiting requests,
+  // as the table has opens.
+  loaded.config->lock_segment = hostwide::LockSegment::create(
+      global.open_file_table_size, global.open_file_table_size, segment_error);
+  if (!loaded.config->lock_segment) {
+    std::cerr << "smbd: cannot create the byte-range lock table: " << segment_error << "\n";
+    return 1;
+  }
+
   server::MasterSettings settings;
   settings.open_segment = loaded.config->open_segment;
+  settings.lock_segment = loaded.config->lock_segment;
   settings.listen = listen_addresses(global);
   settings.max_connections = global.max_connections;
   settings.rdma_proxy_socket = global.rdma_proxy_socket;
@@ -162,6 +172,7 @@ int main(int argc, char** argv) {
     }
     fresh.config->server_guid = current->server_guid;
     fresh.config->open_segment = current->open_segment;
+    fresh.config->lock_segment = current->lock_segment;
     std::string reload_error;
     if (!conf::configure_logging(fresh.config->conf.global, reload_error))
       log::error(nullptr, "%s", reload_error.c_str());

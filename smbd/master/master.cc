@@ -292,8 +292,9 @@ void Master::handle_control(pid_t pid) {
     auto message = receive_control(it->second.control.get(), fd);
     if (!message) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      // The worker closed its end; it is reaped on SIGCHLD. Stop polling it.
-      it->second.control.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+      // The worker closed its end; it is reaped on SIGCHLD. Stop polling it: poll()
+      // skips a negative descriptor (one that is always readable would spin the loop).
+      it->second.control.reset();
       it->second.connections = 0;
       return;
     }
@@ -431,7 +432,18 @@ void Master::reap() {
     std::erase_if(owners_, [pid](const auto& entry) { return entry.second == pid; });
     std::erase_if(sessions_, [pid](const auto& entry) { return entry.second.owner == pid; });
     // A worker that ended with opens (killed, or crashed) cannot take them out itself.
+    // Its byte-range locks and waiting requests go too; the workers waiting on those files
+    // are rung (below, with everyone, when opens went as well).
+    std::vector<pid_t> lock_waiters;
+    std::size_t locks_removed =
+        settings_.lock_segment ? settings_.lock_segment->remove_owner(pid, lock_waiters) : 0;
+    if (locks_removed != 0)
+      log::notice(nullptr, "master: %zu byte-range lock(s) of worker %d removed", locks_removed,
+                  static_cast<int>(pid));
     if (settings_.open_segment) {
+      for (pid_t waiter : lock_waiters)
+        if (waiter != pid)
+          hostwide::ring(hostwide::doorbell_name(settings_.open_segment->host_id(), waiter));
       std::size_t removed = settings_.open_segment->remove_owner(pid);
       if (removed != 0) {
         log::notice(nullptr, "master: %zu open(s) of worker %d removed from the open file table",

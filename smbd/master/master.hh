@@ -18,6 +18,7 @@
 
 #include "smbd/base/service_notify.hh"
 #include "smbd/base/unique_fd.hh"
+#include "smbd/hostwide/lock_segment.hh"
 #include "smbd/hostwide/open_segment.hh"
 #include "smbd/master/control.hh"
 
@@ -36,6 +37,8 @@ struct MasterSettings {
   std::string status_socket;  // where smbstatus asks (status.cc); empty: nowhere
   // The host's table of open files: the opens of a worker that has gone are taken out.
   std::shared_ptr<hostwide::OpenSegment> open_segment;
+  // The host's byte-range locks: the master takes a dead worker's out.
+  std::shared_ptr<hostwide::LockSegment> lock_segment;
 };
 
 class Master {

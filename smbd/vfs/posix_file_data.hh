@@ -2,6 +2,7 @@
 // ftruncate and fallocate on the descriptor the share opened.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -31,7 +32,14 @@ class PosixFileData final : public FileData {
   NtStatus set_allocation_size(std::uint64_t allocation_size) override;
 
  private:
+  // How a read that must not wait is done on this file, learnt at the first one:
+  // preadv2(RWF_NOWAIT); a plain pread where the file system keeps every page in memory
+  // (tmpfs and ramfs, which refuse RWF_NOWAIT); or not at all (the pool reads).
+  enum class NowaitRead : std::uint8_t { UNKNOWN, NOWAIT, IN_MEMORY, NEVER };
+  bool read_in_memory(std::uint64_t offset, MutableByteSpan buffer, std::size_t& done) const;
+
   std::shared_ptr<UniqueFd> fd_;
+  mutable std::atomic<NowaitRead> nowait_{NowaitRead::UNKNOWN};
 };
 
 // The growing half of FileAllocationInformation, for every backend: reserves blocks up

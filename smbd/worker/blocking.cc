@@ -1,5 +1,7 @@
 #include "smbd/worker/blocking.hh"
 
+#include <unistd.h>
+
 #include <memory>
 
 #include "smbd/conf/log.hh"
@@ -13,6 +15,10 @@ namespace {
 // How the request the loop thread serves is answered when one of its jobs cannot run as
 // its user; empty while the loop serves no request. The loop thread's only.
 thread_local std::function<void(NtStatus)> t_fail;
+
+// The identity the loop thread serves (the innermost Serving's, or the one a resumed
+// request took on); null when it serves nobody. The kernel's may differ outside scopes.
+thread_local IdentityPtr t_serving;
 
 std::function<void(NtStatus)> answer_with_status(const Request& request) {
   return [complete = request.complete](NtStatus status) {
@@ -79,16 +85,28 @@ Serving::Serving(const IdentityPtr& identity, const Request& request) : Serving(
   t_fail = answer_with_status(request);
 }
 
-Serving::Serving(const IdentityPtr& identity) : identity_(identity), previous_fail_(t_fail) {
+Serving::Serving(const IdentityPtr& identity)
+    : previous_(t_serving), previous_fail_(t_fail) {
   t_fail = nullptr;
-  if (!identity_.ok())
-    log::error(nullptr, "the loop cannot act as %s", identity->describe().c_str());
+  t_serving = identity;
+  ok_ = credentials::become(identity);
+  if (!ok_) log::error(nullptr, "the loop cannot act as %s", identity->describe().c_str());
 }
 
-Serving::~Serving() { t_fail = std::move(previous_fail_); }
+Serving::~Serving() {
+  t_fail = std::move(previous_fail_);
+  t_serving = previous_;
+  // Inside another scope: the rest of it runs as that scope's identity again.
+  if (previous_ && !credentials::become(previous_)) {
+    static constexpr char kMessage[] = "fatal: the loop cannot take its previous identity back\n";
+    (void)!::write(2, kMessage, sizeof kMessage - 1);
+    std::abort();
+  }
+}
 
 bool Serving::resume(const IdentityPtr& identity, const Request& request) {
   t_fail = answer_with_status(request);
+  t_serving = identity;
   if (credentials::become(identity)) return true;
   log::error(nullptr, "the loop cannot act as %s", identity->describe().c_str());
   return false;
@@ -96,14 +114,15 @@ bool Serving::resume(const IdentityPtr& identity, const Request& request) {
 
 void serve_nobody() {
   t_fail = nullptr;
-  if (!credentials::become_verified(credentials::process_identity()))
-    log::error(nullptr,
-               "the loop thread was not acting as the process between requests; "
-               "switched back");
+  t_serving = nullptr;
+}
+
+const IdentityPtr& serving_identity() {
+  return t_serving ? t_serving : credentials::process_identity();
 }
 
 void run_blocking(uv_loop_t* loop, std::function<void()> work, std::function<void()> then) {
-  run_blocking(loop, credentials::current(), std::move(work), std::move(then), t_fail);
+  run_blocking(loop, serving_identity(), std::move(work), std::move(then), t_fail);
 }
 
 void run_blocking(uv_loop_t* loop, IdentityPtr identity, std::function<void()> work,

@@ -36,8 +36,15 @@ IdentityPtr identity_for(const Session* session, const TreeConnect* tree);
 IdentityPtr identity_for_open(const Session* session, std::uint32_t tree_id);
 
 // What the loop thread is serving: the identity it acts as, and how the request is
-// answered when a job started for it cannot run as that identity. At the end of the
-// scope the loop takes back the identity it had, the process's outside any request.
+// answered when a job started for it cannot run as that identity.
+//
+// The kernel identity of the loop thread changes only when a scope needs another one
+// (as Samba's smbd keeps the last user until another is needed): one client's requests
+// for one user switch nothing. At the end of a scope nested in another, the loop takes
+// the outer scope's identity back; at the end of an outermost scope it keeps the one it
+// has, and what runs outside any scope names its identity itself (a Serving, an
+// IdentityScope, or run_blocking with an identity). run_blocking without one, outside
+// any scope, runs its job as the process.
 class Serving {
  public:
   Serving(const IdentityPtr& identity, const Request& request);
@@ -48,23 +55,27 @@ class Serving {
   Serving& operator=(const Serving&) = delete;
   // False when the thread could not take the identity on (logged); the request must be
   // answered with ACCESS_DENIED, as Samba does when it cannot become the user.
-  bool ok() const { return identity_.ok(); }
+  bool ok() const { return ok_; }
 
-  // After a wait: the continuation of `request` acts as `identity` until the loop goes
-  // back to the process identity before it next waits.
+  // After a wait: the continuation of `request` acts as `identity` until the loop next
+  // waits for events.
   static bool resume(const IdentityPtr& identity, const Request& request);
 
  private:
-  credentials::IdentityScope identity_;
+  IdentityPtr previous_;  // the enclosing scope's identity; null outside any scope
   std::function<void(NtStatus)> previous_fail_;
+  bool ok_ = false;
 };
 
-// Before the loop waits for events: back to the process identity, checked with the
-// kernel (a mismatch is logged and corrected).
+// Before the loop waits for events: it serves nobody from here on. The kernel identity
+// is left as it is (the next scope switches only if it needs another).
 void serve_nobody();
 
-// Runs `work` on the pool as the loop thread's current identity, then `then` on the
-// loop thread as that identity again.
+// The identity the loop thread serves now: the innermost scope's, else the process's.
+const IdentityPtr& serving_identity();
+
+// Runs `work` on the pool as serving_identity(), then `then` on the loop thread as that
+// identity again.
 void run_blocking(uv_loop_t* loop, std::function<void()> work, std::function<void()> then);
 
 // The same for a given identity; `failed` answers when the job could not run as it.

@@ -9,6 +9,7 @@
 #include "smbd/proto/error.hh"
 #include "smbd/proto/negotiate.hh"
 #include "smbd/proto/session_setup.hh"
+#include "smbd/worker/async.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/logon_delay.hh"
@@ -74,6 +75,18 @@ AnswerProtection protection_of(const Session* session, std::uint64_t connection_
 
 }  // namespace
 
+// The answer of one element, and what protects it.
+struct Connection::Answer {
+  Header request;
+  const CommandSpec* spec = nullptr;  // null for a command code outside the table
+  Response response;
+  std::shared_ptr<crypto::Signer> signer;        // signs the answer when set
+  std::shared_ptr<crypto::Encryptor> encryptor;  // encrypts the message when set
+  std::uint64_t key_session = 0;                 // the session of that key
+  std::uint64_t async_id = 0;                    // answers an async request (async.hh)
+  bool interim = false;                          // the interim answer of one
+};
+
 // The message being served and the responses gathered for its elements.
 struct Connection::Message {
   std::shared_ptr<Bytes> bytes;
@@ -88,15 +101,7 @@ struct Connection::Message {
   // admitted: the answer of a request that outlives its session (LOGOFF, a lost channel)
   // is still signed or encrypted as its request was.
   std::vector<AnswerProtection> protection;
-  struct Done {
-    Header request;
-    const CommandSpec* spec = nullptr;  // null for a command code outside the table
-    Response response;
-    std::shared_ptr<crypto::Signer> signer;        // signs the answer when set
-    std::shared_ptr<crypto::Encryptor> encryptor;  // encrypts the message when set
-    std::uint64_t key_session = 0;                 // the session of that key
-  };
-  std::vector<Done> done;
+  std::vector<Answer> done;
   // Related operations inherit these from the previous element (MS-SMB2 3.3.5.2.7.2).
   std::uint64_t last_session_id = 0;
   std::uint32_t last_tree_id = 0;
@@ -105,6 +110,11 @@ struct Connection::Message {
   // process_next() is running the elements; answered, or given up with its connection.
   bool running = false;
   bool finished = false;
+  // Answers before this one have gone out (with the interim answer of an element that
+  // went async, async.hh); that element answers with `async_id`.
+  std::size_t sent = 0;
+  std::size_t async_index = SIZE_MAX;
+  std::uint64_t async_id = 0;
 };
 
 namespace {
@@ -556,6 +566,8 @@ void Connection::gate(const std::shared_ptr<Message>& message) {
   request->pdu = pdu;
   request->message = message->bytes;
   request->encrypted = message->encrypted;
+  request->served = message;
+  request->index = index;
   if (decode(pdu, request->header) != NtStatus::SUCCESS) {
     close("malformed SMB2 header");
     return;
@@ -564,7 +576,8 @@ void Connection::gate(const std::shared_ptr<Message>& message) {
   std::uint64_t connection_id = id_;
   Worker& worker = worker_;
   auto completion = std::make_shared<Completion>();
-  request->complete = [&worker, connection_id, message, completion](Response response) {
+  std::uint64_t message_id = request->header.message_id;
+  request->complete = [&worker, connection_id, message, completion, message_id](Response response) {
     // A request completes once; a second answer would desynchronise the compound.
     if (completion->done) {
       log::error(nullptr, "internal error: a request was answered twice");
@@ -577,6 +590,7 @@ void Connection::gate(const std::shared_ptr<Message>& message) {
     }
     Connection* c = worker.connection(connection_id);
     if (c == nullptr) return;
+    c->pending_.erase(message_id);
     c->finish_element(message, std::move(response));
   };
 
@@ -637,12 +651,28 @@ void Connection::finish_element(const std::shared_ptr<Message>& message, Respons
     message->create_error = nt_error(response.status) ? response.status : NtStatus::SUCCESS;
   }
 
+  Answer done{request, spec, std::move(response), nullptr, nullptr, 0};
+  protect(*message, index, done);
+  if (index == message->async_index) done.async_id = message->async_id;
+  bool disconnect = done.response.disconnect;
+  message->done.push_back(std::move(done));
+  if (disconnect) {
+    send_responses(message);
+    close("protocol violation");
+    return;
+  }
+  process_next(message);
+}
+
+void Connection::protect(Message& m, std::size_t index, Answer& done) {
+  Message* message = &m;
+  const Header& request = done.request;
+  const CommandSpec* spec = done.spec;
   // Sign when the request was signed, or the session requires it (MS-SMB2 3.3.4.1.1);
   // encrypt when the request came encrypted, or the session or share demands it. The
   // session as it is now decides (a SESSION_SETUP may just have made it valid or bound
   // this channel); one that went away while the request ran leaves the decision taken
   // when the request was admitted.
-  Message::Done done{request, spec, std::move(response), nullptr, nullptr, 0};
   const AnswerProtection& admitted = message->protection[index];
   // A SESSION_SETUP that completes in one round trip (Kerberos) answers for the session it
   // created, which its request could not name yet.
@@ -671,14 +701,6 @@ void Connection::finish_element(const std::shared_ptr<Message>& message, Respons
     done.encryptor = admitted.encryptor;
     done.key_session = session_id;
   }
-  bool disconnect = done.response.disconnect;
-  message->done.push_back(std::move(done));
-  if (disconnect) {
-    send_responses(message);
-    close("protocol violation");
-    return;
-  }
-  process_next(message);
 }
 
 void Connection::send_notification(Bytes message, std::uint64_t session_id) {
@@ -699,6 +721,10 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
   message->finished = true;
   if (in_flight_ > 0) --in_flight_;
   if (closed_) return;
+  transmit(message);
+}
+
+void Connection::transmit(const std::shared_ptr<Message>& message) {
   Bytes head;
   ByteWriter w(head);
   ByteSpan payload;
@@ -711,7 +737,7 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
   std::size_t previous_start = 0;
   bool any = false;
 
-  for (std::size_t i = 0; i < message->done.size(); ++i) {
+  for (std::size_t i = message->sent; i < message->done.size(); ++i) {
     auto& d = message->done[i];
     if (d.spec != nullptr && !d.spec->answered) continue;
     if (any) {
@@ -730,14 +756,20 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
     // the flag and then take such error statuses unverified.
     bool keep_signed_flag = (d.request.flags & kFlagSigned) != 0 && nt_error(d.response.status);
     h.flags = kFlagServerToRedir | (d.request.flags & kFlagRelatedOperations) |
-              (d.signer != nullptr || keep_signed_flag ? kFlagSigned : 0);
+              (d.signer != nullptr || keep_signed_flag ? kFlagSigned : 0) |
+              (d.async_id != 0 ? kFlagAsyncCommand : 0);
+    h.async_id = d.async_id;
     h.message_id = d.request.message_id;
     h.process_id = d.request.process_id;
     h.tree_id = d.request.tree_id;
     h.session_id = d.request.session_id;
     h.credit_charge = d.request.credit_charge;
+    // MS-SMB2 3.3.4.2: the interim answer of an async request grants its credits; the
+    // final answer grants none.
+    bool final_async = d.async_id != 0 && !d.interim;
     h.credit_request_response =
-        credits_.grant(std::max<std::uint16_t>(d.request.credit_request_response, 1));
+        final_async ? 0
+                    : credits_.grant(std::max<std::uint16_t>(d.request.credit_request_response, 1));
     if (d.response.session_id_override != 0) h.session_id = d.response.session_id_override;
     if (d.response.tree_id_override != 0) h.tree_id = d.response.tree_id_override;
     encode(h, w);
@@ -785,7 +817,8 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
   // when the message was encrypted), under the SessionId of that key's session.
   crypto::Encryptor* encryptor = nullptr;
   std::uint64_t encrypt_session = 0;
-  for (const auto& d : message->done) {
+  for (std::size_t i = message->sent; i < message->done.size(); ++i) {
+    const auto& d = message->done[i];
     if (d.encryptor == nullptr) continue;
     encryptor = d.encryptor.get();
     encrypt_session = d.key_session;
@@ -806,9 +839,81 @@ void Connection::send_responses(const std::shared_ptr<Message>& message) {
     frame.keep = std::move(keep);
   }
   transport_->send(std::move(frame));
-  for (auto& d : message->done) {
+  for (std::size_t i = message->sent; i < message->done.size(); ++i) {
+    auto& d = message->done[i];
     if (d.response.after_send) d.response.after_send();
     if (d.response.disconnect) close("protocol violation");
+  }
+}
+
+}  // namespace smb::server
+
+namespace smb::server {
+
+// MS-SMB2 3.3.4.2 (async.hh).
+std::optional<std::uint64_t> Connection::go_async(const RequestPtr& request, AsyncEndFn on_end) {
+  if (closed_ || request->served == nullptr || pending_.size() >= kMaxPendingPerConnection)
+    return std::nullopt;
+  const std::shared_ptr<Message>& message = request->served;
+  const Header& h = request->header;
+  Pending pending;
+  pending.key.message_id = h.message_id;
+  pending.key.session_id = h.session_id;
+  pending.key.tree_id = h.tree_id;
+  pending.key.has_open = request->open != nullptr;
+  pending.key.file_id = request->file_id;
+  pending.on_end = std::move(on_end);
+  bool last = request->index + 1 == message->elements.size();
+  // Only the element being served can go async, once: its answer is the next to come.
+  if (last && message->async_index == SIZE_MAX && message->done.size() == request->index) {
+    std::uint64_t async_id = next_async_id_++;
+    message->async_index = request->index;
+    message->async_id = async_id;
+    pending.key.async_id = async_id;
+    // The interim answer, protected as the final one will be, goes out now with the
+    // answers of the elements before it.
+    Answer interim;
+    interim.request = h;
+    interim.spec = find_command(static_cast<std::uint16_t>(h.command));
+    interim.response.status = NtStatus::PENDING;
+    interim.async_id = async_id;
+    interim.interim = true;
+    protect(*message, request->index, interim);
+    message->done.push_back(std::move(interim));
+    transmit(message);
+    message->done.pop_back();
+    message->sent = request->index;
+  }
+  std::uint64_t id = pending.key.async_id;
+  pending_[h.message_id] = std::move(pending);
+  return id;
+}
+
+void Connection::end_pending(const std::function<bool(const PendingKey&)>& which, AsyncEnd reason) {
+  std::vector<AsyncEndFn> ended;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (which(it->second.key)) {
+      ended.push_back(std::move(it->second.on_end));
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // Out of the list before they run: each completes its request, which looks it up.
+  for (AsyncEndFn& fn : ended)
+    if (fn) fn(reason);
+}
+
+// MS-SMB2 3.3.5.16: by AsyncId when the CANCEL is async, else by MessageId. A CANCEL
+// naming nothing that waits is dropped (a request it names may have completed already).
+void Connection::cancel(const Header& request) {
+  if (request.is_async()) {
+    end_pending(
+        [&](const PendingKey& k) { return k.async_id != 0 && k.async_id == request.async_id; },
+        AsyncEnd::cancelled);
+  } else {
+    end_pending([&](const PendingKey& k) { return k.message_id == request.message_id; },
+                AsyncEnd::cancelled);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -27,6 +28,7 @@ namespace smb::server {
 class Worker;
 struct Request;
 class ReadMemory;
+using RequestPtr = std::shared_ptr<Request>;
 
 // What a handler answers: a status, the response body (after the 64-byte header) and
 // an optional payload sent from its own buffer (read data).
@@ -56,6 +58,20 @@ struct Response {
   // Sees the element as it is sent (header + body, signed where it is signed): the
   // preauth integrity hash of NEGOTIATE and SESSION_SETUP (MS-SMB2 3.3.5.4, 3.3.5.5).
   std::function<void(ByteSpan element)> after_encode;
+};
+
+// Why a pending request stops waiting before it could complete (async.hh).
+enum class AsyncEnd { cancelled, open_closed, tree_gone, session_gone, connection_lost };
+using AsyncEndFn = std::function<void(AsyncEnd reason)>;
+
+// What a pending request is known by, to end the waits of a session, tree or open.
+struct PendingKey {
+  std::uint64_t message_id = 0;
+  std::uint64_t async_id = 0;  // 0: waits without an interim response
+  std::uint64_t session_id = 0;
+  std::uint32_t tree_id = 0;
+  FileId file_id{};
+  bool has_open = false;
 };
 
 struct NegotiatedState {
@@ -115,6 +131,12 @@ class Connection {
   // MS-SMB2 3.3.5.16: cancels the request a CANCEL names (smb2_cancel.cc).
   void cancel(const Header& request);
 
+  // Makes a request wait (async.hh: go_async); nothing when the connection is closed.
+  std::optional<std::uint64_t> go_async(const RequestPtr& request, AsyncEndFn on_end);
+  // Ends the waits of the pending requests `which` picks, for `reason`.
+  void end_pending(const std::function<bool(const PendingKey&)>& which, AsyncEnd reason);
+  std::size_t pending_count() const { return pending_.size(); }
+
   // Counts a failed logon on this connection and returns how long its answer waits
   // (logon_delay.hh): by the larger of this connection's failures and its address's,
   // and never before the answers to earlier failures of this connection.
@@ -123,6 +145,7 @@ class Connection {
  private:
   friend struct Request;
   struct Message;
+  struct Answer;
   struct Gate;  // one element through the common checks (connection.cc)
 
   void on_message(Bytes message);
@@ -131,7 +154,11 @@ class Connection {
   void process_next(const std::shared_ptr<Message>& message);
   void gate(const std::shared_ptr<Message>& message);
   void finish_element(const std::shared_ptr<Message>& message, Response response);
+  // Decides how `answer` (of element `index`) is signed and encrypted.
+  void protect(Message& message, std::size_t index, Answer& answer);
   void send_responses(const std::shared_ptr<Message>& message);
+  // Encodes, protects and sends the answers of `message` not sent yet.
+  void transmit(const std::shared_ptr<Message>& message);
   void close(const char* reason);
   void arm_idle_timer();
   void start_setup_deadline();
@@ -149,6 +176,12 @@ class Connection {
   std::chrono::steady_clock::time_point last_failure_answer_{};
   std::size_t in_flight_ = 0;
   std::shared_ptr<ReadMemory> read_memory_;
+  struct Pending {
+    PendingKey key;
+    AsyncEndFn on_end;
+  };
+  std::map<std::uint64_t, Pending> pending_;  // waiting requests, by MessageId
+  std::uint64_t next_async_id_ = 1;
 };
 
 }  // namespace smb::server

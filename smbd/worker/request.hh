@@ -20,6 +20,9 @@ struct Request {
   ByteSpan pdu;         // header + body of this element
   std::shared_ptr<const Bytes> message;  // keeps `pdu` alive
   bool encrypted = false;
+  // The message the request is an element of, and its place there (async.hh).
+  std::shared_ptr<Connection::Message> served;
+  std::size_t index = 0;
 
   // Resolved before the handler runs, per the dispatch table. Pointers are valid only
   // until the handler first waits; after that, look up again by id.

@@ -32,6 +32,13 @@ void ClientState::use_host_table(std::shared_ptr<hostwide::OpenSegment> segment,
   segment_ = std::move(segment);
 }
 
+void ClientState::use_lock_table(std::shared_ptr<hostwide::LockSegment> segment, pid_t owner,
+                                 std::function<void(pid_t)> ring) {
+  locks_ = std::make_unique<fsa::ByteRangeLocks>(std::move(segment), owner, std::move(ring));
+}
+
+fsa::LockOwner lock_owner_of(const Open& open) { return {open.key, open.id.volatile_}; }
+
 void ClientState::set_client_guid(const std::array<std::uint8_t, 16>& guid) {
   if (shared_files_) shared_files_->set_client(guid);
 }
@@ -121,6 +128,9 @@ void ClientState::end_create(std::uint64_t session_id) {
 }
 
 void ClientState::forget_open(const Open& open) {
+  // MS-FSA 2.1.5.5: the requests waiting on the open end, and its locks go.
+  if (on_open_closing) on_open_closing(open);
+  if (locks_ && !open.pipe && !open.is_directory) locks_->unlock_all(lock_owner_of(open));
   auto it = session_opens_.find(open.session_id);
   if (it == session_opens_.end()) return;
   if (it->second.opens > 0) --it->second.opens;

@@ -23,10 +23,12 @@
 #include "smbd/crypto/encryption.hh"
 #include "smbd/crypto/preauth.hh"
 #include "smbd/crypto/signing.hh"
+#include "smbd/fsa/byte_range_locks.hh"
 #include "smbd/fsa/file_open.hh"
 #include "smbd/fsa/open_table.hh"
 #include "smbd/fsa/oplocks.hh"
 #include "smbd/fsa/shared_open_table.hh"
+#include "smbd/hostwide/lock_segment.hh"
 #include "smbd/hostwide/open_segment.hh"
 #include "smbd/proto/file_id.hh"
 #include "smbd/rpc/pipe.hh"
@@ -48,6 +50,8 @@ struct ServerConfig {
   // The host's table of open files, mapped by the master before it forks; without it
   // (a worker run alone, in tests) share modes hold between this worker's opens only.
   std::shared_ptr<hostwide::OpenSegment> open_segment;
+  // The host's table of byte-range locks, made beside it (hostwide/lock_segment.hh).
+  std::shared_ptr<hostwide::LockSegment> lock_segment;
   std::size_t max_message_size() const;
 };
 
@@ -148,6 +152,14 @@ struct Open : fsa::FileOpen {
   std::uint32_t outstanding_requests = 0;
   std::uint32_t outstanding_pre_requests = 0;
   std::shared_ptr<DirectorySearch> search;  // QUERY_DIRECTORY state (smb2_query_directory.cc)
+  // MS-SMB2 3.3.1.10 Open.LockSequenceArray: per bucket (LockSequenceIndex 1..64) the
+  // LockSequenceNumber of the last LOCK that succeeded; 0xFF (no number) until then.
+  std::array<std::uint8_t, 64> lock_sequences = filled_lock_sequences();
+  static std::array<std::uint8_t, 64> filled_lock_sequences() {
+    std::array<std::uint8_t, 64> a;
+    a.fill(0xFF);
+    return a;
+  }
 };
 
 // MS-SMB2 3.3.5.2.10: counts a request of `sequence` against the open. A WRITE,
@@ -158,6 +170,9 @@ SequenceCheck admit_channel_sequence(Open& open, std::uint16_t sequence, bool re
                                      bool modifies);
 // MS-SMB2 3.3.4.1: the request counted by admit_channel_sequence() has completed.
 void release_channel_sequence(Open& open, std::uint16_t sequence);
+
+// Who holds the open's byte-range locks (fsa/byte_range_locks.hh).
+fsa::LockOwner lock_owner_of(const Open& open);
 
 // Deletes the file of an open whose close said it goes (fsa::close_open), and logs a
 // failure. Blocking: call off the loop, or at teardown.
@@ -202,6 +217,14 @@ class ClientState {
   fsa::Oplocks& oplocks() { return oplocks_; }
   // The host table, when opens are recorded there (its oplocks and leases); else null.
   fsa::SharedOpenTable* host_files() { return shared_files_; }
+  // Byte-range locks (fsa/byte_range_locks.hh) in `segment`, as worker `owner`; `ring`
+  // wakes a worker waiting on a file whose lock went. Called before the first open.
+  void use_lock_table(std::shared_ptr<hostwide::LockSegment> segment, pid_t owner,
+                      std::function<void(pid_t)> ring);
+  // Null only when no table could be made.
+  fsa::ByteRangeLocks* locks() { return locks_.get(); }
+  // Runs for every open that leaves the table, before its locks go.
+  std::function<void(const Open&)> on_open_closing;
 
   void channel_closed(std::uint64_t connection_id);
   // Called with the id of every session that goes away.
@@ -220,6 +243,7 @@ class ClientState {
   std::unique_ptr<fsa::OpenTable> files_ = std::make_unique<fsa::LocalOpenTable>();
   fsa::SharedOpenTable* shared_files_ = nullptr;  // files_ when it is the host's
   fsa::Oplocks oplocks_;
+  std::unique_ptr<fsa::ByteRangeLocks> locks_;
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::map<std::uint64_t, std::unique_ptr<Open>> opens_;  // by volatile id
   struct SessionOpens {

@@ -14,7 +14,11 @@ namespace smb::server {
 void handle_logoff(const RequestPtr& req) {
   ClientState& client = req->client();
   std::uint64_t id = req->session->id;
+  // Its opens close, which ends the requests waiting on them; any other request of the
+  // session still waiting ends too (async.hh).
   client.close_opens_of(id, 0);
+  req->worker.end_waits([id](const PendingKey& k) { return k.session_id == id; },
+                        AsyncEnd::session_gone);
   LogoffResponse response;
   Response out;
   out.body = encode_body(response);

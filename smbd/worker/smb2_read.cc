@@ -141,6 +141,10 @@ void handle_read(const RequestPtr& req) {
     status = fsa::check_read({.granted_access = open.granted_access,
                               .is_directory = open.is_directory,
                               .io = open.io.get()});
+    // MS-FSA 2.1.5.3: not from another open's exclusive lock.
+    fsa::ByteRangeLocks* locks = req->client().locks();
+    if (status == NtStatus::SUCCESS && locks != nullptr)
+      status = locks->check_io(lock_owner_of(open), request.offset, request.length, false);
     if (status != NtStatus::SUCCESS) {
       req->reply(status);
       return;

@@ -16,6 +16,11 @@ void handle_tree_disconnect(const RequestPtr& req) {
   std::uint64_t session_id = req->session->id;
   std::uint32_t tree_id = req->tree->id;
   client.close_opens_of(session_id, tree_id);
+  req->worker.end_waits(
+      [session_id, tree_id](const PendingKey& k) {
+        return k.session_id == session_id && k.tree_id == tree_id;
+      },
+      AsyncEnd::tree_gone);
   TreeDisconnectResponse response;
   Response out;
   out.body = encode_body(response);

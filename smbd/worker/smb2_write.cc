@@ -103,6 +103,11 @@ void handle_write(const RequestPtr& req) {
                                .read_only_share = req->tree->read_only,
                                .io = open.io.get()},
                               request.offset, length, where);
+    // MS-FSA 2.1.5.4: not into another open's lock, nor into a shared lock. A WRITE at the
+    // end of the file (append-only opens) is not checked: its offset is known only then.
+    fsa::ByteRangeLocks* locks = req->client().locks();
+    if (status == NtStatus::SUCCESS && locks != nullptr && !where.at_end)
+      status = locks->check_io(lock_owner_of(open), where.offset, length, true);
     if (status != NtStatus::SUCCESS) {
       req->reply(status);
       return;

@@ -31,6 +31,27 @@ Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
   uv_loop_init(&loop_);
   loop_.data = this;
   if (config_->open_segment) client_.use_host_table(config_->open_segment, ::getpid());
+  // Byte-range locks: the host's table, or (a worker run alone, in tests) one of its own.
+  std::shared_ptr<hostwide::LockSegment> locks = config_->lock_segment;
+  if (!locks) {
+    std::string error;
+    locks = hostwide::LockSegment::create(4096, 1024, error);
+    if (!locks) log::error(nullptr, "worker: %s", error.c_str());
+  }
+  if (locks)
+    client_.use_lock_table(std::move(locks), ::getpid(), [this](pid_t worker) {
+      if (worker == ::getpid() || !ring(worker)) ring_self();
+    });
+  // An open that closes ends the requests waiting on it (async.hh).
+  client_.on_open_closing = [this](const Open& open) {
+    FileId id = open.id;
+    end_waits(
+        [id](const PendingKey& k) {
+          return k.has_open && k.file_id.persistent == id.persistent &&
+                 k.file_id.volatile_ == id.volatile_;
+        },
+        AsyncEnd::open_closed);
+  };
   client_.on_session_removed = [this](std::uint64_t id) {
     ControlMessage gone;
     gone.type = ControlType::SESSION_GONE;
@@ -123,16 +144,7 @@ void Worker::start() {
       uv_poll_start(&doorbell_poll_, UV_READABLE, [](uv_poll_t* p, int, int) {
         auto* self = static_cast<Worker*>(p->data);
         self->doorbell_->drain();
-        Serving as_process(credentials::process_identity());
-        // A listener may add or forget listeners: walk a copy of the ids.
-        std::vector<std::uint64_t> ids;
-        for (const auto& [id, listener] : self->doorbell_listeners_) ids.push_back(id);
-        for (std::uint64_t id : ids) {
-          auto it = self->doorbell_listeners_.find(id);
-          if (it == self->doorbell_listeners_.end()) continue;
-          auto listener = it->second;  // it may forget itself while it runs
-          listener();
-        }
+        self->run_doorbell_listeners();
       });
       // Breaks other openers marked on our opens in the host table.
       on_doorbell([this] { deliver_breaks(*this); });
@@ -372,6 +384,10 @@ const Connection* Worker::connection(std::uint64_t id) const {
 void Worker::connection_closed(std::uint64_t id) {
   auto it = connections_.find(id);
   if (it == connections_.end()) return;
+  // Its waiting requests stop waiting; their answers go nowhere.
+  it->second->end_pending([](const PendingKey&) { return true; }, AsyncEnd::connection_lost);
+  it = connections_.find(id);
+  if (it == connections_.end()) return;
   closing_.push_back(std::move(it->second));
   connections_.erase(it);
   client_.channel_closed(id);
@@ -398,6 +414,37 @@ void Worker::idle_exit() {
     }
   }
   stop();
+}
+
+void Worker::run_doorbell_listeners() {
+  Serving as_process(credentials::process_identity());
+  // A listener may add or forget listeners: walk a copy of the ids.
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, listener] : doorbell_listeners_) ids.push_back(id);
+  for (std::uint64_t id : ids) {
+    auto it = doorbell_listeners_.find(id);
+    if (it == doorbell_listeners_.end()) continue;
+    auto listener = it->second;  // it may forget itself while it runs
+    listener();
+  }
+}
+
+void Worker::ring_self() {
+  // Rings of this worker by itself (a lock it released) need no socket; several before
+  // the loop turns are one.
+  if (self_ring_pending_) return;
+  self_ring_pending_ = true;
+  after(std::chrono::milliseconds(0), [this]() {
+    self_ring_pending_ = false;
+    run_doorbell_listeners();
+  });
+}
+
+void Worker::end_waits(const std::function<bool(const PendingKey&)>& which, AsyncEnd reason) {
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, connection] : connections_) ids.push_back(id);
+  for (std::uint64_t id : ids)
+    if (Connection* c = connection(id)) c->end_pending(which, reason);
 }
 
 std::uint64_t Worker::on_doorbell(std::function<void()> listener) {

@@ -13,6 +13,7 @@
 #include "smbd/base/unique_fd.hh"
 #include "smbd/hostwide/doorbell.hh"
 #include "smbd/master/control.hh"
+#include "smbd/worker/connection.hh"
 #include "smbd/worker/server_state.hh"
 
 namespace smb::server {
@@ -68,6 +69,11 @@ class Worker {
   // Rings the doorbell of worker `worker` of this server (false: no such worker now, or
   // no host-wide table). Never blocks.
   bool ring(pid_t worker) const;
+  // Runs the doorbell listeners on the loop soon, as a ring from another worker would.
+  void ring_self();
+
+  // Ends the waits of the pending requests `which` picks, on every connection (async.hh).
+  void end_waits(const std::function<bool(const PendingKey&)>& which, AsyncEnd reason);
 
   Connection* connection(std::uint64_t id);
   const Connection* connection(std::uint64_t id) const;
@@ -78,6 +84,7 @@ class Worker {
   void adopt_connection(UniqueFd socket, Bytes initial, bool rdma = false);
   Connection* adopt(std::uint64_t id, std::unique_ptr<Transport> transport, Bytes initial);
   void report_connection_count();
+  void run_doorbell_listeners();
   void stop();
   void idle_exit();
 
@@ -93,6 +100,7 @@ class Worker {
   uv_poll_t doorbell_poll_{};
   std::map<std::uint64_t, std::function<void()>> doorbell_listeners_;
   std::uint64_t next_doorbell_listener_ = 1;
+  bool self_ring_pending_ = false;
   ClientState client_;
   std::optional<ClientGuid> owned_guid_;
   std::vector<std::function<void(bool)>> pending_claims_;

@@ -10,6 +10,7 @@ SMB2 traffic comes from capture_corpus.py). Deterministic; run again after chang
                      directory-writer scripts
   corpus/smbdirect/  [MS-SMBD] negotiate request/response, data transfer, descriptors
   corpus/shmring/    a segment header and peer scripts
+  corpus/locks/      byte-range lock tables (clean and damaged) and scripts over them
   corpus/config/     smb.conf files (the integration harness's, the demo's, Samba
                      syntax corners) and smbpasswd files
   corpus/security/   security descriptors: what smbcacls sends and Samba's smbd and
@@ -167,6 +168,36 @@ def shmring_seeds():
               + bytes([3, 4]) + bytes([1]) + struct.pack("<Q", 3) + bytes([5, 3, 6, 4, 3]))
     write("shmring", "script", struct.pack("<Q", 1 << 16) + script)
     write("shmring", "corrupt-head", bytes([0]) + struct.pack("<Q", 1 << 40) + bytes([3]))
+
+
+# ---------------------------------------------------------------- locks
+
+def locks_seeds():
+    # Lock slots (56 bytes: in_use, exclusive, owner, reserved, device, inode, open, offset,
+    # length) and waiter slots (32 bytes: in_use, owner, device, inode, token).
+    def lock_slot(in_use, exclusive, owner, offset, length, open_=1, device=1, inode=1):
+        return struct.pack("<IIiIQQQQQ", in_use, exclusive, owner, 0, device, inode, open_,
+                           offset, length)
+
+    def waiter_slot(in_use, owner, token, device=1, inode=1):
+        return struct.pack("<IiQQQ", in_use, owner, device, inode, token)
+
+    empty_locks = bytes(56 * 16)
+    empty_waiters = bytes(32 * 4)
+    # A clean table, then: lock, a conflicting wait, unlock, I/O checks, close, gone.
+    script = (bytes([0, 0, 1, 0, 10, 1]) + bytes([0, 1, 2, 5, 10, 3])
+              + bytes([2, 1, 2, 5, 4, 1]) + bytes([1, 0, 1, 0, 10]) + bytes([0, 1, 2, 5, 10, 3])
+              + bytes([3, 1, 2]) + bytes([4, 0xE7]) + bytes([5, 1, 5]))
+    write("locks", "script", struct.pack("<II", 0, 0) + empty_locks + empty_waiters + script)
+    # Damaged slots: a range past the 64-bit space, flags out of range, no owner, marks past
+    # the arrays.
+    damaged = (lock_slot(1, 1, 1000, 0xFFFFFFFFFFFFFFF0, 0x100) + lock_slot(1, 7, 1000, 0, 1)
+               + lock_slot(1, 0, -3, 0, 1) + lock_slot(9, 0, 1000, 0, 1)
+               + lock_slot(1, 0, 1000, 5, 5) + bytes(56 * 11))
+    waiters = waiter_slot(1, -1, 3) + waiter_slot(5, 2000, 1) + waiter_slot(1, 2000, 5) + bytes(32)
+    write("locks", "damaged",
+          struct.pack("<II", 0xFFFFFFFF, 0x80000000) + damaged + waiters
+          + bytes([0, 1, 1, 0, 10, 1, 2, 0, 1, 5, 1, 1, 4, 0xE7]))
 
 
 # ---------------------------------------------------------------- config
@@ -378,7 +409,7 @@ def security_seeds():
 if __name__ == "__main__":
     generators = {"rpc": rpc_seeds, "crypto": crypto_seeds, "fscc": fscc_seeds,
                   "smbdirect": smbdirect_seeds, "shmring": shmring_seeds,
-                  "config": config_seeds, "security": security_seeds}
+                  "config": config_seeds, "security": security_seeds, "locks": locks_seeds}
     for name in sys.argv[1:] or generators:
         generators[name]()
     for d in sorted(os.listdir(CORPUS)):

@@ -48,7 +48,8 @@ import smbtest
 HERE = os.path.dirname(os.path.abspath(__file__))
 SMBTORTURE = "/usr/bin/smbtorture"
 DEFAULT_SUITES = ["smb2.connect", "smb2.read", "smb2.rw", "smb2.getinfo", "smb2.dir",
-                  "smb2.compound", "smb2.credits", "smb2.session", "smb2.multichannel"]
+                  "smb2.compound", "smb2.credits", "smb2.session", "smb2.multichannel",
+                  "smb2.lock"]
 EXPECTED_FILES = {"self": "smbtorture-expected-failures.txt",
                   "samba": "smbtorture-expected-failures-samba.txt",
                   "self-kerberos": "smbtorture-expected-failures-kerberos.txt"}

@@ -480,6 +480,49 @@ class Server:
         """The test itself sends `signum` to a worker: a worker ending by it is no crash."""
         self.expected_signals.add(signum)
 
+    def start_rdmaproxy(self, fabric="soft", timeout=20.0):
+        """Starts rdmaproxy (RDMAPROXY_BIN) beside this server (kind self): SMB Direct on
+        127.0.0.1 over `fabric` ("soft": the project's software fabric), handing its
+        connections to this smbd through the lock directory's socket. Returns the port it
+        listens on. It is stopped with the server; its output goes to log/rdmaproxy.out,
+        which the health check reads with the other logs."""
+        if self.kind != "self":
+            raise ServerError("rdmaproxy serves this project's smbd only")
+        binary = os.environ.get("RDMAPROXY_BIN")
+        if not binary or not os.access(binary, os.X_OK):
+            raise ServerError("start_rdmaproxy needs RDMAPROXY_BIN")
+        out_path = os.path.join(self.base, "log", "rdmaproxy.out")
+        out = open(out_path, "ab")
+        self._proxy = subprocess.Popen(
+            [binary, "-s", self.conf, "--fabric", fabric,
+             "--listen", "127.0.0.1", "--port", "0"],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=self.base)
+        out.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(out_path, errors="replace") as f:
+                m = re.search(r"listening on 127\.0\.0\.1:(\d+)", f.read())
+            if m:
+                return int(m.group(1))
+            if self._proxy.poll() is not None:
+                break
+            time.sleep(0.05)
+        with open(out_path, errors="replace") as f:
+            said = f.read()[-2000:]
+        self._stop_proxy()
+        raise ServerError(f"rdmaproxy did not start listening:\n{said}")
+
+    def _stop_proxy(self):
+        proxy, self._proxy = getattr(self, "_proxy", None), None
+        if proxy is None:
+            return
+        proxy.terminate()
+        try:
+            proxy.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proxy.kill()
+            proxy.wait(timeout=10)
+
     def stop(self, remove=True, check=True):
         """SIGTERM to the server's process group, SIGKILL after stop_timeout.
 
@@ -488,6 +531,7 @@ class Server:
         sanitizer reported an error during it; the problems stay in self.problems."""
         if self in _running:
             _running.remove(self)
+        self._stop_proxy()
         if self.proc is not None:
             pgid = self.proc.pid  # start_new_session: the group id is the server's pid
             # Where the logs end before the server is told to stop: a worker that dies of

@@ -87,8 +87,86 @@ def _case(w):
 
 
 for _w in compare.WORKLOADS:
-    if _w.tool in ("smbbench", "smbclient"):
+    if _w.tool in ("smbbench", "smbclient") and not _w.smb_direct:
         setattr(Workloads, "test_" + _w.name.replace("-", "_"), _case(_w))
+
+
+@unittest.skipUnless(smbtest.default_kind() == "self",
+                     "SMB Direct is this server's (rdmaproxy); Samba has none")
+class SmbDirectChannels(unittest.TestCase):
+    """smbbench over SMB Direct (rdmaproxy on the software fabric) with READ and WRITE
+    through RDMA channels, as a real client moves large I/O, and inline: every byte
+    written is read back and compared."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not SMBBENCH or not os.access(SMBBENCH, os.X_OK):
+            raise RuntimeError("SMBBENCH_BIN must name the smbbench program")
+        # Log level 3: the channel bindings are logged.
+        cls.server = smbtest.Server("self", log_level=3).start()
+        cls.rdma_port = cls.server.start_rdmaproxy("soft")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def run_smbbench(self, *args):
+        s = self.server
+        cmd = [SMBBENCH, f"//127.0.0.1:{self.rdma_port}/{s.share}", "-U",
+               f"{s.user}%{s.password}", "--transport", "rdma", "--rdma-fabric", "soft",
+               "--quiet", "--verify", "--json", os.path.join(s.base, "smbbench.json")] + list(args)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        shown = " ".join(compare._redact(cmd))
+        self.assertEqual(p.returncode, 0, f"{shown}\n{p.stdout}\n{p.stderr}")
+        with open(os.path.join(s.base, "smbbench.json")) as f:
+            j = json.load(f)
+        self.assertEqual(j["verify_failures"], 0, shown)
+        self.assertEqual(j["errors"], 0, shown)
+        self.assertGreater(j["verified_bytes"], 0, shown)
+        return j
+
+    def test_rdma_v1_random_read_write(self):
+        self.run_smbbench("--rdma-channel", "v1", "--rw", "randrw", "--bs", "64k",
+                          "--size", "8M", "--ops", "300", "--iodepth", "4")
+
+    def test_rdma_v1_invalidate_large_blocks(self):
+        # 1 MiB blocks: more than an inline READ or WRITE holds over SMB Direct.
+        j = self.run_smbbench("--rdma-channel", "v1-invalidate", "--rw", "rw", "--bs", "1M",
+                              "--size", "16M", "--ops", "32", "--iodepth", "2")
+        self.assertEqual(j["bs"], 1 << 20)
+
+    def test_multichannel_tcp_and_smb_direct_channels(self):
+        # One session: a TCP connection, and two SMB Direct channels bound to it, with the
+        # jobs spread over all three (same ClientGuid, one worker).
+        s = self.server
+        cmd = [SMBBENCH, f"//127.0.0.1:{s.port}/{s.share}", "-U", f"{s.user}%{s.password}",
+               "--multichannel", "--rdma-connections", "2", "--rdma-port", str(self.rdma_port),
+               "--rdma-fabric", "soft", "--rdma-channel", "v1", "--jobs", "3", "--rw", "randrw",
+               "--bs", "256k", "--size", "8M", "--ops", "240", "--iodepth", "2", "--quiet",
+               "--verify", "--json", os.path.join(s.base, "multichannel.json")]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        shown = " ".join(compare._redact(cmd))
+        self.assertEqual(p.returncode, 0, f"{shown}\n{p.stdout}\n{p.stderr}")
+        with open(os.path.join(s.base, "multichannel.json")) as f:
+            j = json.load(f)
+        self.assertTrue(j["multichannel"])
+        self.assertEqual(j["connections"], 3)
+        self.assertEqual(j["verify_failures"], 0)
+        self.assertGreater(j["verified_bytes"], 0)
+        # The SMB Direct channels were bound to the TCP connection's session, not logged on
+        # separately.
+        self.assertGreaterEqual(s.log_text().count("connection bound to the session of"), 2)
+
+    def test_inline_and_a_refused_block_size(self):
+        self.run_smbbench("--rw", "randrw", "--bs", "16k", "--size", "4M", "--ops", "200",
+                          "--iodepth", "4")
+        s = self.server
+        p = subprocess.run([SMBBENCH, f"//127.0.0.1:{self.rdma_port}/{s.share}", "-U",
+                            f"{s.user}%{s.password}", "--transport", "rdma",
+                            "--rdma-fabric", "soft", "--quiet", "--bs", "1M", "--size", "4M",
+                            "--ops", "4"], capture_output=True, text=True, timeout=120)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("inline over SMB Direct", p.stderr + p.stdout)
 
 
 @unittest.skipUnless(smbtest.default_kind() == "self",
@@ -117,6 +195,8 @@ class CompareScript(unittest.TestCase):
                 smbtest.unavailable(self, "smbtorture is not installed: its rows were not run")
             for kind in compare.KINDS:
                 for w in compare.WORKLOADS:
+                    if w.smb_direct and kind != "self":
+                        continue  # SMB Direct is this server's only
                     runs = raw["results"][kind][w.name]
                     self.assertEqual(len(runs), 1, f"{kind} {w.name}")
                     self.assertTrue(runs[0]["ok"], f"{kind} {w.name}: {runs[0]}")

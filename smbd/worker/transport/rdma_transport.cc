@@ -366,7 +366,9 @@ void RdmaChannelTransport::update_poll() {
 }
 
 void RdmaChannelTransport::on_readable() {
-  Bytes packet(rc::kMaxPacket);
+  // One receive buffer for the channel's life, not a zero-filled one per readable event.
+  if (!receive_buffer_) receive_buffer_ = std::make_unique_for_overwrite<std::uint8_t[]>(rc::kMaxPacket);
+  std::span<std::uint8_t> packet(receive_buffer_.get(), rc::kMaxPacket);
   for (int burst = 0; burst < 64 && handle_ != nullptr && !paused_ && !send_backlogged_; ++burst) {
     Received received = receive_with_fds(handle_->fd, packet, 4, 0);
     if (received.error != 0) {

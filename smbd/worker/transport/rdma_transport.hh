@@ -94,6 +94,7 @@ class RdmaChannelTransport final : public Transport {
   rdmachannel::Hello hello_;
   std::size_t max_message_ = 0;
   std::optional<rdmachannel::Reassembler> reassembler_;
+  std::unique_ptr<std::uint8_t[]> receive_buffer_;  // rdmachannel::kMaxPacket bytes
   std::deque<Packet> out_;
   std::size_t pending_send_ = 0;
   bool paused_ = true;

@@ -8,13 +8,35 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 
 namespace smb::server {
 
+namespace {
+// Small messages are read many at once into a staging buffer of this size; a body at
+// least kDirectBody long that starts a read is read straight into its own buffer.
+constexpr std::size_t kStagingSize = 64 * 1024;
+constexpr std::size_t kDirectBody = 16 * 1024;
+}  // namespace
+
+// The socket and the idle handle that delivers staged messages after a pause; deleted
+// once both are closed (the transport may be gone by then: owner is null).
 struct TcpTransport::Handle {
   uv_tcp_t tcp{};
+  uv_idle_t drain{};
+  int open_handles = 0;
   TcpTransport* owner = nullptr;
+
+  static void closed(uv_handle_t* hh) {
+    auto* h = static_cast<Handle*>(hh->data);
+    if (--h->open_handles == 0) delete h;
+  }
+  void close_all() {
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&drain), closed);
+  }
 };
 
 struct TcpTransport::WriteRequest {
@@ -36,9 +58,11 @@ std::unique_ptr<TcpTransport> TcpTransport::adopt(uv_loop_t* loop, UniqueFd sock
   h->owner = t.get();
   uv_tcp_init(loop, &h->tcp);
   h->tcp.data = h;
+  uv_idle_init(loop, &h->drain);
+  h->drain.data = h;
+  h->open_handles = 2;
   if (uv_tcp_open(&h->tcp, socket.get()) != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&h->tcp),
-             [](uv_handle_t* hh) { delete static_cast<Handle*>(hh->data); });
+    h->close_all();
     return nullptr;
   }
   (void)socket.release();  // owned by the uv handle now
@@ -66,6 +90,14 @@ void TcpTransport::pause() {
 
 void TcpTransport::resume() {
   paused_ = false;
+  // Messages read before the pause are delivered from the loop, not from inside the
+  // caller (which may be in the middle of answering another request).
+  if (handle_ != nullptr && staging_begin_ < staging_end_)
+    uv_idle_start(&handle_->drain, [](uv_idle_t* idle) {
+      uv_idle_stop(idle);
+      auto* self = static_cast<Handle*>(idle->data)->owner;
+      if (self != nullptr) self->deliver_staged();
+    });
   start_reading();
 }
 
@@ -92,24 +124,40 @@ void TcpTransport::start_reading() {
   uv_read_start(
       reinterpret_cast<uv_stream_t*>(&handle_->tcp),
       [](uv_handle_t* hh, std::size_t, uv_buf_t* buf) {
-        // Read straight into the destination: the prefix, then the message buffer.
         auto* self = static_cast<Handle*>(hh->data)->owner;
         if (self == nullptr) {
           *buf = uv_buf_init(nullptr, 0);
           return;
         }
-        if (!self->in_body_) {
-          *buf = uv_buf_init(reinterpret_cast<char*>(self->prefix_ + self->prefix_have_),
-                             static_cast<unsigned>(4 - self->prefix_have_));
-        } else {
-          *buf = uv_buf_init(reinterpret_cast<char*>(self->message_.data() + self->message_have_),
-                             static_cast<unsigned>(self->message_.size() - self->message_have_));
-        }
+        self->next_read_buffer(*buf);
       },
       [](uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
         auto* self = static_cast<Handle*>(s->data)->owner;
         if (self != nullptr) self->on_read(nread);
       });
+}
+
+void TcpTransport::next_read_buffer(uv_buf_t& buf) {
+  // A large body with nothing staged ahead of it: straight into its own buffer.
+  reading_direct_ = in_body_ && staging_begin_ == staging_end_ &&
+                    message_.size() - message_have_ >= kDirectBody;
+  if (reading_direct_) {
+    buf = uv_buf_init(reinterpret_cast<char*>(message_.data() + message_have_),
+                      static_cast<unsigned>(message_.size() - message_have_));
+    return;
+  }
+  // Otherwise as much as fits behind what is staged (at most one partial message,
+  // unless paused: then reading is stopped).
+  if (!staging_) staging_ = std::make_unique<std::uint8_t[]>(kStagingSize);
+  if (staging_begin_ == staging_end_) {
+    staging_begin_ = staging_end_ = 0;
+  } else if (staging_begin_ > 0) {
+    std::memmove(staging_.get(), staging_.get() + staging_begin_, staging_end_ - staging_begin_);
+    staging_end_ -= staging_begin_;
+    staging_begin_ = 0;
+  }
+  buf = uv_buf_init(reinterpret_cast<char*>(staging_.get() + staging_end_),
+                    static_cast<unsigned>(kStagingSize - staging_end_));
 }
 
 void TcpTransport::on_read(ssize_t nread) {
@@ -119,32 +167,62 @@ void TcpTransport::on_read(ssize_t nread) {
     return;
   }
   auto n = static_cast<std::size_t>(nread);
-  if (!in_body_) {
-    prefix_have_ += n;
-    if (prefix_have_ < 4) return;
-    // MS-SMB2 2.1: the first byte is zero, then a 24-bit length.
-    if (prefix_[0] != 0) {
-      fail("bad Direct TCP framing");
-      return;
-    }
-    std::size_t length = (std::size_t{prefix_[1]} << 16) | (std::size_t{prefix_[2]} << 8) | prefix_[3];
-    if (length == 0 || length > max_message_) {
-      fail("message length out of bounds");
-      return;
-    }
-    // Unauthenticated clients are held to a small max_message_, so a length prefix
-    // alone cannot make the server set much memory aside.
-    message_.assign(length, 0);
-    message_have_ = 0;
-    prefix_have_ = 0;
-    in_body_ = true;
+  if (reading_direct_) {
+    message_have_ += n;
+    if (message_have_ == message_.size()) deliver_message();
     return;
   }
-  message_have_ += n;
-  if (message_have_ < message_.size()) return;
+  staging_end_ += n;
+  deliver_staged();
+}
+
+void TcpTransport::deliver_staged() {
+  while (staging_begin_ < staging_end_ && !paused_) {
+    std::size_t available = staging_end_ - staging_begin_;
+    const std::uint8_t* at = staging_.get() + staging_begin_;
+    if (!in_body_) {
+      std::size_t take = std::min(available, 4 - prefix_have_);
+      std::memcpy(prefix_ + prefix_have_, at, take);
+      prefix_have_ += take;
+      staging_begin_ += take;
+      if (prefix_have_ < 4) return;
+      // MS-SMB2 2.1: the first byte is zero, then a 24-bit length.
+      if (prefix_[0] != 0) {
+        fail("bad Direct TCP framing");
+        return;
+      }
+      std::size_t length =
+          (std::size_t{prefix_[1]} << 16) | (std::size_t{prefix_[2]} << 8) | prefix_[3];
+      if (length == 0 || length > max_message_) {
+        fail("message length out of bounds");
+        return;
+      }
+      // Unauthenticated clients are held to a small max_message_, so a length prefix
+      // alone cannot make the server set much memory aside.
+      message_.assign(length, 0);
+      message_have_ = 0;
+      prefix_have_ = 0;
+      in_body_ = true;
+      continue;
+    }
+    std::size_t take = std::min(available, message_.size() - message_have_);
+    std::memcpy(message_.data() + message_have_, at, take);
+    message_have_ += take;
+    staging_begin_ += take;
+    if (message_have_ < message_.size()) return;
+    // The message may close, pause or hand the connection off, and the transport may be
+    // destroyed meanwhile: its handle, deleted only by a later close callback, tells.
+    Handle* handle = handle_;
+    deliver_message();
+    if (handle == nullptr || handle->owner != this) return;
+  }
+}
+
+void TcpTransport::deliver_message() {
   in_body_ = false;
   Bytes message = std::move(message_);
   message_ = Bytes();
+  message_have_ = 0;
   if (events_.on_message) events_.on_message(std::move(message));
 }
 
@@ -199,13 +277,15 @@ void TcpTransport::fail(const char* reason) {
 void TcpTransport::close() {
   if (handle_ == nullptr) return;
   handle_->owner = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(&handle_->tcp),
-           [](uv_handle_t* hh) { delete static_cast<Handle*>(hh->data); });
+  handle_->close_all();
   handle_ = nullptr;
 }
 
 HandOff TcpTransport::hand_off(Bytes negotiate) {
   if (handle_ == nullptr) return {};
+  // Bytes read past the NEGOTIATE would not reach the other worker: a client sends
+  // nothing more before it has the answer, so one that did loses its connection.
+  if (staging_begin_ < staging_end_) return {};
   uv_os_fd_t fd = -1;
   uv_fileno(reinterpret_cast<uv_handle_t*>(&handle_->tcp), &fd);
   HandOff out;

@@ -2,6 +2,8 @@
 // 24-bit big-endian length.
 #pragma once
 
+#include <memory>
+
 #include "smbd/worker/uv.hh"
 
 #include "smbd/worker/transport/transport.hh"
@@ -32,7 +34,12 @@ class TcpTransport final : public Transport {
   struct Handle;
   struct WriteRequest;
   TcpTransport() = default;
+  void next_read_buffer(uv_buf_t& buf);
   void on_read(ssize_t nread);
+  // Delivers the messages complete in the staging buffer, until it is empty, the SMB
+  // layer pauses, or the transport closes.
+  void deliver_staged();
+  void deliver_message();
   void update_backpressure();
   void start_reading();
   void stop_reading();
@@ -46,12 +53,18 @@ class TcpTransport final : public Transport {
   bool reading_ = false;
   bool paused_ = false;             // by the SMB layer
   bool send_backlogged_ = false;    // by too much output the peer has not taken
-  // Receive state: the 4-byte length prefix, then the message body.
+  // Receive state: the 4-byte length prefix, then the message body. Bytes are read into
+  // the staging buffer ([staging_begin_, staging_end_) not delivered yet), several
+  // messages at a time, or a large body straight into message_ (reading_direct_).
   std::uint8_t prefix_[4]{};
   std::size_t prefix_have_ = 0;
   Bytes message_;
   std::size_t message_have_ = 0;
   bool in_body_ = false;
+  std::unique_ptr<std::uint8_t[]> staging_;
+  std::size_t staging_begin_ = 0;
+  std::size_t staging_end_ = 0;
+  bool reading_direct_ = false;
 };
 
 }  // namespace smb::server

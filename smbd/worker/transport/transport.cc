@@ -1,6 +1,9 @@
 // READ and WRITE data inline, in the SMB2 messages: what every transport can do.
 #include "smbd/worker/transport/transport.hh"
 
+#include <algorithm>
+#include <memory>
+
 namespace smb::server {
 
 namespace {
@@ -9,17 +12,20 @@ namespace {
 // response then sends as its payload (MS-SMB2 2.2.20 Buffer).
 class InlineReadData final : public ReadData {
  public:
-  explicit InlineReadData(std::uint32_t length) : bytes_(length) {}
-  MutableByteSpan buffer() override { return bytes_; }
+  // Not zero-filled: only the bytes the file gave are ever sent.
+  explicit InlineReadData(std::uint32_t length)
+      : bytes_(std::make_unique_for_overwrite<std::uint8_t[]>(length)), length_(length) {}
+  MutableByteSpan buffer() override { return {bytes_.get(), length_}; }
   void deliver(std::uint32_t count, std::function<void(NtStatus, ReadDelivery)> done) override {
     ReadDelivery d;
     d.data_length = count;
-    d.payload = ByteSpan(bytes_).first(count);
+    d.payload = ByteSpan(bytes_.get(), std::min<std::size_t>(count, length_));
     done(NtStatus::SUCCESS, d);
   }
 
  private:
-  Bytes bytes_;
+  std::unique_ptr<std::uint8_t[]> bytes_;
+  std::size_t length_;
 };
 
 }  // namespace

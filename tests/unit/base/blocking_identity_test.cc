@@ -48,6 +48,8 @@ struct Fixture {
     REQUIRE(::chmod(dir.c_str(), 01777) == 0);
   }
   ~Fixture() {
+    // The loop thread keeps the last identity it served: the test itself goes on as root.
+    REQUIRE(credentials::become(credentials::process_identity()));
     uv_loop_close(&loop);
     std::filesystem::remove_all(dir);
   }
@@ -75,13 +77,63 @@ TEST_CASE_FIXTURE(Fixture, "a job and its continuation run as the identity the l
         },
         [&] { then_as_alice = credentials::thread_acts_as(*alice); });
   }
-  // Back to the process identity when the scope ends, before the loop runs.
-  CHECK(credentials::thread_acts_as(*credentials::process_identity()));
+  // Outside the scope the loop serves nobody: its next job would run as the process.
+  CHECK(serving_identity() == credentials::process_identity());
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(work_as_alice);
   CHECK(then_as_alice);
   CHECK(owner == kAlice);
-  CHECK(credentials::thread_acts_as(*credentials::process_identity()));
+}
+
+TEST_CASE_FIXTURE(Fixture,
+                  "outside any scope a job runs as the process, whatever user the loop thread "
+                  "was left as" *
+                      doctest::skip(!root())) {
+  auto alice = identity(kAlice, kAlice);
+  {
+    Serving serving(alice);
+    REQUIRE(serving.ok());
+  }
+  serve_nobody();
+  // The loop thread's kernel identity is still alice's: switching back is left to the
+  // next scope that needs another identity.
+  CHECK(credentials::thread_acts_as(*alice));
+  uid_t owner = 1;
+  bool work_as_process = false;
+  run_blocking(
+      &loop,
+      [&] {
+        work_as_process = credentials::thread_acts_as(*credentials::process_identity());
+        owner = create_owned(dir / "p");
+      },
+      [] {});
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(work_as_process);
+  CHECK(owner == ::geteuid());
+}
+
+TEST_CASE_FIXTURE(Fixture,
+                  "a scope inside another gives the outer scope's identity back when it ends" *
+                      doctest::skip(!root())) {
+  auto alice = identity(kAlice, kAlice);
+  auto bob = identity(kBob, kBob);
+  Serving outer(alice);
+  REQUIRE(outer.ok());
+  {
+    Serving inner(bob);
+    REQUIRE(inner.ok());
+    CHECK(credentials::thread_acts_as(*bob));
+    CHECK(serving_identity() == bob);
+  }
+  CHECK(credentials::thread_acts_as(*alice));
+  CHECK(serving_identity() == alice);
+  {
+    Serving as_process(credentials::process_identity());
+    CHECK(credentials::thread_acts_as(*credentials::process_identity()));
+  }
+  CHECK(credentials::thread_acts_as(*alice));
+  // A file made now belongs to alice.
+  CHECK(create_owned(dir / "n") == kAlice);
 }
 
 TEST_CASE_FIXTURE(Fixture,

@@ -82,6 +82,37 @@ TEST_CASE("SMB Direct transport: port 5445 unless given") {
   CHECK(parse_options({"//h:7000/s", "--transport=rdma", "--rdma-fabric", "soft"}, p).empty());
   CHECK(p.port == 7000);
   CHECK(p.rdma_fabric == "soft");
+  CHECK(p.rdma_channel == "inline");
+}
+
+TEST_CASE("RDMA channels: v1 and v1-invalidate over SMB Direct only") {
+  BenchOptions o;
+  CHECK(parse_options({"//h/s", "--transport", "rdma", "--rdma-channel", "v1"}, o).empty());
+  CHECK(o.rdma_channel == "v1");
+  BenchOptions p;
+  CHECK(parse_options({"//h/s", "--transport", "rdma", "--rdma-channel=v1-invalidate"}, p).empty());
+  CHECK(p.rdma_channel == "v1-invalidate");
+  BenchOptions q;
+  CHECK(parse_options({"//h/s", "--rdma-channel", "v1"}, q) ==
+        "--rdma-channel needs SMB Direct (--transport rdma or --rdma-connections)");
+  BenchOptions r;
+  CHECK_FALSE(parse_options({"//h/s", "--transport", "rdma", "--rdma-channel", "v2"}, r).empty());
+}
+
+TEST_CASE("multi-channel: SMB Direct channels besides the connections, one session") {
+  BenchOptions o;
+  CHECK(parse_options({"//h/s", "--multichannel", "--connections", "2", "--rdma-connections", "2",
+                       "--rdma-port", "7445", "--rdma-channel", "v1"},
+                      o)
+            .empty());
+  CHECK(o.multichannel);
+  CHECK(o.channels() == 4);
+  CHECK(o.rdma_port == 7445);
+  BenchOptions p;
+  CHECK(parse_options({"//h/s", "--rdma-connections", "1"}, p) ==
+        "--rdma-connections needs --multichannel");
+  BenchOptions q;
+  CHECK_FALSE(parse_options({"//h/s", "--multichannel", "--dialect", "2.1"}, q).empty());
 }
 
 TEST_CASE("command line errors") {

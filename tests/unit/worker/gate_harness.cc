@@ -214,6 +214,10 @@ std::vector<Reply> TestClient::parse(Bytes message) {
   return out;
 }
 
+bool TestClient::signature_valid(ByteSpan element) {
+  return signer_.has_value() && signer_->verify(std::array<ByteSpan, 1>{element});
+}
+
 std::optional<Bytes> TestClient::receive_raw() {
   std::optional<Bytes> message;
   server_.run_until([&] {

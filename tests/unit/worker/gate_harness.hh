@@ -122,6 +122,8 @@ class TestClient {
   std::vector<Reply> parse(Bytes message);
 
   bool last_encrypted() const { return last_encrypted_; }
+  // Whether a response element carries a valid signature of the session's key.
+  bool signature_valid(ByteSpan element);
   std::uint16_t dialect() const { return dialect_; }
   std::uint64_t next_message_id() const { return next_message_id_; }
 
