@@ -234,7 +234,7 @@ void set_path(std::string& out, std::string_view v, Outcome& o) {
   out = std::string(v);
 }
 
-const std::array<GlobalParam, 48> kGlobalParams{{
+const std::array<GlobalParam, 49> kGlobalParams{{
     {"smb ports",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        std::vector<std::uint16_t> ports;
@@ -380,6 +380,10 @@ const std::array<GlobalParam, 48> kGlobalParams{{
      [](GlobalState& s, std::string_view v, Outcome& o) {
        set_uint(s.g.max_trees_per_session, v, o, 1, 65535);
      }},
+    {"oplock break timeout",
+     [](GlobalState& s, std::string_view v, Outcome& o) {
+       set_uint(s.g.oplock_break_timeout, v, o, 1, 3600);
+     }},
     {"max opens per session",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        set_uint(s.g.max_opens_per_session, v, o, 1, 1000000);
@@ -437,7 +441,7 @@ const std::array<GlobalParam, 4> kDirectoryParams{{
      [](GlobalState& s, std::string_view v, Outcome& o) { set_path(s.g.pid_directory, v, o); }},
 }};
 
-const std::array<ShareParam, 33> kShareParams{{
+const std::array<ShareParam, 34> kShareParams{{
     {"path", [](Share& s, std::string_view v, Outcome& o) { set_path(s.path, v, o); }},
     {"directory", [](Share& s, std::string_view v, Outcome& o) { set_path(s.path, v, o); }},
     {"comment", [](Share& s, std::string_view v, Outcome&) { s.comment = trim(v); }},
@@ -506,6 +510,8 @@ const std::array<ShareParam, 33> kShareParams{{
     {"ea support", [](Share& s, std::string_view v, Outcome& o) { set_bool(s.ea_support, v, o); }},
     {"store dos attributes",
      [](Share& s, std::string_view v, Outcome& o) { set_bool(s.store_dos_attributes, v, o); }},
+    {"kernel oplocks",
+     [](Share& s, std::string_view v, Outcome& o) { set_bool(s.kernel_oplocks, v, o); }},
     {"vfs objects",
      [](Share& s, std::string_view v, Outcome& o) {
        s.acl_xattr = false;
@@ -966,6 +972,7 @@ void dump_config(const Config& config, std::ostream& out) {
   param("max credits", std::to_string(g.max_credits));
   param("max log size", std::to_string(g.max_log_size_kib));
   param("max opens per session", std::to_string(g.max_opens_per_session));
+  param("oplock break timeout", std::to_string(g.oplock_break_timeout));
   param("max read memory per connection", std::to_string(g.max_read_memory));
   param("max sessions per connection", std::to_string(g.max_sessions_per_connection));
   param("max tree connects per session", std::to_string(g.max_trees_per_session));
@@ -1012,6 +1019,7 @@ void dump_config(const Config& config, std::ostream& out) {
     param("guest ok", yes_no(s.guest_ok));
     param("inherit owner", inherit_owner_name(s.inherit_owner));
     param("inherit permissions", yes_no(s.inherit_permissions));
+    param("kernel oplocks", yes_no(s.kernel_oplocks));
     if (!s.invalid_users.empty()) param("invalid users", join(s.invalid_users, ", "));
     param("mangled names", mangled_names_name(s.mangled_names));
     param("pmem", yes_no(s.pmem));

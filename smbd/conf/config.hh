@@ -82,6 +82,10 @@ struct Share {
   // (vfs/eas.hh); without it they answer EAS_NOT_SUPPORTED.
   bool ea_support = true;
   MangledNames mangled_names = MangledNames::ILLEGAL;
+  // `kernel oplocks = yes` (Samba's parameter): oplocks only where the kernel grants a
+  // lease on the file, for shares that local programs use too; no level II, no leases.
+  // Default: the host table's oplocks and leases.
+  bool kernel_oplocks = false;
 
   friend bool operator==(const Share&, const Share&) = default;
 };
@@ -136,6 +140,9 @@ struct Global {
   unsigned max_sessions_per_connection = 1024;
   unsigned max_trees_per_session = 1024;
   unsigned max_opens_per_session = 16384;
+  // Seconds an open waits for a client to acknowledge an oplock or lease break before the
+  // break takes effect anyway (`oplock break timeout`; Windows and Samba wait 35).
+  unsigned oplock_break_timeout = 35;
   std::uint64_t max_read_memory = 64u << 20;
   std::uint32_t smb2_max_read = 8u << 20;
   std::uint32_t smb2_max_write = 8u << 20;

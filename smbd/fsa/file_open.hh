@@ -4,6 +4,7 @@
 // channel sequence) derives from it; fsa never looks past this part.
 #pragma once
 
+#include <array>
 #include <compare>
 #include <cstdint>
 #include <memory>
@@ -38,6 +39,25 @@ enum class OplockType : std::uint8_t {
   LEVEL_GRANULAR,
 };
 
+// A lease as an open sees it (MS-SMB2 3.3.1.13): key, state (hostwide::kLeaseRead,
+// kLeaseHandle, kLeaseWrite), epoch and version; asked for by a CREATE, then granted.
+struct LeaseInfo {
+  std::array<std::uint8_t, 16> key{};
+  std::array<std::uint8_t, 16> parent_key{};
+  std::uint8_t state = 0;
+  std::uint16_t epoch = 0;
+  std::uint8_t version = 0;  // 1 or 2
+  bool parent_set = false;
+  bool breaking = false;  // a break is in progress (the CREATE response says so)
+};
+
+// What a CREATE asks of the host table's caching (fsa/caching.hh), set before admission.
+struct CachingRequest {
+  OplockType oplock = OplockType::LEVEL_NONE;  // LEVEL_GRANULAR: `lease`
+  LeaseInfo lease;
+  bool overwrites = false;  // FILE_OVERWRITE(_IF) or FILE_SUPERSEDE: a write of the file
+};
+
 struct FileOpen {
   std::string path;  // share-relative with the on-disk spelling, backslash separated
   FileKey key;
@@ -54,6 +74,9 @@ struct FileOpen {
   bool delete_granted_by_acl = false;
   OplockType oplock_level = OplockType::LEVEL_NONE;
   bool oplock_break_pending = false;  // a break was sent; the holder has not acknowledged
+  CachingRequest caching_request;     // the CREATE's, read by the host table at admission
+  bool caching_in_table = false;      // oplock or lease from the host table, not the kernel
+  LeaseInfo lease;                    // granted, when oplock_level is LEVEL_GRANULAR
   std::uint64_t position = 0;         // FilePositionInformation
   std::uint32_t mode = 0;             // FileModeInformation
 

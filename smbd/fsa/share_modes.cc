@@ -21,6 +21,13 @@ bool conflicts(std::uint32_t access, std::uint32_t share_access) {
 
 }  // namespace
 
+bool sharing_conflicts(const ShareEntry& existing, std::uint32_t access,
+                       std::uint32_t share_access) {
+  if ((access & kSharedAccess) == 0 || (existing.granted_access & kSharedAccess) == 0) return false;
+  return conflicts(access, existing.share_access) ||
+         conflicts(existing.granted_access, share_access);
+}
+
 NtStatus check_sharing(const FileRecord& record, std::uint32_t access, std::uint32_t share_access) {
   if (record.delete_pending) return NtStatus::DELETE_PENDING;
   if ((access & kSharedAccess) == 0) return NtStatus::SUCCESS;

@@ -13,6 +13,9 @@ namespace smb::fsa {
 // Whether a new open of a file with `access` (granted) and `share_access` may join the
 // file's `record`: DELETE_PENDING when the file is delete-pending, SHARING_VIOLATION when
 // it conflicts with an open in the record (MS-FSA 2.1.5.1.2.2), else SUCCESS.
+// Whether an open with `access` and `share_access` conflicts with `existing`.
+bool sharing_conflicts(const ShareEntry& existing, std::uint32_t access,
+                       std::uint32_t share_access);
 NtStatus check_sharing(const FileRecord& record, std::uint32_t access, std::uint32_t share_access);
 
 // Records `open` (key, granted access and sharing mode set) in the table when

@@ -2,8 +2,10 @@
 // maps (hostwide/open_segment.hh): share modes and delete-pending hold between the opens
 // of all workers. One view per worker, used from its event loop only.
 //
-// Watches see only this worker's changes: waking the waiters of other workers is not
-// done here.
+// Oplocks and leases live in the same records (fsa/caching.hh decides them): insert()
+// grants the caching the open's CachingRequest asks for, or marks breaks, rings the
+// holders' doorbells and answers PENDING; the opener tries again when its own doorbell
+// rings. Watches see only this worker's changes.
 #pragma once
 
 #include <sys/types.h>
@@ -34,8 +36,39 @@ class SharedOpenTable final : public OpenTable {
   FileRecord remove(FileOpen& open) override;
   void set_delete_pending(const FileKey& key, bool pending) override;
   [[nodiscard]] Watch watch(const FileKey& key, std::function<void()> changed) override;
+  // With caching (the default): PENDING when breaks of other opens' caching are due
+  // first; `open` is not recorded then and the caller tries again when rung.
+
+  // A break to tell this worker's client: one per lease, one per oplock.
+  struct BreakNotice {
+    FileOpen* open = nullptr;
+    bool lease = false;
+    OplockType new_level = OplockType::LEVEL_NONE;  // an oplock's
+    std::uint8_t current_state = 0;                 // a lease's
+    std::uint8_t new_state = 0;
+    std::uint16_t epoch = 0;
+    bool ack_required = false;
+  };
+  // The breaks other openers marked on this worker's opens since the last call.
+  std::vector<BreakNotice> take_breaks();
+  // MS-SMB2 3.3.5.22.1: the client acknowledges the oplock break of `open`.
+  NtStatus acknowledge_oplock(FileOpen& open, OplockType level, OplockType& granted);
+  // MS-SMB2 3.3.5.22.2: the client acknowledges the break of its lease `lease_key` on the
+  // file of `open`.
+  NtStatus acknowledge_lease(FileOpen& open, const std::array<std::uint8_t, 16>& lease_key,
+                             std::uint8_t lease_state, std::uint8_t& granted);
+  // The breaks a waiting opener of `key` waited for take effect unacknowledged (its
+  // timeout passed).
+  void force_breaks(const FileKey& key);
+  // The break of `open` cannot be told to its client: it takes effect at once.
+  void give_up_break(FileOpen& open);
+  // `writer` writes or truncates the file: read caching of other opens goes.
+  void break_readers(FileOpen& writer);
 
  private:
+  void ring(const std::vector<pid_t>& workers);
+  // Refreshes this worker's opens of `key` from the file's state.
+  void refresh(const FileKey& key, const hostwide::FileState& state);
   void notify(const FileKey& key) { watches_.notify(key); }
 
   hostwide::OpenSegment& segment_;
@@ -43,6 +76,7 @@ class SharedOpenTable final : public OpenTable {
   std::array<std::uint8_t, 16> client_{};
   std::uint64_t next_token_ = 0;
   std::map<const FileOpen*, std::uint64_t> tokens_;  // this worker's opens in the segment
+  std::map<std::uint64_t, FileOpen*> by_token_;
   std::map<FileKey, std::vector<FileOpen*>> local_;  // to mark them delete-pending
   FileWatches watches_;
 };

@@ -24,6 +24,53 @@ std::uint32_t round_up_power_of_two(std::uint32_t n) {
 
 std::size_t align(std::size_t n) { return (n + 63) & ~std::size_t{63}; }
 
+// A caching level read from the segment: anything out of range is no caching.
+Caching caching_of(std::uint8_t value) {
+  return value <= static_cast<std::uint8_t>(Caching::LEASE) ? static_cast<Caching>(value)
+                                                            : Caching::NONE;
+}
+
+constexpr std::uint8_t kLeaseBits = kLeaseRead | kLeaseHandle | kLeaseWrite;
+constexpr std::uint8_t kBreakBits = kBreakNotify | kBreakAwaitsAck;
+
+OpenEntry entry_of(const EntrySlot& slot) {
+  OpenEntry entry;
+  entry.owner = slot.owner;
+  entry.token = slot.token;
+  std::memcpy(entry.client.data(), slot.client, sizeof slot.client);
+  entry.granted_access = slot.granted_access;
+  entry.share_access = slot.share_access;
+  entry.delete_on_close = (slot.flags & layout::kDeleteOnClose) != 0;
+  entry.caching = caching_of(slot.caching);
+  entry.oplock_breaking_to = caching_of(slot.oplock_breaking_to);
+  entry.break_flags = slot.break_flags & kBreakBits;
+  if (entry.caching == Caching::LEASE) {
+    LeaseRecord& lease = entry.lease;
+    std::memcpy(lease.key.data(), slot.lease_key, sizeof slot.lease_key);
+    std::memcpy(lease.parent_key.data(), slot.parent_lease_key, sizeof slot.parent_lease_key);
+    lease.parent_set = (slot.flags & layout::kParentLeaseKeySet) != 0;
+    lease.state = slot.lease_state & kLeaseBits;
+    lease.breaking_to = slot.lease_breaking_to & kLeaseBits;
+    lease.epoch = slot.lease_epoch;
+    lease.version = slot.lease_version == 2 ? 2 : 1;
+  }
+  return entry;
+}
+
+void write_caching(EntrySlot& slot, const OpenEntry& entry) {
+  slot.caching = static_cast<std::uint8_t>(entry.caching);
+  slot.oplock_breaking_to = static_cast<std::uint8_t>(entry.oplock_breaking_to);
+  slot.break_flags = entry.break_flags & kBreakBits;
+  std::memcpy(slot.lease_key, entry.lease.key.data(), sizeof slot.lease_key);
+  std::memcpy(slot.parent_lease_key, entry.lease.parent_key.data(), sizeof slot.parent_lease_key);
+  slot.lease_state = entry.lease.state & kLeaseBits;
+  slot.lease_breaking_to = entry.lease.breaking_to & kLeaseBits;
+  slot.lease_epoch = entry.lease.epoch;
+  slot.lease_version = entry.lease.version;
+  slot.flags = (entry.delete_on_close ? layout::kDeleteOnClose : 0) |
+               (entry.lease.parent_set ? layout::kParentLeaseKeySet : 0);
+}
+
 }  // namespace
 
 // Holds the table's mutex; a lock left by a dead holder is taken over after the links are
@@ -197,24 +244,32 @@ bool OpenSegment::find_file(const FileId& id, std::uint32_t& slot) const {
   return true;
 }
 
-bool OpenSegment::read_entries(std::uint32_t file, FileState& out) const {
+bool OpenSegment::read_entries(std::uint32_t file, FileState& out,
+                               std::vector<std::uint32_t>* slots) const {
   out = FileState{};
+  if (slots) slots->clear();
   out.delete_pending = files_[file].delete_pending != 0;
+  for (std::int32_t waiter : files_[file].waiters)
+    if (waiter > 0) out.waiters.push_back(waiter);
   std::uint32_t e = files_[file].first_entry;
   for (std::uint32_t steps = 0; e != kNone; ++steps) {
     if (e >= capacity_ || steps >= capacity_) return false;
     const EntrySlot& slot = entries_[e];
     if (slot.in_use != 1 || slot.file != file) return false;
-    OpenEntry entry;
-    entry.owner = slot.owner;
-    entry.token = slot.token;
-    std::memcpy(entry.client.data(), slot.client, sizeof slot.client);
-    entry.granted_access = slot.granted_access;
-    entry.share_access = slot.share_access;
-    entry.delete_on_close = (slot.flags & layout::kDeleteOnClose) != 0;
-    out.entries.push_back(entry);
+    out.entries.push_back(entry_of(slot));
+    if (slots) slots->push_back(e);
     e = slot.next;
   }
+  return true;
+}
+
+bool OpenSegment::write_back(std::uint32_t file, const FileState& state,
+                             const std::vector<std::uint32_t>& slots) {
+  for (std::size_t i = 0; i < slots.size() && i < state.entries.size(); ++i)
+    write_caching(entries_[slots[i]], state.entries[i]);
+  if (state.waiters.size() > kMaxWaiters) return false;
+  for (std::size_t i = 0; i < kMaxWaiters; ++i)
+    files_[file].waiters[i] = i < state.waiters.size() ? state.waiters[i] : 0;
   return true;
 }
 
@@ -237,12 +292,18 @@ Result OpenSegment::insert(const FileId& id, const OpenEntry& entry, const Admis
   if (!lock.held()) return Result::CORRUPT;
   std::uint32_t file;
   FileState state;
-  if (!find_file(id, file) || (file != kNone && !read_entries(file, state))) {
+  std::vector<std::uint32_t> slots;
+  if (!find_file(id, file) || (file != kNone && !read_entries(file, state, &slots))) {
     rebuild();
     header_->rebuilds++;
     return Result::CORRUPT;
   }
-  if (!admit(state)) return Result::REFUSED;
+  OpenEntry admitted = entry;
+  bool admit_it = admit(state, admitted);
+  // The entries read are the ones written back: admission may not add or drop any.
+  if (file != kNone && state.entries.size() == slots.size() && !write_back(file, state, slots))
+    return Result::FULL;
+  if (!admit_it) return Result::REFUSED;
   std::uint32_t e = header_->free_entry;
   std::uint32_t f = file == kNone ? header_->free_file : file;
   if (e == kNone || f == kNone) return Result::FULL;
@@ -259,6 +320,7 @@ Result OpenSegment::insert(const FileId& id, const OpenEntry& entry, const Admis
     slot.inode = id.inode;
     slot.delete_pending = 0;
     slot.first_entry = kNone;
+    for (auto& waiter : slot.waiters) waiter = 0;
     std::uint32_t b = bucket_of(id);
     slot.next = buckets_[b];
     slot.in_use = 1;
@@ -270,9 +332,10 @@ Result OpenSegment::insert(const FileId& id, const OpenEntry& entry, const Admis
   slot.owner = entry.owner;
   slot.token = entry.token;
   std::memcpy(slot.client, entry.client.data(), sizeof slot.client);
-  slot.granted_access = entry.granted_access;
-  slot.share_access = entry.share_access;
-  slot.flags = entry.delete_on_close ? layout::kDeleteOnClose : 0;
+  slot.granted_access = admitted.granted_access;
+  slot.share_access = admitted.share_access;
+  admitted.delete_on_close = entry.delete_on_close;
+  write_caching(slot, admitted);
   slot.next = files_[f].first_entry;
   slot.in_use = 1;
   files_[f].first_entry = e;
@@ -323,13 +386,47 @@ Result OpenSegment::remove(const FileId& id, pid_t owner, std::uint64_t token, b
   header_->free_entry = e;
   if (delete_on_close) files_[file].delete_pending = 1;
   bool pending = files_[file].delete_pending != 0;
+  // The waiters go to the caller, who rings them: the file has changed for them.
+  for (auto& waiter : files_[file].waiters) waiter = 0;
   if (files_[file].first_entry == kNone) {
     free_file(file);
   } else {
     (void)read_entries(file, left);
   }
   left.delete_pending = pending;
+  left.waiters = state.waiters;
   return Result::OK;
+}
+
+Result OpenSegment::update(const FileId& id, const Change& change) {
+  Lock lock(*this);
+  if (!lock.held()) return Result::CORRUPT;
+  std::uint32_t file;
+  FileState state;
+  std::vector<std::uint32_t> slots;
+  if (!find_file(id, file) || (file != kNone && !read_entries(file, state, &slots))) {
+    rebuild();
+    header_->rebuilds++;
+    return Result::CORRUPT;
+  }
+  if (file == kNone) return Result::NOT_FOUND;
+  change(state);
+  if (state.entries.size() != slots.size()) return Result::CORRUPT;
+  return write_back(file, state, slots) ? Result::OK : Result::FULL;
+}
+
+std::vector<std::pair<FileId, OpenEntry>> OpenSegment::take_notifications(pid_t owner) {
+  std::vector<std::pair<FileId, OpenEntry>> out;
+  Lock lock(*this);
+  if (!lock.held()) return out;
+  for (std::uint32_t e = 0; e < capacity_; ++e) {
+    EntrySlot& slot = entries_[e];
+    if (slot.in_use != 1 || slot.owner != owner || (slot.break_flags & kBreakNotify) == 0) continue;
+    if (slot.file >= capacity_ || files_[slot.file].in_use != 1) continue;
+    slot.break_flags &= static_cast<std::uint8_t>(~kBreakNotify);
+    out.emplace_back(FileId{files_[slot.file].device, files_[slot.file].inode}, entry_of(slot));
+  }
+  return out;
 }
 
 Result OpenSegment::set_delete_pending(const FileId& id, bool pending) {

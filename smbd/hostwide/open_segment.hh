@@ -21,6 +21,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace smb::hostwide {
@@ -31,6 +32,31 @@ struct FileId {
   bool operator==(const FileId&) const = default;
 };
 
+// The caching an open holds (MS-FSA 2.1.5.17, 2.1.5.18): an oplock level, or a lease.
+enum class Caching : std::uint8_t { NONE = 0, LEVEL_TWO = 1, EXCLUSIVE = 2, BATCH = 3, LEASE = 4 };
+// Lease states (MS-SMB2 2.2.13.2.8).
+inline constexpr std::uint8_t kLeaseRead = 0x01;
+inline constexpr std::uint8_t kLeaseHandle = 0x02;
+inline constexpr std::uint8_t kLeaseWrite = 0x04;
+
+// A break marked on an open by another opener (break_flags).
+inline constexpr std::uint8_t kBreakNotify = 0x01;     // the holder's worker is to tell its client
+inline constexpr std::uint8_t kBreakAwaitsAck = 0x02;  // openers wait for the acknowledgement
+
+// The lease of the opens that share (ClientGUID, lease key) on a file: every one of them
+// carries the same copy, changed together under the table's lock. A ClientGUID is served
+// by one worker, so one worker holds all the opens of a lease.
+struct LeaseRecord {
+  std::array<std::uint8_t, 16> key{};
+  std::array<std::uint8_t, 16> parent_key{};
+  std::uint8_t state = 0;        // R, H, W
+  std::uint8_t breaking_to = 0;  // while a break is marked
+  std::uint16_t epoch = 0;       // MS-SMB2 3.3.1.13 Lease.Epoch (v2)
+  std::uint8_t version = 0;      // 1 or 2
+  bool parent_set = false;
+  bool operator==(const LeaseRecord&) const = default;
+};
+
 // One open of a file as the segment records it.
 struct OpenEntry {
   pid_t owner = 0;                        // the worker holding the open
@@ -39,11 +65,19 @@ struct OpenEntry {
   std::uint32_t granted_access = 0;
   std::uint32_t share_access = 0;
   bool delete_on_close = false;
+  Caching caching = Caching::NONE;
+  Caching oplock_breaking_to = Caching::NONE;  // an oplock's break target
+  std::uint8_t break_flags = 0;
+  LeaseRecord lease;  // when caching is LEASE
 };
+
+// Workers waiting for a break on a file to end, rung when it changes; bounded.
+inline constexpr std::size_t kMaxWaiters = 8;
 
 struct FileState {
   bool delete_pending = false;
   std::vector<OpenEntry> entries;
+  std::vector<pid_t> waiters;
 };
 
 enum class Result {
@@ -58,7 +92,7 @@ enum class Result {
 // rebuilt from each slot's own fields (in_use, file, key) after a crash or corruption.
 namespace layout {
 inline constexpr std::uint32_t kNone = 0xFFFFFFFFu;
-inline constexpr std::uint64_t kMagic = 0x534d42484f535431ull;  // "SMBHOST1"
+inline constexpr std::uint64_t kMagic = 0x534d42484f535432ull;  // "SMBHOST2"
 
 struct Header {
   std::uint64_t magic;
@@ -77,6 +111,7 @@ struct FileSlot {
   std::uint32_t delete_pending;
   std::uint32_t next;         // in the bucket chain, or the free list
   std::uint32_t first_entry;  // the file's opens
+  std::int32_t waiters[kMaxWaiters];  // 0: free
 };
 
 struct EntrySlot {
@@ -89,15 +124,28 @@ struct EntrySlot {
   std::uint32_t granted_access;
   std::uint32_t share_access;
   std::uint32_t flags;
-  std::uint32_t reserved;
+  std::uint8_t caching;             // Caching
+  std::uint8_t oplock_breaking_to;  // Caching
+  std::uint8_t break_flags;
+  std::uint8_t lease_state;
+  std::uint8_t lease_breaking_to;
+  std::uint8_t lease_version;
+  std::uint16_t lease_epoch;
+  std::uint8_t lease_key[16];
+  std::uint8_t parent_lease_key[16];
 };
 inline constexpr std::uint32_t kDeleteOnClose = 1;
+inline constexpr std::uint32_t kParentLeaseKeySet = 2;
 }  // namespace layout
 
 class OpenSegment {
  public:
-  // Decides on the file's state as it is whether a new open may join it.
-  using Admission = std::function<bool(const FileState& state)>;
+  // Decides on the file's state as it is whether a new open may join it. It may change
+  // the caching fields of the entries (marking breaks), the waiters, and the new entry's
+  // caching; those changes are written back whatever it answers.
+  using Admission = std::function<bool(FileState& state, OpenEntry& entry)>;
+  // Changes the caching fields of a file's entries and its waiters in one step.
+  using Change = std::function<void(FileState& state)>;
 
   // Maps a new zeroed segment (a memfd, shared with the processes forked afterwards) for
   // `capacity` opens. Nothing and a message on failure.
@@ -121,6 +169,12 @@ class OpenSegment {
   // and (also when none is) whether the file is to be deleted.
   Result remove(const FileId& id, pid_t owner, std::uint64_t token, bool delete_on_close,
                 FileState& left);
+  // Runs `change` on the file's state and writes the entries' caching fields and the
+  // waiters back; NOT_FOUND without a record, FULL when more waiters than kMaxWaiters.
+  Result update(const FileId& id, const Change& change);
+  // Every open of `owner` with a break to tell its client (kBreakNotify), the flag
+  // cleared in the same step.
+  std::vector<std::pair<FileId, OpenEntry>> take_notifications(pid_t owner);
   // Marks the file delete-pending or clears the mark; NOT_FOUND without a record.
   Result set_delete_pending(const FileId& id, bool pending);
   // Records the owner's ClientGUID on the opens it holds.
@@ -145,7 +199,12 @@ class OpenSegment {
   // The file's slot or kNone; false when the chain is broken.
   bool find_file(const FileId& id, std::uint32_t& slot) const;
   // The file's opens, bounded; false when the chain is broken.
-  bool read_entries(std::uint32_t file, FileState& out) const;
+  bool read_entries(std::uint32_t file, FileState& out,
+                    std::vector<std::uint32_t>* slots = nullptr) const;
+  // Writes the caching fields of `state` back to `slots` (as read_entries gave them) and
+  // the waiters; false when there are more waiters than the slot holds.
+  bool write_back(std::uint32_t file, const FileState& state,
+                  const std::vector<std::uint32_t>& slots);
   void free_file(std::uint32_t file);
 
   void* base_;

@@ -165,11 +165,12 @@ int main(int argc, char** argv) {
     std::time_t now = std::time(nullptr);
     std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S%z", std::localtime(&now));
     std::string out = "{\n  \"timestamp\": " + json_string(when) +
-                      ",\n  \"version\": " + json_string(server[2]) +
-                      ",\n  \"server\": " +
-                      json_object({{"pid", server[1]}, {"workers_asked", server[3]},
-                                   {"workers_answered", server[4]}},
-                                  {"pid", "workers_asked", "workers_answered"}) +
+                      ",\n  \"version\": " + json_string(server[2]) + ",\n  \"server\": " +
+                      json_object({{"pid", server[1]},
+                                   {"workers_asked", server[3]},
+                                   {"workers_answered", server[4]},
+                                   {"table_opens", server.size() > 5 ? server[5] : "0"}},
+                                  {"pid", "workers_asked", "workers_answered", "table_opens"}) +
                       ",\n  \"complete\": " + (complete ? "true" : "false");
     if (sessions) {
       out += ",\n  \"sessions\": [";

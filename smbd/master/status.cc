@@ -89,9 +89,12 @@ void Master::answer_status_queries() {
   std::erase_if(status_queries_, [&](StatusQuery& query) {
     if (!query.waiting.empty() && now < query.deadline) return false;
     std::string answer;
-    append_status_line(answer, {"server", std::to_string(::getpid()), conf::version(),
-                                std::to_string(query.asked),
-                                std::to_string(query.asked - query.waiting.size())});
+    append_status_line(
+        answer,
+        {"server", std::to_string(::getpid()), conf::version(), std::to_string(query.asked),
+         std::to_string(query.asked - query.waiting.size()),
+         // The opens the host table holds (every worker's).
+         std::to_string(settings_.open_segment ? settings_.open_segment->open_count() : 0)});
     answer += query.reports;
     // Written once, without waiting: a reader that is not reading gets what fits.
     int buffer = kStatusAnswerBuffer;

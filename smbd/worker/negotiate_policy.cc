@@ -141,6 +141,8 @@ std::uint32_t server_capabilities(const Worker& worker, std::uint16_t dialect,
   const auto& g = worker.config().conf.global;
   std::uint32_t caps = 0;
   if (dialect >= 0x0210) caps |= kGlobalCapLargeMtu;
+  // MS-SMB2 3.3.5.4: leases (the host table's, fsa/caching.hh) from 2.1.
+  if (dialect >= 0x0210 && worker.config().open_segment) caps |= kGlobalCapLeasing;
   if (dialect >= 0x0300 && g.server_multi_channel_support) caps |= kGlobalCapMultiChannel;
   if ((dialect == 0x0300 || dialect == 0x0302) && g.smb_encrypt != conf::Encrypt::OFF &&
       (client_capabilities & kGlobalCapEncryption) != 0)

@@ -21,4 +21,11 @@ OplockLevel to_oplock_level(fsa::OplockType type);
 // channel of its session. False when the session has no channel left.
 bool send_oplock_break(Worker& worker, Open& open, fsa::OplockType new_level);
 
+// MS-SMB2 3.3.4.7: tells the client holding the lease of `open` that it is being broken.
+bool send_lease_break(Worker& worker, Open& open, const fsa::SharedOpenTable::BreakNotice& notice);
+
+// The doorbell rang: sends the breaks other openers marked on this worker's opens in the
+// host table; a break no channel can carry takes effect at once.
+void deliver_breaks(Worker& worker);
+
 }  // namespace smb::server

@@ -70,6 +70,7 @@ struct TreeConnect {
   std::shared_ptr<const vfs::NtToken> nt_token;
   IdentityPtr identity;            // who its requests run as (blocking.hh: identity_for)
   std::shared_ptr<vfs::Share> fs;  // null for IPC$
+  bool kernel_oplocks = false;     // `kernel oplocks = yes`: no table oplocks or leases
 };
 
 // Per-connection state of a session (MS-SMB2 3.3.1.14 Channel).
@@ -224,6 +225,8 @@ class ClientState {
   // The client this worker serves, recorded with its opens in the host's table.
   void set_client_guid(const std::array<std::uint8_t, 16>& guid);
   fsa::Oplocks& oplocks() { return oplocks_; }
+  // The host table, when opens are recorded there (its oplocks and leases); else null.
+  fsa::SharedOpenTable* host_files() { return shared_files_; }
   // Byte-range locks (fsa/byte_range_locks.hh) in `segment`, as worker `owner`; `ring`
   // wakes a worker waiting on a file whose lock went. Called before the first open.
   void use_lock_table(std::shared_ptr<hostwide::LockSegment> segment, pid_t owner,

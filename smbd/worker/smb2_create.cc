@@ -128,6 +128,55 @@ void answer_contexts(const CreateRequest& request, const TreeConnect& tree,
   }
 }
 
+// What the CREATE asks of the host table: an oplock level, or a lease (MS-SMB2
+// 3.3.5.9.8 v1, 3.3.5.9.11 v2; leases from dialect 2.1, v2 from 3.0). Directories get
+// none here.
+fsa::CachingRequest caching_request_of(const CreateRequest& request, std::uint16_t dialect,
+                                       bool directory) {
+  fsa::CachingRequest wants;
+  wants.overwrites = request.create_disposition == CreateDisposition::FILE_OVERWRITE ||
+                     request.create_disposition == CreateDisposition::FILE_OVERWRITE_IF ||
+                     request.create_disposition == CreateDisposition::FILE_SUPERSEDE;
+  if (directory) return wants;
+  if (request.requested_oplock_level != OplockLevel::LEASE) {
+    wants.oplock = to_oplock_type(request.requested_oplock_level);
+    return wants;
+  }
+  const CreateContext* context = find_context(request.contexts, kCreateRequestLease);
+  LeaseContext lease;
+  if (dialect < to_u16(Dialect::SMB2_1) || context == nullptr ||
+      decode_context(context->data, lease) != NtStatus::SUCCESS)
+    return wants;
+  wants.oplock = fsa::OplockType::LEVEL_GRANULAR;
+  wants.lease.key = lease.lease_key;
+  wants.lease.state = static_cast<std::uint8_t>(lease.lease_state & 0x07);
+  if ((lease.lease_state & ~std::uint32_t{0x07}) != 0) wants.lease.state = 0;
+  wants.lease.version = lease.v2 && dialect >= to_u16(Dialect::SMB3_0) ? 2 : 1;
+  if (wants.lease.version == 2) {
+    wants.lease.epoch = lease.epoch;
+    wants.lease.parent_key = lease.parent_lease_key;
+    wants.lease.parent_set = (lease.lease_flags & kLeaseFlagParentLeaseKeySet) != 0;
+  }
+  return wants;
+}
+
+// The RqLs answer (MS-SMB2 2.2.14.2.10, 2.2.14.2.11) for an open holding a lease.
+CreateContext lease_answer(const fsa::FileOpen& open) {
+  LeaseContext lease;
+  lease.v2 = open.lease.version == 2;
+  lease.lease_key = open.lease.key;
+  lease.lease_state = open.lease.state;
+  if (open.lease.breaking) lease.lease_flags |= kLeaseFlagBreakInProgress;
+  if (lease.v2) {
+    lease.epoch = open.lease.epoch;
+    if (open.lease.parent_set) {
+      lease.lease_flags |= kLeaseFlagParentLeaseKeySet;
+      lease.parent_lease_key = open.lease.parent_key;
+    }
+  }
+  return to_context(lease);
+}
+
 // The answer to a CREATE whose open is admitted (MS-SMB2 3.3.5.9), with the oplock it gets.
 void answer_create(const RequestPtr& req, const CreateRequest& request,
                    const fsa::OpenedFile& opened, Open& open) {
@@ -137,8 +186,14 @@ void answer_create(const RequestPtr& req, const CreateRequest& request,
                "'%s' served from a mapping (%s)", open.path.c_str(), open.io->mode());
   const fsa::FileInfo& info = opened.result.info;
   CreateResponse response;
-  response.oplock_level = to_oplock_level(
-      client.oplocks().request(open, to_oplock_type(request.requested_oplock_level)));
+  if (open.caching_in_table) {
+    response.oplock_level = to_oplock_level(open.oplock_level);
+    if (open.oplock_level == fsa::OplockType::LEVEL_GRANULAR)
+      response.contexts.push_back(lease_answer(open));
+  } else {
+    response.oplock_level = to_oplock_level(
+        client.oplocks().request(open, to_oplock_type(request.requested_oplock_level)));
+  }
   response.create_action = opened.result.create_action;
   response.creation_time = info.creation_time;
   response.last_access_time = info.last_access_time;
@@ -154,6 +209,77 @@ void answer_create(const RequestPtr& req, const CreateRequest& request,
   out.has_body = true;
   out.created = open.id;
   req->complete(std::move(out));
+}
+
+// Admitted: now the old data of an overwrite may go (fsa::finish_overwrite).
+void finish_create_overwrite(const RequestPtr& req, const CreateRequest& request,
+                             const std::shared_ptr<fsa::OpenedFile>& opened, FileId id) {
+  auto truncated = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  run_blocking(
+      req->worker.loop(), [opened, truncated]() { *truncated = fsa::finish_overwrite(*opened); },
+      [req, request, opened, truncated, id]() {
+        if (!req->refresh()) return;
+        ClientState& state = req->client();
+        Open* admitted_open = state.open(id);
+        if (admitted_open == nullptr) {  // closed meanwhile (LOGOFF, TREE_DISCONNECT)
+          req->reply(NtStatus::FILE_CLOSED);
+          return;
+        }
+        if (*truncated != NtStatus::SUCCESS) {
+          state.abandon_open(id);
+          req->reply(*truncated);
+          return;
+        }
+        answer_create(req, request, *opened, *admitted_open);
+      });
+}
+
+// A CREATE waiting for breaks to be acknowledged: `retry` runs on the loop whenever this
+// worker's doorbell rings (an acknowledgement, a close, a dead holder's opens removed),
+// and at the break timeout after the host table has made the breaks take effect; the
+// wait ends when it returns true. No thread waits and nothing polls.
+struct BreakWait {
+  Worker* worker = nullptr;
+  fsa::FileKey key;
+  std::uint64_t listener = 0;
+  uv_timer_t* timer = nullptr;
+  std::function<bool(bool)> retry;
+  bool done = false;
+
+  void finish() {
+    done = true;
+    worker->forget_doorbell(listener);  // drops the listener's hold on this wait
+    if (timer != nullptr) {
+      uv_timer_stop(timer);
+      uv_close(reinterpret_cast<uv_handle_t*>(timer),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+      timer = nullptr;
+    }
+  }
+};
+
+void wait_for_breaks(Worker& worker, fsa::FileKey key, unsigned timeout_seconds,
+                     std::function<bool(bool)> retry) {
+  auto wait = std::make_shared<BreakWait>();
+  wait->worker = &worker;
+  wait->key = key;
+  wait->retry = std::move(retry);
+  wait->listener = worker.on_doorbell([wait]() {
+    if (!wait->done && wait->retry(false)) wait->finish();
+  });
+  wait->timer = new uv_timer_t;
+  uv_timer_init(worker.loop(), wait->timer);
+  wait->timer->data = wait.get();  // the listener keeps the wait alive until finish()
+  auto on_timeout = [](uv_timer_t* t) {
+    auto* w = static_cast<BreakWait*>(t->data);
+    if (w->done) return;
+    // MS-SMB2 3.3.6.1 (oplock break acknowledgment timer): the breaks take effect.
+    if (fsa::SharedOpenTable* table = w->worker->client().host_files()) table->force_breaks(w->key);
+    Serving as_process(credentials::process_identity());
+    if (w->retry(true)) w->finish();
+  };
+  uv_timer_start(wait->timer, on_timeout, std::uint64_t{timeout_seconds} * 1000,
+                 std::uint64_t{timeout_seconds} * 1000);
 }
 
 }  // namespace
@@ -246,39 +372,39 @@ void handle_create(const RequestPtr& req) {
           req->reply(*status);
           return;
         }
-        ClientState& client = req->client();
-        Open& open = client.new_open(req->session->id, req->tree->id);
-        if (NtStatus admitted = fsa::admit_open(client.files(), *plan, *opened, open);
-            admitted != NtStatus::SUCCESS) {
-          client.take_open(open.id);
-          req->reply(admitted);
-          return;
-        }
-        open.connection_id = req->connection_id;
-        if (!opened->truncate_after_admission) {
-          answer_create(req, request, *opened, open);
-          return;
-        }
-        // Admitted: now the old data of an overwrite may go (fsa::finish_overwrite).
-        auto truncated = std::make_shared<NtStatus>(NtStatus::SUCCESS);
-        FileId id = open.id;
-        run_blocking(
-            req->worker.loop(), [opened, truncated]() { *truncated = fsa::finish_overwrite(*opened); },
-            [req, request, opened, truncated, id]() {
-              if (!req->refresh()) return;
-              ClientState& state = req->client();
-              Open* admitted_open = state.open(id);
-              if (admitted_open == nullptr) {  // closed meanwhile (LOGOFF, TREE_DISCONNECT)
-                req->reply(NtStatus::FILE_CLOSED);
-                return;
-              }
-              if (*truncated != NtStatus::SUCCESS) {
-                state.abandon_open(id);
-                req->reply(*truncated);
-                return;
-              }
-              answer_create(req, request, *opened, *admitted_open);
-            });
+        // Admission, again each time the doorbell rings while breaks of other opens'
+        // caching are due (MS-FSA 2.1.5.1.2), until the break timeout forces them.
+        auto admit_now = [req, request, plan, opened]() -> bool {
+          if (!req->refresh()) return true;
+          ClientState& client = req->client();
+          Open& open = client.new_open(req->session->id, req->tree->id);
+          const bool in_table = client.host_files() != nullptr && !req->tree->kernel_oplocks;
+          open.caching_in_table = in_table;
+          if (in_table)
+            open.caching_request =
+                caching_request_of(request, req->session->dialect, opened->result.is_directory);
+          NtStatus admitted = fsa::admit_open(client.files(), *plan, *opened, open);
+          if (admitted == NtStatus::PENDING) {
+            client.take_open(open.id);
+            return false;
+          }
+          if (admitted != NtStatus::SUCCESS) {
+            client.take_open(open.id);
+            req->reply(admitted);
+            return true;
+          }
+          open.connection_id = req->connection_id;
+          if (!opened->truncate_after_admission) {
+            answer_create(req, request, *opened, open);
+            return true;
+          }
+          finish_create_overwrite(req, request, opened, open.id);
+          return true;
+        };
+        if (admit_now()) return;
+        fsa::FileKey key{opened->result.info.device, opened->result.info.file_id};
+        wait_for_breaks(req->worker, key, req->worker.config().conf.global.oplock_break_timeout,
+                        [admit_now](bool) { return admit_now(); });
       });
 }
 

@@ -181,6 +181,10 @@ void handle_lock(const RequestPtr& req) {
     }
     ranges.push_back({e.offset, e.length, kind == kLockFlagExclusiveLock});
   }
+  // MS-FSA 2.1.5.7: a byte-range lock breaks the file's level II oplocks and read leases.
+  if (fsa::SharedOpenTable* table = req->client().host_files();
+      table != nullptr && req->open->caching_in_table)
+    table->break_readers(*req->open);
   bool may_wait = (first & kLockFlagFailImmediately) == 0;
   if (!may_wait) {
     NtStatus status = locks->lock(owner, ranges);

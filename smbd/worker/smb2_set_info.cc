@@ -190,6 +190,9 @@ void handle_set_info(const RequestPtr& req) {
         req->reply(NtStatus::INVALID_DEVICE_REQUEST);
         return;
       }
+      // MS-FSA 2.1.5.14.2, 2.1.5.14.4: a size change breaks the file's read caching.
+      if (fsa::SharedOpenTable* table = req->client().host_files(); table && open.caching_in_table)
+        table->break_readers(open);
       auto io = open.io;
       run_blocking(
           req->worker.loop(),

@@ -124,6 +124,7 @@ void handle_tree_connect(const RequestPtr& req) {
     }
     if (share->pmem) log_pmem_mode(*share);
     tree.share_name = share->name;
+    tree.kernel_oplocks = share->kernel_oplocks;
     tree.fs = std::move(fs);
     tree.read_only = share->read_only;
     tree.hide_unreadable = share->hide_unreadable;

@@ -139,6 +139,9 @@ void handle_write(const RequestPtr& req) {
       req->reply(status);
       return;
     }
+    // MS-FSA 2.1.5.3 (2.1.4.12): a write breaks the read caching of the file's opens.
+    if (fsa::SharedOpenTable* table = req->client().host_files(); table && open.caching_in_table)
+      table->break_readers(open);
   }
   auto write = [req, pipe, io = open.io, where](NtStatus received, WriteData data) {
     if (received != NtStatus::SUCCESS) {

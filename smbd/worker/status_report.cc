@@ -41,6 +41,17 @@ const char* oplock_name(fsa::OplockType level) {
   return "NONE";
 }
 
+// A lease with its state (Samba's smbstatus shows "LEASE(RWH)").
+std::string oplock_text(const fsa::FileOpen& open) {
+  std::string text = oplock_name(open.oplock_level);
+  if (open.oplock_level != fsa::OplockType::LEVEL_GRANULAR) return text;
+  text += "(";
+  if (open.lease.state & hostwide::kLeaseRead) text += "R";
+  if (open.lease.state & hostwide::kLeaseWrite) text += "W";
+  if (open.lease.state & hostwide::kLeaseHandle) text += "H";
+  return text + ")";
+}
+
 std::string logon_kind(const Session& s) {
   if (s.anonymous) return "anonymous";
   if (s.guest) return "guest";
@@ -93,8 +104,7 @@ std::string status_report(const Worker& worker, std::size_t limit) {
       if (auto tree = session->trees.find(open->tree_id); tree != session->trees.end())
         share = tree->second.share_name;
     add({"open", pid, std::to_string(open->session_id), std::to_string(open->tree_id), share,
-         open->path, hex32(open->granted_access), hex32(open->share_access),
-         oplock_name(open->oplock_level)});
+         open->path, hex32(open->granted_access), hex32(open->share_access), oplock_text(*open)});
   }
   return out;
 }

@@ -154,6 +154,8 @@ void Worker::start() {
         self->doorbell_->drain();
         self->run_doorbell_listeners();
       });
+      // Breaks other openers marked on our opens in the host table.
+      on_doorbell([this] { deliver_breaks(*this); });
       // Waiting for rings keeps no loop alive by itself.
       uv_unref(reinterpret_cast<uv_handle_t*>(&doorbell_poll_));
     }

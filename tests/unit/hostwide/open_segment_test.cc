@@ -32,7 +32,7 @@ OpenEntry entry_of(pid_t owner, std::uint64_t token, std::uint32_t access = 1,
   return entry;
 }
 
-bool admit_all(const FileState&) { return true; }
+bool admit_all(FileState&, OpenEntry&) { return true; }
 
 // Inserts one open per file until the table says otherwise; the number inserted.
 std::uint32_t fill(OpenSegment& segment, std::uint64_t first_inode, pid_t owner) {
@@ -174,7 +174,7 @@ TEST_CASE("a damaged record is refused, never followed, and the table is repaire
     }
     FileState state;
     bool admitted = false;
-    Result result = segment->insert(file, entry_of(200, 1), [&](const FileState&) {
+    Result result = segment->insert(file, entry_of(200, 1), [&](FileState&, OpenEntry&) {
       admitted = true;
       return true;
     });

@@ -1,0 +1,323 @@
+#include "smbd/fsa/caching.hh"
+
+#include <algorithm>
+
+#include "smbd/base/wire.hh"
+#include "smbd/fsa/oplocks.hh"
+#include "smbd/fsa/share_modes.hh"
+
+namespace smb::fsa {
+
+namespace {
+
+namespace am = access_mask;
+using hostwide::Caching;
+using hostwide::kBreakAwaitsAck;
+using hostwide::kBreakNotify;
+using hostwide::kLeaseHandle;
+using hostwide::kLeaseRead;
+using hostwide::kLeaseWrite;
+using hostwide::OpenEntry;
+
+// MS-FSA 2.1.5.1.2.1: an open for attributes or the security descriptor only (a "stat
+// open") breaks no oplock and takes part in no caching.
+constexpr std::uint32_t kDataAccess =
+    am::FILE_READ_DATA | am::FILE_WRITE_DATA | am::FILE_APPEND_DATA | am::FILE_EXECUTE | am::DELETE;
+
+bool breaking(const OpenEntry& e) { return (e.break_flags & kBreakAwaitsAck) != 0; }
+
+void add_ring(std::vector<pid_t>& ring, pid_t pid) {
+  if (pid > 0 && std::find(ring.begin(), ring.end(), pid) == ring.end()) ring.push_back(pid);
+}
+
+// Marks a break of the lease `holder` holds, to `to`, on every entry of the lease.
+// MS-SMB2 3.3.4.7: the client acknowledges only a break from a state with W or H.
+void break_lease(hostwide::FileState& state, const OpenEntry& holder, std::uint8_t to,
+                 std::vector<pid_t>& ring, bool& wait) {
+  std::uint8_t from = holder.lease.state;
+  if ((from & to) == from) return;
+  bool ack = (from & (kLeaseWrite | kLeaseHandle)) != 0;
+  OpenEntry lease_holder = holder;
+  for (OpenEntry& e : state.entries) {
+    if (!same_lease(e, lease_holder)) continue;
+    e.break_flags |= kBreakNotify;
+    if (ack) {
+      e.break_flags |= kBreakAwaitsAck;
+      e.lease.breaking_to = to;
+    } else {
+      e.lease.breaking_to = to;
+      e.lease.state = to;
+    }
+    // MS-SMB2 3.3.4.7: a v2 lease's epoch counts its state changes.
+    if (e.lease.version == 2)
+      e.lease.epoch = static_cast<std::uint16_t>(lease_holder.lease.epoch + 1);
+  }
+  add_ring(ring, holder.owner);
+  wait = wait || ack;
+}
+
+void break_oplock(OpenEntry& e, Caching to, std::vector<pid_t>& ring, bool& wait) {
+  if (e.caching == Caching::LEVEL_TWO) {
+    // MS-SMB2 3.3.4.6: a level II oplock goes to none without an acknowledgement.
+    e.caching = Caching::NONE;
+    e.oplock_breaking_to = Caching::NONE;
+    e.break_flags |= kBreakNotify;
+  } else {
+    e.oplock_breaking_to = to;
+    e.break_flags |= kBreakNotify | kBreakAwaitsAck;
+    wait = true;
+  }
+  add_ring(ring, e.owner);
+}
+
+bool holds_handle_caching(const OpenEntry& e) {
+  return e.caching == Caching::BATCH ||
+         (e.caching == Caching::LEASE && (e.lease.state & kLeaseHandle) != 0);
+}
+
+}  // namespace
+
+bool same_lease(const OpenEntry& a, const OpenEntry& b) {
+  return a.caching == Caching::LEASE && b.caching == Caching::LEASE && a.client == b.client &&
+         a.lease.key == b.lease.key;
+}
+
+std::uint8_t grantable_lease_state(std::uint32_t requested) {
+  switch (requested) {
+    case kLeaseRead:
+    case kLeaseRead | kLeaseHandle:
+    case kLeaseRead | kLeaseWrite:
+    case kLeaseRead | kLeaseHandle | kLeaseWrite:
+      return static_cast<std::uint8_t>(requested);
+    default:
+      return 0;
+  }
+}
+
+OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const OpenIntent& intent) {
+  OpenOutcome out;
+  const CachingRequest& request = intent.request;
+  incoming.caching = Caching::NONE;
+  incoming.break_flags = 0;
+  if (request.oplock == OplockType::LEVEL_GRANULAR) {
+    incoming.caching = Caching::LEASE;  // for same_lease() while deciding
+    incoming.lease.key = request.lease.key;
+  }
+  auto refuse = [&](NtStatus status) {
+    incoming.caching = Caching::NONE;
+    out.verdict = OpenVerdict::REFUSE;
+    out.status = status;
+    return out;
+  };
+  auto wait = [&]() {
+    incoming.caching = Caching::NONE;
+    out.verdict = OpenVerdict::WAIT;
+    if (std::find(state.waiters.begin(), state.waiters.end(), intent.self) == state.waiters.end())
+      state.waiters.push_back(intent.self);
+    return out;
+  };
+  if (state.delete_pending) return refuse(NtStatus::DELETE_PENDING);
+  // An overwrite writes the file whatever access it asked for.
+  const bool stat_open = (intent.access & kDataAccess) == 0 && !request.overwrites;
+
+  // MS-FSA 2.1.5.1.2: an open waits while a break of another's caching is in progress.
+  if (!stat_open)
+    for (const OpenEntry& e : state.entries)
+      if (!same_lease(e, incoming) && breaking(e)) return wait();
+
+  // Share modes (MS-FSA 2.1.5.1.2.2). Handle caching (a batch oplock, a lease with H) of
+  // a conflicting open is broken first: its client may close the handle it kept open.
+  bool conflict = false, only_cached = true;
+  for (const OpenEntry& e : state.entries) {
+    if (!sharing_conflicts({e.granted_access, e.share_access}, intent.access, intent.share_access))
+      continue;
+    conflict = true;
+    if (same_lease(e, incoming) || !holds_handle_caching(e)) only_cached = false;
+  }
+  if (conflict) {
+    if (!only_cached) return refuse(NtStatus::SHARING_VIOLATION);
+    bool must_wait = false;
+    for (OpenEntry& e : state.entries) {
+      if (!sharing_conflicts({e.granted_access, e.share_access}, intent.access,
+                             intent.share_access))
+        continue;
+      if (breaking(e)) {
+        must_wait = true;
+      } else if (e.caching == Caching::BATCH)
+        break_oplock(e, Caching::LEVEL_TWO, out.ring, must_wait);
+      else
+        break_lease(state, e, e.lease.state & kLeaseRead, out.ring, must_wait);
+    }
+    return must_wait ? wait() : refuse(NtStatus::SHARING_VIOLATION);
+  }
+
+  // MS-FSA 2.1.5.17.2 / 2.1.5.18.2: the caching other opens hold against this one.
+  bool must_wait = false;
+  if (!stat_open) {
+    for (OpenEntry& e : state.entries) {
+      if (same_lease(e, incoming)) continue;
+      switch (e.caching) {
+        case Caching::EXCLUSIVE:
+        case Caching::BATCH:
+          break_oplock(e, request.overwrites ? Caching::NONE : Caching::LEVEL_TWO, out.ring,
+                       must_wait);
+          break;
+        case Caching::LEVEL_TWO:
+          if (request.overwrites) break_oplock(e, Caching::NONE, out.ring, must_wait);
+          break;
+        case Caching::LEASE:
+          if (!breaking(e))
+            break_lease(state, e,
+                        request.overwrites
+                            ? std::uint8_t{0}
+                            : static_cast<std::uint8_t>(e.lease.state & ~kLeaseWrite),
+                        out.ring, must_wait);
+          break;
+        case Caching::NONE:
+          break;
+      }
+    }
+  }
+  if (must_wait) return wait();
+
+  // The grant.
+  bool others = false, oplock_holders = false, handle_leases = false;
+  for (const OpenEntry& e : state.entries) {
+    if (same_lease(e, incoming)) continue;
+    others = true;
+    if (e.caching != Caching::NONE && e.caching != Caching::LEASE) oplock_holders = true;
+    if (e.caching == Caching::LEASE && (e.lease.state & kLeaseHandle) != 0) handle_leases = true;
+  }
+  if (request.oplock == OplockType::LEVEL_GRANULAR) {
+    const std::uint8_t requested = grantable_lease_state(request.lease.state);
+    std::uint8_t grant = requested;
+    // MS-SMB2 3.3.5.9.8: W only while the file has no other open; beside an oplock a
+    // lease holds R at most (as Windows grants them).
+    if (others) grant &= static_cast<std::uint8_t>(~kLeaseWrite);
+    if (oplock_holders) grant &= kLeaseRead;
+    incoming.lease = hostwide::LeaseRecord{};
+    incoming.lease.key = request.lease.key;
+    incoming.lease.parent_key = request.lease.parent_key;
+    incoming.lease.parent_set = request.lease.parent_set;
+    incoming.lease.version = request.lease.version == 2 ? 2 : 1;
+    incoming.lease.epoch = request.lease.epoch;
+    // An existing lease of this client and key on the file: it is shared, and only grows
+    // while no break of it is in progress.
+    const OpenEntry* existing = nullptr;
+    for (const OpenEntry& e : state.entries)
+      if (same_lease(e, incoming)) existing = &e;
+    if (existing != nullptr) {
+      incoming.lease = existing->lease;
+      incoming.break_flags = existing->break_flags & kBreakAwaitsAck;
+      if (!breaking(*existing)) {
+        // An upgrade takes effect only when the state asked for is a strict superset of
+        // the one held and can be held beside the other opens; else nothing changes.
+        const std::uint8_t held = existing->lease.state;
+        std::uint8_t grown = held;
+        if ((requested & held) == held && requested != held && grant == requested)
+          grown = requested;
+        if (grown != existing->lease.state) {
+          incoming.lease.state = grown;
+          if (incoming.lease.version == 2) ++incoming.lease.epoch;
+          for (OpenEntry& e : state.entries)
+            if (same_lease(e, incoming)) {
+              e.lease.state = grown;
+              e.lease.epoch = incoming.lease.epoch;
+            }
+        }
+      }
+    } else {
+      incoming.lease.state = grant;
+      // MS-SMB2 3.3.5.9.11: a new v2 lease's epoch follows the one the client sent.
+      if (incoming.lease.version == 2) ++incoming.lease.epoch;
+    }
+    incoming.caching = Caching::LEASE;
+    return out;
+  }
+  switch (request.oplock) {
+    case OplockType::LEVEL_ONE:
+    case OplockType::LEVEL_BATCH:
+      if (!others && !stat_open) {
+        incoming.caching =
+            request.oplock == OplockType::LEVEL_ONE ? Caching::EXCLUSIVE : Caching::BATCH;
+        break;
+      }
+      [[fallthrough]];
+    case OplockType::LEVEL_TWO:
+      // Beside a lease with H no oplock is granted (as Windows does).
+      incoming.caching = stat_open || handle_leases ? Caching::NONE : Caching::LEVEL_TWO;
+      break;
+    default:
+      incoming.caching = Caching::NONE;
+  }
+  return out;
+}
+
+std::vector<pid_t> break_readers(hostwide::FileState& state, const OpenEntry& writer) {
+  std::vector<pid_t> ring;
+  bool ignored = false;
+  // The writer's own level II oplock goes too (MS-FSA 2.1.4.12); its own lease stays.
+  for (OpenEntry& e : state.entries) {
+    if (same_lease(e, writer)) continue;
+    if (e.caching == Caching::LEVEL_TWO) break_oplock(e, Caching::NONE, ring, ignored);
+    if (e.caching == Caching::LEASE && !breaking(e) && e.lease.state == kLeaseRead)
+      break_lease(state, e, 0, ring, ignored);
+  }
+  return ring;
+}
+
+NtStatus acknowledge_oplock(OpenEntry& entry, Caching level, Caching& granted) {
+  granted = entry.caching;
+  if (!breaking(entry) || entry.caching == Caching::LEASE) return kStatusInvalidOplockProtocol;
+  if (level != Caching::NONE && level != Caching::LEVEL_TWO) return NtStatus::INVALID_PARAMETER;
+  // MS-SMB2 3.3.5.22.1: a client may give up more than asked, never keep more.
+  granted = entry.oplock_breaking_to == Caching::NONE ? Caching::NONE : level;
+  entry.caching = granted;
+  entry.oplock_breaking_to = Caching::NONE;
+  entry.break_flags = 0;
+  return NtStatus::SUCCESS;
+}
+
+NtStatus acknowledge_lease(hostwide::FileState& state, const std::array<std::uint8_t, 16>& client,
+                           const std::array<std::uint8_t, 16>& key, std::uint8_t lease_state,
+                           std::uint8_t& granted) {
+  OpenEntry probe;
+  probe.caching = Caching::LEASE;
+  probe.client = client;
+  probe.lease.key = key;
+  OpenEntry* lease = nullptr;
+  for (OpenEntry& e : state.entries)
+    if (same_lease(e, probe)) lease = &e;
+  if (lease == nullptr) return NtStatus::OBJECT_NAME_NOT_FOUND;
+  granted = lease->lease.state;
+  if (!breaking(*lease)) return NtStatus::UNSUCCESSFUL;
+  // MS-SMB2 3.3.5.22.2: the state acknowledged must be within what the break allows.
+  if ((lease_state & ~lease->lease.breaking_to) != 0) return NtStatus::REQUEST_NOT_ACCEPTED;
+  granted = lease_state;
+  for (OpenEntry& e : state.entries) {
+    if (!same_lease(e, probe)) continue;
+    e.lease.state = lease_state;
+    e.lease.breaking_to = 0;
+    e.break_flags = 0;
+  }
+  return NtStatus::SUCCESS;
+}
+
+bool force_breaks(hostwide::FileState& state, const std::function<bool(const OpenEntry&)>& which) {
+  bool forced = false;
+  for (OpenEntry& e : state.entries) {
+    if (!breaking(e) || !which(e)) continue;
+    if (e.caching == Caching::LEASE) {
+      e.lease.state = e.lease.breaking_to;
+      e.lease.breaking_to = 0;
+    } else {
+      e.caching = e.oplock_breaking_to;
+      e.oplock_breaking_to = Caching::NONE;
+    }
+    e.break_flags = 0;
+    forced = true;
+  }
+  return forced;
+}
+
+}  // namespace smb::fsa

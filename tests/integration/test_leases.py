@@ -1,0 +1,263 @@
+#!/usr/bin/python3
+"""Oplocks and leases between the clients of one host (the host table's caching).
+
+Each client (ClientGUID) is served by a worker of its own; two impacket connections are
+two clients in two workers. The opener's CREATE waits on its worker's loop while the
+holder's worker tells its client of the break; the holder's acknowledgement (or the
+break timeout, or the holder's worker dying) lets the opener go on.
+
+Run: SMBTEST_KIND=self SMBD_BIN=... SMBD_PASSWD_BIN=... SMBSTATUS_BIN=...
+     /usr/bin/python3 test_leases.py
+"""
+
+import json
+import os
+import signal
+import struct
+import subprocess
+import unittest
+import uuid
+
+from impacket import smb3structs as s3
+
+import impacket_raw as raw
+import smbtest
+from smbtest import Server
+from test_hostwide import worker_serving
+
+DIALECT = 0x210  # leases v1 from 2.1 (impacket's 3.0 works too; 2.1 keeps it simple)
+NOTIFICATION = 0xFFFFFFFFFFFFFFFF
+STATUS_SUCCESS = 0
+R, H, W = 0x01, 0x02, 0x04
+ALL_ACCESS = 0x001F01FF
+SHARE_ALL = 0x7
+
+
+def lease_context(key, state):
+    """An RqLs v1 create context (MS-SMB2 2.2.13.2.8)."""
+    data = key + struct.pack("<IIQ", state, 0, 0)
+    return struct.pack("<IHHHHI", 0, 16, 4, 0, 24, len(data)) + b"RqLs" + b"\0" * 4 + data
+
+
+def create(client, tree, name, *, oplock=s3.SMB2_OPLOCK_LEVEL_NONE, lease=None,
+           disposition=s3.FILE_OPEN_IF, access=ALL_ACCESS, share=SHARE_ALL):
+    """Sends a CREATE; its message id (the answer is read with answer())."""
+    body = s3.SMB2Create()
+    body["SecurityFlags"] = 0
+    body["RequestedOplockLevel"] = s3.SMB2_OPLOCK_LEVEL_LEASE if lease else oplock
+    body["ImpersonationLevel"] = s3.SMB2_IL_IMPERSONATION
+    body["DesiredAccess"] = access
+    body["FileAttributes"] = 0
+    body["ShareAccess"] = share
+    body["CreateDisposition"] = disposition
+    body["CreateOptions"] = s3.FILE_NON_DIRECTORY_FILE
+    encoded = name.encode("utf-16le")
+    body["NameLength"] = len(encoded)
+    padded = encoded + b"\0" * (-len(encoded) % 8)
+    contexts = lease_context(*lease) if lease else b""
+    body["Buffer"] = padded + contexts
+    # The name starts right after the 56-byte fixed part (offset 120 from the header).
+    body["CreateContextsOffset"] = (64 + 56 + len(padded)) if contexts else 0
+    body["CreateContextsLength"] = len(contexts)
+    packet = client.SMB_PACKET()
+    packet["Command"] = s3.SMB2_CREATE
+    packet["TreeID"] = tree
+    packet["Data"] = body
+    return client.sendSMB(packet)
+
+
+def answer(client, message_id):
+    """The CREATE's answer: (status, file id, oplock level, lease state or None)."""
+    packet = client.recvSMB(message_id)
+    if packet["Status"] != STATUS_SUCCESS:
+        return packet["Status"], None, None, None
+    response = s3.SMB2Create_Response(packet["Data"])
+    lease_state = None
+    offset, length = response["CreateContextsOffset"], response["CreateContextsLength"]
+    if length:
+        contexts = packet.getData()[offset:offset + length]
+        name_offset, name_length, _, data_offset = struct.unpack_from("<HHHH", contexts, 4)
+        if contexts[name_offset:name_offset + name_length] == b"RqLs":
+            lease_state = struct.unpack_from("<I", contexts, data_offset + 16)[0]
+    return STATUS_SUCCESS, response["FileID"].getData(), response["OplockLevel"], lease_state
+
+
+def notification(client):
+    """The next break notification: (kind, fields)."""
+    window = client._Connection["SequenceWindow"]
+    packet = client.recvSMB(NOTIFICATION)
+    # A notification consumes no message id; impacket would count one.
+    client._Connection["SequenceWindow"] = window
+    data = packet["Data"]
+    size = struct.unpack_from("<H", data, 0)[0]
+    if size == 24:  # MS-SMB2 2.2.23.1
+        return "oplock", {"level": data[2], "file_id": bytes(data[8:24])}
+    # MS-SMB2 2.2.23.2
+    epoch, flags = struct.unpack_from("<HI", data, 2)
+    key = bytes(data[8:24])
+    current, new = struct.unpack_from("<II", data, 24)
+    return "lease", {"flags": flags, "key": key, "current": current, "new": new}
+
+
+def acknowledge_oplock(client, tree, file_id, level):
+    body = struct.pack("<HBBI", 24, level, 0, 0) + file_id
+    status, packet = client.request(s3.SMB2_OPLOCK_BREAK, body, tree)
+    return status, packet["Data"][2] if status == STATUS_SUCCESS else None
+
+
+def acknowledge_lease(client, tree, key, state):
+    body = struct.pack("<HHI", 36, 0, 0) + key + struct.pack("<IQ", state, 0)
+    status, packet = client.request(s3.SMB2_OPLOCK_BREAK, body, tree)
+    return status
+
+
+class AsConnection:
+    """A raw client where test_hostwide.worker_serving expects an SMBConnection."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def getSMBServer(self):
+        return self.client
+
+
+class Caching(unittest.TestCase):
+    timeout_config = ()
+
+    def setUp(self):
+        self.server = Server(log_level=1, extra_global=list(self.timeout_config))
+        self.server.start()
+        self.addCleanup(self.server.stop)
+        self.clients = []
+        self.a, self.ta = self.connect()
+        self.b, self.tb = self.connect()
+
+    def tearDown(self):
+        for client in self.clients:
+            try:
+                client.disconnect()
+            except Exception:  # a worker may have been killed
+                pass
+
+    def connect(self):
+        client = raw.connect(self.server, DIALECT, timeout=60)
+        self.clients.append(client)
+        return client, client.connectTree(self.server.share)
+
+    def open(self, client, tree, name, **kw):
+        status, fid, level, lease = answer(client, create(client, tree, name, **kw))
+        self.assertEqual(status, STATUS_SUCCESS, raw.status_name(status))
+        return fid, level, lease
+
+
+class Breaks(Caching):
+    def test_lease_break_both_ways(self):
+        key_a, key_b = uuid.uuid4().bytes, uuid.uuid4().bytes
+        fid_a, level, state = self.open(self.a, self.ta, "lease.txt", lease=(key_a, R | W | H))
+        self.assertEqual((level, state), (s3.SMB2_OPLOCK_LEVEL_LEASE, R | W | H))
+        # B's open waits while A's lease breaks to RH.
+        waiting = create(self.b, self.tb, "lease.txt", lease=(key_b, R | W | H))
+        kind, fields = notification(self.a)
+        self.assertEqual(kind, "lease")
+        self.assertEqual((fields["key"], fields["current"], fields["new"]),
+                         (key_a, R | W | H, R | H))
+        self.assertEqual(fields["flags"], 1)  # SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED
+        self.assertEqual(acknowledge_lease(self.a, self.ta, key_a, R | H), STATUS_SUCCESS)
+        status, fid_b, level, state = answer(self.b, waiting)
+        self.assertEqual(status, STATUS_SUCCESS)
+        self.assertEqual(state, R | H)  # no W while another client has the file open
+        # The other way: A overwrites; B's lease (and A's own other lease) go to none.
+        self.a.close_file(self.ta, fid_a)
+        waiting = create(self.a, self.ta, "lease.txt", disposition=s3.FILE_OVERWRITE_IF)
+        kind, fields = notification(self.b)
+        self.assertEqual((kind, fields["key"], fields["new"]), ("lease", key_b, 0))
+        self.assertEqual(acknowledge_lease(self.b, self.tb, key_b, 0), STATUS_SUCCESS)
+        status, fid_a, _, _ = answer(self.a, waiting)
+        self.assertEqual(status, STATUS_SUCCESS)
+        # An acknowledgement with no break in progress is refused.
+        self.assertNotEqual(acknowledge_lease(self.b, self.tb, key_b, 0), STATUS_SUCCESS)
+        self.a.close_file(self.ta, fid_a)
+        self.b.close_file(self.tb, fid_b)
+
+    def test_one_clients_lease_key_shared_by_its_opens(self):
+        key = uuid.uuid4().bytes
+        first, _, state = self.open(self.a, self.ta, "same-key.txt", lease=(key, R | W | H))
+        second, _, state2 = self.open(self.a, self.ta, "same-key.txt", lease=(key, R | W | H))
+        self.assertEqual((state, state2), (R | W | H, R | W | H))
+        self.a.close_file(self.ta, first)
+        self.a.close_file(self.ta, second)
+
+    def test_batch_break_to_level_two(self):
+        fid_a, level, _ = self.open(self.a, self.ta, "batch.txt", oplock=s3.SMB2_OPLOCK_LEVEL_BATCH)
+        self.assertEqual(level, s3.SMB2_OPLOCK_LEVEL_BATCH)
+        waiting = create(self.b, self.tb, "batch.txt", oplock=s3.SMB2_OPLOCK_LEVEL_BATCH)
+        kind, fields = notification(self.a)
+        self.assertEqual((kind, fields["level"], fields["file_id"]),
+                         ("oplock", s3.SMB2_OPLOCK_LEVEL_II, fid_a))
+        status, kept = acknowledge_oplock(self.a, self.ta, fid_a, s3.SMB2_OPLOCK_LEVEL_II)
+        self.assertEqual((status, kept), (STATUS_SUCCESS, s3.SMB2_OPLOCK_LEVEL_II))
+        status, fid_b, level, _ = answer(self.b, waiting)
+        self.assertEqual((status, level), (STATUS_SUCCESS, s3.SMB2_OPLOCK_LEVEL_II))
+        # B writes: A's level II goes to none, no acknowledgement asked.
+        self.b.write_raw(self.tb, fid_b, 0, b"x")
+        kind, fields = notification(self.a)
+        self.assertEqual((kind, fields["level"]), ("oplock", s3.SMB2_OPLOCK_LEVEL_NONE))
+        self.a.close_file(self.ta, fid_a)
+        self.b.close_file(self.tb, fid_b)
+
+    def test_killed_holder_lets_the_opener_go(self):
+        holder_worker = worker_serving(self.server, AsConnection(self.a))
+        self.open(self.a, self.ta, "killed.txt", oplock=s3.SMB2_OPLOCK_LEVEL_BATCH,
+                  share=0)
+        waiting = create(self.b, self.tb, "killed.txt", oplock=s3.SMB2_OPLOCK_LEVEL_BATCH)
+        # The break went to A, which never answers: its worker dies instead. The master
+        # takes its opens out and rings every worker; B's open goes on well before the
+        # break timeout (35 s) would have let it.
+        self.server.expect_signal(signal.SIGKILL)
+        os.kill(holder_worker, signal.SIGKILL)
+        status, fid_b, level, _ = answer(self.b, waiting)
+        self.assertEqual((status, level), (STATUS_SUCCESS, s3.SMB2_OPLOCK_LEVEL_BATCH))
+        self.b.close_file(self.tb, fid_b)
+
+
+class Timeout(Caching):
+    timeout_config = ("oplock break timeout = 2",)
+
+    def test_unacknowledged_break_times_out(self):
+        fid_a, _, _ = self.open(self.a, self.ta, "silent.txt", oplock=s3.SMB2_OPLOCK_LEVEL_BATCH)
+        waiting = create(self.b, self.tb, "silent.txt", oplock=s3.SMB2_OPLOCK_LEVEL_BATCH)
+        kind, _ = notification(self.a)
+        self.assertEqual(kind, "oplock")
+        # A never acknowledges: at the timeout the break takes effect (A keeps level II).
+        status, fid_b, level, _ = answer(self.b, waiting)
+        self.assertEqual((status, level), (STATUS_SUCCESS, s3.SMB2_OPLOCK_LEVEL_II))
+        # A's acknowledgement now comes too late.
+        status, _ = acknowledge_oplock(self.a, self.ta, fid_a, s3.SMB2_OPLOCK_LEVEL_II)
+        self.assertNotEqual(status, STATUS_SUCCESS)
+        self.a.close_file(self.ta, fid_a)
+        self.b.close_file(self.tb, fid_b)
+
+
+class ManyLeases(Caching):
+    def table_opens(self):
+        out = subprocess.run([os.environ["SMBSTATUS_BIN"], "-s", self.server.conf,
+                              "--json"], capture_output=True, text=True, timeout=30)
+        return int(json.loads(out.stdout)["server"]["table_opens"])
+
+    def test_thousand_files_with_leases_then_closed(self):
+        clients = [(self.a, self.ta), (self.b, self.tb), self.connect(), self.connect()]
+        held = []
+        for n in range(1000):
+            client, tree = clients[n % 4]
+            fid, level, state = self.open(client, tree, f"many-{n}.txt",
+                                          lease=(uuid.uuid4().bytes, R | W | H))
+            self.assertEqual(state, R | W | H)
+            held.append((client, tree, fid))
+        self.assertEqual(self.table_opens(), 1000)
+        for client, tree, fid in held:
+            self.assertEqual(client.close_file(tree, fid), STATUS_SUCCESS)
+        self.assertEqual(self.table_opens(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
