@@ -193,10 +193,11 @@ def smbbench_command(smbbench, server, workload, *, quick, verify, json_file=Non
     return cmd
 
 
-def start_server(kind):
+def start_server(kind, share_lines=()):
     """A server for the comparison: the harness defaults (same user, tmpfs share, log
-    level 1), encryption left at the server's default so that a client may ask for it."""
-    return smbtest.Server(kind, encrypt=None).start()
+    level 1), encryption left at the server's default so that a client may ask for it;
+    `share_lines` are added to the share of both servers (--acl-xattr)."""
+    return smbtest.Server(kind, encrypt=None, extra_share=list(share_lines)).start()
 
 
 # ---------------------------------------------------------------- the servers' CPU time
@@ -692,6 +693,9 @@ def markdown(args, machine, table, results, rows, loopback, aes, memcpy, started
       "(`/dev/shm`) and the same user; encryption and signing are left to the client "
       "(`smb encrypt` at the server's default, `server signing = auto`). Samba runs with "
       "its defaults otherwise.")
+    if getattr(args, "acl_xattr", False):
+        a("- Both shares have `vfs objects = acl_xattr` (`--acl-xattr`): NT ACLs are stored in "
+          "`security.NTACL` and checked on every open, by both servers.")
     a("- One pair of servers serves the whole run. Every workload runs against one server "
       "and then the other, the order swapped every repetition; the shares are warmed up "
       "with one untimed 1 GiB write before the first repetition.")
@@ -867,6 +871,9 @@ def main(argv=None):
     ap.add_argument("--no-build", action="store_true",
                     help="use the programs in --build-dir or SMBD_BIN, SMBD_PASSWD_BIN, "
                          "SMBBENCH_BIN as they are")
+    ap.add_argument("--acl-xattr", action="store_true",
+                    help="both shares with `vfs objects = acl_xattr`: NT ACLs stored and "
+                         "checked on every open (the rows then include that work)")
     ap.add_argument("--max-minutes", type=float, default=30,
                     help="stop starting repetitions after this long (default 30)")
     args = ap.parse_args(argv)
@@ -929,7 +936,8 @@ def main(argv=None):
             smbtest.make_random_file(local_file, size)
         for kind in KINDS:
             print(f"starting {KIND_NAMES[kind]}", flush=True)
-            servers[kind] = start_server(kind)
+            servers[kind] = start_server(
+                kind, ["vfs objects = acl_xattr"] if args.acl_xattr else [])
             print(f"  port {servers[kind].port}, share {servers[kind].share_path}", flush=True)
         if any(w.smb_direct for w in rows):
             servers["self"].rdma_port = servers["self"].start_rdmaproxy("soft")
