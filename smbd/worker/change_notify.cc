@@ -267,6 +267,19 @@ void ChangeNotifier::on_readable() {
   if (!changes.empty()) deliver(changes);
 }
 
+namespace {
+
+// Whether the entry of changes[i] was created earlier in the same batch of kernel events.
+bool created_in_batch(const std::vector<vfs::DirChange>& changes, std::size_t i) {
+  for (std::size_t j = 0; j < i; ++j)
+    if (changes[j].watch == changes[i].watch && changes[j].name == changes[i].name &&
+        (changes[j].what & (vfs::dir_change::created | vfs::dir_change::moved_to)) != 0)
+      return true;
+  return false;
+}
+
+}  // namespace
+
 void ChangeNotifier::deliver(const std::vector<vfs::DirChange>& changes) {
   namespace dc = vfs::dir_change;
   std::set<OpenKey> touched;
@@ -302,14 +315,23 @@ void ChangeNotifier::deliver(const std::vector<vfs::DirChange>& changes) {
       continue;
     }
     if (c.name.empty()) continue;        // the watched directory itself: its parent reports it
+    // What the server sets on an entry it has just created (its DOS attributes, its
+    // descriptor: IN_ATTRIB right behind IN_CREATE) is part of the creation, which Windows
+    // reports as one ADDED.
+    if (c.what == dc::metadata && created_in_batch(changes, i)) continue;
     std::vector<Use> uses = it->second;  // adding watches below may change uses_
     for (const Use& u : uses) {
       Watched* w = find(u.open);
       if (w == nullptr) continue;
       bool renamed = (c.what & (dc::moved_from | dc::moved_to)) && c.cookie != 0 && partner_seen(i);
       std::string name = u.prefix.empty() ? c.name : u.prefix + "\\" + c.name;
+      // MS-FSA 2.1.5.10, as Windows does it: a waiting request completes with the first
+      // change it sees; what follows is kept for the open's next request.
       for (const fsa::MappedChange& m : fsa::map_dir_change(c.what, c.is_directory, renamed))
-        if (w->buffer.add(m.filter, m.action, name)) touched.insert(u.open);
+        if (w->buffer.add(m.filter, m.action, name)) {
+          touched.insert(u.open);
+          answer_waiting(*w);
+        }
       // A directory new to a watched tree is watched too (and what came with it).
       if (w->buffer.watch_tree() && c.is_directory && (c.what & (dc::created | dc::moved_to))) {
         std::string relative = u.prefix.empty() ? c.name : u.prefix + "\\" + c.name;

@@ -57,7 +57,7 @@ DEFAULT_SUITES = ["smb2.connect", "smb2.read", "smb2.rw", "smb2.getinfo", "smb2.
 ACL_XATTR_SUITES = ("smb2.acls", "smb2.create", "smb2.compound", "smb2.session")
 # smb2.notify per subtest, as tests/integration/CMakeLists.txt registers them.
 DEFAULT_SUITES += [f"smb2.notify.{t}" for t in (
-    "valid-req", "tcon", "dir", "tdis", "tdis1", "close", "logoff", "invalid-reauth", "tree",
+    "tcon", "dir", "tdis", "tdis1", "close", "logoff", "invalid-reauth", "tree",
     "basedir", "double", "file", "tcp", "rec", "overflow", "handle-permissions", "rmdir1",
     "rmdir2")]
 # Suites that take more than about a minute whole run these subtests only, unless --full
