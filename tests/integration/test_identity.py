@@ -224,6 +224,28 @@ class Identity(unittest.TestCase):
             conn.getFile(self.server.share, "a-private.txt", io.BytesIO().write)
         self.assertEqual(cm.exception.getErrorCode(), nt_errors.STATUS_ACCESS_DENIED)
 
+    def test_a_delete_the_directory_refuses_is_refused_at_the_open(self):
+        # A's directory (0755) holds a file anyone may write: B may not remove it, and is
+        # told so when it asks (the delete-on-close open), not told SUCCESS at a close
+        # that then leaves the file where it was.
+        d = self.path(None, "a-keeps")
+        os.mkdir(d)
+        os.chown(d, self.a.pw_uid, self.a.pw_gid)
+        os.chmod(d, 0o755)
+        self.write(os.path.join(d, "shared.txt"), b"keep me\n", self.a, 0o666)
+        conn = self.impacket(USER_B)
+        with self.assertRaises(SessionError) as cm:
+            conn.deleteFile(self.server.share, "a-keeps\\shared.txt")
+        self.assertEqual(cm.exception.getErrorCode(), nt_errors.STATUS_ACCESS_DENIED)
+        self.assertTrue(os.path.exists(os.path.join(d, "shared.txt")))
+        out = self.smbclient(USER_B, 'del "a-keeps\\shared.txt"')
+        self.assertIn("NT_STATUS_ACCESS_DENIED", out)
+        self.assertTrue(os.path.exists(os.path.join(d, "shared.txt")))
+        # A, whose directory it is, may.
+        conn = self.impacket(USER_A)
+        conn.deleteFile(self.server.share, "a-keeps\\shared.txt")
+        self.assertFalse(os.path.exists(os.path.join(d, "shared.txt")))
+
     def test_group_writable_directory_takes_its_members_files(self):
         self.assertNotIn("NT_STATUS_", self.put(USER_B, "team\\from-b.txt"))
         self.assertEqual(self.owner_of(self.path(None, "team", "from-b.txt"))[0],
