@@ -154,11 +154,13 @@ TEST_CASE("messages read before a pause are delivered after the resume, not befo
 TEST_CASE("a frame that does not start with a zero byte closes the connection") {
   Pair p;
   p.start();
-  Bytes good = frame(message_of(10, 1));
-  Bytes bad = good;
-  bad[0] = 1;
-  good.insert(good.end(), bad.begin(), bad.end());
-  p.send(good);
+  Bytes body = message_of(10, 1);
+  Bytes stream = frame(body);
+  // A second frame whose first byte is not zero.
+  for (std::uint8_t b : {std::uint8_t{1}, std::uint8_t{0}, std::uint8_t{0}, std::uint8_t{10}})
+    stream.push_back(b);
+  stream.insert(stream.end(), body.begin(), body.end());
+  p.send(stream);
   REQUIRE(p.run_until([&] { return !p.closed.empty(); }));
   CHECK(p.received.size() == 1);
   CHECK(p.closed == "bad Direct TCP framing");
