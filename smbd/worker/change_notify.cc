@@ -326,11 +326,13 @@ void ChangeNotifier::deliver(const std::vector<vfs::DirChange>& changes) {
       bool renamed = (c.what & (dc::moved_from | dc::moved_to)) && c.cookie != 0 && partner_seen(i);
       std::string name = u.prefix.empty() ? c.name : u.prefix + "\\" + c.name;
       // MS-FSA 2.1.5.10, as Windows does it: a waiting request completes with the first
-      // change it sees; what follows is kept for the open's next request.
+      // change it sees (both names of a rename are one change); what follows is kept for
+      // the open's next request.
+      const bool first_half = renamed && (c.what & dc::moved_from) != 0;
       for (const fsa::MappedChange& m : fsa::map_dir_change(c.what, c.is_directory, renamed))
         if (w->buffer.add(m.filter, m.action, name)) {
           touched.insert(u.open);
-          answer_waiting(*w);
+          if (!first_half) answer_waiting(*w);
         }
       // A directory new to a watched tree is watched too (and what came with it).
       if (w->buffer.watch_tree() && c.is_directory && (c.what & (dc::created | dc::moved_to))) {
