@@ -77,11 +77,17 @@ Worker::~Worker() {
   notifier_.reset();
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
+  (void)credentials::become(credentials::process_identity());  // as in run()
 }
 
 int Worker::run() {
   start();
   uv_run(&loop_, UV_RUN_DEFAULT);
+  // The loop thread keeps the last user it served (blocking.hh); the process ends as
+  // itself, so that what runs at exit (LeakSanitizer's check, which must trace every
+  // thread) has the process's rights.
+  if (!credentials::become(credentials::process_identity()))
+    log::error(nullptr, "worker: cannot act as the process identity at exit");
   return 0;
 }
 
