@@ -78,6 +78,12 @@ class ChangeBuffer {
   void overflow();
   // A request would be answered now.
   bool ready() const { return overflowed_ || !changes_.empty(); }
+  // Whether a kept change, not yet handed to a request, is `action` on `name`.
+  bool holds(std::uint32_t action, const std::string& name) const {
+    for (const NotifyChange& c : changes_)
+      if (c.action == action && c.name == name) return true;
+    return false;
+  }
 
   struct Taken {
     NtStatus status = NtStatus::SUCCESS;  // SUCCESS, or NOTIFY_ENUM_DIR with no changes

@@ -325,6 +325,9 @@ void ChangeNotifier::deliver(const std::vector<vfs::DirChange>& changes) {
       if (w == nullptr) continue;
       bool renamed = (c.what & (dc::moved_from | dc::moved_to)) && c.cookie != 0 && partner_seen(i);
       std::string name = u.prefix.empty() ? c.name : u.prefix + "\\" + c.name;
+      // Likewise when its creation is still kept for the next request (the two kernel
+      // events came in separate reads).
+      if (c.what == dc::metadata && w->buffer.holds(fsa::notify_action::ADDED, name)) continue;
       // MS-FSA 2.1.5.10, as Windows does it: a waiting request completes with the first
       // change it sees (both names of a rename are one change); what follows is kept for
       // the open's next request.

@@ -248,13 +248,15 @@ struct BreakWait {
 
   void finish() {
     done = true;
-    worker->forget_doorbell(listener);  // drops the listener's hold on this wait
     if (timer != nullptr) {
       uv_timer_stop(timer);
       uv_close(reinterpret_cast<uv_handle_t*>(timer),
                [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
       timer = nullptr;
     }
+    // Last: the listener holds this wait, which forgetting it may free.
+    Worker* owner = worker;
+    owner->forget_doorbell(listener);
   }
 };
 
