@@ -23,6 +23,10 @@ void fsctl_copychunk(const RequestPtr& req, const IoctlRequest& request);
 void fsctl_duplicate_extents(const RequestPtr& req, const IoctlRequest& request);
 
 void fsctl_set_sparse(const RequestPtr& req, const IoctlRequest& request);
+
+// The open of a file-system control: null, once the request is answered, when the open
+// has gone (FILE_CLOSED) or is a named pipe (INVALID_DEVICE_REQUEST).
+Open* file_open(const RequestPtr& req);
 void fsctl_set_zero_data(const RequestPtr& req, const IoctlRequest& request);
 void fsctl_query_allocated_ranges(const RequestPtr& req, const IoctlRequest& request);
 void fsctl_compression(const RequestPtr& req, const IoctlRequest& request);

@@ -73,15 +73,8 @@ void reply_limits(const RequestPtr& req, const IoctlRequest& request) {
 }  // namespace
 
 void fsctl_request_resume_key(const RequestPtr& req, const IoctlRequest& request) {
-  Open* open = req->open;
-  if (open == nullptr) {
-    req->reply(NtStatus::FILE_CLOSED);
-    return;
-  }
-  if (open->pipe) {
-    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
-    return;
-  }
+  Open* open = file_open(req);
+  if (open == nullptr) return;
   if (request.max_output_response < kResumeKeyResponseSize) {
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
@@ -92,15 +85,8 @@ void fsctl_request_resume_key(const RequestPtr& req, const IoctlRequest& request
 }
 
 void fsctl_copychunk(const RequestPtr& req, const IoctlRequest& request) {
-  Open* target = req->open;
-  if (target == nullptr) {
-    req->reply(NtStatus::FILE_CLOSED);
-    return;
-  }
-  if (target->pipe) {
-    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
-    return;
-  }
+  Open* target = file_open(req);
+  if (target == nullptr) return;
   if (request.max_output_response < kCopyChunkResponseSize) {
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
@@ -225,15 +211,8 @@ namespace smb::server {
 // file system clones the range or the request is NOT_SUPPORTED (no copy is made in its
 // place: a client asks for a clone because it wants shared blocks).
 void fsctl_duplicate_extents(const RequestPtr& req, const IoctlRequest& request) {
-  Open* target = req->open;
-  if (target == nullptr) {
-    req->reply(NtStatus::FILE_CLOSED);
-    return;
-  }
-  if (target->pipe) {
-    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
-    return;
-  }
+  Open* target = file_open(req);
+  if (target == nullptr) return;
   DuplicateExtentsData data;
   if (decode_fsctl(request.input, data) != NtStatus::SUCCESS || data.source_file_offset < 0 ||
       data.target_file_offset < 0 || data.byte_count < 0) {

@@ -37,15 +37,8 @@ std::array<std::uint8_t, 16> object_id_of(const Guid& key, const fsa::FileKey& f
 }  // namespace
 
 void fsctl_object_id(const RequestPtr& req, const IoctlRequest& request) {
-  Open* open = req->open;
-  if (open == nullptr) {
-    req->reply(NtStatus::FILE_CLOSED);
-    return;
-  }
-  if (open->pipe) {
-    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
-    return;
-  }
+  Open* open = file_open(req);
+  if (open == nullptr) return;
   switch (request.ctl_code) {
     case FSCTL_CREATE_OR_GET_OBJECT_ID:
     case FSCTL_GET_OBJECT_ID: {

@@ -38,6 +38,19 @@ bool is_sparse(int fd, const std::string& name) {
 
 }  // namespace
 
+Open* file_open(const RequestPtr& req) {
+  Open* open = req->open;
+  if (open == nullptr) {
+    req->reply(NtStatus::FILE_CLOSED);
+    return nullptr;
+  }
+  if (open->pipe) {
+    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
+    return nullptr;
+  }
+  return open;
+}
+
 void fsctl_set_sparse(const RequestPtr& req, const IoctlRequest& request) {
   Open* open = nullptr;
   if (NtStatus s = file_open(req, open); s != NtStatus::SUCCESS) {
@@ -193,15 +206,8 @@ void fsctl_query_allocated_ranges(const RequestPtr& req, const IoctlRequest& req
 // (the volume does not report FILE_FILE_COMPRESSION); a request to compress is refused
 // clearly, one to keep a file uncompressed is what already holds.
 void fsctl_compression(const RequestPtr& req, const IoctlRequest& request) {
-  Open* open = req->open;
-  if (open == nullptr) {
-    req->reply(NtStatus::FILE_CLOSED);
-    return;
-  }
-  if (open->pipe) {
-    req->reply(NtStatus::INVALID_DEVICE_REQUEST);
-    return;
-  }
+  Open* open = file_open(req);
+  if (open == nullptr) return;
   constexpr std::uint16_t kCompressionFormatNone = 0;
   constexpr std::uint16_t kCompressionFormatDefault = 1;
   constexpr std::uint16_t kCompressionFormatLznt1 = 2;
