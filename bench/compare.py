@@ -132,6 +132,11 @@ def _matrix():
                          "4 clients locking and unlocking ranges of one file (LOCK+UNLOCK "
                          "pairs), QD 1", "smbbench", "IOPS", args=extra + TIMED_FULL,
                          quick_args=extra + TIMED_QUICK))
+    extra = ["--workload", "alternate-open", "--jobs", "2", "--connections", "2"]
+    rows.append(Workload("alternate-open",
+                         "2 clients alternately opening one file exclusively with an RWH "
+                         "lease (each open breaks the other's lease), QD 1", "smbbench",
+                         "IOPS", args=extra + TIMED_FULL, quick_args=extra + TIMED_QUICK))
     for direction, verb in (("read", "get"), ("write", "put")):
         for crypto in ("plain", "signed", "encrypted"):
             rows.append(Workload(
