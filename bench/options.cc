@@ -33,6 +33,8 @@ const char* usage() {
          "  --bs SIZE             I/O size (default 4k)\n"
          "  --size SIZE           size of each file (default 16M)\n"
          "  --nrfiles N           files per job (default 1)\n"
+         "  --streams N           N named streams (64 bytes each) on every file laid out\n"
+         "                        before the timed part (stat, open-close, readdir...)\n"
          "  --rw MODE             read write randread randwrite rw randrw (default randread)\n"
          "  --rwmixread PCT       reads in rw/randrw (default 50)\n"
          "  --workload W          io create-close open-close stat setinfo readdir\n"
@@ -315,7 +317,7 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
       if (v != "verbs" && v != "soft") return "unknown fabric " + v + " (verbs or soft)";
       o.rdma_fabric = v;
     } else if (name == "--connections" || name == "--jobs" || name == "--numjobs" ||
-               name == "--iodepth" || name == "--nrfiles") {
+               name == "--iodepth" || name == "--nrfiles" || name == "--streams") {
       if (!value(v) || !parse_unsigned(v, 65536, n) || n == 0)
         return name + " needs a number from 1 to 65536";
       unsigned u = static_cast<unsigned>(n);
@@ -325,6 +327,8 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
         o.iodepth = u;
       else if (name == "--nrfiles")
         o.nrfiles = u;
+      else if (name == "--streams")
+        o.streams = u;
       else
         o.jobs = u;
     } else if (name == "--rwmixread") {

@@ -60,6 +60,7 @@ struct BenchOptions {
   std::uint32_t bs = 4096;
   std::uint64_t size = 16u << 20;  // per file
   unsigned nrfiles = 1;
+  unsigned streams = 0;  // named streams written to every file made before the timed part
   RwMode rw = RwMode::randread;
   unsigned rwmixread = 50;
   Workload workload = Workload::io;

@@ -189,6 +189,8 @@ class Job {
   NtStatus open_file(const std::string& name, std::uint32_t access_mask,
                      CreateDisposition disposition, std::uint32_t options, FileId& id);
   void layout(File& f);
+  // --streams: the named streams of the file `name`, written once.
+  void add_streams(const std::string& name);
   void issue(Slot& slot);
   void next(Slot& slot);
   void complete(Slot& slot, Clock::time_point began, std::uint64_t bytes, int kind, NtStatus s);
@@ -287,6 +289,22 @@ void Job::layout(File& f) {
   std::fill(f.gen.begin(), f.gen.end(), 1u);
 }
 
+void Job::add_streams(const std::string& name) {
+  for (unsigned i = 0; i < o_.streams; ++i) {
+    FileId id;
+    std::string stream = name + ":s" + std::to_string(i);
+    NtStatus s = open_file(stream, access::GENERIC_WRITE, CreateDisposition::FILE_OVERWRITE_IF,
+                           kFileNonDirectoryFile, id);
+    if (s != NtStatus::SUCCESS) throw client::Error(s, "cannot create the stream " + stream);
+    Bytes data(64, static_cast<std::uint8_t>('a' + i % 26));
+    std::uint32_t count = 0;
+    s = c_.write(tree_, id, 0, data, &count);
+    c_.close(tree_, id);
+    if (s != NtStatus::SUCCESS || count != data.size())
+      throw client::Error(s, "cannot write the stream " + stream);
+  }
+}
+
 void Job::setup() {
   const bool io = o_.workload == Workload::io;
   const bool handles = io || o_.workload == Workload::stat || o_.workload == Workload::setinfo ||
@@ -301,6 +319,7 @@ void Job::setup() {
       NtStatus s = open_file(f.name, access::GENERIC_READ | access::GENERIC_WRITE | access::DELETE,
                              CreateDisposition::FILE_OVERWRITE_IF, kFileNonDirectoryFile, f.id);
       if (s != NtStatus::SUCCESS) throw client::Error(s, "cannot create " + f.name);
+      add_streams(f.name);
       files_.push_back(std::move(f));
     }
     if (io)
@@ -341,6 +360,7 @@ void Job::setup() {
                     CreateDisposition::FILE_OVERWRITE_IF, kFileNonDirectoryFile, id);
       if (s != NtStatus::SUCCESS) throw client::Error(s, "cannot create entries in " + dir);
       c_.close(tree_, id);
+      add_streams(dir + "\\e" + std::to_string(i));
     }
   }
   if (o_.workload == Workload::replay) {
