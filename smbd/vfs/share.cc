@@ -2,8 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -120,6 +123,11 @@ NtStatus Share::open(const std::string& root_path, Share& out, std::string* erro
   }
   out.root_.reset(fd);
   out.backend_ = backend;
+  struct statfs fs {};
+  struct stat st {};
+  if (::fstatfs(fd, &fs) == 0 && (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC) &&
+      ::fstat(fd, &st) == 0)
+    out.memory_device_ = (static_cast<std::uint64_t>(major(st.st_dev)) << 32) | minor(st.st_dev);
   return NtStatus::SUCCESS;
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -153,8 +154,16 @@ class Share {
   // statvfs of the share's file system.
   NtStatus volume_info(VolumeInfo& out) const;
 
+  // Whether a file on `device` (FileInfo::device) lives in memory: the share's root is on
+  // tmpfs or ramfs and the file on that same file system. Its metadata calls (statx,
+  // xattrs) never wait for a device, so the event loop may make them itself.
+  bool in_memory(std::uint64_t device) const {
+    return memory_device_.has_value() && *memory_device_ == device;
+  }
+
  private:
   UniqueFd root_;
+  std::optional<std::uint64_t> memory_device_;  // the root's, when it is tmpfs or ramfs
   Backend backend_ = Backend::posix;
 };
 

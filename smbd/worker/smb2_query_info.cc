@@ -303,8 +303,8 @@ void query_security(const RequestPtr& req, const QueryInfoRequest& request) {
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   const std::uint32_t limit = request.output_buffer_length;
   const bool stored_acls = req->tree->nt_token != nullptr;
-  run_blocking(
-      req->worker.loop(),
+  run_here_or_blocking(
+      req->worker.loop(), open.fs && open.fs->in_memory(open.key.device),
       [fd, descriptor, status, info, stored_acls]() {
         if (stored_acls) {
           *status = vfs::query_descriptor(fd->get(), info, *descriptor);
@@ -389,8 +389,8 @@ void handle_query_info(const RequestPtr& req) {
       auto info = std::make_shared<vfs::FileInfo>();
       auto eas = std::make_shared<std::vector<vfs::ExtendedAttribute>>();
       auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
-      run_blocking(
-          req->worker.loop(),
+      run_here_or_blocking(
+          req->worker.loop(), open.fs && open.fs->in_memory(open.key.device),
           [fd, name, info, eas, want_eas, status]() {
             *status = vfs::query_info(fd->get(), name, *info);
             if (*status == NtStatus::SUCCESS && want_eas) *status = vfs::list_eas(fd->get(), *eas);
