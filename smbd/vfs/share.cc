@@ -373,6 +373,12 @@ Attempt create_new(const OpenContext& c, const Resolved& r, OpenResult& out, NtS
     return Attempt::kDone;
   }
   const bool directory = (req.create_options & co::FILE_DIRECTORY_FILE) != 0;
+  // [MS-FSA] 2.1.5.1.1: a file created read-only cannot be deleted on close.
+  if (!directory && (req.file_attributes & fa::FILE_ATTRIBUTE_READONLY) != 0 &&
+      (req.create_options & co::FILE_DELETE_ON_CLOSE) != 0) {
+    st = NtStatus::CANNOT_DELETE;
+    return Attempt::kDone;
+  }
   // smb.conf's create masks and inheritance (new_file.hh) decide the mode and owner.
   struct stat parent {};
   if (req.new_file.needs_parent() && ::fstat(r.parent.get(), &parent) != 0) {
