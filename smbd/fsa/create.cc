@@ -129,6 +129,10 @@ NtStatus check_before_open(const CreatePlan& plan, AclContext& acl, OpenedFile& 
       return NtStatus::ACCESS_DENIED;
     }
   }
+  // FILE_CREATE of a name that exists fails OBJECT_NAME_COLLISION, whatever the file's
+  // descriptor would grant ([MS-FSA] 2.1.5.1.2): the open says so.
+  if (r.exists && plan.request.create_disposition == CreateDisposition::FILE_CREATE)
+    return NtStatus::SUCCESS;
   if (r.exists) {
     UniqueFd fd(vfs::openat2_fd(plan.share->root_fd(), r.relative().c_str(), O_PATH, 0,
                                 vfs::kResolveBeneath));

@@ -14,6 +14,7 @@
 #include "smbd/worker/access.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
+#include "smbd/worker/fsctl.hh"
 #include "smbd/worker/info_classes.hh"
 #include "smbd/worker/oplocks.hh"
 #include "smbd/worker/worker.hh"
@@ -371,6 +372,10 @@ void handle_create(const RequestPtr& req) {
             log::info(req->connection() ? req->connection()->peer().c_str() : nullptr,
                       "pmem: cannot serve '%s': %s", opened->result.path.c_str(),
                       std::string(nt_status_name(*status)).c_str());
+          if (*status == NtStatus::STOPPED_ON_SYMLINK && opened->result.symlink) {
+            reply_stopped_on_symlink(req, *opened->result.symlink);
+            return;
+          }
           req->reply(*status);
           return;
         }

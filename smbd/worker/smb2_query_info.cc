@@ -5,7 +5,6 @@
 
 #include "smbd/base/security_descriptor.hh"
 #include "smbd/base/wire.hh"
-#include "smbd/proto/error.hh"
 #include "smbd/proto/fscc.hh"
 #include "smbd/proto/query_info.hh"
 #include "smbd/vfs/eas.hh"
@@ -81,7 +80,7 @@ Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInf
       fscc::encode(to_network_open(info), w);
       break;
     case FileInfoClass::FileAttributeTagInformation:
-      fscc::encode(fscc::FileAttributeTagInformation{info.file_attributes, 0}, w);
+      fscc::encode(fscc::FileAttributeTagInformation{info.file_attributes, info.reparse_tag}, w);
       break;
     case FileInfoClass::FileStreamInformation: {
       std::vector<fscc::FileStreamEntry> streams;
@@ -270,18 +269,7 @@ void reply_encoded(const RequestPtr& req, Encoded e, std::uint32_t output_buffer
 void reply_buffer_too_small(const RequestPtr& req, std::uint32_t required) {
   Bytes size(4);
   store_le32(size.data(), required);
-  ErrorResponse error;
-  Connection* connection = req->connection();
-  if (connection != nullptr && connection->negotiated().dialect == 0x0311) {
-    error.contexts.push_back(ErrorContext{kErrorIdDefault, std::move(size)});
-  } else {
-    error.error_data = std::move(size);
-  }
-  Response out;
-  out.status = NtStatus::BUFFER_TOO_SMALL;
-  out.body = encode_body(error);
-  out.has_body = true;
-  req->complete(std::move(out));
+  req->reply_error(NtStatus::BUFFER_TOO_SMALL, std::move(size));
 }
 
 // QUERY_INFO SMB2_0_INFO_SECURITY: the stored descriptor on a share that stores ACLs

@@ -1,4 +1,9 @@
 // SET_INFO (MS-SMB2 3.3.5.21): file information and security descriptors of an open.
+#include <sys/stat.h>
+
+#include <functional>
+#include <optional>
+
 #include "smbd/base/security_descriptor.hh"
 #include "smbd/base/wire.hh"
 #include "smbd/fsa/share_modes.hh"
@@ -7,6 +12,7 @@
 #include "smbd/vfs/eas.hh"
 #include "smbd/vfs/file.hh"
 #include "smbd/vfs/nt_acl.hh"
+#include "smbd/vfs/rename_target.hh"
 #include "smbd/vfs/security.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
@@ -67,6 +73,59 @@ void set_security(const RequestPtr& req, const SetInfoRequest& request) {
           return;
         }
         req->reply(encode_body(SetInfoResponse{}));
+      });
+}
+
+// Whether an open of this worker other than `dir` lies beneath the directory `dir`.
+bool has_open_below(const RequestPtr& req, const Open& dir) {
+  const std::string prefix = dir.path + "\\";
+  struct stat root {};
+  if (::fstat(dir.fs->root_fd(), &root) != 0) return true;  // cannot tell: refuse
+  for (const auto& [id, other] : req->client().opens()) {
+    if (other.get() == &dir || !other->fs || !other->path.starts_with(prefix)) continue;
+    // Another tree connect of the same share has its own Share with the same root.
+    struct stat other_root {};
+    if (other->fs == dir.fs ||
+        (::fstat(other->fs->root_fd(), &other_root) == 0 && other_root.st_dev == root.st_dev &&
+         other_root.st_ino == root.st_ino))
+      return true;
+  }
+  return false;
+}
+
+// The checks of a rename against other opens, then `rename` (MS-FSA 2.1.5.14.11): the
+// new name's directory and the file it replaces, in the open table (fsa::check_rename),
+// and for a directory the opens beneath it: the files under it would move under their
+// opens, which Windows refuses (ACCESS_DENIED). Only this worker's opens are seen
+// beneath a directory, as Samba sees only its own process's without `strict rename`.
+void check_rename(const RequestPtr& req, const std::string& target, bool replace,
+                  std::function<void()> rename) {
+  const Open& open = *req->open;
+  if (open.is_directory && has_open_below(req, open)) {
+    req->reply(NtStatus::ACCESS_DENIED);
+    return;
+  }
+  auto found = std::make_shared<vfs::RenameTarget>();
+  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  run_blocking(
+      req->worker.loop(),
+      [fs = open.fs, target, found, status]() {
+        *status = vfs::find_rename_target(*fs, target, *found);
+      },
+      [req, found, status, replace, rename = std::move(rename)]() {
+        if (!req->refresh()) return;
+        if (*status == NtStatus::SUCCESS) {
+          const fsa::FileKey directory{found->directory.device, found->directory.file_id};
+          std::optional<fsa::FileKey> replaced;
+          if (found->exists && replace)
+            replaced = fsa::FileKey{found->existing.device, found->existing.file_id};
+          *status = fsa::check_rename(req->client().files(), *req->open, directory, replaced);
+        }
+        if (*status != NtStatus::SUCCESS) {
+          req->reply(*status);
+          return;
+        }
+        rename();
       });
 }
 
@@ -267,25 +326,28 @@ void handle_set_info(const RequestPtr& req) {
       auto fs = open.fs;
       std::string from = open.path;
       bool replace = v.replace_if_exists;
-      run_blocking(
-          req->worker.loop(),
-          [fs, from, target, replace, fd, status, token = req->tree->nt_token]() {
-            // On a share that stores ACLs the target's directory must consent.
-            if (token) {
-              *status = vfs::check_rename_target(*fs, target, fd->get(), replace, *token);
-              if (*status != NtStatus::SUCCESS) return;
-            }
-            *status = fs->rename(from, target, replace, fd->get());
-          },
-          [req, status, target]() {
-            if (!req->refresh()) return;
-            if (*status != NtStatus::SUCCESS) {
-              req->reply(*status);
-              return;
-            }
-            req->open->path = target;
-            req->reply(encode_body(SetInfoResponse{}));
-          });
+      auto rename = [req, fs, from, target, replace, fd, status]() {
+        run_blocking(
+            req->worker.loop(),
+            [fs, from, target, replace, fd, status, token = req->tree->nt_token]() {
+              // On a share that stores ACLs the target's directory must consent.
+              if (token) {
+                *status = vfs::check_rename_target(*fs, target, fd->get(), replace, *token);
+                if (*status != NtStatus::SUCCESS) return;
+              }
+              *status = fs->rename(from, target, replace, fd->get());
+            },
+            [req, status, target]() {
+              if (!req->refresh()) return;
+              if (*status != NtStatus::SUCCESS) {
+                req->reply(*status);
+                return;
+              }
+              req->open->path = target;
+              req->reply(encode_body(SetInfoResponse{}));
+            });
+      };
+      check_rename(req, target, replace, std::move(rename));
       return;
     }
     case FileInfoClass::FilePositionInformation: {

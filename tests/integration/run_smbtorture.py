@@ -50,11 +50,13 @@ SMBTORTURE = "/usr/bin/smbtorture"
 DEFAULT_SUITES = ["smb2.connect", "smb2.read", "smb2.rw", "smb2.getinfo", "smb2.dir",
                   "smb2.compound", "smb2.credits", "smb2.session", "smb2.multichannel",
                   "smb2.lock", "smb2.acls", "smb2.create", "smb2.setinfo", "smb2.streams",
-                  "smb2.ioctl", "smb2.oplock", "smb2.lease"]
+                  "smb2.ioctl", "smb2.oplock", "smb2.lease", "smb2.sharemode", "smb2.rename",
+                  "smb2.delete-on-close-perms"]
 # Suites with NT ACL subtests run on a share that stores ACLs, on both servers (Samba's
 # torture share has acl_xattr whenever the module is installed, see smbtest.Server); the
 # other suites keep this server's mode view (docs/security.md).
-ACL_XATTR_SUITES = ("smb2.acls", "smb2.create", "smb2.compound", "smb2.session")
+ACL_XATTR_SUITES = ("smb2.acls", "smb2.create", "smb2.compound", "smb2.session",
+                    "smb2.delete-on-close-perms")
 # smb2.notify per subtest, as tests/integration/CMakeLists.txt registers them.
 DEFAULT_SUITES += [f"smb2.notify.{t}" for t in (
     "tcon", "dir", "tdis", "tdis1", "close", "logoff", "invalid-reauth", "tree",
