@@ -12,6 +12,7 @@
 #include "smbd/vfs/nt_acl.hh"
 #include "smbd/vfs/openat2.hh"
 #include "smbd/vfs/security.hh"
+#include "smbd/vfs/streams.hh"
 
 namespace smb::fsa {
 
@@ -204,6 +205,74 @@ NtStatus store_new_descriptor(const CreatePlan& plan, const AclContext& acl, int
   return vfs::store_descriptor(fd, sd, true);
 }
 
+// What the file system is asked for: the file itself, or the file a named stream
+// lives on, opened (or created, as Windows does) whatever the stream's disposition.
+vfs::OpenRequest base_request(const CreatePlan& plan) {
+  vfs::OpenRequest request = plan.request;
+  if (plan.stream.empty()) return request;
+  const CreateDisposition d = plan.request.create_disposition;
+  request.create_disposition =
+      d == CreateDisposition::FILE_OPEN || d == CreateDisposition::FILE_OVERWRITE
+          ? CreateDisposition::FILE_OPEN
+          : CreateDisposition::FILE_OPEN_IF;
+  // The stream goes at its close, never the file.
+  request.create_options &= ~create_option::FILE_DELETE_ON_CLOSE;
+  request.eas.reset();
+  return request;
+}
+
+// After the file is open: the named stream, by its disposition ([MS-FSA] 2.1.5.1.2.1).
+NtStatus open_stream(const CreatePlan& plan, OpenedFile& out) {
+  vfs::OpenResult& r = out.result;
+  const int fd = out.fd->get();
+  const bool base_created = r.create_action == vfs::CreateAction::FILE_CREATED;
+  auto fail = [&](NtStatus status) {
+    if (base_created) (void)plan.share->remove(r.path, fd);
+    return status;
+  };
+  std::string on_disk;
+  bool exists = false;
+  if (NtStatus st = vfs::find_stream(fd, plan.stream, on_disk, exists); st != NtStatus::SUCCESS)
+    return fail(st);
+  const CreateDisposition d = plan.request.create_disposition;
+  bool create = false;
+  switch (d) {
+    case CreateDisposition::FILE_OPEN:
+    case CreateDisposition::FILE_OVERWRITE:
+      if (!exists) return fail(NtStatus::OBJECT_NAME_NOT_FOUND);
+      r.create_action = d == CreateDisposition::FILE_OPEN ? vfs::CreateAction::FILE_OPENED
+                                                          : vfs::CreateAction::FILE_OVERWRITTEN;
+      break;
+    case CreateDisposition::FILE_CREATE:
+      if (exists) return fail(NtStatus::OBJECT_NAME_COLLISION);
+      create = true;
+      break;
+    case CreateDisposition::FILE_OPEN_IF:
+      create = !exists;
+      r.create_action = vfs::CreateAction::FILE_OPENED;
+      break;
+    case CreateDisposition::FILE_OVERWRITE_IF:
+    case CreateDisposition::FILE_SUPERSEDE:
+      create = !exists;
+      r.create_action = d == CreateDisposition::FILE_SUPERSEDE
+                            ? vfs::CreateAction::FILE_SUPERSEDED
+                            : vfs::CreateAction::FILE_OVERWRITTEN;
+      break;
+  }
+  if (create) {
+    if (NtStatus st = vfs::create_stream(fd, on_disk); st != NtStatus::SUCCESS) return fail(st);
+    r.create_action = vfs::CreateAction::FILE_CREATED;
+  }
+  out.stream = on_disk;
+  r.is_directory = false;
+  if (NtStatus st = vfs::query_stream_info(fd, r.name, on_disk, r.info); st != NtStatus::SUCCESS)
+    return fail(st);
+  out.io = std::make_shared<vfs::StreamFileData>(out.fd, on_disk);
+  // An existing stream's data goes once the open is admitted (finish_overwrite).
+  out.truncate_after_admission = overwrites(r.create_action) && r.info.end_of_file != 0;
+  return NtStatus::SUCCESS;
+}
+
 }  // namespace
 
 NtStatus check_create_parameters(const CreateParameters& parameters) {
@@ -252,6 +321,21 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
 
   plan.share = scope.share;
   plan.path = parameters.path;
+  std::uint32_t create_options = parameters.create_options;
+  if (scope.streams) {
+    vfs::StreamPath stream;
+    if (NtStatus st = vfs::split_stream_path(parameters.path, stream); st != NtStatus::SUCCESS)
+      return st;
+    if (stream.has_stream_part) {
+      // A stream is never a directory; "dir::$DATA" is the directory's data, which it
+      // has none of (FILE_IS_A_DIRECTORY from the open).
+      if ((create_options & create_option::FILE_DIRECTORY_FILE) != 0)
+        return NtStatus::NOT_A_DIRECTORY;
+      if (stream.stream.empty()) create_options |= create_option::FILE_NON_DIRECTORY_FILE;
+    }
+    plan.path = std::move(stream.base);
+    plan.stream = std::move(stream.stream);
+  }
   plan.token = scope.token;
   plan.requested_access = vfs::map_generic_file_rights(parameters.desired_access);
   plan.maximal_access = scope.maximal_access;
@@ -265,7 +349,7 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
   request.file_attributes = parameters.file_attributes;
   request.share_access = parameters.share_access;
   request.create_disposition = disposition;
-  request.create_options = parameters.create_options;
+  request.create_options = create_options;
   request.new_file = scope.new_file;
   request.eas = parameters.eas;
   // The old data goes only once the open is admitted (finish_overwrite): a CREATE the
@@ -282,7 +366,7 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
     if (NtStatus st = check_before_open(plan, acl, out); st != NtStatus::SUCCESS) return st;
   }
   vfs::OpenResult& r = out.result;
-  NtStatus status = plan.share->open(plan.path, plan.request, r);
+  NtStatus status = plan.share->open(plan.path, base_request(plan), r);
   if (status != NtStatus::SUCCESS) return status;
   out.fd = std::make_shared<UniqueFd>(std::move(r.fd));
   const bool created = r.create_action == vfs::CreateAction::FILE_CREATED;
@@ -328,6 +412,7 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
     // An O_PATH descriptor: whatever the descriptor or the share granted, no data.
     out.granted_access = out.granted_access.value_or(plan.granted_access) & kAttributeOnlyGrant;
   }
+  if (!plan.stream.empty()) return open_stream(plan, out);
   bool truncate = overwrites(r.create_action);
   bool data_access = (out.granted_access.value_or(plan.granted_access) & kDataAccess) != 0;
   if (r.is_directory || (!data_access && !truncate)) return NtStatus::SUCCESS;
@@ -343,13 +428,20 @@ NtStatus finish_overwrite(OpenedFile& file) {
   if (!file.truncate_after_admission || !file.io) return NtStatus::SUCCESS;
   if (NtStatus status = file.io->set_end_of_file(0); status != NtStatus::SUCCESS) return status;
   file.truncate_after_admission = false;
-  return vfs::query_info(file.fd->get(), file.result.name, file.result.info);
+  return vfs::query_stream_info(file.fd->get(), file.result.name, file.stream, file.result.info);
+}
+
+FileKey key_of(const OpenedFile& file) {
+  FileKey key{file.result.info.device, file.result.info.file_id};
+  if (!file.stream.empty()) key.inode ^= vfs::stream_key(file.stream);
+  return key;
 }
 
 NtStatus admit_open(OpenTable& table, const CreatePlan& plan, const OpenedFile& file,
                     FileOpen& open) {
   const vfs::OpenResult& r = file.result;
-  open.key = FileKey{r.info.device, r.info.file_id};
+  open.key = key_of(file);
+  open.stream = file.stream;
   open.granted_access = file.granted_access.value_or(plan.granted_access);
   // Only the file's own stored descriptor lets a delete go past the directory's mode
   // (which may hold a sticky bit); DELETE from the share or from the parent's

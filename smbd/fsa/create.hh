@@ -50,6 +50,9 @@ struct CreateScope {
   // Set on shares that store NT ACLs (`vfs objects = acl_xattr`): who the opener is, for
   // the access check against a file's stored descriptor (docs/security.md).
   std::shared_ptr<const vfs::NtToken> token;
+  // `vfs objects = streams_xattr`: "file:stream:$DATA" names a stream (vfs/streams.hh);
+  // without it a ":" in a name is OBJECT_NAME_INVALID, as Samba answers without the module.
+  bool streams = false;
 };
 
 // The open to make, decided by prepare_create().
@@ -65,6 +68,8 @@ struct CreatePlan {
   std::shared_ptr<const vfs::NtToken> token;  // as in CreateScope
   std::uint32_t requested_access = 0;         // generic rights mapped, MAXIMUM_ALLOWED kept
   std::uint32_t maximal_access = 0;           // the share's, as in CreateScope
+  // A named stream of the file at `path` (vfs/streams.hh), "" for the file itself.
+  std::string stream;
 };
 
 // What open_file() opened.
@@ -82,7 +87,12 @@ struct OpenedFile {
   // An overwrite or supersede whose data is dropped once the open is admitted
   // (finish_overwrite): a CREATE refused for a sharing violation leaves the file whole.
   bool truncate_after_admission = false;
+  std::string stream;  // the named stream opened, its on-disk spelling ("" for none)
 };
+
+// The key of the file or stream an open reaches (share modes, delete-pending and caching
+// are per stream, [MS-FSA] 2.1.1.4).
+FileKey key_of(const OpenedFile& file);
 
 // MS-FSA 2.1.5.1 parameter validation: INVALID_PARAMETER for a disposition out of range,
 // FILE_DIRECTORY_FILE with FILE_NON_DIRECTORY_FILE, or an attribute outside the ones a

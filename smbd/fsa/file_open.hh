@@ -64,6 +64,7 @@ struct FileOpen {
   std::shared_ptr<UniqueFd> fd;       // shared with blocking work in flight
   std::shared_ptr<vfs::FileData> io;  // regular files opened for data: READ/WRITE go here
   std::shared_ptr<vfs::Share> fs;     // the share the file lives in
+  std::string stream;                 // a named stream's on-disk name ("" for the file)
   bool is_directory = false;
   std::uint32_t granted_access = 0;
   std::uint32_t share_access = 0;

@@ -13,6 +13,7 @@
 #include "smbd/vfs/nt_acl.hh"
 #include "smbd/vfs/security.hh"
 #include "smbd/vfs/short_name.hh"
+#include "smbd/vfs/streams.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/info_classes.hh"
@@ -35,7 +36,8 @@ struct Encoded {
 };
 
 Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInfo& info,
-                         bool delete_pending, std::uint32_t ea_size) {
+                         bool delete_pending, std::uint32_t ea_size,
+                         const std::vector<vfs::StreamEntry>& named_streams) {
   Encoded e;
   ByteWriter w(e.data);
   switch (cls) {
@@ -84,9 +86,17 @@ Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInf
       fscc::encode(fscc::FileAttributeTagInformation{info.file_attributes, 0}, w);
       break;
     case FileInfoClass::FileStreamInformation: {
+      // [MS-FSCC] 2.4.44: the unnamed data stream of a file, then its named streams
+      // (`named_streams` holds both when the share has streams; "" is the unnamed one).
       std::vector<fscc::FileStreamEntry> streams;
-      if (!info.is_directory)
+      if (!info.is_directory && named_streams.empty())
         streams.push_back({"::$DATA", info.end_of_file, info.allocation_size});
+      for (const vfs::StreamEntry& s : named_streams) {
+        if (s.name.empty())
+          streams.push_back({"::$DATA", s.size, s.allocation_size});
+        else
+          streams.push_back({":" + s.name + ":$DATA", s.size, s.allocation_size});
+      }
       fscc::encode(streams, w);
       e.fixed = streams.empty() ? 0 : 32;
       break;
@@ -388,14 +398,19 @@ void handle_query_info(const RequestPtr& req) {
       std::string name = last_component(open.path);
       auto info = std::make_shared<vfs::FileInfo>();
       auto eas = std::make_shared<std::vector<vfs::ExtendedAttribute>>();
+      auto streams = std::make_shared<std::vector<vfs::StreamEntry>>();
+      const bool want_streams = req->tree->streams && cls == FileInfoClass::FileStreamInformation;
       auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
       run_blocking(
           req->worker.loop(),
-          [fd, name, info, eas, want_eas, status]() {
-            *status = vfs::query_info(fd->get(), name, *info);
+          [fd, name, stream = open.stream, info, eas, streams, want_eas, want_streams, status]() {
+            *status = vfs::query_stream_info(fd->get(), name, stream, *info);
             if (*status == NtStatus::SUCCESS && want_eas) *status = vfs::list_eas(fd->get(), *eas);
+            if (*status == NtStatus::SUCCESS && want_streams)
+              *status = vfs::list_all_streams(fd->get(), name, *streams);
           },
-          [req, cls, info, eas, status, limit, names = std::move(names), flags = request.flags]() {
+          [req, cls, info, eas, streams, status, limit, names = std::move(names),
+           flags = request.flags]() {
             if (!req->refresh()) return;
             if (*status != NtStatus::SUCCESS) {
               req->reply(*status);
@@ -415,8 +430,9 @@ void handle_query_info(const RequestPtr& req) {
             auto record = req->client().files().lookup(req->open->key);
             bool pending = req->open->delete_pending || req->open->delete_on_close ||
                            (record && record->delete_pending);
-            reply_encoded(req, query_file_class(cls, *req->open, *info, pending, ea_size(*eas)),
-                          limit);
+            reply_encoded(
+                req, query_file_class(cls, *req->open, *info, pending, ea_size(*eas), *streams),
+                limit);
           });
       return;
     }
