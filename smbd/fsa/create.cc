@@ -335,6 +335,7 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
     }
     plan.path = std::move(stream.base);
     plan.stream = std::move(stream.stream);
+    plan.streams = true;
   }
   plan.token = scope.token;
   plan.requested_access = vfs::map_generic_file_rights(parameters.desired_access);
@@ -421,12 +422,29 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
   if (status != NtStatus::SUCCESS) return status;
   // An empty file has nothing to lose: its overwrite needs no second step.
   out.truncate_after_admission = truncate && (r.info.end_of_file != 0 || r.info.allocation_size != 0);
+  if (truncate && plan.streams) {
+    std::vector<vfs::StreamEntry> streams;
+    out.drop_streams =
+        vfs::list_streams(out.fd->get(), streams) == NtStatus::SUCCESS && !streams.empty();
+    out.truncate_after_admission = out.truncate_after_admission || out.drop_streams;
+  }
   return NtStatus::SUCCESS;
 }
 
 NtStatus finish_overwrite(OpenedFile& file) {
   if (!file.truncate_after_admission || !file.io) return NtStatus::SUCCESS;
   if (NtStatus status = file.io->set_end_of_file(0); status != NtStatus::SUCCESS) return status;
+  if (file.drop_streams) {
+    std::vector<vfs::StreamEntry> streams;
+    if (NtStatus status = vfs::list_streams(file.fd->get(), streams); status != NtStatus::SUCCESS)
+      return status;
+    for (const vfs::StreamEntry& stream : streams) {
+      if (NtStatus status = vfs::remove_stream(file.fd->get(), stream.name);
+          status != NtStatus::SUCCESS)
+        return status;
+    }
+    file.drop_streams = false;
+  }
   file.truncate_after_admission = false;
   return vfs::query_stream_info(file.fd->get(), file.result.name, file.stream, file.result.info);
 }

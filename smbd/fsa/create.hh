@@ -70,6 +70,7 @@ struct CreatePlan {
   std::uint32_t maximal_access = 0;           // the share's, as in CreateScope
   // A named stream of the file at `path` (vfs/streams.hh), "" for the file itself.
   std::string stream;
+  bool streams = false;  // the share keeps named streams (CreateScope::streams)
 };
 
 // What open_file() opened.
@@ -87,6 +88,9 @@ struct OpenedFile {
   // An overwrite or supersede whose data is dropped once the open is admitted
   // (finish_overwrite): a CREATE refused for a sharing violation leaves the file whole.
   bool truncate_after_admission = false;
+  // An overwrite or supersede of a file with named streams: they go with its data
+  // ([MS-FSA] 2.1.5.1.2.1), at the same step.
+  bool drop_streams = false;
   std::string stream;  // the named stream opened, its on-disk spelling ("" for none)
 };
 
