@@ -73,8 +73,12 @@ NtStatus split_stream_path(std::string_view smb_path, StreamPath& out) {
   const std::size_t type_colon = rest.find(':');
   if (type_colon != std::string_view::npos) {
     name = rest.substr(0, type_colon);
-    if (!iequals_ascii(rest.substr(type_colon + 1), kDataStreamType))
+    const std::string_view type = rest.substr(type_colon + 1);
+    // "name:" and a third ':' make an invalid name; another type than $DATA is a
+    // parameter this server has no stream for (Samba answers each so).
+    if (type.empty() || type.find(':') != std::string_view::npos)
       return NtStatus::OBJECT_NAME_INVALID;
+    if (!iequals_ascii(type, kDataStreamType)) return NtStatus::INVALID_PARAMETER;
   } else if (name.empty()) {
     return NtStatus::OBJECT_NAME_INVALID;  // "path:"
   }

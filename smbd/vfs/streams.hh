@@ -45,8 +45,9 @@ struct StreamPath {
 
 // [MS-FSCC] 2.1.5.1: "path", "path:name", "path:name:$DATA" and "path::$DATA" (type
 // matched ignoring case). OBJECT_NAME_INVALID for a stream part anywhere but in the last
-// component, an empty or unknown type ("name:", "name:$FOO"), "path:" and a stream name
-// that is not a valid stream name (valid_stream_name).
+// component, an empty type ("name:"), a third ':', "path:" and a stream name that is not a valid
+// stream name (valid_stream_name); INVALID_PARAMETER for another type ("name:$FOO"), as
+// Samba answers.
 NtStatus split_stream_path(std::string_view smb_path, StreamPath& out);
 // [MS-FSCC] 2.1.5.2: 1 to 255 UTF-16 units of valid UTF-8 without NUL, '/', '\' or ':'
 // (control characters and wildcards are allowed in stream names).
