@@ -414,6 +414,11 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
     out.granted_access = out.granted_access.value_or(plan.granted_access) & kAttributeOnlyGrant;
   }
   if (!plan.stream.empty()) return open_stream(plan, out);
+  if (plan.streams && (out.granted_access.value_or(plan.granted_access) & am::DELETE) != 0) {
+    std::vector<vfs::StreamEntry> streams;
+    if (vfs::list_streams(out.fd->get(), streams) == NtStatus::SUCCESS)
+      for (vfs::StreamEntry& stream : streams) out.stream_names.push_back(std::move(stream.name));
+  }
   bool truncate = overwrites(r.create_action);
   bool data_access = (out.granted_access.value_or(plan.granted_access) & kDataAccess) != 0;
   if (r.is_directory || (!data_access && !truncate)) return NtStatus::SUCCESS;
@@ -469,7 +474,38 @@ NtStatus admit_open(OpenTable& table, const CreatePlan& plan, const OpenedFile& 
   open.share_access = plan.share_access;
   // Before admission: the table records it with the open.
   open.delete_on_close = plan.delete_on_close || r.delete_on_close;
+  const FileKey file_key{r.info.device, r.info.file_id};
+  if (!file.stream.empty()) {
+    // A stream of a delete-pending file cannot be opened either.
+    if (auto record = table.lookup(file_key); record && record->delete_pending)
+      return NtStatus::DELETE_PENDING;
+  } else if ((open.granted_access & am::DELETE) != 0) {
+    // Deleting the file deletes its streams: every open of one must share delete.
+    for (const std::string& name : file.stream_names) {
+      auto record = table.lookup(FileKey{file_key.device, file_key.inode ^ vfs::stream_key(name)});
+      if (!record) continue;
+      for (const ShareEntry& entry : record->entries) {
+        if (sharing_conflicts(entry, am::DELETE,
+                              kFileShareRead | kFileShareWrite | kFileShareDelete))
+          return NtStatus::SHARING_VIOLATION;
+      }
+    }
+  }
   if (NtStatus status = admit(table, open); status != NtStatus::SUCCESS) return status;
+  if (!file.stream.empty()) {
+    auto base = std::make_shared<FileOpen>();
+    base->key = file_key;
+    base->share_access = kFileShareRead | kFileShareWrite | kFileShareDelete;
+    base->fs = plan.share;
+    base->path = r.path;
+    base->fd = file.fd;
+    if (NtStatus status = table.insert(*base, [](const FileRecord&) { return NtStatus::SUCCESS; });
+        status != NtStatus::SUCCESS) {
+      (void)table.remove(open);
+      return status;
+    }
+    open.base_entry = std::move(base);
+  }
   open.fd = file.fd;
   open.io = file.io;
   open.fs = plan.share;

@@ -91,6 +91,9 @@ struct OpenedFile {
   // An overwrite or supersede of a file with named streams: they go with its data
   // ([MS-FSA] 2.1.5.1.2.1), at the same step.
   bool drop_streams = false;
+  // The named streams of a file opened with DELETE on a share with streams: each open of
+  // one that does not share delete refuses this open ([MS-FSA] 2.1.5.1.2.2).
+  std::vector<std::string> stream_names;
   std::string stream;  // the named stream opened, its on-disk spelling ("" for none)
 };
 
