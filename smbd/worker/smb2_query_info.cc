@@ -35,6 +35,11 @@ struct Encoded {
   std::size_t fixed = 0;
 };
 
+// The name of an open: a named stream's is "path:stream", as Windows answers.
+std::string name_with_stream(const Open& open) {
+  return open.stream.empty() ? open.path : open.path + ":" + open.stream;
+}
+
 Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInfo& info,
                          bool delete_pending, std::uint32_t ea_size,
                          const std::vector<vfs::StreamEntry>& named_streams) {
@@ -74,7 +79,7 @@ Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInf
       all.access.access_flags = open.granted_access;
       all.position.current_byte_offset = open.position;
       all.mode.mode = open.mode;
-      all.name.file_name = "\\" + open.path;
+      all.name.file_name = "\\" + name_with_stream(open);
       fscc::encode(all, w);
       e.fixed = 104;
       break;
@@ -118,7 +123,7 @@ Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInf
       break;
     case FileInfoClass::FileNormalizedNameInformation:
     case FileInfoClass::FileNameInformation:
-      fscc::encode(fscc::FileNameInformation{open.path}, w);
+      fscc::encode(fscc::FileNameInformation{name_with_stream(open)}, w);
       e.fixed = 4;
       break;
     default:

@@ -10,6 +10,9 @@ INVALID_PARAMETER, and the file stays usable.
 Samba's smbd and this server one after the other on one directory: two streams written
 through one read back through the other, both ways.
 
+A stream cannot be made on a file whose mode keeps the user from writing it (the
+attributes are written as the user).
+
 Against this server only: stream attributes written on the host that are empty, have
 no trailing NUL or are cut short give a clear status (or Samba's reading of them), never
 a crash, and the file stays usable; on a share without the module a ":" is
@@ -39,6 +42,9 @@ FILE_STREAM_INFORMATION = 22
 OBJECT_NAME_INVALID = 0xC0000033
 OBJECT_NAME_NOT_FOUND = 0xC0000034
 INVALID_PARAMETER = 0xC000000D
+ACCESS_DENIED = 0xC0000022
+GENERIC_ALL = 0x10000000
+FILE_GENERIC_READ = 0x00120089
 PREFIX = "user.DosStream."
 
 
@@ -68,8 +74,8 @@ class Client(EaClient):
         finally:
             self.smb.close(self.tid, fid)
 
-    def read(self, name):
-        fid = self.open(name)
+    def read(self, name, access=GENERIC_ALL):
+        fid = self.open(name, access)
         try:
             out = b""
             while True:
@@ -86,8 +92,8 @@ class Client(EaClient):
         finally:
             self.smb.close(self.tid, fid)
 
-    def streams(self, name):
-        fid = self.open(name)
+    def streams(self, name, access=GENERIC_ALL):
+        fid = self.open(name, access)
         try:
             return parse_streams(self.smb.queryInfo(self.tid, fid,
                                                     fileInfoClass=FILE_STREAM_INFORMATION))
@@ -152,6 +158,27 @@ class Streams(Base):
         self.assertEqual(c.open_status("names.txt:", s3.FILE_OPEN_IF), OBJECT_NAME_INVALID)
         self.assertEqual(c.read("names.txt"), b"kept")
         self.assertEqual(c.streams("names.txt"), {"::$DATA": 4})
+
+    def test_streams_as_the_user(self):
+        # The attributes are written as the user, whom a file's mode 0444 keeps out.
+        c = self.client
+        c.write("ro.txt", b"base")
+        c.write("ro.txt:kept", b"before")
+        os.chmod(os.path.join(self.root, "ro.txt"), 0o444)
+        try:
+            self.assertEqual(c.read("ro.txt:kept", FILE_GENERIC_READ), b"before")
+            fid = None
+            try:
+                fid = c.open("ro.txt:new", FILE_GENERIC_READ, s3.FILE_OPEN_IF)
+            except SessionError as e:
+                self.assertEqual(e.get_error_code(), ACCESS_DENIED)
+            else:
+                c.smb.close(c.tid, fid)
+                self.fail("a stream was created on a file the user may not write")
+            self.assertEqual(c.streams("ro.txt", FILE_GENERIC_READ),
+                             {"::$DATA": 4, ":kept:$DATA": 6})
+        finally:
+            os.chmod(os.path.join(self.root, "ro.txt"), 0o644)
 
     def test_share_without_module(self):
         c = Client(self.server, PLAIN_SHARE)
