@@ -369,6 +369,12 @@ void handle_query_info(const RequestPtr& req) {
   switch (request.info_type) {
     case InfoType::SMB2_0_INFO_FILE: {
       auto cls = static_cast<FileInfoClass>(request.file_info_class);
+      // MS-SMB2 3.3.5.20.1: FileNormalizedNameInformation only on dialect 3.1.1.
+      if (cls == FileInfoClass::FileNormalizedNameInformation &&
+          req->session->dialect < to_u16(Dialect::SMB3_1_1)) {
+        req->reply(NtStatus::NOT_SUPPORTED);
+        return;
+      }
       const bool full_ea = cls == FileInfoClass::FileFullEaInformation;
       if (full_ea) {
         // MS-SMB2 3.3.5.20.1: reading EAs needs FILE_READ_EA.
