@@ -180,6 +180,20 @@ class Streams(Base):
         finally:
             os.chmod(os.path.join(self.root, "ro.txt"), 0o644)
 
+    def test_name_longer_than_an_xattr_name(self):
+        # 200 UTF-16 units are a valid stream name, but 600 bytes of UTF-8 exceed the
+        # 255 bytes of a Linux xattr name: a clear status, and the file stays usable.
+        c = self.client
+        c.write("long.txt", b"base")
+        name = "long.txt:" + "\u20ac" * 200
+        # This server: the xattr call's ERANGE, INVALID_PARAMETER; Samba 4.17 answers
+        # OBJECT_NAME_NOT_FOUND.
+        self.assertEqual(c.open_status(name, s3.FILE_OPEN_IF),
+                         INVALID_PARAMETER if KIND == "self" else OBJECT_NAME_NOT_FOUND)
+        self.assertEqual(c.open_status(name), OBJECT_NAME_NOT_FOUND)
+        self.assertEqual(c.read("long.txt"), b"base")
+        self.assertEqual(c.streams("long.txt"), {"::$DATA": 4})
+
     def test_share_without_module(self):
         c = Client(self.server, PLAIN_SHARE)
         try:
