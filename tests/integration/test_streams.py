@@ -5,7 +5,8 @@ Against either server (the Samba run is the reference): a stream written through
 "file:name" reads back byte for byte, also as "file:NAME:$DATA"; FileStreamInformation
 lists "::$DATA" and every stream with its size; a stream name holding '/' or '\\', or an
 empty type or a third ':', is OBJECT_NAME_INVALID, another type than $DATA
-INVALID_PARAMETER, and the file stays usable.
+INVALID_PARAMETER, a name longer than a Linux xattr name is refused (INVALID_PARAMETER
+here, OBJECT_NAME_NOT_FOUND from Samba), and the file stays usable.
 
 Samba's smbd and this server one after the other on one directory: two streams written
 through one read back through the other, both ways.
