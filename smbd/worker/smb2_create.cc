@@ -341,6 +341,7 @@ void handle_create(const RequestPtr& req) {
   scope.read_only = tree.read_only;
   scope.new_file = tree.new_file;
   scope.token = tree.nt_token;
+  scope.streams = tree.streams;
   auto plan = std::make_shared<fsa::CreatePlan>();
   if (NtStatus status = fsa::prepare_create(parameters, scope, *plan);
       status != NtStatus::SUCCESS) {
@@ -409,7 +410,7 @@ void handle_create(const RequestPtr& req) {
           return true;
         };
         if (admit_now()) return;
-        fsa::FileKey key{opened->result.info.device, opened->result.info.file_id};
+        fsa::FileKey key = fsa::key_of(*opened);
         wait_for_breaks(req->worker, key, req->worker.config().conf.global.oplock_break_timeout,
                         [admit_now](bool) { return admit_now(); });
       });

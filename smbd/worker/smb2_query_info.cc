@@ -12,6 +12,7 @@
 #include "smbd/vfs/nt_acl.hh"
 #include "smbd/vfs/security.hh"
 #include "smbd/vfs/short_name.hh"
+#include "smbd/vfs/streams.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/info_classes.hh"
@@ -33,8 +34,14 @@ struct Encoded {
   std::size_t fixed = 0;
 };
 
+// The name of an open: a named stream's is "path:stream", as Windows answers.
+std::string name_with_stream(const Open& open) {
+  return open.stream.empty() ? open.path : open.path + ":" + open.stream;
+}
+
 Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInfo& info,
-                         bool delete_pending, std::uint32_t ea_size) {
+                         bool delete_pending, std::uint32_t ea_size,
+                         const std::vector<vfs::StreamEntry>& named_streams) {
   Encoded e;
   ByteWriter w(e.data);
   switch (cls) {
@@ -71,7 +78,7 @@ Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInf
       all.access.access_flags = open.granted_access;
       all.position.current_byte_offset = open.position;
       all.mode.mode = open.mode;
-      all.name.file_name = "\\" + open.path;
+      all.name.file_name = "\\" + name_with_stream(open);
       fscc::encode(all, w);
       e.fixed = 104;
       break;
@@ -83,9 +90,17 @@ Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInf
       fscc::encode(fscc::FileAttributeTagInformation{info.file_attributes, info.reparse_tag}, w);
       break;
     case FileInfoClass::FileStreamInformation: {
+      // [MS-FSCC] 2.4.44: the unnamed data stream of a file, then its named streams
+      // (`named_streams` holds both when the share has streams; "" is the unnamed one).
       std::vector<fscc::FileStreamEntry> streams;
-      if (!info.is_directory)
+      if (!info.is_directory && named_streams.empty())
         streams.push_back({"::$DATA", info.end_of_file, info.allocation_size});
+      for (const vfs::StreamEntry& s : named_streams) {
+        if (s.name.empty())
+          streams.push_back({"::$DATA", s.size, s.allocation_size});
+        else
+          streams.push_back({":" + s.name + ":$DATA", s.size, s.allocation_size});
+      }
       fscc::encode(streams, w);
       e.fixed = streams.empty() ? 0 : 32;
       break;
@@ -107,7 +122,7 @@ Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInf
       break;
     case FileInfoClass::FileNormalizedNameInformation:
     case FileInfoClass::FileNameInformation:
-      fscc::encode(fscc::FileNameInformation{open.path}, w);
+      fscc::encode(fscc::FileNameInformation{name_with_stream(open)}, w);
       e.fixed = 4;
       break;
     default:
@@ -342,6 +357,12 @@ void handle_query_info(const RequestPtr& req) {
   switch (request.info_type) {
     case InfoType::SMB2_0_INFO_FILE: {
       auto cls = static_cast<FileInfoClass>(request.file_info_class);
+      // MS-SMB2 3.3.5.20.1: FileNormalizedNameInformation only on dialect 3.1.1.
+      if (cls == FileInfoClass::FileNormalizedNameInformation &&
+          req->session->dialect < to_u16(Dialect::SMB3_1_1)) {
+        req->reply(NtStatus::NOT_SUPPORTED);
+        return;
+      }
       const bool full_ea = cls == FileInfoClass::FileFullEaInformation;
       if (full_ea) {
         // MS-SMB2 3.3.5.20.1: reading EAs needs FILE_READ_EA.
@@ -376,14 +397,19 @@ void handle_query_info(const RequestPtr& req) {
       std::string name = last_component(open.path);
       auto info = std::make_shared<vfs::FileInfo>();
       auto eas = std::make_shared<std::vector<vfs::ExtendedAttribute>>();
+      auto streams = std::make_shared<std::vector<vfs::StreamEntry>>();
+      const bool want_streams = req->tree->streams && cls == FileInfoClass::FileStreamInformation;
       auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
       run_here_or_blocking(
           req->worker.loop(), open.fs && open.fs->in_memory(open.key.device),
-          [fd, name, info, eas, want_eas, status]() {
-            *status = vfs::query_info(fd->get(), name, *info);
+          [fd, name, stream = open.stream, info, eas, streams, want_eas, want_streams, status]() {
+            *status = vfs::query_stream_info(fd->get(), name, stream, *info);
             if (*status == NtStatus::SUCCESS && want_eas) *status = vfs::list_eas(fd->get(), *eas);
+            if (*status == NtStatus::SUCCESS && want_streams)
+              *status = vfs::list_all_streams(fd->get(), name, *streams);
           },
-          [req, cls, info, eas, status, limit, names = std::move(names), flags = request.flags]() {
+          [req, cls, info, eas, streams, status, limit, names = std::move(names),
+           flags = request.flags]() {
             if (!req->refresh()) return;
             if (*status != NtStatus::SUCCESS) {
               req->reply(*status);
@@ -403,8 +429,9 @@ void handle_query_info(const RequestPtr& req) {
             auto record = req->client().files().lookup(req->open->key);
             bool pending = req->open->delete_pending || req->open->delete_on_close ||
                            (record && record->delete_pending);
-            reply_encoded(req, query_file_class(cls, *req->open, *info, pending, ea_size(*eas)),
-                          limit);
+            reply_encoded(
+                req, query_file_class(cls, *req->open, *info, pending, ea_size(*eas), *streams),
+                limit);
           });
       return;
     }

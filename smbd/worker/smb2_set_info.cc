@@ -14,6 +14,7 @@
 #include "smbd/vfs/nt_acl.hh"
 #include "smbd/vfs/rename_target.hh"
 #include "smbd/vfs/security.hh"
+#include "smbd/vfs/streams.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/info_classes.hh"
@@ -126,6 +127,34 @@ void check_rename(const RequestPtr& req, const std::string& target, bool replace
           return;
         }
         rename();
+      });
+}
+
+// [MS-FSA] 2.1.5.14.11 FileRenameInformation of a named stream: only to another stream
+// of the same file (":name" or ":name:$DATA"); anything else is INVALID_PARAMETER.
+void rename_stream(const RequestPtr& req, const std::string& target, bool replace) {
+  Open& open = *req->open;
+  vfs::StreamPath to;
+  if (open.stream.empty() || target.empty() || target.front() != ':' ||
+      vfs::split_stream_path(target, to) != NtStatus::SUCCESS || to.stream.empty()) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  auto renamed = std::make_shared<std::string>();
+  run_blocking(
+      req->worker.loop(),
+      [fd = open.fd, from = open.stream, to = to.stream, replace, status, renamed]() {
+        *status = vfs::rename_stream(fd->get(), from, to, replace, *renamed);
+      },
+      [req, status, renamed]() {
+        if (!req->refresh()) return;
+        if (*status != NtStatus::SUCCESS) {
+          req->reply(*status);
+          return;
+        }
+        req->open->stream = *renamed;
+        req->reply(encode_body(SetInfoResponse{}));
       });
 }
 
@@ -290,8 +319,13 @@ void handle_set_info(const RequestPtr& req) {
         req->reply(encode_body(SetInfoResponse{}));
         return;
       }
+      // A named stream goes alone: the file's attributes and entries do not matter.
+      const bool stream = !open.stream.empty();
       run_blocking(
-          req->worker.loop(), [fd, status]() { *status = vfs::check_delete(fd->get()); },
+          req->worker.loop(),
+          [fd, status, stream]() {
+            if (!stream) *status = vfs::check_delete(fd->get());
+          },
           [req, status]() {
             if (!req->refresh()) return;
             if (*status != NtStatus::SUCCESS) {
@@ -323,6 +357,10 @@ void handle_set_info(const RequestPtr& req) {
       }
       std::string target = v.file_name;
       while (!target.empty() && target.front() == '\\') target.erase(target.begin());
+      if (req->tree->streams && (!open.stream.empty() || target.find(':') != std::string::npos)) {
+        rename_stream(req, target, v.replace_if_exists);
+        return;
+      }
       auto fs = open.fs;
       std::string from = open.path;
       bool replace = v.replace_if_exists;

@@ -57,6 +57,8 @@ DEFAULT_SUITES = ["smb2.connect", "smb2.read", "smb2.rw", "smb2.getinfo", "smb2.
 # other suites keep this server's mode view (docs/security.md).
 ACL_XATTR_SUITES = ("smb2.acls", "smb2.create", "smb2.compound", "smb2.session",
                     "smb2.delete-on-close-perms")
+# Every torture share of this server keeps named streams, as Samba's has streams_xattr
+# (smbtest.Server): the stream subtests of every suite run against them.
 # smb2.notify per subtest, as tests/integration/CMakeLists.txt registers them.
 DEFAULT_SUITES += [f"smb2.notify.{t}" for t in (
     "tcon", "dir", "tdis", "tdis1", "close", "logoff", "invalid-reauth", "tree",
@@ -174,11 +176,13 @@ def parse_subunit(text, suite):
 def run_suite(suite, kind, timeout, expected, kind_dir, realm=None, full=False):
     # smb encrypt is left at the server default: the session suite asks for encryption.
     opts = {"torture": True, "kind": kind, "encrypt": None}
+    if kind == "self":
+        opts["extra_share"] = ["vfs objects = streams_xattr"]
     if kind == "self" and any(in_suite(suite, s) for s in ACL_XATTR_SUITES):
-        opts["extra_share"] = ["vfs objects = acl_xattr"]
+        opts["extra_share"] = ["vfs objects = acl_xattr streams_xattr"]
         # The share smb2.acls.ACCESSBASED lists, as Samba's torture configuration has it.
         opts["extra_shares"] = {"hideunread": ["path = %(base)s/share", "read only = no",
-                                               "vfs objects = acl_xattr",
+                                               "vfs objects = acl_xattr streams_xattr",
                                                "hide unreadable = yes"]}
     host, env, logon = None, None, []
     if realm is not None:
