@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,15 +28,17 @@ namespace {
 
 // Finds `wanted` in directory `dir`: the exact name first, then the first entry (in
 // byte order, for determinism) that equals it ignoring case.
-NtStatus lookup(int dir, std::string_view wanted, std::string& found, bool& exists) {
+// `st` is what the exact name showed; st_mode 0 when the name was found ignoring case.
+NtStatus lookup(int dir, std::string_view wanted, std::string& found, bool& exists,
+                struct stat& st) {
   std::string name(wanted);
-  struct stat st {};
   if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
     found = std::move(name);
     exists = true;
     return NtStatus::SUCCESS;
   }
   if (errno != ENOENT) return resolve_error(errno, false);
+  st = {};
   exists = false;
   found.clear();
   UniqueFd readable(::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -127,17 +130,32 @@ NtStatus Share::resolve(std::string_view smb_path, Resolved& out) const {
   std::vector<std::string_view> components;
   if (NtStatus st = split_path(smb_path, components); st != NtStatus::SUCCESS) return st;
   out = Resolved{};
-  UniqueFd dir(openat2_fd(root_.get(), ".", O_PATH | O_DIRECTORY, 0, kResolveBeneath));
-  if (!dir) return last_error();
+  UniqueFd dir;
+  if (components.size() > 1) {
+    // The directories as spelled first: the kernel walks them in one call, beneath the
+    // root and as the calling user, which is what the walk below does component by
+    // component when some name differs in case (or is missing).
+    std::string exact(components.front());
+    for (std::size_t i = 1; i + 1 < components.size(); ++i) exact = join(exact, components[i]);
+    dir.reset(openat2_fd(root_.get(), exact.c_str(), O_PATH | O_DIRECTORY, 0, kResolveBeneath));
+    if (dir) out.parent_path = std::move(exact);
+  }
+  const std::size_t walked = dir ? components.size() - 1 : 0;
+  if (!dir) {
+    dir.reset(openat2_fd(root_.get(), ".", O_PATH | O_DIRECTORY, 0, kResolveBeneath));
+    if (!dir) return last_error();
+  }
   if (components.empty()) {
     out.parent = std::move(dir);
     out.exists = true;
     return NtStatus::SUCCESS;
   }
-  for (std::size_t i = 0; i + 1 < components.size(); ++i) {
+  for (std::size_t i = walked; i + 1 < components.size(); ++i) {
     std::string found;
     bool exists = false;
-    if (NtStatus st = lookup(dir.get(), components[i], found, exists); st != NtStatus::SUCCESS) {
+    struct stat unused {};
+    if (NtStatus st = lookup(dir.get(), components[i], found, exists, unused);
+        st != NtStatus::SUCCESS) {
       return st == NtStatus::OBJECT_NAME_NOT_FOUND ? NtStatus::OBJECT_PATH_NOT_FOUND : st;
     }
     if (!exists) return NtStatus::OBJECT_PATH_NOT_FOUND;
@@ -151,7 +169,8 @@ NtStatus Share::resolve(std::string_view smb_path, Resolved& out) const {
   out.requested = std::string(components.back());
   std::string found;
   bool exists = false;
-  if (NtStatus st = lookup(dir.get(), components.back(), found, exists); st != NtStatus::SUCCESS) {
+  if (NtStatus st = lookup(dir.get(), components.back(), found, exists, out.entry);
+      st != NtStatus::SUCCESS) {
     return st;
   }
   out.exists = exists;
@@ -177,6 +196,7 @@ struct OpenContext {
   bool want_read;
   bool want_write;       // the client asked for data writes explicitly
   bool maximum_allowed;  // writing is welcome but optional
+  const OpenChecks* checks;
 };
 
 // Applies the attributes a new or overwritten file gets ([MS-FSA] 2.1.5.1.2.1):
@@ -210,45 +230,70 @@ NtStatus apply_create_attributes(int fd, const std::string& name, std::uint32_t 
   return set_basic_info(fd, name, change);
 }
 
-Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, NtStatus& st) {
+// Whether the statx of an opened descriptor shows the file an earlier stat saw.
+bool same_file(const struct statx& opened, const struct stat& seen) {
+  return makedev(opened.stx_dev_major, opened.stx_dev_minor) == seen.st_dev &&
+         opened.stx_ino == seen.st_ino;
+}
+
+// `info_done`: out.info already describes the open file (nothing changed it after).
+Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, NtStatus& st,
+                      bool& info_done) {
   const OpenRequest& req = c.request;
   const CreateDisposition disp = req.create_disposition;
   const std::string rel = r.relative();
+  const bool overwrite = overwrites(disp);
   st = NtStatus::SUCCESS;
 
-  // Identify the object first without opening it for I/O, so nothing but regular
-  // files and directories is ever opened (a FIFO or device would block or act).
-  UniqueFd probe(openat2_fd(c.root, rel.c_str(), O_PATH, 0, kResolveBeneath));
-  if (!probe) {
-    const int err = errno;
-    if (err == ENOENT) {
-      struct stat link {};
-      if (::fstatat(r.parent.get(), r.name.c_str(), &link, AT_SYMLINK_NOFOLLOW) != 0) {
-        return Attempt::kRetry;  // removed meanwhile
+  // A regular file the lookup saw, opened for nothing that its READONLY, HIDDEN or SYSTEM
+  // attribute decides (no data write, overwrite or delete-on-close, no MAXIMUM_ALLOWED
+  // that would take write access), is opened straight away: relative to its directory,
+  // following no link, then checked to be the file seen. Anything else is first
+  // identified without being opened for I/O, so that nothing but regular files and
+  // directories is ever opened (a FIFO or device would block or act).
+  const bool direct = S_ISREG(r.entry.st_mode) && !c.want_write && !overwrite &&
+                      !c.maximum_allowed && (req.create_options & co::FILE_DELETE_ON_CLOSE) == 0;
+  UniqueFd probe;
+  struct stat seen = r.entry;
+  if (!direct) {
+    probe.reset(openat2_fd(c.root, rel.c_str(), O_PATH, 0, kResolveBeneath));
+    if (!probe) {
+      const int err = errno;
+      if (err == ENOENT) {
+        struct stat link {};
+        if (::fstatat(r.parent.get(), r.name.c_str(), &link, AT_SYMLINK_NOFOLLOW) != 0) {
+          return Attempt::kRetry;  // removed meanwhile
+        }
+        // A dangling symlink: the name is taken but leads nowhere.
+        st = (disp == CreateDisposition::FILE_OPEN || disp == CreateDisposition::FILE_OVERWRITE)
+                 ? NtStatus::OBJECT_NAME_NOT_FOUND
+                 : NtStatus::OBJECT_NAME_COLLISION;
+        return Attempt::kDone;
       }
-      // A dangling symlink: the name is taken but leads nowhere.
-      st = (disp == CreateDisposition::FILE_OPEN || disp == CreateDisposition::FILE_OVERWRITE)
-               ? NtStatus::OBJECT_NAME_NOT_FOUND
-               : NtStatus::OBJECT_NAME_COLLISION;
+      st = resolve_error(err, false);
       return Attempt::kDone;
     }
-    st = resolve_error(err, false);
-    return Attempt::kDone;
-  }
-  struct stat probe_st {};
-  if (::fstat(probe.get(), &probe_st) != 0) {
-    st = last_error();
-    return Attempt::kDone;
+    if (::fstat(probe.get(), &seen) != 0) {
+      st = last_error();
+      return Attempt::kDone;
+    }
   }
   if (disp == CreateDisposition::FILE_CREATE) {
     st = NtStatus::OBJECT_NAME_COLLISION;
     return Attempt::kDone;
   }
-  const bool is_directory = S_ISDIR(probe_st.st_mode);
-  if (!is_directory && !S_ISREG(probe_st.st_mode)) {
+  const bool is_directory = S_ISDIR(seen.st_mode);
+  if (!is_directory && !S_ISREG(seen.st_mode)) {
     st = NtStatus::ACCESS_DENIED;  // devices, FIFOs and sockets are not served
     return Attempt::kDone;
   }
+  // The entry seen, opened with `flags`; -1 with errno otherwise.
+  auto open_seen = [&](std::uint64_t flags) {
+    return direct ? openat2_fd(r.parent.get(), r.name.c_str(), flags, 0, kResolveNoLinks)
+                  : openat2_fd(c.root, rel.c_str(), flags, 0, kResolveBeneath);
+  };
+  // A failure to open that a change of the entry since it was seen explains.
+  auto changed = [direct](int err) { return err == ENOENT || (direct && err == ELOOP); };
 
   UniqueFd fd;
   if (is_directory) {
@@ -256,13 +301,13 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
       st = NtStatus::FILE_IS_A_DIRECTORY;
       return Attempt::kDone;
     }
-    if (overwrites(disp)) {
+    if (overwrite) {
       st = NtStatus::INVALID_PARAMETER;  // a directory cannot be overwritten
       return Attempt::kDone;
     }
-    fd.reset(openat2_fd(c.root, rel.c_str(), O_RDONLY | O_DIRECTORY, 0, kResolveBeneath));
+    fd.reset(open_seen(O_RDONLY | O_DIRECTORY));
     if (!fd) {
-      if (errno == ENOTDIR || errno == ENOENT) return Attempt::kRetry;
+      if (errno == ENOTDIR || changed(errno)) return Attempt::kRetry;
       st = resolve_error(errno, false);
       return Attempt::kDone;
     }
@@ -273,29 +318,31 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
       st = NtStatus::NOT_A_DIRECTORY;
       return Attempt::kDone;
     }
-    FileInfo current;
-    if (NtStatus q = query_info(probe.get(), r.name, current); q != NtStatus::SUCCESS) {
-      st = q;
-      return Attempt::kDone;
-    }
-    const bool readonly = (current.file_attributes & fa::FILE_ATTRIBUTE_READONLY) != 0;
-    const bool overwrite = overwrites(disp);
-    // [MS-FSA] 2.1.5.1.2.1: the READONLY attribute refuses data writes, overwrites
-    // and delete-on-close, whatever the POSIX permissions of the caller.
-    if (readonly && (c.want_write || overwrite)) {
-      st = NtStatus::ACCESS_DENIED;
-      return Attempt::kDone;
-    }
-    if (readonly && (req.create_options & co::FILE_DELETE_ON_CLOSE) != 0) {
-      st = NtStatus::CANNOT_DELETE;
-      return Attempt::kDone;
-    }
-    // [MS-FSA] 2.1.5.1.2.1: overwriting a HIDDEN or SYSTEM file must repeat the bit.
-    if (overwrite) {
-      for (std::uint32_t bit : {fa::FILE_ATTRIBUTE_HIDDEN, fa::FILE_ATTRIBUTE_SYSTEM}) {
-        if ((current.file_attributes & bit) != 0 && (req.file_attributes & bit) == 0) {
-          st = NtStatus::ACCESS_DENIED;
-          return Attempt::kDone;
+    bool readonly = false;
+    if (!direct) {
+      FileInfo current;
+      if (NtStatus q = query_info(probe.get(), r.name, current); q != NtStatus::SUCCESS) {
+        st = q;
+        return Attempt::kDone;
+      }
+      readonly = (current.file_attributes & fa::FILE_ATTRIBUTE_READONLY) != 0;
+      // [MS-FSA] 2.1.5.1.2.1: the READONLY attribute refuses data writes, overwrites
+      // and delete-on-close, whatever the POSIX permissions of the caller.
+      if (readonly && (c.want_write || overwrite)) {
+        st = NtStatus::ACCESS_DENIED;
+        return Attempt::kDone;
+      }
+      if (readonly && (req.create_options & co::FILE_DELETE_ON_CLOSE) != 0) {
+        st = NtStatus::CANNOT_DELETE;
+        return Attempt::kDone;
+      }
+      // [MS-FSA] 2.1.5.1.2.1: overwriting a HIDDEN or SYSTEM file must repeat the bit.
+      if (overwrite) {
+        for (std::uint32_t bit : {fa::FILE_ATTRIBUTE_HIDDEN, fa::FILE_ATTRIBUTE_SYSTEM}) {
+          if ((current.file_attributes & bit) != 0 && (req.file_attributes & bit) == 0) {
+            st = NtStatus::ACCESS_DENIED;
+            return Attempt::kDone;
+          }
         }
       }
     }
@@ -303,8 +350,7 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
     if ((req.create_options & co::FILE_WRITE_THROUGH) != 0) extra |= O_DSYNC;
     const bool need_write = c.want_write || overwrite || (c.maximum_allowed && !readonly);
     int access = need_write ? O_RDWR : O_RDONLY;
-    fd.reset(openat2_fd(c.root, rel.c_str(), static_cast<std::uint64_t>(access | extra), 0,
-                        kResolveBeneath));
+    fd.reset(open_seen(static_cast<std::uint64_t>(access | extra)));
     if (!fd && errno == EACCES && need_write) {
       // MAXIMUM_ALLOWED settles for reading, then for writing alone; an open asking for
       // writing but not reading takes write-only access to a file the caller may not read.
@@ -315,50 +361,54 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
       if ((c.request.desired_access & explicit_read) == 0) fallbacks.push_back(O_WRONLY);
       for (int next : fallbacks) {
         access = next;
-        fd.reset(openat2_fd(c.root, rel.c_str(), static_cast<std::uint64_t>(access | extra), 0,
-                            kResolveBeneath));
+        fd.reset(open_seen(static_cast<std::uint64_t>(access | extra)));
         if (fd || errno != EACCES) break;
       }
     }
     if (!fd && errno == EACCES && req.attribute_only_fallback && !overwrite &&
         (req.desired_access & ~kAttributeOnlyAccess) == 0) {
-      fd.reset(openat2_fd(c.root, rel.c_str(), O_PATH, 0, kResolveBeneath));
+      fd.reset(open_seen(O_PATH));
       out.attribute_only = static_cast<bool>(fd);
     }
     if (!fd) {
-      if (errno == EISDIR || errno == ENOENT) return Attempt::kRetry;
+      if (errno == EISDIR || changed(errno)) return Attempt::kRetry;
       st = resolve_error(errno, false);
       return Attempt::kDone;
     }
-    const int fl = ::fcntl(fd.get(), F_GETFL);
-    if (fl >= 0) (void)::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK);
+    // O_NONBLOCK was for the open only (the flags F_SETFL changes hold nothing else here).
+    if (!out.attribute_only) (void)::fcntl(fd.get(), F_SETFL, 0);
     out.writable = access != O_RDONLY && !out.attribute_only;
-    if (overwrite) {
-      if (!req.defer_truncate && ::ftruncate(fd.get(), 0) != 0) {
-        st = last_error();
-        return Attempt::kDone;
-      }
-      NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, false, false,
-                                           req.new_file.store_dos_attributes);
-      if (a == NtStatus::SUCCESS && req.eas) a = set_eas(fd.get(), *req.eas);
-      if (a != NtStatus::SUCCESS) {
-        st = a;
-        return Attempt::kDone;
-      }
-      out.create_action = disp == CreateDisposition::FILE_SUPERSEDE
-                              ? CreateAction::FILE_SUPERSEDED
-                              : CreateAction::FILE_OVERWRITTEN;
-    } else {
-      out.create_action = CreateAction::FILE_OPENED;
-    }
+    out.create_action = CreateAction::FILE_OPENED;
   }
   // The descriptor must be the object that was examined; otherwise start again.
-  struct stat opened {};
-  if (::fstat(fd.get(), &opened) != 0) {
-    st = last_error();
+  struct statx opened {};
+  if (NtStatus s = statx_fd(fd.get(), opened); s != NtStatus::SUCCESS) {
+    st = s;
     return Attempt::kDone;
   }
-  if (!same_file(opened, probe_st)) return Attempt::kRetry;
+  if (!same_file(opened, seen)) return Attempt::kRetry;
+  if (c.checks != nullptr && c.checks->existing) {
+    const ExistingEntry entry{fd.get(), r.parent.get(), r.name, is_directory, out.attribute_only};
+    if (st = c.checks->existing(entry); st != NtStatus::SUCCESS) return Attempt::kDone;
+  }
+  if (overwrite) {
+    if (!req.defer_truncate && ::ftruncate(fd.get(), 0) != 0) {
+      st = last_error();
+      return Attempt::kDone;
+    }
+    NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, false, false,
+                                         req.new_file.store_dos_attributes);
+    if (a == NtStatus::SUCCESS && req.eas) a = set_eas(fd.get(), *req.eas);
+    if (a != NtStatus::SUCCESS) {
+      st = a;
+      return Attempt::kDone;
+    }
+    out.create_action = disp == CreateDisposition::FILE_SUPERSEDE ? CreateAction::FILE_SUPERSEDED
+                                                                  : CreateAction::FILE_OVERWRITTEN;
+  } else {
+    query_info(fd.get(), opened, r.name, out.info);
+    info_done = true;
+  }
   out.fd = std::move(fd);
   out.is_directory = is_directory;
   return Attempt::kDone;
@@ -371,6 +421,9 @@ Attempt create_new(const OpenContext& c, const Resolved& r, OpenResult& out, NtS
   if (disp == CreateDisposition::FILE_OPEN || disp == CreateDisposition::FILE_OVERWRITE) {
     st = NtStatus::OBJECT_NAME_NOT_FOUND;
     return Attempt::kDone;
+  }
+  if (c.checks != nullptr && c.checks->create) {
+    if (st = c.checks->create(r.parent.get()); st != NtStatus::SUCCESS) return Attempt::kDone;
   }
   const bool directory = (req.create_options & co::FILE_DIRECTORY_FILE) != 0;
   // smb.conf's create masks and inheritance (new_file.hh) decide the mode and owner.
@@ -422,7 +475,8 @@ Attempt create_new(const OpenContext& c, const Resolved& r, OpenResult& out, NtS
 
 }  // namespace
 
-NtStatus Share::open(std::string_view smb_path, const OpenRequest& request, OpenResult& out) const {
+NtStatus Share::open(std::string_view smb_path, const OpenRequest& request, OpenResult& out,
+                     const OpenChecks* checks) const {
   out = OpenResult{};
   const std::uint32_t options = request.create_options;
   const CreateDisposition disp = request.create_disposition;
@@ -441,21 +495,27 @@ NtStatus Share::open(std::string_view smb_path, const OpenRequest& request, Open
     return NtStatus::INVALID_PARAMETER;
   }
   const OpenContext context{
-      root_.get(), request,
+      root_.get(),
+      request,
       (access & (am::FILE_READ_DATA | am::FILE_EXECUTE | am::GENERIC_READ | am::GENERIC_EXECUTE |
                  am::GENERIC_ALL | am::MAXIMUM_ALLOWED)) != 0,
       (access &
        (am::FILE_WRITE_DATA | am::FILE_APPEND_DATA | am::GENERIC_WRITE | am::GENERIC_ALL)) != 0,
-      (access & am::MAXIMUM_ALLOWED) != 0};
+      (access & am::MAXIMUM_ALLOWED) != 0,
+      checks};
 
   // Each retry follows a concurrent create, delete or replace of the same name.
   for (int attempt = 0; attempt < 8; ++attempt) {
     Resolved r;
     if (NtStatus st = resolve(smb_path, r); st != NtStatus::SUCCESS) return st;
     NtStatus st = NtStatus::SUCCESS;
+    bool info_done = false;
     const Attempt a =
-        r.exists ? open_existing(context, r, out, st) : create_new(context, r, out, st);
-    if (a == Attempt::kRetry) continue;
+        r.exists ? open_existing(context, r, out, st, info_done) : create_new(context, r, out, st);
+    if (a == Attempt::kRetry) {
+      out = OpenResult{};
+      continue;
+    }
     if (st != NtStatus::SUCCESS) {
       out.fd.reset();
       return st;
@@ -463,7 +523,7 @@ NtStatus Share::open(std::string_view smb_path, const OpenRequest& request, Open
     out.delete_on_close = (options & co::FILE_DELETE_ON_CLOSE) != 0;
     out.path = r.smb_path();
     out.name = r.name;
-    return query_info(out.fd.get(), r.name, out.info);
+    return info_done ? NtStatus::SUCCESS : query_info(out.fd.get(), r.name, out.info);
   }
   return NtStatus::SHARING_VIOLATION;
 }
@@ -530,19 +590,17 @@ NtStatus Share::rename(std::string_view from, std::string_view to, bool replace_
   return NtStatus::SUCCESS;
 }
 
-bool Share::may_unlink(std::string_view smb_path) const {
-  Resolved r;
-  if (resolve(smb_path, r) != NtStatus::SUCCESS || !r.exists || r.name.empty()) return false;
+bool Share::may_unlink(int parent, const std::string& name) {
+  if (name.empty()) return false;  // the share root
   // The effective ids of this thread: the user a request runs as (credentials.hh).
-  if (::faccessat(r.parent.get(), ".", W_OK | X_OK, AT_EACCESS) != 0) return false;
+  if (::faccessat(parent, ".", W_OK | X_OK, AT_EACCESS) != 0) return false;
   struct stat dir {};
-  if (::fstat(r.parent.get(), &dir) != 0) return false;
+  if (::fstat(parent, &dir) != 0) return false;
   if ((dir.st_mode & S_ISVTX) == 0) return true;
   const uid_t uid = ::geteuid();
   if (uid == 0 || uid == dir.st_uid) return true;
   struct stat entry {};
-  return ::fstatat(r.parent.get(), r.name.c_str(), &entry, AT_SYMLINK_NOFOLLOW) == 0 &&
-         entry.st_uid == uid;
+  return ::fstatat(parent, name.c_str(), &entry, AT_SYMLINK_NOFOLLOW) == 0 && entry.st_uid == uid;
 }
 
 NtStatus Share::remove(std::string_view smb_path, int open_fd) const {
