@@ -232,9 +232,9 @@ NtStatus check_rename_target(const Share& share, std::string_view target, int fd
                              bool replace_if_exists, const NtToken& token) {
   if (token.is_root) return NtStatus::SUCCESS;
   Resolved r;
-  if (share.resolve(target, r) != NtStatus::SUCCESS || !r.parent) return NtStatus::SUCCESS;
+  if (share.resolve(target, r) != NtStatus::SUCCESS || r.parent < 0) return NtStatus::SUCCESS;
   std::optional<dtyp::SecurityDescriptor> parent;
-  if (NtStatus st = read_stored_descriptor(r.parent.get(), parent); st != NtStatus::SUCCESS)
+  if (NtStatus st = read_stored_descriptor(r.parent, parent); st != NtStatus::SUCCESS)
     return NtStatus::ACCESS_DENIED;  // a descriptor that cannot be read may refuse
   struct stat st {};
   if (::fstat(fd, &st) != 0) return last_error();
@@ -257,7 +257,7 @@ NtStatus check_rename_target(const Share& share, std::string_view target, int fd
     stand_in = *parent;
   } else {
     PosixSecurity dir;
-    if (NtStatus q = query_posix_security(r.parent.get(), dir); q != NtStatus::SUCCESS) return q;
+    if (NtStatus q = query_posix_security(r.parent, dir); q != NtStatus::SUCCESS) return q;
     stand_in = security_descriptor_from_posix(
         dir, kOwnerSecurityInformation | kGroupSecurityInformation | kDaclSecurityInformation);
   }

@@ -141,12 +141,10 @@ NtStatus Share::resolve(std::string_view smb_path, Resolved& out) const {
     if (dir) out.parent_path = std::move(exact);
   }
   const std::size_t walked = dir ? components.size() - 1 : 0;
-  if (!dir) {
-    dir.reset(openat2_fd(root_.get(), ".", O_PATH | O_DIRECTORY, 0, kResolveBeneath));
-    if (!dir) return last_error();
-  }
+  // Lookups in the root go through its descriptor itself: the kernel checks the calling
+  // user's search permission on it at each one, as it would on a copy opened now.
   if (components.empty()) {
-    out.parent = std::move(dir);
+    out.parent = root_.get();
     out.exists = true;
     return NtStatus::SUCCESS;
   }
@@ -154,7 +152,7 @@ NtStatus Share::resolve(std::string_view smb_path, Resolved& out) const {
     std::string found;
     bool exists = false;
     struct stat unused {};
-    if (NtStatus st = lookup(dir.get(), components[i], found, exists, unused);
+    if (NtStatus st = lookup(dir ? dir.get() : root_.get(), components[i], found, exists, unused);
         st != NtStatus::SUCCESS) {
       return st == NtStatus::OBJECT_NAME_NOT_FOUND ? NtStatus::OBJECT_PATH_NOT_FOUND : st;
     }
@@ -169,13 +167,15 @@ NtStatus Share::resolve(std::string_view smb_path, Resolved& out) const {
   out.requested = std::string(components.back());
   std::string found;
   bool exists = false;
-  if (NtStatus st = lookup(dir.get(), components.back(), found, exists, out.entry);
+  if (NtStatus st =
+          lookup(dir ? dir.get() : root_.get(), components.back(), found, exists, out.entry);
       st != NtStatus::SUCCESS) {
     return st;
   }
   out.exists = exists;
   out.name = exists ? std::move(found) : out.requested;
-  out.parent = std::move(dir);
+  out.owned_parent = std::move(dir);
+  out.parent = out.owned_parent ? out.owned_parent.get() : root_.get();
   return NtStatus::SUCCESS;
 }
 
@@ -261,7 +261,7 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
       const int err = errno;
       if (err == ENOENT) {
         struct stat link {};
-        if (::fstatat(r.parent.get(), r.name.c_str(), &link, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (::fstatat(r.parent, r.name.c_str(), &link, AT_SYMLINK_NOFOLLOW) != 0) {
           return Attempt::kRetry;  // removed meanwhile
         }
         // A dangling symlink: the name is taken but leads nowhere.
@@ -289,7 +289,7 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
   }
   // The entry seen, opened with `flags`; -1 with errno otherwise.
   auto open_seen = [&](std::uint64_t flags) {
-    return direct ? openat2_fd(r.parent.get(), r.name.c_str(), flags, 0, kResolveNoLinks)
+    return direct ? openat2_fd(r.parent, r.name.c_str(), flags, 0, kResolveNoLinks)
                   : openat2_fd(c.root, rel.c_str(), flags, 0, kResolveBeneath);
   };
   // A failure to open that a change of the entry since it was seen explains.
@@ -388,7 +388,7 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
   }
   if (!same_file(opened, seen)) return Attempt::kRetry;
   if (c.checks != nullptr && c.checks->existing) {
-    const ExistingEntry entry{fd.get(), r.parent.get(), r.name, is_directory, out.attribute_only};
+    const ExistingEntry entry{fd.get(), r.parent, r.name, is_directory, out.attribute_only};
     if (st = c.checks->existing(entry); st != NtStatus::SUCCESS) return Attempt::kDone;
   }
   if (overwrite) {
@@ -423,12 +423,12 @@ Attempt create_new(const OpenContext& c, const Resolved& r, OpenResult& out, NtS
     return Attempt::kDone;
   }
   if (c.checks != nullptr && c.checks->create) {
-    if (st = c.checks->create(r.parent.get()); st != NtStatus::SUCCESS) return Attempt::kDone;
+    if (st = c.checks->create(r.parent); st != NtStatus::SUCCESS) return Attempt::kDone;
   }
   const bool directory = (req.create_options & co::FILE_DIRECTORY_FILE) != 0;
   // smb.conf's create masks and inheritance (new_file.hh) decide the mode and owner.
   struct stat parent {};
-  if (req.new_file.needs_parent() && ::fstat(r.parent.get(), &parent) != 0) {
+  if (req.new_file.needs_parent() && ::fstat(r.parent, &parent) != 0) {
     st = last_error();
     return Attempt::kDone;
   }
@@ -436,17 +436,17 @@ Attempt create_new(const OpenContext& c, const Resolved& r, OpenResult& out, NtS
                                 : req.new_file.file_mode(parent.st_mode);
   UniqueFd fd;
   if (directory) {
-    if (::mkdirat(r.parent.get(), r.name.c_str(), mode) != 0) {
+    if (::mkdirat(r.parent, r.name.c_str(), mode) != 0) {
       if (errno == EEXIST) return Attempt::kRetry;
       st = resolve_error(errno, true);
       return Attempt::kDone;
     }
-    fd.reset(openat2_fd(r.parent.get(), r.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0,
+    fd.reset(openat2_fd(r.parent, r.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0,
                         kResolveNoLinks));
   } else {
     std::uint64_t flags = O_CREAT | O_EXCL | O_RDWR | O_NOCTTY;
     if ((req.create_options & co::FILE_WRITE_THROUGH) != 0) flags |= O_DSYNC;
-    fd.reset(openat2_fd(r.parent.get(), r.name.c_str(), flags, mode, kResolveNoLinks));
+    fd.reset(openat2_fd(r.parent, r.name.c_str(), flags, mode, kResolveNoLinks));
     if (!fd && errno == EEXIST) return Attempt::kRetry;
   }
   if (!fd) {
@@ -534,7 +534,7 @@ NtStatus Share::rename(std::string_view from, std::string_view to, bool replace_
   if (NtStatus st = resolve(from, src); st != NtStatus::SUCCESS) return st;
   if (!src.exists) return NtStatus::OBJECT_NAME_NOT_FOUND;
   if (src.name.empty()) return NtStatus::ACCESS_DENIED;  // the share root itself
-  if (NtStatus st = check_identity(src.parent.get(), src.name, open_fd); st != NtStatus::SUCCESS) {
+  if (NtStatus st = check_identity(src.parent, src.name, open_fd); st != NtStatus::SUCCESS) {
     return st;
   }
   Resolved dst;
@@ -561,15 +561,15 @@ NtStatus Share::rename(std::string_view from, std::string_view to, bool replace_
     struct stat d {};
     struct stat sp {};
     struct stat dp {};
-    if (::fstatat(src.parent.get(), src.name.c_str(), &s, AT_SYMLINK_NOFOLLOW) != 0 ||
-        ::fstatat(dst.parent.get(), dst.name.c_str(), &d, AT_SYMLINK_NOFOLLOW) != 0 ||
-        ::fstat(src.parent.get(), &sp) != 0 || ::fstat(dst.parent.get(), &dp) != 0) {
+    if (::fstatat(src.parent, src.name.c_str(), &s, AT_SYMLINK_NOFOLLOW) != 0 ||
+        ::fstatat(dst.parent, dst.name.c_str(), &d, AT_SYMLINK_NOFOLLOW) != 0 ||
+        ::fstat(src.parent, &sp) != 0 || ::fstat(dst.parent, &dp) != 0) {
       return last_error();
     }
     if (same_file(sp, dp) && src.name == dst.name) {
       // The target is the source itself: a no-op, or a change of case only.
       if (dst.requested == dst.name) return NtStatus::SUCCESS;
-      if (::renameat2(src.parent.get(), src.name.c_str(), dst.parent.get(), dst.requested.c_str(),
+      if (::renameat2(src.parent, src.name.c_str(), dst.parent, dst.requested.c_str(),
                       RENAME_NOREPLACE) != 0) {
         return rename_error(errno);
       }
@@ -578,12 +578,12 @@ NtStatus Share::rename(std::string_view from, std::string_view to, bool replace_
     if (!replace_if_exists) return NtStatus::OBJECT_NAME_COLLISION;
     // [MS-FSA] 2.1.5.14.11: an existing directory is never replaced.
     if (S_ISDIR(d.st_mode)) return NtStatus::ACCESS_DENIED;
-    if (::renameat(src.parent.get(), src.name.c_str(), dst.parent.get(), dst.name.c_str()) != 0) {
+    if (::renameat(src.parent, src.name.c_str(), dst.parent, dst.name.c_str()) != 0) {
       return rename_error(errno);
     }
     return NtStatus::SUCCESS;
   }
-  if (::renameat2(src.parent.get(), src.name.c_str(), dst.parent.get(), dst.requested.c_str(),
+  if (::renameat2(src.parent, src.name.c_str(), dst.parent, dst.requested.c_str(),
                   RENAME_NOREPLACE) != 0) {
     return rename_error(errno);
   }
@@ -608,15 +608,15 @@ NtStatus Share::remove(std::string_view smb_path, int open_fd) const {
   if (NtStatus st = resolve(smb_path, r); st != NtStatus::SUCCESS) return st;
   if (!r.exists) return NtStatus::OBJECT_NAME_NOT_FOUND;
   if (r.name.empty()) return NtStatus::ACCESS_DENIED;  // the share root itself
-  if (NtStatus st = check_identity(r.parent.get(), r.name, open_fd); st != NtStatus::SUCCESS) {
+  if (NtStatus st = check_identity(r.parent, r.name, open_fd); st != NtStatus::SUCCESS) {
     return st;
   }
   struct stat st {};
-  if (::fstatat(r.parent.get(), r.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+  if (::fstatat(r.parent, r.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return last_error();
   }
   const int flags = S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0;
-  if (::unlinkat(r.parent.get(), r.name.c_str(), flags) != 0) {
+  if (::unlinkat(r.parent, r.name.c_str(), flags) != 0) {
     if (errno == ENOTEMPTY || errno == EEXIST) return NtStatus::DIRECTORY_NOT_EMPTY;
     return last_error();
   }

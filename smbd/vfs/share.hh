@@ -79,7 +79,10 @@ struct OpenResult {
 
 // A path resolved up to its last component.
 struct Resolved {
-  UniqueFd parent;               // O_PATH | O_DIRECTORY descriptor of the containing dir
+  // O_PATH | O_DIRECTORY descriptor of the containing directory: the share root's own
+  // for an entry of the root (and the root itself), else `owned_parent`'s.
+  int parent = -1;
+  UniqueFd owned_parent;
   std::string parent_path;       // on-disk path of that directory from the root, "/"-joined
   std::string name;              // on-disk name of the last component, "" for the root
   std::string requested;         // the last component as the client spelled it
