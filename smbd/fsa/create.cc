@@ -56,7 +56,7 @@ struct AclContext {
   std::optional<dtyp::SecurityDescriptor> parent_stored;  // the parent's security.NTACL
   dtyp::SecurityDescriptor parent;                        // stored, else from its mode
 
-  // Reads the parent's descriptor (once): FAILURE when it cannot be read.
+  // Reads the parent's descriptor (once): UNSUCCESSFUL when it cannot be read.
   NtStatus read_parent() {
     if (parent_read) return have_parent ? NtStatus::SUCCESS : NtStatus::UNSUCCESSFUL;
     parent_read = true;
@@ -299,6 +299,7 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
   if (plan.token) checks.create = [&](int parent) { return check_create(plan, parent, acl); };
   vfs::OpenResult& r = out.result;
   NtStatus status = plan.share->open(plan.path, plan.request, r, &checks);
+  acl.parent_fd = -1;  // closed by now; what was read of it stays
   if (status != NtStatus::SUCCESS) return status;
   out.fd = std::make_shared<UniqueFd>(std::move(r.fd));
   const bool created = r.create_action == vfs::CreateAction::FILE_CREATED;
