@@ -2,6 +2,7 @@
 """Compare two builds of this project's smbd on the same machine, in one run.
 
   ab.py BEFORE_BUILD_DIR AFTER_BUILD_DIR [--rows create-close,open-close,...] [--reps 3]
+        [--acl-xattr]
 
 Each build directory holds a built smbd and smbd-passwd (smbd/master/smbd,
 smbd/conf/smbd-passwd); smbbench is the AFTER build's. Both servers are started by the
@@ -33,6 +34,8 @@ def main(argv=None):
     ap.add_argument("after")
     ap.add_argument("--rows", default="create-close,open-close,randread-qd1,seq-read-plain")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--acl-xattr", action="store_true",
+                    help="both servers' share with `vfs objects = acl_xattr`, as compare.py's")
     args = ap.parse_args(argv)
     builds = {"before": args.before, "after": args.after}
     smbbench = os.path.join(args.after, "bench", "smbbench")
@@ -46,7 +49,8 @@ def main(argv=None):
         for kind, d in builds.items():
             os.environ["SMBD_BIN"] = os.path.join(d, "smbd", "master", "smbd")
             os.environ["SMBD_PASSWD_BIN"] = os.path.join(d, "smbd", "conf", "smbd-passwd")
-            servers[kind] = smbtest.Server("self", encrypt=None).start()
+            servers[kind] = compare.start_server(
+                "self", ["vfs objects = acl_xattr"] if args.acl_xattr else [])
         for rep in range(args.reps):
             order = list(builds) if rep % 2 == 0 else list(reversed(list(builds)))
             for w in rows:

@@ -43,42 +43,70 @@ bool overwrites(vfs::CreateAction action) {
          action == vfs::CreateAction::FILE_SUPERSEDED;
 }
 
-// What the stored descriptors around an open say, found before the open.
+// The rights a parent directory's descriptor can give an open of an entry in it in the
+// entry's stead (vfs/access_check.hh: access_check_for_open).
+constexpr std::uint32_t kParentStandIn = am::DELETE | am::FILE_READ_ATTRIBUTES;
+
+// The directory an open's entry is in, and its descriptor, read only once a decision
+// needs it: a create (FILE_ADD_FILE, inheritance), or a right of kParentStandIn that the
+// entry's own descriptor does not give.
 struct AclContext {
+  int parent_fd = -1;  // where Share::open found or creates the entry; -1 for the root
+  bool parent_read = false;
   bool have_parent = false;
   std::optional<dtyp::SecurityDescriptor> parent_stored;  // the parent's security.NTACL
   dtyp::SecurityDescriptor parent;                        // stored, else from its mode
-  // The file the check before the open read (st_dev, st_ino): the open must reach it.
-  std::optional<std::pair<dev_t, ino_t>> checked_existing;
-};
 
-std::optional<std::pair<dev_t, ino_t>> identity_of(int fd) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return std::nullopt;
-  return std::make_pair(st.st_dev, st.st_ino);
-}
+  // Reads the parent's descriptor (once): UNSUCCESSFUL when it cannot be read.
+  NtStatus read_parent() {
+    if (parent_read) return have_parent ? NtStatus::SUCCESS : NtStatus::UNSUCCESSFUL;
+    parent_read = true;
+    if (parent_fd < 0) return NtStatus::UNSUCCESSFUL;
+    if (vfs::read_stored_descriptor(parent_fd, parent_stored) != NtStatus::SUCCESS)
+      return NtStatus::UNSUCCESSFUL;
+    if (parent_stored) {
+      parent = *parent_stored;
+    } else {
+      vfs::PosixSecurity dir;
+      if (vfs::query_posix_security(parent_fd, dir) != NtStatus::SUCCESS)
+        return NtStatus::UNSUCCESSFUL;
+      parent = vfs::security_descriptor_from_posix(
+          dir, kOwnerSecurityInformation | kGroupSecurityInformation | kDaclSecurityInformation);
+    }
+    have_parent = true;
+    return NtStatus::SUCCESS;
+  }
+  const dtyp::SecurityDescriptor* parent_descriptor() {
+    return read_parent() == NtStatus::SUCCESS ? &parent : nullptr;
+  }
+};
 
 // Everything `sd` allows the opener, within the share's rights.
 std::optional<std::uint32_t> maximal_for(const CreatePlan& plan, const dtyp::SecurityDescriptor& sd,
-                                         const AclContext& acl) {
+                                         const dtyp::SecurityDescriptor* parent) {
   std::uint32_t maximal = 0;
-  if (vfs::access_check_for_open(sd, acl.have_parent ? &acl.parent : nullptr, *plan.token,
-                                 am::MAXIMUM_ALLOWED, maximal) != NtStatus::SUCCESS)
+  if (vfs::access_check_for_open(sd, parent, *plan.token, am::MAXIMUM_ALLOWED, maximal) !=
+      NtStatus::SUCCESS)
     return std::nullopt;
   return maximal & plan.maximal_access;
 }
 
 // The file `fd` refers to, against its stored descriptor (if any).
-NtStatus check_existing(const CreatePlan& plan, int fd, const AclContext& acl, OpenedFile& out) {
+NtStatus check_existing(const CreatePlan& plan, int fd, AclContext& acl, OpenedFile& out) {
   const vfs::NtToken& token = *plan.token;
   std::optional<dtyp::SecurityDescriptor> sd;
   // A descriptor that cannot be read lets nobody but root in: it may have denied them.
   if (vfs::read_stored_descriptor(fd, sd) != NtStatus::SUCCESS)
     return token.is_root ? NtStatus::SUCCESS : NtStatus::ACCESS_DENIED;
   if (!sd) return NtStatus::SUCCESS;
+  // What the file's own descriptor allows: a right is in it exactly when asking for that
+  // right alone passes. The parent is asked only for what it could add.
+  std::uint32_t own = 0;
+  (void)vfs::access_check(*sd, token, am::MAXIMUM_ALLOWED, own);
+  const dtyp::SecurityDescriptor* parent =
+      (own & kParentStandIn) == kParentStandIn ? nullptr : acl.parent_descriptor();
   std::uint32_t granted = 0;
-  if (NtStatus st = vfs::access_check_for_open(*sd, acl.have_parent ? &acl.parent : nullptr, token,
-                                               plan.requested_access, granted);
+  if (NtStatus st = vfs::access_check_for_open(*sd, parent, token, plan.requested_access, granted);
       st != NtStatus::SUCCESS)
     return st;
   // Exactly what the descriptor granted ([MS-FSA] 2.1.5.1.2.1), within the share's
@@ -89,62 +117,44 @@ NtStatus check_existing(const CreatePlan& plan, int fd, const AclContext& acl, O
   // which needs the right to write it whatever the open asked for (Windows and Samba
   // answer ACCESS_DENIED to a reader overwriting, smb2.acls.OVERWRITE_READ_ONLY_FILE).
   const vfs::CreateDisposition disposition = plan.request.create_disposition;
-  if (disposition == vfs::CreateDisposition::FILE_SUPERSEDE ||
-      disposition == vfs::CreateDisposition::FILE_OVERWRITE ||
-      disposition == vfs::CreateDisposition::FILE_OVERWRITE_IF) {
-    std::uint32_t write = 0;
-    if (vfs::access_check(*sd, token, am::FILE_WRITE_DATA, write) != NtStatus::SUCCESS)
-      return NtStatus::ACCESS_DENIED;
-  }
+  if ((disposition == vfs::CreateDisposition::FILE_SUPERSEDE ||
+       disposition == vfs::CreateDisposition::FILE_OVERWRITE ||
+       disposition == vfs::CreateDisposition::FILE_OVERWRITE_IF) &&
+      (own & am::FILE_WRITE_DATA) == 0)
+    return NtStatus::ACCESS_DENIED;
   out.granted_access = granted;
-  out.maximal_access = maximal_for(plan, *sd, acl);
+  out.maximal_access = maximal_for(plan, *sd, parent);
   out.granted_by_acl = true;
-  std::uint32_t own = 0;
-  out.acl_grants_delete = vfs::access_check(*sd, token, am::DELETE, own) == NtStatus::SUCCESS;
+  out.acl_grants_delete = (own & am::DELETE) != 0;
   return NtStatus::SUCCESS;
 }
 
-// Before the open: the parent's descriptor, and the check of an existing file or of the
-// parent's consent to a new entry.
-NtStatus check_before_open(const CreatePlan& plan, AclContext& acl, OpenedFile& out) {
-  vfs::Resolved r;
-  // A path that does not resolve fails the open the same way.
-  if (plan.share->resolve(plan.path, r) != NtStatus::SUCCESS) return NtStatus::SUCCESS;
-  const bool is_root = r.name.empty();
-  if (!is_root) {
-    const NtStatus read = vfs::read_stored_descriptor(r.parent.get(), acl.parent_stored);
-    if (read == NtStatus::SUCCESS) {
-      acl.have_parent = true;
-      if (acl.parent_stored) {
-        acl.parent = *acl.parent_stored;
-      } else {
-        vfs::PosixSecurity dir;
-        if (vfs::query_posix_security(r.parent.get(), dir) == NtStatus::SUCCESS)
-          acl.parent = vfs::security_descriptor_from_posix(dir, kOwnerSecurityInformation |
-                                                                    kGroupSecurityInformation |
-                                                                    kDaclSecurityInformation);
-        else
-          acl.have_parent = false;
-      }
-    } else if (!r.exists && !plan.token->is_root) {
+// The decisions on an existing entry, made on what Share::open opened.
+NtStatus check_opened(const CreatePlan& plan, const vfs::ExistingEntry& entry, AclContext& acl,
+                      OpenedFile& out) {
+  acl.parent_fd = entry.name.empty() ? -1 : entry.parent;
+  if (plan.token) {
+    if (NtStatus st = check_existing(plan, entry.fd, acl, out); st != NtStatus::SUCCESS) return st;
+  }
+  if (!out.acl_grants_delete &&
+      (out.granted_access.value_or(plan.granted_access) & am::DELETE) != 0 &&
+      !vfs::Share::may_unlink(entry.parent, std::string(entry.name))) {
+    // DELETE that only the share or the parent's FILE_DELETE_CHILD gave: the kernel would
+    // refuse the unlink, so it is refused now, not lost at the close (Samba checks the
+    // directory the same way at the open).
+    if (plan.delete_on_close || (plan.requested_access & am::DELETE) != 0)
       return NtStatus::ACCESS_DENIED;
-    }
+    out.granted_access = out.granted_access.value_or(plan.granted_access) & ~am::DELETE;
   }
-  // FILE_CREATE of a name that exists fails OBJECT_NAME_COLLISION, whatever the file's
-  // descriptor would grant ([MS-FSA] 2.1.5.1.2): the open says so.
-  if (r.exists && plan.request.create_disposition == CreateDisposition::FILE_CREATE)
-    return NtStatus::SUCCESS;
-  if (r.exists) {
-    UniqueFd fd(vfs::openat2_fd(plan.share->root_fd(), r.relative().c_str(), O_PATH, 0,
-                                vfs::kResolveBeneath));
-    if (!fd) return NtStatus::SUCCESS;  // gone meanwhile: the open decides
-    acl.checked_existing = identity_of(fd.get());
-    return check_existing(plan, fd.get(), acl, out);
-  }
-  const CreateDisposition disposition = plan.request.create_disposition;
-  const bool creates = disposition != CreateDisposition::FILE_OPEN &&
-                       disposition != CreateDisposition::FILE_OVERWRITE;
-  if (!creates || !acl.parent_stored) return NtStatus::SUCCESS;
+  return NtStatus::SUCCESS;
+}
+
+// The parent's consent to a new entry, on a share that stores ACLs.
+NtStatus check_create(const CreatePlan& plan, int parent, AclContext& acl) {
+  acl.parent_fd = parent;
+  if (acl.read_parent() != NtStatus::SUCCESS)
+    return plan.token->is_root ? NtStatus::SUCCESS : NtStatus::ACCESS_DENIED;
+  if (!acl.parent_stored) return NtStatus::SUCCESS;
   const bool directory = (plan.request.create_options & create_option::FILE_DIRECTORY_FILE) != 0;
   std::uint32_t granted = 0;
   return vfs::access_check(*acl.parent_stored, *plan.token,
@@ -367,11 +377,14 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
 
 NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
   AclContext acl;
-  if (plan.token) {
-    if (NtStatus st = check_before_open(plan, acl, out); st != NtStatus::SUCCESS) return st;
-  }
+  vfs::OpenChecks checks;
+  checks.existing = [&](const vfs::ExistingEntry& entry) {
+    return check_opened(plan, entry, acl, out);
+  };
+  if (plan.token) checks.create = [&](int parent) { return check_create(plan, parent, acl); };
   vfs::OpenResult& r = out.result;
-  NtStatus status = plan.share->open(plan.path, base_request(plan), r);
+  NtStatus status = plan.share->open(plan.path, base_request(plan), r, &checks);
+  acl.parent_fd = -1;  // closed by now; what was read of it stays
   if (status != NtStatus::SUCCESS) return status;
   out.fd = std::make_shared<UniqueFd>(std::move(r.fd));
   const bool created = r.create_action == vfs::CreateAction::FILE_CREATED;
@@ -383,17 +396,7 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
     }
     std::optional<dtyp::SecurityDescriptor> stored;
     if (vfs::read_stored_descriptor(out.fd->get(), stored) == NtStatus::SUCCESS && stored)
-      out.maximal_access = maximal_for(plan, *stored, acl);
-  } else if (plan.token &&
-             (!acl.checked_existing || acl.checked_existing != identity_of(out.fd->get()))) {
-    // Created or replaced by someone else between the check and the open: the file
-    // opened is checked itself.
-    out.granted_access.reset();
-    out.maximal_access.reset();
-    out.granted_by_acl = false;
-    out.acl_grants_delete = false;
-    status = check_existing(plan, out.fd->get(), acl, out);
-    if (status != NtStatus::SUCCESS) return status;
+      out.maximal_access = maximal_for(plan, *stored, acl.have_parent ? &acl.parent : nullptr);
   } else if (plan.security_descriptor && created) {
     status = vfs::set_security_descriptor(out.fd->get(), *plan.security_descriptor,
                                           plan.security_information);
@@ -402,16 +405,6 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
       (void)plan.share->remove(r.path, out.fd->get());
       return status;
     }
-  }
-  if (!created && !out.acl_grants_delete &&
-      (out.granted_access.value_or(plan.granted_access) & am::DELETE) != 0 &&
-      !plan.share->may_unlink(r.path)) {
-    // DELETE that only the share or the parent's FILE_DELETE_CHILD gave: the kernel would
-    // refuse the unlink, so it is refused now, not lost at the close (Samba checks the
-    // directory the same way at the open).
-    if (plan.delete_on_close || (plan.requested_access & am::DELETE) != 0)
-      return NtStatus::ACCESS_DENIED;
-    out.granted_access = out.granted_access.value_or(plan.granted_access) & ~am::DELETE;
   }
   if (r.attribute_only) {
     // An O_PATH descriptor: whatever the descriptor or the share granted, no data.

@@ -66,14 +66,6 @@ std::uint64_t birth_time(const struct statx& stx) {
   return std::min(nt_time(stx.stx_mtime), nt_time(stx.stx_ctime));
 }
 
-NtStatus statx_fd(int fd, struct statx& stx) {
-  if (::statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_BTIME,
-              &stx) != 0) {
-    return last_error();
-  }
-  return NtStatus::SUCCESS;
-}
-
 void fill_info(const struct statx& stx, std::string_view name, int fd, FileInfo& out) {
   out = FileInfo{};
   out.is_directory = S_ISDIR(stx.stx_mode);
@@ -129,6 +121,18 @@ std::uint32_t default_attributes(std::string_view name, bool is_directory, mode_
     attrs |= fa::FILE_ATTRIBUTE_HIDDEN;
   }
   return attrs;
+}
+
+NtStatus statx_fd(int fd, struct statx& stx) {
+  if (::statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_BTIME,
+              &stx) != 0) {
+    return last_error();
+  }
+  return NtStatus::SUCCESS;
+}
+
+void query_info(int fd, const struct statx& stx, std::string_view name, FileInfo& out) {
+  fill_info(stx, name, fd, out);
 }
 
 NtStatus query_info(int fd, std::string_view name, FileInfo& out) {

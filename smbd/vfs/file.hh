@@ -4,6 +4,7 @@
 // call from several threads at once.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -66,6 +67,13 @@ struct BasicInfoChange {
 // statx of an open descriptor (regular or O_PATH). `name` is the file's last path
 // component, used only for the '.'-means-HIDDEN default.
 NtStatus query_info(int fd, std::string_view name, FileInfo& out);
+
+// The same from a statx of `fd` the caller already made (STATX_BASIC_STATS |
+// STATX_BTIME, as statx_fd asks for): only the stored attributes are read.
+void query_info(int fd, const struct statx& stx, std::string_view name, FileInfo& out);
+
+// statx of an open descriptor with what query_info needs.
+NtStatus statx_fd(int fd, struct statx& stx);
 
 // The attributes a file gets when nothing is stored for it.
 std::uint32_t default_attributes(std::string_view name, bool is_directory, mode_t mode);

@@ -71,14 +71,20 @@ bool posix_acl_hash(int fd, std::array<std::uint8_t, kNtaclHashSize>& out) {
 
 NtStatus read_stored_descriptor(int fd, std::optional<dtyp::SecurityDescriptor>& out) {
   out.reset();
-  const std::string path = proc_path(fd);
+  // An open file or directory answers itself; an O_PATH descriptor has no xattr calls
+  // of its own and is read through /proc/self/fd.
+  auto get = [fd](Bytes& value) {
+    const ssize_t n = ::fgetxattr(fd, kNtaclXattrName, value.data(), value.size());
+    if (n >= 0 || errno != EBADF) return n;
+    return ::getxattr(proc_path(fd).c_str(), kNtaclXattrName, value.data(), value.size());
+  };
   // Most descriptors are small: a first try with a small buffer, the largest size an
   // attribute can have only when that is too small.
   Bytes value(4096);
-  ssize_t n = ::getxattr(path.c_str(), kNtaclXattrName, value.data(), value.size());
+  ssize_t n = get(value);
   if (n < 0 && errno == ERANGE) {
     value.resize(kMaxNtaclXattrSize);
-    n = ::getxattr(path.c_str(), kNtaclXattrName, value.data(), value.size());
+    n = get(value);
   }
   if (n < 0) {
     if (errno == ENODATA || errno == ENOTSUP) return NtStatus::SUCCESS;
@@ -226,9 +232,9 @@ NtStatus check_rename_target(const Share& share, std::string_view target, int fd
                              bool replace_if_exists, const NtToken& token) {
   if (token.is_root) return NtStatus::SUCCESS;
   Resolved r;
-  if (share.resolve(target, r) != NtStatus::SUCCESS || !r.parent) return NtStatus::SUCCESS;
+  if (share.resolve(target, r) != NtStatus::SUCCESS || r.parent < 0) return NtStatus::SUCCESS;
   std::optional<dtyp::SecurityDescriptor> parent;
-  if (NtStatus st = read_stored_descriptor(r.parent.get(), parent); st != NtStatus::SUCCESS)
+  if (NtStatus st = read_stored_descriptor(r.parent, parent); st != NtStatus::SUCCESS)
     return NtStatus::ACCESS_DENIED;  // a descriptor that cannot be read may refuse
   struct stat st {};
   if (::fstat(fd, &st) != 0) return last_error();
@@ -251,7 +257,7 @@ NtStatus check_rename_target(const Share& share, std::string_view target, int fd
     stand_in = *parent;
   } else {
     PosixSecurity dir;
-    if (NtStatus q = query_posix_security(r.parent.get(), dir); q != NtStatus::SUCCESS) return q;
+    if (NtStatus q = query_posix_security(r.parent, dir); q != NtStatus::SUCCESS) return q;
     stand_in = security_descriptor_from_posix(
         dir, kOwnerSecurityInformation | kGroupSecurityInformation | kDaclSecurityInformation);
   }

@@ -23,8 +23,8 @@ NtStatus find_rename_target(const Share& share, std::string_view target, RenameT
   out = RenameTarget{};
   Resolved r;
   if (NtStatus st = share.resolve(target, r); st != NtStatus::SUCCESS) return st;
-  if (r.name.empty() || !r.parent) return NtStatus::ACCESS_DENIED;  // the share root itself
-  if (NtStatus st = identify(r.parent.get(), out.directory); st != NtStatus::SUCCESS) return st;
+  if (r.name.empty() || r.parent < 0) return NtStatus::ACCESS_DENIED;  // the share root itself
+  if (NtStatus st = identify(r.parent, out.directory); st != NtStatus::SUCCESS) return st;
   if (!r.exists) return NtStatus::SUCCESS;
   UniqueFd existing(
       openat2_fd(share.root_fd(), r.relative().c_str(), O_PATH | O_NOFOLLOW, 0, kResolveBeneath));

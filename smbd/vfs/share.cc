@@ -30,15 +30,17 @@ namespace {
 
 // Finds `wanted` in directory `dir`: the exact name first, then the first entry (in
 // byte order, for determinism) that equals it ignoring case.
-NtStatus lookup(int dir, std::string_view wanted, std::string& found, bool& exists) {
+// `st` is what the exact name showed; st_mode 0 when the name was found ignoring case.
+NtStatus lookup(int dir, std::string_view wanted, std::string& found, bool& exists,
+                struct stat& st) {
   std::string name(wanted);
-  struct stat st {};
   if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
     found = std::move(name);
     exists = true;
     return NtStatus::SUCCESS;
   }
   if (errno != ENOENT) return resolve_error(errno, false);
+  st = {};
   exists = false;
   found.clear();
   UniqueFd readable(::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -140,17 +142,30 @@ NtStatus Share::resolve(std::string_view smb_path, Resolved& out) const {
   std::vector<std::string_view> components;
   if (NtStatus st = split_path(smb_path, components); st != NtStatus::SUCCESS) return st;
   out = Resolved{};
-  UniqueFd dir(openat2_fd(root_.get(), ".", O_PATH | O_DIRECTORY, 0, kResolveBeneath));
-  if (!dir) return last_error();
+  UniqueFd dir;
+  if (components.size() > 1) {
+    // The directories as spelled first: the kernel walks them in one call, beneath the
+    // root and as the calling user, which is what the walk below does component by
+    // component when some name differs in case (or is missing).
+    std::string exact(components.front());
+    for (std::size_t i = 1; i + 1 < components.size(); ++i) exact = join(exact, components[i]);
+    dir.reset(openat2_fd(root_.get(), exact.c_str(), O_PATH | O_DIRECTORY, 0, kResolveBeneath));
+    if (dir) out.parent_path = std::move(exact);
+  }
+  const std::size_t walked = dir ? components.size() - 1 : 0;
+  // Lookups in the root go through its descriptor itself: the kernel checks the calling
+  // user's search permission on it at each one, as it would on a copy opened now.
   if (components.empty()) {
-    out.parent = std::move(dir);
+    out.parent = root_.get();
     out.exists = true;
     return NtStatus::SUCCESS;
   }
-  for (std::size_t i = 0; i + 1 < components.size(); ++i) {
+  for (std::size_t i = walked; i + 1 < components.size(); ++i) {
     std::string found;
     bool exists = false;
-    if (NtStatus st = lookup(dir.get(), components[i], found, exists); st != NtStatus::SUCCESS) {
+    struct stat unused {};
+    if (NtStatus st = lookup(dir ? dir.get() : root_.get(), components[i], found, exists, unused);
+        st != NtStatus::SUCCESS) {
       return st == NtStatus::OBJECT_NAME_NOT_FOUND ? NtStatus::OBJECT_PATH_NOT_FOUND : st;
     }
     if (!exists) return NtStatus::OBJECT_PATH_NOT_FOUND;
@@ -167,7 +182,8 @@ NtStatus Share::resolve(std::string_view smb_path, Resolved& out) const {
           static_cast<std::size_t>(components[i].data() + components[i].size() - smb_path.data());
       out.unparsed = std::string(smb_path.substr(end));
       out.name = std::move(found);
-      out.parent = std::move(dir);
+      out.owned_parent = std::move(dir);
+      out.parent = out.owned_parent ? out.owned_parent.get() : root_.get();
       return resolve_error(err, true);
     }
     dir = std::move(next);
@@ -175,12 +191,15 @@ NtStatus Share::resolve(std::string_view smb_path, Resolved& out) const {
   out.requested = std::string(components.back());
   std::string found;
   bool exists = false;
-  if (NtStatus st = lookup(dir.get(), components.back(), found, exists); st != NtStatus::SUCCESS) {
+  if (NtStatus st =
+          lookup(dir ? dir.get() : root_.get(), components.back(), found, exists, out.entry);
+      st != NtStatus::SUCCESS) {
     return st;
   }
   out.exists = exists;
   out.name = exists ? std::move(found) : out.requested;
-  out.parent = std::move(dir);
+  out.owned_parent = std::move(dir);
+  out.parent = out.owned_parent ? out.owned_parent.get() : root_.get();
   return NtStatus::SUCCESS;
 }
 
@@ -201,6 +220,7 @@ struct OpenContext {
   bool want_read;
   bool want_write;       // the client asked for data writes explicitly
   bool maximum_allowed;  // writing is welcome but optional
+  const OpenChecks* checks;
 };
 
 // Applies the attributes a new or overwritten file gets ([MS-FSA] 2.1.5.1.2.1):
@@ -247,7 +267,7 @@ Attempt stop_on_symlink(const OpenContext& c, const Resolved& r, int err, OpenRe
                         NtStatus& st) {
   const OpenRequest& req = c.request;
   SymlinkStop stop;
-  if (!link_not_followed(err) || !unfollowed_symlink(r.parent.get(), r.name, stop))
+  if (!link_not_followed(err) || !unfollowed_symlink(r.parent, r.name, stop))
     return Attempt::kRetry;
   const CreateDisposition disp = req.create_disposition;
   if (disp == CreateDisposition::FILE_CREATE) {
@@ -268,7 +288,7 @@ Attempt stop_on_symlink(const OpenContext& c, const Resolved& r, int err, OpenRe
     st = NtStatus::NOT_A_DIRECTORY;
     return Attempt::kDone;
   }
-  out.fd.reset(openat2_fd(r.parent.get(), r.name.c_str(), O_PATH | O_NOFOLLOW, 0, kResolveNoLinks));
+  out.fd.reset(openat2_fd(r.parent, r.name.c_str(), O_PATH | O_NOFOLLOW, 0, kResolveNoLinks));
   if (!out.fd) {
     st = resolve_error(errno, false);
     return Attempt::kDone;
@@ -278,46 +298,71 @@ Attempt stop_on_symlink(const OpenContext& c, const Resolved& r, int err, OpenRe
   return Attempt::kDone;
 }
 
-Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, NtStatus& st) {
+// Whether the statx of an opened descriptor shows the file an earlier stat saw.
+bool same_file(const struct statx& opened, const struct stat& seen) {
+  return makedev(opened.stx_dev_major, opened.stx_dev_minor) == seen.st_dev &&
+         opened.stx_ino == seen.st_ino;
+}
+
+// `info_done`: out.info already describes the open file (nothing changed it after).
+Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, NtStatus& st,
+                      bool& info_done) {
   const OpenRequest& req = c.request;
   const CreateDisposition disp = req.create_disposition;
   const std::string rel = r.relative();
+  const bool overwrite = overwrites(disp);
   st = NtStatus::SUCCESS;
 
-  // Identify the object first without opening it for I/O, so nothing but regular
-  // files and directories is ever opened (a FIFO or device would block or act).
-  UniqueFd probe(openat2_fd(c.root, rel.c_str(), O_PATH, 0, kResolveBeneath));
-  if (!probe) {
-    const int err = errno;
-    if (const Attempt a = stop_on_symlink(c, r, err, out, st); a != Attempt::kRetry) return a;
-    if (err == ENOENT) {
-      struct stat link {};
-      if (::fstatat(r.parent.get(), r.name.c_str(), &link, AT_SYMLINK_NOFOLLOW) != 0) {
-        return Attempt::kRetry;  // removed meanwhile
+  // A regular file the lookup saw, opened for nothing that its READONLY, HIDDEN or SYSTEM
+  // attribute decides (no data write, overwrite or delete-on-close, no MAXIMUM_ALLOWED
+  // that would take write access), is opened straight away: relative to its directory,
+  // following no link, then checked to be the file seen. Anything else is first
+  // identified without being opened for I/O, so that nothing but regular files and
+  // directories is ever opened (a FIFO or device would block or act).
+  const bool direct = S_ISREG(r.entry.st_mode) && !c.want_write && !overwrite &&
+                      !c.maximum_allowed && (req.create_options & co::FILE_DELETE_ON_CLOSE) == 0;
+  UniqueFd probe;
+  struct stat seen = r.entry;
+  if (!direct) {
+    probe.reset(openat2_fd(c.root, rel.c_str(), O_PATH, 0, kResolveBeneath));
+    if (!probe) {
+      const int err = errno;
+      if (const Attempt a = stop_on_symlink(c, r, err, out, st); a != Attempt::kRetry) return a;
+      if (err == ENOENT) {
+        struct stat link {};
+        if (::fstatat(r.parent, r.name.c_str(), &link, AT_SYMLINK_NOFOLLOW) != 0) {
+          return Attempt::kRetry;  // removed meanwhile
+        }
+        // Taken, yet not reachable (a link made between the two looks): nothing to open.
+        st = (disp == CreateDisposition::FILE_OPEN || disp == CreateDisposition::FILE_OVERWRITE)
+                 ? NtStatus::OBJECT_NAME_NOT_FOUND
+                 : NtStatus::OBJECT_NAME_COLLISION;
+        return Attempt::kDone;
       }
-      // Taken, yet not reachable (a link made between the two looks): nothing to open.
-      st = (disp == CreateDisposition::FILE_OPEN || disp == CreateDisposition::FILE_OVERWRITE)
-               ? NtStatus::OBJECT_NAME_NOT_FOUND
-               : NtStatus::OBJECT_NAME_COLLISION;
+      st = resolve_error(err, false);
       return Attempt::kDone;
     }
-    st = resolve_error(err, false);
-    return Attempt::kDone;
-  }
-  struct stat probe_st {};
-  if (::fstat(probe.get(), &probe_st) != 0) {
-    st = last_error();
-    return Attempt::kDone;
+    if (::fstat(probe.get(), &seen) != 0) {
+      st = last_error();
+      return Attempt::kDone;
+    }
   }
   if (disp == CreateDisposition::FILE_CREATE) {
     st = NtStatus::OBJECT_NAME_COLLISION;
     return Attempt::kDone;
   }
-  const bool is_directory = S_ISDIR(probe_st.st_mode);
-  if (!is_directory && !S_ISREG(probe_st.st_mode)) {
+  const bool is_directory = S_ISDIR(seen.st_mode);
+  if (!is_directory && !S_ISREG(seen.st_mode)) {
     st = NtStatus::ACCESS_DENIED;  // devices, FIFOs and sockets are not served
     return Attempt::kDone;
   }
+  // The entry seen, opened with `flags`; -1 with errno otherwise.
+  auto open_seen = [&](std::uint64_t flags) {
+    return direct ? openat2_fd(r.parent, r.name.c_str(), flags, 0, kResolveNoLinks)
+                  : openat2_fd(c.root, rel.c_str(), flags, 0, kResolveBeneath);
+  };
+  // A failure to open that a change of the entry since it was seen explains.
+  auto changed = [direct](int err) { return err == ENOENT || (direct && err == ELOOP); };
 
   UniqueFd fd;
   if (is_directory) {
@@ -325,13 +370,13 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
       st = NtStatus::FILE_IS_A_DIRECTORY;
       return Attempt::kDone;
     }
-    if (overwrites(disp)) {
+    if (overwrite) {
       st = NtStatus::INVALID_PARAMETER;  // a directory cannot be overwritten
       return Attempt::kDone;
     }
-    fd.reset(openat2_fd(c.root, rel.c_str(), O_RDONLY | O_DIRECTORY, 0, kResolveBeneath));
+    fd.reset(open_seen(O_RDONLY | O_DIRECTORY));
     if (!fd) {
-      if (errno == ENOTDIR || errno == ENOENT) return Attempt::kRetry;
+      if (errno == ENOTDIR || changed(errno)) return Attempt::kRetry;
       st = resolve_error(errno, false);
       return Attempt::kDone;
     }
@@ -342,29 +387,31 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
       st = NtStatus::NOT_A_DIRECTORY;
       return Attempt::kDone;
     }
-    FileInfo current;
-    if (NtStatus q = query_info(probe.get(), r.name, current); q != NtStatus::SUCCESS) {
-      st = q;
-      return Attempt::kDone;
-    }
-    const bool readonly = (current.file_attributes & fa::FILE_ATTRIBUTE_READONLY) != 0;
-    const bool overwrite = overwrites(disp);
-    // [MS-FSA] 2.1.5.1.2.1: the READONLY attribute refuses data writes, overwrites
-    // and delete-on-close, whatever the POSIX permissions of the caller.
-    if (readonly && (c.want_write || overwrite)) {
-      st = NtStatus::ACCESS_DENIED;
-      return Attempt::kDone;
-    }
-    if (readonly && (req.create_options & co::FILE_DELETE_ON_CLOSE) != 0) {
-      st = NtStatus::CANNOT_DELETE;
-      return Attempt::kDone;
-    }
-    // [MS-FSA] 2.1.5.1.2.1: overwriting a HIDDEN or SYSTEM file must repeat the bit.
-    if (overwrite) {
-      for (std::uint32_t bit : {fa::FILE_ATTRIBUTE_HIDDEN, fa::FILE_ATTRIBUTE_SYSTEM}) {
-        if ((current.file_attributes & bit) != 0 && (req.file_attributes & bit) == 0) {
-          st = NtStatus::ACCESS_DENIED;
-          return Attempt::kDone;
+    bool readonly = false;
+    if (!direct) {
+      FileInfo current;
+      if (NtStatus q = query_info(probe.get(), r.name, current); q != NtStatus::SUCCESS) {
+        st = q;
+        return Attempt::kDone;
+      }
+      readonly = (current.file_attributes & fa::FILE_ATTRIBUTE_READONLY) != 0;
+      // [MS-FSA] 2.1.5.1.2.1: the READONLY attribute refuses data writes, overwrites
+      // and delete-on-close, whatever the POSIX permissions of the caller.
+      if (readonly && (c.want_write || overwrite)) {
+        st = NtStatus::ACCESS_DENIED;
+        return Attempt::kDone;
+      }
+      if (readonly && (req.create_options & co::FILE_DELETE_ON_CLOSE) != 0) {
+        st = NtStatus::CANNOT_DELETE;
+        return Attempt::kDone;
+      }
+      // [MS-FSA] 2.1.5.1.2.1: overwriting a HIDDEN or SYSTEM file must repeat the bit.
+      if (overwrite) {
+        for (std::uint32_t bit : {fa::FILE_ATTRIBUTE_HIDDEN, fa::FILE_ATTRIBUTE_SYSTEM}) {
+          if ((current.file_attributes & bit) != 0 && (req.file_attributes & bit) == 0) {
+            st = NtStatus::ACCESS_DENIED;
+            return Attempt::kDone;
+          }
         }
       }
     }
@@ -372,8 +419,7 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
     if ((req.create_options & co::FILE_WRITE_THROUGH) != 0) extra |= O_DSYNC;
     const bool need_write = c.want_write || overwrite || (c.maximum_allowed && !readonly);
     int access = need_write ? O_RDWR : O_RDONLY;
-    fd.reset(openat2_fd(c.root, rel.c_str(), static_cast<std::uint64_t>(access | extra), 0,
-                        kResolveBeneath));
+    fd.reset(open_seen(static_cast<std::uint64_t>(access | extra)));
     if (!fd && errno == EACCES && need_write) {
       // MAXIMUM_ALLOWED settles for reading, then for writing alone; an open asking for
       // writing but not reading takes write-only access to a file the caller may not read.
@@ -384,50 +430,54 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
       if ((c.request.desired_access & explicit_read) == 0) fallbacks.push_back(O_WRONLY);
       for (int next : fallbacks) {
         access = next;
-        fd.reset(openat2_fd(c.root, rel.c_str(), static_cast<std::uint64_t>(access | extra), 0,
-                            kResolveBeneath));
+        fd.reset(open_seen(static_cast<std::uint64_t>(access | extra)));
         if (fd || errno != EACCES) break;
       }
     }
     if (!fd && errno == EACCES && req.attribute_only_fallback && !overwrite &&
         (req.desired_access & ~kAttributeOnlyAccess) == 0) {
-      fd.reset(openat2_fd(c.root, rel.c_str(), O_PATH, 0, kResolveBeneath));
+      fd.reset(open_seen(O_PATH));
       out.attribute_only = static_cast<bool>(fd);
     }
     if (!fd) {
-      if (errno == EISDIR || errno == ENOENT) return Attempt::kRetry;
+      if (errno == EISDIR || changed(errno)) return Attempt::kRetry;
       st = resolve_error(errno, false);
       return Attempt::kDone;
     }
-    const int fl = ::fcntl(fd.get(), F_GETFL);
-    if (fl >= 0) (void)::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK);
+    // O_NONBLOCK was for the open only (the flags F_SETFL changes hold nothing else here).
+    if (!out.attribute_only) (void)::fcntl(fd.get(), F_SETFL, 0);
     out.writable = access != O_RDONLY && !out.attribute_only;
-    if (overwrite) {
-      if (!req.defer_truncate && ::ftruncate(fd.get(), 0) != 0) {
-        st = last_error();
-        return Attempt::kDone;
-      }
-      NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, false, false,
-                                           req.new_file.store_dos_attributes);
-      if (a == NtStatus::SUCCESS && req.eas) a = set_eas(fd.get(), *req.eas);
-      if (a != NtStatus::SUCCESS) {
-        st = a;
-        return Attempt::kDone;
-      }
-      out.create_action = disp == CreateDisposition::FILE_SUPERSEDE
-                              ? CreateAction::FILE_SUPERSEDED
-                              : CreateAction::FILE_OVERWRITTEN;
-    } else {
-      out.create_action = CreateAction::FILE_OPENED;
-    }
+    out.create_action = CreateAction::FILE_OPENED;
   }
   // The descriptor must be the object that was examined; otherwise start again.
-  struct stat opened {};
-  if (::fstat(fd.get(), &opened) != 0) {
-    st = last_error();
+  struct statx opened {};
+  if (NtStatus s = statx_fd(fd.get(), opened); s != NtStatus::SUCCESS) {
+    st = s;
     return Attempt::kDone;
   }
-  if (!same_file(opened, probe_st)) return Attempt::kRetry;
+  if (!same_file(opened, seen)) return Attempt::kRetry;
+  if (c.checks != nullptr && c.checks->existing) {
+    const ExistingEntry entry{fd.get(), r.parent, r.name, is_directory, out.attribute_only};
+    if (st = c.checks->existing(entry); st != NtStatus::SUCCESS) return Attempt::kDone;
+  }
+  if (overwrite) {
+    if (!req.defer_truncate && ::ftruncate(fd.get(), 0) != 0) {
+      st = last_error();
+      return Attempt::kDone;
+    }
+    NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, false, false,
+                                         req.new_file.store_dos_attributes);
+    if (a == NtStatus::SUCCESS && req.eas) a = set_eas(fd.get(), *req.eas);
+    if (a != NtStatus::SUCCESS) {
+      st = a;
+      return Attempt::kDone;
+    }
+    out.create_action = disp == CreateDisposition::FILE_SUPERSEDE ? CreateAction::FILE_SUPERSEDED
+                                                                  : CreateAction::FILE_OVERWRITTEN;
+  } else {
+    query_info(fd.get(), opened, r.name, out.info);
+    info_done = true;
+  }
   out.fd = std::move(fd);
   out.is_directory = is_directory;
   return Attempt::kDone;
@@ -441,6 +491,9 @@ Attempt create_new(const OpenContext& c, const Resolved& r, OpenResult& out, NtS
     st = NtStatus::OBJECT_NAME_NOT_FOUND;
     return Attempt::kDone;
   }
+  if (c.checks != nullptr && c.checks->create) {
+    if (st = c.checks->create(r.parent); st != NtStatus::SUCCESS) return Attempt::kDone;
+  }
   const bool directory = (req.create_options & co::FILE_DIRECTORY_FILE) != 0;
   // [MS-FSA] 2.1.5.1.1: a file created read-only cannot be deleted on close.
   if (!directory && (req.file_attributes & fa::FILE_ATTRIBUTE_READONLY) != 0 &&
@@ -450,7 +503,7 @@ Attempt create_new(const OpenContext& c, const Resolved& r, OpenResult& out, NtS
   }
   // smb.conf's create masks and inheritance (new_file.hh) decide the mode and owner.
   struct stat parent {};
-  if (req.new_file.needs_parent() && ::fstat(r.parent.get(), &parent) != 0) {
+  if (req.new_file.needs_parent() && ::fstat(r.parent, &parent) != 0) {
     st = last_error();
     return Attempt::kDone;
   }
@@ -458,17 +511,17 @@ Attempt create_new(const OpenContext& c, const Resolved& r, OpenResult& out, NtS
                                 : req.new_file.file_mode(parent.st_mode);
   UniqueFd fd;
   if (directory) {
-    if (::mkdirat(r.parent.get(), r.name.c_str(), mode) != 0) {
+    if (::mkdirat(r.parent, r.name.c_str(), mode) != 0) {
       if (errno == EEXIST) return Attempt::kRetry;
       st = resolve_error(errno, true);
       return Attempt::kDone;
     }
-    fd.reset(openat2_fd(r.parent.get(), r.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0,
+    fd.reset(openat2_fd(r.parent, r.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0,
                         kResolveNoLinks));
   } else {
     std::uint64_t flags = O_CREAT | O_EXCL | O_RDWR | O_NOCTTY;
     if ((req.create_options & co::FILE_WRITE_THROUGH) != 0) flags |= O_DSYNC;
-    fd.reset(openat2_fd(r.parent.get(), r.name.c_str(), flags, mode, kResolveNoLinks));
+    fd.reset(openat2_fd(r.parent, r.name.c_str(), flags, mode, kResolveNoLinks));
     if (!fd && errno == EEXIST) return Attempt::kRetry;
   }
   if (!fd) {
@@ -497,7 +550,8 @@ Attempt create_new(const OpenContext& c, const Resolved& r, OpenResult& out, NtS
 
 }  // namespace
 
-NtStatus Share::open(std::string_view smb_path, const OpenRequest& request, OpenResult& out) const {
+NtStatus Share::open(std::string_view smb_path, const OpenRequest& request, OpenResult& out,
+                     const OpenChecks* checks) const {
   out = OpenResult{};
   const std::uint32_t options = request.create_options;
   const CreateDisposition disp = request.create_disposition;
@@ -516,12 +570,14 @@ NtStatus Share::open(std::string_view smb_path, const OpenRequest& request, Open
     return NtStatus::INVALID_PARAMETER;
   }
   const OpenContext context{
-      root_.get(), request,
+      root_.get(),
+      request,
       (access & (am::FILE_READ_DATA | am::FILE_EXECUTE | am::GENERIC_READ | am::GENERIC_EXECUTE |
                  am::GENERIC_ALL | am::MAXIMUM_ALLOWED)) != 0,
       (access &
        (am::FILE_WRITE_DATA | am::FILE_APPEND_DATA | am::GENERIC_WRITE | am::GENERIC_ALL)) != 0,
-      (access & am::MAXIMUM_ALLOWED) != 0};
+      (access & am::MAXIMUM_ALLOWED) != 0,
+      checks};
 
   // Each retry follows a concurrent create, delete or replace of the same name.
   for (int attempt = 0; attempt < 8; ++attempt) {
@@ -530,7 +586,7 @@ NtStatus Share::open(std::string_view smb_path, const OpenRequest& request, Open
       // An intermediate link not followed: the CREATE stops on it ([MS-SMB2] 2.2.2.2.1),
       // telling how much of the path (in UTF-16) came after it.
       SymlinkStop stop;
-      if (r.parent && !r.unparsed.empty() && unfollowed_symlink(r.parent.get(), r.name, stop)) {
+      if (r.parent >= 0 && !r.unparsed.empty() && unfollowed_symlink(r.parent, r.name, stop)) {
         stop.unparsed_path_length = static_cast<std::uint16_t>(utf16le(r.unparsed).size());
         out.symlink = std::move(stop);
         return NtStatus::STOPPED_ON_SYMLINK;
@@ -538,9 +594,13 @@ NtStatus Share::open(std::string_view smb_path, const OpenRequest& request, Open
       return st;
     }
     NtStatus st = NtStatus::SUCCESS;
+    bool info_done = false;
     const Attempt a =
-        r.exists ? open_existing(context, r, out, st) : create_new(context, r, out, st);
-    if (a == Attempt::kRetry) continue;
+        r.exists ? open_existing(context, r, out, st, info_done) : create_new(context, r, out, st);
+    if (a == Attempt::kRetry) {
+      out = OpenResult{};
+      continue;
+    }
     if (st != NtStatus::SUCCESS) {
       out.fd.reset();
       return st;
@@ -548,7 +608,7 @@ NtStatus Share::open(std::string_view smb_path, const OpenRequest& request, Open
     out.delete_on_close = (options & co::FILE_DELETE_ON_CLOSE) != 0;
     out.path = r.smb_path();
     out.name = r.name;
-    return query_info(out.fd.get(), r.name, out.info);
+    return info_done ? NtStatus::SUCCESS : query_info(out.fd.get(), r.name, out.info);
   }
   return NtStatus::SHARING_VIOLATION;
 }
@@ -559,7 +619,7 @@ NtStatus Share::rename(std::string_view from, std::string_view to, bool replace_
   if (NtStatus st = resolve(from, src); st != NtStatus::SUCCESS) return st;
   if (!src.exists) return NtStatus::OBJECT_NAME_NOT_FOUND;
   if (src.name.empty()) return NtStatus::ACCESS_DENIED;  // the share root itself
-  if (NtStatus st = check_identity(src.parent.get(), src.name, open_fd); st != NtStatus::SUCCESS) {
+  if (NtStatus st = check_identity(src.parent, src.name, open_fd); st != NtStatus::SUCCESS) {
     return st;
   }
   Resolved dst;
@@ -586,15 +646,15 @@ NtStatus Share::rename(std::string_view from, std::string_view to, bool replace_
     struct stat d {};
     struct stat sp {};
     struct stat dp {};
-    if (::fstatat(src.parent.get(), src.name.c_str(), &s, AT_SYMLINK_NOFOLLOW) != 0 ||
-        ::fstatat(dst.parent.get(), dst.name.c_str(), &d, AT_SYMLINK_NOFOLLOW) != 0 ||
-        ::fstat(src.parent.get(), &sp) != 0 || ::fstat(dst.parent.get(), &dp) != 0) {
+    if (::fstatat(src.parent, src.name.c_str(), &s, AT_SYMLINK_NOFOLLOW) != 0 ||
+        ::fstatat(dst.parent, dst.name.c_str(), &d, AT_SYMLINK_NOFOLLOW) != 0 ||
+        ::fstat(src.parent, &sp) != 0 || ::fstat(dst.parent, &dp) != 0) {
       return last_error();
     }
     if (same_file(sp, dp) && src.name == dst.name) {
       // The target is the source itself: a no-op, or a change of case only.
       if (dst.requested == dst.name) return NtStatus::SUCCESS;
-      if (::renameat2(src.parent.get(), src.name.c_str(), dst.parent.get(), dst.requested.c_str(),
+      if (::renameat2(src.parent, src.name.c_str(), dst.parent, dst.requested.c_str(),
                       RENAME_NOREPLACE) != 0) {
         return rename_error(errno);
       }
@@ -603,31 +663,29 @@ NtStatus Share::rename(std::string_view from, std::string_view to, bool replace_
     if (!replace_if_exists) return NtStatus::OBJECT_NAME_COLLISION;
     // [MS-FSA] 2.1.5.14.11: an existing directory is never replaced.
     if (S_ISDIR(d.st_mode)) return NtStatus::ACCESS_DENIED;
-    if (::renameat(src.parent.get(), src.name.c_str(), dst.parent.get(), dst.name.c_str()) != 0) {
+    if (::renameat(src.parent, src.name.c_str(), dst.parent, dst.name.c_str()) != 0) {
       return rename_error(errno);
     }
     return NtStatus::SUCCESS;
   }
-  if (::renameat2(src.parent.get(), src.name.c_str(), dst.parent.get(), dst.requested.c_str(),
+  if (::renameat2(src.parent, src.name.c_str(), dst.parent, dst.requested.c_str(),
                   RENAME_NOREPLACE) != 0) {
     return rename_error(errno);
   }
   return NtStatus::SUCCESS;
 }
 
-bool Share::may_unlink(std::string_view smb_path) const {
-  Resolved r;
-  if (resolve(smb_path, r) != NtStatus::SUCCESS || !r.exists || r.name.empty()) return false;
+bool Share::may_unlink(int parent, const std::string& name) {
+  if (name.empty()) return false;  // the share root
   // The effective ids of this thread: the user a request runs as (credentials.hh).
-  if (::faccessat(r.parent.get(), ".", W_OK | X_OK, AT_EACCESS) != 0) return false;
+  if (::faccessat(parent, ".", W_OK | X_OK, AT_EACCESS) != 0) return false;
   struct stat dir {};
-  if (::fstat(r.parent.get(), &dir) != 0) return false;
+  if (::fstat(parent, &dir) != 0) return false;
   if ((dir.st_mode & S_ISVTX) == 0) return true;
   const uid_t uid = ::geteuid();
   if (uid == 0 || uid == dir.st_uid) return true;
   struct stat entry {};
-  return ::fstatat(r.parent.get(), r.name.c_str(), &entry, AT_SYMLINK_NOFOLLOW) == 0 &&
-         entry.st_uid == uid;
+  return ::fstatat(parent, name.c_str(), &entry, AT_SYMLINK_NOFOLLOW) == 0 && entry.st_uid == uid;
 }
 
 NtStatus Share::remove(std::string_view smb_path, int open_fd) const {
@@ -635,15 +693,15 @@ NtStatus Share::remove(std::string_view smb_path, int open_fd) const {
   if (NtStatus st = resolve(smb_path, r); st != NtStatus::SUCCESS) return st;
   if (!r.exists) return NtStatus::OBJECT_NAME_NOT_FOUND;
   if (r.name.empty()) return NtStatus::ACCESS_DENIED;  // the share root itself
-  if (NtStatus st = check_identity(r.parent.get(), r.name, open_fd); st != NtStatus::SUCCESS) {
+  if (NtStatus st = check_identity(r.parent, r.name, open_fd); st != NtStatus::SUCCESS) {
     return st;
   }
   struct stat st {};
-  if (::fstatat(r.parent.get(), r.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+  if (::fstatat(r.parent, r.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return last_error();
   }
   const int flags = S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0;
-  if (::unlinkat(r.parent.get(), r.name.c_str(), flags) != 0) {
+  if (::unlinkat(r.parent, r.name.c_str(), flags) != 0) {
     if (errno == ENOTEMPTY || errno == EEXIST) return NtStatus::DIRECTORY_NOT_EMPTY;
     return last_error();
   }

@@ -10,9 +10,11 @@
 // open() and safe to share between threads.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,7 +83,10 @@ struct OpenResult {
 
 // A path resolved up to its last component.
 struct Resolved {
-  UniqueFd parent;               // O_PATH | O_DIRECTORY descriptor of the containing dir
+  // O_PATH | O_DIRECTORY descriptor of the containing directory: the share root's own
+  // for an entry of the root (and the root itself), else `owned_parent`'s.
+  int parent = -1;
+  UniqueFd owned_parent;
   std::string parent_path;       // on-disk path of that directory from the root, "/"-joined
   std::string name;              // on-disk name of the last component, "" for the root
   std::string requested;         // the last component as the client spelled it
@@ -89,8 +94,30 @@ struct Resolved {
   // When an intermediate component could not be followed: `parent` and `name` are that
   // component and its directory, `unparsed` the rest of the path from its separator on.
   std::string unparsed;
+  // What the lookup saw at `name` (not following a symlink) when it was found by its
+  // exact spelling; st_mode 0 otherwise. A hint only: the entry may change after.
+  struct stat entry {};
   std::string relative() const;  // on-disk path from the root ("." for the root)
   std::string smb_path() const;  // relative() with backslashes ("" for the root)
+};
+
+// An existing entry a CREATE has opened, before an overwrite changes anything.
+struct ExistingEntry {
+  int fd = -1;            // the open entry (O_PATH for an attribute-only open)
+  int parent = -1;        // O_PATH descriptor of the directory it was found in
+  std::string_view name;  // its on-disk name there, "" for the share root
+  bool is_directory = false;
+  bool attribute_only = false;
+};
+
+// The caller's decisions inside Share::open, made on what the open itself resolved and
+// opened (no second lookup of the path): a status other than SUCCESS fails the open
+// with that status and leaves nothing changed.
+struct OpenChecks {
+  // An existing entry, once opened and known to be the entry looked up.
+  std::function<NtStatus(const ExistingEntry&)> existing;
+  // Before a new entry is created in `parent` (O_PATH descriptor of the directory).
+  std::function<NtStatus(int parent)> create;
 };
 
 // The figures of a share's file system; the SMB layer puts them into the [MS-FSCC] 2.5
@@ -133,7 +160,9 @@ class Share {
   // CREATE with NT semantics ([MS-FSA] 2.1.5.1). A symbolic link this does not follow
   // (symlink.hh) answers STOPPED_ON_SYMLINK with out.symlink set; as the last component
   // with FILE_OPEN_REPARSE_POINT, the link itself is opened (O_PATH, attribute_only).
-  NtStatus open(std::string_view smb_path, const OpenRequest& request, OpenResult& out) const;
+  // `checks`, when given, are consulted on the way (OpenChecks).
+  NtStatus open(std::string_view smb_path, const OpenRequest& request, OpenResult& out,
+                const OpenChecks* checks = nullptr) const;
 
   // Opens an existing file or directory for metadata only (O_PATH), following
   // symlinks beneath the share; for stat-like queries by path.
@@ -148,12 +177,12 @@ class Share {
   NtStatus rename(std::string_view from, std::string_view to, bool replace_if_exists,
                   int open_fd = -1) const;
 
-  // Whether the calling thread's user may unlink the entry at `smb_path` as the file
-  // system decides it: write and search on its directory, and where the directory is
-  // sticky, ownership of the directory or of the entry (root may always). What a DELETE
-  // that no stored ACL of the entry grants is left to ([MS-FSA] 2.1.5.1.2.1 with the
-  // kernel's check underneath), known at the open rather than found at the close.
-  bool may_unlink(std::string_view smb_path) const;
+  // Whether the calling thread's user may unlink the entry `name` of directory `parent`
+  // as the file system decides it: write and search on the directory, and where the
+  // directory is sticky, ownership of the directory or of the entry (root may always).
+  // What a DELETE that no stored ACL of the entry grants is left to ([MS-FSA] 2.1.5.1.2.1
+  // with the kernel's check underneath), known at the open rather than found at the close.
+  static bool may_unlink(int parent, const std::string& name);
 
   // Deletes the file or (empty) directory at `smb_path`: the delete-on-close action.
   // DIRECTORY_NOT_EMPTY for a directory with entries; `open_fd` as for rename.

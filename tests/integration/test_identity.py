@@ -17,11 +17,13 @@ import grp
 import io
 import os
 import pwd
+import random
 import stat
 import struct
 import tempfile
 import unittest
 
+from impacket import smb3
 from impacket import smb3structs as s3
 from impacket import nt_errors
 from impacket.smb3structs import SMB2_DIALECT_30
@@ -191,6 +193,50 @@ class Identity(unittest.TestCase):
         root = self.server.share_path if share is None else os.path.join(self.server.base, share)
         return os.path.join(root, *names)
 
+    def same_client(self, user):
+        """A connection as `user` with the ClientGuid every call of this gives: the server
+        serves all of them in one process (a worker here, an smbd there)."""
+        saved = smb3.random
+        smb3.random = random.Random(SUFFIX)  # impacket draws its ClientGuid from it
+        try:
+            return self.impacket(user)
+        finally:
+            smb3.random = saved
+
+    def serving_pid(self, conn):
+        """The server process holding the server's end of `conn`'s TCP connection."""
+        client_port = conn.getSMBServer().get_socket().getsockname()[1]
+        inode = None
+        with open("/proc/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                local, remote = fields[1].split(":"), fields[2].split(":")
+                if int(local[1], 16) == self.server.port and int(remote[1], 16) == client_port:
+                    inode = fields[9]
+        self.assertIsNotNone(inode, "the server's end of the connection is not in /proc/net/tcp")
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            with contextlib.suppress(OSError):
+                for fd in os.listdir(f"/proc/{pid}/fd"):
+                    with contextlib.suppress(OSError):
+                        if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                            return int(pid)
+        self.fail("no process holds the server's end of the connection")
+
+    def open_status(self, conn, name, directory=False):
+        """The status of an open of an existing `name` for reading (closed again)."""
+        tid = conn.connectTree(self.server.share)
+        try:
+            fid = conn.getSMBServer().create(
+                tid, name, s3.FILE_READ_DATA | s3.FILE_READ_ATTRIBUTES,
+                s3.FILE_SHARE_READ | s3.FILE_SHARE_WRITE | s3.FILE_SHARE_DELETE,
+                s3.FILE_DIRECTORY_FILE if directory else s3.FILE_NON_DIRECTORY_FILE,
+                s3.FILE_OPEN, 0)
+        except (SessionError, Smb3Error) as e:
+            return e.get_error_code() if isinstance(e, Smb3Error) else e.getErrorCode()
+        conn.getSMBServer().close(tid, fid)
+        conn.disconnectTree(tid)
+        return nt_errors.STATUS_SUCCESS
+
     # -- tests
     def test_new_file_and_directory_belong_to_the_user(self):
         out = self.smbclient(USER_A, "mkdir a-dir")
@@ -314,6 +360,60 @@ class Identity(unittest.TestCase):
             return e.get_error_code()
         finally:
             smb.close(tid, fid)
+
+    def test_one_process_two_users_each_reach_only_their_paths(self):
+        # A's directory (0700) holds a file anyone could read who could reach it. A and B
+        # are served by one process, A first: whatever A's opens resolved there, B's
+        # lookups are the kernel's as B, and B is refused (docs/security.md, path
+        # resolution).
+        d = self.path(None, "a-reach")
+        os.mkdir(d)
+        os.chown(d, self.a.pw_uid, self.a.pw_gid)
+        os.chmod(d, 0o700)
+        self.write(os.path.join(d, "open.txt"), b"readable by all\n", self.a, 0o644)
+        conn_a = self.same_client(USER_A)
+        conn_b = self.same_client(USER_B)
+        if KIND == "self":
+            self.assertEqual(self.serving_pid(conn_a), self.serving_pid(conn_b))
+        for _ in range(2):
+            self.assertEqual(self.open_status(conn_a, "a-reach\\open.txt"),
+                             nt_errors.STATUS_SUCCESS)
+            self.assertEqual(self.open_status(conn_a, "a-reach", directory=True),
+                             nt_errors.STATUS_SUCCESS)
+            self.assertEqual(self.open_status(conn_b, "a-reach\\open.txt"),
+                             nt_errors.STATUS_ACCESS_DENIED)
+            self.assertEqual(self.open_status(conn_b, "A-REACH\\OPEN.TXT"),
+                             nt_errors.STATUS_ACCESS_DENIED)
+        # Once B may search the directory (but not list it), B reaches the file by name.
+        os.chmod(d, 0o711)
+        self.assertEqual(self.open_status(conn_b, "a-reach\\open.txt"), nt_errors.STATUS_SUCCESS)
+
+    def test_names_changed_behind_the_server(self):
+        # What an open finds is what the file system holds at that moment: a directory
+        # renamed, a file removed or replaced on the host between two opens.
+        d = self.path(None, "moving")
+        os.mkdir(d)
+        os.chown(d, self.a.pw_uid, self.a.pw_gid)
+        self.write(os.path.join(d, "f.txt"), b"one\n", self.a, 0o644)
+        conn = self.impacket(USER_A)
+        self.assertEqual(self.open_status(conn, "moving\\f.txt"), nt_errors.STATUS_SUCCESS)
+        os.rename(d, self.path(None, "moved"))
+        self.assertEqual(self.open_status(conn, "moving\\f.txt"),
+                         nt_errors.STATUS_OBJECT_PATH_NOT_FOUND)
+        self.assertEqual(self.open_status(conn, "moved\\f.txt"), nt_errors.STATUS_SUCCESS)
+        os.unlink(self.path(None, "moved", "f.txt"))
+        self.assertEqual(self.open_status(conn, "moved\\f.txt"),
+                         nt_errors.STATUS_OBJECT_NAME_NOT_FOUND)
+        # A FIFO where the file was is not waited on. This server serves only regular
+        # files and directories (ACCESS_DENIED); Samba 4.17 opens the FIFO.
+        os.mkfifo(self.path(None, "moved", "f.txt"), 0o666)
+        self.assertEqual(self.open_status(conn, "moved\\f.txt"),
+                         nt_errors.STATUS_ACCESS_DENIED if KIND == "self"
+                         else nt_errors.STATUS_SUCCESS)
+        os.unlink(self.path(None, "moved", "f.txt"))
+        os.mkdir(self.path(None, "moved", "f.txt"))
+        self.assertEqual(self.open_status(conn, "moved\\f.txt"),
+                         nt_errors.STATUS_FILE_IS_A_DIRECTORY)
 
     def test_only_admins_give_files_away(self):
         self.write(self.path(None, "a-keeps.txt"), b"mine\n", self.a, 0o644)

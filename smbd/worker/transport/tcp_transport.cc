@@ -247,10 +247,29 @@ void TcpTransport::send(Frame frame) {
     bufs[count++] = uv_buf_init(
         const_cast<char*>(reinterpret_cast<const char*>(w->frame.payload.data())),
         static_cast<unsigned>(w->frame.payload.size()));
+  // With nothing queued before it, the frame is written now: most go out whole and need
+  // no write request (whose completion makes libuv register the socket's events with
+  // the kernel again, one epoll_ctl per frame). uv_try_write refuses (UV_EAGAIN) while
+  // earlier frames wait, so the order stays; what it could not write is queued below.
+  const int written = uv_try_write(reinterpret_cast<uv_stream_t*>(&handle_->tcp), bufs, count);
+  if (written < 0 && written != UV_EAGAIN) {
+    delete w;
+    fail(uv_strerror(written));
+    return;
+  }
+  std::size_t skip = written > 0 ? static_cast<std::size_t>(written) : 0;
+  if (skip == length + 4) {
+    delete w;
+    return;
+  }
+  unsigned first = 0;
+  while (skip >= bufs[first].len) skip -= bufs[first++].len;
+  bufs[first].base += skip;
+  bufs[first].len -= static_cast<unsigned>(skip);
   pending_send_ += length + 4;
   update_backpressure();
-  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&handle_->tcp), bufs, count,
-                    [](uv_write_t* req, int status) {
+  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&handle_->tcp), bufs + first,
+                    count - first, [](uv_write_t* req, int status) {
                       auto* wr = static_cast<WriteRequest*>(req->data);
                       TcpTransport* self = wr->handle->owner;
                       if (self != nullptr) {

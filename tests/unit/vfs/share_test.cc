@@ -151,8 +151,8 @@ TEST_CASE("share: a symlink swapped to point outside between two calls") {
   // The descriptor resolved before the swap still names the inside directory: an
   // *at() call on it cannot reach the new target.
   struct stat st {};
-  CHECK(::fstatat(resolved.parent.get(), "secret", &st, 0) != 0);
-  CHECK(::fstatat(resolved.parent.get(), "Report.TXT", &st, 0) == 0);
+  CHECK(::fstatat(resolved.parent, "secret", &st, 0) != 0);
+  CHECK(::fstatat(resolved.parent, "Report.TXT", &st, 0) == 0);
 }
 
 TEST_CASE("share: case-insensitive lookup keeps the on-disk spelling") {
@@ -233,6 +233,88 @@ TEST_CASE("share: create dispositions on missing and existing files") {
   REQUIRE(open_path(f.share, "e", D::FILE_OPEN, 0, r, access_mask::FILE_READ_DATA) ==
           NtStatus::SUCCESS);
   CHECK_FALSE(r.writable);
+}
+
+TEST_CASE("share: the caller's checks see the entry opened and its directory") {
+  Fixture f;
+  const fs::path root = f.dir.root();
+  TestDir::write(root / "Docs" / "keep", "0123456789");
+  struct stat file {};
+  struct stat docs {};
+  REQUIRE(::stat((root / "Docs" / "keep").c_str(), &file) == 0);
+  REQUIRE(::stat((root / "Docs").c_str(), &docs) == 0);
+  int seen = 0;
+  NtStatus answer = NtStatus::SUCCESS;
+  OpenChecks checks;
+  checks.existing = [&](const ExistingEntry& e) {
+    ++seen;
+    struct stat opened {};
+    struct stat parent {};
+    CHECK(::fstat(e.fd, &opened) == 0);
+    CHECK(::fstat(e.parent, &parent) == 0);
+    CHECK(opened.st_ino == file.st_ino);
+    CHECK(parent.st_ino == docs.st_ino);
+    CHECK(e.name == "keep");
+    CHECK_FALSE(e.is_directory);
+    return answer;
+  };
+  checks.create = [&](int parent) {
+    ++seen;
+    struct stat st {};
+    CHECK(::fstat(parent, &st) == 0);
+    CHECK(st.st_ino == docs.st_ino);
+    return answer;
+  };
+  for (std::uint32_t access :
+       {access_mask::FILE_READ_DATA, access_mask::GENERIC_READ | access_mask::GENERIC_WRITE}) {
+    CAPTURE(access);
+    for (D d : {D::FILE_OPEN, D::FILE_OPEN_IF, D::FILE_OVERWRITE, D::FILE_SUPERSEDE}) {
+      CAPTURE(static_cast<int>(d));
+      OpenRequest req;
+      req.desired_access = access;
+      req.create_disposition = d;
+      OpenResult r;
+      seen = 0;
+      answer = NtStatus::ACCESS_DENIED;
+      // A refusal leaves the file as it was, overwrite or not.
+      CHECK(f.share.open("docs\\KEEP", req, r, &checks) == NtStatus::ACCESS_DENIED);
+      CHECK(seen == 1);
+      CHECK_FALSE(r.fd.valid());
+      CHECK(fs::file_size(root / "Docs" / "keep") == 10);
+      seen = 0;
+      answer = NtStatus::SUCCESS;
+      REQUIRE(f.share.open("Docs\\keep", req, r, &checks) == NtStatus::SUCCESS);
+      CHECK(seen == 1);
+      TestDir::write(root / "Docs" / "keep", "0123456789");
+    }
+  }
+  // A new entry: asked before it is made; refused, nothing is left.
+  OpenRequest req;
+  req.create_disposition = D::FILE_CREATE;
+  OpenResult r;
+  seen = 0;
+  answer = NtStatus::ACCESS_DENIED;
+  CHECK(f.share.open("Docs\\new", req, r, &checks) == NtStatus::ACCESS_DENIED);
+  CHECK(seen == 1);
+  CHECK_FALSE(fs::exists(root / "Docs" / "new"));
+  answer = NtStatus::SUCCESS;
+  CHECK(f.share.open("Docs\\new", req, r, &checks) == NtStatus::SUCCESS);
+  CHECK(fs::exists(root / "Docs" / "new"));
+}
+
+TEST_CASE("share: only regular files and directories are opened") {
+  Fixture f;
+  const fs::path root = f.dir.root();
+  REQUIRE(::mkfifo((root / "Docs" / "fifo").c_str(), 0666) == 0);
+  // Neither a reader nor a writer of the FIFO is waited for.
+  for (std::uint32_t access :
+       {std::uint32_t{access_mask::FILE_READ_DATA}, std::uint32_t{access_mask::FILE_WRITE_DATA},
+        std::uint32_t{access_mask::FILE_READ_ATTRIBUTES}}) {
+    CAPTURE(access);
+    OpenResult r;
+    CHECK(open_path(f.share, "Docs\\fifo", D::FILE_OPEN, 0, r, access) == NtStatus::ACCESS_DENIED);
+    CHECK(open_path(f.share, "docs\\FIFO", D::FILE_OPEN, 0, r, access) == NtStatus::ACCESS_DENIED);
+  }
 }
 
 TEST_CASE("share: create dispositions on directories") {

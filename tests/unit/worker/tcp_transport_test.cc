@@ -165,3 +165,44 @@ TEST_CASE("a frame that does not start with a zero byte closes the connection") 
   CHECK(p.received.size() == 1);
   CHECK(p.closed == "bad Direct TCP framing");
 }
+
+TEST_CASE("frames sent while the socket is full go out after what was sent first") {
+  // Small frames go out at once; a body larger than the socket takes is written in part
+  // and its rest queued; the frames sent behind it wait for it. The peer reads them all,
+  // whole and in order.
+  Pair p;
+  p.start();
+  int small = 4096;
+  REQUIRE(::setsockopt(p.peer.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+  auto keep = std::make_shared<std::vector<Bytes>>();
+  std::vector<Bytes> sent;
+  for (std::uint8_t i = 0; i < 12; ++i) {
+    const std::size_t body = (i % 3 == 1) ? 600 * 1024 : 40 + i;
+    Bytes head = message_of(64, i);
+    keep->push_back(message_of(body, static_cast<std::uint8_t>(i + 100)));
+    Bytes whole = head;
+    whole.insert(whole.end(), keep->back().begin(), keep->back().end());
+    sent.push_back(whole);
+    Frame f;
+    f.head = std::move(head);
+    f.payload = ByteSpan(keep->back().data(), keep->back().size());
+    f.keep = keep;
+    p.transport->send(std::move(f));
+  }
+  Bytes expected;
+  for (const Bytes& m : sent) {
+    Bytes f = frame(m);
+    expected.insert(expected.end(), f.begin(), f.end());
+  }
+  Bytes got;
+  std::uint8_t buf[65536];
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (got.size() < expected.size() && std::chrono::steady_clock::now() < deadline) {
+    uv_run(&p.loop, UV_RUN_NOWAIT);
+    const ssize_t n = ::recv(p.peer.get(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) got.insert(got.end(), buf, buf + n);
+  }
+  CHECK(got.size() == expected.size());
+  CHECK(got == expected);
+  CHECK(p.closed.empty());
+}
