@@ -155,14 +155,10 @@ class Connection {
   void on_message(Bytes message);
   // Decrypts `message` in place; false when it does not authenticate.
   static bool decrypt(crypto::Decryptor& decryptor, Message& message);
-  // The key a signed request on this connection is checked with (its session's channel),
-  // or null when the gate must decide.
-  std::shared_ptr<crypto::Signer> request_signer(ByteSpan message) const;
-  // Decrypts `message` (with `decryptor`) or checks its signature (with `signer`) on a
-  // pool thread; it is admitted after the messages before it.
-  void prepare_on_pool(const std::shared_ptr<Message>& message,
-                       std::shared_ptr<crypto::Decryptor> decryptor,
-                       std::shared_ptr<crypto::Signer> signer);
+  // Decrypts `message` with `decryptor` on a pool thread; it is admitted after the
+  // messages before it.
+  void decrypt_on_pool(const std::shared_ptr<Message>& message,
+                       std::shared_ptr<crypto::Decryptor> decryptor);
   void admit_prepared();
   // Splits a ready message into its elements and starts serving them.
   void admit(const std::shared_ptr<Message>& message);
@@ -194,7 +190,7 @@ class Connection {
   std::chrono::steady_clock::time_point last_failure_answer_{};
   std::size_t in_flight_ = 0;
   // Messages not admitted yet, in the order they came; the first `preparing_` of them
-  // at most are being decrypted or checked on the pool.
+  // at most are being decrypted on the pool.
   std::deque<std::shared_ptr<Message>> incoming_;
   std::size_t preparing_ = 0;
   static constexpr std::size_t kMaxPreparing = 4;

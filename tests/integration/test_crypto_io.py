@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Large READ and WRITE on signed and encrypted sessions, and forged large WRITEs.
 
-The server protects large messages off its loop (signing, encryption, decryption and the
-check of a request's signature on a pool thread, smbd/worker/connection.cc), and encrypts
-READ data where it lies. These tests move data of that size and compare it byte for byte:
+The server encrypts and decrypts large messages off its loop (on a pool thread,
+smbd/worker/connection.cc), encrypts READ data where it lies, and signs on its loop.
+These tests move data of that size and compare it byte for byte:
 
   - smbclient put/get of a file of several MiB with `client signing = required` (it
     checks the signature of every answer) and with `client smb encrypt = required`;
