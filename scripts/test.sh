@@ -73,6 +73,6 @@ if [ "${SMB_TEST_SKIP_TSAN:-0}" != 1 ]; then
   # (read-flood, read-memory) are left out: the shadow memory counts in the RSS here.
   TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
     ctest --test-dir build-tsan -j "$jobs" --output-on-failure \
-    -R '^(base_test|blocking_identity_test|vfs_test|fsa_test|file_data_test|worker_test)/|^hostile/(dir-pipeline|teardown-with-io|resource-limits|guid-claim)$'
+    -R '^(base_test|crypto_test|blocking_identity_test|vfs_test|fsa_test|file_data_test|worker_test)/|^hostile/(dir-pipeline|teardown-with-io|resource-limits|guid-claim)$'
 fi
 stage "all tests passed"

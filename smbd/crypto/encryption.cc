@@ -8,6 +8,7 @@
 #include <climits>
 #include <stdexcept>
 
+#include "smbd/crypto/openssl_handles.hh"
 #include "smbd/crypto/signing.hh"
 
 namespace smb::crypto {
@@ -113,26 +114,38 @@ std::optional<std::uint64_t> transform_session_id(ByteSpan message) {
 
 // ---------------------------------------------------------------------------------------
 
+struct Encryptor::Context {
+  CipherCtxPtr ctx;
+  Bytes gather;  // CCM only: contiguous copy of a multi-part message
+};
+
 Encryptor::Encryptor(Cipher cipher, ByteSpan key)
-    : cipher_(cipher), ctx_(make_context(cipher, key, true)) {
+    : cipher_(cipher), key_(key.begin(), key.end()), contexts_([this] {
+        return std::make_unique<Context>(Context{make_context(cipher_, key_, true), {}});
+      }) {
+  // The first context is built now: a key that does not fit the cipher fails here.
+  (void)contexts_.take();
   check(RAND_bytes(fixed_.data(), static_cast<int>(fixed_.size())), "RAND_bytes");
   std::array<std::uint8_t, 8> start{};
   check(RAND_bytes(start.data(), static_cast<int>(start.size())), "RAND_bytes");
-  counter_ = load_le64(start.data());
-  counter_first_ = counter_;
+  counter_first_ = load_le64(start.data());
 }
+
+Encryptor::~Encryptor() { OPENSSL_cleanse(key_.data(), key_.size()); }
 
 TransformNonce Encryptor::next_nonce() {
   // [MS-SMB2] 3.1.4.3: a nonce is never used for another message under the same key.
-  // After 2^64 messages the counter would come back to its start: refuse instead.
-  if (counter_used_ && counter_ == counter_first_) {
+  // The 2^64th message would take the first counter value again: refuse it instead (and
+  // every one after it).
+  const std::uint64_t index = issued_.fetch_add(1, std::memory_order_relaxed);
+  if (index == UINT64_MAX) {
+    issued_.store(UINT64_MAX, std::memory_order_relaxed);
     throw std::runtime_error("Encryptor: nonce space exhausted; the session must rekey");
   }
-  counter_used_ = true;
   const std::size_t fixed_size = cipher_nonce_size(cipher_) - 8;
   TransformNonce nonce{};
   std::copy_n(fixed_.begin(), fixed_size, nonce.begin());
-  store_le64(nonce.data() + fixed_size, counter_++);
+  store_le64(nonce.data() + fixed_size, counter_first_ + index);
   return nonce;
 }
 
@@ -165,7 +178,9 @@ void Encryptor::encrypt_in_place_with_nonce(const TransformNonce& nonce, std::ui
   if (total > kMaxMessage) throw std::length_error("Encryptor: message too large");
   write_header(nonce, static_cast<std::uint32_t>(total), session_id, header);
   const std::uint8_t* aad = header.data() + kTransformAadOffset;
-  EVP_CIPHER_CTX* ctx = ctx_.get();
+  auto context = contexts_.take();
+  EVP_CIPHER_CTX* ctx = context->ctx.get();
+  Bytes& gather = context->gather;
   int outl = 0;
 
   check(EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()), "set nonce");
@@ -181,10 +196,10 @@ void Encryptor::encrypt_in_place_with_nonce(const TransformNonce& nonce, std::ui
     // plaintext in a single update.
     std::uint8_t* data = nullptr;
     if (non_empty > 1) {
-      gather_.resize(total);
-      auto at = gather_.begin();
+      gather.resize(total);
+      auto at = gather.begin();
       for (MutableByteSpan part : parts) at = std::copy(part.begin(), part.end(), at);
-      data = gather_.data();
+      data = gather.data();
     } else {
       for (MutableByteSpan part : parts) {
         if (!part.empty()) data = part.data();
@@ -195,7 +210,7 @@ void Encryptor::encrypt_in_place_with_nonce(const TransformNonce& nonce, std::ui
     check(EVP_EncryptUpdate(ctx, data, &outl, data, static_cast<int>(total)), "CCM encrypt");
     check(EVP_EncryptFinal_ex(ctx, nullptr, &outl), "CCM final");
     if (non_empty > 1) {
-      auto from = gather_.begin();
+      auto from = gather.begin();
       for (MutableByteSpan part : parts) {
         std::copy_n(from, part.size(), part.begin());
         from += static_cast<std::ptrdiff_t>(part.size());
@@ -209,8 +224,18 @@ void Encryptor::encrypt_in_place_with_nonce(const TransformNonce& nonce, std::ui
 
 // ---------------------------------------------------------------------------------------
 
+struct Decryptor::Context {
+  CipherCtxPtr ctx;
+};
+
 Decryptor::Decryptor(Cipher cipher, ByteSpan key)
-    : cipher_(cipher), ctx_(make_context(cipher, key, false)) {}
+    : cipher_(cipher), key_(key.begin(), key.end()), contexts_([this] {
+        return std::make_unique<Context>(Context{make_context(cipher_, key_, false)});
+      }) {
+  (void)contexts_.take();
+}
+
+Decryptor::~Decryptor() { OPENSSL_cleanse(key_.data(), key_.size()); }
 
 NtStatus Decryptor::check_header(ByteSpan message, TransformHeader& header) const {
   if (decode(message, header) != NtStatus::SUCCESS) return NtStatus::INVALID_PARAMETER;
@@ -226,7 +251,8 @@ NtStatus Decryptor::check_header(ByteSpan message, TransformHeader& header) cons
 }
 
 bool Decryptor::open(ByteSpan message, const TransformHeader& header, std::uint8_t* out) {
-  EVP_CIPHER_CTX* ctx = ctx_.get();
+  auto context = contexts_.take();
+  EVP_CIPHER_CTX* ctx = context->ctx.get();
   const std::uint8_t* aad = message.data() + kTransformAadOffset;
   const std::uint8_t* in = message.data() + kTransformHeaderSize;
   const int size = static_cast<int>(header.original_message_size);

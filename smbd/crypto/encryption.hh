@@ -9,15 +9,17 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 
-#include "smbd/crypto/algorithms.hh"
-#include "smbd/crypto/openssl_handles.hh"
 #include "smbd/base/bytes.hh"
 #include "smbd/base/ntstatus.hh"
+#include "smbd/crypto/algorithms.hh"
+#include "smbd/crypto/context_pool.hh"
 
 namespace smb::crypto {
 
@@ -50,11 +52,17 @@ std::optional<std::uint64_t> transform_session_id(ByteSpan message);
 // Encrypts messages under one key. Nonces are a random fixed field (3 bytes for CCM, 4
 // for GCM) followed by a 64-bit counter that starts at a random value: one Encryptor never
 // repeats a nonce, and several Encryptors holding the same session key (one per channel)
-// draw from independent random starting points. Not safe for concurrent use.
+// draw from independent random starting points. Safe for concurrent use: the counter is
+// taken atomically, so messages encrypted at once on several threads still get distinct
+// nonces (MS-SMB2 3.1.4.3 asks only that a nonce is never reused under a key, not that
+// nonces go out in order), and each thread works in its own OpenSSL context.
 class Encryptor {
  public:
   // Throws std::invalid_argument when the key length does not fit the cipher.
   Encryptor(Cipher cipher, ByteSpan key);
+  ~Encryptor();
+  Encryptor(const Encryptor&) = delete;
+  Encryptor& operator=(const Encryptor&) = delete;
 
   Cipher cipher() const { return cipher_; }
 
@@ -76,22 +84,25 @@ class Encryptor {
                                    TransformHeaderBytes header);
 
  private:
+  struct Context;  // one thread's OpenSSL state under the key (encryption.cc)
   TransformNonce next_nonce();
 
   Cipher cipher_;
-  detail::CipherCtxPtr ctx_;
-  Bytes gather_;  // CCM only: contiguous copy of a multi-part message
+  Bytes key_;  // wiped when the encryptor goes
+  detail::ContextPool<Context> contexts_;
   std::array<std::uint8_t, 4> fixed_{};
-  std::uint64_t counter_ = 0;
   std::uint64_t counter_first_ = 0;
-  bool counter_used_ = false;
+  std::atomic<std::uint64_t> issued_{0};  // nonces handed out so far
 };
 
-// Decrypts transform messages under one key. Not safe for concurrent use.
+// Decrypts transform messages under one key. Safe for concurrent use, as Encryptor.
 class Decryptor {
  public:
   // Throws std::invalid_argument when the key length does not fit the cipher.
   Decryptor(Cipher cipher, ByteSpan key);
+  ~Decryptor();
+  Decryptor(const Decryptor&) = delete;
+  Decryptor& operator=(const Decryptor&) = delete;
 
   Cipher cipher() const { return cipher_; }
 
@@ -108,11 +119,13 @@ class Decryptor {
   NtStatus decrypt_in_place(MutableByteSpan transform_message, MutableByteSpan& plaintext);
 
  private:
+  struct Context;
   NtStatus check_header(ByteSpan message, TransformHeader& header) const;
   bool open(ByteSpan message, const TransformHeader& header, std::uint8_t* out);
 
   Cipher cipher_;
-  detail::CipherCtxPtr ctx_;
+  Bytes key_;
+  detail::ContextPool<Context> contexts_;
 };
 
 }  // namespace smb::crypto

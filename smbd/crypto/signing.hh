@@ -9,11 +9,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 
-#include "smbd/crypto/algorithms.hh"
-#include "smbd/crypto/openssl_handles.hh"
 #include "smbd/base/bytes.hh"
+#include "smbd/crypto/algorithms.hh"
+#include "smbd/crypto/context_pool.hh"
 
 namespace smb::crypto {
 
@@ -31,13 +32,17 @@ inline constexpr std::uint32_t kSmb2FlagsSigned = 0x00000008;
 std::array<std::uint8_t, 12> gmac_nonce(ByteSpan header);
 
 // One signing key with its OpenSSL state, set up once: signing or verifying a message
-// reuses the prepared key schedule and allocates nothing. Not safe for concurrent use;
-// give each thread (or connection) its own Signer.
+// reuses a prepared key schedule and allocates nothing. Safe for concurrent use: each
+// thread signing at the same time works in its own OpenSSL context (context_pool.hh), so
+// the loop and pool threads may sign and verify with one key at once.
 class Signer {
  public:
   // AES_CMAC and AES_GMAC need a 16-byte key; HMAC_SHA256 any non-empty key.
   // Throws std::invalid_argument for a bad key or algorithm.
   Signer(SigningAlgorithm algorithm, ByteSpan key);
+  ~Signer();
+  Signer(const Signer&) = delete;
+  Signer& operator=(const Signer&) = delete;
 
   SigningAlgorithm algorithm() const { return algorithm_; }
 
@@ -62,14 +67,13 @@ class Signer {
            std::span<std::uint8_t, kSignatureSize> out);
 
  private:
-  void start(std::span<const std::uint8_t, 12> gmac_nonce);
-  void add(ByteSpan data);
-  void finish(std::span<std::uint8_t, kSignatureSize> out);
+  struct Context;  // the OpenSSL state of one MAC computation (signing.cc)
+  std::unique_ptr<Context> new_context() const;
   void compute(std::span<const ByteSpan> parts, std::span<std::uint8_t, kSignatureSize> out);
 
   SigningAlgorithm algorithm_;
-  detail::MacCtxPtr mac_;      // HMAC-SHA256 and AES-CMAC
-  detail::CipherCtxPtr gmac_;  // AES-128-GCM used with additional data only
+  Bytes key_;  // wiped when the signer goes
+  detail::ContextPool<Context> contexts_;
 };
 
 }  // namespace smb::crypto

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -37,6 +38,9 @@ struct Response {
   Bytes body;
   ByteSpan payload;
   std::shared_ptr<const void> keep;
+  // The payload's buffer belongs to this response alone (read data): encryption may
+  // overwrite it in place.
+  bool payload_private = false;
   // Set by handlers that return an error with a specific error body (none: the generic
   // SMB2 ERROR response is built).
   bool has_body = false;
@@ -149,6 +153,15 @@ class Connection {
   struct Gate;  // one element through the common checks (connection.cc)
 
   void on_message(Bytes message);
+  // Decrypts `message` in place; false when it does not authenticate.
+  static bool decrypt(crypto::Decryptor& decryptor, Message& message);
+  // Decrypts `message` with `decryptor` on a pool thread; it is admitted after the
+  // messages before it.
+  void decrypt_on_pool(const std::shared_ptr<Message>& message,
+                       std::shared_ptr<crypto::Decryptor> decryptor);
+  void admit_prepared();
+  // Splits a ready message into its elements and starts serving them.
+  void admit(const std::shared_ptr<Message>& message);
   void on_closed(const char* reason);
   void handle_smb1(Bytes message);
   void process_next(const std::shared_ptr<Message>& message);
@@ -157,8 +170,9 @@ class Connection {
   // Decides how `answer` (of element `index`) is signed and encrypted.
   void protect(Message& message, std::size_t index, Answer& answer);
   void send_responses(const std::shared_ptr<Message>& message);
-  // Encodes, protects and sends the answers of `message` not sent yet.
-  void transmit(const std::shared_ptr<Message>& message);
+  // Encodes, protects and sends the answers of `message` not sent yet; `may_defer`: a
+  // large message may be protected and sent from the pool, after other answers.
+  void transmit(const std::shared_ptr<Message>& message, bool may_defer);
   void close(const char* reason);
   void arm_idle_timer();
   void start_setup_deadline();
@@ -175,6 +189,11 @@ class Connection {
   unsigned failed_logons_ = 0;
   std::chrono::steady_clock::time_point last_failure_answer_{};
   std::size_t in_flight_ = 0;
+  // Messages not admitted yet, in the order they came; the first `preparing_` of them
+  // at most are being decrypted on the pool.
+  std::deque<std::shared_ptr<Message>> incoming_;
+  std::size_t preparing_ = 0;
+  static constexpr std::size_t kMaxPreparing = 4;
   std::shared_ptr<ReadMemory> read_memory_;
   struct Pending {
     PendingKey key;

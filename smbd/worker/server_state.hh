@@ -112,7 +112,7 @@ struct Session {
   Bytes application_key;
   crypto::PreauthHash preauth;  // 3.1.1 session preauth integrity hash
   std::shared_ptr<crypto::Encryptor> encryptor;
-  std::unique_ptr<crypto::Decryptor> decryptor;
+  std::shared_ptr<crypto::Decryptor> decryptor;
   // What a binding connection must match (MS-SMB2 3.3.5.5.2): the algorithms of the
   // connection that set the session up, and Session.SigningKey, which signs the binding
   // exchange itself (3.3.5.2.4).

@@ -41,6 +41,7 @@ void answer(const RequestPtr& req, const std::shared_ptr<HeldRead>& held, std::u
     out.body = encode_body(response);
     out.has_body = true;
     out.payload = d.payload;
+    out.payload_private = d.payload_private;
     out.keep = held;
     out.invalidate_token = d.invalidate_token;
     req->complete(std::move(out));

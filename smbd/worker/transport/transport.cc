@@ -20,6 +20,7 @@ class InlineReadData final : public ReadData {
     ReadDelivery d;
     d.data_length = count;
     d.payload = ByteSpan(bytes_.get(), std::min<std::size_t>(count, length_));
+    d.payload_private = true;
     done(NtStatus::SUCCESS, d);
   }
 

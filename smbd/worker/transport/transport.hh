@@ -57,6 +57,8 @@ struct ReadDelivery {
   std::uint32_t data_length = 0;     // DataLength: the bytes of `payload`, sent in the response
   std::uint32_t data_remaining = 0;  // DataRemaining: bytes written into the client's buffers
   ByteSpan payload;
+  // `payload` lies in memory only this READ uses: its response may encrypt it in place.
+  bool payload_private = false;
   std::optional<std::uint32_t> invalidate_token;
 };
 

@@ -6,12 +6,14 @@
 #include <string_view>
 
 #include "hex.hh"
+#include "vectors.hh"
 
 using namespace smb::crypto;
 using smb::Bytes;
 using smb::ByteSpan;
 using smb::crypto::test::hex;
 using smb::crypto::test::to_hex;
+using namespace smb::crypto::test;
 
 namespace {
 
@@ -28,15 +30,6 @@ std::string mac_hex(Signer& signer, ByteSpan data, ByteSpan nonce = {}) {
   return to_hex(out);
 }
 
-// The last SESSION_SETUP response of the SMB 3.1.1 example in "SMB 2 and SMB 3 security
-// in Windows 10: the anatomy of signing and cryptographic keys" (Microsoft Open
-// Specifications blog): signed by the server with AES-128-CMAC under SigningKey
-// 73FE7A9A77BEF0BDE49C650D8CCB5F76; Signature = EBE146DA120BA25FC3376A49DFE31BC1.
-const char kSignedResponse[] =
-    "FE534D4240000100000000000100800009000000000000000300000000000000FFFE000000000000"
-    "1900000000100000EBE146DA120BA25FC3376A49DFE31BC10900000048001D00A11B3019A0030A01"
-    "00A3120410010000003B453CDC3524164200000000";
-const char kSigningKey311[] = "73FE7A9A77BEF0BDE49C650D8CCB5F76";
 const char kSessionKey311[] = "270E1BA896585EEB7AF3472D3B4C75A7";
 
 // An SMB2 CANCEL request (client to server), MessageId 0x1122334455667788, with junk in
