@@ -319,9 +319,6 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
   }
   std::uint32_t access = map_generic_access(parameters.desired_access, scope.maximal_access);
   if (access == 0) return NtStatus::ACCESS_DENIED;
-  // Reading attributes is granted to whoever may list the directory (as NTFS does through
-  // FILE_LIST_DIRECTORY on the parent); every user of a share here may.
-  access |= am::FILE_READ_ATTRIBUTES;
   bool delete_on_close = (parameters.create_options & create_option::FILE_DELETE_ON_CLOSE) != 0;
   if (delete_on_close && (access & am::DELETE) == 0) return NtStatus::ACCESS_DENIED;
   // On a read-only share only FILE_OPEN and FILE_OPEN_IF (of an existing file) can work.

@@ -374,10 +374,13 @@ void handle_query_info(const RequestPtr& req) {
           req->reply(NtStatus::ACCESS_DENIED);
           return;
         }
-      } else if (cls != FileInfoClass::FileAccessInformation &&
-                 cls != FileInfoClass::FilePositionInformation &&
-                 cls != FileInfoClass::FileModeInformation &&
-                 cls != FileInfoClass::FileAlignmentInformation &&
+      } else if (
+          // [MS-FSA] 2.1.5.12: only these classes need FILE_READ_ATTRIBUTES; any open
+          // may query the others (standard, internal, EA size, names, streams...).
+          (cls == FileInfoClass::FileBasicInformation ||
+                  cls == FileInfoClass::FileAllInformation ||
+                  cls == FileInfoClass::FileNetworkOpenInformation ||
+                  cls == FileInfoClass::FileAttributeTagInformation) &&
                  (open.granted_access & access_mask::FILE_READ_ATTRIBUTES) == 0) {
         req->reply(NtStatus::ACCESS_DENIED);
         return;

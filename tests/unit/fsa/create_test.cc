@@ -72,7 +72,7 @@ TEST_CASE("parameter rules: disposition, contradictory options, attributes") {
   CHECK(prepare(p) == NtStatus::INVALID_PARAMETER);
 }
 
-TEST_CASE("access: generic rights mapped, reading attributes always granted, no access refused") {
+TEST_CASE("access: generic rights mapped, only what was asked granted, no access refused") {
   CreatePlan plan;
   auto p = Fixture::parameters("f", am::GENERIC_READ, kShareAll);
   REQUIRE(prepare(p, plan) == NtStatus::SUCCESS);
@@ -81,7 +81,7 @@ TEST_CASE("access: generic rights mapped, reading attributes always granted, no 
 
   p.desired_access = am::FILE_WRITE_DATA;
   REQUIRE(prepare(p, plan) == NtStatus::SUCCESS);
-  CHECK(plan.granted_access == (am::FILE_WRITE_DATA | am::FILE_READ_ATTRIBUTES));
+  CHECK(plan.granted_access == am::FILE_WRITE_DATA);
 
   p.desired_access = am::MAXIMUM_ALLOWED;
   REQUIRE(prepare(p, plan, false, smb::kFileGenericReadAccess) == NtStatus::SUCCESS);
@@ -158,8 +158,7 @@ TEST_CASE("open_file creates the file, with a data path only for data access") {
   CHECK(open->path == "new.txt");
   CHECK(open->name() == "new.txt");
   CHECK_FALSE(open->is_directory);
-  CHECK(open->granted_access ==
-        (am::FILE_READ_DATA | am::FILE_WRITE_DATA | am::FILE_READ_ATTRIBUTES));
+  CHECK(open->granted_access == (am::FILE_READ_DATA | am::FILE_WRITE_DATA));
   CHECK(open->share_access == kShareAll);
   CHECK(open->key == FileKey{opened.result.info.device, opened.result.info.file_id});
   CHECK(f.exists("new.txt"));
