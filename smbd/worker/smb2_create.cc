@@ -3,6 +3,8 @@
 // contexts), the object store opens the file (fsa/create.hh), and the response carries
 // the oplock granted and the answers to the MxAc and QFid contexts.
 #include <algorithm>
+#include <chrono>
+#include <memory>
 
 #include "smbd/conf/identity.hh"
 #include "smbd/conf/log.hh"
@@ -12,6 +14,7 @@
 #include "smbd/rpc/pipe.hh"
 #include "smbd/rpc/srvsvc.hh"
 #include "smbd/worker/access.hh"
+#include "smbd/worker/async.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/info_classes.hh"
@@ -160,6 +163,19 @@ fsa::CachingRequest caching_request_of(const CreateRequest& request, std::uint16
   return wants;
 }
 
+// MS-SMB2 3.3.5.9.8, 3.3.5.9.11: a lease key names one file for its client; a CREATE
+// asking for a lease whose key an open of this client holds on another file is refused
+// (STATUS_INVALID_PARAMETER). A ClientGUID is served by one worker, so this worker's
+// opens are all the client's.
+bool lease_key_on_other_file(ClientState& client, const fsa::FileKey& file,
+                             const std::array<std::uint8_t, 16>& lease_key) {
+  for (const auto& [id, open] : client.opens())
+    if (open->oplock_level == fsa::OplockType::LEVEL_GRANULAR && open->lease.key == lease_key &&
+        !(open->key == file))
+      return true;
+  return false;
+}
+
 // The RqLs answer (MS-SMB2 2.2.14.2.10, 2.2.14.2.11) for an open holding a lease.
 CreateContext lease_answer(const fsa::FileOpen& open) {
   LeaseContext lease;
@@ -234,10 +250,14 @@ void finish_create_overwrite(const RequestPtr& req, const CreateRequest& request
       });
 }
 
-// A CREATE waiting for breaks to be acknowledged: `retry` runs on the loop whenever this
+// A CREATE waiting for breaks to be acknowledged (MS-SMB2 3.3.5.9: the open waits for
+// the oplock or lease break to be acknowledged; Windows answers STATUS_PENDING at once
+// and completes the CREATE later, async.hh). `retry` runs on the loop whenever this
 // worker's doorbell rings (an acknowledgement, a close, a dead holder's opens removed),
 // and at the break timeout after the host table has made the breaks take effect; the
-// wait ends when it returns true. No thread waits and nothing polls.
+// wait ends when it returns true, or when the request's wait is ended (CANCEL, LOGOFF,
+// TREE_DISCONNECT, the connection lost): it is then answered STATUS_CANCELLED. No thread
+// waits and nothing polls.
 struct BreakWait {
   Worker* worker = nullptr;
   fsa::FileKey key;
@@ -260,8 +280,9 @@ struct BreakWait {
   }
 };
 
-void wait_for_breaks(Worker& worker, fsa::FileKey key, unsigned timeout_seconds,
+void wait_for_breaks(const RequestPtr& req, fsa::FileKey key, unsigned timeout_seconds,
                      std::function<bool(bool)> retry) {
+  Worker& worker = req->worker;
   auto wait = std::make_shared<BreakWait>();
   wait->worker = &worker;
   wait->key = key;
@@ -282,6 +303,20 @@ void wait_for_breaks(Worker& worker, fsa::FileKey key, unsigned timeout_seconds,
   };
   uv_timer_start(wait->timer, on_timeout, std::uint64_t{timeout_seconds} * 1000,
                  std::uint64_t{timeout_seconds} * 1000);
+  // The wait ended from outside: out of the doorbell's listeners at once, the answer on
+  // a later turn of the loop (async.hh). A wait that already ended by itself (its answer
+  // still on its way, after an overwrite) has nothing left to do.
+  std::weak_ptr<BreakWait> weak = wait;
+  auto went = go_async(req, [weak, req, &worker](AsyncEnd) {
+    auto w = weak.lock();
+    if (w == nullptr || w->done) return;
+    w->finish();
+    worker.after(std::chrono::milliseconds(0), [req]() { req->reply(NtStatus::CANCELLED); });
+  });
+  if (!went) {
+    wait->finish();
+    req->reply(NtStatus::INSUFFICIENT_RESOURCES);
+  }
 }
 
 }  // namespace
@@ -379,12 +414,20 @@ void handle_create(const RequestPtr& req) {
         auto admit_now = [req, request, plan, opened]() -> bool {
           if (!req->refresh()) return true;
           ClientState& client = req->client();
-          Open& open = client.new_open(req->session->id, req->tree->id);
           const bool in_table = client.host_files() != nullptr && !req->tree->kernel_oplocks;
-          open.caching_in_table = in_table;
+          fsa::CachingRequest wants;
           if (in_table)
-            open.caching_request =
-                caching_request_of(request, req->session->dialect, opened->result.is_directory);
+            wants = caching_request_of(request, req->session->dialect, opened->result.is_directory);
+          if (wants.oplock == fsa::OplockType::LEVEL_GRANULAR &&
+              lease_key_on_other_file(client,
+                                      {opened->result.info.device, opened->result.info.file_id},
+                                      wants.lease.key)) {
+            req->reply(NtStatus::INVALID_PARAMETER);
+            return true;
+          }
+          Open& open = client.new_open(req->session->id, req->tree->id);
+          open.caching_in_table = in_table;
+          open.caching_request = wants;
           NtStatus admitted = fsa::admit_open(client.files(), *plan, *opened, open);
           if (admitted == NtStatus::PENDING) {
             client.take_open(open.id);
@@ -405,7 +448,7 @@ void handle_create(const RequestPtr& req) {
         };
         if (admit_now()) return;
         fsa::FileKey key{opened->result.info.device, opened->result.info.file_id};
-        wait_for_breaks(req->worker, key, req->worker.config().conf.global.oplock_break_timeout,
+        wait_for_breaks(req, key, req->worker.config().conf.global.oplock_break_timeout,
                         [admit_now](bool) { return admit_now(); });
       });
 }
