@@ -31,22 +31,33 @@ void add_ring(std::vector<pid_t>& ring, pid_t pid) {
 }
 
 // Marks a break of the lease `holder` holds, to `to`, on every entry of the lease.
-// MS-SMB2 3.3.4.7: the client acknowledges only a break from a state with W or H.
+// MS-SMB2 3.3.4.7: the client acknowledges only a break from a state with W or H. While
+// a break of the lease is awaited, a further break only lowers the state the lease must
+// reach (breaking_required): the client is told of it when it acknowledges the first
+// (acknowledge_lease), as Windows does.
 void break_lease(hostwide::FileState& state, const OpenEntry& holder, std::uint8_t to,
                  std::vector<pid_t>& ring, bool& wait) {
+  OpenEntry lease_holder = holder;
+  if (breaking(lease_holder)) {
+    const auto required = static_cast<std::uint8_t>(lease_holder.lease.breaking_required & to);
+    for (OpenEntry& e : state.entries)
+      if (same_lease(e, lease_holder)) e.lease.breaking_required = required;
+    wait = true;
+    return;
+  }
   std::uint8_t from = holder.lease.state;
   if ((from & to) == from) return;
   bool ack = (from & (kLeaseWrite | kLeaseHandle)) != 0;
-  OpenEntry lease_holder = holder;
   for (OpenEntry& e : state.entries) {
     if (!same_lease(e, lease_holder)) continue;
     e.break_flags |= kBreakNotify;
+    e.lease.breaking_to = to;
     if (ack) {
       e.break_flags |= kBreakAwaitsAck;
-      e.lease.breaking_to = to;
+      e.lease.breaking_required = to;
     } else {
-      e.lease.breaking_to = to;
       e.lease.state = to;
+      e.lease.breaking_required = 0;
     }
     // MS-SMB2 3.3.4.7: a v2 lease's epoch counts its state changes.
     if (e.lease.version == 2)
@@ -120,10 +131,12 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
   // An overwrite writes the file whatever access it asked for.
   const bool stat_open = (intent.access & kDataAccess) == 0 && !request.overwrites;
 
-  // MS-FSA 2.1.5.1.2: an open waits while a break of another's caching is in progress.
+  // MS-FSA 2.1.5.1.2: an open waits while a break of another's caching is in progress
+  // (what it would break of a lease being broken lowers what that break must reach).
+  bool in_progress = false;
   if (!stat_open)
     for (const OpenEntry& e : state.entries)
-      if (!same_lease(e, incoming) && breaking(e)) return wait();
+      if (!same_lease(e, incoming) && breaking(e)) in_progress = true;
 
   // Share modes (MS-FSA 2.1.5.1.2.2). Handle caching (a batch oplock, a lease with H) of
   // a conflicting open is broken first: its client may close the handle it kept open.
@@ -135,43 +148,46 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
     if (same_lease(e, incoming) || !holds_handle_caching(e)) only_cached = false;
   }
   if (conflict) {
-    if (!only_cached) return refuse(NtStatus::SHARING_VIOLATION);
-    bool must_wait = false;
+    if (!only_cached) return in_progress ? wait() : refuse(NtStatus::SHARING_VIOLATION);
+    // Only handle caching goes: a batch oplock to level II, a lease loses H.
+    bool must_wait = in_progress;
     for (OpenEntry& e : state.entries) {
       if (!sharing_conflicts({e.granted_access, e.share_access}, intent.access,
                              intent.share_access))
         continue;
-      if (breaking(e)) {
+      if (e.caching == Caching::LEASE)
+        break_lease(state, e, static_cast<std::uint8_t>(e.lease.state & ~kLeaseHandle), out.ring,
+                    must_wait);
+      else if (breaking(e))
         must_wait = true;
-      } else if (e.caching == Caching::BATCH)
-        break_oplock(e, Caching::LEVEL_TWO, out.ring, must_wait);
       else
-        break_lease(state, e, e.lease.state & kLeaseRead, out.ring, must_wait);
+        break_oplock(e, Caching::LEVEL_TWO, out.ring, must_wait);
     }
     return must_wait ? wait() : refuse(NtStatus::SHARING_VIOLATION);
   }
 
   // MS-FSA 2.1.5.17.2 / 2.1.5.18.2: the caching other opens hold against this one.
-  bool must_wait = false;
+  bool must_wait = in_progress;
   if (!stat_open) {
     for (OpenEntry& e : state.entries) {
       if (same_lease(e, incoming)) continue;
       switch (e.caching) {
         case Caching::EXCLUSIVE:
         case Caching::BATCH:
-          break_oplock(e, request.overwrites ? Caching::NONE : Caching::LEVEL_TWO, out.ring,
-                       must_wait);
+          if (breaking(e))
+            must_wait = true;
+          else
+            break_oplock(e, request.overwrites ? Caching::NONE : Caching::LEVEL_TWO, out.ring,
+                         must_wait);
           break;
         case Caching::LEVEL_TWO:
           if (request.overwrites) break_oplock(e, Caching::NONE, out.ring, must_wait);
           break;
         case Caching::LEASE:
-          if (!breaking(e))
-            break_lease(state, e,
-                        request.overwrites
-                            ? std::uint8_t{0}
-                            : static_cast<std::uint8_t>(e.lease.state & ~kLeaseWrite),
-                        out.ring, must_wait);
+          break_lease(state, e,
+                      request.overwrites ? std::uint8_t{0}
+                                         : static_cast<std::uint8_t>(e.lease.state & ~kLeaseWrite),
+                      out.ring, must_wait);
           break;
         case Caching::NONE:
           break;
@@ -257,10 +273,13 @@ std::vector<pid_t> break_readers(hostwide::FileState& state, const OpenEntry& wr
   std::vector<pid_t> ring;
   bool ignored = false;
   // The writer's own level II oplock goes too (MS-FSA 2.1.4.12); its own lease stays.
+  // Other leases with R (R or RH) go to none; Windows asks to acknowledge a break of H,
+  // the writer does not wait for it.
   for (OpenEntry& e : state.entries) {
     if (same_lease(e, writer)) continue;
     if (e.caching == Caching::LEVEL_TWO) break_oplock(e, Caching::NONE, ring, ignored);
-    if (e.caching == Caching::LEASE && !breaking(e) && e.lease.state == kLeaseRead)
+    if (e.caching == Caching::LEASE && (e.lease.state & kLeaseRead) != 0 &&
+        (e.lease.state & kLeaseWrite) == 0)
       break_lease(state, e, 0, ring, ignored);
   }
   return ring;
@@ -294,11 +313,28 @@ NtStatus acknowledge_lease(hostwide::FileState& state, const std::array<std::uin
   // MS-SMB2 3.3.5.22.2: the state acknowledged must be within what the break allows.
   if ((lease_state & ~lease->lease.breaking_to) != 0) return NtStatus::REQUEST_NOT_ACCEPTED;
   granted = lease_state;
+  // A state above what the break must reach (opens met the lease while it broke): the
+  // next break starts at once, in Windows' steps: from a state with W or H to R (or to
+  // what is required, when that holds R) with an acknowledgement, from R to none without.
+  const std::uint8_t required = lease->lease.breaking_required;
+  const bool further = (lease_state & ~required) != 0;
+  const bool ack = further && (lease_state & (kLeaseWrite | kLeaseHandle)) != 0;
   for (OpenEntry& e : state.entries) {
     if (!same_lease(e, probe)) continue;
     e.lease.state = lease_state;
     e.lease.breaking_to = 0;
+    e.lease.breaking_required = 0;
     e.break_flags = 0;
+    if (!further) continue;
+    e.break_flags = kBreakNotify;
+    if (ack) {
+      e.break_flags |= kBreakAwaitsAck;
+      e.lease.breaking_to = static_cast<std::uint8_t>((required | kLeaseRead) & lease_state);
+      e.lease.breaking_required = required;
+    } else {
+      e.lease.state = required;
+      e.lease.breaking_to = required;
+    }
   }
   return NtStatus::SUCCESS;
 }
@@ -308,8 +344,9 @@ bool force_breaks(hostwide::FileState& state, const std::function<bool(const Ope
   for (OpenEntry& e : state.entries) {
     if (!breaking(e) || !which(e)) continue;
     if (e.caching == Caching::LEASE) {
-      e.lease.state = e.lease.breaking_to;
+      e.lease.state = e.lease.breaking_to & e.lease.breaking_required;
       e.lease.breaking_to = 0;
+      e.lease.breaking_required = 0;
     } else {
       e.caching = e.oplock_breaking_to;
       e.oplock_breaking_to = Caching::NONE;

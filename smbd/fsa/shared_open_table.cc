@@ -246,6 +246,12 @@ NtStatus SharedOpenTable::acknowledge_lease(FileOpen& open,
     after = state;
   });
   refresh(open.key, after);
+  // The next step of a break the acknowledgement started goes to this worker's client.
+  for (const auto& entry : after.entries)
+    if (entry.owner == owner_ && (entry.break_flags & hostwide::kBreakNotify) != 0) {
+      waiters.push_back(owner_);
+      break;
+    }
   ring(waiters);
   return status;
 }

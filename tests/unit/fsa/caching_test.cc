@@ -244,3 +244,55 @@ TEST_CASE("caching: oplocks and leases side by side") {
   open_as(oplock_first, 2, 2, lease_intent(2, R | H | W, 1, 2));
   CHECK(oplock_first.entries[1].lease.state == R);
 }
+
+TEST_CASE("caching: a sharing conflict takes only H from a lease with W") {
+  FileState state;
+  open_as(state, 1, 1, lease_intent(1, R | W | H));
+  OpenIntent read_only_share = oplock_intent(OplockType::LEVEL_NONE, 2, kFileShareRead);
+  REQUIRE(open_as(state, 2, 2, read_only_share).verdict == OpenVerdict::WAIT);
+  CHECK(state.entries[0].lease.breaking_to == (R | W));
+}
+
+TEST_CASE("caching: a lease met again while its break is awaited breaks on in steps") {
+  FileState state;
+  open_as(state, 1, 1, lease_intent(1, R | W | H));
+  // A plain open: RWH to RH, awaited.
+  REQUIRE(open_as(state, 2, 2, oplock_intent(OplockType::LEVEL_NONE, 2)).verdict ==
+          OpenVerdict::WAIT);
+  CHECK(state.entries[0].lease.breaking_to == (R | H));
+  // An overwrite meanwhile: no second notification, the break must now reach none.
+  OpenIntent overwrite = oplock_intent(OplockType::LEVEL_NONE, 3);
+  overwrite.request.overwrites = true;
+  state.entries[0].break_flags &= ~hostwide::kBreakNotify;  // the first was told
+  REQUIRE(open_as(state, 3, 3, overwrite).verdict == OpenVerdict::WAIT);
+  CHECK(state.entries[0].break_flags == hostwide::kBreakAwaitsAck);
+  CHECK(state.entries[0].lease.breaking_required == 0);
+  // The acknowledgement of RH starts RH to R, awaited; the plain open still waits.
+  std::uint8_t granted = 0;
+  REQUIRE(acknowledge_lease(state, guid(1), guid(1), R | H, granted) == NtStatus::SUCCESS);
+  CHECK(granted == (R | H));
+  CHECK(state.entries[0].lease.state == (R | H));
+  CHECK(state.entries[0].lease.breaking_to == R);
+  CHECK(state.entries[0].break_flags == (hostwide::kBreakNotify | hostwide::kBreakAwaitsAck));
+  CHECK(open_as(state, 2, 2, oplock_intent(OplockType::LEVEL_NONE, 2)).verdict ==
+        OpenVerdict::WAIT);
+  // The acknowledgement of R: R to none without one, and the openers go on.
+  REQUIRE(acknowledge_lease(state, guid(1), guid(1), R, granted) == NtStatus::SUCCESS);
+  CHECK(granted == R);
+  CHECK(state.entries[0].lease.state == 0);
+  CHECK(state.entries[0].break_flags == hostwide::kBreakNotify);
+  CHECK(open_as(state, 2, 2, oplock_intent(OplockType::LEVEL_NONE, 2)).verdict ==
+        OpenVerdict::ADMIT);
+  CHECK(open_as(state, 3, 3, overwrite).verdict == OpenVerdict::ADMIT);
+}
+
+TEST_CASE("caching: a write breaks another's RH lease to none and asks for an acknowledgement") {
+  FileState state;
+  open_as(state, 1, 1, lease_intent(1, R | H));
+  open_as(state, 2, 2, lease_intent(2, R | H, 1, 2));
+  auto ring = break_readers(state, state.entries[1]);
+  CHECK(ring == std::vector<pid_t>{1});
+  CHECK(state.entries[0].lease.breaking_to == 0);
+  CHECK(state.entries[0].break_flags == (hostwide::kBreakNotify | hostwide::kBreakAwaitsAck));
+  CHECK(state.entries[1].break_flags == 0);
+}
