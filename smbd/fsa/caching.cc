@@ -19,10 +19,22 @@ using hostwide::kLeaseRead;
 using hostwide::kLeaseWrite;
 using hostwide::OpenEntry;
 
-// MS-FSA 2.1.5.1.2.1: an open for attributes or the security descriptor only (a "stat
-// open") breaks no oplock and takes part in no caching.
+// An open without data access gets no caching beside other opens.
 constexpr std::uint32_t kDataAccess =
     am::FILE_READ_DATA | am::FILE_WRITE_DATA | am::FILE_APPEND_DATA | am::FILE_EXECUTE | am::DELETE;
+
+// A "stat open" breaks no caching (MS-FSA 2.1.5.17.2: the oplock break rules leave out
+// opens asking only for these rights). Windows' lists, which smbtorture's statopen tests
+// hold: an oplock is not broken by an open for FILE_READ_ATTRIBUTES,
+// FILE_WRITE_ATTRIBUTES and SYNCHRONIZE only; a lease not by one for those and
+// READ_CONTROL only. Any other right (EAs, DELETE, WRITE_DAC...) breaks.
+constexpr std::uint32_t kOplockStatAccess =
+    am::FILE_READ_ATTRIBUTES | am::FILE_WRITE_ATTRIBUTES | am::SYNCHRONIZE;
+constexpr std::uint32_t kLeaseStatAccess = kOplockStatAccess | am::READ_CONTROL;
+
+bool only_rights(std::uint32_t access, std::uint32_t rights) {
+  return (access & rights) != 0 && (access & ~rights) == 0;
+}
 
 bool breaking(const OpenEntry& e) { return (e.break_flags & kBreakAwaitsAck) != 0; }
 
@@ -129,14 +141,19 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
   };
   if (state.delete_pending) return refuse(NtStatus::DELETE_PENDING);
   // An overwrite writes the file whatever access it asked for.
-  const bool stat_open = (intent.access & kDataAccess) == 0 && !request.overwrites;
+  const bool no_data = (intent.access & kDataAccess) == 0 && !request.overwrites;
+  const bool oplock_stat = only_rights(intent.access, kOplockStatAccess) && !request.overwrites;
+  const bool lease_stat = only_rights(intent.access, kLeaseStatAccess) && !request.overwrites;
+  // Whether this open leaves the caching of `e` alone.
+  auto leaves_alone = [&](const OpenEntry& e) {
+    return same_lease(e, incoming) || (e.caching == Caching::LEASE ? lease_stat : oplock_stat);
+  };
 
   // MS-FSA 2.1.5.1.2: an open waits while a break of another's caching is in progress
   // (what it would break of a lease being broken lowers what that break must reach).
   bool in_progress = false;
-  if (!stat_open)
-    for (const OpenEntry& e : state.entries)
-      if (!same_lease(e, incoming) && breaking(e)) in_progress = true;
+  for (const OpenEntry& e : state.entries)
+    if (!leaves_alone(e) && breaking(e)) in_progress = true;
 
   // Share modes (MS-FSA 2.1.5.1.2.2). Handle caching (a batch oplock, a lease with H) of
   // a conflicting open is broken first: its client may close the handle it kept open.
@@ -168,9 +185,9 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
 
   // MS-FSA 2.1.5.17.2 / 2.1.5.18.2: the caching other opens hold against this one.
   bool must_wait = in_progress;
-  if (!stat_open) {
+  {
     for (OpenEntry& e : state.entries) {
-      if (same_lease(e, incoming)) continue;
+      if (leaves_alone(e)) continue;
       switch (e.caching) {
         case Caching::EXCLUSIVE:
         case Caching::BATCH:
@@ -197,10 +214,13 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
   if (must_wait) return wait();
 
   // The grant.
-  bool others = false, oplock_holders = false, handle_leases = false;
+  bool others = false, non_stat_others = false, oplock_holders = false, handle_leases = false;
   for (const OpenEntry& e : state.entries) {
     if (same_lease(e, incoming)) continue;
     others = true;
+    // A stat open beside a lease takes no W from it (Windows grants RWH beside one).
+    if (e.caching != Caching::NONE || !only_rights(e.granted_access, kLeaseStatAccess))
+      non_stat_others = true;
     if (e.caching != Caching::NONE && e.caching != Caching::LEASE) oplock_holders = true;
     if (e.caching == Caching::LEASE && (e.lease.state & kLeaseHandle) != 0) handle_leases = true;
   }
@@ -209,7 +229,7 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
     std::uint8_t grant = requested;
     // MS-SMB2 3.3.5.9.8: W only while the file has no other open; beside an oplock a
     // lease holds R at most (as Windows grants them).
-    if (others) grant &= static_cast<std::uint8_t>(~kLeaseWrite);
+    if (non_stat_others) grant &= static_cast<std::uint8_t>(~kLeaseWrite);
     if (oplock_holders) grant &= kLeaseRead;
     incoming.lease = hostwide::LeaseRecord{};
     incoming.lease.key = request.lease.key;
@@ -253,7 +273,8 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
   switch (request.oplock) {
     case OplockType::LEVEL_ONE:
     case OplockType::LEVEL_BATCH:
-      if (!others && !stat_open) {
+      // A lone opener gets it, also one for attributes only (as Windows grants it).
+      if (!others) {
         incoming.caching =
             request.oplock == OplockType::LEVEL_ONE ? Caching::EXCLUSIVE : Caching::BATCH;
         break;
@@ -261,7 +282,7 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
       [[fallthrough]];
     case OplockType::LEVEL_TWO:
       // Beside a lease with H no oplock is granted (as Windows does).
-      incoming.caching = stat_open || handle_leases ? Caching::NONE : Caching::LEVEL_TWO;
+      incoming.caching = no_data || handle_leases ? Caching::NONE : Caching::LEVEL_TWO;
       break;
     default:
       incoming.caching = Caching::NONE;

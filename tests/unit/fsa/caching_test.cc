@@ -296,3 +296,43 @@ TEST_CASE("caching: a write breaks another's RH lease to none and asks for an ac
   CHECK(state.entries[0].break_flags == (hostwide::kBreakNotify | hostwide::kBreakAwaitsAck));
   CHECK(state.entries[1].break_flags == 0);
 }
+
+TEST_CASE("caching: which rights make a stat open, for oplocks and for leases") {
+  struct Case {
+    std::uint32_t access;
+    bool breaks_oplock, breaks_lease;
+  };
+  const Case cases[] = {
+      {am::FILE_READ_ATTRIBUTES, false, false},
+      {am::FILE_WRITE_ATTRIBUTES | am::SYNCHRONIZE, false, false},
+      {am::READ_CONTROL, true, false},
+      {am::FILE_READ_EA, true, true},
+      {am::WRITE_DAC, true, true},
+      {am::DELETE, true, true},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.access);
+    FileState oplocked;
+    open_as(oplocked, 1, 1, oplock_intent(OplockType::LEVEL_BATCH));
+    OpenIntent other = oplock_intent(OplockType::LEVEL_NONE, 2);
+    other.access = c.access;
+    CHECK((open_as(oplocked, 2, 2, other).verdict == OpenVerdict::WAIT) == c.breaks_oplock);
+    FileState leased;
+    open_as(leased, 1, 1, lease_intent(1, R | W | H));
+    CHECK((open_as(leased, 2, 2, other).verdict == OpenVerdict::WAIT) == c.breaks_lease);
+  }
+}
+
+TEST_CASE("caching: a lone attributes-only open gets the batch oplock; a lease beside it keeps W") {
+  FileState state;
+  OpenIntent stat = oplock_intent(OplockType::LEVEL_BATCH);
+  stat.access = am::FILE_READ_ATTRIBUTES | am::FILE_WRITE_ATTRIBUTES | am::SYNCHRONIZE;
+  open_as(state, 1, 1, stat);
+  CHECK(state.entries[0].caching == Caching::BATCH);
+  FileState beside;
+  OpenIntent plain_stat = oplock_intent(OplockType::LEVEL_NONE);
+  plain_stat.access = am::FILE_READ_ATTRIBUTES;
+  open_as(beside, 1, 1, plain_stat);
+  open_as(beside, 2, 2, lease_intent(1, R | W | H, 1, 2));
+  CHECK(beside.entries[1].lease.state == (R | W | H));
+}
