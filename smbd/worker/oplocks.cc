@@ -82,7 +82,10 @@ bool send_oplock_break(Worker& worker, Open& open, fsa::OplockType new_level) {
 }
 
 bool send_lease_break(Worker& worker, Open& open, const fsa::SharedOpenTable::BreakNotice& notice) {
-  Connection* c = break_channel(worker, open);
+  // A lease belongs to the client, not to an open's channel: Windows tells the client on
+  // its first connection (smbtorture's v2_complex1 holds it), whichever made the open.
+  Connection* c = worker.first_connection();
+  if (c == nullptr) c = break_channel(worker, open);
   if (c == nullptr) return false;
   LeaseBreakNotification notification;
   // MS-SMB2 2.2.23.2: NewEpoch only for a v2 lease.
