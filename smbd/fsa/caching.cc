@@ -154,6 +154,10 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
   bool in_progress = false;
   for (const OpenEntry& e : state.entries)
     if (!leaves_alone(e) && breaking(e)) in_progress = true;
+  // Oplock breaks in progress hold every opener; a lease's only as the rules below say.
+  bool oplock_in_progress = false;
+  for (const OpenEntry& e : state.entries)
+    if (!leaves_alone(e) && breaking(e) && e.caching != Caching::LEASE) oplock_in_progress = true;
 
   // Share modes (MS-FSA 2.1.5.1.2.2). Handle caching (a batch oplock, a lease with H) of
   // a conflicting open is broken first: its client may close the handle it kept open.
@@ -184,7 +188,7 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
   }
 
   // MS-FSA 2.1.5.17.2 / 2.1.5.18.2: the caching other opens hold against this one.
-  bool must_wait = in_progress;
+  bool must_wait = oplock_in_progress;
   {
     for (OpenEntry& e : state.entries) {
       if (leaves_alone(e)) continue;
@@ -200,12 +204,24 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
         case Caching::LEVEL_TWO:
           if (request.overwrites) break_oplock(e, Caching::NONE, out.ring, must_wait);
           break;
-        case Caching::LEASE:
-          break_lease(state, e,
-                      request.overwrites ? std::uint8_t{0}
-                                         : static_cast<std::uint8_t>(e.lease.state & ~kLeaseWrite),
-                      out.ring, must_wait);
+        case Caching::LEASE: {
+          // W goes (an overwrite takes everything); the opener waits for the break of W
+          // only. A lease whose break is awaited holds an opener that breaks nothing more
+          // of it, and one that tries again after waiting (as Windows orders them: the
+          // breaking3 and breaking4 tests).
+          const std::uint8_t held = e.lease.state;
+          const auto to =
+              request.overwrites ? std::uint8_t{0} : static_cast<std::uint8_t>(held & ~kLeaseWrite);
+          const bool was_breaking = breaking(e);
+          if ((held & ~to) == 0) {
+            if (was_breaking) must_wait = true;
+            break;
+          }
+          bool ignored = false;
+          break_lease(state, e, to, out.ring, ignored);
+          if ((held & kLeaseWrite) != 0 || (was_breaking && request.retry)) must_wait = true;
           break;
+        }
         case Caching::NONE:
           break;
       }

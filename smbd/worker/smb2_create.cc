@@ -411,13 +411,14 @@ void handle_create(const RequestPtr& req) {
         }
         // Admission, again each time the doorbell rings while breaks of other opens'
         // caching are due (MS-FSA 2.1.5.1.2), until the break timeout forces them.
-        auto admit_now = [req, request, plan, opened]() -> bool {
+        auto admit_now = [req, request, plan, opened](bool retry) -> bool {
           if (!req->refresh()) return true;
           ClientState& client = req->client();
           const bool in_table = client.host_files() != nullptr && !req->tree->kernel_oplocks;
           fsa::CachingRequest wants;
           if (in_table)
             wants = caching_request_of(request, req->session->dialect, opened->result.is_directory);
+          wants.retry = retry;
           if (wants.oplock == fsa::OplockType::LEVEL_GRANULAR &&
               lease_key_on_other_file(client,
                                       {opened->result.info.device, opened->result.info.file_id},
@@ -446,10 +447,10 @@ void handle_create(const RequestPtr& req) {
           finish_create_overwrite(req, request, opened, open.id);
           return true;
         };
-        if (admit_now()) return;
+        if (admit_now(false)) return;
         fsa::FileKey key{opened->result.info.device, opened->result.info.file_id};
         wait_for_breaks(req, key, req->worker.config().conf.global.oplock_break_timeout,
-                        [admit_now](bool) { return admit_now(); });
+                        [admit_now](bool) { return admit_now(true); });
       });
 }
 

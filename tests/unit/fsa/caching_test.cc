@@ -336,3 +336,18 @@ TEST_CASE("caching: a lone attributes-only open gets the batch oplock; a lease b
   open_as(beside, 2, 2, lease_intent(1, R | W | H, 1, 2));
   CHECK(beside.entries[1].lease.state == (R | W | H));
 }
+
+TEST_CASE("caching: an opener waits for the break of W only, and a retried one for any") {
+  FileState state;
+  open_as(state, 1, 1, lease_intent(1, R | H));
+  OpenIntent overwrite = oplock_intent(OplockType::LEVEL_NONE, 2);
+  overwrite.request.overwrites = true;
+  // RH to none is to be acknowledged, but the overwrite does not wait for it.
+  REQUIRE(open_as(state, 2, 2, overwrite).verdict == OpenVerdict::ADMIT);
+  CHECK(state.entries[0].break_flags == (hostwide::kBreakNotify | hostwide::kBreakAwaitsAck));
+  CHECK(state.entries[0].lease.breaking_to == 0);
+  // Nor does a second one while the break is awaited; one that tries again does.
+  CHECK(open_as(state, 3, 3, overwrite).verdict == OpenVerdict::ADMIT);
+  overwrite.request.retry = true;
+  CHECK(open_as(state, 3, 3, overwrite).verdict == OpenVerdict::WAIT);
+}
