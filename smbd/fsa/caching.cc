@@ -322,6 +322,21 @@ std::vector<pid_t> break_readers(hostwide::FileState& state, const OpenEntry& wr
   return ring;
 }
 
+bool break_handle_leases(hostwide::FileState& state, const OpenEntry& renamer,
+                         std::vector<pid_t>& ring) {
+  if (renamer.caching != Caching::LEASE) return false;
+  bool held = false;
+  for (OpenEntry& e : state.entries) {
+    if (e.caching != Caching::LEASE || same_lease(e, renamer) ||
+        (e.lease.state & kLeaseHandle) == 0)
+      continue;
+    held = true;
+    bool ignored = false;
+    break_lease(state, e, static_cast<std::uint8_t>(e.lease.state & ~kLeaseHandle), ring, ignored);
+  }
+  return held;
+}
+
 NtStatus acknowledge_oplock(OpenEntry& entry, Caching level, Caching& granted) {
   granted = entry.caching;
   if (!breaking(entry) || entry.caching == Caching::LEASE) return kStatusInvalidOplockProtocol;

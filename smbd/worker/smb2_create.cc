@@ -3,8 +3,6 @@
 // contexts), the object store opens the file (fsa/create.hh), and the response carries
 // the oplock granted and the answers to the MxAc and QFid contexts.
 #include <algorithm>
-#include <chrono>
-#include <memory>
 
 #include "smbd/conf/identity.hh"
 #include "smbd/conf/log.hh"
@@ -14,7 +12,6 @@
 #include "smbd/rpc/pipe.hh"
 #include "smbd/rpc/srvsvc.hh"
 #include "smbd/worker/access.hh"
-#include "smbd/worker/async.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/info_classes.hh"
@@ -248,75 +245,6 @@ void finish_create_overwrite(const RequestPtr& req, const CreateRequest& request
         }
         answer_create(req, request, *opened, *admitted_open);
       });
-}
-
-// A CREATE waiting for breaks to be acknowledged (MS-SMB2 3.3.5.9: the open waits for
-// the oplock or lease break to be acknowledged; Windows answers STATUS_PENDING at once
-// and completes the CREATE later, async.hh). `retry` runs on the loop whenever this
-// worker's doorbell rings (an acknowledgement, a close, a dead holder's opens removed),
-// and at the break timeout after the host table has made the breaks take effect; the
-// wait ends when it returns true, or when the request's wait is ended (CANCEL, LOGOFF,
-// TREE_DISCONNECT, the connection lost): it is then answered STATUS_CANCELLED. No thread
-// waits and nothing polls.
-struct BreakWait {
-  Worker* worker = nullptr;
-  fsa::FileKey key;
-  std::uint64_t listener = 0;
-  uv_timer_t* timer = nullptr;
-  std::function<bool(bool)> retry;
-  bool done = false;
-
-  void finish() {
-    done = true;
-    if (timer != nullptr) {
-      uv_timer_stop(timer);
-      uv_close(reinterpret_cast<uv_handle_t*>(timer),
-               [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-      timer = nullptr;
-    }
-    // Last: the listener holds this wait, which forgetting it may free.
-    Worker* owner = worker;
-    owner->forget_doorbell(listener);
-  }
-};
-
-void wait_for_breaks(const RequestPtr& req, fsa::FileKey key, unsigned timeout_seconds,
-                     std::function<bool(bool)> retry) {
-  Worker& worker = req->worker;
-  auto wait = std::make_shared<BreakWait>();
-  wait->worker = &worker;
-  wait->key = key;
-  wait->retry = std::move(retry);
-  wait->listener = worker.on_doorbell([wait]() {
-    if (!wait->done && wait->retry(false)) wait->finish();
-  });
-  wait->timer = new uv_timer_t;
-  uv_timer_init(worker.loop(), wait->timer);
-  wait->timer->data = wait.get();  // the listener keeps the wait alive until finish()
-  auto on_timeout = [](uv_timer_t* t) {
-    auto* w = static_cast<BreakWait*>(t->data);
-    if (w->done) return;
-    // MS-SMB2 3.3.6.1 (oplock break acknowledgment timer): the breaks take effect.
-    if (fsa::SharedOpenTable* table = w->worker->client().host_files()) table->force_breaks(w->key);
-    Serving as_process(credentials::process_identity());
-    if (w->retry(true)) w->finish();
-  };
-  uv_timer_start(wait->timer, on_timeout, std::uint64_t{timeout_seconds} * 1000,
-                 std::uint64_t{timeout_seconds} * 1000);
-  // The wait ended from outside: out of the doorbell's listeners at once, the answer on
-  // a later turn of the loop (async.hh). A wait that already ended by itself (its answer
-  // still on its way, after an overwrite) has nothing left to do.
-  std::weak_ptr<BreakWait> weak = wait;
-  auto went = go_async(req, [weak, req, &worker](AsyncEnd) {
-    auto w = weak.lock();
-    if (w == nullptr || w->done) return;
-    w->finish();
-    worker.after(std::chrono::milliseconds(0), [req]() { req->reply(NtStatus::CANCELLED); });
-  });
-  if (!went) {
-    wait->finish();
-    req->reply(NtStatus::INSUFFICIENT_RESOURCES);
-  }
 }
 
 }  // namespace

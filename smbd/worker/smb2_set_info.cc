@@ -11,6 +11,7 @@
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/info_classes.hh"
+#include "smbd/worker/oplocks.hh"
 #include "smbd/worker/worker.hh"
 
 namespace smb::server {
@@ -264,28 +265,45 @@ void handle_set_info(const RequestPtr& req) {
       }
       std::string target = v.file_name;
       while (!target.empty() && target.front() == '\\') target.erase(target.begin());
-      auto fs = open.fs;
-      std::string from = open.path;
       bool replace = v.replace_if_exists;
-      run_blocking(
-          req->worker.loop(),
-          [fs, from, target, replace, fd, status, token = req->tree->nt_token]() {
-            // On a share that stores ACLs the target's directory must consent.
-            if (token) {
-              *status = vfs::check_rename_target(*fs, target, fd->get(), replace, *token);
-              if (*status != NtStatus::SUCCESS) return;
-            }
-            *status = fs->rename(from, target, replace, fd->get());
-          },
-          [req, status, target]() {
-            if (!req->refresh()) return;
-            if (*status != NtStatus::SUCCESS) {
-              req->reply(*status);
-              return;
-            }
-            req->open->path = target;
-            req->reply(encode_body(SetInfoResponse{}));
-          });
+      auto rename = [req, target, replace, fd, status]() {
+        auto fs = req->open->fs;
+        std::string from = req->open->path;
+        run_blocking(
+            req->worker.loop(),
+            [fs, from, target, replace, fd, status, token = req->tree->nt_token]() {
+              // On a share that stores ACLs the target's directory must consent.
+              if (token) {
+                *status = vfs::check_rename_target(*fs, target, fd->get(), replace, *token);
+                if (*status != NtStatus::SUCCESS) return;
+              }
+              *status = fs->rename(from, target, replace, fd->get());
+            },
+            [req, status, target]() {
+              if (!req->refresh()) return;
+              if (*status != NtStatus::SUCCESS) {
+                req->reply(*status);
+                return;
+              }
+              req->open->path = target;
+              req->reply(encode_body(SetInfoResponse{}));
+            });
+      };
+      // A rename through an open holding a lease first takes H from the file's other
+      // leases, and waits for their acknowledgement (caching.hh: break_handle_leases).
+      fsa::SharedOpenTable* table = req->client().host_files();
+      if (table == nullptr || !open.caching_in_table || !table->break_handle_leases(open)) {
+        rename();
+        return;
+      }
+      wait_for_breaks(req, open.key, req->worker.config().conf.global.oplock_break_timeout,
+                      [req, rename](bool) {
+                        if (!req->refresh()) return true;
+                        fsa::SharedOpenTable* t = req->client().host_files();
+                        if (t != nullptr && t->break_handle_leases(*req->open)) return false;
+                        rename();
+                        return true;
+                      });
       return;
     }
     case FileInfoClass::FilePositionInformation: {

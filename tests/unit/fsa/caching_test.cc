@@ -351,3 +351,24 @@ TEST_CASE("caching: an opener waits for the break of W only, and a retried one f
   overwrite.request.retry = true;
   CHECK(open_as(state, 3, 3, overwrite).verdict == OpenVerdict::WAIT);
 }
+
+TEST_CASE("caching: a rename through a leased open takes H from the other leases") {
+  FileState state;
+  open_as(state, 1, 1, lease_intent(1, R | H));
+  open_as(state, 1, 1, lease_intent(2, R | H));
+  std::vector<pid_t> ring;
+  CHECK(break_handle_leases(state, state.entries[0], ring));
+  CHECK(ring == std::vector<pid_t>{1});
+  CHECK(state.entries[0].break_flags == 0);  // the renamer's own lease stays
+  CHECK(state.entries[1].lease.breaking_to == R);
+  std::uint8_t granted = 0;
+  REQUIRE(acknowledge_lease(state, guid(1), guid(2), R, granted) == NtStatus::SUCCESS);
+  ring.clear();
+  CHECK_FALSE(break_handle_leases(state, state.entries[0], ring));
+  CHECK(ring.empty());
+  // Without a lease of its own the renamer breaks nothing.
+  FileState plain;
+  open_as(plain, 1, 1, oplock_intent(OplockType::LEVEL_NONE));
+  open_as(plain, 2, 2, lease_intent(2, R | H, 1, 2));
+  CHECK_FALSE(break_handle_leases(plain, plain.entries[0], ring));
+}
