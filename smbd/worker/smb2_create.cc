@@ -347,10 +347,13 @@ void handle_create(const RequestPtr& req) {
           if (in_table)
             wants = caching_request_of(request, req->session->dialect, opened->result.is_directory);
           wants.retry = retry;
-          if (wants.oplock == fsa::OplockType::LEVEL_GRANULAR &&
+          // The key is checked also where no lease is granted (a directory).
+          const fsa::CachingRequest asked =
+              caching_request_of(request, req->session->dialect, false);
+          if (in_table && asked.oplock == fsa::OplockType::LEVEL_GRANULAR &&
               lease_key_on_other_file(client,
                                       {opened->result.info.device, opened->result.info.file_id},
-                                      wants.lease.key)) {
+                                      asked.lease.key)) {
             req->reply(NtStatus::INVALID_PARAMETER);
             return true;
           }
