@@ -2,8 +2,8 @@
 """Oplocks and leases between the clients of one host (the host table's caching).
 
 Each client (ClientGUID) is served by a worker of its own; two impacket connections are
-two clients in two workers. The opener's CREATE waits on its worker's loop while the
-holder's worker tells its client of the break; the holder's acknowledgement (or the
+two clients in two workers. The opener's CREATE answers STATUS_PENDING and waits on its
+worker's loop while the holder's worker tells its client of the break; the holder's acknowledgement (or the
 break timeout, or the holder's worker dying) lets the opener go on.
 
 Run: SMBTEST_KIND=self SMBD_BIN=... SMBD_PASSWD_BIN=... SMBSTATUS_BIN=...
