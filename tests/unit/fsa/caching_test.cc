@@ -323,7 +323,7 @@ TEST_CASE("caching: which rights make a stat open, for oplocks and for leases") 
   }
 }
 
-TEST_CASE("caching: a lone attributes-only open gets the batch oplock; a lease beside it keeps W") {
+TEST_CASE("caching: a lone attributes-only open gets the batch oplock, and a lease beside one keeps W") {
   FileState state;
   OpenIntent stat = oplock_intent(OplockType::LEVEL_BATCH);
   stat.access = am::FILE_READ_ATTRIBUTES | am::FILE_WRITE_ATTRIBUTES | am::SYNCHRONIZE;
