@@ -89,7 +89,13 @@ bool send_oplock_break(Worker& worker, Open& open, fsa::OplockType new_level) {
 bool send_lease_break(Worker& worker, Open& open, const fsa::SharedOpenTable::BreakNotice& notice) {
   // A lease belongs to the client, not to an open's channel: Windows tells the client on
   // its first connection (smbtorture's v2_complex1 holds it), whichever made the open.
+  // An encrypted session's break goes only where the session has a channel: the client
+  // could not read it elsewhere.
   Connection* c = worker.first_connection();
+  Session* session = worker.client().session(open.session_id);
+  if (c != nullptr && session != nullptr && session->encrypt_data &&
+      session->channels.count(c->id()) == 0)
+    c = nullptr;
   if (c == nullptr) c = break_channel(worker, open);
   if (c == nullptr) return false;
   LeaseBreakNotification notification;
