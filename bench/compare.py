@@ -127,11 +127,24 @@ def _matrix():
             extra += ["--nrfiles", "64"]
         rows.append(Workload(wl, title, "smbbench", "IOPS", args=extra + TIMED_FULL,
                              quick_args=extra + TIMED_QUICK))
+    extra = ["--workload", "stat", "--nrfiles", "64"] + FOUR
+    rows.append(Workload("stat", "QUERY_INFO FileAllInformation of open files, 4 connections "
+                         "QD 1", "smbbench", "IOPS", args=extra + TIMED_FULL,
+                         quick_args=extra + TIMED_QUICK))
+    extra = ["--workload", "readdir"]
+    rows.append(Workload("readdir-10k", "listing a directory of 10,000 files, 1 connection QD 1",
+                         "smbbench", "IOPS", args=extra + ["--nrfiles", "10000"] + TIMED_FULL,
+                         quick_args=extra + ["--nrfiles", "1000"] + TIMED_QUICK))
     extra = ["--workload", "lock"] + FOUR
     rows.append(Workload("lock-unlock",
                          "4 clients locking and unlocking ranges of one file (LOCK+UNLOCK "
                          "pairs), QD 1", "smbbench", "IOPS", args=extra + TIMED_FULL,
                          quick_args=extra + TIMED_QUICK))
+    extra = ["--workload", "alternate-open", "--jobs", "2", "--connections", "2"]
+    rows.append(Workload("alternate-open",
+                         "2 clients alternately opening one file exclusively with an RWH "
+                         "lease (each open breaks the other's lease), QD 1", "smbbench",
+                         "IOPS", args=extra + TIMED_FULL, quick_args=extra + TIMED_QUICK))
     for direction, verb in (("read", "get"), ("write", "put")):
         for crypto in ("plain", "signed", "encrypted"):
             rows.append(Workload(
@@ -193,11 +206,25 @@ def smbbench_command(smbbench, server, workload, *, quick, verify, json_file=Non
     return cmd
 
 
-def start_server(kind, share_lines=()):
+def share_lines(args):
+    """The share options of --acl-xattr and --metadata, for both servers."""
+    modules = (["acl_xattr"] if args.acl_xattr else []) + \
+        (["streams_xattr"] if args.metadata else [])
+    lines = [f"vfs objects = {' '.join(modules)}"] if modules else []
+    if args.metadata:
+        lines.append("store dos attributes = yes")
+    return lines
+
+
+# Rows whose files get named streams with --metadata.
+STREAM_ROWS = ("stat", "open-close", "readdir-10k")
+
+
+def start_server(kind, extra=()):
     """A server for the comparison: the harness defaults (same user, tmpfs share, log
     level 1), encryption left at the server's default so that a client may ask for it;
-    `share_lines` are added to the share of both servers (--acl-xattr)."""
-    return smbtest.Server(kind, encrypt=None, extra_share=list(share_lines)).start()
+    `extra` lines are added to the share of both servers (--acl-xattr, --metadata)."""
+    return smbtest.Server(kind, encrypt=None, extra_share=list(extra)).start()
 
 
 # ---------------------------------------------------------------- the servers' CPU time
@@ -696,6 +723,10 @@ def markdown(args, machine, table, results, rows, loopback, aes, memcpy, started
     if getattr(args, "acl_xattr", False):
         a("- Both shares have `vfs objects = acl_xattr` (`--acl-xattr`): NT ACLs are stored in "
           "`security.NTACL` and checked on every open, by both servers.")
+    if getattr(args, "metadata", False):
+        a("- Both shares have `store dos attributes = yes` and `vfs objects = streams_xattr` "
+          "(`--metadata`); every file the stat, open-close and readdir rows lay out has two "
+          "named streams of 64 bytes.")
     a("- One pair of servers serves the whole run. Every workload runs against one server "
       "and then the other, the order swapped every repetition; the shares are warmed up "
       "with one untimed 1 GiB write before the first repetition.")
@@ -874,6 +905,10 @@ def main(argv=None):
     ap.add_argument("--acl-xattr", action="store_true",
                     help="both shares with `vfs objects = acl_xattr`: NT ACLs stored and "
                          "checked on every open (the rows then include that work)")
+    ap.add_argument("--metadata", action="store_true",
+                    help="both shares with `store dos attributes = yes` and `vfs objects = "
+                         "streams_xattr`, and two named streams on every file the stat, "
+                         "open-close and readdir rows lay out")
     ap.add_argument("--max-minutes", type=float, default=30,
                     help="stop starting repetitions after this long (default 30)")
     args = ap.parse_args(argv)
@@ -898,6 +933,11 @@ def main(argv=None):
             os.environ["RDMAPROXY_BIN"] = proxy
 
     rows = [w for w in WORKLOADS if not args.only or any(o in w.name for o in args.only)]
+    if args.metadata:
+        for w in rows:
+            if w.name in STREAM_ROWS:
+                w.args += ["--streams", "2"]
+                w.quick_args += ["--streams", "2"]
     if not rows:
         raise SystemExit("no workload matches --only")
     if any(w.smb_direct for w in rows) and not os.environ.get("RDMAPROXY_BIN"):
@@ -937,7 +977,7 @@ def main(argv=None):
         for kind in KINDS:
             print(f"starting {KIND_NAMES[kind]}", flush=True)
             servers[kind] = start_server(
-                kind, ["vfs objects = acl_xattr"] if args.acl_xattr else [])
+                kind, share_lines(args))
             print(f"  port {servers[kind].port}, share {servers[kind].share_path}", flush=True)
         if any(w.smb_direct for w in rows):
             servers["self"].rdma_port = servers["self"].start_rdmaproxy("soft")

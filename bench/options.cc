@@ -33,12 +33,18 @@ const char* usage() {
          "  --bs SIZE             I/O size (default 4k)\n"
          "  --size SIZE           size of each file (default 16M)\n"
          "  --nrfiles N           files per job (default 1)\n"
+         "  --streams N           N named streams (64 bytes each) on every file laid out\n"
+         "                        before the timed part (stat, open-close, readdir...)\n"
          "  --rw MODE             read write randread randwrite rw randrw (default randread)\n"
          "  --rwmixread PCT       reads in rw/randrw (default 50)\n"
          "  --workload W          io create-close open-close stat setinfo readdir\n"
-         "                        create-delete echo lock replay:FILE (default io);\n"
+         "                        create-delete echo lock alternate-open replay:FILE\n"
+         "                        (default io);\n"
          "                        lock: every job locks and unlocks ranges of its own\n"
-         "                        in one file all jobs share (an operation is the pair)\n"
+         "                        in one file all jobs share (an operation is the pair);\n"
+         "                        alternate-open: every job opens one shared file\n"
+         "                        exclusively with a lease (an oplock before 2.1) and\n"
+         "                        holds it until a break for another job's open\n"
          "  --runtime S | --ops N stop after S seconds or N operations in all (default 10 s)\n"
          "  --ramp S              seconds not counted at the start\n"
          "  --seed N              random seed (default 1)\n"
@@ -154,6 +160,8 @@ const char* workload_name(Workload w) {
       return "replay";
     case Workload::lock:
       return "lock";
+    case Workload::alternate_open:
+      return "alternate-open";
   }
   return "unknown";
 }
@@ -309,7 +317,7 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
       if (v != "verbs" && v != "soft") return "unknown fabric " + v + " (verbs or soft)";
       o.rdma_fabric = v;
     } else if (name == "--connections" || name == "--jobs" || name == "--numjobs" ||
-               name == "--iodepth" || name == "--nrfiles") {
+               name == "--iodepth" || name == "--nrfiles" || name == "--streams") {
       if (!value(v) || !parse_unsigned(v, 65536, n) || n == 0)
         return name + " needs a number from 1 to 65536";
       unsigned u = static_cast<unsigned>(n);
@@ -319,6 +327,8 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
         o.iodepth = u;
       else if (name == "--nrfiles")
         o.nrfiles = u;
+      else if (name == "--streams")
+        o.streams = u;
       else
         o.jobs = u;
     } else if (name == "--rwmixread") {
@@ -366,6 +376,8 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
         o.workload = Workload::echo;
       else if (v == "lock")
         o.workload = Workload::lock;
+      else if (v == "alternate-open")
+        o.workload = Workload::alternate_open;
       else if (v.rfind("replay:", 0) == 0 && v.size() > 7) {
         o.workload = Workload::replay;
         o.replay_file = v.substr(7);

@@ -20,7 +20,11 @@ enum class Workload {
   create_delete,
   echo,
   replay,
-  lock  // LOCK then UNLOCK of a range of one file all jobs share (each slot its own range)
+  lock,  // LOCK then UNLOCK of a range of one file all jobs share (each slot its own range)
+  // Every job opens one shared file exclusively (share none) with a write-caching lease
+  // (an oplock before 2.1) and holds it until the server breaks it for another job's
+  // open; then it closes and opens again. An operation is an open that was granted.
+  alternate_open
 };
 enum class RwMode { read, write, randread, randwrite, randrw, rw };
 
@@ -56,6 +60,7 @@ struct BenchOptions {
   std::uint32_t bs = 4096;
   std::uint64_t size = 16u << 20;  // per file
   unsigned nrfiles = 1;
+  unsigned streams = 0;  // named streams written to every file made before the timed part
   RwMode rw = RwMode::randread;
   unsigned rwmixread = 50;
   Workload workload = Workload::io;

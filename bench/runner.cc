@@ -157,8 +157,12 @@ class Job {
 
   void setup();
   void start();
-  bool active() const { return in_flight_ > 0; }
-  void stop() { stopping_ = true; }
+  // alternate-open: a job that holds its open is still at work (its break is to come).
+  bool active() const { return in_flight_ > 0 || held_.has_value(); }
+  void stop();
+  // alternate-open: a break notification on this job's connection; true when it was for
+  // this job's open.
+  bool on_break(const Connection::Break& b);
   void final_verify();
   void cleanup();
   Stats& stats() { return stats_; }
@@ -181,9 +185,12 @@ class Job {
 
   std::string path(const std::string& leaf) const { return o_.directory + "\\" + leaf; }
   std::string prefix() const { return "j" + std::to_string(index_); }
+  std::string alternate_file() const { return path("alternate.bin"); }
   NtStatus open_file(const std::string& name, std::uint32_t access_mask,
                      CreateDisposition disposition, std::uint32_t options, FileId& id);
   void layout(File& f);
+  // --streams: the named streams of the file `name`, written once.
+  void add_streams(const std::string& name);
   void issue(Slot& slot);
   void next(Slot& slot);
   void complete(Slot& slot, Clock::time_point began, std::uint64_t bytes, int kind, NtStatus s);
@@ -192,6 +199,10 @@ class Job {
   void read_done(Slot& slot, Clock::time_point began, std::size_t fi, std::uint64_t block,
                  std::uint64_t offset, NtStatus s, ByteSpan data);
   void issue_replay(Slot& slot);
+  void issue_alternate_open(Slot& slot);
+  void opened(Slot& slot, Clock::time_point began, NtStatus s, const CreateResponse& p);
+  // Gives the held open up (closes it), then opens again unless the job is stopping.
+  void release_held();
   Pattern pattern(std::size_t file) const {
     return Pattern(o_.seed, static_cast<std::uint32_t>(index_ * 65536 + file));
   }
@@ -214,6 +225,12 @@ class Job {
   bool stopping_ = false;
   Stats stats_;
   FileId dir_id_;
+  // alternate-open
+  Guid lease_key_{};
+  std::optional<FileId> held_;  // the granted open, held until broken
+  bool opening_ = false;        // its CREATE is in flight
+  bool broken_early_ = false;   // a lease break came before the CREATE's answer
+  bool releasing_ = false;      // acknowledging and closing
 };
 
 NtStatus Job::open_file(const std::string& name, std::uint32_t access_mask,
@@ -272,6 +289,22 @@ void Job::layout(File& f) {
   std::fill(f.gen.begin(), f.gen.end(), 1u);
 }
 
+void Job::add_streams(const std::string& name) {
+  for (unsigned i = 0; i < o_.streams; ++i) {
+    FileId id;
+    std::string stream = name + ":s" + std::to_string(i);
+    NtStatus s = open_file(stream, access::GENERIC_WRITE, CreateDisposition::FILE_OVERWRITE_IF,
+                           kFileNonDirectoryFile, id);
+    if (s != NtStatus::SUCCESS) throw client::Error(s, "cannot create the stream " + stream);
+    Bytes data(64, static_cast<std::uint8_t>('a' + i % 26));
+    std::uint32_t count = 0;
+    s = c_.write(tree_, id, 0, data, &count);
+    c_.close(tree_, id);
+    if (s != NtStatus::SUCCESS || count != data.size())
+      throw client::Error(s, "cannot write the stream " + stream);
+  }
+}
+
 void Job::setup() {
   const bool io = o_.workload == Workload::io;
   const bool handles = io || o_.workload == Workload::stat || o_.workload == Workload::setinfo ||
@@ -286,6 +319,7 @@ void Job::setup() {
       NtStatus s = open_file(f.name, access::GENERIC_READ | access::GENERIC_WRITE | access::DELETE,
                              CreateDisposition::FILE_OVERWRITE_IF, kFileNonDirectoryFile, f.id);
       if (s != NtStatus::SUCCESS) throw client::Error(s, "cannot create " + f.name);
+      add_streams(f.name);
       files_.push_back(std::move(f));
     }
     if (io)
@@ -303,6 +337,17 @@ void Job::setup() {
     if (s != NtStatus::SUCCESS) throw client::Error(s, "cannot open " + f.name);
     files_.push_back(std::move(f));
   }
+  if (o_.workload == Workload::alternate_open) {
+    FileId id;
+    NtStatus s = open_file(alternate_file(), access::GENERIC_READ | access::GENERIC_WRITE,
+                           CreateDisposition::FILE_OPEN_IF, kFileNonDirectoryFile, id);
+    if (s != NtStatus::SUCCESS) throw client::Error(s, "cannot open " + alternate_file());
+    c_.close(tree_, id);
+    for (auto& byte : lease_key_) byte = static_cast<std::uint8_t>(rng_());
+    // One open at a time per job: the slot waits for its break.
+    slots_.push_back(std::make_unique<Slot>());
+    return;
+  }
   if (o_.workload == Workload::readdir) {
     std::string dir = path(prefix() + ".d");
     NtStatus s = open_file(dir, access::GENERIC_READ | access::GENERIC_WRITE,
@@ -315,6 +360,7 @@ void Job::setup() {
                     CreateDisposition::FILE_OVERWRITE_IF, kFileNonDirectoryFile, id);
       if (s != NtStatus::SUCCESS) throw client::Error(s, "cannot create entries in " + dir);
       c_.close(tree_, id);
+      add_streams(dir + "\\e" + std::to_string(i));
     }
   }
   if (o_.workload == Workload::replay) {
@@ -398,7 +444,8 @@ void Job::complete(Slot& slot, Clock::time_point began, std::uint64_t bytes, int
     sh_.progress.ops.fetch_add(1, std::memory_order_relaxed);
     sh_.progress.bytes.fetch_add(bytes, std::memory_order_relaxed);
   }
-  next(slot);
+  // alternate-open: a granted open waits for its break before the next one.
+  if (!held_) next(slot);
   // A completion may have freed a block or passed a replay barrier.
   if (!idle_.empty()) {
     std::vector<Slot*> waiting;
@@ -414,6 +461,8 @@ void Job::issue(Slot& slot) {
       return issue_io(slot);
     case Workload::replay:
       return issue_replay(slot);
+    case Workload::alternate_open:
+      return issue_alternate_open(slot);
     case Workload::echo:
       ++issued_, ++in_flight_;
       return c_.echo_async([this, &slot, began](NtStatus s) { complete(slot, began, 0, 0, s); });
@@ -675,6 +724,85 @@ void Job::issue_replay(Slot& slot) {
   }
 }
 
+void Job::stop() {
+  stopping_ = true;
+  if (held_ && !releasing_) release_held();
+}
+
+void Job::issue_alternate_open(Slot& slot) {
+  CreateRequest q;
+  q.name = alternate_file();
+  q.desired_access = access::GENERIC_READ | access::GENERIC_WRITE | access::SYNCHRONIZE;
+  q.share_access = 0;  // every other job's open conflicts: its holder must let go
+  q.create_disposition = CreateDisposition::FILE_OPEN_IF;
+  q.create_options = kFileNonDirectoryFile;
+  if (c_.dialect() >= 0x0210) {
+    LeaseContext lease;
+    lease.v2 = c_.dialect() >= 0x0300;
+    lease.lease_key = lease_key_;
+    lease.lease_state = kLeaseReadCaching | kLeaseHandleCaching | kLeaseWriteCaching;
+    q.requested_oplock_level = OplockLevel::LEASE;
+    q.contexts.push_back(to_context(lease));
+  } else {
+    q.requested_oplock_level = OplockLevel::BATCH;
+  }
+  auto began = Clock::now();
+  opening_ = true;
+  broken_early_ = false;
+  ++issued_, ++in_flight_;
+  c_.create_async(tree_, q, [this, &slot, began](NtStatus s, const CreateResponse& p) {
+    opened(slot, began, s, p);
+  });
+}
+
+void Job::opened(Slot& slot, Clock::time_point began, NtStatus s, const CreateResponse& p) {
+  opening_ = false;
+  if (s == NtStatus::SUCCESS) {
+    held_ = p.file_id;
+    // The open counts when granted; it is given up at once when nothing will break it
+    // (the run ends) or when its break already came.
+    const bool last = stopping_ || (op_limit_ != 0 && issued_ >= op_limit_);
+    complete(slot, began, 0, 0, s);  // issues nothing: next() waits for the break
+    if (last || broken_early_) release_held();
+    return;
+  }
+  complete(slot, began, 0, 0, s);
+}
+
+void Job::release_held() {
+  releasing_ = true;
+  const FileId id = *held_;
+  // Closing the lease's only open answers its break: the server waits for an
+  // acknowledgment or for the opens of the lease to close, and an acknowledgment sent
+  // first would let the waiting open run into this one (SHARING_VIOLATION).
+  ++in_flight_;
+  c_.close_async(tree_, id, [this](NtStatus s) {
+    --in_flight_;
+    held_.reset();
+    releasing_ = false;
+    if (s != NtStatus::SUCCESS) fail("close after a break", s);
+    next(*slots_.front());
+  });
+}
+
+bool Job::on_break(const Connection::Break& b) {
+  if (o_.workload != Workload::alternate_open) return false;
+  if (b.kind == OplockBreakKind::LEASE_NOTIFICATION) {
+    if (b.lease.lease_key != lease_key_) return false;
+    if (held_ && !releasing_)
+      release_held();
+    else if (opening_)
+      broken_early_ = true;
+    return true;
+  }
+  if (b.kind == OplockBreakKind::OPLOCK && held_ && b.oplock.file_id == *held_) {
+    // Closing is this client's answer to an oplock break (MS-SMB2 3.2.5.19.1).
+    if (!releasing_) release_held();
+    return true;
+  }
+  return false;
+}
+
 // With --verify, every block is read back once more after the run, so that a write no
 // read checked during the run is still checked.
 void Job::final_verify() {
@@ -772,6 +900,8 @@ void Job::cleanup() {
   if (o_.workload == Workload::replay)
     for (const ReplayOp& op : sh_.replay)
       if (op.kind == ReplayOp::create) remove(path(prefix() + "." + op.file), 0);
+  if (o_.workload == Workload::alternate_open && index_ == 0)
+    remove(alternate_file(), kFileNonDirectoryFile);
 }
 
 // The completion step of a barrier: runs once when every thread has arrived.
@@ -896,6 +1026,10 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
                                            tree, j, limit));
       jobs.back()->setup();
     }
+    c->on_break([&jobs](const Connection::Break& b) {
+      for (auto& j : jobs)
+        if (j->on_break(b)) return;
+    });
     arrived = true;
     ready.arrive_and_wait();
     for (auto& j : jobs) j->start();
@@ -910,6 +1044,7 @@ void connection_thread(Shared& sh, unsigned index, Barrier& ready, Barrier& done
         stopped = true;
       }
     }
+    c->on_break(nullptr);
     finished = true;
     done.arrive_and_wait();
     for (auto& j : jobs) {

@@ -77,6 +77,9 @@ inline constexpr std::uint32_t FILE_ATTRIBUTE_NOT_CONTENT_INDEXED = 0x00002000;
 inline constexpr std::uint32_t FILE_ATTRIBUTE_ENCRYPTED = 0x00004000;
 }  // namespace file_attribute
 
+// [MS-FSCC] 2.1.2.1: the reparse tag of a symbolic link.
+inline constexpr std::uint32_t IO_REPARSE_TAG_SYMLINK = 0xA000000C;
+
 // MS-SMB2 2.2.13: CreateDisposition.
 enum class CreateDisposition : std::uint32_t {
   FILE_SUPERSEDE = 0,
@@ -125,6 +128,7 @@ inline constexpr std::uint32_t FILE_DIRECTORY_FILE = kFileDirectoryFile;
 inline constexpr std::uint32_t FILE_WRITE_THROUGH = kFileWriteThrough;
 inline constexpr std::uint32_t FILE_NON_DIRECTORY_FILE = kFileNonDirectoryFile;
 inline constexpr std::uint32_t FILE_DELETE_ON_CLOSE = kFileDeleteOnClose;
+inline constexpr std::uint32_t FILE_OPEN_REPARSE_POINT = kFileOpenReparsePoint;
 }  // namespace create_option
 
 // MS-SMB2 2.2.37: AdditionalInformation for SMB2_0_INFO_SECURITY.

@@ -671,7 +671,7 @@ void Connection::handle_message(MutableByteSpan message) {
 void Connection::handle_element(ByteSpan element, bool encrypted) {
   Header h;
   if (decode(element, h) != NtStatus::SUCCESS || !h.is_response()) return;
-  if (h.message_id == kUnsolicitedMessageId) return;  // oplock/lease break: none requested
+  if (h.message_id == kUnsolicitedMessageId) return handle_break(h, element);
   auto it = pending_.find(h.message_id);
   if (it == pending_.end()) return;  // MS-SMB2 3.2.5.1.2: no such request, discard
   // MS-SMB2 3.2.5.1.5: an interim response grants credits and names the async id.
@@ -705,6 +705,22 @@ void Connection::handle_element(ByteSpan element, bool encrypted) {
     ~Reset() { flag = false; }
   } reset{dispatching_};
   if (done) done(r);
+}
+
+void Connection::handle_break(const Header& h, ByteSpan element) {
+  if (h.command != Command::OPLOCK_BREAK || !break_handler_) return;
+  Break b;
+  b.kind = oplock_break_kind(element);
+  NtStatus s = NtStatus::INVALID_NETWORK_RESPONSE;
+  if (b.kind == OplockBreakKind::OPLOCK) s = decode(element, b.oplock);
+  if (b.kind == OplockBreakKind::LEASE_NOTIFICATION) s = decode(element, b.lease);
+  if (s != NtStatus::SUCCESS) return;  // MS-SMB2 3.2.5.1.2: not understood, discarded
+  dispatching_ = true;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{dispatching_};
+  break_handler_(b);
 }
 
 void Connection::fail_all(NtStatus status, const std::string& why) {

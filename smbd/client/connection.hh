@@ -35,6 +35,7 @@
 #include "smbd/proto/header.hh"
 #include "smbd/proto/lock.hh"
 #include "smbd/proto/negotiate.hh"
+#include "smbd/proto/oplock_break.hh"
 #include "smbd/proto/query_directory.hh"
 #include "smbd/proto/query_info.hh"
 #include "smbd/proto/set_info.hh"
@@ -246,6 +247,16 @@ class Connection {
                         std::function<void(NtStatus, const Bytes& output)> done);
   void set_info_async(const Tree& tree, const SetInfoRequest& request, StatusCallback done);
 
+  // ---- break notifications (MS-SMB2 3.2.5.19): they answer no request, so each one the
+  // server sends goes to this handler, inside poll(), decoded by kind. Without a handler
+  // they are dropped.
+  struct Break {
+    OplockBreakKind kind = OplockBreakKind::UNKNOWN;
+    OplockBreak oplock;            // kind OPLOCK
+    LeaseBreakNotification lease;  // kind LEASE_NOTIFICATION
+  };
+  void on_break(std::function<void(const Break&)> handler) { break_handler_ = std::move(handler); }
+
   // ---- raw access for hostile-input tests
   // Builds the message `call` describes with a header (message id and credits from the
   // window), signed or encrypted as the session requires, and returns it without the
@@ -324,6 +335,8 @@ class Connection {
   bool dispatching_ = false;  // inside a callback: blocking calls are refused
   bool read_some();
   std::uint64_t signature_failures_ = 0;
+  std::function<void(const Break&)> break_handler_;
+  void handle_break(const Header& h, ByteSpan element);
 
  public:
   // Responses dropped because their signature was wrong or missing ([MS-SMB2] 3.2.5.1.3).

@@ -515,10 +515,13 @@ const std::array<ShareParam, 34> kShareParams{{
     {"vfs objects",
      [](Share& s, std::string_view v, Outcome& o) {
        s.acl_xattr = false;
+       s.streams_xattr = false;
        std::string ignored;
        for (const std::string& module : split_list(v)) {
          if (module == "acl_xattr")
            s.acl_xattr = true;
+         else if (module == "streams_xattr")
+           s.streams_xattr = true;
          else
            ignored += (ignored.empty() ? "" : ", ") + module;
        }
@@ -1027,7 +1030,12 @@ void dump_config(const Config& config, std::ostream& out) {
     param("smb encrypt", encrypt_name(s.smb_encrypt));
     param("store dos attributes", yes_no(s.store_dos_attributes));
     if (!s.valid_users.empty()) param("valid users", join(s.valid_users, ", "));
-    if (s.acl_xattr) param("vfs objects", "acl_xattr");
+    if (s.acl_xattr || s.streams_xattr) {
+      std::vector<std::string> modules;
+      if (s.acl_xattr) modules.emplace_back("acl_xattr");
+      if (s.streams_xattr) modules.emplace_back("streams_xattr");
+      param("vfs objects", join(modules, " "));
+    }
     if (s.hide_unreadable) param("hide unreadable", yes_no(s.hide_unreadable));
   }
 }

@@ -72,6 +72,10 @@ struct Share {
   // `vfs objects = acl_xattr`: NT ACLs stored in security.NTACL and enforced on CREATE
   // (docs/security.md). Other vfs modules are not available and are ignored with a warning.
   bool acl_xattr = false;
+  // `vfs objects = streams_xattr`: named streams ("file:name:$DATA") kept in
+  // user.DosStream.* extended attributes the way Samba's vfs_streams_xattr keeps them
+  // (vfs/streams.hh). Without it a ":" in a name is OBJECT_NAME_INVALID.
+  bool streams_xattr = false;
   // `hide unreadable`: directory listings leave out entries the user may not read
   // (access-based enumeration, docs/security.md).
   bool hide_unreadable = false;

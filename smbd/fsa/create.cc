@@ -12,6 +12,7 @@
 #include "smbd/vfs/nt_acl.hh"
 #include "smbd/vfs/openat2.hh"
 #include "smbd/vfs/security.hh"
+#include "smbd/vfs/streams.hh"
 
 namespace smb::fsa {
 
@@ -129,6 +130,10 @@ NtStatus check_before_open(const CreatePlan& plan, AclContext& acl, OpenedFile& 
       return NtStatus::ACCESS_DENIED;
     }
   }
+  // FILE_CREATE of a name that exists fails OBJECT_NAME_COLLISION, whatever the file's
+  // descriptor would grant ([MS-FSA] 2.1.5.1.2): the open says so.
+  if (r.exists && plan.request.create_disposition == CreateDisposition::FILE_CREATE)
+    return NtStatus::SUCCESS;
   if (r.exists) {
     UniqueFd fd(vfs::openat2_fd(plan.share->root_fd(), r.relative().c_str(), O_PATH, 0,
                                 vfs::kResolveBeneath));
@@ -204,6 +209,74 @@ NtStatus store_new_descriptor(const CreatePlan& plan, const AclContext& acl, int
   return vfs::store_descriptor(fd, sd, true);
 }
 
+// What the file system is asked for: the file itself, or the file a named stream
+// lives on, opened (or created, as Windows does) whatever the stream's disposition.
+vfs::OpenRequest base_request(const CreatePlan& plan) {
+  vfs::OpenRequest request = plan.request;
+  if (plan.stream.empty()) return request;
+  const CreateDisposition d = plan.request.create_disposition;
+  request.create_disposition =
+      d == CreateDisposition::FILE_OPEN || d == CreateDisposition::FILE_OVERWRITE
+          ? CreateDisposition::FILE_OPEN
+          : CreateDisposition::FILE_OPEN_IF;
+  // The stream goes at its close, never the file.
+  request.create_options &= ~create_option::FILE_DELETE_ON_CLOSE;
+  request.eas.reset();
+  return request;
+}
+
+// After the file is open: the named stream, by its disposition ([MS-FSA] 2.1.5.1.2.1).
+NtStatus open_stream(const CreatePlan& plan, OpenedFile& out) {
+  vfs::OpenResult& r = out.result;
+  const int fd = out.fd->get();
+  const bool base_created = r.create_action == vfs::CreateAction::FILE_CREATED;
+  auto fail = [&](NtStatus status) {
+    if (base_created) (void)plan.share->remove(r.path, fd);
+    return status;
+  };
+  std::string on_disk;
+  bool exists = false;
+  if (NtStatus st = vfs::find_stream(fd, plan.stream, on_disk, exists); st != NtStatus::SUCCESS)
+    return fail(st);
+  const CreateDisposition d = plan.request.create_disposition;
+  bool create = false;
+  switch (d) {
+    case CreateDisposition::FILE_OPEN:
+    case CreateDisposition::FILE_OVERWRITE:
+      if (!exists) return fail(NtStatus::OBJECT_NAME_NOT_FOUND);
+      r.create_action = d == CreateDisposition::FILE_OPEN ? vfs::CreateAction::FILE_OPENED
+                                                          : vfs::CreateAction::FILE_OVERWRITTEN;
+      break;
+    case CreateDisposition::FILE_CREATE:
+      if (exists) return fail(NtStatus::OBJECT_NAME_COLLISION);
+      create = true;
+      break;
+    case CreateDisposition::FILE_OPEN_IF:
+      create = !exists;
+      r.create_action = vfs::CreateAction::FILE_OPENED;
+      break;
+    case CreateDisposition::FILE_OVERWRITE_IF:
+    case CreateDisposition::FILE_SUPERSEDE:
+      create = !exists;
+      r.create_action = d == CreateDisposition::FILE_SUPERSEDE
+                            ? vfs::CreateAction::FILE_SUPERSEDED
+                            : vfs::CreateAction::FILE_OVERWRITTEN;
+      break;
+  }
+  if (create) {
+    if (NtStatus st = vfs::create_stream(fd, on_disk); st != NtStatus::SUCCESS) return fail(st);
+    r.create_action = vfs::CreateAction::FILE_CREATED;
+  }
+  out.stream = on_disk;
+  r.is_directory = false;
+  if (NtStatus st = vfs::query_stream_info(fd, r.name, on_disk, r.info); st != NtStatus::SUCCESS)
+    return fail(st);
+  out.io = std::make_shared<vfs::StreamFileData>(out.fd, on_disk);
+  // An existing stream's data goes once the open is admitted (finish_overwrite).
+  out.truncate_after_admission = overwrites(r.create_action) && r.info.end_of_file != 0;
+  return NtStatus::SUCCESS;
+}
+
 }  // namespace
 
 NtStatus check_create_parameters(const CreateParameters& parameters) {
@@ -252,6 +325,22 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
 
   plan.share = scope.share;
   plan.path = parameters.path;
+  std::uint32_t create_options = parameters.create_options;
+  if (scope.streams) {
+    vfs::StreamPath stream;
+    if (NtStatus st = vfs::split_stream_path(parameters.path, stream); st != NtStatus::SUCCESS)
+      return st;
+    if (stream.has_stream_part) {
+      // A stream is never a directory; "dir::$DATA" is the directory's data, which it
+      // has none of (FILE_IS_A_DIRECTORY from the open).
+      if ((create_options & create_option::FILE_DIRECTORY_FILE) != 0)
+        return NtStatus::NOT_A_DIRECTORY;
+      if (stream.stream.empty()) create_options |= create_option::FILE_NON_DIRECTORY_FILE;
+    }
+    plan.path = std::move(stream.base);
+    plan.stream = std::move(stream.stream);
+    plan.streams = true;
+  }
   plan.token = scope.token;
   plan.requested_access = vfs::map_generic_file_rights(parameters.desired_access);
   plan.maximal_access = scope.maximal_access;
@@ -265,7 +354,7 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
   request.file_attributes = parameters.file_attributes;
   request.share_access = parameters.share_access;
   request.create_disposition = disposition;
-  request.create_options = parameters.create_options;
+  request.create_options = create_options;
   request.new_file = scope.new_file;
   request.eas = parameters.eas;
   // The old data goes only once the open is admitted (finish_overwrite): a CREATE the
@@ -282,7 +371,7 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
     if (NtStatus st = check_before_open(plan, acl, out); st != NtStatus::SUCCESS) return st;
   }
   vfs::OpenResult& r = out.result;
-  NtStatus status = plan.share->open(plan.path, plan.request, r);
+  NtStatus status = plan.share->open(plan.path, base_request(plan), r);
   if (status != NtStatus::SUCCESS) return status;
   out.fd = std::make_shared<UniqueFd>(std::move(r.fd));
   const bool created = r.create_action == vfs::CreateAction::FILE_CREATED;
@@ -328,6 +417,12 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
     // An O_PATH descriptor: whatever the descriptor or the share granted, no data.
     out.granted_access = out.granted_access.value_or(plan.granted_access) & kAttributeOnlyGrant;
   }
+  if (!plan.stream.empty()) return open_stream(plan, out);
+  if (plan.streams && (out.granted_access.value_or(plan.granted_access) & am::DELETE) != 0) {
+    std::vector<vfs::StreamEntry> streams;
+    if (vfs::list_streams(out.fd->get(), streams) == NtStatus::SUCCESS)
+      for (vfs::StreamEntry& stream : streams) out.stream_names.push_back(std::move(stream.name));
+  }
   bool truncate = overwrites(r.create_action);
   bool data_access = (out.granted_access.value_or(plan.granted_access) & kDataAccess) != 0;
   if (r.is_directory || (!data_access && !truncate)) return NtStatus::SUCCESS;
@@ -336,20 +431,44 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
   if (status != NtStatus::SUCCESS) return status;
   // An empty file has nothing to lose: its overwrite needs no second step.
   out.truncate_after_admission = truncate && (r.info.end_of_file != 0 || r.info.allocation_size != 0);
+  if (truncate && plan.streams) {
+    std::vector<vfs::StreamEntry> streams;
+    out.drop_streams =
+        vfs::list_streams(out.fd->get(), streams) == NtStatus::SUCCESS && !streams.empty();
+    out.truncate_after_admission = out.truncate_after_admission || out.drop_streams;
+  }
   return NtStatus::SUCCESS;
 }
 
 NtStatus finish_overwrite(OpenedFile& file) {
   if (!file.truncate_after_admission || !file.io) return NtStatus::SUCCESS;
   if (NtStatus status = file.io->set_end_of_file(0); status != NtStatus::SUCCESS) return status;
+  if (file.drop_streams) {
+    std::vector<vfs::StreamEntry> streams;
+    if (NtStatus status = vfs::list_streams(file.fd->get(), streams); status != NtStatus::SUCCESS)
+      return status;
+    for (const vfs::StreamEntry& stream : streams) {
+      if (NtStatus status = vfs::remove_stream(file.fd->get(), stream.name);
+          status != NtStatus::SUCCESS)
+        return status;
+    }
+    file.drop_streams = false;
+  }
   file.truncate_after_admission = false;
-  return vfs::query_info(file.fd->get(), file.result.name, file.result.info);
+  return vfs::query_stream_info(file.fd->get(), file.result.name, file.stream, file.result.info);
+}
+
+FileKey key_of(const OpenedFile& file) {
+  FileKey key{file.result.info.device, file.result.info.file_id};
+  if (!file.stream.empty()) key.inode ^= vfs::stream_key(file.stream);
+  return key;
 }
 
 NtStatus admit_open(OpenTable& table, const CreatePlan& plan, const OpenedFile& file,
                     FileOpen& open) {
   const vfs::OpenResult& r = file.result;
-  open.key = FileKey{r.info.device, r.info.file_id};
+  open.key = key_of(file);
+  open.stream = file.stream;
   open.granted_access = file.granted_access.value_or(plan.granted_access);
   // Only the file's own stored descriptor lets a delete go past the directory's mode
   // (which may hold a sticky bit); DELETE from the share or from the parent's
@@ -359,7 +478,38 @@ NtStatus admit_open(OpenTable& table, const CreatePlan& plan, const OpenedFile& 
   open.share_access = plan.share_access;
   // Before admission: the table records it with the open.
   open.delete_on_close = plan.delete_on_close || r.delete_on_close;
+  const FileKey file_key{r.info.device, r.info.file_id};
+  if (!file.stream.empty()) {
+    // A stream of a delete-pending file cannot be opened either.
+    if (auto record = table.lookup(file_key); record && record->delete_pending)
+      return NtStatus::DELETE_PENDING;
+  } else if ((open.granted_access & am::DELETE) != 0) {
+    // Deleting the file deletes its streams: every open of one must share delete.
+    for (const std::string& name : file.stream_names) {
+      auto record = table.lookup(FileKey{file_key.device, file_key.inode ^ vfs::stream_key(name)});
+      if (!record) continue;
+      for (const ShareEntry& entry : record->entries) {
+        if (sharing_conflicts(entry, am::DELETE,
+                              kFileShareRead | kFileShareWrite | kFileShareDelete))
+          return NtStatus::SHARING_VIOLATION;
+      }
+    }
+  }
   if (NtStatus status = admit(table, open); status != NtStatus::SUCCESS) return status;
+  if (!file.stream.empty()) {
+    auto base = std::make_shared<FileOpen>();
+    base->key = file_key;
+    base->share_access = kFileShareRead | kFileShareWrite | kFileShareDelete;
+    base->fs = plan.share;
+    base->path = r.path;
+    base->fd = file.fd;
+    if (NtStatus status = table.insert(*base, [](const FileRecord&) { return NtStatus::SUCCESS; });
+        status != NtStatus::SUCCESS) {
+      (void)table.remove(open);
+      return status;
+    }
+    open.base_entry = std::move(base);
+  }
   open.fd = file.fd;
   open.io = file.io;
   open.fs = plan.share;

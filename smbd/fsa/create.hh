@@ -50,6 +50,9 @@ struct CreateScope {
   // Set on shares that store NT ACLs (`vfs objects = acl_xattr`): who the opener is, for
   // the access check against a file's stored descriptor (docs/security.md).
   std::shared_ptr<const vfs::NtToken> token;
+  // `vfs objects = streams_xattr`: "file:stream:$DATA" names a stream (vfs/streams.hh);
+  // without it a ":" in a name is OBJECT_NAME_INVALID, as Samba answers without the module.
+  bool streams = false;
 };
 
 // The open to make, decided by prepare_create().
@@ -65,6 +68,9 @@ struct CreatePlan {
   std::shared_ptr<const vfs::NtToken> token;  // as in CreateScope
   std::uint32_t requested_access = 0;         // generic rights mapped, MAXIMUM_ALLOWED kept
   std::uint32_t maximal_access = 0;           // the share's, as in CreateScope
+  // A named stream of the file at `path` (vfs/streams.hh), "" for the file itself.
+  std::string stream;
+  bool streams = false;  // the share keeps named streams (CreateScope::streams)
 };
 
 // What open_file() opened.
@@ -82,7 +88,18 @@ struct OpenedFile {
   // An overwrite or supersede whose data is dropped once the open is admitted
   // (finish_overwrite): a CREATE refused for a sharing violation leaves the file whole.
   bool truncate_after_admission = false;
+  // An overwrite or supersede of a file with named streams: they go with its data
+  // ([MS-FSA] 2.1.5.1.2.1), at the same step.
+  bool drop_streams = false;
+  // The named streams of a file opened with DELETE on a share with streams: each open of
+  // one that does not share delete refuses this open ([MS-FSA] 2.1.5.1.2.2).
+  std::vector<std::string> stream_names;
+  std::string stream;  // the named stream opened, its on-disk spelling ("" for none)
 };
+
+// The key of the file or stream an open reaches (share modes, delete-pending and caching
+// are per stream, [MS-FSA] 2.1.1.4).
+FileKey key_of(const OpenedFile& file);
 
 // MS-FSA 2.1.5.1 parameter validation: INVALID_PARAMETER for a disposition out of range,
 // FILE_DIRECTORY_FILE with FILE_NON_DIRECTORY_FILE, or an attribute outside the ones a

@@ -65,6 +65,11 @@ struct FileOpen {
   std::shared_ptr<UniqueFd> fd;       // shared with blocking work in flight
   std::shared_ptr<vfs::FileData> io;  // regular files opened for data: READ/WRITE go here
   std::shared_ptr<vfs::Share> fs;     // the share the file lives in
+  std::string stream;                 // a named stream's on-disk name ("" for the file)
+  // A named stream's open also holds an entry without access in its file's record: the
+  // file stays, delete-pending, while a stream of it is open ([MS-FSA] 2.1.5.5).
+  std::shared_ptr<FileOpen> base_entry;
+  bool base_goes = false;  // close_open(): that entry was the file's last and it goes
   bool is_directory = false;
   std::uint32_t granted_access = 0;
   std::uint32_t share_access = 0;

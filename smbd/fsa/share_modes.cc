@@ -46,6 +46,22 @@ NtStatus admit(OpenTable& table, FileOpen& open) {
   });
 }
 
+NtStatus check_rename(const OpenTable& table, const FileOpen& renamed,
+                      const FileKey& target_directory, const std::optional<FileKey>& replaced) {
+  if (const std::optional<FileRecord> directory = table.lookup(target_directory)) {
+    const std::uint32_t add_entry =
+        renamed.is_directory ? am::FILE_ADD_SUBDIRECTORY : am::FILE_ADD_FILE;
+    if (NtStatus st = check_sharing(*directory, add_entry, kFileShareRead | kFileShareWrite);
+        st != NtStatus::SUCCESS)
+      return st;
+  }
+  if (replaced && *replaced != renamed.key) {
+    const std::optional<FileRecord> target = table.lookup(*replaced);
+    if (target && !target->entries.empty()) return NtStatus::ACCESS_DENIED;
+  }
+  return NtStatus::SUCCESS;
+}
+
 void set_disposition(OpenTable& table, FileOpen& open, bool delete_file) {
   open.delete_on_close = delete_file;
   table.set_delete_pending(open.key, delete_file);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "smbd/base/ntstatus.hh"
 #include "smbd/fsa/file_open.hh"
@@ -21,6 +22,16 @@ NtStatus check_sharing(const FileRecord& record, std::uint32_t access, std::uint
 // Records `open` (key, granted access and sharing mode set) in the table when
 // check_sharing() admits it against the file's other opens.
 NtStatus admit(OpenTable& table, FileOpen& open);
+
+// Whether `renamed` may take a new name in the directory `target_directory`, replacing
+// the file `replaced` if the name is taken by another file (MS-FSA 2.1.5.14.11). The
+// rename opens the new name's directory for adding an entry (FILE_ADD_FILE, or
+// FILE_ADD_SUBDIRECTORY for a directory) sharing read and write, as Windows does: an
+// open of that directory with DELETE access, or one that does not share writing, makes
+// it SHARING_VIOLATION (DELETE_PENDING when the directory is to go). A replaced file
+// that is open anywhere makes it ACCESS_DENIED.
+NtStatus check_rename(const OpenTable& table, const FileOpen& renamed,
+                      const FileKey& target_directory, const std::optional<FileKey>& replaced);
 
 // MS-FSA 2.1.5.15.3 FileDispositionInformation: marks the file of `open` to be deleted
 // when its last open closes, or takes the mark back; the caller has checked that the

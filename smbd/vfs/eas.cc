@@ -1,19 +1,16 @@
 #include "smbd/vfs/eas.hh"
 
-#include <sys/xattr.h>
-
 #include <strings.h>
 #include <cerrno>
 
 #include "smbd/base/errno_map.hh"
+#include "smbd/vfs/xattr.hh"
 
 namespace smb::vfs {
 
 namespace {
 
 constexpr std::string_view kUserPrefix = "user.";
-// XATTR_LIST_MAX: the longest list of names Linux returns.
-constexpr std::size_t kMaxXattrList = 65536;
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
@@ -23,52 +20,15 @@ bool istarts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
-// O_PATH descriptors have no xattr calls of their own: their /proc entry names the very
-// file and nothing else.
-std::string proc_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-
-ssize_t list_names(int fd, char* buf, std::size_t size) {
-  ssize_t n = ::flistxattr(fd, buf, size);
-  if (n < 0 && errno == EBADF) n = ::listxattr(proc_path(fd).c_str(), buf, size);
-  return n;
-}
-
-ssize_t get_value(int fd, const char* name, void* buf, std::size_t size) {
-  ssize_t n = ::fgetxattr(fd, name, buf, size);
-  if (n < 0 && errno == EBADF) n = ::getxattr(proc_path(fd).c_str(), name, buf, size);
-  return n;
-}
-
-int set_value(int fd, const char* name, const void* value, std::size_t size) {
-  int r = ::fsetxattr(fd, name, value, size, 0);
-  if (r != 0 && errno == EBADF) r = ::setxattr(proc_path(fd).c_str(), name, value, size, 0);
-  return r;
-}
-
-int remove_value(int fd, const char* name) {
-  int r = ::fremovexattr(fd, name);
-  if (r != 0 && errno == EBADF) r = ::removexattr(proc_path(fd).c_str(), name);
-  return r;
-}
-
 // The file's `user.` names that are EAs.
 NtStatus ea_xattr_names(int fd, std::vector<std::string>& out) {
+  std::vector<std::string> all;
+  if (NtStatus st = xattr_names(fd, all); st != NtStatus::SUCCESS) return st;
   out.clear();
-  std::string buf(kMaxXattrList, '\0');
-  const ssize_t n = list_names(fd, buf.data(), buf.size());
-  if (n < 0) {
-    // A file system without extended attributes has no EAs.
-    return errno == ENOTSUP ? NtStatus::SUCCESS : last_error();
-  }
-  std::string_view list(buf.data(), static_cast<std::size_t>(n));
-  while (!list.empty()) {
-    const std::size_t end = list.find('\0');
-    const std::string_view name = list.substr(0, end);
-    list.remove_prefix(end == std::string_view::npos ? list.size() : end + 1);
-    if (name.size() > kUserPrefix.size() && name.substr(0, kUserPrefix.size()) == kUserPrefix &&
-        !is_private_xattr(name)) {
-      out.emplace_back(name);
-    }
+  for (std::string& name : all) {
+    if (name.size() > kUserPrefix.size() && name.compare(0, kUserPrefix.size(), kUserPrefix) == 0 &&
+        !is_private_xattr(name))
+      out.push_back(std::move(name));
   }
   return NtStatus::SUCCESS;
 }
@@ -106,7 +66,7 @@ NtStatus list_eas(int fd, std::vector<ExtendedAttribute>& out) {
   if (NtStatus st = ea_xattr_names(fd, names); st != NtStatus::SUCCESS) return st;
   Bytes value(kMaxEaValueSize);
   for (const std::string& name : names) {
-    const ssize_t n = get_value(fd, name.c_str(), value.data(), value.size());
+    const ssize_t n = xattr_get(fd, name.c_str(), value.data(), value.size());
     if (n < 0) {
       if (errno == ENODATA || errno == ERANGE) continue;  // gone meanwhile, or too long
       return last_error();
@@ -130,10 +90,10 @@ NtStatus set_eas(int fd, const std::vector<ExtendedAttribute>& eas) {
       if (iequals(e, name)) name = e;
     }
     if (ea.value.empty()) {
-      if (remove_value(fd, name.c_str()) != 0 && errno != ENODATA) return last_error();
+      if (xattr_remove(fd, name.c_str()) != 0 && errno != ENODATA) return last_error();
       continue;
     }
-    if (set_value(fd, name.c_str(), ea.value.data(), ea.value.size()) != 0) return last_error();
+    if (xattr_set(fd, name.c_str(), ea.value.data(), ea.value.size()) != 0) return last_error();
     existing.push_back(name);
   }
   return NtStatus::SUCCESS;

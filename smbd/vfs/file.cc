@@ -107,6 +107,13 @@ void fill_info(const struct statx& stx, std::string_view name, int fd, FileInfo&
   // READONLY is also the owner write bit, for files only: on a directory Windows
   // reads the bit as "customised folder", not as protection.
   if (!out.is_directory && (out.mode & S_IWUSR) == 0) attrs |= fa::FILE_ATTRIBUTE_READONLY;
+  if (S_ISLNK(stx.stx_mode)) {
+    // A symbolic link seen as itself: a reparse point with no data of its own.
+    attrs |= fa::FILE_ATTRIBUTE_REPARSE_POINT;
+    out.reparse_tag = IO_REPARSE_TAG_SYMLINK;
+    out.end_of_file = 0;
+    out.allocation_size = 0;
+  }
   if (attrs == 0) attrs = fa::FILE_ATTRIBUTE_NORMAL;
   out.file_attributes = attrs;
 }

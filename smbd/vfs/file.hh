@@ -31,6 +31,9 @@ struct FileInfo {
   std::uint64_t device = 0;   // st_dev, to tell files on different file systems apart
   mode_t mode = 0;            // POSIX mode, for the SMB layer's own checks
   bool is_directory = false;
+  // A symbolic link itself (one not followed): FILE_ATTRIBUTE_REPARSE_POINT is set and
+  // this is IO_REPARSE_TAG_SYMLINK ([MS-FSCC] 2.4.6, 2.4.17: EaSize carries it).
+  std::uint32_t reparse_tag = 0;
 };
 
 // DOS attributes and the creation time are kept in Samba's `user.DOSATTRIB`

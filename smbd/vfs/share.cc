@@ -2,8 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,6 +63,11 @@ std::string join(const std::string& dir, std::string_view name) {
   out += name;
   return out;
 }
+
+// The errors of a lookup beneath the root that a symbolic link on the way causes when the
+// share does not follow it: it leaves the share (EXDEV), loops (ELOOP) or leads nowhere
+// (ENOENT).
+bool link_not_followed(int err) { return err == EXDEV || err == ELOOP || err == ENOENT; }
 
 bool same_file(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
@@ -120,6 +128,11 @@ NtStatus Share::open(const std::string& root_path, Share& out, std::string* erro
   }
   out.root_.reset(fd);
   out.backend_ = backend;
+  struct statfs fs {};
+  struct stat st {};
+  if (::fstatfs(fd, &fs) == 0 && (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC) &&
+      ::fstat(fd, &st) == 0)
+    out.memory_device_ = (static_cast<std::uint64_t>(major(st.st_dev)) << 32) | minor(st.st_dev);
   return NtStatus::SUCCESS;
 }
 
@@ -144,9 +157,20 @@ NtStatus Share::resolve(std::string_view smb_path, Resolved& out) const {
     out.parent_path = join(out.parent_path, found);
     // Re-walked from the root each time, so a symlink may lead anywhere inside the
     // share (also upwards) but never out of it.
-    dir.reset(
+    UniqueFd next(
         openat2_fd(root_.get(), out.parent_path.c_str(), O_PATH | O_DIRECTORY, 0, kResolveBeneath));
-    if (!dir) return resolve_error(errno, true);
+    if (!next) {
+      const int err = errno;
+      if (!link_not_followed(err)) return resolve_error(err, true);
+      // Where the walk stopped, for a CREATE to tell a link it does not follow.
+      const std::size_t end =
+          static_cast<std::size_t>(components[i].data() + components[i].size() - smb_path.data());
+      out.unparsed = std::string(smb_path.substr(end));
+      out.name = std::move(found);
+      out.parent = std::move(dir);
+      return resolve_error(err, true);
+    }
+    dir = std::move(next);
   }
   out.requested = std::string(components.back());
   std::string found;
@@ -210,6 +234,50 @@ NtStatus apply_create_attributes(int fd, const std::string& name, std::uint32_t 
   return set_basic_info(fd, name, change);
 }
 
+// Whether the entry `name` of `dir`, through which resolving failed with an error
+// link_not_followed() accepts, is a symbolic link; its target then goes into `stop`.
+bool unfollowed_symlink(int dir, const std::string& name, SymlinkStop& stop) {
+  return read_symlink(dir, name, stop.target) == NtStatus::SUCCESS;
+}
+
+// The last component of a CREATE's path is a link the share does not follow: it is
+// opened itself with FILE_OPEN_REPARSE_POINT (as an attribute-only open: a link has no
+// data here), else the CREATE stops on it. kRetry when the entry is no such link.
+Attempt stop_on_symlink(const OpenContext& c, const Resolved& r, int err, OpenResult& out,
+                        NtStatus& st) {
+  const OpenRequest& req = c.request;
+  SymlinkStop stop;
+  if (!link_not_followed(err) || !unfollowed_symlink(r.parent.get(), r.name, stop))
+    return Attempt::kRetry;
+  const CreateDisposition disp = req.create_disposition;
+  if (disp == CreateDisposition::FILE_CREATE) {
+    st = NtStatus::OBJECT_NAME_COLLISION;
+    return Attempt::kDone;
+  }
+  if ((req.create_options & co::FILE_OPEN_REPARSE_POINT) == 0) {
+    out.symlink = std::move(stop);
+    st = NtStatus::STOPPED_ON_SYMLINK;
+    return Attempt::kDone;
+  }
+  // [MS-FSA] 2.1.5.1.2.1: the reparse point itself, which has no data to replace or read.
+  if (overwrites(disp) || c.want_write) {
+    st = NtStatus::ACCESS_DENIED;
+    return Attempt::kDone;
+  }
+  if ((req.create_options & co::FILE_DIRECTORY_FILE) != 0) {
+    st = NtStatus::NOT_A_DIRECTORY;
+    return Attempt::kDone;
+  }
+  out.fd.reset(openat2_fd(r.parent.get(), r.name.c_str(), O_PATH | O_NOFOLLOW, 0, kResolveNoLinks));
+  if (!out.fd) {
+    st = resolve_error(errno, false);
+    return Attempt::kDone;
+  }
+  out.attribute_only = true;
+  out.create_action = CreateAction::FILE_OPENED;
+  return Attempt::kDone;
+}
+
 Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, NtStatus& st) {
   const OpenRequest& req = c.request;
   const CreateDisposition disp = req.create_disposition;
@@ -221,12 +289,13 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
   UniqueFd probe(openat2_fd(c.root, rel.c_str(), O_PATH, 0, kResolveBeneath));
   if (!probe) {
     const int err = errno;
+    if (const Attempt a = stop_on_symlink(c, r, err, out, st); a != Attempt::kRetry) return a;
     if (err == ENOENT) {
       struct stat link {};
       if (::fstatat(r.parent.get(), r.name.c_str(), &link, AT_SYMLINK_NOFOLLOW) != 0) {
         return Attempt::kRetry;  // removed meanwhile
       }
-      // A dangling symlink: the name is taken but leads nowhere.
+      // Taken, yet not reachable (a link made between the two looks): nothing to open.
       st = (disp == CreateDisposition::FILE_OPEN || disp == CreateDisposition::FILE_OVERWRITE)
                ? NtStatus::OBJECT_NAME_NOT_FOUND
                : NtStatus::OBJECT_NAME_COLLISION;
@@ -373,6 +442,12 @@ Attempt create_new(const OpenContext& c, const Resolved& r, OpenResult& out, NtS
     return Attempt::kDone;
   }
   const bool directory = (req.create_options & co::FILE_DIRECTORY_FILE) != 0;
+  // [MS-FSA] 2.1.5.1.1: a file created read-only cannot be deleted on close.
+  if (!directory && (req.file_attributes & fa::FILE_ATTRIBUTE_READONLY) != 0 &&
+      (req.create_options & co::FILE_DELETE_ON_CLOSE) != 0) {
+    st = NtStatus::CANNOT_DELETE;
+    return Attempt::kDone;
+  }
   // smb.conf's create masks and inheritance (new_file.hh) decide the mode and owner.
   struct stat parent {};
   if (req.new_file.needs_parent() && ::fstat(r.parent.get(), &parent) != 0) {
@@ -451,7 +526,17 @@ NtStatus Share::open(std::string_view smb_path, const OpenRequest& request, Open
   // Each retry follows a concurrent create, delete or replace of the same name.
   for (int attempt = 0; attempt < 8; ++attempt) {
     Resolved r;
-    if (NtStatus st = resolve(smb_path, r); st != NtStatus::SUCCESS) return st;
+    if (NtStatus st = resolve(smb_path, r); st != NtStatus::SUCCESS) {
+      // An intermediate link not followed: the CREATE stops on it ([MS-SMB2] 2.2.2.2.1),
+      // telling how much of the path (in UTF-16) came after it.
+      SymlinkStop stop;
+      if (r.parent && !r.unparsed.empty() && unfollowed_symlink(r.parent.get(), r.name, stop)) {
+        stop.unparsed_path_length = static_cast<std::uint16_t>(utf16le(r.unparsed).size());
+        out.symlink = std::move(stop);
+        return NtStatus::STOPPED_ON_SYMLINK;
+      }
+      return st;
+    }
     NtStatus st = NtStatus::SUCCESS;
     const Attempt a =
         r.exists ? open_existing(context, r, out, st) : create_new(context, r, out, st);

@@ -5,15 +5,16 @@
 // with openat2(2) RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS from the root descriptor: a
 // symlink inside the share is followed, one that leads outside (absolute, or through
 // "..") is refused by the kernel at the moment of use, so there is no window between
-// checking a path and using it. Every later operation is an *at() call on descriptors
-// obtained this way. A Share is immutable after open() and safe to share between
-// threads.
+// checking a path and using it. A CREATE that meets such a link stops on it (symlink.hh). Every
+// later operation is an *at() call on descriptors obtained this way. A Share is immutable after
+// open() and safe to share between threads.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "smbd/vfs/eas.hh"
 #include "smbd/vfs/file.hh"
 #include "smbd/vfs/new_file.hh"
+#include "smbd/vfs/symlink.hh"
 
 namespace smb::vfs {
 
@@ -73,6 +75,8 @@ struct OpenResult {
   bool delete_on_close = false;  // FILE_DELETE_ON_CLOSE was requested; the caller acts
   std::string path;              // the path with the on-disk spelling, backslashes
   std::string name;              // its last component ("" for the share root)
+  // STOPPED_ON_SYMLINK: the link not followed, and what of the path came after it.
+  std::optional<SymlinkStop> symlink;
 };
 
 // A path resolved up to its last component.
@@ -82,6 +86,9 @@ struct Resolved {
   std::string name;              // on-disk name of the last component, "" for the root
   std::string requested;         // the last component as the client spelled it
   bool exists = false;           // `name` was found (exactly or ignoring case)
+  // When an intermediate component could not be followed: `parent` and `name` are that
+  // component and its directory, `unparsed` the rest of the path from its separator on.
+  std::string unparsed;
   std::string relative() const;  // on-disk path from the root ("." for the root)
   std::string smb_path() const;  // relative() with backslashes ("" for the root)
 };
@@ -123,7 +130,9 @@ class Share {
   // outside the share.
   NtStatus resolve(std::string_view smb_path, Resolved& out) const;
 
-  // CREATE with NT semantics ([MS-FSA] 2.1.5.1).
+  // CREATE with NT semantics ([MS-FSA] 2.1.5.1). A symbolic link this does not follow
+  // (symlink.hh) answers STOPPED_ON_SYMLINK with out.symlink set; as the last component
+  // with FILE_OPEN_REPARSE_POINT, the link itself is opened (O_PATH, attribute_only).
   NtStatus open(std::string_view smb_path, const OpenRequest& request, OpenResult& out) const;
 
   // Opens an existing file or directory for metadata only (O_PATH), following
@@ -153,8 +162,16 @@ class Share {
   // statvfs of the share's file system.
   NtStatus volume_info(VolumeInfo& out) const;
 
+  // Whether a file on `device` (FileInfo::device) lives in memory: the share's root is on
+  // tmpfs or ramfs and the file on that same file system. Its metadata calls (statx,
+  // xattrs) never wait for a device, so the event loop may make them itself.
+  bool in_memory(std::uint64_t device) const {
+    return memory_device_.has_value() && *memory_device_ == device;
+  }
+
  private:
   UniqueFd root_;
+  std::optional<std::uint64_t> memory_device_;  // the root's, when it is tmpfs or ramfs
   Backend backend_ = Backend::posix;
 };
 

@@ -125,6 +125,13 @@ void run_blocking(uv_loop_t* loop, std::function<void()> work, std::function<voi
   run_blocking(loop, serving_identity(), std::move(work), std::move(then), t_fail);
 }
 
+void run_here_or_blocking(uv_loop_t* loop, bool on_loop, std::function<void()> work,
+                          std::function<void()> then) {
+  if (!on_loop) return run_blocking(loop, std::move(work), std::move(then));
+  work();
+  then();
+}
+
 void run_blocking(uv_loop_t* loop, IdentityPtr identity, std::function<void()> work,
                   std::function<void()> then, std::function<void(NtStatus)> failed) {
   auto job = std::make_unique<Job>();

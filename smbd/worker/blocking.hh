@@ -78,6 +78,12 @@ const IdentityPtr& serving_identity();
 // identity again.
 void run_blocking(uv_loop_t* loop, std::function<void()> work, std::function<void()> then);
 
+// As run_blocking, except that work which cannot wait for a device (`on_loop`: a file on
+// tmpfs or ramfs, vfs::Share::in_memory) runs right here, on the loop and as the identity
+// it serves, and `then` right after: a pool hop costs more than such work.
+void run_here_or_blocking(uv_loop_t* loop, bool on_loop, std::function<void()> work,
+                          std::function<void()> then);
+
 // The same for a given identity; `failed` answers when the job could not run as it.
 void run_blocking(uv_loop_t* loop, IdentityPtr identity, std::function<void()> work,
                   std::function<void()> then, std::function<void(NtStatus)> failed);

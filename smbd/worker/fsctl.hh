@@ -1,6 +1,7 @@
 // The file-system controls of IOCTL (MS-SMB2 3.3.5.15), one file per family:
 // fsctl_copy.cc (server-side copy, 3.3.5.15.6), fsctl_ranges.cc (sparse files, zeroing,
-// allocated ranges: [MS-FSA] 2.1.5.9.22, .30, .39), fsctl_object_id.cc (object ids).
+// allocated ranges: [MS-FSA] 2.1.5.9.22, .30, .39), fsctl_object_id.cc (object ids),
+// fsctl_reparse.cc (symbolic links as reparse points, [MS-FSA] 2.1.5.9.20).
 // smb2_ioctl.cc decodes the IOCTL and picks one of these by CtlCode.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include "smbd/base/bytes.hh"
 #include "smbd/base/ntstatus.hh"
 #include "smbd/proto/ioctl.hh"
+#include "smbd/vfs/symlink.hh"
 #include "smbd/worker/request.hh"
 
 namespace smb::server {
@@ -32,5 +34,12 @@ void fsctl_query_allocated_ranges(const RequestPtr& req, const IoctlRequest& req
 void fsctl_compression(const RequestPtr& req, const IoctlRequest& request);
 
 void fsctl_object_id(const RequestPtr& req, const IoctlRequest& request);
+
+// FSCTL_GET_REPARSE_POINT; FSCTL_SET_REPARSE_POINT and FSCTL_DELETE_REPARSE_POINT answer
+// NOT_SUPPORTED.
+void fsctl_reparse_point(const RequestPtr& req, const IoctlRequest& request);
+// The answer to a CREATE that stopped on a symbolic link: STATUS_STOPPED_ON_SYMLINK with
+// the Symbolic Link Error Response ([MS-SMB2] 2.2.2.2.1).
+void reply_stopped_on_symlink(const RequestPtr& req, const vfs::SymlinkStop& stop);
 
 }  // namespace smb::server

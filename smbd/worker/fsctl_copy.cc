@@ -15,6 +15,7 @@
 #include "smbd/base/wire.hh"
 #include "smbd/proto/fsctl.hh"
 #include "smbd/vfs/ranges.hh"
+#include "smbd/vfs/streams.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/fsctl.hh"
 #include "smbd/worker/worker.hh"
@@ -154,6 +155,7 @@ void fsctl_copychunk(const RequestPtr& req, const IoctlRequest& request) {
   struct Job {
     std::shared_ptr<UniqueFd> source_fd, target_fd;
     std::shared_ptr<vfs::FileData> source_io, target_io;
+    std::string source_stream, target_stream;  // named streams: their data is no range
     std::vector<CopyChunk> chunks;
     CopyChunkResponse response;
     NtStatus status = NtStatus::SUCCESS;
@@ -163,16 +165,23 @@ void fsctl_copychunk(const RequestPtr& req, const IoctlRequest& request) {
   job->target_fd = target->fd;
   job->source_io = source->io;
   job->target_io = target->io;
+  job->source_stream = source->stream;
+  job->target_stream = target->stream;
   job->chunks = std::move(copy.chunks);
   run_blocking(
       req->worker.loop(),
       [job]() {
-        const bool direct = !job->source_io->mapped() && !job->target_io->mapped();
+        // A named stream (vfs/streams.hh) is no range of its descriptor: through FileData.
+        const bool direct = !job->source_io->mapped() && !job->target_io->mapped() &&
+                            job->source_stream.empty() && job->target_stream.empty();
         for (const auto& chunk : job->chunks) {
           // MS-SMB2 3.3.5.15.6: a chunk that reads past the end of the source fails the
           // copy with STATUS_INVALID_VIEW_SIZE, as Windows does.
           std::uint64_t source_size = 0;
-          job->status = vfs::end_of_file(job->source_fd->get(), source_size);
+          job->status =
+              job->source_stream.empty()
+                  ? vfs::end_of_file(job->source_fd->get(), source_size)
+                  : vfs::stream_size(job->source_fd->get(), job->source_stream, source_size);
           if (job->status != NtStatus::SUCCESS) return;
           if (chunk.source_offset > source_size ||
               chunk.length > source_size - chunk.source_offset) {
@@ -235,6 +244,11 @@ void fsctl_duplicate_extents(const RequestPtr& req, const IoctlRequest& request)
   }
   if (source->is_directory || target->is_directory) {
     req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  // A named stream's data is one extended attribute: no extents to share.
+  if (!source->stream.empty() || !target->stream.empty()) {
+    req->reply(NtStatus::NOT_SUPPORTED);
     return;
   }
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);

@@ -27,6 +27,9 @@ NtStatus file_open(const RequestPtr& req, Open*& open) {
   if (open->pipe) return NtStatus::INVALID_DEVICE_REQUEST;
   // [MS-FSA] 2.1.5.9.22, .30, .39: not on a directory.
   if (open->is_directory) return NtStatus::INVALID_PARAMETER;
+  // A named stream's data is one extended attribute (vfs/streams.hh): it has no ranges,
+  // holes or sparseness of its own.
+  if (!open->stream.empty()) return NtStatus::NOT_SUPPORTED;
   return NtStatus::SUCCESS;
 }
 

@@ -28,6 +28,8 @@ fscc::DirectoryEntry to_directory_entry(std::string_view name, const vfs::FileIn
   e.end_of_file = info.end_of_file;
   e.allocation_size = info.allocation_size;
   e.file_attributes = info.file_attributes;
+  // [MS-FSCC] 2.4.17: with FILE_ATTRIBUTE_REPARSE_POINT, EaSize is the reparse tag.
+  if (info.reparse_tag != 0) e.ea_size = e.reparse_point_tag = info.reparse_tag;
   e.file_id = info.file_id;
   e.file_name = std::string(name);
   return e;

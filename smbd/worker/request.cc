@@ -1,5 +1,7 @@
 #include "smbd/worker/request.hh"
 
+#include "smbd/proto/error.hh"
+
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/worker.hh"
 
@@ -8,6 +10,21 @@ namespace smb::server {
 Connection* Request::connection() const { return worker.connection(connection_id); }
 
 ClientState& Request::client() const { return worker.client(); }
+
+void Request::reply_error(NtStatus status, Bytes error_data) const {
+  ErrorResponse error;
+  Connection* c = connection();
+  if (c != nullptr && c->negotiated().dialect == 0x0311) {
+    error.contexts.push_back(ErrorContext{kErrorIdDefault, std::move(error_data)});
+  } else {
+    error.error_data = std::move(error_data);
+  }
+  Response out;
+  out.status = status;
+  out.body = encode_body(error);
+  out.has_body = true;
+  complete(std::move(out));
+}
 
 bool Request::needs_encryption() const {
   if (encrypted) return true;

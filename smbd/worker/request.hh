@@ -49,6 +49,10 @@ struct Request {
     r.has_body = true;
     complete(std::move(r));
   }
+  // An ERROR response (MS-SMB2 2.2.2) carrying `error_data`: as the ErrorData itself
+  // before 3.1.1, as one error context of ErrorId SMB2_ERROR_ID_DEFAULT in 3.1.1
+  // (2.2.2.1), as MS-SMB2 asks of STATUS_BUFFER_TOO_SMALL and STATUS_STOPPED_ON_SYMLINK.
+  void reply_error(NtStatus status, Bytes error_data) const;
   // Whether this is the last element of its message (or alone): only such a request
   // can go async with an interim response (async.hh).
   bool last_in_message() const;

@@ -65,6 +65,7 @@ struct TreeConnect {
   std::uint32_t maximal_access = 0;
   vfs::NewFilePolicy new_file;  // the share's create masks and inheritance
   bool ea_support = false;      // `ea support`: EAs kept as `user.` xattrs (vfs/eas.hh)
+  bool streams = false;         // `vfs objects = streams_xattr`: named streams (vfs/streams.hh)
   // On shares with `vfs objects = acl_xattr`: the token of `identity`, which stored NT
   // ACLs are checked against (fsa/create.hh).
   std::shared_ptr<const vfs::NtToken> nt_token;

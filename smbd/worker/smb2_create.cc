@@ -14,6 +14,7 @@
 #include "smbd/worker/access.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
+#include "smbd/worker/fsctl.hh"
 #include "smbd/worker/info_classes.hh"
 #include "smbd/worker/oplocks.hh"
 #include "smbd/worker/worker.hh"
@@ -303,6 +304,7 @@ void handle_create(const RequestPtr& req) {
   scope.read_only = tree.read_only;
   scope.new_file = tree.new_file;
   scope.token = tree.nt_token;
+  scope.streams = tree.streams;
   auto plan = std::make_shared<fsa::CreatePlan>();
   if (NtStatus status = fsa::prepare_create(parameters, scope, *plan);
       status != NtStatus::SUCCESS) {
@@ -334,6 +336,10 @@ void handle_create(const RequestPtr& req) {
             log::info(req->connection() ? req->connection()->peer().c_str() : nullptr,
                       "pmem: cannot serve '%s': %s", opened->result.path.c_str(),
                       std::string(nt_status_name(*status)).c_str());
+          if (*status == NtStatus::STOPPED_ON_SYMLINK && opened->result.symlink) {
+            reply_stopped_on_symlink(req, *opened->result.symlink);
+            return;
+          }
           req->reply(*status);
           return;
         }
@@ -351,9 +357,7 @@ void handle_create(const RequestPtr& req) {
           const fsa::CachingRequest asked =
               caching_request_of(request, req->session->dialect, false);
           if (in_table && asked.oplock == fsa::OplockType::LEVEL_GRANULAR &&
-              lease_key_on_other_file(client,
-                                      {opened->result.info.device, opened->result.info.file_id},
-                                      asked.lease.key)) {
+              lease_key_on_other_file(client, fsa::key_of(*opened), asked.lease.key)) {
             req->reply(NtStatus::INVALID_PARAMETER);
             return true;
           }
@@ -379,7 +383,7 @@ void handle_create(const RequestPtr& req) {
           return true;
         };
         if (admit_now(false)) return;
-        fsa::FileKey key{opened->result.info.device, opened->result.info.file_id};
+        fsa::FileKey key = fsa::key_of(*opened);
         wait_for_breaks(req, key, req->worker.config().conf.global.oplock_break_timeout,
                         [admit_now](bool) { return admit_now(true); });
       });

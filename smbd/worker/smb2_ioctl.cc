@@ -231,6 +231,11 @@ void handle_ioctl(const RequestPtr& req) {
     case FSCTL_DELETE_OBJECT_ID:
       fsctl_object_id(req, request);
       return;
+    case FSCTL_GET_REPARSE_POINT:
+    case FSCTL_SET_REPARSE_POINT:
+    case FSCTL_DELETE_REPARSE_POINT:
+      fsctl_reparse_point(req, request);
+      return;
     case FSCTL_DFS_GET_REFERRALS:
     case FSCTL_DFS_GET_REFERRALS_EX:
       // No DFS namespace is served (MS-SMB2 3.3.5.15.2).

@@ -5,7 +5,6 @@
 
 #include "smbd/base/security_descriptor.hh"
 #include "smbd/base/wire.hh"
-#include "smbd/proto/error.hh"
 #include "smbd/proto/fscc.hh"
 #include "smbd/proto/query_info.hh"
 #include "smbd/vfs/eas.hh"
@@ -13,6 +12,7 @@
 #include "smbd/vfs/nt_acl.hh"
 #include "smbd/vfs/security.hh"
 #include "smbd/vfs/short_name.hh"
+#include "smbd/vfs/streams.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/info_classes.hh"
@@ -34,8 +34,14 @@ struct Encoded {
   std::size_t fixed = 0;
 };
 
+// The name of an open: a named stream's is "path:stream", as Windows answers.
+std::string name_with_stream(const Open& open) {
+  return open.stream.empty() ? open.path : open.path + ":" + open.stream;
+}
+
 Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInfo& info,
-                         bool delete_pending, std::uint32_t ea_size) {
+                         bool delete_pending, std::uint32_t ea_size,
+                         const std::vector<vfs::StreamEntry>& named_streams) {
   Encoded e;
   ByteWriter w(e.data);
   switch (cls) {
@@ -72,7 +78,7 @@ Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInf
       all.access.access_flags = open.granted_access;
       all.position.current_byte_offset = open.position;
       all.mode.mode = open.mode;
-      all.name.file_name = "\\" + open.path;
+      all.name.file_name = "\\" + name_with_stream(open);
       fscc::encode(all, w);
       e.fixed = 104;
       break;
@@ -81,12 +87,20 @@ Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInf
       fscc::encode(to_network_open(info), w);
       break;
     case FileInfoClass::FileAttributeTagInformation:
-      fscc::encode(fscc::FileAttributeTagInformation{info.file_attributes, 0}, w);
+      fscc::encode(fscc::FileAttributeTagInformation{info.file_attributes, info.reparse_tag}, w);
       break;
     case FileInfoClass::FileStreamInformation: {
+      // [MS-FSCC] 2.4.44: the unnamed data stream of a file, then its named streams
+      // (`named_streams` holds both when the share has streams; "" is the unnamed one).
       std::vector<fscc::FileStreamEntry> streams;
-      if (!info.is_directory)
+      if (!info.is_directory && named_streams.empty())
         streams.push_back({"::$DATA", info.end_of_file, info.allocation_size});
+      for (const vfs::StreamEntry& s : named_streams) {
+        if (s.name.empty())
+          streams.push_back({"::$DATA", s.size, s.allocation_size});
+        else
+          streams.push_back({":" + s.name + ":$DATA", s.size, s.allocation_size});
+      }
       fscc::encode(streams, w);
       e.fixed = streams.empty() ? 0 : 32;
       break;
@@ -108,7 +122,7 @@ Encoded query_file_class(FileInfoClass cls, const Open& open, const vfs::FileInf
       break;
     case FileInfoClass::FileNormalizedNameInformation:
     case FileInfoClass::FileNameInformation:
-      fscc::encode(fscc::FileNameInformation{open.path}, w);
+      fscc::encode(fscc::FileNameInformation{name_with_stream(open)}, w);
       e.fixed = 4;
       break;
     default:
@@ -270,18 +284,7 @@ void reply_encoded(const RequestPtr& req, Encoded e, std::uint32_t output_buffer
 void reply_buffer_too_small(const RequestPtr& req, std::uint32_t required) {
   Bytes size(4);
   store_le32(size.data(), required);
-  ErrorResponse error;
-  Connection* connection = req->connection();
-  if (connection != nullptr && connection->negotiated().dialect == 0x0311) {
-    error.contexts.push_back(ErrorContext{kErrorIdDefault, std::move(size)});
-  } else {
-    error.error_data = std::move(size);
-  }
-  Response out;
-  out.status = NtStatus::BUFFER_TOO_SMALL;
-  out.body = encode_body(error);
-  out.has_body = true;
-  req->complete(std::move(out));
+  req->reply_error(NtStatus::BUFFER_TOO_SMALL, std::move(size));
 }
 
 // QUERY_INFO SMB2_0_INFO_SECURITY: the stored descriptor on a share that stores ACLs
@@ -303,8 +306,8 @@ void query_security(const RequestPtr& req, const QueryInfoRequest& request) {
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   const std::uint32_t limit = request.output_buffer_length;
   const bool stored_acls = req->tree->nt_token != nullptr;
-  run_blocking(
-      req->worker.loop(),
+  run_here_or_blocking(
+      req->worker.loop(), open.fs && open.fs->in_memory(open.key.device),
       [fd, descriptor, status, info, stored_acls]() {
         if (stored_acls) {
           *status = vfs::query_descriptor(fd->get(), info, *descriptor);
@@ -354,6 +357,12 @@ void handle_query_info(const RequestPtr& req) {
   switch (request.info_type) {
     case InfoType::SMB2_0_INFO_FILE: {
       auto cls = static_cast<FileInfoClass>(request.file_info_class);
+      // MS-SMB2 3.3.5.20.1: FileNormalizedNameInformation only on dialect 3.1.1.
+      if (cls == FileInfoClass::FileNormalizedNameInformation &&
+          req->session->dialect < to_u16(Dialect::SMB3_1_1)) {
+        req->reply(NtStatus::NOT_SUPPORTED);
+        return;
+      }
       const bool full_ea = cls == FileInfoClass::FileFullEaInformation;
       if (full_ea) {
         // MS-SMB2 3.3.5.20.1: reading EAs needs FILE_READ_EA.
@@ -388,14 +397,19 @@ void handle_query_info(const RequestPtr& req) {
       std::string name = last_component(open.path);
       auto info = std::make_shared<vfs::FileInfo>();
       auto eas = std::make_shared<std::vector<vfs::ExtendedAttribute>>();
+      auto streams = std::make_shared<std::vector<vfs::StreamEntry>>();
+      const bool want_streams = req->tree->streams && cls == FileInfoClass::FileStreamInformation;
       auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
-      run_blocking(
-          req->worker.loop(),
-          [fd, name, info, eas, want_eas, status]() {
-            *status = vfs::query_info(fd->get(), name, *info);
+      run_here_or_blocking(
+          req->worker.loop(), open.fs && open.fs->in_memory(open.key.device),
+          [fd, name, stream = open.stream, info, eas, streams, want_eas, want_streams, status]() {
+            *status = vfs::query_stream_info(fd->get(), name, stream, *info);
             if (*status == NtStatus::SUCCESS && want_eas) *status = vfs::list_eas(fd->get(), *eas);
+            if (*status == NtStatus::SUCCESS && want_streams)
+              *status = vfs::list_all_streams(fd->get(), name, *streams);
           },
-          [req, cls, info, eas, status, limit, names = std::move(names), flags = request.flags]() {
+          [req, cls, info, eas, streams, status, limit, names = std::move(names),
+           flags = request.flags]() {
             if (!req->refresh()) return;
             if (*status != NtStatus::SUCCESS) {
               req->reply(*status);
@@ -415,8 +429,9 @@ void handle_query_info(const RequestPtr& req) {
             auto record = req->client().files().lookup(req->open->key);
             bool pending = req->open->delete_pending || req->open->delete_on_close ||
                            (record && record->delete_pending);
-            reply_encoded(req, query_file_class(cls, *req->open, *info, pending, ea_size(*eas)),
-                          limit);
+            reply_encoded(
+                req, query_file_class(cls, *req->open, *info, pending, ea_size(*eas), *streams),
+                limit);
           });
       return;
     }

@@ -1,4 +1,9 @@
 // SET_INFO (MS-SMB2 3.3.5.21): file information and security descriptors of an open.
+#include <sys/stat.h>
+
+#include <functional>
+#include <optional>
+
 #include "smbd/base/security_descriptor.hh"
 #include "smbd/base/wire.hh"
 #include "smbd/fsa/share_modes.hh"
@@ -7,7 +12,9 @@
 #include "smbd/vfs/eas.hh"
 #include "smbd/vfs/file.hh"
 #include "smbd/vfs/nt_acl.hh"
+#include "smbd/vfs/rename_target.hh"
 #include "smbd/vfs/security.hh"
+#include "smbd/vfs/streams.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/info_classes.hh"
@@ -67,6 +74,87 @@ void set_security(const RequestPtr& req, const SetInfoRequest& request) {
           req->reply(*status);
           return;
         }
+        req->reply(encode_body(SetInfoResponse{}));
+      });
+}
+
+// Whether an open of this worker other than `dir` lies beneath the directory `dir`.
+bool has_open_below(const RequestPtr& req, const Open& dir) {
+  const std::string prefix = dir.path + "\\";
+  struct stat root {};
+  if (::fstat(dir.fs->root_fd(), &root) != 0) return true;  // cannot tell: refuse
+  for (const auto& [id, other] : req->client().opens()) {
+    if (other.get() == &dir || !other->fs || !other->path.starts_with(prefix)) continue;
+    // Another tree connect of the same share has its own Share with the same root.
+    struct stat other_root {};
+    if (other->fs == dir.fs ||
+        (::fstat(other->fs->root_fd(), &other_root) == 0 && other_root.st_dev == root.st_dev &&
+         other_root.st_ino == root.st_ino))
+      return true;
+  }
+  return false;
+}
+
+// The checks of a rename against other opens, then `rename` (MS-FSA 2.1.5.14.11): the
+// new name's directory and the file it replaces, in the open table (fsa::check_rename),
+// and for a directory the opens beneath it: the files under it would move under their
+// opens, which Windows refuses (ACCESS_DENIED). Only this worker's opens are seen
+// beneath a directory, as Samba sees only its own process's without `strict rename`.
+void check_rename(const RequestPtr& req, const std::string& target, bool replace,
+                  std::function<void()> rename) {
+  const Open& open = *req->open;
+  if (open.is_directory && has_open_below(req, open)) {
+    req->reply(NtStatus::ACCESS_DENIED);
+    return;
+  }
+  auto found = std::make_shared<vfs::RenameTarget>();
+  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  run_blocking(
+      req->worker.loop(),
+      [fs = open.fs, target, found, status]() {
+        *status = vfs::find_rename_target(*fs, target, *found);
+      },
+      [req, found, status, replace, rename = std::move(rename)]() {
+        if (!req->refresh()) return;
+        if (*status == NtStatus::SUCCESS) {
+          const fsa::FileKey directory{found->directory.device, found->directory.file_id};
+          std::optional<fsa::FileKey> replaced;
+          if (found->exists && replace)
+            replaced = fsa::FileKey{found->existing.device, found->existing.file_id};
+          *status = fsa::check_rename(req->client().files(), *req->open, directory, replaced);
+        }
+        if (*status != NtStatus::SUCCESS) {
+          req->reply(*status);
+          return;
+        }
+        rename();
+      });
+}
+
+// [MS-FSA] 2.1.5.14.11 FileRenameInformation of a named stream: only to another stream
+// of the same file (":name" or ":name:$DATA"); anything else is INVALID_PARAMETER.
+void rename_stream(const RequestPtr& req, const std::string& target, bool replace) {
+  Open& open = *req->open;
+  vfs::StreamPath to;
+  if (open.stream.empty() || target.empty() || target.front() != ':' ||
+      vfs::split_stream_path(target, to) != NtStatus::SUCCESS || to.stream.empty()) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  auto renamed = std::make_shared<std::string>();
+  run_blocking(
+      req->worker.loop(),
+      [fd = open.fd, from = open.stream, to = to.stream, replace, status, renamed]() {
+        *status = vfs::rename_stream(fd->get(), from, to, replace, *renamed);
+      },
+      [req, status, renamed]() {
+        if (!req->refresh()) return;
+        if (*status != NtStatus::SUCCESS) {
+          req->reply(*status);
+          return;
+        }
+        req->open->stream = *renamed;
         req->reply(encode_body(SetInfoResponse{}));
       });
 }
@@ -232,8 +320,13 @@ void handle_set_info(const RequestPtr& req) {
         req->reply(encode_body(SetInfoResponse{}));
         return;
       }
+      // A named stream goes alone: the file's attributes and entries do not matter.
+      const bool stream = !open.stream.empty();
       run_blocking(
-          req->worker.loop(), [fd, status]() { *status = vfs::check_delete(fd->get()); },
+          req->worker.loop(),
+          [fd, status, stream]() {
+            if (!stream) *status = vfs::check_delete(fd->get());
+          },
           [req, status]() {
             if (!req->refresh()) return;
             if (*status != NtStatus::SUCCESS) {
@@ -265,10 +358,14 @@ void handle_set_info(const RequestPtr& req) {
       }
       std::string target = v.file_name;
       while (!target.empty() && target.front() == '\\') target.erase(target.begin());
+      if (req->tree->streams && (!open.stream.empty() || target.find(':') != std::string::npos)) {
+        rename_stream(req, target, v.replace_if_exists);
+        return;
+      }
+      auto fs = open.fs;
+      std::string from = open.path;
       bool replace = v.replace_if_exists;
-      auto rename = [req, target, replace, fd, status]() {
-        auto fs = req->open->fs;
-        std::string from = req->open->path;
+      auto rename = [req, fs, from, target, replace, fd, status]() {
         run_blocking(
             req->worker.loop(),
             [fs, from, target, replace, fd, status, token = req->tree->nt_token]() {
@@ -289,19 +386,23 @@ void handle_set_info(const RequestPtr& req) {
               req->reply(encode_body(SetInfoResponse{}));
             });
       };
+      auto checked_rename = [req, target, replace, rename]() {
+        check_rename(req, target, replace, rename);
+      };
       // A rename through an open holding a lease first takes H from the file's other
-      // leases, and waits for their acknowledgement (caching.hh: break_handle_leases).
+      // leases and waits for their acknowledgement (caching.hh: break_handle_leases), as
+      // Windows does before it looks at the new name.
       fsa::SharedOpenTable* table = req->client().host_files();
       if (table == nullptr || !open.caching_in_table || !table->break_handle_leases(open)) {
-        rename();
+        checked_rename();
         return;
       }
       wait_for_breaks(req, open.key, req->worker.config().conf.global.oplock_break_timeout,
-                      [req, rename](bool) {
+                      [req, checked_rename](bool) {
                         if (!req->refresh()) return true;
                         fsa::SharedOpenTable* t = req->client().host_files();
                         if (t != nullptr && t->break_handle_leases(*req->open)) return false;
-                        rename();
+                        checked_rename();
                         return true;
                       });
       return;

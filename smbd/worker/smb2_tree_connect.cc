@@ -136,6 +136,7 @@ void handle_tree_connect(const RequestPtr& req) {
     tree.new_file.inherit_owner = share->inherit_owner != conf::InheritOwner::NO;
     tree.new_file.store_dos_attributes = share->store_dos_attributes;
     tree.ea_support = share->ea_support;
+    tree.streams = share->streams_xattr;
     tree.maximal_access = tree.read_only ? kFileGenericReadAccess : kFileAllAccess;
     if (share->acl_xattr) {
       const vfs::LogonKind kind = session.anonymous ? vfs::LogonKind::anonymous

@@ -22,6 +22,7 @@
 #include "smbd/proto/query_directory.hh"
 #include "smbd/proto/query_info.hh"
 #include "smbd/proto/read.hh"
+#include "smbd/proto/reparse.hh"
 #include "smbd/proto/session_setup.hh"
 #include "smbd/proto/set_info.hh"
 #include "smbd/proto/tree_connect.hh"
@@ -125,6 +126,16 @@ void run_payloads(smb::ByteSpan data) {
   run_fsctl<DuplicateExtentsData>(data);
   bool sparse = false;
   (void)decode_set_sparse(data, sparse);
+  // A symbolic link's reparse data decodes to names that encode back to a buffer that
+  // decodes to the same link (when they fit the encoder's bound: both names may
+  // decode from the same bytes, so a valid buffer can hold more than it).
+  SymbolicLinkReparse link;
+  if (decode_reparse(data, link) == NtStatus::SUCCESS &&
+      link.substitute_name.size() + link.print_name.size() < 16384) {
+    SymbolicLinkReparse again;
+    if (decode_reparse(encode_reparse(link), again) != NtStatus::SUCCESS || !(again == link))
+      __builtin_trap();
+  }
   std::vector<FileAllocatedRange> ranges;
   // What decodes re-encodes to the same bytes.
   if (decode_allocated_ranges(data, ranges) == NtStatus::SUCCESS &&

@@ -50,11 +50,15 @@ SMBTORTURE = "/usr/bin/smbtorture"
 DEFAULT_SUITES = ["smb2.connect", "smb2.read", "smb2.rw", "smb2.getinfo", "smb2.dir",
                   "smb2.compound", "smb2.credits", "smb2.session", "smb2.multichannel",
                   "smb2.lock", "smb2.acls", "smb2.create", "smb2.setinfo", "smb2.streams",
-                  "smb2.ioctl", "smb2.oplock", "smb2.lease"]
+                  "smb2.ioctl", "smb2.oplock", "smb2.lease", "smb2.sharemode", "smb2.rename",
+                  "smb2.delete-on-close-perms"]
 # Suites with NT ACL subtests run on a share that stores ACLs, on both servers (Samba's
 # torture share has acl_xattr whenever the module is installed, see smbtest.Server); the
 # other suites keep this server's mode view (docs/security.md).
-ACL_XATTR_SUITES = ("smb2.acls", "smb2.create", "smb2.compound", "smb2.session")
+ACL_XATTR_SUITES = ("smb2.acls", "smb2.create", "smb2.compound", "smb2.session",
+                    "smb2.delete-on-close-perms")
+# Every torture share of this server keeps named streams, as Samba's has streams_xattr
+# (smbtest.Server): the stream subtests of every suite run against them.
 # smb2.notify per subtest, as tests/integration/CMakeLists.txt registers them.
 DEFAULT_SUITES += [f"smb2.notify.{t}" for t in (
     "tcon", "dir", "tdis", "tdis1", "close", "logoff", "invalid-reauth", "tree",
@@ -172,11 +176,13 @@ def parse_subunit(text, suite):
 def run_suite(suite, kind, timeout, expected, kind_dir, realm=None, full=False):
     # smb encrypt is left at the server default: the session suite asks for encryption.
     opts = {"torture": True, "kind": kind, "encrypt": None}
+    if kind == "self":
+        opts["extra_share"] = ["vfs objects = streams_xattr"]
     if kind == "self" and any(in_suite(suite, s) for s in ACL_XATTR_SUITES):
-        opts["extra_share"] = ["vfs objects = acl_xattr"]
+        opts["extra_share"] = ["vfs objects = acl_xattr streams_xattr"]
         # The share smb2.acls.ACCESSBASED lists, as Samba's torture configuration has it.
         opts["extra_shares"] = {"hideunread": ["path = %(base)s/share", "read only = no",
-                                               "vfs objects = acl_xattr",
+                                               "vfs objects = acl_xattr streams_xattr",
                                                "hide unreadable = yes"]}
     host, env, logon = None, None, []
     if realm is not None:

@@ -683,18 +683,26 @@ TEST_CASE("Kerberos: a keytab and a realm, or nothing") {
         std::string::npos);
 }
 
-TEST_CASE("vfs objects: acl_xattr stores NT ACLs, other modules are named and ignored") {
-  auto r =
-      parse_config("[s]\npath = /s\nvfs objects = streams_xattr acl_xattr xattr_tdb\n", "smb.conf");
+TEST_CASE("vfs objects: acl_xattr and streams_xattr, other modules are named and ignored") {
+  auto r = parse_config("[s]\npath = /s\nvfs objects = streams_xattr acl_xattr xattr_tdb fruit\n",
+                        "smb.conf");
   REQUIRE(r.ok());
   REQUIRE(r.config.shares.size() == 1);
   CHECK(r.config.shares[0].acl_xattr);
+  CHECK(r.config.shares[0].streams_xattr);
   REQUIRE(warnings(r).size() == 1);
-  CHECK(warnings(r).front().find("ignored: streams_xattr, xattr_tdb") != std::string::npos);
-  auto none = parse_config("[s]\npath = /s\nvfs objects = acl_xattr\nvfs objects =\n", "smb.conf");
+  CHECK(warnings(r).front().find("ignored: xattr_tdb, fruit") != std::string::npos);
+  auto none = parse_config("[s]\npath = /s\nvfs objects = acl_xattr streams_xattr\nvfs objects =\n",
+                           "smb.conf");
   REQUIRE(none.ok());
   CHECK(!none.config.shares[0].acl_xattr);
+  CHECK(!none.config.shares[0].streams_xattr);
   CHECK(warnings(none).empty());
+  auto streams = parse_config("[s]\npath = /s\nvfs objects = streams_xattr\n", "smb.conf");
+  REQUIRE(streams.ok());
+  CHECK(!streams.config.shares[0].acl_xattr);
+  CHECK(streams.config.shares[0].streams_xattr);
+  CHECK(warnings(streams).empty());
 }
 
 TEST_CASE("hide unreadable: off unless set") {

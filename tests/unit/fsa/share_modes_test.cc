@@ -164,3 +164,48 @@ TEST_CASE(
   CHECK_FALSE(f.exists("x.txt"));
   CHECK_FALSE(f.table.lookup(key).has_value());
 }
+
+TEST_CASE("rename: the new name's directory is opened to add an entry, sharing read and write") {
+  Fixture f;
+  std::unique_ptr<FileOpen> dir;
+  const auto dir_params = [](std::uint32_t access, std::uint32_t share) {
+    return Fixture::parameters("d", access, share, smb::CreateDisposition::FILE_OPEN_IF,
+                               smb::create_option::FILE_DIRECTORY_FILE);
+  };
+  std::unique_ptr<FileOpen> file;
+  REQUIRE(f.create(dir_params(am::FILE_READ_DATA, kShareAll), dir) == NtStatus::SUCCESS);
+  REQUIRE(f.create("d\\f.txt", am::FILE_READ_DATA | am::DELETE, 0, file) == NtStatus::SUCCESS);
+  const FileKey directory = dir->key;
+  // Windows' smb2.rename cases: the directory's open decides.
+  CHECK(check_rename(f.table, *file, directory, std::nullopt) == NtStatus::SUCCESS);
+  f.close(dir);
+  REQUIRE(f.create(dir_params(am::FILE_READ_DATA | am::DELETE, kShareAll), dir) ==
+          NtStatus::SUCCESS);
+  CHECK(check_rename(f.table, *file, directory, std::nullopt) == NtStatus::SHARING_VIOLATION);
+  f.close(dir);
+  REQUIRE(f.create(dir_params(am::FILE_READ_DATA, R | D), dir) == NtStatus::SUCCESS);
+  CHECK(check_rename(f.table, *file, directory, std::nullopt) == NtStatus::SHARING_VIOLATION);
+  f.close(dir);
+  // An open for attributes only takes part in no sharing check.
+  REQUIRE(f.create(dir_params(am::FILE_READ_ATTRIBUTES | am::SYNCHRONIZE, 0), dir) ==
+          NtStatus::SUCCESS);
+  CHECK(check_rename(f.table, *file, directory, std::nullopt) == NtStatus::SUCCESS);
+  f.close(dir);
+  f.close(file);
+}
+
+TEST_CASE("rename: a replaced file that is open refuses the rename; the file itself does not") {
+  Fixture f;
+  std::unique_ptr<FileOpen> source;
+  std::unique_ptr<FileOpen> target;
+  REQUIRE(f.create("s.txt", am::DELETE, kShareAll, source) == NtStatus::SUCCESS);
+  REQUIRE(f.create("t.txt", am::FILE_READ_ATTRIBUTES, kShareAll, target) == NtStatus::SUCCESS);
+  const FileKey nowhere{};
+  CHECK(check_rename(f.table, *source, nowhere, target->key) == NtStatus::ACCESS_DENIED);
+  // A change of case only: the name is the renamed file's own.
+  CHECK(check_rename(f.table, *source, nowhere, source->key) == NtStatus::SUCCESS);
+  const FileKey target_key = target->key;
+  f.close(target);
+  CHECK(check_rename(f.table, *source, nowhere, target_key) == NtStatus::SUCCESS);
+  f.close(source);
+}

@@ -199,3 +199,21 @@ TEST_CASE("dir: one enumerator used from several threads at once") {
   CHECK(failures.load() == 0);
   CHECK(complete_listings.load() == 2 * 8);
 }
+
+TEST_CASE(
+    "dir: a link leading out of the share is listed as a reparse point, one inside as its target") {
+  Fixture f;
+  DirEnumerator e;
+  REQUIRE(e.open(f.share, "") == NtStatus::SUCCESS);
+  std::map<std::string, FileInfo> seen;
+  REQUIRE(e.list(expr("link_*"), true, [&](const DirEntry& d) {
+    seen[d.name] = d.info;
+    return Take::more;
+  }) == NtStatus::SUCCESS);
+  REQUIRE(seen.size() == 2);
+  CHECK(seen["link_out"].reparse_tag == smb::IO_REPARSE_TAG_SYMLINK);
+  CHECK((seen["link_out"].file_attributes & smb::file_attribute::FILE_ATTRIBUTE_REPARSE_POINT) !=
+        0);
+  CHECK(seen["link_in"].reparse_tag == 0);
+  CHECK(seen["link_in"].end_of_file == 4);  // sub/inner.txt
+}

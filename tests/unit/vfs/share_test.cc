@@ -76,17 +76,45 @@ TEST_CASE("share: path escapes are refused") {
         NtStatus::OBJECT_NAME_INVALID);
   CHECK(open_status(f.share, "/etc/passwd", D::FILE_OPEN) == NtStatus::OBJECT_NAME_INVALID);
   CHECK(open_status(f.share, "Docs/Report.TXT", D::FILE_OPEN) == NtStatus::OBJECT_NAME_INVALID);
-  // Symlinks that lead out, as the last component or in the middle.
-  CHECK(open_status(f.share, "to_root", D::FILE_OPEN) == NtStatus::ACCESS_DENIED);
-  CHECK(open_status(f.share, "to_root\\etc\\passwd", D::FILE_OPEN) == NtStatus::ACCESS_DENIED);
-  CHECK(open_status(f.share, "to_sibling\\secret", D::FILE_OPEN) == NtStatus::ACCESS_DENIED);
-  CHECK(open_status(f.share, "secret_link", D::FILE_OPEN) == NtStatus::ACCESS_DENIED);
-  CHECK(open_status(f.share, "abs_link", D::FILE_OPEN) == NtStatus::ACCESS_DENIED);
+  // Symlinks that lead out, as the last component or in the middle: the CREATE stops on
+  // them (symlink.hh).
+  constexpr auto STOP = NtStatus::STOPPED_ON_SYMLINK;
+  CHECK(open_status(f.share, "to_root", D::FILE_OPEN) == STOP);
+  CHECK(open_status(f.share, "to_root\\etc\\passwd", D::FILE_OPEN) == STOP);
+  CHECK(open_status(f.share, "to_sibling\\secret", D::FILE_OPEN) == STOP);
+  CHECK(open_status(f.share, "secret_link", D::FILE_OPEN) == STOP);
+  CHECK(open_status(f.share, "abs_link", D::FILE_OPEN) == STOP);
   // Creating through an escaping link must not create anything outside either.
-  CHECK(open_status(f.share, "to_sibling\\new", D::FILE_CREATE) == NtStatus::ACCESS_DENIED);
+  CHECK(open_status(f.share, "to_sibling\\new", D::FILE_CREATE) == STOP);
   CHECK_FALSE(fs::exists(f.dir.outside() / "new"));
-  CHECK(open_status(f.share, "secret_link", D::FILE_OVERWRITE_IF) == NtStatus::ACCESS_DENIED);
+  CHECK(open_status(f.share, "secret_link", D::FILE_OVERWRITE_IF) == STOP);
+  CHECK(open_status(f.share, "secret_link", D::FILE_CREATE) == NtStatus::OBJECT_NAME_COLLISION);
+  // The link itself: attributes only, nothing of it to write or replace.
+  constexpr std::uint32_t kReparse = create_option::FILE_OPEN_REPARSE_POINT;
+  CHECK(open_status(f.share, "secret_link", D::FILE_OVERWRITE_IF, kReparse) ==
+        NtStatus::ACCESS_DENIED);
+  CHECK(open_status(f.share, "to_root\\etc\\passwd", D::FILE_OPEN, kReparse) == STOP);
   CHECK(TestDir::read(f.dir.outside() / "secret") == "outside");
+  {
+    OpenResult stopped;
+    REQUIRE(open_path(f.share, "to_sibling\\secret", D::FILE_OPEN, 0, stopped) == STOP);
+    REQUIRE(stopped.symlink);
+    CHECK(stopped.symlink->target == "../outside");
+    CHECK(stopped.symlink->unparsed_path_length == 14);  // "\\secret" in UTF-16
+    REQUIRE(open_path(f.share, "abs_link", D::FILE_OPEN, 0, stopped) == STOP);
+    REQUIRE(stopped.symlink);
+    CHECK(stopped.symlink->target == (f.dir.outside() / "secret").string());
+    CHECK(stopped.symlink->unparsed_path_length == 0);
+    OpenResult link;
+    REQUIRE(open_path(f.share, "secret_link", D::FILE_OPEN, kReparse, link,
+                      access_mask::FILE_READ_ATTRIBUTES) == NtStatus::SUCCESS);
+    CHECK(link.attribute_only);
+    CHECK(link.info.reparse_tag == smb::IO_REPARSE_TAG_SYMLINK);
+    CHECK((link.info.file_attributes & smb::file_attribute::FILE_ATTRIBUTE_REPARSE_POINT) != 0);
+    std::string target;
+    CHECK(read_symlink(link.fd.get(), {}, target) == NtStatus::SUCCESS);
+    CHECK(target == "../outside/secret");
+  }
   FileInfo info;
   CHECK(f.share.stat("to_sibling", info) == NtStatus::ACCESS_DENIED);
 
@@ -114,8 +142,9 @@ TEST_CASE("share: a symlink swapped to point outside between two calls") {
   // Swap the link after resolution, as a racing local user would.
   fs::remove(link);
   fs::create_symlink(f.dir.outside(), link);
-  CHECK(open_path(f.share, "swing\\secret", D::FILE_OPEN, 0, r) == NtStatus::ACCESS_DENIED);
-  CHECK(open_path(f.share, "swing\\Report.TXT", D::FILE_OPEN, 0, r) == NtStatus::ACCESS_DENIED);
+  CHECK(open_path(f.share, "swing\\secret", D::FILE_OPEN, 0, r) == NtStatus::STOPPED_ON_SYMLINK);
+  CHECK(open_path(f.share, "swing\\Report.TXT", D::FILE_OPEN, 0, r) ==
+        NtStatus::STOPPED_ON_SYMLINK);
   CHECK(f.share.rename("Docs\\Report.TXT", "swing\\moved", false) == NtStatus::ACCESS_DENIED);
   CHECK(f.share.remove("swing\\secret") == NtStatus::ACCESS_DENIED);
   CHECK(fs::exists(f.dir.outside() / "secret"));
