@@ -19,10 +19,22 @@ using hostwide::kLeaseRead;
 using hostwide::kLeaseWrite;
 using hostwide::OpenEntry;
 
-// MS-FSA 2.1.5.1.2.1: an open for attributes or the security descriptor only (a "stat
-// open") breaks no oplock and takes part in no caching.
+// An open without data access gets no caching beside other opens.
 constexpr std::uint32_t kDataAccess =
     am::FILE_READ_DATA | am::FILE_WRITE_DATA | am::FILE_APPEND_DATA | am::FILE_EXECUTE | am::DELETE;
+
+// A "stat open" breaks no caching (MS-FSA 2.1.5.17.2: the oplock break rules leave out
+// opens asking only for these rights). Windows' lists, which smbtorture's statopen tests
+// hold: an oplock is not broken by an open for FILE_READ_ATTRIBUTES,
+// FILE_WRITE_ATTRIBUTES and SYNCHRONIZE only; a lease not by one for those and
+// READ_CONTROL only. Any other right (EAs, DELETE, WRITE_DAC...) breaks.
+constexpr std::uint32_t kOplockStatAccess =
+    am::FILE_READ_ATTRIBUTES | am::FILE_WRITE_ATTRIBUTES | am::SYNCHRONIZE;
+constexpr std::uint32_t kLeaseStatAccess = kOplockStatAccess | am::READ_CONTROL;
+
+bool only_rights(std::uint32_t access, std::uint32_t rights) {
+  return (access & rights) != 0 && (access & ~rights) == 0;
+}
 
 bool breaking(const OpenEntry& e) { return (e.break_flags & kBreakAwaitsAck) != 0; }
 
@@ -31,22 +43,33 @@ void add_ring(std::vector<pid_t>& ring, pid_t pid) {
 }
 
 // Marks a break of the lease `holder` holds, to `to`, on every entry of the lease.
-// MS-SMB2 3.3.4.7: the client acknowledges only a break from a state with W or H.
+// MS-SMB2 3.3.4.7: the client acknowledges only a break from a state with W or H. While
+// a break of the lease is awaited, a further break only lowers the state the lease must
+// reach (breaking_required): the client is told of it when it acknowledges the first
+// (acknowledge_lease), as Windows does.
 void break_lease(hostwide::FileState& state, const OpenEntry& holder, std::uint8_t to,
                  std::vector<pid_t>& ring, bool& wait) {
+  OpenEntry lease_holder = holder;
+  if (breaking(lease_holder)) {
+    const auto required = static_cast<std::uint8_t>(lease_holder.lease.breaking_required & to);
+    for (OpenEntry& e : state.entries)
+      if (same_lease(e, lease_holder)) e.lease.breaking_required = required;
+    wait = true;
+    return;
+  }
   std::uint8_t from = holder.lease.state;
   if ((from & to) == from) return;
   bool ack = (from & (kLeaseWrite | kLeaseHandle)) != 0;
-  OpenEntry lease_holder = holder;
   for (OpenEntry& e : state.entries) {
     if (!same_lease(e, lease_holder)) continue;
     e.break_flags |= kBreakNotify;
+    e.lease.breaking_to = to;
     if (ack) {
       e.break_flags |= kBreakAwaitsAck;
-      e.lease.breaking_to = to;
+      e.lease.breaking_required = to;
     } else {
-      e.lease.breaking_to = to;
       e.lease.state = to;
+      e.lease.breaking_required = 0;
     }
     // MS-SMB2 3.3.4.7: a v2 lease's epoch counts its state changes.
     if (e.lease.version == 2)
@@ -118,12 +141,23 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
   };
   if (state.delete_pending) return refuse(NtStatus::DELETE_PENDING);
   // An overwrite writes the file whatever access it asked for.
-  const bool stat_open = (intent.access & kDataAccess) == 0 && !request.overwrites;
+  const bool no_data = (intent.access & kDataAccess) == 0 && !request.overwrites;
+  const bool oplock_stat = only_rights(intent.access, kOplockStatAccess) && !request.overwrites;
+  const bool lease_stat = only_rights(intent.access, kLeaseStatAccess) && !request.overwrites;
+  // Whether this open leaves the caching of `e` alone.
+  auto leaves_alone = [&](const OpenEntry& e) {
+    return same_lease(e, incoming) || (e.caching == Caching::LEASE ? lease_stat : oplock_stat);
+  };
 
-  // MS-FSA 2.1.5.1.2: an open waits while a break of another's caching is in progress.
-  if (!stat_open)
-    for (const OpenEntry& e : state.entries)
-      if (!same_lease(e, incoming) && breaking(e)) return wait();
+  // MS-FSA 2.1.5.1.2: an open waits while a break of another's caching is in progress
+  // (what it would break of a lease being broken lowers what that break must reach).
+  bool in_progress = false;
+  for (const OpenEntry& e : state.entries)
+    if (!leaves_alone(e) && breaking(e)) in_progress = true;
+  // Oplock breaks in progress hold every opener; a lease's only as the rules below say.
+  bool oplock_in_progress = false;
+  for (const OpenEntry& e : state.entries)
+    if (!leaves_alone(e) && breaking(e) && e.caching != Caching::LEASE) oplock_in_progress = true;
 
   // Share modes (MS-FSA 2.1.5.1.2.2). Handle caching (a batch oplock, a lease with H) of
   // a conflicting open is broken first: its client may close the handle it kept open.
@@ -135,44 +169,59 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
     if (same_lease(e, incoming) || !holds_handle_caching(e)) only_cached = false;
   }
   if (conflict) {
-    if (!only_cached) return refuse(NtStatus::SHARING_VIOLATION);
-    bool must_wait = false;
+    if (!only_cached) return in_progress ? wait() : refuse(NtStatus::SHARING_VIOLATION);
+    // Only handle caching goes: a batch oplock to level II, a lease loses H.
+    bool must_wait = in_progress;
     for (OpenEntry& e : state.entries) {
       if (!sharing_conflicts({e.granted_access, e.share_access}, intent.access,
                              intent.share_access))
         continue;
-      if (breaking(e)) {
+      if (e.caching == Caching::LEASE)
+        break_lease(state, e, static_cast<std::uint8_t>(e.lease.state & ~kLeaseHandle), out.ring,
+                    must_wait);
+      else if (breaking(e))
         must_wait = true;
-      } else if (e.caching == Caching::BATCH)
-        break_oplock(e, Caching::LEVEL_TWO, out.ring, must_wait);
       else
-        break_lease(state, e, e.lease.state & kLeaseRead, out.ring, must_wait);
+        break_oplock(e, Caching::LEVEL_TWO, out.ring, must_wait);
     }
     return must_wait ? wait() : refuse(NtStatus::SHARING_VIOLATION);
   }
 
   // MS-FSA 2.1.5.17.2 / 2.1.5.18.2: the caching other opens hold against this one.
-  bool must_wait = false;
-  if (!stat_open) {
+  bool must_wait = oplock_in_progress;
+  {
     for (OpenEntry& e : state.entries) {
-      if (same_lease(e, incoming)) continue;
+      if (leaves_alone(e)) continue;
       switch (e.caching) {
         case Caching::EXCLUSIVE:
         case Caching::BATCH:
-          break_oplock(e, request.overwrites ? Caching::NONE : Caching::LEVEL_TWO, out.ring,
-                       must_wait);
+          if (breaking(e))
+            must_wait = true;
+          else
+            break_oplock(e, request.overwrites ? Caching::NONE : Caching::LEVEL_TWO, out.ring,
+                         must_wait);
           break;
         case Caching::LEVEL_TWO:
           if (request.overwrites) break_oplock(e, Caching::NONE, out.ring, must_wait);
           break;
-        case Caching::LEASE:
-          if (!breaking(e))
-            break_lease(state, e,
-                        request.overwrites
-                            ? std::uint8_t{0}
-                            : static_cast<std::uint8_t>(e.lease.state & ~kLeaseWrite),
-                        out.ring, must_wait);
+        case Caching::LEASE: {
+          // W goes (an overwrite takes everything); the opener waits for the break of W
+          // only. A lease whose break is awaited holds an opener that breaks nothing more
+          // of it, and one that tries again after waiting (as Windows orders them: the
+          // breaking3 and breaking4 tests).
+          const std::uint8_t held = e.lease.state;
+          const auto to =
+              request.overwrites ? std::uint8_t{0} : static_cast<std::uint8_t>(held & ~kLeaseWrite);
+          const bool was_breaking = breaking(e);
+          if ((held & ~to) == 0) {
+            if (was_breaking) must_wait = true;
+            break;
+          }
+          bool ignored = false;
+          break_lease(state, e, to, out.ring, ignored);
+          if ((held & kLeaseWrite) != 0 || (was_breaking && request.retry)) must_wait = true;
           break;
+        }
         case Caching::NONE:
           break;
       }
@@ -181,10 +230,13 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
   if (must_wait) return wait();
 
   // The grant.
-  bool others = false, oplock_holders = false, handle_leases = false;
+  bool others = false, non_stat_others = false, oplock_holders = false, handle_leases = false;
   for (const OpenEntry& e : state.entries) {
     if (same_lease(e, incoming)) continue;
     others = true;
+    // A stat open beside a lease takes no W from it (Windows grants RWH beside one).
+    if (e.caching != Caching::NONE || !only_rights(e.granted_access, kLeaseStatAccess))
+      non_stat_others = true;
     if (e.caching != Caching::NONE && e.caching != Caching::LEASE) oplock_holders = true;
     if (e.caching == Caching::LEASE && (e.lease.state & kLeaseHandle) != 0) handle_leases = true;
   }
@@ -193,7 +245,7 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
     std::uint8_t grant = requested;
     // MS-SMB2 3.3.5.9.8: W only while the file has no other open; beside an oplock a
     // lease holds R at most (as Windows grants them).
-    if (others) grant &= static_cast<std::uint8_t>(~kLeaseWrite);
+    if (non_stat_others) grant &= static_cast<std::uint8_t>(~kLeaseWrite);
     if (oplock_holders) grant &= kLeaseRead;
     incoming.lease = hostwide::LeaseRecord{};
     incoming.lease.key = request.lease.key;
@@ -237,7 +289,8 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
   switch (request.oplock) {
     case OplockType::LEVEL_ONE:
     case OplockType::LEVEL_BATCH:
-      if (!others && !stat_open) {
+      // A lone opener gets it, also one for attributes only (as Windows grants it).
+      if (!others) {
         incoming.caching =
             request.oplock == OplockType::LEVEL_ONE ? Caching::EXCLUSIVE : Caching::BATCH;
         break;
@@ -245,7 +298,7 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
       [[fallthrough]];
     case OplockType::LEVEL_TWO:
       // Beside a lease with H no oplock is granted (as Windows does).
-      incoming.caching = stat_open || handle_leases ? Caching::NONE : Caching::LEVEL_TWO;
+      incoming.caching = no_data || handle_leases ? Caching::NONE : Caching::LEVEL_TWO;
       break;
     default:
       incoming.caching = Caching::NONE;
@@ -257,13 +310,31 @@ std::vector<pid_t> break_readers(hostwide::FileState& state, const OpenEntry& wr
   std::vector<pid_t> ring;
   bool ignored = false;
   // The writer's own level II oplock goes too (MS-FSA 2.1.4.12); its own lease stays.
+  // Other leases with R (R or RH) go to none; Windows asks to acknowledge a break of H,
+  // the writer does not wait for it.
   for (OpenEntry& e : state.entries) {
     if (same_lease(e, writer)) continue;
     if (e.caching == Caching::LEVEL_TWO) break_oplock(e, Caching::NONE, ring, ignored);
-    if (e.caching == Caching::LEASE && !breaking(e) && e.lease.state == kLeaseRead)
+    if (e.caching == Caching::LEASE && (e.lease.state & kLeaseRead) != 0 &&
+        (e.lease.state & kLeaseWrite) == 0)
       break_lease(state, e, 0, ring, ignored);
   }
   return ring;
+}
+
+bool break_handle_leases(hostwide::FileState& state, const OpenEntry& renamer,
+                         std::vector<pid_t>& ring) {
+  if (renamer.caching != Caching::LEASE) return false;
+  bool held = false;
+  for (OpenEntry& e : state.entries) {
+    if (e.caching != Caching::LEASE || same_lease(e, renamer) ||
+        (e.lease.state & kLeaseHandle) == 0)
+      continue;
+    held = true;
+    bool ignored = false;
+    break_lease(state, e, static_cast<std::uint8_t>(e.lease.state & ~kLeaseHandle), ring, ignored);
+  }
+  return held;
 }
 
 NtStatus acknowledge_oplock(OpenEntry& entry, Caching level, Caching& granted) {
@@ -294,11 +365,28 @@ NtStatus acknowledge_lease(hostwide::FileState& state, const std::array<std::uin
   // MS-SMB2 3.3.5.22.2: the state acknowledged must be within what the break allows.
   if ((lease_state & ~lease->lease.breaking_to) != 0) return NtStatus::REQUEST_NOT_ACCEPTED;
   granted = lease_state;
+  // A state above what the break must reach (opens met the lease while it broke): the
+  // next break starts at once, in Windows' steps: from a state with W or H to R (or to
+  // what is required, when that holds R) with an acknowledgement, from R to none without.
+  const std::uint8_t required = lease->lease.breaking_required;
+  const bool further = (lease_state & ~required) != 0;
+  const bool ack = further && (lease_state & (kLeaseWrite | kLeaseHandle)) != 0;
   for (OpenEntry& e : state.entries) {
     if (!same_lease(e, probe)) continue;
     e.lease.state = lease_state;
     e.lease.breaking_to = 0;
+    e.lease.breaking_required = 0;
     e.break_flags = 0;
+    if (!further) continue;
+    e.break_flags = kBreakNotify;
+    if (ack) {
+      e.break_flags |= kBreakAwaitsAck;
+      e.lease.breaking_to = static_cast<std::uint8_t>((required | kLeaseRead) & lease_state);
+      e.lease.breaking_required = required;
+    } else {
+      e.lease.state = required;
+      e.lease.breaking_to = required;
+    }
   }
   return NtStatus::SUCCESS;
 }
@@ -308,8 +396,9 @@ bool force_breaks(hostwide::FileState& state, const std::function<bool(const Ope
   for (OpenEntry& e : state.entries) {
     if (!breaking(e) || !which(e)) continue;
     if (e.caching == Caching::LEASE) {
-      e.lease.state = e.lease.breaking_to;
+      e.lease.state = e.lease.breaking_to & e.lease.breaking_required;
       e.lease.breaking_to = 0;
+      e.lease.breaking_required = 0;
     } else {
       e.caching = e.oplock_breaking_to;
       e.oplock_breaking_to = Caching::NONE;

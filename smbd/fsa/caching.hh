@@ -52,6 +52,13 @@ OpenOutcome decide_open(hostwide::FileState& state, hostwide::OpenEntry& incomin
 // leases of other opens go to none, no acknowledgement awaited. The holders to ring.
 std::vector<pid_t> break_readers(hostwide::FileState& state, const hostwide::OpenEntry& writer);
 
+// A rename through `renamer`, an open holding a lease (as Windows does it; smbtorture's
+// v2_rename and rename_wait): the other leases of the file lose H, with an
+// acknowledgement, and the rename waits for them. True while another lease still holds
+// H; the holders to tell are added to `ring`.
+bool break_handle_leases(hostwide::FileState& state, const hostwide::OpenEntry& renamer,
+                         std::vector<pid_t>& ring);
+
 // The acknowledgement of an oplock break by the open `entry` (MS-SMB2 3.3.5.22.1):
 // INVALID_OPLOCK_PROTOCOL without a break in progress, INVALID_PARAMETER for a level
 // above the break's; `granted` is the level kept.

@@ -56,6 +56,7 @@ struct CachingRequest {
   OplockType oplock = OplockType::LEVEL_NONE;  // LEVEL_GRANULAR: `lease`
   LeaseInfo lease;
   bool overwrites = false;  // FILE_OVERWRITE(_IF) or FILE_SUPERSEDE: a write of the file
+  bool retry = false;       // the CREATE tries again after waiting for a break
 };
 
 struct FileOpen {

@@ -246,6 +246,12 @@ NtStatus SharedOpenTable::acknowledge_lease(FileOpen& open,
     after = state;
   });
   refresh(open.key, after);
+  // The next step of a break the acknowledgement started goes to this worker's client.
+  for (const auto& entry : after.entries)
+    if (entry.owner == owner_ && (entry.break_flags & hostwide::kBreakNotify) != 0) {
+      waiters.push_back(owner_);
+      break;
+    }
   ring(waiters);
   return status;
 }
@@ -297,6 +303,26 @@ void SharedOpenTable::break_readers(FileOpen& writer) {
       }
   });
   ring(holders);
+}
+
+bool SharedOpenTable::break_handle_leases(FileOpen& renamer) {
+  auto token = tokens_.find(&renamer);
+  if (token == tokens_.end()) return false;
+  std::vector<pid_t> holders;
+  bool held = false;
+  std::uint64_t mine = token->second;
+  (void)segment_.update(file_id(renamer.key), [&](hostwide::FileState& state) {
+    for (const auto& entry : state.entries)
+      if (entry.owner == owner_ && entry.token == mine) {
+        held = fsa::break_handle_leases(state, entry, holders);
+        break;
+      }
+    if (held &&
+        std::find(state.waiters.begin(), state.waiters.end(), owner_) == state.waiters.end())
+      state.waiters.push_back(owner_);
+  });
+  ring(holders);
+  return held;
 }
 
 Watch SharedOpenTable::watch(const FileKey& key, std::function<void()> changed) {

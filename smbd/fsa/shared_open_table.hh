@@ -64,6 +64,10 @@ class SharedOpenTable final : public OpenTable {
   void give_up_break(FileOpen& open);
   // `writer` writes or truncates the file: read caching of other opens goes.
   void break_readers(FileOpen& writer);
+  // `renamer` renames the file: other leases' handle caching goes (caching.hh:
+  // break_handle_leases). True while one still holds it; this worker is rung when that
+  // changes.
+  bool break_handle_leases(FileOpen& renamer);
 
  private:
   void ring(const std::vector<pid_t>& workers);

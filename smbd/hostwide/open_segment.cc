@@ -51,6 +51,7 @@ OpenEntry entry_of(const EntrySlot& slot) {
     lease.parent_set = (slot.flags & layout::kParentLeaseKeySet) != 0;
     lease.state = slot.lease_state & kLeaseBits;
     lease.breaking_to = slot.lease_breaking_to & kLeaseBits;
+    lease.breaking_required = slot.lease_breaking_required & kLeaseBits;
     lease.epoch = slot.lease_epoch;
     lease.version = slot.lease_version == 2 ? 2 : 1;
   }
@@ -65,6 +66,7 @@ void write_caching(EntrySlot& slot, const OpenEntry& entry) {
   std::memcpy(slot.parent_lease_key, entry.lease.parent_key.data(), sizeof slot.parent_lease_key);
   slot.lease_state = entry.lease.state & kLeaseBits;
   slot.lease_breaking_to = entry.lease.breaking_to & kLeaseBits;
+  slot.lease_breaking_required = entry.lease.breaking_required & kLeaseBits;
   slot.lease_epoch = entry.lease.epoch;
   slot.lease_version = entry.lease.version;
   slot.flags = (entry.delete_on_close ? layout::kDeleteOnClose : 0) |

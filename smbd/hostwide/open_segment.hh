@@ -50,7 +50,11 @@ struct LeaseRecord {
   std::array<std::uint8_t, 16> key{};
   std::array<std::uint8_t, 16> parent_key{};
   std::uint8_t state = 0;        // R, H, W
-  std::uint8_t breaking_to = 0;  // while a break is marked
+  std::uint8_t breaking_to = 0;  // while a break is marked: the state the client is told
+  // While a break is awaited: the state it must reach in the end. Opens that meet a lease
+  // whose break is in progress lower it; the acknowledgement of a state above it starts
+  // the next break (Windows breaks in steps: RWH to RH, RH to R, R to none).
+  std::uint8_t breaking_required = 0;
   std::uint16_t epoch = 0;       // MS-SMB2 3.3.1.13 Lease.Epoch (v2)
   std::uint8_t version = 0;      // 1 or 2
   bool parent_set = false;
@@ -92,7 +96,7 @@ enum class Result {
 // rebuilt from each slot's own fields (in_use, file, key) after a crash or corruption.
 namespace layout {
 inline constexpr std::uint32_t kNone = 0xFFFFFFFFu;
-inline constexpr std::uint64_t kMagic = 0x534d42484f535432ull;  // "SMBHOST2"
+inline constexpr std::uint64_t kMagic = 0x534d42484f535433ull;  // "SMBHOST3"
 
 struct Header {
   std::uint64_t magic;
@@ -133,6 +137,7 @@ struct EntrySlot {
   std::uint16_t lease_epoch;
   std::uint8_t lease_key[16];
   std::uint8_t parent_lease_key[16];
+  std::uint8_t lease_breaking_required;
 };
 inline constexpr std::uint32_t kDeleteOnClose = 1;
 inline constexpr std::uint32_t kParentLeaseKeySet = 2;

@@ -1,7 +1,12 @@
 #include "smbd/worker/oplocks.hh"
 
+#include <chrono>
+#include <memory>
+
 #include "smbd/conf/log.hh"
 #include "smbd/proto/oplock_break.hh"
+#include "smbd/worker/async.hh"
+#include "smbd/worker/blocking.hh"
 #include "smbd/worker/connection.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/worker.hh"
@@ -82,7 +87,16 @@ bool send_oplock_break(Worker& worker, Open& open, fsa::OplockType new_level) {
 }
 
 bool send_lease_break(Worker& worker, Open& open, const fsa::SharedOpenTable::BreakNotice& notice) {
-  Connection* c = break_channel(worker, open);
+  // A lease belongs to the client, not to an open's channel: Windows tells the client on
+  // its first connection (smbtorture's v2_complex1 holds it), whichever made the open.
+  // An encrypted session's break goes only where the session has a channel: the client
+  // could not read it elsewhere.
+  Connection* c = worker.first_connection();
+  Session* session = worker.client().session(open.session_id);
+  if (c != nullptr && session != nullptr && session->encrypt_data &&
+      session->channels.count(c->id()) == 0)
+    c = nullptr;
+  if (c == nullptr) c = break_channel(worker, open);
   if (c == nullptr) return false;
   LeaseBreakNotification notification;
   // MS-SMB2 2.2.23.2: NewEpoch only for a v2 lease.
@@ -94,6 +108,73 @@ bool send_lease_break(Worker& worker, Open& open, const fsa::SharedOpenTable::Br
   c->send_notification(encode_message(notification_header(), notification), open.session_id);
   log::debug(5, c->peer().c_str(), "lease break sent for '%s'", open.path.c_str());
   return true;
+}
+
+namespace {
+
+// A request waiting for breaks (oplocks.hh: wait_for_breaks); lives in its doorbell
+// listener.
+struct BreakWait {
+  Worker* worker = nullptr;
+  fsa::FileKey key;
+  std::uint64_t listener = 0;
+  uv_timer_t* timer = nullptr;
+  std::function<bool(bool)> retry;
+  bool done = false;
+
+  void finish() {
+    done = true;
+    if (timer != nullptr) {
+      uv_timer_stop(timer);
+      uv_close(reinterpret_cast<uv_handle_t*>(timer),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+      timer = nullptr;
+    }
+    // Last: the listener holds this wait, which forgetting it may free.
+    Worker* owner = worker;
+    owner->forget_doorbell(listener);
+  }
+};
+
+}  // namespace
+
+void wait_for_breaks(const RequestPtr& req, fsa::FileKey key, unsigned timeout_seconds,
+                     std::function<bool(bool)> retry) {
+  Worker& worker = req->worker;
+  auto wait = std::make_shared<BreakWait>();
+  wait->worker = &worker;
+  wait->key = key;
+  wait->retry = std::move(retry);
+  wait->listener = worker.on_doorbell([wait]() {
+    if (!wait->done && wait->retry(false)) wait->finish();
+  });
+  wait->timer = new uv_timer_t;
+  uv_timer_init(worker.loop(), wait->timer);
+  wait->timer->data = wait.get();  // the listener keeps the wait alive until finish()
+  auto on_timeout = [](uv_timer_t* t) {
+    auto* w = static_cast<BreakWait*>(t->data);
+    if (w->done) return;
+    // MS-SMB2 3.3.6.1 (oplock break acknowledgment timer): the breaks take effect.
+    if (fsa::SharedOpenTable* table = w->worker->client().host_files()) table->force_breaks(w->key);
+    Serving as_process(credentials::process_identity());
+    if (w->retry(true)) w->finish();
+  };
+  uv_timer_start(wait->timer, on_timeout, std::uint64_t{timeout_seconds} * 1000,
+                 std::uint64_t{timeout_seconds} * 1000);
+  // The wait ended from outside: out of the doorbell's listeners at once, the answer on
+  // a later turn of the loop (async.hh). A wait that already ended by itself (its answer
+  // still on its way, after an overwrite) has nothing left to do.
+  std::weak_ptr<BreakWait> weak = wait;
+  auto went = go_async(req, [weak, req, &worker](AsyncEnd) {
+    auto w = weak.lock();
+    if (w == nullptr || w->done) return;
+    w->finish();
+    worker.after(std::chrono::milliseconds(0), [req]() { req->reply(NtStatus::CANCELLED); });
+  });
+  if (!went) {
+    wait->finish();
+    req->reply(NtStatus::INSUFFICIENT_RESOURCES);
+  }
 }
 
 void deliver_breaks(Worker& worker) {

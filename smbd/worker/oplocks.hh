@@ -3,8 +3,11 @@
 // the object store's break handler sends.
 #pragma once
 
+#include <functional>
+
 #include "smbd/fsa/file_open.hh"
 #include "smbd/proto/create.hh"
+#include "smbd/worker/request.hh"
 #include "smbd/worker/server_state.hh"
 
 namespace smb::server {
@@ -23,6 +26,18 @@ bool send_oplock_break(Worker& worker, Open& open, fsa::OplockType new_level);
 
 // MS-SMB2 3.3.4.7: tells the client holding the lease of `open` that it is being broken.
 bool send_lease_break(Worker& worker, Open& open, const fsa::SharedOpenTable::BreakNotice& notice);
+
+// A request waiting for breaks of other opens' caching to be acknowledged (MS-SMB2
+// 3.3.5.9 a CREATE, 3.3.5.21.1 a rename): it goes async at once (async.hh: Windows
+// answers STATUS_PENDING when a break is needed). `retry` runs on the loop whenever this
+// worker's doorbell rings (an acknowledgement, a close, a dead holder's opens removed),
+// and, with true, at the break timeout after the host table has made the breaks of the
+// file `key` take effect (MS-SMB2 3.3.6.1); the wait ends when it returns true, having
+// completed the request, or when the request's wait is ended from outside (CANCEL,
+// LOGOFF, TREE_DISCONNECT, the connection lost): it is then answered STATUS_CANCELLED.
+// No thread waits and nothing polls.
+void wait_for_breaks(const RequestPtr& req, fsa::FileKey key, unsigned timeout_seconds,
+                     std::function<bool(bool)> retry);
 
 // The doorbell rang: sends the breaks other openers marked on this worker's opens in the
 // host table; a break no channel can carry takes effect at once.

@@ -161,6 +161,19 @@ fsa::CachingRequest caching_request_of(const CreateRequest& request, std::uint16
   return wants;
 }
 
+// MS-SMB2 3.3.5.9.8, 3.3.5.9.11: a lease key names one file for its client; a CREATE
+// asking for a lease whose key an open of this client holds on another file is refused
+// (STATUS_INVALID_PARAMETER). A ClientGUID is served by one worker, so this worker's
+// opens are all the client's.
+bool lease_key_on_other_file(ClientState& client, const fsa::FileKey& file,
+                             const std::array<std::uint8_t, 16>& lease_key) {
+  for (const auto& [id, open] : client.opens())
+    if (open->oplock_level == fsa::OplockType::LEVEL_GRANULAR && open->lease.key == lease_key &&
+        !(open->key == file))
+      return true;
+  return false;
+}
+
 // The RqLs answer (MS-SMB2 2.2.14.2.10, 2.2.14.2.11) for an open holding a lease.
 CreateContext lease_answer(const fsa::FileOpen& open) {
   LeaseContext lease;
@@ -233,56 +246,6 @@ void finish_create_overwrite(const RequestPtr& req, const CreateRequest& request
         }
         answer_create(req, request, *opened, *admitted_open);
       });
-}
-
-// A CREATE waiting for breaks to be acknowledged: `retry` runs on the loop whenever this
-// worker's doorbell rings (an acknowledgement, a close, a dead holder's opens removed),
-// and at the break timeout after the host table has made the breaks take effect; the
-// wait ends when it returns true. No thread waits and nothing polls.
-struct BreakWait {
-  Worker* worker = nullptr;
-  fsa::FileKey key;
-  std::uint64_t listener = 0;
-  uv_timer_t* timer = nullptr;
-  std::function<bool(bool)> retry;
-  bool done = false;
-
-  void finish() {
-    done = true;
-    if (timer != nullptr) {
-      uv_timer_stop(timer);
-      uv_close(reinterpret_cast<uv_handle_t*>(timer),
-               [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-      timer = nullptr;
-    }
-    // Last: the listener holds this wait, which forgetting it may free.
-    Worker* owner = worker;
-    owner->forget_doorbell(listener);
-  }
-};
-
-void wait_for_breaks(Worker& worker, fsa::FileKey key, unsigned timeout_seconds,
-                     std::function<bool(bool)> retry) {
-  auto wait = std::make_shared<BreakWait>();
-  wait->worker = &worker;
-  wait->key = key;
-  wait->retry = std::move(retry);
-  wait->listener = worker.on_doorbell([wait]() {
-    if (!wait->done && wait->retry(false)) wait->finish();
-  });
-  wait->timer = new uv_timer_t;
-  uv_timer_init(worker.loop(), wait->timer);
-  wait->timer->data = wait.get();  // the listener keeps the wait alive until finish()
-  auto on_timeout = [](uv_timer_t* t) {
-    auto* w = static_cast<BreakWait*>(t->data);
-    if (w->done) return;
-    // MS-SMB2 3.3.6.1 (oplock break acknowledgment timer): the breaks take effect.
-    if (fsa::SharedOpenTable* table = w->worker->client().host_files()) table->force_breaks(w->key);
-    Serving as_process(credentials::process_identity());
-    if (w->retry(true)) w->finish();
-  };
-  uv_timer_start(wait->timer, on_timeout, std::uint64_t{timeout_seconds} * 1000,
-                 std::uint64_t{timeout_seconds} * 1000);
 }
 
 }  // namespace
@@ -382,15 +345,25 @@ void handle_create(const RequestPtr& req) {
         }
         // Admission, again each time the doorbell rings while breaks of other opens'
         // caching are due (MS-FSA 2.1.5.1.2), until the break timeout forces them.
-        auto admit_now = [req, request, plan, opened]() -> bool {
+        auto admit_now = [req, request, plan, opened](bool retry) -> bool {
           if (!req->refresh()) return true;
           ClientState& client = req->client();
-          Open& open = client.new_open(req->session->id, req->tree->id);
           const bool in_table = client.host_files() != nullptr && !req->tree->kernel_oplocks;
-          open.caching_in_table = in_table;
+          fsa::CachingRequest wants;
           if (in_table)
-            open.caching_request =
-                caching_request_of(request, req->session->dialect, opened->result.is_directory);
+            wants = caching_request_of(request, req->session->dialect, opened->result.is_directory);
+          wants.retry = retry;
+          // The key is checked also where no lease is granted (a directory).
+          const fsa::CachingRequest asked =
+              caching_request_of(request, req->session->dialect, false);
+          if (in_table && asked.oplock == fsa::OplockType::LEVEL_GRANULAR &&
+              lease_key_on_other_file(client, fsa::key_of(*opened), asked.lease.key)) {
+            req->reply(NtStatus::INVALID_PARAMETER);
+            return true;
+          }
+          Open& open = client.new_open(req->session->id, req->tree->id);
+          open.caching_in_table = in_table;
+          open.caching_request = wants;
           NtStatus admitted = fsa::admit_open(client.files(), *plan, *opened, open);
           if (admitted == NtStatus::PENDING) {
             client.take_open(open.id);
@@ -409,10 +382,10 @@ void handle_create(const RequestPtr& req) {
           finish_create_overwrite(req, request, opened, open.id);
           return true;
         };
-        if (admit_now()) return;
+        if (admit_now(false)) return;
         fsa::FileKey key = fsa::key_of(*opened);
-        wait_for_breaks(req->worker, key, req->worker.config().conf.global.oplock_break_timeout,
-                        [admit_now](bool) { return admit_now(); });
+        wait_for_breaks(req, key, req->worker.config().conf.global.oplock_break_timeout,
+                        [admit_now](bool) { return admit_now(true); });
       });
 }
 

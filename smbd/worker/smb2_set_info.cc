@@ -18,6 +18,7 @@
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/info_classes.hh"
+#include "smbd/worker/oplocks.hh"
 #include "smbd/worker/worker.hh"
 
 namespace smb::server {
@@ -385,7 +386,25 @@ void handle_set_info(const RequestPtr& req) {
               req->reply(encode_body(SetInfoResponse{}));
             });
       };
-      check_rename(req, target, replace, std::move(rename));
+      auto checked_rename = [req, target, replace, rename]() {
+        check_rename(req, target, replace, rename);
+      };
+      // A rename through an open holding a lease first takes H from the file's other
+      // leases and waits for their acknowledgement (caching.hh: break_handle_leases), as
+      // Windows does before it looks at the new name.
+      fsa::SharedOpenTable* table = req->client().host_files();
+      if (table == nullptr || !open.caching_in_table || !table->break_handle_leases(open)) {
+        checked_rename();
+        return;
+      }
+      wait_for_breaks(req, open.key, req->worker.config().conf.global.oplock_break_timeout,
+                      [req, checked_rename](bool) {
+                        if (!req->refresh()) return true;
+                        fsa::SharedOpenTable* t = req->client().host_files();
+                        if (t != nullptr && t->break_handle_leases(*req->open)) return false;
+                        checked_rename();
+                        return true;
+                      });
       return;
     }
     case FileInfoClass::FilePositionInformation: {

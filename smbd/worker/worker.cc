@@ -395,6 +395,11 @@ const Connection* Worker::connection(std::uint64_t id) const {
   return it == connections_.end() ? nullptr : it->second.get();
 }
 
+Connection* Worker::first_connection() {
+  // Ids grow with each connection adopted; closed ones leave the map.
+  return connections_.empty() ? nullptr : connections_.begin()->second.get();
+}
+
 void Worker::connection_closed(std::uint64_t id) {
   auto it = connections_.find(id);
   if (it == connections_.end()) return;

@@ -81,6 +81,8 @@ class Worker {
 
   Connection* connection(std::uint64_t id);
   const Connection* connection(std::uint64_t id) const;
+  // The client's oldest connection still open; null when none is.
+  Connection* first_connection();
   void connection_closed(std::uint64_t id);
 
  private:

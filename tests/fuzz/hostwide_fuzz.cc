@@ -1,14 +1,16 @@
 // libFuzzer target for the host table's records (hostwide/open_segment.hh) as a worker
 // reads them, not trusting the writer: the input first overwrites the free-list heads
-// and every file and entry slot (caching fields, lease records, waiters, links) as a
-// misbehaving or dying writer could have left them, then plays a script of this
-// worker's calls (lookups, admissions through the caching rules, acknowledgements,
-// forced breaks, notifications taken, removals). Nothing may read or write outside the
+// and every file and entry slot (caching fields, lease records with the state a break
+// must reach, waiters, links) as a misbehaving or dying writer could have left them, then
+// plays a script of this worker's calls (lookups, admissions through the caching rules,
+// acknowledgements, forced breaks, a rename's handle breaks, notifications taken,
+// removals). Nothing may read or write outside the
 // segment, loop without bound, or crash; a damaged record is refused and rebuilt.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "smbd/fsa/caching.hh"
 #include "smbd/hostwide/open_segment.hh"
@@ -85,7 +87,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         intent.request.lease.key[0] = in.byte() % 4;
         intent.request.lease.state = in.byte();
         intent.request.lease.version = in.byte() % 3;
-        intent.request.overwrites = (in.byte() & 1) != 0;
+        const std::uint8_t flags = in.byte();
+        intent.request.overwrites = (flags & 1) != 0;
+        intent.request.retry = (flags & 2) != 0;
         intent.self = owner;
         (void)table.insert(id, entry, [&](FileState& s, OpenEntry& incoming) {
           return fsa::decide_open(s, incoming, intent).verdict == fsa::OpenVerdict::ADMIT;
@@ -110,6 +114,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           }
           (void)fsa::force_breaks(s, [](const OpenEntry&) { return true; });
           if (!s.entries.empty()) (void)fsa::break_readers(s, s.entries.front());
+          std::vector<pid_t> ring;
+          if (!s.entries.empty()) (void)fsa::break_handle_leases(s, s.entries.back(), ring);
         });
         break;
       case 4:

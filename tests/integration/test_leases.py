@@ -2,8 +2,8 @@
 """Oplocks and leases between the clients of one host (the host table's caching).
 
 Each client (ClientGUID) is served by a worker of its own; two impacket connections are
-two clients in two workers. The opener's CREATE waits on its worker's loop while the
-holder's worker tells its client of the break; the holder's acknowledgement (or the
+two clients in two workers. The opener's CREATE answers STATUS_PENDING and waits on its
+worker's loop while the holder's worker tells its client of the break; the holder's acknowledgement (or the
 break timeout, or the holder's worker dying) lets the opener go on.
 
 Run: SMBTEST_KIND=self SMBD_BIN=... SMBD_PASSWD_BIN=... SMBSTATUS_BIN=...
@@ -218,6 +218,98 @@ class Breaks(Caching):
         status, fid_b, level, _ = answer(self.b, waiting)
         self.assertEqual((status, level), (STATUS_SUCCESS, s3.SMB2_OPLOCK_LEVEL_BATCH))
         self.b.close_file(self.tb, fid_b)
+
+
+STATUS_PENDING = 0x00000103
+STATUS_CANCELLED = 0xC0000120
+FLAGS_ASYNC = s3.SMB2_FLAGS_ASYNC_COMMAND
+
+
+def next_packet(client):
+    """The next message from the server as it comes (impacket's recvSMB skips interim
+    responses)."""
+    data = client._NetBIOSSession.recv_packet(client._timeout)
+    return s3.SMB2Packet(data.get_trailer())
+
+
+def async_id(packet):
+    """MS-SMB2 2.2.1.1: the AsyncId takes the place of Reserved and TreeId."""
+    return packet["Reserved"] | (packet["TreeID"] << 32)
+
+
+def cancel(client, message_id, async_id=None):
+    """MS-SMB2 2.2.30: CANCEL, by AsyncId when given, else by MessageId."""
+    packet = client.SMB_PACKET()
+    packet["Command"] = s3.SMB2_CANCEL
+    packet["MessageID"] = message_id
+    packet["SessionID"] = client._Session["SessionID"]
+    packet["CreditCharge"] = 0
+    if async_id is not None:
+        packet["Flags"] = FLAGS_ASYNC
+        packet["Reserved"] = async_id & 0xFFFFFFFF
+        packet["TreeID"] = async_id >> 32
+    packet["Data"] = struct.pack("<HH", 4, 0)
+    if client._Session["SigningActivated"]:
+        packet["Flags"] |= s3.SMB2_FLAGS_SIGNED
+        client.signSMB(packet)
+    client._NetBIOSSession.send_packet(packet.getData())
+
+
+class AsyncCreate(Caching):
+    """A CREATE that waits for a break in another worker's client answers STATUS_PENDING
+    at once (MS-SMB2 3.3.4.2) and completes later under the same AsyncId, or ends on
+    CANCEL (MS-SMB2 3.3.5.16) with STATUS_CANCELLED."""
+
+    def hold_and_wait(self, name):
+        key_a = uuid.uuid4().bytes
+        fid_a, _, state = self.open(self.a, self.ta, name, lease=(key_a, R | W | H))
+        self.assertEqual(state, R | W | H)
+        waiting = create(self.b, self.tb, name)
+        interim = next_packet(self.b)
+        self.assertEqual((interim["MessageID"], interim["Status"]), (waiting, STATUS_PENDING))
+        self.assertTrue(interim["Flags"] & FLAGS_ASYNC)
+        self.assertNotEqual(async_id(interim), 0)
+        kind, fields = notification(self.a)
+        self.assertEqual((kind, fields["key"], fields["new"]), ("lease", key_a, R | H))
+        return key_a, fid_a, waiting, async_id(interim)
+
+    def test_interim_then_the_answer_after_the_acknowledgement(self):
+        key_a, fid_a, waiting, pending_id = self.hold_and_wait("async.txt")
+        self.assertEqual(acknowledge_lease(self.a, self.ta, key_a, R | H), STATUS_SUCCESS)
+        final = next_packet(self.b)
+        self.assertEqual((final["MessageID"], final["Status"]), (waiting, STATUS_SUCCESS))
+        self.assertTrue(final["Flags"] & FLAGS_ASYNC)
+        self.assertEqual(async_id(final), pending_id)
+        fid_b = s3.SMB2Create_Response(final["Data"])["FileID"].getData()
+        self.assertEqual(self.b.close_file(self.tb, fid_b), STATUS_SUCCESS)
+        self.a.close_file(self.ta, fid_a)
+
+    def test_cancel_by_async_id_and_by_message_id(self):
+        for by_async_id in (True, False):
+            with self.subTest(by_async_id=by_async_id):
+                name = f"cancel-{by_async_id}.txt"
+                key_a, fid_a, waiting, pending_id = self.hold_and_wait(name)
+                cancel(self.b, waiting, pending_id if by_async_id else None)
+                final = next_packet(self.b)
+                self.assertEqual((final["MessageID"], final["Status"]),
+                                 (waiting, STATUS_CANCELLED))
+                self.assertEqual(async_id(final), pending_id)
+                # The holder's break goes on as before, and B opens once it is done.
+                self.assertEqual(acknowledge_lease(self.a, self.ta, key_a, R | H),
+                                 STATUS_SUCCESS)
+                fid_b, _, _ = self.open(self.b, self.tb, name)
+                self.b.close_file(self.tb, fid_b)
+                self.a.close_file(self.ta, fid_a)
+
+    def test_waiter_gone_with_its_connection(self):
+        key_a, fid_a, _, _ = self.hold_and_wait("gone.txt")
+        self.b.disconnect()
+        self.assertEqual(acknowledge_lease(self.a, self.ta, key_a, R | H), STATUS_SUCCESS)
+        # The server goes on serving: a new client opens the file.
+        c, tc = self.connect()
+        fid_c, _, _ = self.open(c, tc, "gone.txt")
+        c.close_file(tc, fid_c)
+        self.a.close_file(self.ta, fid_a)
 
 
 class Timeout(Caching):

@@ -244,3 +244,131 @@ TEST_CASE("caching: oplocks and leases side by side") {
   open_as(oplock_first, 2, 2, lease_intent(2, R | H | W, 1, 2));
   CHECK(oplock_first.entries[1].lease.state == R);
 }
+
+TEST_CASE("caching: a sharing conflict takes only H from a lease with W") {
+  FileState state;
+  open_as(state, 1, 1, lease_intent(1, R | W | H));
+  OpenIntent read_only_share = oplock_intent(OplockType::LEVEL_NONE, 2, kFileShareRead);
+  REQUIRE(open_as(state, 2, 2, read_only_share).verdict == OpenVerdict::WAIT);
+  CHECK(state.entries[0].lease.breaking_to == (R | W));
+}
+
+TEST_CASE("caching: a lease met again while its break is awaited breaks on in steps") {
+  FileState state;
+  open_as(state, 1, 1, lease_intent(1, R | W | H));
+  // A plain open: RWH to RH, awaited.
+  REQUIRE(open_as(state, 2, 2, oplock_intent(OplockType::LEVEL_NONE, 2)).verdict ==
+          OpenVerdict::WAIT);
+  CHECK(state.entries[0].lease.breaking_to == (R | H));
+  // An overwrite meanwhile: no second notification, the break must now reach none.
+  OpenIntent overwrite = oplock_intent(OplockType::LEVEL_NONE, 3);
+  overwrite.request.overwrites = true;
+  state.entries[0].break_flags &= ~hostwide::kBreakNotify;  // the first was told
+  REQUIRE(open_as(state, 3, 3, overwrite).verdict == OpenVerdict::WAIT);
+  CHECK(state.entries[0].break_flags == hostwide::kBreakAwaitsAck);
+  CHECK(state.entries[0].lease.breaking_required == 0);
+  // The acknowledgement of RH starts RH to R, awaited; the plain open still waits.
+  std::uint8_t granted = 0;
+  REQUIRE(acknowledge_lease(state, guid(1), guid(1), R | H, granted) == NtStatus::SUCCESS);
+  CHECK(granted == (R | H));
+  CHECK(state.entries[0].lease.state == (R | H));
+  CHECK(state.entries[0].lease.breaking_to == R);
+  CHECK(state.entries[0].break_flags == (hostwide::kBreakNotify | hostwide::kBreakAwaitsAck));
+  CHECK(open_as(state, 2, 2, oplock_intent(OplockType::LEVEL_NONE, 2)).verdict ==
+        OpenVerdict::WAIT);
+  // The acknowledgement of R: R to none without one, and the openers go on.
+  REQUIRE(acknowledge_lease(state, guid(1), guid(1), R, granted) == NtStatus::SUCCESS);
+  CHECK(granted == R);
+  CHECK(state.entries[0].lease.state == 0);
+  CHECK(state.entries[0].break_flags == hostwide::kBreakNotify);
+  CHECK(open_as(state, 2, 2, oplock_intent(OplockType::LEVEL_NONE, 2)).verdict ==
+        OpenVerdict::ADMIT);
+  CHECK(open_as(state, 3, 3, overwrite).verdict == OpenVerdict::ADMIT);
+}
+
+TEST_CASE("caching: a write breaks another's RH lease to none and asks for an acknowledgement") {
+  FileState state;
+  open_as(state, 1, 1, lease_intent(1, R | H));
+  open_as(state, 2, 2, lease_intent(2, R | H, 1, 2));
+  auto ring = break_readers(state, state.entries[1]);
+  CHECK(ring == std::vector<pid_t>{1});
+  CHECK(state.entries[0].lease.breaking_to == 0);
+  CHECK(state.entries[0].break_flags == (hostwide::kBreakNotify | hostwide::kBreakAwaitsAck));
+  CHECK(state.entries[1].break_flags == 0);
+}
+
+TEST_CASE("caching: which rights make a stat open, for oplocks and for leases") {
+  struct Case {
+    std::uint32_t access;
+    bool breaks_oplock, breaks_lease;
+  };
+  const Case cases[] = {
+      {am::FILE_READ_ATTRIBUTES, false, false},
+      {am::FILE_WRITE_ATTRIBUTES | am::SYNCHRONIZE, false, false},
+      {am::READ_CONTROL, true, false},
+      {am::FILE_READ_EA, true, true},
+      {am::WRITE_DAC, true, true},
+      {am::DELETE, true, true},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.access);
+    FileState oplocked;
+    open_as(oplocked, 1, 1, oplock_intent(OplockType::LEVEL_BATCH));
+    OpenIntent other = oplock_intent(OplockType::LEVEL_NONE, 2);
+    other.access = c.access;
+    CHECK((open_as(oplocked, 2, 2, other).verdict == OpenVerdict::WAIT) == c.breaks_oplock);
+    FileState leased;
+    open_as(leased, 1, 1, lease_intent(1, R | W | H));
+    CHECK((open_as(leased, 2, 2, other).verdict == OpenVerdict::WAIT) == c.breaks_lease);
+  }
+}
+
+TEST_CASE("caching: a lone attributes-only open gets the batch oplock, and a lease beside one keeps W") {
+  FileState state;
+  OpenIntent stat = oplock_intent(OplockType::LEVEL_BATCH);
+  stat.access = am::FILE_READ_ATTRIBUTES | am::FILE_WRITE_ATTRIBUTES | am::SYNCHRONIZE;
+  open_as(state, 1, 1, stat);
+  CHECK(state.entries[0].caching == Caching::BATCH);
+  FileState beside;
+  OpenIntent plain_stat = oplock_intent(OplockType::LEVEL_NONE);
+  plain_stat.access = am::FILE_READ_ATTRIBUTES;
+  open_as(beside, 1, 1, plain_stat);
+  open_as(beside, 2, 2, lease_intent(1, R | W | H, 1, 2));
+  CHECK(beside.entries[1].lease.state == (R | W | H));
+}
+
+TEST_CASE("caching: an opener waits for the break of W only, and a retried one for any") {
+  FileState state;
+  open_as(state, 1, 1, lease_intent(1, R | H));
+  OpenIntent overwrite = oplock_intent(OplockType::LEVEL_NONE, 2);
+  overwrite.request.overwrites = true;
+  // RH to none is to be acknowledged, but the overwrite does not wait for it.
+  REQUIRE(open_as(state, 2, 2, overwrite).verdict == OpenVerdict::ADMIT);
+  CHECK(state.entries[0].break_flags == (hostwide::kBreakNotify | hostwide::kBreakAwaitsAck));
+  CHECK(state.entries[0].lease.breaking_to == 0);
+  // Nor does a second one while the break is awaited; one that tries again does.
+  CHECK(open_as(state, 3, 3, overwrite).verdict == OpenVerdict::ADMIT);
+  overwrite.request.retry = true;
+  CHECK(open_as(state, 3, 3, overwrite).verdict == OpenVerdict::WAIT);
+}
+
+TEST_CASE("caching: a rename through a leased open takes H from the other leases") {
+  FileState state;
+  open_as(state, 1, 1, lease_intent(1, R | H));
+  open_as(state, 1, 1, lease_intent(2, R | H));
+  std::vector<pid_t> ring;
+  CHECK(break_handle_leases(state, state.entries[0], ring));
+  CHECK(ring == std::vector<pid_t>{1});
+  CHECK(state.entries[0].break_flags == 0);  // the renamer's own lease stays
+  CHECK(state.entries[1].lease.breaking_to == R);
+  std::uint8_t granted = 0;
+  REQUIRE(acknowledge_lease(state, guid(1), guid(2), R, granted) == NtStatus::SUCCESS);
+  ring.clear();
+  CHECK_FALSE(break_handle_leases(state, state.entries[0], ring));
+  CHECK(ring.empty());
+  // Without a lease of its own the renamer breaks nothing.
+  FileState plain;
+  open_as(plain, 1, 1, oplock_intent(OplockType::LEVEL_NONE));
+  open_as(plain, 2, 2, lease_intent(2, R | H, 1, 2));
+  CHECK_FALSE(break_handle_leases(plain, plain.entries[0], ring));
+}
