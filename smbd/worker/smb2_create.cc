@@ -264,8 +264,14 @@ void handle_create(const RequestPtr& req) {
   }
   // MS-SMB2 3.3.5.9: parameter checks before any file-system work.
   fsa::CreateParameters parameters = parameters_of(request);
-  if (static_cast<std::uint32_t>(request.impersonation_level) > 3 ||
-      (request.create_options & kCreateOptionsInvalid) != 0 ||
+  // An ImpersonationLevel that is none of the four: BAD_IMPERSONATION_LEVEL from 2.1 on.
+  if (static_cast<std::uint32_t>(request.impersonation_level) > 3) {
+    req->reply(req->session->dialect >= to_u16(Dialect::SMB2_1)
+                   ? NtStatus::BAD_IMPERSONATION_LEVEL
+                   : NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  if ((request.create_options & kCreateOptionsInvalid) != 0 ||
       fsa::check_create_parameters(parameters) != NtStatus::SUCCESS) {
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
