@@ -142,8 +142,13 @@ OpenOutcome decide_open(hostwide::FileState& state, OpenEntry& incoming, const O
   if (state.delete_pending) return refuse(NtStatus::DELETE_PENDING);
   // An overwrite writes the file whatever access it asked for.
   const bool no_data = (intent.access & kDataAccess) == 0 && !request.overwrites;
-  const bool oplock_stat = only_rights(intent.access, kOplockStatAccess) && !request.overwrites;
-  const bool lease_stat = only_rights(intent.access, kLeaseStatAccess) && !request.overwrites;
+  // An entry without access (the mark an open of a named stream leaves on its file, whose
+  // caching is the stream's own) breaks nothing either.
+  const bool no_access = intent.access == 0 && !request.overwrites;
+  const bool oplock_stat =
+      no_access || (only_rights(intent.access, kOplockStatAccess) && !request.overwrites);
+  const bool lease_stat =
+      no_access || (only_rights(intent.access, kLeaseStatAccess) && !request.overwrites);
   // Whether this open leaves the caching of `e` alone.
   auto leaves_alone = [&](const OpenEntry& e) {
     return same_lease(e, incoming) || (e.caching == Caching::LEASE ? lease_stat : oplock_stat);
