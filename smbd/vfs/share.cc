@@ -130,11 +130,18 @@ NtStatus Share::open(const std::string& root_path, Share& out, std::string* erro
   }
   out.root_.reset(fd);
   out.backend_ = backend;
-  struct statfs fs {};
   struct stat st {};
-  if (::fstatfs(fd, &fs) == 0 && (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC) &&
-      ::fstat(fd, &st) == 0)
-    out.memory_device_ = (static_cast<std::uint64_t>(major(st.st_dev)) << 32) | minor(st.st_dev);
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    if (error != nullptr)
+      *error = "cannot stat share root '" + root_path + "': " + std::strerror(err);
+    return errno_to_ntstatus(err);
+  }
+  out.root_device_ = (static_cast<std::uint64_t>(major(st.st_dev)) << 32) | minor(st.st_dev);
+  out.root_inode_ = st.st_ino;
+  struct statfs fs {};
+  if (::fstatfs(fd, &fs) == 0 && (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC))
+    out.memory_device_ = out.root_device_;
   return NtStatus::SUCCESS;
 }
 
@@ -252,6 +259,16 @@ NtStatus apply_create_attributes(int fd, const std::string& name, std::uint32_t 
   BasicInfoChange change;
   change.file_attributes = attrs;
   return set_basic_info(fd, name, change);
+}
+
+// What a new or overwritten file gets from its CREATE: the attributes, then the EAs of
+// the ExtA context.
+NtStatus apply_create_metadata(int fd, const std::string& name, const OpenRequest& req,
+                               bool is_directory, bool created) {
+  NtStatus a = apply_create_attributes(fd, name, req.file_attributes, is_directory, created,
+                                       req.new_file.store_dos_attributes);
+  if (a == NtStatus::SUCCESS && req.eas) a = set_eas(fd, *req.eas);
+  return a;
 }
 
 // Whether the entry `name` of `dir`, through which resolving failed with an error
@@ -465,10 +482,8 @@ Attempt open_existing(const OpenContext& c, const Resolved& r, OpenResult& out, 
       st = last_error();
       return Attempt::kDone;
     }
-    NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, false, false,
-                                         req.new_file.store_dos_attributes);
-    if (a == NtStatus::SUCCESS && req.eas) a = set_eas(fd.get(), *req.eas);
-    if (a != NtStatus::SUCCESS) {
+    if (NtStatus a = apply_create_metadata(fd.get(), r.name, req, false, false);
+        a != NtStatus::SUCCESS) {
       st = a;
       return Attempt::kDone;
     }
@@ -534,10 +549,8 @@ Attempt create_new(const OpenContext& c, const Resolved& r, OpenResult& out, NtS
     st = n;
     return Attempt::kDone;
   }
-  NtStatus a = apply_create_attributes(fd.get(), r.name, req.file_attributes, directory, true,
-                                       req.new_file.store_dos_attributes);
-  if (a == NtStatus::SUCCESS && req.eas) a = set_eas(fd.get(), *req.eas);
-  if (a != NtStatus::SUCCESS) {
+  if (NtStatus a = apply_create_metadata(fd.get(), r.name, req, directory, true);
+      a != NtStatus::SUCCESS) {
     st = a;
     return Attempt::kDone;
   }

@@ -197,10 +197,16 @@ class Share {
   bool in_memory(std::uint64_t device) const {
     return memory_device_.has_value() && *memory_device_ == device;
   }
+  // Whether `other` serves the same root directory (another tree connect of the share).
+  bool same_root(const Share& other) const {
+    return root_device_ == other.root_device_ && root_inode_ == other.root_inode_;
+  }
 
  private:
   UniqueFd root_;
-  std::optional<std::uint64_t> memory_device_;  // the root's, when it is tmpfs or ramfs
+  std::uint64_t root_device_ = 0;  // the root's identity, read once at open
+  std::uint64_t root_inode_ = 0;
+  std::optional<std::uint64_t> memory_device_;  // root_device_, when it is tmpfs or ramfs
   Backend backend_ = Backend::posix;
 };
 

@@ -81,16 +81,10 @@ void set_security(const RequestPtr& req, const SetInfoRequest& request) {
 // Whether an open of this worker other than `dir` lies beneath the directory `dir`.
 bool has_open_below(const RequestPtr& req, const Open& dir) {
   const std::string prefix = dir.path + "\\";
-  struct stat root {};
-  if (::fstat(dir.fs->root_fd(), &root) != 0) return true;  // cannot tell: refuse
   for (const auto& [id, other] : req->client().opens()) {
     if (other.get() == &dir || !other->fs || !other->path.starts_with(prefix)) continue;
     // Another tree connect of the same share has its own Share with the same root.
-    struct stat other_root {};
-    if (other->fs == dir.fs ||
-        (::fstat(other->fs->root_fd(), &other_root) == 0 && other_root.st_dev == root.st_dev &&
-         other_root.st_ino == root.st_ino))
-      return true;
+    if (other->fs == dir.fs || other->fs->same_root(*dir.fs)) return true;
   }
   return false;
 }
