@@ -234,7 +234,7 @@ void set_path(std::string& out, std::string_view v, Outcome& o) {
   out = std::string(v);
 }
 
-const std::array<GlobalParam, 49> kGlobalParams{{
+const std::array<GlobalParam, 50> kGlobalParams{{
     {"smb ports",
      [](GlobalState& s, std::string_view v, Outcome& o) {
        std::vector<std::uint16_t> ports;
@@ -410,6 +410,8 @@ const std::array<GlobalParam, 49> kGlobalParams{{
      [](GlobalState& s, std::string_view v, Outcome& o) {
        set_bool(s.g.server_multi_channel_support, v, o);
      }},
+    {"smbd:FSCTL_SMBTORTURE",
+     [](GlobalState& s, std::string_view v, Outcome& o) { set_bool(s.g.smbtorture_fsctls, v, o); }},
     {"rdma port", [](GlobalState& s, std::string_view v,
                      Outcome& o) { set_uint(s.g.rdma_port, v, o, 1, 65535); }},
     {"rdma proxy socket",
@@ -996,6 +998,7 @@ void dump_config(const Config& config, std::ostream& out) {
   param("server smb3 signing algorithms", join(signers, " "));
   param("server string", g.server_string_source.empty() ? "smb3d %v" : g.server_string_source);
   param("smb encrypt", encrypt_name(g.smb_encrypt));
+  param("smbd:FSCTL_SMBTORTURE", yes_no(g.smbtorture_fsctls));
   param("smb passwd file", g.smb_passwd_file);
   param("smb ports", join(ports, " "));
   param("smb2 max read", std::to_string(g.smb2_max_read));

@@ -152,6 +152,10 @@ struct Global {
   std::uint32_t smb2_max_write = 8u << 20;
   std::uint32_t smb2_max_trans = 8u << 20;
   bool server_multi_channel_support = true;
+  // `smbd:FSCTL_SMBTORTURE`: serve the test-only FSCTLs smbtorture uses to force server
+  // behaviour (padded responses, an IOCTL that sleeps, a channel treated as unacknowledged).
+  // Off by default: only test configurations turn it on, as with Samba's smbd.
+  bool smbtorture_fsctls = false;
   // rdmaproxy: where it listens for SMB Direct (empty: 0.0.0.0, or 127.0.0.1 on the
   // soft fabric) and which fabric it drives.
   std::string rdma_address;
