@@ -309,6 +309,8 @@ class Server:
             g.append(f"server min protocol = {self.min_protocol}")
         if self.max_protocol:
             g.append(f"server max protocol = {self.max_protocol}")
+        if self.torture and self.kind != "samba":
+            g.append("smbd:FSCTL_SMBTORTURE = yes")  # as the Samba peer has it below
         if self.kind == "samba":
             g += [
                 f"state directory = {b}/state",
