@@ -221,6 +221,7 @@ struct Connection::Gate {
   Request& request;
   Completion& completion;
   bool related = false;  // inherits ids from the element before (3.3.5.2.7.2)
+  bool inherited_session = false;  // related, and there was a session to inherit
   bool binding = false;  // a SESSION_SETUP binding this connection to a session (3.3.5.5.2)
 
   NtStatus admit() {
@@ -270,6 +271,7 @@ struct Connection::Gate {
     if (spec.session != SessionRule::none) {
       if (!message.last_session_id) return NtStatus::INVALID_PARAMETER;
       h.session_id = *message.last_session_id;
+      inherited_session = true;
     }
     if (spec.needs_tree) {
       if (!message.last_tree_id) return NtStatus::INVALID_PARAMETER;
@@ -788,8 +790,9 @@ void Connection::gate(const std::shared_ptr<Message>& message) {
   NtStatus admitted = checks.admit();
   message->protection[index] =
       protection_of(request->session, id_, h.tree_id, *spec, checks.binding);
-  if (checks.related && request->session != nullptr)
-    message->protection[index].related_session_id = h.session_id;
+  // The answer of a related operation is signed with the key of the session it
+  // inherited, even when it failed after (the error of a CREATE before it).
+  if (checks.inherited_session) message->protection[index].related_session_id = h.session_id;
   if (NtStatus status = admitted; status != NtStatus::SUCCESS) {
     request->reply(status);
     return;

@@ -127,6 +127,8 @@ TEST_CASE("a failed CREATE fails the related operations after it with its status
   CHECK(nt_error(replies[0].status()));
   CHECK(replies[1].status() == replies[0].status());
   CHECK(replies[2].status() == replies[0].status());
+  // Each answer is signed with the key of the session its element used or inherited.
+  for (const Reply& r : replies) CHECK(s.client.signature_valid(r.pdu));
 }
 
 TEST_CASE("unrelated operations are each served on their own") {
