@@ -222,6 +222,7 @@ struct Connection::Gate {
   Completion& completion;
   bool related = false;  // inherits ids from the element before (3.3.5.2.7.2)
   bool inherited_session = false;  // related, and there was a session to inherit
+  bool no_tree_to_inherit = false;  // related, and the element before used no tree connect
   bool binding = false;  // a SESSION_SETUP binding this connection to a session (3.3.5.5.2)
 
   NtStatus admit() {
@@ -273,9 +274,11 @@ struct Connection::Gate {
       h.session_id = *message.last_session_id;
       inherited_session = true;
     }
+    // Checked once the session is known: a session that went away (a LOGOFF before)
+    // answers for itself first.
     if (spec.needs_tree) {
-      if (!message.last_tree_id) return NtStatus::INVALID_PARAMETER;
-      h.tree_id = *message.last_tree_id;
+      no_tree_to_inherit = !message.last_tree_id;
+      if (message.last_tree_id) h.tree_id = *message.last_tree_id;
     }
     return nt_error(message.create_error) ? message.create_error : NtStatus::SUCCESS;
   }
@@ -370,6 +373,7 @@ struct Connection::Gate {
   // MS-SMB2 3.3.5.2.11: the tree connect, and its share's demand for encryption.
   NtStatus resolve_tree() {
     if (!spec.needs_tree) return NtStatus::SUCCESS;
+    if (no_tree_to_inherit) return NtStatus::INVALID_PARAMETER;
     auto tree = request.session->trees.find(request.header.tree_id);
     if (tree == request.session->trees.end()) {
       message.last_tree_id.reset();

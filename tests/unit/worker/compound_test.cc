@@ -16,6 +16,7 @@
 #include "smbd/proto/negotiate.hh"
 #include "smbd/proto/query_info.hh"
 #include "smbd/proto/read.hh"
+#include "smbd/proto/tree_connect.hh"
 #include "smbd/proto/write.hh"
 #include "smbd/worker/dispatch.hh"
 
@@ -265,6 +266,35 @@ TEST_CASE("related operations after one that used no session fail with INVALID_P
                                        NtStatus::INVALID_PARAMETER}));
   // None of it closed the file.
   CHECK(s.call(Command::CLOSE, close).status() == NtStatus::SUCCESS);
+}
+
+TEST_CASE("a related operation uses the tree connect the element before made, and needs one") {
+  Setup s;
+  TreeConnectRequest connect;
+  connect.path = "\\\\GATETEST\\share";
+  Element tree_connect = s.element(Command::TREE_CONNECT, encode_body(connect));
+  tree_connect.tree_id = 0;
+  CloseRequest close;
+  close.file_id = kRelatedFileId;
+  auto replies = s.client.exchange(s.client.compound(
+      {s.client.build(tree_connect),
+       s.client.build(related(s.element(
+           Command::CREATE,
+           encode_body(create_request("new-tree.bin", CreateDisposition::FILE_OVERWRITE_IF))))),
+       s.client.build(related(s.element(Command::CLOSE, encode_body(close))))}));
+  REQUIRE(replies.size() == 3);
+  CHECK(statuses(replies) == statuses(std::vector<NtStatus>(3, NtStatus::SUCCESS)));
+  CHECK(replies[0].header.tree_id != s.tree);
+
+  // An ECHO names no tree connect: a CREATE related to it has none to use.
+  replies = s.client.exchange(s.client.compound(
+      {s.client.build(s.element(Command::ECHO, encode_body(EchoRequest{}))),
+       s.client.build(related(s.element(
+           Command::CREATE,
+           encode_body(create_request("no-tree.bin", CreateDisposition::FILE_OVERWRITE_IF)))))}));
+  CHECK(statuses(replies) ==
+        statuses(std::vector<NtStatus>{NtStatus::SUCCESS, NtStatus::INVALID_PARAMETER}));
+  CHECK_FALSE(std::filesystem::exists(s.server.share_path() / "no-tree.bin"));
 }
 
 TEST_CASE("an all-ones FileId names no open in an unrelated element, nor after it") {
