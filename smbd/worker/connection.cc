@@ -979,9 +979,10 @@ void Connection::transmit(const std::shared_ptr<Message>& message, bool may_defe
   }
   if (!any) return;
   // MS-SMB2 3.3.4.1.3: the last of compounded responses is padded to 8 bytes as well,
-  // whichever thread produced it. The padding follows the payload, which then goes
-  // inline (a READ ending a compound; such data is small or rare), and it is covered by
-  // the signature like the padding of the others.
+  // whether it was answered at once or after file I/O on the pool. The padding follows
+  // the payload, which then goes inline (a READ ending a compound: the copy is rare), and
+  // the signature covers it as it covers the padding of the others. A response sent
+  // alone (a lone request, the final answer of one that went async) is not padded.
   if (answers > 1 && (head.size() + sealing.payload.size()) % 8 != 0) {
     if (!sealing.payload.empty()) {
       w.bytes(sealing.payload);
