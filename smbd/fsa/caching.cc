@@ -327,6 +327,19 @@ std::vector<pid_t> break_readers(hostwide::FileState& state, const OpenEntry& wr
   return ring;
 }
 
+std::vector<pid_t> break_directory_leases(hostwide::FileState& state,
+                                          const std::array<std::uint8_t, 16>& client,
+                                          const std::array<std::uint8_t, 16>* parent_key) {
+  std::vector<pid_t> ring;
+  bool ignored = false;
+  for (OpenEntry& e : state.entries) {
+    if (e.caching != Caching::LEASE || e.lease.state == 0) continue;
+    if (parent_key != nullptr && e.client == client && e.lease.key == *parent_key) continue;
+    break_lease(state, e, 0, ring, ignored);
+  }
+  return ring;
+}
+
 bool break_handle_leases(hostwide::FileState& state, const OpenEntry& renamer,
                          std::vector<pid_t>& ring) {
   if (renamer.caching != Caching::LEASE) return false;

@@ -59,6 +59,15 @@ std::vector<pid_t> break_readers(hostwide::FileState& state, const hostwide::Ope
 bool break_handle_leases(hostwide::FileState& state, const hostwide::OpenEntry& renamer,
                          std::vector<pid_t>& ring);
 
+// An entry of the directory whose state this is was added, removed, renamed in or out,
+// or modified by `client` (MS-SMB2 3.3.4.7, MS-FSA 2.1.4.13 break of a parent's
+// oplock): every lease on the directory goes to none, H with an acknowledgement that
+// nobody waits for, except the lease of `client` whose key is `parent_key` (the
+// ParentLeaseKey of the open that made the change, when it gave one). The holders to ring.
+std::vector<pid_t> break_directory_leases(hostwide::FileState& state,
+                                          const std::array<std::uint8_t, 16>& client,
+                                          const std::array<std::uint8_t, 16>* parent_key);
+
 // The acknowledgement of an oplock break by the open `entry` (MS-SMB2 3.3.5.22.1):
 // INVALID_OPLOCK_PROTOCOL without a break in progress, INVALID_PARAMETER for a level
 // above the break's; `granted` is the level kept.
@@ -82,6 +91,7 @@ bool force_breaks(hostwide::FileState& state,
 bool same_lease(const hostwide::OpenEntry& a, const hostwide::OpenEntry& b);
 
 // Lease states a CREATE may be granted (MS-SMB2 3.3.5.9.8: R, RH, RW, RWH); others none.
+// A directory's lease never holds W (MS-SMB2 3.3.5.9.11): the CREATE asks without it.
 std::uint8_t grantable_lease_state(std::uint32_t requested);
 
 }  // namespace smb::fsa

@@ -458,6 +458,7 @@ NtStatus admit_open(OpenTable& table, const CreatePlan& plan, const OpenedFile& 
                     FileOpen& open) {
   const vfs::OpenResult& r = file.result;
   open.key = key_of(file);
+  open.parent = FileKey{r.parent_device, r.parent_file_id};
   open.stream = file.stream;
   open.granted_access = file.granted_access.value_or(plan.granted_access);
   // Only the file's own stored descriptor lets a delete go past the directory's mode

@@ -62,6 +62,10 @@ struct CachingRequest {
 struct FileOpen {
   std::string path;  // share-relative with the on-disk spelling, backslash separated
   FileKey key;
+  // The directory holding the file (zero for the share root): its leases break when this
+  // open adds, removes, renames or modifies the entry (MS-SMB2 3.3.4.7).
+  FileKey parent;
+  bool modified = false;  // data was written through this open: its close changes the entry
   std::shared_ptr<UniqueFd> fd;       // shared with blocking work in flight
   std::shared_ptr<vfs::FileData> io;  // regular files opened for data: READ/WRITE go here
   std::shared_ptr<vfs::Share> fs;     // the share the file lives in

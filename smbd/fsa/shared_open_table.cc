@@ -305,6 +305,24 @@ void SharedOpenTable::break_readers(FileOpen& writer) {
   ring(holders);
 }
 
+void SharedOpenTable::break_directory_leases(const FileKey& directory, const FileOpen& by) {
+  if (directory == FileKey{}) return;
+  // The ParentLeaseKey of the change's open (MS-SMB2 2.2.13.2.10): granted with its lease,
+  // or asked for by a CREATE not yet admitted.
+  const LeaseInfo* lease = nullptr;
+  if (by.oplock_level == OplockType::LEVEL_GRANULAR)
+    lease = &by.lease;
+  else if (by.caching_request.oplock == OplockType::LEVEL_GRANULAR)
+    lease = &by.caching_request.lease;
+  const std::array<std::uint8_t, 16>* parent_key =
+      lease != nullptr && lease->parent_set ? &lease->parent_key : nullptr;
+  std::vector<pid_t> holders;
+  (void)segment_.update(file_id(directory), [&](hostwide::FileState& state) {
+    holders = fsa::break_directory_leases(state, client_, parent_key);
+  });
+  ring(holders);
+}
+
 bool SharedOpenTable::break_handle_leases(FileOpen& renamer) {
   auto token = tokens_.find(&renamer);
   if (token == tokens_.end()) return false;

@@ -64,6 +64,10 @@ class SharedOpenTable final : public OpenTable {
   void give_up_break(FileOpen& open);
   // `writer` writes or truncates the file: read caching of other opens goes.
   void break_readers(FileOpen& writer);
+  // `by` (an open of this worker's client, or a CREATE about to be one) added, removed,
+  // renamed or modified an entry of `directory`: the directory's leases go to none but
+  // the one `by` names as its parent (caching.hh: break_directory_leases). Nobody waits.
+  void break_directory_leases(const FileKey& directory, const FileOpen& by);
   // `renamer` renames the file: other leases' handle caching goes (caching.hh:
   // break_handle_leases). True while one still holds it; this worker is rung when that
   // changes.

@@ -23,6 +23,15 @@ struct RenameTarget {
   FileIdentity existing;   // the file it names, when it exists
 };
 
+// The identity of the open file or directory `fd` (an O_PATH descriptor will do), without
+// reading its metadata beyond the inode.
+NtStatus identify_entry(int fd, FileIdentity& out);
+
+// The identity of the directory holding the entry `smb_path` of `share` (the entry need
+// not exist); ACCESS_DENIED for the share root, which has none in the share. A change of
+// the entry breaks that directory's leases.
+NtStatus directory_of(const Share& share, std::string_view smb_path, FileIdentity& out);
+
 // Resolves `target` (an SMB path of `share`) as the rename will; the error of a target
 // that does not resolve is the one the rename would give.
 NtStatus find_rename_target(const Share& share, std::string_view target, RenameTarget& out);

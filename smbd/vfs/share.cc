@@ -19,6 +19,7 @@
 #include "smbd/vfs/names.hh"
 #include "smbd/vfs/nt_time.hh"
 #include "smbd/vfs/openat2.hh"
+#include "smbd/vfs/rename_target.hh"
 #include "smbd/vfs/short_name.hh"
 
 namespace smb::vfs {
@@ -642,6 +643,11 @@ NtStatus Share::open(std::string_view smb_path, const OpenRequest& request, Open
     out.delete_on_close = (options & co::FILE_DELETE_ON_CLOSE) != 0;
     out.path = r.smb_path();
     out.name = r.name;
+    if (FileIdentity parent;
+        !r.name.empty() && r.parent >= 0 && identify_entry(r.parent, parent) == NtStatus::SUCCESS) {
+      out.parent_device = parent.device;
+      out.parent_file_id = parent.file_id;
+    }
     return info_done ? NtStatus::SUCCESS : query_info(out.fd.get(), r.name, out.info);
   }
   return NtStatus::SHARING_VIOLATION;

@@ -77,6 +77,10 @@ struct OpenResult {
   bool delete_on_close = false;  // FILE_DELETE_ON_CLOSE was requested; the caller acts
   std::string path;              // the path with the on-disk spelling, backslashes
   std::string name;              // its last component ("" for the share root)
+  // The identity (FileInfo's device and file_id) of the directory holding it, whose
+  // leases its creation breaks; zero for the share root.
+  std::uint64_t parent_device = 0;
+  std::uint64_t parent_file_id = 0;
   // STOPPED_ON_SYMLINK: the link not followed, and what of the path came after it.
   std::optional<SymlinkStop> symlink;
 };

@@ -177,6 +177,11 @@ void wait_for_breaks(const RequestPtr& req, fsa::FileKey key, unsigned timeout_s
   }
 }
 
+void directory_changed(ClientState& client, const fsa::FileKey& directory, const Open& by) {
+  if (fsa::SharedOpenTable* table = client.host_files(); table != nullptr && by.caching_in_table)
+    table->break_directory_leases(directory, by);
+}
+
 void deliver_breaks(Worker& worker) {
   fsa::SharedOpenTable* table = worker.client().host_files();
   if (table == nullptr) return;

@@ -39,6 +39,11 @@ bool send_lease_break(Worker& worker, Open& open, const fsa::SharedOpenTable::Br
 void wait_for_breaks(const RequestPtr& req, fsa::FileKey key, unsigned timeout_seconds,
                      std::function<bool(bool)> retry);
 
+// MS-SMB2 3.3.4.7: `by` added, removed, renamed or modified an entry of `directory`
+// (fsa::FileOpen::parent): the directory's leases break, in every worker, but the one
+// `by` names as its parent. Nothing without the host table or for kernel oplocks.
+void directory_changed(ClientState& client, const fsa::FileKey& directory, const Open& by);
+
 // The doorbell rang: sends the breaks other openers marked on this worker's opens in the
 // host table; a break no channel can carry takes effect at once.
 void deliver_breaks(Worker& worker);

@@ -7,6 +7,7 @@
 #include "smbd/conf/log.hh"
 #include "smbd/fsa/close.hh"
 #include "smbd/worker/blocking.hh"
+#include "smbd/worker/oplocks.hh"
 
 namespace smb::server {
 
@@ -180,14 +181,21 @@ void ClientState::close_opens_of(std::uint64_t session_id, std::uint32_t tree_id
 
 void ClientState::close_now(Open& open) {
   if (open.pipe) return;
-  if (!fsa::close_open(*files_, oplocks_, open)) return;
+  const bool goes = fsa::close_open(*files_, oplocks_, open);
+  // MS-SMB2 3.3.4.7: a written file's close, or its delete once done, changes its
+  // directory's entry.
+  if (!goes) {
+    if (open.modified) directory_changed(*this, open.parent, open);
+    return;
+  }
   // The file is deleted as the user of the open's share, who asked for it
   // (docs/security.md), never as the process.
   IdentityPtr user = identity_for_open(session(open.session_id), open.tree_id);
   credentials::IdentityScope as_user(user);
-  if (as_user.ok())
+  if (as_user.ok()) {
     delete_closed_file(open);
-  else
+    directory_changed(*this, open.parent, open);
+  } else
     log::error(nullptr, "delete on close of '%s' not done: cannot act as %s", open.path.c_str(),
                user->describe().c_str());
 }

@@ -5,6 +5,7 @@
 #include "smbd/proto/close.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
+#include "smbd/worker/oplocks.hh"
 #include "smbd/worker/worker.hh"
 
 namespace smb::server {
@@ -19,6 +20,9 @@ void handle_close(const RequestPtr& req) {
   std::shared_ptr<Open> open(client.take_open(req->file_id).release());
   bool delete_file = !open->pipe && fsa::close_open(client.files(), client.oplocks(), *open);
   bool post_query = (request.flags & kCloseFlagPostqueryAttrib) != 0 && !open->pipe;
+  // MS-SMB2 3.3.4.7: the close of a written file changes its directory's entry (its
+  // times and size), as the delete does once it is done.
+  if (!open->pipe && open->modified && !delete_file) directory_changed(client, open->parent, *open);
   if (!post_query && !delete_file) {
     // Nothing to ask the file system: answered on the loop, without a hop to the pool.
     // The descriptor goes with the last reference to the open, on the loop either way.
@@ -37,7 +41,8 @@ void handle_close(const RequestPtr& req) {
         if (post_query) *have_info = fsa::query_closed_file(*open, *info) == NtStatus::SUCCESS;
         if (delete_file) delete_closed_file(*open);
       },
-      [req, info, have_info]() {
+      [req, open, info, have_info, delete_file]() {
+        if (delete_file) directory_changed(req->worker.client(), open->parent, *open);
         CloseResponse response;
         if (*have_info) {
           response.flags = kCloseFlagPostqueryAttrib;

@@ -130,15 +130,16 @@ void answer_contexts(const CreateRequest& request, const TreeConnect& tree,
 }
 
 // What the CREATE asks of the host table: an oplock level, or a lease (MS-SMB2
-// 3.3.5.9.8 v1, 3.3.5.9.11 v2; leases from dialect 2.1, v2 from 3.0). Directories get
-// none here.
+// 3.3.5.9.8 v1, 3.3.5.9.11 v2; leases from dialect 2.1, v2 from 3.0). A directory gets
+// no oplock and no v1 lease; a v2 lease on it holds R and H at most (3.3.5.9.11: the
+// server offers directory leasing from 3.0, negotiate_policy.cc).
 fsa::CachingRequest caching_request_of(const CreateRequest& request, std::uint16_t dialect,
                                        bool directory) {
   fsa::CachingRequest wants;
   wants.overwrites = request.create_disposition == CreateDisposition::FILE_OVERWRITE ||
                      request.create_disposition == CreateDisposition::FILE_OVERWRITE_IF ||
                      request.create_disposition == CreateDisposition::FILE_SUPERSEDE;
-  if (directory) return wants;
+  if (directory && request.requested_oplock_level != OplockLevel::LEASE) return wants;
   if (request.requested_oplock_level != OplockLevel::LEASE) {
     wants.oplock = to_oplock_type(request.requested_oplock_level);
     return wants;
@@ -157,6 +158,10 @@ fsa::CachingRequest caching_request_of(const CreateRequest& request, std::uint16
     wants.lease.epoch = lease.epoch;
     wants.lease.parent_key = lease.parent_lease_key;
     wants.lease.parent_set = (lease.lease_flags & kLeaseFlagParentLeaseKeySet) != 0;
+  }
+  if (directory) {
+    if (wants.lease.version != 2) return fsa::CachingRequest{.overwrites = wants.overwrites};
+    wants.lease.state &= static_cast<std::uint8_t>(~hostwide::kLeaseWrite);
   }
   return wants;
 }
@@ -381,6 +386,10 @@ void handle_create(const RequestPtr& req) {
             return true;
           }
           open.connection_id = req->connection_id;
+          // MS-SMB2 3.3.4.7: a new entry breaks its directory's leases (but the one this
+          // CREATE names as its parent); the creator does not wait.
+          if (opened->result.create_action == CreateAction::FILE_CREATED && open.stream.empty())
+            directory_changed(client, open.parent, open);
           if (!opened->truncate_after_admission) {
             answer_create(req, request, *opened, open);
             return true;

@@ -1,7 +1,9 @@
 // SET_INFO (MS-SMB2 3.3.5.21): file information and security descriptors of an open.
 #include <sys/stat.h>
 
+#include <array>
 #include <functional>
+#include <memory>
 #include <optional>
 
 #include "smbd/base/security_descriptor.hh"
@@ -276,6 +278,7 @@ void handle_set_info(const RequestPtr& req) {
       // MS-FSA 2.1.5.14.2, 2.1.5.14.4: a size change breaks the file's read caching.
       if (fsa::SharedOpenTable* table = req->client().host_files(); table && open.caching_in_table)
         table->break_readers(open);
+      open.modified = true;
       auto io = open.io;
       run_blocking(
           req->worker.loop(),
@@ -360,23 +363,35 @@ void handle_set_info(const RequestPtr& req) {
       std::string from = open.path;
       bool replace = v.replace_if_exists;
       auto rename = [req, fs, from, target, replace, fd, status]() {
+        // The directories the name leaves and enters, whose leases the rename breaks.
+        auto directories = std::make_shared<std::array<vfs::FileIdentity, 2>>();
         run_blocking(
             req->worker.loop(),
-            [fs, from, target, replace, fd, status, token = req->tree->nt_token]() {
+            [fs, from, target, replace, fd, status, directories, token = req->tree->nt_token]() {
               // On a share that stores ACLs the target's directory must consent.
               if (token) {
                 *status = vfs::check_rename_target(*fs, target, fd->get(), replace, *token);
                 if (*status != NtStatus::SUCCESS) return;
               }
+              (void)vfs::directory_of(*fs, from, (*directories)[0]);
+              (void)vfs::directory_of(*fs, target, (*directories)[1]);
               *status = fs->rename(from, target, replace, fd->get());
             },
-            [req, status, target]() {
+            [req, status, target, directories]() {
               if (!req->refresh()) return;
               if (*status != NtStatus::SUCCESS) {
                 req->reply(*status);
                 return;
               }
-              req->open->path = target;
+              Open& renamed = *req->open;
+              renamed.path = target;
+              const auto& [left, entered] = *directories;
+              const fsa::FileKey old_parent{left.device, left.file_id};
+              const fsa::FileKey new_parent{entered.device, entered.file_id};
+              renamed.parent = new_parent;
+              directory_changed(req->client(), old_parent, renamed);
+              if (!(new_parent == old_parent))
+                directory_changed(req->client(), new_parent, renamed);
               req->reply(encode_body(SetInfoResponse{}));
             });
       };

@@ -142,6 +142,8 @@ void handle_write(const RequestPtr& req) {
     // MS-FSA 2.1.5.3 (2.1.4.12): a write breaks the read caching of the file's opens.
     if (fsa::SharedOpenTable* table = req->client().host_files(); table && open.caching_in_table)
       table->break_readers(open);
+    // The close of a written file changes its directory's entry (directory_changed).
+    open.modified = true;
   }
   auto write = [req, pipe, io = open.io, where](NtStatus received, WriteData data) {
     if (received != NtStatus::SUCCESS) {

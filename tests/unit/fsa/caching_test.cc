@@ -372,3 +372,29 @@ TEST_CASE("caching: a rename through a leased open takes H from the other leases
   open_as(plain, 2, 2, lease_intent(2, R | H, 1, 2));
   CHECK_FALSE(break_handle_leases(plain, plain.entries[0], ring));
 }
+
+TEST_CASE("caching: a change of a directory's entries breaks its leases but the parent's") {
+  FileState directory;
+  open_as(directory, 1, 1, lease_intent(1, R | H, 2));
+  open_as(directory, 2, 2, lease_intent(2, R | H, 2, 2));
+  open_as(directory, 3, 3, lease_intent(3, R, 2, 3));
+  REQUIRE(directory.entries.size() == 3);
+  REQUIRE(directory.entries[1].lease.state == (R | H));
+  const std::uint16_t epoch = directory.entries[0].lease.epoch;
+  // Client 1 makes the change through an open naming its lease 1 as the parent.
+  const auto parent = guid(1);
+  std::vector<pid_t> ring = break_directory_leases(directory, guid(1), &parent);
+  CHECK(ring == std::vector<pid_t>{2, 3});
+  // Lease 1 stays; RH goes to none with an acknowledgement, R to none without.
+  CHECK(directory.entries[0].lease.state == (R | H));
+  CHECK(directory.entries[0].break_flags == 0);
+  CHECK(directory.entries[1].lease.breaking_to == 0);
+  CHECK((directory.entries[1].break_flags & hostwide::kBreakAwaitsAck) != 0);
+  CHECK(directory.entries[2].lease.state == 0);
+  CHECK((directory.entries[2].break_flags & hostwide::kBreakAwaitsAck) == 0);
+  // The same key of another client is no parent of client 2's lease.
+  FileState other;
+  open_as(other, 1, 1, lease_intent(1, R | H, 2));
+  CHECK(break_directory_leases(other, guid(2), &parent) == std::vector<pid_t>{1});
+  CHECK(other.entries[0].lease.epoch == epoch + 1);
+}
