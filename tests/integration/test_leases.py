@@ -330,6 +330,137 @@ class Timeout(Caching):
         self.b.close_file(self.tb, fid_b)
 
 
+DIRECTORY_LEASING = 0x20  # MS-SMB2 2.2.4 SMB2_GLOBAL_CAP_DIRECTORY_LEASING
+PARENT_LEASE_KEY_SET = 0x04
+FILE_DIRECTORY_FILE = 0x01
+FILE_DELETE_ON_CLOSE = 0x1000
+DELETE = 0x00010000
+DIRECTORY_READ = 0x00120089  # FILE_LIST_DIRECTORY, attributes, EAs, READ_CONTROL, SYNCHRONIZE
+
+
+def lease_v2_context(key, state, parent=None, version=2):
+    """An RqLs create context (MS-SMB2 2.2.13.2.10 v2, with a ParentLeaseKey when given;
+    2.2.13.2.8 v1)."""
+    if version == 1:
+        data = key + struct.pack("<IIQ", state, 0, 0)
+    else:
+        flags = PARENT_LEASE_KEY_SET if parent else 0
+        data = key + struct.pack("<IIQ", state, flags, 0) + (parent or bytes(16)) + \
+            struct.pack("<HH", 0, 0)
+    return struct.pack("<IHHHHI", 0, 16, 4, 0, 24, len(data)) + b"RqLs" + b"\0" * 4 + data
+
+
+def create_in(client, tree, name, *, options=0, context=b"", disposition=s3.FILE_OPEN_IF,
+              access=ALL_ACCESS):
+    """Sends a CREATE of a file or directory with the create context given."""
+    body = s3.SMB2Create()
+    body["SecurityFlags"] = 0
+    body["RequestedOplockLevel"] = s3.SMB2_OPLOCK_LEVEL_LEASE if context else 0
+    body["ImpersonationLevel"] = s3.SMB2_IL_IMPERSONATION
+    body["DesiredAccess"] = access
+    body["FileAttributes"] = 0
+    body["ShareAccess"] = SHARE_ALL
+    body["CreateDisposition"] = disposition
+    body["CreateOptions"] = options
+    encoded = name.encode("utf-16le")
+    body["NameLength"] = len(encoded)
+    padded = encoded + b"\0" * (-len(encoded) % 8)
+    body["Buffer"] = padded + context
+    body["CreateContextsOffset"] = (64 + 56 + len(padded)) if context else 0
+    body["CreateContextsLength"] = len(context)
+    packet = client.SMB_PACKET()
+    packet["Command"] = s3.SMB2_CREATE
+    packet["TreeID"] = tree
+    packet["Data"] = body
+    return client.sendSMB(packet)
+
+
+class DirectoryLeases(Caching):
+    """Directory leases (MS-SMB2 3.3.5.9.11, 3.3.4.7) between two clients in two workers:
+    A holds RH on a directory; B's changes of its entries break it to none, A's own
+    changes naming the lease as their parent do not."""
+
+    def connect(self):
+        client = raw.connect(self.server, 0x300, timeout=60)
+        self.clients.append(client)
+        return client, client.connectTree(self.server.share)
+
+    def open_in(self, client, tree, name, **kw):
+        status, fid, level, lease = answer(client, create_in(client, tree, name, **kw))
+        self.assertEqual(status, STATUS_SUCCESS, raw.status_name(status))
+        return fid, level, lease
+
+    def lease_directory(self, key):
+        # As a client caching a directory's listing opens it (read rights only; with
+        # DELETE it would keep renames out of it).
+        fid, level, state = self.open_in(self.a, self.ta, "leased", options=FILE_DIRECTORY_FILE,
+                                         context=lease_v2_context(key, R | W | H),
+                                         access=DIRECTORY_READ)
+        # Never W on a directory.
+        self.assertEqual((level, state), (s3.SMB2_OPLOCK_LEVEL_LEASE, R | H))
+        return fid
+
+    def expect_break_to_none(self, key):
+        kind, fields = notification(self.a)
+        self.assertEqual((kind, fields["key"], fields["current"], fields["new"]),
+                         ("lease", key, R | H, 0))
+        self.assertEqual(fields["flags"], 1)  # ACK_REQUIRED: H goes
+        self.assertEqual(acknowledge_lease(self.a, self.ta, key, 0), STATUS_SUCCESS)
+
+    def expect_no_break(self):
+        try:
+            data = self.a._NetBIOSSession.recv_packet(0.5)
+        except Exception:  # the read timed out: nothing came
+            return
+        self.fail(f"unexpected message {s3.SMB2Packet(data.get_trailer())['Command']}")
+
+    def test_directory_lease_broken_by_the_other_client(self):
+        self.assertTrue(self.a.negotiate_response["Capabilities"] & DIRECTORY_LEASING)
+        key = uuid.uuid4().bytes
+        dir_fid = self.lease_directory(key)
+        # A v1 lease on a directory: no lease.
+        fid, level, state = self.open_in(self.b, self.tb, "leased", options=FILE_DIRECTORY_FILE,
+                                         context=lease_v2_context(uuid.uuid4().bytes, R | H,
+                                                                  version=1))
+        self.assertEqual((level, state), (s3.SMB2_OPLOCK_LEVEL_NONE, None))
+        self.b.close_file(self.tb, fid)
+
+        # B (another worker) creates an entry: A's lease goes to none; B does not wait.
+        fid_b, _, _ = self.open_in(self.b, self.tb, "leased\\b.txt", disposition=s3.FILE_CREATE)
+        self.expect_break_to_none(key)
+        self.b.close_file(self.tb, fid_b)
+
+        # A's own create naming its directory lease as the parent breaks nothing.
+        self.lease_directory(key)  # the lease grows back to RH
+        fid_a, _, state = self.open_in(
+            self.a, self.ta, "leased\\a.txt", disposition=s3.FILE_CREATE,
+            context=lease_v2_context(uuid.uuid4().bytes, R | W | H, parent=key))
+        self.assertEqual(state, R | W | H)
+        self.expect_no_break()
+        self.a.close_file(self.ta, fid_a)
+
+        # Renamed within it, or deleted, by B: broken again each time.
+        self.lease_directory(key)
+        fid_b, _, _ = self.open_in(self.b, self.tb, "leased\\b.txt", access=DELETE,
+                                   disposition=s3.FILE_OPEN)
+        # MS-SMB2 2.2.39 SET_INFO of FileRenameInformation ([MS-FSCC] 2.4.42.2).
+        target = "leased\\c.txt".encode("utf-16le")
+        rename = struct.pack("<B7xQI", 0, 0, len(target)) + target
+        body = struct.pack("<HBBIHHI", 33, s3.SMB2_0_INFO_FILE, s3.SMB2_FILE_RENAME_INFO,
+                           len(rename), 64 + 32, 0, 0) + fid_b + rename
+        status, _ = self.b.request(s3.SMB2_SET_INFO, body, self.tb)
+        self.assertEqual(status, STATUS_SUCCESS, raw.status_name(status))
+        self.expect_break_to_none(key)
+        self.b.close_file(self.tb, fid_b)
+        self.lease_directory(key)
+        fid_b, _, _ = self.open_in(self.b, self.tb, "leased\\c.txt", access=DELETE,
+                                   disposition=s3.FILE_OPEN, options=FILE_DELETE_ON_CLOSE)
+        self.expect_no_break()  # not before the file goes
+        self.b.close_file(self.tb, fid_b)
+        self.expect_break_to_none(key)
+        self.a.close_file(self.ta, dir_fid)
+
+
 class ManyLeases(Caching):
     def table_opens(self):
         out = subprocess.run([os.environ["SMBSTATUS_BIN"], "-s", self.server.conf,
