@@ -461,6 +461,16 @@ class DirectoryLeases(Caching):
         self.a.close_file(self.ta, dir_fid)
 
 
+class NoDirectoryLeases(unittest.TestCase):
+    def test_not_offered_where_the_kernel_holds_the_caching(self):
+        server = Server(log_level=1, extra_share=["kernel oplocks = yes"])
+        server.start()
+        self.addCleanup(server.stop)
+        client = raw.connect(server, 0x300, timeout=60)
+        self.addCleanup(client.disconnect)
+        self.assertFalse(client.negotiate_response["Capabilities"] & DIRECTORY_LEASING)
+
+
 class ManyLeases(Caching):
     def table_opens(self):
         out = subprocess.run([os.environ["SMBSTATUS_BIN"], "-s", self.server.conf,
