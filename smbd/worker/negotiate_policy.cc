@@ -144,9 +144,12 @@ std::uint32_t server_capabilities(const Worker& worker, std::uint16_t dialect,
   // MS-SMB2 3.3.5.4: leases (the host table's, fsa/caching.hh) from 2.1.
   if (dialect >= 0x0210 && worker.config().open_segment) caps |= kGlobalCapLeasing;
   // Directory leases (v2 leases on directories, broken by changes of their entries) from
-  // 3.0, where leases are the table's: not where a share leaves caching to the kernel.
+  // 3.0 to a client that offers them (as Samba answers; impacket, which does not, fails
+  // its CREATEs when told of them), where leases are the table's: not where a share
+  // leaves caching to the kernel.
   const auto& shares = worker.config().conf.shares;
   if (dialect >= 0x0300 && (caps & kGlobalCapLeasing) != 0 &&
+      (client_capabilities & kGlobalCapDirectoryLeasing) != 0 &&
       std::none_of(shares.begin(), shares.end(),
                    [](const conf::Share& share) { return share.kernel_oplocks; }))
     caps |= kGlobalCapDirectoryLeasing;

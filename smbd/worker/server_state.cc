@@ -195,9 +195,10 @@ void ClientState::close_now(Open& open) {
   if (as_user.ok()) {
     delete_closed_file(open);
     directory_changed(*this, open.parent, open);
-  } else
+  } else {
     log::error(nullptr, "delete on close of '%s' not done: cannot act as %s", open.path.c_str(),
                user->describe().c_str());
+  }
 }
 
 void delete_closed_file(const Open& open) {

@@ -9,6 +9,7 @@
 #include "smbd/fsa/access.hh"
 #include "smbd/fsa/create.hh"
 #include "smbd/proto/create.hh"
+#include "smbd/proto/negotiate.hh"
 #include "smbd/rpc/pipe.hh"
 #include "smbd/rpc/srvsvc.hh"
 #include "smbd/worker/access.hh"
@@ -131,10 +132,10 @@ void answer_contexts(const CreateRequest& request, const TreeConnect& tree,
 
 // What the CREATE asks of the host table: an oplock level, or a lease (MS-SMB2
 // 3.3.5.9.8 v1, 3.3.5.9.11 v2; leases from dialect 2.1, v2 from 3.0). A directory gets
-// no oplock and no v1 lease; a v2 lease on it holds R and H at most (3.3.5.9.11: the
-// server offers directory leasing from 3.0, negotiate_policy.cc).
+// no oplock and no v1 lease; a v2 lease on it, where the connection negotiated directory
+// leasing (`directory_leasing`, negotiate_policy.cc), holds R and H at most.
 fsa::CachingRequest caching_request_of(const CreateRequest& request, std::uint16_t dialect,
-                                       bool directory) {
+                                       bool directory, bool directory_leasing) {
   fsa::CachingRequest wants;
   wants.overwrites = request.create_disposition == CreateDisposition::FILE_OVERWRITE ||
                      request.create_disposition == CreateDisposition::FILE_OVERWRITE_IF ||
@@ -160,7 +161,8 @@ fsa::CachingRequest caching_request_of(const CreateRequest& request, std::uint16
     wants.lease.parent_set = (lease.lease_flags & kLeaseFlagParentLeaseKeySet) != 0;
   }
   if (directory) {
-    if (wants.lease.version != 2) return fsa::CachingRequest{.overwrites = wants.overwrites};
+    if (wants.lease.version != 2 || !directory_leasing)
+      return fsa::CachingRequest{.overwrites = wants.overwrites};
     wants.lease.state &= static_cast<std::uint8_t>(~hostwide::kLeaseWrite);
   }
   return wants;
@@ -335,11 +337,16 @@ void handle_create(const RequestPtr& req) {
   std::shared_ptr<void> place(nullptr, [worker = &req->worker, session_id](void*) {
     worker->client().end_create(session_id);
   });
+  // MS-SMB2 3.3.5.9.11: directory leases where the connection negotiated them.
+  Connection* connection = req->connection();
+  const bool directory_leasing =
+      connection != nullptr &&
+      (connection->negotiated().server_capabilities & kGlobalCapDirectoryLeasing) != 0;
   auto opened = std::make_shared<fsa::OpenedFile>();
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   run_blocking(
       req->worker.loop(), [plan, opened, status]() { *status = fsa::open_file(*plan, *opened); },
-      [req, request, plan, opened, status, place]() mutable {
+      [req, request, plan, opened, status, place, directory_leasing]() mutable {
         place.reset();
         if (!req->refresh()) return;
         if (*status != NtStatus::SUCCESS) {
@@ -356,17 +363,18 @@ void handle_create(const RequestPtr& req) {
         }
         // Admission, again each time the doorbell rings while breaks of other opens'
         // caching are due (MS-FSA 2.1.5.1.2), until the break timeout forces them.
-        auto admit_now = [req, request, plan, opened](bool retry) -> bool {
+        auto admit_now = [req, request, plan, opened, directory_leasing](bool retry) -> bool {
           if (!req->refresh()) return true;
           ClientState& client = req->client();
           const bool in_table = client.host_files() != nullptr && !req->tree->kernel_oplocks;
           fsa::CachingRequest wants;
           if (in_table)
-            wants = caching_request_of(request, req->session->dialect, opened->result.is_directory);
+            wants = caching_request_of(request, req->session->dialect, opened->result.is_directory,
+                                       directory_leasing);
           wants.retry = retry;
           // The key is checked also where no lease is granted (a directory).
           const fsa::CachingRequest asked =
-              caching_request_of(request, req->session->dialect, false);
+              caching_request_of(request, req->session->dialect, false, false);
           if (in_table && asked.oplock == fsa::OplockType::LEVEL_GRANULAR &&
               lease_key_on_other_file(client, fsa::key_of(*opened), asked.lease.key)) {
             req->reply(NtStatus::INVALID_PARAMETER);
@@ -388,8 +396,12 @@ void handle_create(const RequestPtr& req) {
           open.connection_id = req->connection_id;
           // MS-SMB2 3.3.4.7: a new entry breaks its directory's leases (but the one this
           // CREATE names as its parent); the creator does not wait.
-          if (opened->result.create_action == CreateAction::FILE_CREATED && open.stream.empty())
+          const CreateAction action = opened->result.create_action;
+          if (action == CreateAction::FILE_CREATED && open.stream.empty())
             directory_changed(client, open.parent, open);
+          // An overwritten file's entry changes as a written one's does, at its close.
+          if (action == CreateAction::FILE_OVERWRITTEN || action == CreateAction::FILE_SUPERSEDED)
+            open.modified = true;
           if (!opened->truncate_after_admission) {
             answer_create(req, request, *opened, open);
             return true;

@@ -375,14 +375,26 @@ def create_in(client, tree, name, *, options=0, context=b"", disposition=s3.FILE
     return client.sendSMB(packet)
 
 
+class DirectoryLeasingClient(raw.Client):
+    """A raw client whose NEGOTIATE offers directory leasing, as Windows' and Samba's do
+    (impacket's does not, and its own CREATE cannot cope with directory leases: this
+    test sends its CREATEs itself)."""
+
+    def sendSMB(self, packet):
+        if packet["Command"] == s3.SMB2_NEGOTIATE:
+            packet["Data"]["Capabilities"] |= DIRECTORY_LEASING
+        return super().sendSMB(packet)
+
+
 class DirectoryLeases(Caching):
     """Directory leases (MS-SMB2 3.3.5.9.11, 3.3.4.7) between two clients in two workers:
     A holds RH on a directory; B's changes of its entries break it to none, A's own
     changes naming the lease as their parent do not."""
 
     def connect(self):
-        client = raw.connect(self.server, 0x300, timeout=60)
+        client = DirectoryLeasingClient(self.server.host, self.server.port, 0x300, timeout=60)
         self.clients.append(client)
+        client.login(self.server.user, self.server.password)
         return client, client.connectTree(self.server.share)
 
     def open_in(self, client, tree, name, **kw):
@@ -462,13 +474,35 @@ class DirectoryLeases(Caching):
 
 
 class NoDirectoryLeases(unittest.TestCase):
+    def capabilities(self, server, client_class):
+        return self.connect(server, client_class).negotiate_response["Capabilities"]
+
+    def connect(self, server, client_class):
+        client = client_class(server.host, server.port, 0x300, timeout=60)
+        self.addCleanup(client.disconnect)
+        client.login(server.user, server.password)
+        return client
+
+    def test_not_offered_to_a_client_that_does_not_offer_them(self):
+        server = Server(log_level=1)
+        server.start()
+        self.addCleanup(server.stop)
+        self.assertTrue(self.capabilities(server, DirectoryLeasingClient) & DIRECTORY_LEASING)
+        client = self.connect(server, raw.Client)
+        self.assertFalse(client.negotiate_response["Capabilities"] & DIRECTORY_LEASING)
+        # Nor granted to it.
+        tree = client.connectTree(server.share)
+        status, fid, level, state = answer(client, create_in(
+            client, tree, "dir", options=FILE_DIRECTORY_FILE,
+            context=lease_v2_context(uuid.uuid4().bytes, R | H)))
+        self.assertEqual((status, level, state), (STATUS_SUCCESS, s3.SMB2_OPLOCK_LEVEL_NONE, None))
+        client.close_file(tree, fid)
+
     def test_not_offered_where_the_kernel_holds_the_caching(self):
         server = Server(log_level=1, extra_share=["kernel oplocks = yes"])
         server.start()
         self.addCleanup(server.stop)
-        client = raw.connect(server, 0x300, timeout=60)
-        self.addCleanup(client.disconnect)
-        self.assertFalse(client.negotiate_response["Capabilities"] & DIRECTORY_LEASING)
+        self.assertFalse(self.capabilities(server, DirectoryLeasingClient) & DIRECTORY_LEASING)
 
 
 class ManyLeases(Caching):
