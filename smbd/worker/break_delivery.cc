@@ -79,9 +79,8 @@ bool BreakDelivery::attempt(std::uint64_t id) {
   p.acknowledged = c->acknowledged_mark();
   // MS-SMB2 does not say how long to wait for the transport; a stretch of a few
   // retransmission timeouts tells a slow peer from one that is gone, as Samba's smbd
-  // tells them apart (it waits six, here the stretch repeats while the peer makes
-  // progress). The RTO is bounded so that a client with many channels is reached well
-  // before the break's own acknowledgement timeout.
+  // tells them apart (it waits six; here the stretch repeats while the peer makes
+  // progress). The RTO is bounded so that a peer on a slow path is not waited for long.
   auto rto = std::clamp(c->retransmission_timeout(), std::chrono::milliseconds(200),
                         std::chrono::milliseconds(1000));
   arm(id, p, rto * kRetransmissions);
@@ -128,8 +127,9 @@ void BreakDelivery::check(std::uint64_t id) {
     return;
   }
   p.connection_id = 0;
-  log::notice(c->peer().c_str(), "a break notification was not acknowledged; trying another channel");
-  c->drop("the client acknowledged nothing for several retransmission timeouts");
+  c->mark_stalled();
+  log::notice(c->peer().c_str(),
+              "a break notification was not acknowledged; sending it on another channel");
   attempt(id);
 }
 

@@ -5,11 +5,11 @@
 // the channel is looked at again every few retransmission timeouts (the socket's RTO,
 // kept within 200 ms and 1 s): as long as the client acknowledges more each time, the
 // channel is only slow; when it acknowledged nothing in one such stretch, or the channel
-// closed, the channel failed. A failed channel is disconnected (a peer that acknowledges
-// nothing for several retransmissions is out of reach, and a client that later talks on
-// it again would be talking to a stale session view) and the notification goes out on
-// the next channel its chooser names, each channel once; when none is left, the caller's
-// `undeliverable` runs. A channel that is already gone is skipped.
+// closed, the channel failed, and the notification goes out on the next channel its
+// chooser names, each channel once; when none is left, the caller's `undeliverable`
+// runs. A failed channel stays up (TCP itself decides when a peer is gone; a stalled
+// client may come back) but counts as stalled, and choosers pass it over, until its
+// client acknowledges more than it had then. A channel that is gone is skipped.
 //
 // Everything runs on the worker's loop (one timer per notification on its way); the
 // notification holds ids, never pointers to sessions, opens or connections, which are
@@ -37,7 +37,7 @@ class BreakDelivery {
   using Chooser = std::function<Connection*(const std::set<std::uint64_t>& tried)>;
 
   // The stretch a channel must show progress in: this many retransmission timeouts.
-  static constexpr unsigned kRetransmissions = 4;
+  static constexpr unsigned kRetransmissions = 6;
 
   explicit BreakDelivery(Worker& worker);
   ~BreakDelivery();

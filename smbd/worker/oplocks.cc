@@ -60,13 +60,15 @@ Header notification_header() {
 
 // MS-SMB2 3.3.4.1.6, 3.3.4.6: the channels an oplock break of open `id` may go on: the
 // one the open was last used on, then the other channels of its session in the order
-// they were bound (each of them once). Nothing once the open is gone.
+// they were bound (each of them once, none that stalled: break_delivery.hh). Nothing once
+// the open is gone.
 BreakDelivery::Chooser oplock_channels(Worker& worker, FileId id) {
   return [&worker, id](const std::set<std::uint64_t>& tried) -> Connection* {
     Open* open = worker.client().open(id);
     if (open == nullptr) return nullptr;
     auto usable = [&](std::uint64_t connection_id) -> Connection* {
-      return tried.count(connection_id) != 0 ? nullptr : worker.connection(connection_id);
+      Connection* c = tried.count(connection_id) != 0 ? nullptr : worker.connection(connection_id);
+      return c != nullptr && !c->stalled() ? c : nullptr;
     };
     if (Connection* c = usable(open->connection_id)) return c;
     Session* session = worker.client().session(open->session_id);
@@ -95,7 +97,8 @@ BreakDelivery::Chooser lease_channels(Worker& worker, std::uint64_t session_id) 
     for (std::uint64_t connection_id : worker.connection_ids()) {
       if (tried.count(connection_id) != 0) continue;
       if (sealed && session->channels.count(connection_id) == 0) continue;
-      if (Connection* c = worker.connection(connection_id)) return c;
+      Connection* c = worker.connection(connection_id);
+      if (c != nullptr && !c->stalled()) return c;
     }
     return nullptr;
   };
@@ -119,9 +122,8 @@ bool send_oplock_break(Worker& worker, Open& open, fsa::OplockType new_level,
   notification.oplock_level = to_oplock_level(new_level);
   notification.file_id = open.id;
   log::debug(5, "", "oplock break for '%s'", open.path.c_str());
-  return worker.breaks().send(encode_message(notification_header(), notification),
-                              open.session_id, oplock_channels(worker, open.id),
-                              std::move(undeliverable));
+  return worker.breaks().send(encode_message(notification_header(), notification), open.session_id,
+                              oplock_channels(worker, open.id), std::move(undeliverable));
 }
 
 bool send_lease_break(Worker& worker, Open& open, const fsa::SharedOpenTable::BreakNotice& notice) {
@@ -133,8 +135,8 @@ bool send_lease_break(Worker& worker, Open& open, const fsa::SharedOpenTable::Br
   notification.current_lease_state = notice.current_state;
   notification.new_lease_state = notice.new_state;
   log::debug(5, "", "lease break for '%s'", open.path.c_str());
-  return worker.breaks().send(encode_message(notification_header(), notification),
-                              open.session_id, lease_channels(worker, open.session_id),
+  return worker.breaks().send(encode_message(notification_header(), notification), open.session_id,
+                              lease_channels(worker, open.session_id),
                               give_up(worker, open.id, notice.ack_required));
 }
 

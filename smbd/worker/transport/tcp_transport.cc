@@ -3,9 +3,9 @@
 #include "smbd/base/socket_address.hh"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -309,7 +309,8 @@ std::chrono::milliseconds TcpTransport::retransmission_timeout() const {
   uv_os_fd_t fd = -1;
   tcp_info info{};
   socklen_t length = sizeof info;
-  if (handle_ == nullptr || uv_fileno(reinterpret_cast<const uv_handle_t*>(&handle_->tcp), &fd) != 0 ||
+  if (handle_ == nullptr ||
+      uv_fileno(reinterpret_cast<const uv_handle_t*>(&handle_->tcp), &fd) != 0 ||
       ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 || info.tcpi_rto == 0)
     return std::chrono::milliseconds(200);
   return std::chrono::milliseconds(info.tcpi_rto / 1000);
