@@ -11,6 +11,16 @@ namespace smb::server {
 
 namespace {
 
+// MS-SMB2 does not say how long to wait for the transport. The channel is looked at every
+// retransmission timeout, bounded so that a peer on a slow path is not waited for long;
+// kRetransmissions of them in a row without progress tell a peer that is gone from a slow
+// one, as Samba's smbd tells them apart (it gives up after six RTOs whatever the
+// progress; here the count starts again while the peer acknowledges more).
+std::chrono::milliseconds look_interval(const Connection& c) {
+  return std::clamp(c.retransmission_timeout(), std::chrono::milliseconds(200),
+                    std::chrono::milliseconds(1000));
+}
+
 // The timer of one notification; it outlives the notification until libuv has closed it.
 struct Timer {
   uv_timer_t handle{};
@@ -36,6 +46,7 @@ struct BreakDelivery::Pending {
   std::uint64_t connection_id = 0;  // the channel it waits on; 0: none (moving on)
   std::uint64_t mark = 0;           // its end in that channel's outgoing stream
   std::uint64_t acknowledged = 0;   // how far the client had acknowledged at the last look
+  unsigned silent = 0;              // looks in a row at which it had acknowledged nothing more
   Timer* timer = nullptr;
 };
 
@@ -77,13 +88,12 @@ bool BreakDelivery::attempt(std::uint64_t id) {
   c->send_notification(p.message, p.session_id);
   p.mark = c->sent_mark();
   p.acknowledged = c->acknowledged_mark();
-  // MS-SMB2 does not say how long to wait for the transport; a stretch of a few
-  // retransmission timeouts tells a slow peer from one that is gone, as Samba's smbd
-  // tells them apart (it waits six; here the stretch repeats while the peer makes
-  // progress). The RTO is bounded so that a peer on a slow path is not waited for long.
-  auto rto = std::clamp(c->retransmission_timeout(), std::chrono::milliseconds(200),
-                        std::chrono::milliseconds(1000));
-  arm(id, p, rto * kRetransmissions);
+  if (p.acknowledged >= p.mark) {
+    finish(id);  // a transport that cannot tell (SMB Direct): taken as delivered
+    return true;
+  }
+  p.silent = 0;
+  arm(id, p, look_interval(*c));
   return true;
 }
 
@@ -121,15 +131,18 @@ void BreakDelivery::check(std::uint64_t id) {
   if (acknowledged > p.acknowledged) {
     // Slow, not gone: the client acknowledged more since the last look.
     p.acknowledged = acknowledged;
-    auto rto = std::clamp(c->retransmission_timeout(), std::chrono::milliseconds(200),
-                          std::chrono::milliseconds(1000));
-    arm(id, p, rto * kRetransmissions);
+    p.silent = 0;
+  } else {
+    ++p.silent;
+  }
+  if (p.silent < kRetransmissions) {
+    arm(id, p, look_interval(*c));
     return;
   }
   p.connection_id = 0;
-  c->mark_stalled();
   log::notice(c->peer().c_str(),
               "a break notification was not acknowledged; sending it on another channel");
+  c->drop("the client acknowledged nothing for several retransmission timeouts");
   attempt(id);
 }
 

@@ -1,15 +1,17 @@
 // How a break notification reaches a client that may have several channels (MS-SMB2
 // 3.3.4.6 oplock breaks, 3.3.4.7 lease breaks): on one channel at a time, the first one
 // its chooser names. The notification counts as delivered once the client's transport
-// has acknowledged every byte of the channel's outgoing stream up to it. While it is not,
-// the channel is looked at again every few retransmission timeouts (the socket's RTO,
-// kept within 200 ms and 1 s): as long as the client acknowledges more each time, the
-// channel is only slow; when it acknowledged nothing in one such stretch, or the channel
-// closed, the channel failed, and the notification goes out on the next channel its
-// chooser names, each channel once; when none is left, the caller's `undeliverable`
-// runs. A failed channel stays up (TCP itself decides when a peer is gone; a stalled
-// client may come back) but counts as stalled, and choosers pass it over, until its
-// client acknowledges more than it had then. A channel that is gone is skipped.
+// has acknowledged every byte of the channel's outgoing stream up to it. Until then the
+// channel is looked at every retransmission timeout (the socket's RTO, kept within 200 ms
+// and 1 s): while the client acknowledges more, the channel is only slow; when it has
+// acknowledged nothing more for kRetransmissions looks in a row, or the channel closed,
+// the channel failed. A failed channel is disconnected, as Samba's smbd does it: its
+// peer is out of reach, and a client that came back on it would not know which breaks
+// it missed. The notification then goes out on the next channel its chooser names, each
+// channel once; when none is left, the caller's `undeliverable` runs. A channel that is
+// already gone is skipped. On a transport that cannot tell what its peer acknowledged
+// (an SMB Direct channel: the proxy's RDMA connection does) a notification counts as
+// delivered once sent.
 //
 // Everything runs on the worker's loop (one timer per notification on its way); the
 // notification holds ids, never pointers to sessions, opens or connections, which are
@@ -36,8 +38,8 @@ class BreakDelivery {
   // (or the notification has nothing to say any more: its open went).
   using Chooser = std::function<Connection*(const std::set<std::uint64_t>& tried)>;
 
-  // The stretch a channel must show progress in: this many retransmission timeouts.
-  static constexpr unsigned kRetransmissions = 6;
+  // Looks in a row without progress after which a channel failed.
+  static constexpr unsigned kRetransmissions = 4;
 
   explicit BreakDelivery(Worker& worker);
   ~BreakDelivery();

@@ -142,10 +142,8 @@ class Connection {
     return transport_->retransmission_timeout();
   }
   void force_unacknowledged() { force_unacknowledged_ = true; }
-  // A break sent here was not delivered: the client acknowledged nothing for a while.
-  // The channel counts as stalled until the client acknowledges more than it had then.
-  void mark_stalled() { stalled_at_ = acknowledged_mark(); }
-  bool stalled() const { return stalled_at_ && acknowledged_mark() <= *stalled_at_; }
+  // Ends the connection: it failed (`reason` is logged).
+  void drop(const char* reason) { close(reason); }
 
   // Gives the socket up to the client's owner worker (after its NEGOTIATE was read).
   void hand_off(Bytes negotiate);
@@ -204,7 +202,6 @@ class Connection {
   uv_timer_t* setup_timer_ = nullptr;  // runs from the start until a user session exists
   bool closed_ = false;
   bool force_unacknowledged_ = false;
-  std::optional<std::uint64_t> stalled_at_;  // break_delivery.hh
   bool authenticated_ = false;  // a session was set up on this connection
   unsigned failed_logons_ = 0;
   std::chrono::steady_clock::time_point last_failure_answer_{};

@@ -60,15 +60,13 @@ Header notification_header() {
 
 // MS-SMB2 3.3.4.1.6, 3.3.4.6: the channels an oplock break of open `id` may go on: the
 // one the open was last used on, then the other channels of its session in the order
-// they were bound (each of them once, none that stalled: break_delivery.hh). Nothing once
-// the open is gone.
+// they were bound (each of them once). Nothing once the open is gone.
 BreakDelivery::Chooser oplock_channels(Worker& worker, FileId id) {
   return [&worker, id](const std::set<std::uint64_t>& tried) -> Connection* {
     Open* open = worker.client().open(id);
     if (open == nullptr) return nullptr;
     auto usable = [&](std::uint64_t connection_id) -> Connection* {
-      Connection* c = tried.count(connection_id) != 0 ? nullptr : worker.connection(connection_id);
-      return c != nullptr && !c->stalled() ? c : nullptr;
+      return tried.count(connection_id) != 0 ? nullptr : worker.connection(connection_id);
     };
     if (Connection* c = usable(open->connection_id)) return c;
     Session* session = worker.client().session(open->session_id);
@@ -97,8 +95,7 @@ BreakDelivery::Chooser lease_channels(Worker& worker, std::uint64_t session_id) 
     for (std::uint64_t connection_id : worker.connection_ids()) {
       if (tried.count(connection_id) != 0) continue;
       if (sealed && session->channels.count(connection_id) == 0) continue;
-      Connection* c = worker.connection(connection_id);
-      if (c != nullptr && !c->stalled()) return c;
+      if (Connection* c = worker.connection(connection_id)) return c;
     }
     return nullptr;
   };

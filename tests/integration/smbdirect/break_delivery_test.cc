@@ -5,8 +5,8 @@
 // server serves); another client's open then breaks the batch oplock held through the
 // first channel. The server sends the break again on the second channel, where the
 // client acknowledges it, and the other client's open goes on without waiting for the
-// break's acknowledgement timeout (35 s). The silent channel stays up, but the next break
-// passes it over.
+// break's acknowledgement timeout (35 s). The silent channel is disconnected; the session
+// and its open live on over the second channel.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -77,6 +77,9 @@ TEST_CASE("a break the first channel does not deliver goes out on the next one")
   second->on_break([&](const client::Connection::Break& b) {
     CHECK(b.kind == OplockBreakKind::OPLOCK);
     breaks.push_back("second");
+    // Only the break to level II asks for an acknowledgement (MS-SMB2 3.3.4.6); the
+    // WRITE below breaks the level II that is left to none.
+    if (b.oplock.oplock_level != OplockLevel::II) return;
     client::Call ack;
     ack.command = Command::OPLOCK_BREAK;
     ack.session_id = sid;
@@ -103,47 +106,33 @@ TEST_CASE("a break the first channel does not deliver goes out on the next one")
     level = r.oplock_level;
   });
 
+  bool first_dropped = false;
   // Well before the break's acknowledgement timeout: only the second channel's
   // acknowledgement lets the open through in time.
   bool done = wait_until(
       [&] {
-        first->poll(0);
+        if (!first_dropped) {
+          try {
+            first->poll(0);
+          } catch (const client::Error&) {
+            first_dropped = true;
+          }
+        }
         second->poll(0);
         other->poll(0);
-        return opened;
+        return opened && first_dropped;
       },
       20s);
-  REQUIRE(done);
+  CHECK(done);
+  CHECK(first_dropped);
+  REQUIRE(opened);
   CHECK(status == NtStatus::SUCCESS);
   CHECK(level == OplockLevel::II);
   CHECK(breaks == std::vector<std::string>{"first", "second"});
 
-  // The silent channel still serves requests; a break of an open made through it now
-  // goes straight to the second channel.
-  CHECK(first->echo() == NtStatus::SUCCESS);
-  breaks.clear();
-  CreateRequest another = open;
-  another.name = "opened-through-the-silent-channel.txt";
-  REQUIRE(first->create(tree, another, held) == NtStatus::SUCCESS);
-  REQUIRE(held.oplock_level == OplockLevel::BATCH);
-  opened = false;
-  another.create_disposition = CreateDisposition::FILE_OPEN;
-  other->create_async(other_tree, another, [&](NtStatus s, const CreateResponse& r) {
-    opened = true;
-    status = s;
-    level = r.oplock_level;
-  });
-  done = wait_until(
-      [&] {
-        first->poll(0);
-        second->poll(0);
-        other->poll(0);
-        return opened;
-      },
-      20s);
-  REQUIRE(done);
-  CHECK(status == NtStatus::SUCCESS);
-  CHECK(level == OplockLevel::II);
-  CHECK(breaks == std::vector<std::string>{"second"});
+  // The session goes on over the second channel, with the open made through the first.
+  const Bytes data{'s', 't', 'i', 'l', 'l'};
+  CHECK(second->write(tree, held.file_id, 0, data) == NtStatus::SUCCESS);
+  CHECK(second->close(tree, held.file_id) == NtStatus::SUCCESS);
   CHECK(server.log_problems().empty());
 }
