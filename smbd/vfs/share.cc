@@ -19,6 +19,7 @@
 #include "smbd/vfs/names.hh"
 #include "smbd/vfs/nt_time.hh"
 #include "smbd/vfs/openat2.hh"
+#include "smbd/vfs/short_name.hh"
 
 namespace smb::vfs {
 
@@ -28,11 +29,19 @@ namespace co = create_option;
 
 namespace {
 
+// Whether `name` could be a short name this server made (short_name.hh): an 8.3 name
+// with the '~' of the mangled form. Only such a miss costs a short name per entry.
+bool may_be_short_name(std::string_view name) {
+  return name.find('~') != std::string_view::npos && is_8_3(name);
+}
+
 // Finds `wanted` in directory `dir`: the exact name first, then the first entry (in
-// byte order, for determinism) that equals it ignoring case.
-// `st` is what the exact name showed; st_mode 0 when the name was found ignoring case.
-NtStatus lookup(int dir, std::string_view wanted, std::string& found, bool& exists,
-                struct stat& st) {
+// byte order, for determinism) that equals it ignoring case, then, with
+// `short_names`, the first whose 8.3 short name equals it ignoring case (as Windows
+// opens a file by its short name).
+// `st` is what the exact name showed; st_mode 0 when the name was found otherwise.
+NtStatus lookup(int dir, std::string_view wanted, std::string& found, bool& exists, struct stat& st,
+                bool short_names) {
   std::string name(wanted);
   if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
     found = std::move(name);
@@ -48,11 +57,22 @@ NtStatus lookup(int dir, std::string_view wanted, std::string& found, bool& exis
   std::unique_ptr<DIR, int (*)(DIR*)> stream(::fdopendir(readable.get()), &::closedir);
   if (!stream) return last_error();
   (void)readable.release();  // owned by the DIR stream now
+  const bool by_short_name = short_names && may_be_short_name(wanted);
+  std::string by_short;  // the first entry whose short name matched
   while (const dirent* e = ::readdir(stream.get())) {
     std::string_view candidate = e->d_name;
     if (candidate == "." || candidate == "..") continue;
-    if (!names_equal_ci(candidate, wanted)) continue;
-    if (!exists || candidate < found) found = candidate;
+    if (names_equal_ci(candidate, wanted)) {
+      if (!exists || candidate < found) found = candidate;
+      exists = true;
+    } else if (by_short_name && !exists && !is_8_3(candidate) &&
+               names_equal_ci(mangle_8_3(candidate), wanted) &&
+               (by_short.empty() || candidate < by_short)) {
+      by_short = candidate;
+    }
+  }
+  if (!exists && !by_short.empty()) {
+    found = std::move(by_short);
     exists = true;
   }
   return NtStatus::SUCCESS;
@@ -171,7 +191,8 @@ NtStatus Share::resolve(std::string_view smb_path, Resolved& out) const {
     std::string found;
     bool exists = false;
     struct stat unused {};
-    if (NtStatus st = lookup(dir ? dir.get() : root_.get(), components[i], found, exists, unused);
+    if (NtStatus st = lookup(dir ? dir.get() : root_.get(), components[i], found, exists, unused,
+                             short_name_lookup_);
         st != NtStatus::SUCCESS) {
       return st == NtStatus::OBJECT_NAME_NOT_FOUND ? NtStatus::OBJECT_PATH_NOT_FOUND : st;
     }
@@ -198,8 +219,8 @@ NtStatus Share::resolve(std::string_view smb_path, Resolved& out) const {
   out.requested = std::string(components.back());
   std::string found;
   bool exists = false;
-  if (NtStatus st =
-          lookup(dir ? dir.get() : root_.get(), components.back(), found, exists, out.entry);
+  if (NtStatus st = lookup(dir ? dir.get() : root_.get(), components.back(), found, exists,
+                           out.entry, short_name_lookup_);
       st != NtStatus::SUCCESS) {
     return st;
   }

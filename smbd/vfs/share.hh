@@ -148,6 +148,9 @@ class Share {
                        Backend backend = Backend::posix);
 
   bool valid() const { return root_.valid(); }
+  // Whether a path component may name an entry by its 8.3 short name (short_name.hh),
+  // as with Samba's `mangled names` other than "no".
+  void set_short_name_lookup(bool on) { short_name_lookup_ = on; }
   int root_fd() const { return root_.get(); }
   Backend backend() const { return backend_; }
 
@@ -208,6 +211,7 @@ class Share {
   std::uint64_t root_inode_ = 0;
   std::optional<std::uint64_t> memory_device_;  // root_device_, when it is tmpfs or ramfs
   Backend backend_ = Backend::posix;
+  bool short_name_lookup_ = true;
 };
 
 }  // namespace smb::vfs

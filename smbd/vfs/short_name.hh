@@ -10,8 +10,8 @@
 //     FNV-1 hash of the uppercased part before the last dot, EXT the first three ASCII
 //     letters, digits or _-$~ of an extension of 1 to 3 such characters.
 // The hash is over the name uppercased with Unicode's simple case mapping, as Samba's is.
-// Short names are shown, not looked up: a path naming a file by its short name is not
-// found.
+// A path may name an entry by its short name: a lookup that misses (Share::resolve)
+// takes the first entry, in byte order, whose short name matches.
 #pragma once
 
 #include <cstdint>

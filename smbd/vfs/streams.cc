@@ -1,11 +1,13 @@
 #include "smbd/vfs/streams.hh"
 
+#include <fcntl.h>
 #include <sys/xattr.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 #include "smbd/base/errno_map.hh"
 #include "smbd/vfs/names.hh"
@@ -252,10 +254,52 @@ NtStatus StreamFileData::read(std::uint64_t offset, MutableByteSpan buffer,
   return NtStatus::SUCCESS;
 }
 
+namespace {
+
+// A change of a stream reads its attribute, changes it and writes it back. Two opens of one
+// file, in one worker or in two, must not interleave there, or one change is lost: each
+// change holds an open file description lock on one byte far beyond any data (locks of
+// other descriptions exclude each other across processes; the threads of one open are
+// ordered by its mutex). A descriptor that cannot take the lock (opened for attributes
+// only) cannot reach here for a change.
+class StreamChangeLock {
+ public:
+  explicit StreamChangeLock(int fd) : fd_(fd) {
+    struct flock range = region(F_WRLCK);
+    while (::fcntl(fd_, F_OFD_SETLKW, &range) != 0) {
+      if (errno != EINTR) {
+        fd_ = -1;
+        break;
+      }
+    }
+  }
+  ~StreamChangeLock() {
+    if (fd_ < 0) return;
+    struct flock range = region(F_UNLCK);
+    (void)::fcntl(fd_, F_OFD_SETLK, &range);
+  }
+  StreamChangeLock(const StreamChangeLock&) = delete;
+  StreamChangeLock& operator=(const StreamChangeLock&) = delete;
+
+ private:
+  static struct flock region(short type) {
+    struct flock range {};
+    range.l_type = type;
+    range.l_whence = SEEK_SET;
+    range.l_start = std::numeric_limits<off_t>::max() - 1;
+    range.l_len = 1;
+    return range;
+  }
+  int fd_;
+};
+
+}  // namespace
+
 NtStatus StreamFileData::write(std::uint64_t offset, ByteSpan data, std::size_t& done) {
   done = 0;
   if (offset > kMaxStreamSize || data.size() > kMaxStreamSize - offset) return NtStatus::DISK_FULL;
   std::lock_guard lock(mutex_);
+  StreamChangeLock change(fd_->get());
   Bytes current;
   if (NtStatus st = load(current); st != NtStatus::SUCCESS) return st;
   if (current.size() < offset + data.size()) current.resize(offset + data.size());
@@ -268,6 +312,7 @@ NtStatus StreamFileData::write(std::uint64_t offset, ByteSpan data, std::size_t&
 NtStatus StreamFileData::append(ByteSpan data, std::size_t& done) {
   done = 0;
   std::lock_guard lock(mutex_);
+  StreamChangeLock change(fd_->get());
   Bytes current;
   if (NtStatus st = load(current); st != NtStatus::SUCCESS) return st;
   if (data.size() > kMaxStreamSize - current.size()) return NtStatus::DISK_FULL;
@@ -280,6 +325,7 @@ NtStatus StreamFileData::append(ByteSpan data, std::size_t& done) {
 NtStatus StreamFileData::set_end_of_file(std::uint64_t end_of_file) {
   if (end_of_file > kMaxStreamSize) return NtStatus::DISK_FULL;
   std::lock_guard lock(mutex_);
+  StreamChangeLock change(fd_->get());
   Bytes current;
   if (NtStatus st = load(current); st != NtStatus::SUCCESS) return st;
   current.resize(end_of_file);
@@ -288,6 +334,7 @@ NtStatus StreamFileData::set_end_of_file(std::uint64_t end_of_file) {
 
 NtStatus StreamFileData::set_allocation_size(std::uint64_t allocation_size) {
   std::lock_guard lock(mutex_);
+  StreamChangeLock change(fd_->get());
   Bytes current;
   if (NtStatus st = load(current); st != NtStatus::SUCCESS) return st;
   if (allocation_size >= current.size()) return NtStatus::SUCCESS;

@@ -22,7 +22,6 @@ namespace smb::server {
 namespace {
 
 constexpr std::uint64_t kRelatedId = 0xFFFFFFFFFFFFFFFFull;
-constexpr std::uint32_t kRelatedTreeId = 0xFFFFFFFFu;
 
 bool is_protocol(ByteSpan message, std::uint8_t first) {
   return message.size() >= 4 && message[0] == first && message[1] == 'S' && message[2] == 'M' &&
@@ -59,6 +58,8 @@ struct AnswerProtection {
   std::shared_ptr<crypto::Signer> signer;
   bool signing_required = false;
   std::shared_ptr<crypto::Encryptor> encryptor;  // the session or share demands it
+  // The session a related operation ran under (inherited, 3.3.5.2.7.2); 0: none.
+  std::uint64_t related_session_id = 0;
 };
 
 AnswerProtection protection_of(const Session* session, std::uint64_t connection_id,
@@ -180,9 +181,12 @@ struct Connection::Message {
   // is still signed or encrypted as its request was.
   std::vector<AnswerProtection> protection;
   std::vector<Answer> done;
-  // Related operations inherit these from the previous element (MS-SMB2 3.3.5.2.7.2).
-  std::uint64_t last_session_id = 0;
-  std::uint32_t last_tree_id = 0;
+  // Related operations inherit these from the previous element (MS-SMB2 3.3.5.2.7.2):
+  // the session and tree connect it used, nothing when it named none that could be
+  // used, and the open it used or made (all ones: none; an unrelated element starts
+  // afresh).
+  std::optional<std::uint64_t> last_session_id;
+  std::optional<std::uint32_t> last_tree_id;
   FileId last_file_id{kRelatedId, kRelatedId};
   NtStatus create_error = NtStatus::SUCCESS;  // a failed CREATE fails related ops after it
   // process_next() is running the elements; answered, or given up with its connection.
@@ -217,6 +221,8 @@ struct Connection::Gate {
   Request& request;
   Completion& completion;
   bool related = false;  // inherits ids from the element before (3.3.5.2.7.2)
+  bool inherited_session = false;  // related, and there was a session to inherit
+  bool no_tree_to_inherit = false;  // related, and the element before used no tree connect
   bool binding = false;  // a SESSION_SETUP binding this connection to a session (3.3.5.5.2)
   bool connection_only = false;  // no session, tree or open (dispatch.hh: ConnectionOnly)
 
@@ -247,16 +253,36 @@ struct Connection::Gate {
     return NtStatus::SUCCESS;
   }
 
-  // MS-SMB2 3.3.5.2.7.2: ids inherited from the element before; a failed CREATE fails
-  // the related operations after it.
+  // MS-SMB2 3.3.5.2.7.2: a related operation uses the SessionId, TreeId and FileId the
+  // element before it used or made, whatever its own header says. One that needs a
+  // session or tree connect when the element before used none (it failed to, or it is
+  // the first of the chain) fails with STATUS_INVALID_PARAMETER, which then passes on
+  // down the chain; a failed CREATE fails the related operations after it with its
+  // status. An unrelated element inherits nothing: an all-ones FileId names no open.
   NtStatus resolve_related() {
     Header& h = request.header;
-    bool flagged = (h.flags & kFlagRelatedOperations) != 0;
-    if (flagged && index == 0) return NtStatus::INVALID_PARAMETER;
-    related = flagged;
-    if (!related) return NtStatus::SUCCESS;
-    if (h.session_id == kRelatedId) h.session_id = message.last_session_id;
-    if (h.tree_id == kRelatedTreeId) h.tree_id = message.last_tree_id;
+    related = (h.flags & kFlagRelatedOperations) != 0;
+    if (!related) {
+      message.last_file_id = FileId{kRelatedId, kRelatedId};
+      return NtStatus::SUCCESS;
+    }
+    // MS-SMB2 3.3.5.2.7.2 <259>: the first element of a chain cannot be related.
+    if (index == 0) {
+      message.last_session_id.reset();
+      message.last_tree_id.reset();
+      return NtStatus::INVALID_PARAMETER;
+    }
+    if (spec.session != SessionRule::none) {
+      if (!message.last_session_id) return NtStatus::INVALID_PARAMETER;
+      h.session_id = *message.last_session_id;
+      inherited_session = true;
+    }
+    // Checked once the session is known: a session that went away (a LOGOFF before)
+    // answers for itself first.
+    if (spec.needs_tree) {
+      no_tree_to_inherit = !message.last_tree_id;
+      if (message.last_tree_id) h.tree_id = *message.last_tree_id;
+    }
     return nt_error(message.create_error) ? message.create_error : NtStatus::SUCCESS;
   }
 
@@ -264,6 +290,18 @@ struct Connection::Gate {
   // is setting it up counts as one); another connection of the same client that names
   // it has not bound to it.
   NtStatus resolve_session() {
+    NtStatus status = find_session();
+    // What a related operation after this one inherits (3.3.5.2.7.2).
+    if (spec.session != SessionRule::none) {
+      if (request.session != nullptr)
+        message.last_session_id = request.header.session_id;
+      else
+        message.last_session_id.reset();
+    }
+    return status;
+  }
+
+  NtStatus find_session() {
     const Header& h = request.header;
     ByteSpan pdu = message.elements[index];
     ClientState& client = connection.worker_.client();
@@ -339,9 +377,14 @@ struct Connection::Gate {
   // MS-SMB2 3.3.5.2.11: the tree connect, and its share's demand for encryption.
   NtStatus resolve_tree() {
     if (!spec.needs_tree || connection_only) return NtStatus::SUCCESS;
+    if (no_tree_to_inherit) return NtStatus::INVALID_PARAMETER;
     auto tree = request.session->trees.find(request.header.tree_id);
-    if (tree == request.session->trees.end()) return NtStatus::NETWORK_NAME_DELETED;
+    if (tree == request.session->trees.end()) {
+      message.last_tree_id.reset();
+      return NtStatus::NETWORK_NAME_DELETED;
+    }
     request.tree = &tree->second;
+    message.last_tree_id = request.header.tree_id;
     if (tree->second.encrypt_required && !message.encrypted &&
         spec.encryption == EncryptionRule::required)
       return NtStatus::ACCESS_DENIED;
@@ -366,6 +409,7 @@ struct Connection::Gate {
       return NtStatus::FILE_CLOSED;
     request.open = open;
     request.file_id = id;
+    if (open != nullptr) message.last_file_id = id;
     if (open == nullptr || connection.negotiated_.dialect < 0x0300) return NtStatus::SUCCESS;
     bool replay = (h.flags & kFlagReplayOperation) != 0;
     switch (admit_channel_sequence(*open, h.channel_sequence, replay, spec.modifies)) {
@@ -754,15 +798,13 @@ void Connection::gate(const std::shared_ptr<Message>& message) {
   NtStatus admitted = checks.admit();
   message->protection[index] =
       protection_of(request->session, id_, h.tree_id, *spec, checks.binding);
+  // The answer of a related operation is signed with the key of the session it
+  // inherited, even when it failed after (the error of a CREATE before it).
+  if (checks.inherited_session) message->protection[index].related_session_id = h.session_id;
   if (NtStatus status = admitted; status != NtStatus::SUCCESS) {
     request->reply(status);
     return;
   }
-  // Remember what related operations after this one inherit.
-  message->last_session_id = h.session_id;
-  message->last_tree_id = h.tree_id;
-  if (request->open != nullptr) message->last_file_id = request->file_id;
-
   // The handler, and every job it starts, runs as the request's user (docs/security.md).
   Serving serving(identity_for(request->session, request->tree), *request);
   if (!serving.ok()) {
@@ -786,6 +828,12 @@ void Connection::finish_element(const std::shared_ptr<Message>& message, Respons
   if (spec != nullptr && spec->opens_for_chain) {
     if (response.created) message->last_file_id = *response.created;
     message->create_error = nt_error(response.status) ? response.status : NtStatus::SUCCESS;
+  }
+  // A SESSION_SETUP or TREE_CONNECT hands the id it made to the related operations
+  // after it (3.3.5.2.7.2).
+  if (!nt_error(response.status)) {
+    if (response.session_id_override != 0) message->last_session_id = response.session_id_override;
+    if (response.tree_id_override != 0) message->last_tree_id = response.tree_id_override;
   }
 
   Answer done{request, spec, std::move(response), nullptr, nullptr, 0};
@@ -813,10 +861,11 @@ void Connection::protect(Message& m, std::size_t index, Answer& done) {
   const AnswerProtection& admitted = message->protection[index];
   // A SESSION_SETUP that completes in one round trip (Kerberos) answers for the session it
   // created, which its request could not name yet.
+  bool related = (request.flags & kFlagRelatedOperations) != 0;
   std::uint64_t session_id = done.response.session_id_override != 0
                                  ? done.response.session_id_override
-                             : request.session_id == kRelatedId ? message->last_session_id
-                                                                : request.session_id;
+                             : related ? admitted.related_session_id
+                                       : request.session_id;
   Session* session = worker_.client().session(session_id);
   bool signed_request = (request.flags & kFlagSigned) != 0;
   if (message->encrypted) {
@@ -868,12 +917,14 @@ void Connection::transmit(const std::shared_ptr<Message>& message, bool may_defe
   // Elements whose final bytes someone needs: index, start, end (without padding).
   std::vector<std::tuple<std::size_t, std::size_t, std::size_t>> encoded;
   std::size_t previous_start = 0;
+  std::size_t answers = 0;
   bool any = false;
   bool after_send = false;
 
   for (std::size_t i = message->sent; i < message->done.size(); ++i) {
     auto& d = message->done[i];
     if (d.spec != nullptr && !d.spec->answered) continue;
+    ++answers;
     if (any) {
       // MS-SMB2 3.3.4.1.3: each element starts 8-byte aligned; NextCommand links them.
       w.align(8);
@@ -931,6 +982,21 @@ void Connection::transmit(const std::shared_ptr<Message>& message, bool may_defe
     any = true;
   }
   if (!any) return;
+  // MS-SMB2 3.3.4.1.3: the last of compounded responses is padded to 8 bytes as well,
+  // whether it was answered at once or after file I/O on the pool. The padding follows
+  // the payload, which then goes inline (a READ ending a compound: the copy is rare), and
+  // the signature covers it as it covers the padding of the others. A response sent
+  // alone (a lone request, the final answer of one that went async) is not padded.
+  if (answers > 1 && (head.size() + sealing.payload.size()) % 8 != 0) {
+    if (!sealing.payload.empty()) {
+      w.bytes(sealing.payload);
+      sealing.payload = ByteSpan();
+      sealing.payload_private = false;
+      sealing.keep.reset();
+    }
+    w.align(8);
+    sealing.element_ranges.back().second = head.size();
+  }
 
   // Encrypted with the first key an element asks for (the one its request came under
   // when the message was encrypted), under the SessionId of that key's session.

@@ -122,6 +122,7 @@ void handle_tree_connect(const RequestPtr& req) {
       req->reply(NtStatus::BAD_NETWORK_NAME);
       return;
     }
+    fs->set_short_name_lookup(share->mangled_names != conf::MangledNames::NO);
     if (share->pmem) log_pmem_mode(*share);
     tree.share_name = share->name;
     tree.kernel_oplocks = share->kernel_oplocks;

@@ -226,7 +226,8 @@ class Fsctl(unittest.TestCase):
         directory = "shortnames"
         os.mkdir(self.local(directory))
         for name in self.SHORT_NAMES:
-            open(os.path.join(self.local(directory), name), "w").close()
+            with open(os.path.join(self.local(directory), name), "w") as f:
+                f.write(name)
         commands = ";".join(f'allinfo "{directory}\\{name}"' for name in self.SHORT_NAMES)
         out = subprocess.run(
             ["smbclient", f"//{self.server.host}/{self.server.share}", "-p",
@@ -245,6 +246,29 @@ class Fsctl(unittest.TestCase):
                                 ("mangled", self.SHORT_NAMES)):
             self.assertEqual(self.listed_short_names(smb, share, directory), expected,
                              f"ShortName of FileIdBothDirectoryInformation on {share}")
+
+        # A path may name a file by its short name, in any case, also as a directory on the
+        # way; a short name nothing has is not found.
+        tid = smb.connectTree(self.server.share)
+        for name, short in self.SHORT_NAMES.items():
+            for spelled in (short, short.lower()):
+                self.assertEqual(self.read_whole(smb, tid, f"{directory}\\{spelled}"),
+                                 name.encode(), f"{name} opened as {spelled}")
+        os.mkdir(self.local("My Documents"))
+        with open(os.path.join(self.local("My Documents"), "inner.txt"), "w") as f:
+            f.write("inner")
+        self.assertEqual(self.read_whole(smb, tid, "MRP2NN~L\\inner.txt"), b"inner")
+        with self.assertRaises(Exception) as missing:
+            self.read_whole(smb, tid, f"{directory}\\ZZZZZZ~Z.TXT")
+        self.assertIn("OBJECT_NAME_NOT_FOUND", str(missing.exception))
+
+    @staticmethod
+    def read_whole(smb, tid, path):
+        fid = smb.create(tid, path, s3.FILE_READ_DATA, s3.FILE_SHARE_READ, 0, s3.FILE_OPEN, 0)
+        try:
+            return smb.read(tid, fid, 0, 4096)
+        finally:
+            smb.close(tid, fid)
 
     def listed_short_names(self, smb, share, directory):
         """{name: short name, or the name when the entry carries none}."""

@@ -14,7 +14,9 @@ through one read back through the other, both ways.
 A stream cannot be made on a file whose mode keeps the user from writing it (the
 attributes are written as the user).
 
-Against this server only: stream attributes written on the host that are empty, have
+Against this server only: two clients in two workers writing interleaved slots of one
+stream at once lose none of them (each change rewrites the whole attribute, under a lock
+on the file that both workers see); stream attributes written on the host that are empty, have
 no trailing NUL or are cut short give a clear status (or Samba's reading of them), never
 a crash, and the file stays usable; on a share without the module a ":" is
 OBJECT_NAME_INVALID.
@@ -26,6 +28,7 @@ import os
 import shutil
 import struct
 import tempfile
+import threading
 import unittest
 
 from impacket import smb3structs as s3
@@ -255,6 +258,52 @@ class SambaCompatibility(unittest.TestCase):
         self.assertEqual(os.getxattr(path, PREFIX + "first:$DATA"), b"stream one\n\0")
         with self.server("samba") as samba:
             self.read_back(samba, "o-file")
+
+
+class ConcurrentChanges(Base):
+    """Two clients (two workers) writing one stream at once lose nothing: a stream is one
+    attribute rewritten whole at each change, so the changes must not interleave."""
+
+    WRITES = 300
+    SLOT = 8
+    TAIL_AT = 60000
+
+    @unittest.skipUnless(KIND == "self", "Samba 4.17 rewrites the attribute unguarded")
+    def test_two_workers_write_one_stream(self):
+        name = "shared.txt:log"
+        # A large value makes each rewrite long enough for the two to overlap often.
+        self.client.write(name, bytes(self.TAIL_AT + 4096))
+        clients = [Client(self.server, SHARE) for _ in range(2)]
+        for c in clients:
+            self.addCleanup(c.close)
+        fids = [c.open(name, disposition=s3.FILE_OPEN) for c in clients]
+        errors = []
+
+        def writer(index):
+            c, fid = clients[index], fids[index]
+            try:
+                for n in range(self.WRITES):
+                    slot = 2 * n + index
+                    c.smb.write(c.tid, fid, b"%c%07d" % (65 + index, slot), slot * self.SLOT,
+                                self.SLOT)
+            except Exception as e:  # reported below, with the thread's index
+                errors.append((index, e))
+
+        threads = [threading.Thread(target=writer, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        for c, fid in zip(clients, fids):
+            c.smb.close(c.tid, fid)
+        self.assertEqual(errors, [])
+        data = self.client.read(name)
+        self.assertEqual(len(data), self.TAIL_AT + 4096)
+        expected = b"".join(b"%c%07d" % (65 + slot % 2, slot) for slot in range(2 * self.WRITES))
+        lost = [slot for slot in range(2 * self.WRITES)
+                if data[slot * self.SLOT:(slot + 1) * self.SLOT] != expected[
+                    slot * self.SLOT:(slot + 1) * self.SLOT]]
+        self.assertEqual(lost, [], "writes lost")
 
 
 @unittest.skipIf(KIND != "self", "this server's own handling")

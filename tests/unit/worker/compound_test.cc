@@ -9,10 +9,14 @@
 #include "smbd/proto/cancel.hh"
 #include "smbd/proto/close.hh"
 #include "smbd/proto/create.hh"
+#include "smbd/proto/change_notify.hh"
 #include "smbd/proto/echo.hh"
+#include "smbd/proto/flush.hh"
 #include "smbd/proto/fscc.hh"
+#include "smbd/proto/negotiate.hh"
 #include "smbd/proto/query_info.hh"
 #include "smbd/proto/read.hh"
+#include "smbd/proto/tree_connect.hh"
 #include "smbd/proto/write.hh"
 #include "smbd/worker/dispatch.hh"
 
@@ -124,6 +128,8 @@ TEST_CASE("a failed CREATE fails the related operations after it with its status
   CHECK(nt_error(replies[0].status()));
   CHECK(replies[1].status() == replies[0].status());
   CHECK(replies[2].status() == replies[0].status());
+  // Each answer is signed with the key of the session its element used or inherited.
+  for (const Reply& r : replies) CHECK(s.client.signature_valid(r.pdu));
 }
 
 TEST_CASE("unrelated operations are each served on their own") {
@@ -208,6 +214,151 @@ TEST_CASE("elements that wait for file I/O keep the chain in order") {
   ReadResponse got;
   REQUIRE(decode(replies[kWrites + 1].pdu, got) == NtStatus::SUCCESS);
   CHECK(Bytes(got.data.begin(), got.data.end()) == expected);
+}
+
+TEST_CASE("a related operation uses the session and tree the element before it used, not its own") {
+  Setup s;
+  FileId id = s.open("inherit.bin");
+  CloseRequest close;
+  close.file_id = id;
+  // Ids in the related element's header that name nothing: the inherited ones count.
+  Element closing = s.element(Command::CLOSE, encode_body(close));
+  closing.flags |= kFlagRelatedOperations;
+  closing.session_id = s.session + 1000;
+  closing.tree_id = s.tree + 1000;
+  auto replies = s.client.exchange(s.client.compound(
+      {s.client.build(s.element(Command::ECHO, encode_body(EchoRequest{}))),
+       s.client.build(s.element(Command::FLUSH, encode_body(FlushRequest{.file_id = id}))),
+       s.client.build(closing)}));
+  CHECK(statuses(replies) == statuses(std::vector<NtStatus>(3, NtStatus::SUCCESS)));
+}
+
+TEST_CASE("related operations after one that used no session fail with INVALID_PARAMETER") {
+  Setup s;
+  FileId id = s.open("no-session.bin");
+  CloseRequest close;
+  close.file_id = id;
+  // The first element cannot be related: it has nothing to inherit, nor have the
+  // related ones after it, whatever their headers name (a real session, tree and open).
+  ChangeNotifyRequest notify;
+  notify.output_buffer_length = 4096;
+  notify.file_id = id;
+  notify.completion_filter = 1;
+  Element first = s.element(Command::CHANGE_NOTIFY, encode_body(notify));
+  first.flags |= kFlagRelatedOperations;
+  Element closing = s.element(Command::CLOSE, encode_body(close));
+  closing.flags |= kFlagRelatedOperations;
+  auto replies = s.client.exchange(s.client.compound(
+      {s.client.build(first), s.client.build(closing),
+       s.client.build(related(s.element(Command::FLUSH, encode_body(FlushRequest{.file_id = id}))))}));
+  CHECK(statuses(replies) == statuses(std::vector<NtStatus>(3, NtStatus::INVALID_PARAMETER)));
+
+  // An unrelated element naming a session that does not exist leaves none to inherit.
+  Element lost = s.element(Command::CLOSE, encode_body(close));
+  lost.session_id = s.session + 1000;
+  lost.sign = false;
+  replies = s.client.exchange(
+      s.client.compound({s.client.build(s.element(Command::ECHO, encode_body(EchoRequest{}))),
+                         s.client.build(lost), s.client.build(related(s.element(
+                                                   Command::CLOSE, encode_body(close))))}));
+  CHECK(statuses(replies) ==
+        statuses(std::vector<NtStatus>{NtStatus::SUCCESS, NtStatus::USER_SESSION_DELETED,
+                                       NtStatus::INVALID_PARAMETER}));
+  // None of it closed the file.
+  CHECK(s.call(Command::CLOSE, close).status() == NtStatus::SUCCESS);
+}
+
+TEST_CASE("a related operation uses the tree connect the element before made, and needs one") {
+  Setup s;
+  TreeConnectRequest connect;
+  connect.path = "\\\\GATETEST\\share";
+  Element tree_connect = s.element(Command::TREE_CONNECT, encode_body(connect));
+  tree_connect.tree_id = 0;
+  CloseRequest close;
+  close.file_id = kRelatedFileId;
+  auto replies = s.client.exchange(s.client.compound(
+      {s.client.build(tree_connect),
+       s.client.build(related(s.element(
+           Command::CREATE,
+           encode_body(create_request("new-tree.bin", CreateDisposition::FILE_OVERWRITE_IF))))),
+       s.client.build(related(s.element(Command::CLOSE, encode_body(close))))}));
+  REQUIRE(replies.size() == 3);
+  CHECK(statuses(replies) == statuses(std::vector<NtStatus>(3, NtStatus::SUCCESS)));
+  CHECK(replies[0].header.tree_id != s.tree);
+
+  // An ECHO names no tree connect: a CREATE related to it has none to use.
+  replies = s.client.exchange(s.client.compound(
+      {s.client.build(s.element(Command::ECHO, encode_body(EchoRequest{}))),
+       s.client.build(related(s.element(
+           Command::CREATE,
+           encode_body(create_request("no-tree.bin", CreateDisposition::FILE_OVERWRITE_IF)))))}));
+  CHECK(statuses(replies) ==
+        statuses(std::vector<NtStatus>{NtStatus::SUCCESS, NtStatus::INVALID_PARAMETER}));
+  CHECK_FALSE(std::filesystem::exists(s.server.share_path() / "no-tree.bin"));
+}
+
+TEST_CASE("an all-ones FileId names no open in an unrelated element, nor after it") {
+  Setup s;
+  CloseRequest all_ones;
+  all_ones.file_id = kRelatedFileId;
+  auto replies = s.client.exchange(s.client.compound(
+      {s.client.build(s.element(
+           Command::CREATE,
+           encode_body(create_request("all-ones.bin", CreateDisposition::FILE_OVERWRITE_IF)))),
+       s.client.build(s.element(Command::CLOSE, encode_body(all_ones))),
+       s.client.build(related(s.element(Command::CLOSE, encode_body(all_ones)))),
+       s.client.build(related(s.element(Command::CLOSE, encode_body(all_ones))))}));
+  REQUIRE(replies.size() == 4);
+  CHECK(statuses(replies) ==
+        statuses(std::vector<NtStatus>{NtStatus::SUCCESS, NtStatus::FILE_CLOSED,
+                                       NtStatus::FILE_CLOSED, NtStatus::FILE_CLOSED}));
+  // The CREATE's open is still there.
+  CreateResponse created;
+  REQUIRE(decode(replies[0].pdu, created) == NtStatus::SUCCESS);
+  CloseRequest close;
+  close.file_id = created.file_id;
+  CHECK(s.call(Command::CLOSE, close).status() == NtStatus::SUCCESS);
+}
+
+TEST_CASE("the last of compounded responses is padded to 8 bytes, a lone response is not") {
+  auto check = [](Setup& s, bool encrypted) {
+    FileId id = s.open("pad.bin");
+    Bytes data{'a', 'b', 'c'};
+    Element write = s.element(Command::WRITE, write_body(id, 0, data));
+    write.encrypt = encrypted;
+    write.sign = !encrypted;
+    REQUIRE(s.client.call(write).status() == NtStatus::SUCCESS);
+    ReadRequest read;
+    read.length = 3;
+    read.minimum_count = 1;
+    read.file_id = id;
+    Element first = s.element(Command::READ, encode_body(read));
+    first.sign = !encrypted;
+    Element second = first;
+    Bytes message = s.client.compound({s.client.build(first), s.client.build(second)});
+    auto replies = s.client.exchange(message, encrypted ? s.session : 0);
+    REQUIRE(replies.size() == 2);
+    CHECK(s.client.last_encrypted() == encrypted);
+    for (const Reply& r : replies) {
+      CHECK(r.status() == NtStatus::SUCCESS);
+      // 64-byte header, 16-byte READ response, 3 bytes of data, 5 of padding.
+      CHECK(r.pdu.size() == 88);
+      if (!encrypted) CHECK(s.client.signature_valid(r.pdu));
+    }
+    Element lone = first;
+    lone.encrypt = encrypted;
+    Reply one = s.client.call(lone);
+    CHECK(one.status() == NtStatus::SUCCESS);
+    CHECK(one.pdu.size() == 83);
+  };
+  SUBCASE("signed") {
+    Setup s;
+    check(s, false);
+  }
+  SUBCASE("encrypted") {
+    Setup s({}, 0x0300, "share", kUser, kGlobalCapEncryption);
+    check(s, true);
+  }
 }
 
 TEST_CASE("a chain of more than kMaxCompoundElements is refused element by element") {
