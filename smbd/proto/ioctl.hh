@@ -38,6 +38,10 @@ inline constexpr std::uint32_t FSCTL_FILE_LEVEL_TRIM = 0x00098208;
 inline constexpr std::uint32_t FSCTL_CREATE_OR_GET_OBJECT_ID = 0x000900C0;
 inline constexpr std::uint32_t FSCTL_GET_COMPRESSION = 0x0009003C;
 inline constexpr std::uint32_t FSCTL_SET_COMPRESSION = 0x0009C040;
+// Samba's test-only control (device type 0x8384, FILE_WRITE_ACCESS, METHOD_NEITHER),
+// served with `smbd:FSCTL_SMBTORTURE = yes`: from now on the channel it arrives on acts as
+// if its client acknowledged nothing more at transport level (worker/break_delivery.hh).
+inline constexpr std::uint32_t FSCTL_SMBTORTURE_FORCE_UNACKED_TIMEOUT = 0x83848003;
 
 // MS-SMB2 2.2.31: Flags.
 inline constexpr std::uint32_t kIoctlIsFsctl = 0x00000001;

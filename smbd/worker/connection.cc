@@ -224,8 +224,11 @@ struct Connection::Gate {
   bool inherited_session = false;  // related, and there was a session to inherit
   bool no_tree_to_inherit = false;  // related, and the element before used no tree connect
   bool binding = false;  // a SESSION_SETUP binding this connection to a session (3.3.5.5.2)
+  bool connection_only = false;  // no session, tree or open (dispatch.hh: ConnectionOnly)
 
   NtStatus admit() {
+    connection_only = spec.connection_only != nullptr &&
+                      spec.connection_only(message.elements[index], connection.worker_.config());
     for (auto step : {&Gate::check_chain, &Gate::check_structure_size, &Gate::resolve_related,
                       &Gate::resolve_session, &Gate::verify_signature_and_encryption,
                       &Gate::resolve_tree, &Gate::resolve_open, &Gate::check_credit_charge}) {
@@ -303,6 +306,7 @@ struct Connection::Gate {
     ByteSpan pdu = message.elements[index];
     ClientState& client = connection.worker_.client();
     Session* session = nullptr;
+    if (connection_only) return NtStatus::SUCCESS;
     switch (spec.session) {
       case SessionRule::none:
         break;
@@ -372,7 +376,7 @@ struct Connection::Gate {
 
   // MS-SMB2 3.3.5.2.11: the tree connect, and its share's demand for encryption.
   NtStatus resolve_tree() {
-    if (!spec.needs_tree) return NtStatus::SUCCESS;
+    if (!spec.needs_tree || connection_only) return NtStatus::SUCCESS;
     if (no_tree_to_inherit) return NtStatus::INVALID_PARAMETER;
     auto tree = request.session->trees.find(request.header.tree_id);
     if (tree == request.session->trees.end()) {
@@ -390,7 +394,7 @@ struct Connection::Gate {
   // The open the FileId names (all ones in a related operation: the previous element's),
   // and its channel sequence (MS-SMB2 3.3.5.2.10).
   NtStatus resolve_open() {
-    if (spec.file_id_offset < 0) return NtStatus::SUCCESS;
+    if (spec.file_id_offset < 0 || connection_only) return NtStatus::SUCCESS;
     ByteSpan pdu = message.elements[index];
     const Header& h = request.header;
     std::size_t at = kSmb2HeaderSize + static_cast<std::size_t>(spec.file_id_offset);

@@ -129,6 +129,22 @@ class Connection {
   // Sends an unsolicited message (an oplock break), encrypted when its session is.
   void send_notification(Bytes message, std::uint64_t session_id);
 
+  // ---- whether what was sent reached the client (break_delivery.hh)
+  // The position in the outgoing stream after everything sent so far.
+  std::uint64_t sent_mark() const { return transport_->bytes_queued(); }
+  // How far the client has acknowledged the outgoing stream at transport level; nothing
+  // at all once FSCTL_SMBTORTURE_FORCE_UNACKED_TIMEOUT asked this channel to act as if
+  // its client acknowledged nothing more (a test of how breaks move to other channels).
+  std::uint64_t acknowledged_mark() const {
+    return force_unacknowledged_ ? 0 : transport_->bytes_acknowledged();
+  }
+  std::chrono::milliseconds retransmission_timeout() const {
+    return transport_->retransmission_timeout();
+  }
+  void force_unacknowledged() { force_unacknowledged_ = true; }
+  // Ends the connection: it failed (`reason` is logged).
+  void drop(const char* reason) { close(reason); }
+
   // Gives the socket up to the client's owner worker (after its NEGOTIATE was read).
   void hand_off(Bytes negotiate);
 
@@ -185,6 +201,7 @@ class Connection {
   uv_timer_t* idle_timer_ = nullptr;
   uv_timer_t* setup_timer_ = nullptr;  // runs from the start until a user session exists
   bool closed_ = false;
+  bool force_unacknowledged_ = false;
   bool authenticated_ = false;  // a session was set up on this connection
   unsigned failed_logons_ = 0;
   std::chrono::steady_clock::time_point last_failure_answer_{};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "smbd/proto/ioctl.hh"
 #include "smbd/proto/read.hh"
 
 namespace smb::server {
@@ -52,6 +53,15 @@ std::optional<std::uint64_t> ioctl_payload(ByteSpan pdu) {
   std::uint32_t input = b.u32(28);
   std::uint32_t max_output = b.u32(44);
   return b.size(std::max(input, max_output));
+}
+
+// IOCTL FSCTL_SMBTORTURE_FORCE_UNACKED_TIMEOUT while the test controls are served: it
+// changes how the connection it arrives on is treated, and comes without a session.
+bool ioctl_connection_only(ByteSpan pdu, const ServerConfig& config) {
+  Body b(pdu);
+  std::uint32_t ctl_code = b.u32(4);
+  return b.size(0) && config.conf.global.smbtorture_fsctls &&
+         ctl_code == FSCTL_SMBTORTURE_FORCE_UNACKED_TIMEOUT;
 }
 
 // QUERY_DIRECTORY: the search pattern sent (FileNameLength) against OutputBufferLength.
@@ -140,6 +150,7 @@ constexpr std::array<CommandSpec, 19> kCommands{{
      .file_id_offset = 8,
      .file_id_optional = true,
      .payload_size = ioctl_payload,
+     .connection_only = ioctl_connection_only,
      .modifies = true,
      .handler = handle_ioctl},
     // CANCEL names the request it cancels by that request's MessageId (or AsyncId) and

@@ -38,6 +38,11 @@ enum class EncryptionRule : std::uint8_t {
 // Nothing when the element is too short to hold the fields.
 using PayloadSize = std::optional<std::uint64_t> (*)(ByteSpan pdu);
 
+// Whether a request acts on its connection alone, so that no session, tree or open is
+// looked up for it (the test-only FSCTL_SMBTORTURE_FORCE_UNACKED_TIMEOUT, sent without a
+// session, as Samba's smbd takes it when `smbd:FSCTL_SMBTORTURE` is on).
+using ConnectionOnly = bool (*)(ByteSpan pdu, const ServerConfig& config);
+
 struct CommandSpec {
   Command command = Command::NEGOTIATE;
   // MS-SMB2 2.2.x StructureSize of the request; 0: several sizes, the handler tells them
@@ -50,6 +55,8 @@ struct CommandSpec {
   bool file_id_optional = false;
   // Null: the request moves nothing the charge has to cover, one credit pays for it.
   PayloadSize payload_size = nullptr;
+  // Null: every request of the command follows the session and tree rules above.
+  ConnectionOnly connection_only = nullptr;
   // Taken unsigned on a session that requires signing (MS-SMB2 3.3.5.2.4).
   bool signing_exempt = false;
   EncryptionRule encryption = EncryptionRule::required;

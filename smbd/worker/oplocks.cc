@@ -7,6 +7,7 @@
 #include "smbd/proto/oplock_break.hh"
 #include "smbd/worker/async.hh"
 #include "smbd/worker/blocking.hh"
+#include "smbd/worker/break_delivery.hh"
 #include "smbd/worker/connection.hh"
 #include "smbd/worker/dispatch.hh"
 #include "smbd/worker/worker.hh"
@@ -47,22 +48,6 @@ OplockLevel to_oplock_level(fsa::OplockType type) {
 
 namespace {
 
-// The channel a break of `open` goes on: the one it was made on or, when that is gone,
-// another channel of its session.
-Connection* break_channel(Worker& worker, Open& open) {
-  Connection* c = worker.connection(open.connection_id);
-  if (Session* session = worker.client().session(open.session_id); c == nullptr && session) {
-    for (const auto& [connection_id, channel] : session->channels) {
-      c = worker.connection(connection_id);
-      if (c != nullptr) {
-        open.connection_id = connection_id;
-        break;
-      }
-    }
-  }
-  return c;
-}
-
 Header notification_header() {
   Header h;
   h.command = Command::OPLOCK_BREAK;
@@ -73,31 +58,72 @@ Header notification_header() {
   return h;
 }
 
+// MS-SMB2 3.3.4.1.6, 3.3.4.6: the channels an oplock break of open `id` may go on: the
+// one the open was last used on, then the other channels of its session in the order
+// they were bound (each of them once). Nothing once the open is gone.
+BreakDelivery::Chooser oplock_channels(Worker& worker, FileId id) {
+  return [&worker, id](const std::set<std::uint64_t>& tried) -> Connection* {
+    Open* open = worker.client().open(id);
+    if (open == nullptr) return nullptr;
+    auto usable = [&](std::uint64_t connection_id) -> Connection* {
+      return tried.count(connection_id) != 0 ? nullptr : worker.connection(connection_id);
+    };
+    if (Connection* c = usable(open->connection_id)) return c;
+    Session* session = worker.client().session(open->session_id);
+    if (session == nullptr) return nullptr;
+    for (const auto& [connection_id, channel] : session->channels) {
+      if (Connection* c = usable(connection_id)) {
+        // MS-SMB2 3.3.4.6: the open's connection is now the one that carries its break.
+        open->connection_id = connection_id;
+        return c;
+      }
+    }
+    return nullptr;
+  };
+}
+
+// MS-SMB2 3.3.4.7: a lease belongs to the client, not to an open's channel: Windows tells
+// the client on its oldest connection (smbtorture's v2_complex1), whichever made the
+// open, and goes on to the next oldest when one fails to deliver it (smb2.multichannel
+// leases.test2 and test4: in the order the channels were made). An encrypted session's
+// break goes only where the session has a channel: the client could not read it
+// elsewhere.
+BreakDelivery::Chooser lease_channels(Worker& worker, std::uint64_t session_id) {
+  return [&worker, session_id](const std::set<std::uint64_t>& tried) -> Connection* {
+    Session* session = worker.client().session(session_id);
+    bool sealed = session != nullptr && session->encrypt_data;
+    for (std::uint64_t connection_id : worker.connection_ids()) {
+      if (tried.count(connection_id) != 0) continue;
+      if (sealed && session->channels.count(connection_id) == 0) continue;
+      if (Connection* c = worker.connection(connection_id)) return c;
+    }
+    return nullptr;
+  };
+}
+
+// A break no channel took: with an acknowledgement due, it takes effect at once, so
+// that the openers waiting for it go on.
+std::function<void()> give_up(Worker& worker, FileId id, bool ack_required) {
+  return [&worker, id, ack_required]() {
+    fsa::SharedOpenTable* table = worker.client().host_files();
+    Open* open = worker.client().open(id);
+    if (ack_required && table != nullptr && open != nullptr) table->give_up_break(*open);
+  };
+}
+
 }  // namespace
 
-bool send_oplock_break(Worker& worker, Open& open, fsa::OplockType new_level) {
-  Connection* c = break_channel(worker, open);
-  if (c == nullptr) return false;
+bool send_oplock_break(Worker& worker, Open& open, fsa::OplockType new_level,
+                       std::function<void()> undeliverable) {
   OplockBreak notification;
   notification.oplock_level = to_oplock_level(new_level);
   notification.file_id = open.id;
-  c->send_notification(encode_message(notification_header(), notification), open.session_id);
-  log::debug(5, c->peer().c_str(), "oplock break sent for '%s'", open.path.c_str());
-  return true;
+  log::debug(5, "", "oplock break for '%s'", open.path.c_str());
+  return worker.breaks().send(encode_message(notification_header(), notification), open.session_id,
+                              oplock_channels(worker, open.id), std::move(undeliverable));
 }
 
 bool send_lease_break(Worker& worker, Open& open, const fsa::SharedOpenTable::BreakNotice& notice) {
-  // A lease belongs to the client, not to an open's channel: Windows tells the client on
-  // its first connection (smbtorture's v2_complex1 holds it), whichever made the open.
-  // An encrypted session's break goes only where the session has a channel: the client
-  // could not read it elsewhere.
-  Connection* c = worker.first_connection();
-  Session* session = worker.client().session(open.session_id);
-  if (c != nullptr && session != nullptr && session->encrypt_data &&
-      session->channels.count(c->id()) == 0)
-    c = nullptr;
-  if (c == nullptr) c = break_channel(worker, open);
-  if (c == nullptr) return false;
   LeaseBreakNotification notification;
   // MS-SMB2 2.2.23.2: NewEpoch only for a v2 lease.
   notification.new_epoch = open.lease.version == 2 ? notice.epoch : 0;
@@ -105,9 +131,10 @@ bool send_lease_break(Worker& worker, Open& open, const fsa::SharedOpenTable::Br
   notification.lease_key = open.lease.key;
   notification.current_lease_state = notice.current_state;
   notification.new_lease_state = notice.new_state;
-  c->send_notification(encode_message(notification_header(), notification), open.session_id);
-  log::debug(5, c->peer().c_str(), "lease break sent for '%s'", open.path.c_str());
-  return true;
+  log::debug(5, "", "lease break for '%s'", open.path.c_str());
+  return worker.breaks().send(encode_message(notification_header(), notification), open.session_id,
+                              lease_channels(worker, open.session_id),
+                              give_up(worker, open.id, notice.ack_required));
 }
 
 namespace {
@@ -187,9 +214,13 @@ void deliver_breaks(Worker& worker) {
   if (table == nullptr) return;
   for (const auto& notice : table->take_breaks()) {
     auto& open = static_cast<Open&>(*notice.open);
-    bool sent = notice.lease ? send_lease_break(worker, open, notice)
-                             : send_oplock_break(worker, open, notice.new_level);
-    if (!sent && notice.ack_required) table->give_up_break(open);
+    // A break no channel takes, at once or after each has failed to deliver it, is given
+    // up there (give_up).
+    if (notice.lease)
+      send_lease_break(worker, open, notice);
+    else
+      send_oplock_break(worker, open, notice.new_level,
+                        give_up(worker, open.id, notice.ack_required));
   }
 }
 

@@ -20,11 +20,17 @@ fsa::OplockType to_oplock_type(OplockLevel level);
 OplockLevel to_oplock_level(fsa::OplockType type);
 
 // MS-SMB2 3.3.4.6: tells the client holding the oplock of `open` that it is being broken
-// to `new_level`, on the channel the open was made on or, when that is gone, another
-// channel of its session. False when the session has no channel left.
-bool send_oplock_break(Worker& worker, Open& open, fsa::OplockType new_level);
+// to `new_level`, on the channel the open was last used on or, when that is gone or does
+// not deliver it, the next channel of its session (break_delivery.hh). False when the
+// session has no channel left; `undeliverable` runs then, or later when every channel
+// failed to deliver it.
+bool send_oplock_break(Worker& worker, Open& open, fsa::OplockType new_level,
+                       std::function<void()> undeliverable = {});
 
-// MS-SMB2 3.3.4.7: tells the client holding the lease of `open` that it is being broken.
+// MS-SMB2 3.3.4.7: tells the client holding the lease of `open` that it is being broken,
+// on its oldest connection, then the next oldest while one fails to deliver it; a break
+// no connection delivers takes effect (give_up_break) when it asked for an
+// acknowledgement.
 bool send_lease_break(Worker& worker, Open& open, const fsa::SharedOpenTable::BreakNotice& notice);
 
 // A request waiting for breaks of other opens' caching to be acknowledged (MS-SMB2

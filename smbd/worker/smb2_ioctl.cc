@@ -236,6 +236,20 @@ void handle_ioctl(const RequestPtr& req) {
     case FSCTL_DELETE_REPARSE_POINT:
       fsctl_reparse_point(req, request);
       return;
+    case FSCTL_SMBTORTURE_FORCE_UNACKED_TIMEOUT:
+      if (!req->worker.config().conf.global.smbtorture_fsctls) {
+        req->reply(NtStatus::INVALID_DEVICE_REQUEST);
+        return;
+      }
+      // It takes no input and names no open (as Samba's smbd serves it).
+      if (!request.input.empty() || request.file_id.persistent != ~std::uint64_t{0} ||
+          request.file_id.volatile_ != ~std::uint64_t{0}) {
+        req->reply(NtStatus::INVALID_PARAMETER);
+        return;
+      }
+      c->force_unacknowledged();
+      reply_output(req, request.ctl_code, request.file_id, {});
+      return;
     case FSCTL_DFS_GET_REFERRALS:
     case FSCTL_DFS_GET_REFERRALS_EX:
       // No DFS namespace is served (MS-SMB2 3.3.5.15.2).

@@ -13,6 +13,7 @@
 
 #include "smbd/conf/log.hh"
 #include "smbd/worker/blocking.hh"
+#include "smbd/worker/break_delivery.hh"
 #include "smbd/worker/change_notify.hh"
 #include "smbd/worker/connection.hh"
 #include "smbd/worker/oplocks.hh"
@@ -31,6 +32,7 @@ Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
   ::umask(0);
   uv_loop_init(&loop_);
   loop_.data = this;
+  breaks_ = std::make_unique<BreakDelivery>(*this);
   if (config_->open_segment) client_.use_host_table(config_->open_segment, ::getpid());
   // Byte-range locks: the host's table, or (a worker run alone, in tests) one of its own.
   std::shared_ptr<hostwide::LockSegment> locks = config_->lock_segment;
@@ -72,6 +74,7 @@ Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
 }
 
 Worker::~Worker() {
+  breaks_->stop();
   connections_.clear();
   closing_.clear();
   notifier_.reset();
@@ -395,6 +398,12 @@ const Connection* Worker::connection(std::uint64_t id) const {
   return it == connections_.end() ? nullptr : it->second.get();
 }
 
+std::vector<std::uint64_t> Worker::connection_ids() const {
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, connection] : connections_) ids.push_back(id);
+  return ids;
+}
+
 Connection* Worker::first_connection() {
   // Ids grow with each connection adopted; closed ones leave the map.
   return connections_.empty() ? nullptr : connections_.begin()->second.get();
@@ -409,6 +418,7 @@ void Worker::connection_closed(std::uint64_t id) {
   if (it == connections_.end()) return;
   closing_.push_back(std::move(it->second));
   connections_.erase(it);
+  breaks_->channel_closed(id);
   client_.channel_closed(id);
   report_connection_count();
   uv_idle_start(&reaper_, [](uv_idle_t* idle) {

@@ -18,6 +18,7 @@
 
 namespace smb::server {
 
+class BreakDelivery;
 class ChangeNotifier;
 class Connection;
 class Transport;
@@ -83,6 +84,10 @@ class Worker {
   const Connection* connection(std::uint64_t id) const;
   // The client's oldest connection still open; null when none is.
   Connection* first_connection();
+  // The client's connections still open, oldest first.
+  std::vector<std::uint64_t> connection_ids() const;
+  // Break notifications on their way to the client (break_delivery.hh).
+  BreakDelivery& breaks() { return *breaks_; }
   void connection_closed(std::uint64_t id);
 
  private:
@@ -109,6 +114,7 @@ class Worker {
   bool self_ring_pending_ = false;
   ClientState client_;
   std::unique_ptr<ChangeNotifier> notifier_;
+  std::unique_ptr<BreakDelivery> breaks_;
   std::optional<ClientGuid> owned_guid_;
   std::vector<std::function<void(bool)>> pending_claims_;
   std::map<std::uint64_t, std::vector<std::function<void(std::optional<SessionFacts>)>>>

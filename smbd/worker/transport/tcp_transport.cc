@@ -3,9 +3,10 @@
 #include "smbd/base/socket_address.hh"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -42,6 +43,7 @@ struct TcpTransport::Handle {
 struct TcpTransport::WriteRequest {
   uv_write_t req{};
   std::uint8_t prefix[4]{};
+  std::size_t rest = 0;  // bytes left for uv_write after uv_try_write
   Frame frame;
   Handle* handle = nullptr;
 };
@@ -257,7 +259,9 @@ void TcpTransport::send(Frame frame) {
     fail(uv_strerror(written));
     return;
   }
+  bytes_queued_ += length + 4;
   std::size_t skip = written > 0 ? static_cast<std::size_t>(written) : 0;
+  bytes_written_ += skip;
   if (skip == length + 4) {
     delete w;
     return;
@@ -267,6 +271,7 @@ void TcpTransport::send(Frame frame) {
   bufs[first].base += skip;
   bufs[first].len -= static_cast<unsigned>(skip);
   pending_send_ += length + 4;
+  w->rest = length + 4 - skip;
   update_backpressure();
   int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&handle_->tcp), bufs + first,
                     count - first, [](uv_write_t* req, int status) {
@@ -274,6 +279,7 @@ void TcpTransport::send(Frame frame) {
                       TcpTransport* self = wr->handle->owner;
                       if (self != nullptr) {
                         self->pending_send_ -= wr->frame.size() + 4;
+                        if (status == 0) self->bytes_written_ += wr->rest;
                         self->update_backpressure();
                         if (status < 0 && status != UV_ECANCELED) self->fail(uv_strerror(status));
                       }
@@ -284,6 +290,30 @@ void TcpTransport::send(Frame frame) {
     delete w;
     fail(uv_strerror(rc));
   }
+}
+
+std::uint64_t TcpTransport::bytes_acknowledged() const {
+  if (handle_ == nullptr) return bytes_queued_;
+  uv_os_fd_t fd = -1;
+  int unacknowledged = 0;
+  // SIOCOUTQ (TIOCOUTQ) on a TCP socket: the bytes written to it that the peer has not
+  // acknowledged yet, sent or not.
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&handle_->tcp), &fd) != 0 ||
+      ::ioctl(fd, TIOCOUTQ, &unacknowledged) != 0 || unacknowledged < 0)
+    return bytes_queued_;
+  auto held = static_cast<std::uint64_t>(unacknowledged);
+  return held >= bytes_written_ ? 0 : bytes_written_ - held;
+}
+
+std::chrono::milliseconds TcpTransport::retransmission_timeout() const {
+  uv_os_fd_t fd = -1;
+  tcp_info info{};
+  socklen_t length = sizeof info;
+  if (handle_ == nullptr ||
+      uv_fileno(reinterpret_cast<const uv_handle_t*>(&handle_->tcp), &fd) != 0 ||
+      ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 || info.tcpi_rto == 0)
+    return std::chrono::milliseconds(200);
+  return std::chrono::milliseconds(info.tcpi_rto / 1000);
 }
 
 void TcpTransport::fail(const char* reason) {

@@ -26,6 +26,12 @@ class TcpTransport final : public Transport {
   const std::string& peer_address() const override { return peer_; }
   std::size_t pending_send_bytes() const override { return pending_send_; }
   void set_max_message(std::size_t bytes) override { max_message_ = bytes; }
+  std::uint64_t bytes_queued() const override { return bytes_queued_; }
+  // What the kernel has taken from us less what it still holds unacknowledged
+  // (SIOCOUTQ): the bytes the peer's TCP has acknowledged.
+  std::uint64_t bytes_acknowledged() const override;
+  // The socket's current RTO (TCP_INFO), 200 ms when it cannot be read.
+  std::chrono::milliseconds retransmission_timeout() const override;
   // Passes a duplicate of the socket on, with the NEGOTIATE as the adopting worker's
   // first message.
   HandOff hand_off(Bytes negotiate) override;
@@ -50,6 +56,8 @@ class TcpTransport final : public Transport {
   std::string peer_;
   std::size_t max_message_ = 0;
   std::size_t pending_send_ = 0;
+  std::uint64_t bytes_queued_ = 0;   // given to send(), with the framing
+  std::uint64_t bytes_written_ = 0;  // taken by the kernel
   bool reading_ = false;
   bool paused_ = false;             // by the SMB layer
   bool send_backlogged_ = false;    // by too much output the peer has not taken

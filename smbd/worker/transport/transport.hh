@@ -8,6 +8,7 @@
 // follow the same rules whichever way it travels.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -104,6 +105,19 @@ class Transport {
   // bounded by MS-SMBD's max fragmented size) has nothing more to enforce.
   virtual void set_max_message(std::size_t bytes) { (void)bytes; }
   virtual bool is_rdma() const { return false; }
+
+  // ---- what the peer has acknowledged of what was sent ([MS-SMB2] 3.3.4.6, 3.3.4.7: a
+  // break that its channel does not deliver goes out again on another one).
+  // The bytes given to send() so far: a position in the outgoing stream.
+  virtual std::uint64_t bytes_queued() const { return 0; }
+  // The bytes of the outgoing stream the peer has acknowledged receiving; a transport
+  // that cannot tell counts everything queued as acknowledged.
+  virtual std::uint64_t bytes_acknowledged() const { return bytes_queued(); }
+  // The time after which an unacknowledged segment is sent again (TCP's RTO): the unit
+  // a silent peer is measured in.
+  virtual std::chrono::milliseconds retransmission_timeout() const {
+    return std::chrono::milliseconds(200);
+  }
   // Gives the channel up for its client's worker, with `negotiate`, the NEGOTIATE
   // request already read from it; the transport is closed afterwards.
   virtual HandOff hand_off(Bytes negotiate) = 0;

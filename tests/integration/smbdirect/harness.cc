@@ -162,7 +162,10 @@ Server::Server() {
       << "log file = " << (base / "log/smbd.log").string() << "\n"
       << "lock directory = " << (base / "lock").string() << "\n"
       << "rdma port = 5445\nrdma fabric = " << (verbs_fabric() ? "verbs" : "soft") << "\n"
-      << "map to guest = never\nlog level = 3\n\n"
+      << "map to guest = never\nlog level = 3\n"
+      // The test-only controls: break_delivery_test makes a channel act as if its client
+      // acknowledged nothing.
+      << "smbd:FSCTL_SMBTORTURE = yes\n\n"
       << "[data]\npath = " << (base / "share").string() << "\nread only = no\n\n"
       << "[ro]\npath = " << (base / "share-ro").string() << "\nread only = yes\n\n"
       << "[sealed]\npath = " << (base / "share").string()
