@@ -292,6 +292,7 @@ class TestOnlyFsctls(unittest.TestCase):
         server = Server(extra_global=["smbd:FSCTL_SMBTORTURE = yes"] if enabled else [])
         server.start()
         self.addCleanup(server.stop)
+        self.server_of_test = server
         client = raw.connect(server, 0x300)
         self.addCleanup(client.disconnect)
         tid = client.connectTree(server.share)
@@ -333,38 +334,94 @@ class TestOnlyFsctls(unittest.TestCase):
                               max_output=1)
             self.assertEqual(status, nt_errors.STATUS_INVALID_PARAMETER, raw.status_name(status))
 
-    def test_close_waits_for_async_sleep(self):
-        if smbtest.default_kind() == "samba":
-            # Its smbd takes the byte as microseconds: the IOCTL ends before it could
-            # go async.
-            self.skipTest("Samba's FSP_ASYNC_SLEEP does not wait long enough to be seen")
-        client, tid, fid = self.start(enabled=True)
+    def sleep_request(self, fid, milliseconds):
         request = s3.SMB2Ioctl()
         request["FileID"] = fid
         request["CtlCode"] = FSCTL_SMBTORTURE_FSP_ASYNC_SLEEP
         request["MaxInputResponse"] = 0
         request["MaxOutputResponse"] = 0
         request["InputCount"] = 1
-        request["Buffer"] = bytes([250])  # milliseconds
+        request["Buffer"] = bytes([milliseconds])
         request["OutputOffset"] = 0
         request["Flags"] = raw.SMB2_0_IOCTL_IS_FSCTL
-        close = s3.SMB2Close()
-        close["Flags"] = 0
-        close["FileID"] = fid
-        started = time.monotonic()
+        return request
+
+    def send_all(self, client, tid, requests):
+        """Sends (command, body) requests without waiting: {message id: command}."""
         ids = {}
-        for command, body in ((s3.SMB2_IOCTL, request), (s3.SMB2_CLOSE, close)):
+        for command, body in requests:
             packet = client.SMB_PACKET()
             packet["Command"] = command
             packet["TreeID"] = tid
             packet["Data"] = body
             ids[client.sendSMB(packet)] = command
-        # The answers in the order they come: the IOCTL's interim, its final answer, then
-        # the CLOSE's (signed answers need not be checked here).
+        return ids
+
+    def answers(self, client, ids, count):
+        """The next `count` answers as (command, status, packet), in the order they come
+        (signatures are not checked here)."""
         seen = []
-        while len(seen) < 3:
+        while len(seen) < count:
             packet = s3.SMB2Packet(client._NetBIOSSession.recv_packet(10).get_trailer())
-            seen.append((ids[packet["MessageID"]], packet["Status"]))
+            seen.append((ids[packet["MessageID"]], packet["Status"], packet))
+        return seen
+
+    def test_async_sleep_cancelled_and_ended_by_logoff(self):
+        if smbtest.default_kind() == "samba":
+            self.skipTest("Samba's FSP_ASYNC_SLEEP does not wait long enough to be seen")
+        client, tid, fid = self.start(enabled=True)
+        ids = self.send_all(client, tid, [(s3.SMB2_IOCTL, self.sleep_request(fid, 250))])
+        (command, status, interim), = self.answers(client, ids, 1)
+        self.assertEqual(status, nt_errors.STATUS_PENDING)
+        # MS-SMB2 2.2.30: CANCEL by the AsyncId (2.2.1.1: in place of Reserved and TreeId).
+        cancel = client.SMB_PACKET()
+        cancel["Command"] = s3.SMB2_CANCEL
+        cancel["MessageID"] = interim["MessageID"]
+        cancel["SessionID"] = client._Session["SessionID"]
+        cancel["CreditCharge"] = 0
+        cancel["Flags"] = s3.SMB2_FLAGS_ASYNC_COMMAND
+        cancel["Reserved"] = interim["Reserved"]
+        cancel["TreeID"] = interim["TreeID"]
+        cancel["Data"] = struct.pack("<HH", 4, 0)
+        if client._Session["SigningActivated"]:
+            cancel["Flags"] |= s3.SMB2_FLAGS_SIGNED
+            client.signSMB(cancel)
+        client._NetBIOSSession.send_packet(cancel.getData())
+        (command, status, _), = self.answers(client, ids, 1)
+        self.assertEqual((command, status), (s3.SMB2_IOCTL, nt_errors.STATUS_CANCELLED))
+        # The open is not held any more: a CLOSE is answered at once.
+        self.assertEqual(client.close_file(tid, fid), raw.STATUS_SUCCESS)
+
+        # A LOGOFF while it sleeps ends it (its open goes with the session); the worker
+        # goes on serving (a new session works).
+        status, fid = client.open(tid, "sleep.bin", RW_ACCESS, s3.FILE_OPEN)
+        self.assertEqual(status, raw.STATUS_SUCCESS)
+        ids = self.send_all(client, tid, [(s3.SMB2_IOCTL, self.sleep_request(fid, 250)),
+                                          (s3.SMB2_LOGOFF, s3.SMB2Logoff())])
+        seen = {(c, st) for c, st, _ in self.answers(client, ids, 3)}
+        self.assertIn((s3.SMB2_IOCTL, nt_errors.STATUS_PENDING), seen)
+        self.assertIn((s3.SMB2_LOGOFF, raw.STATUS_SUCCESS), seen)
+        ended = [st for c, st in seen if c == s3.SMB2_IOCTL and st != nt_errors.STATUS_PENDING]
+        self.assertEqual(len(ended), 1, seen)
+        self.assertNotEqual(ended[0], raw.STATUS_SUCCESS, "the sleep outlived its session")
+        again = raw.connect(self.server_of_test, 0x300)
+        self.addCleanup(again.disconnect)
+        again.connectTree(self.server_of_test.share)
+
+    def test_close_waits_for_async_sleep(self):
+        if smbtest.default_kind() == "samba":
+            # Its smbd takes the byte as microseconds: the IOCTL ends before it could
+            # go async.
+            self.skipTest("Samba's FSP_ASYNC_SLEEP does not wait long enough to be seen")
+        client, tid, fid = self.start(enabled=True)
+        close = s3.SMB2Close()
+        close["Flags"] = 0
+        close["FileID"] = fid
+        started = time.monotonic()
+        ids = self.send_all(client, tid, [(s3.SMB2_IOCTL, self.sleep_request(fid, 250)),
+                                          (s3.SMB2_CLOSE, close)])
+        # The IOCTL's interim answer, its final one, and only then the CLOSE's.
+        seen = [(c, st) for c, st, _ in self.answers(client, ids, 3)]
         elapsed = time.monotonic() - started
         self.assertEqual(seen, [(s3.SMB2_IOCTL, nt_errors.STATUS_PENDING),
                                 (s3.SMB2_IOCTL, raw.STATUS_SUCCESS),
