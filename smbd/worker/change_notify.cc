@@ -66,9 +66,11 @@ ChangeNotifier::ChangeNotifier(Worker& worker) : worker_(worker) {
   });
   // Watches alone do not keep the worker alive.
   uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  doorbell_listener_ = worker_.on_doorbell([this]() { check_delete_pending(); });
 }
 
 ChangeNotifier::~ChangeNotifier() {
+  if (doorbell_listener_ != 0) worker_.forget_doorbell(doorbell_listener_);
   if (poll_ != nullptr) {
     uv_poll_stop(poll_);
     uv_close(reinterpret_cast<uv_handle_t*>(poll_),
@@ -253,6 +255,18 @@ void ChangeNotifier::delete_pending(const fsa::FileKey& file) {
   }
 }
 
+void ChangeNotifier::check_delete_pending() {
+  fsa::SharedOpenTable* table = worker_.client().host_files();
+  if (table == nullptr) return;  // a worker alone: every close is this worker's
+  std::vector<fsa::FileKey> pending;
+  for (const auto& [key, watched] : watched_) {
+    if (watched->waiting.empty()) continue;
+    std::optional<fsa::FileRecord> record = table->lookup(watched->file);
+    if (record && record->delete_pending) pending.push_back(watched->file);
+  }
+  for (const fsa::FileKey& file : pending) delete_pending(file);
+}
+
 void ChangeNotifier::on_readable() {
   std::vector<vfs::DirChange> changes;
   if (!kernel_->read([&](const vfs::DirChange& c) { changes.push_back(c); })) {
@@ -333,7 +347,8 @@ void ChangeNotifier::deliver(const std::vector<vfs::DirChange>& changes) {
       // the open's next request.
       const bool first_half = renamed && (c.what & dc::moved_from) != 0;
       for (const fsa::MappedChange& m : fsa::map_dir_change(c.what, c.is_directory, renamed))
-        if (w->buffer.add(m.filter, m.action, name)) {
+        if ((m.unless & w->buffer.completion_filter()) == 0 &&
+            w->buffer.add(m.filter, m.action, name)) {
           touched.insert(u.open);
           if (!first_half) answer_waiting(*w);
         }
