@@ -267,6 +267,23 @@ void ChangeNotifier::check_delete_pending() {
   for (const fsa::FileKey& file : pending) delete_pending(file);
 }
 
+void ChangeNotifier::remember_fresh(int kernel_watch, const std::string& name) {
+  auto now = std::chrono::steady_clock::now();
+  if (fresh_.size() >= kMaxFresh) {
+    std::erase_if(fresh_, [&](const auto& entry) { return now - entry.second > kFreshFor; });
+    if (fresh_.size() >= kMaxFresh) fresh_.clear();  // a burst of creations: forget them
+  }
+  fresh_[{kernel_watch, name}] = now;
+}
+
+bool ChangeNotifier::take_fresh(int kernel_watch, const std::string& name) {
+  auto it = fresh_.find({kernel_watch, name});
+  if (it == fresh_.end()) return false;
+  bool recent = std::chrono::steady_clock::now() - it->second <= kFreshFor;
+  fresh_.erase(it);
+  return recent;
+}
+
 void ChangeNotifier::on_readable() {
   std::vector<vfs::DirChange> changes;
   if (!kernel_->read([&](const vfs::DirChange& c) { changes.push_back(c); })) {
@@ -329,10 +346,14 @@ void ChangeNotifier::deliver(const std::vector<vfs::DirChange>& changes) {
       continue;
     }
     if (c.name.empty()) continue;        // the watched directory itself: its parent reports it
+    if (c.what & dc::created) remember_fresh(c.watch, c.name);
+    if (c.what & (dc::deleted | dc::moved_from)) fresh_.erase({c.watch, c.name});
     // What the server sets on an entry it has just created (its DOS attributes, its
-    // descriptor: IN_ATTRIB right behind IN_CREATE) is part of the creation, which Windows
+    // descriptor: IN_ATTRIB right behind IN_CREATE, in this batch of events or, when the
+    // creation was read already, in a later one) is part of the creation, which Windows
     // reports as one ADDED.
-    if (c.what == dc::metadata && created_in_batch(changes, i)) continue;
+    if (c.what == dc::metadata && (take_fresh(c.watch, c.name) || created_in_batch(changes, i)))
+      continue;
     std::vector<Use> uses = it->second;  // adding watches below may change uses_
     for (const Use& u : uses) {
       Watched* w = find(u.open);
