@@ -31,6 +31,12 @@ std::vector<MappedChange> map_dir_change(std::uint32_t what, bool is_directory, 
         {renamed ? notify_action::RENAMED_OLD_NAME : notify_action::REMOVED, name_filter});
   if (what & c::moved_to)
     out.push_back({renamed ? notify_action::RENAMED_NEW_NAME : notify_action::ADDED, name_filter});
+  // A file (not a directory) renamed or moved is reported modified under its new name to
+  // a watcher of its attributes or creation time that does not watch file names, as
+  // Windows does (smbtorture's smb2.notify.mask-change and rec tell the two cases apart).
+  if ((what & c::moved_to) && !is_directory)
+    out.push_back({notify_action::MODIFIED, notify_filter::ATTRIBUTES | notify_filter::CREATION,
+                   notify_filter::FILE_NAME});
   // Writes and truncation change the size and the last write time.
   if (what & c::data)
     out.push_back({notify_action::MODIFIED, notify_filter::SIZE | notify_filter::LAST_WRITE});

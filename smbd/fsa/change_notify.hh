@@ -53,6 +53,8 @@ struct NotifyChange {
 struct MappedChange {
   std::uint32_t action = 0;
   std::uint32_t filter = 0;
+  // Not reported to a watcher whose completion filter meets these bits.
+  std::uint32_t unless = 0;
 };
 std::vector<MappedChange> map_dir_change(std::uint32_t what, bool is_directory, bool renamed);
 

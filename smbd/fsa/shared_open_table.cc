@@ -145,6 +145,16 @@ FileRecord SharedOpenTable::remove(FileOpen& open) {
   by_token_.erase(token->second);
   tokens_.erase(token);
   ring(left.waiters);
+  // The file is delete-pending now for the other workers that hold it: they are told
+  // (MS-FSA 2.1.5.10: a CHANGE_NOTIFY waiting on a directory that is to go completes).
+  if (open.delete_on_close && result == hostwide::Result::OK) {
+    std::vector<pid_t> holders;
+    for (const auto& entry : left.entries)
+      if (entry.owner != owner_ &&
+          std::find(holders.begin(), holders.end(), entry.owner) == holders.end())
+        holders.push_back(entry.owner);
+    ring(holders);
+  }
   if (auto local = local_.find(open.key); local != local_.end()) {
     std::erase(local->second, &open);
     if (open.delete_on_close)

@@ -13,16 +13,18 @@ constexpr std::uint16_t kResponseSize = 49;  // MS-SMB2 2.2.32
 
 std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
 
-// Input then output, each 8-byte aligned, starting right after the fixed part.
+// Input then output, each 8-byte aligned, starting right after the fixed part and
+// `padding` zero bytes.
 void write_buffers(ByteWriter& w, std::size_t header, std::size_t offsets_at,
                    std::size_t output_offset_at, const Bytes& input, const Bytes& output,
-                   std::uint16_t structure_size) {
-  std::size_t input_offset = kSmb2HeaderSize + body::fixed_size(structure_size);
+                   std::uint16_t structure_size, std::size_t padding = 0) {
+  std::size_t input_offset = kSmb2HeaderSize + body::fixed_size(structure_size) + padding;
   std::size_t output_offset = input.empty() ? input_offset : align8(input_offset + input.size());
   w.patch_u32(offsets_at, static_cast<std::uint32_t>(input_offset));
   w.patch_u32(offsets_at + 4, static_cast<std::uint32_t>(input.size()));
   w.patch_u32(output_offset_at, static_cast<std::uint32_t>(output_offset));
   w.patch_u32(output_offset_at + 4, static_cast<std::uint32_t>(output.size()));
+  for (std::size_t i = 0; i < padding; ++i) w.u8(0);
   w.bytes(input);
   if (!output.empty()) {
     w.align(8, header);
@@ -102,7 +104,7 @@ void encode(const IoctlResponse& p, ByteWriter& w) {
   w.u64(0);
   w.u32(p.flags);
   w.u32(0);
-  write_buffers(w, header, input_at, output_at, p.input, p.output, kResponseSize);
+  write_buffers(w, header, input_at, output_at, p.input, p.output, kResponseSize, p.body_padding);
 }
 
 NtStatus decode_fsctl(ByteSpan input, ValidateNegotiateInfoRequest& out) {

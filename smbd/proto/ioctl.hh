@@ -43,6 +43,13 @@ inline constexpr std::uint32_t FSCTL_SET_COMPRESSION = 0x0009C040;
 // if its client acknowledged nothing more at transport level (worker/break_delivery.hh).
 inline constexpr std::uint32_t FSCTL_SMBTORTURE_FORCE_UNACKED_TIMEOUT = 0x83848003;
 
+// Test-only FSCTLs of Samba's smbd that smbtorture drives (served only with
+// `smbd:FSCTL_SMBTORTURE = yes`, smbd/worker/fsctl_smbtorture.cc): device type 0x8384,
+// FILE_WRITE_ACCESS, METHOD_NEITHER.
+inline constexpr std::uint32_t FSCTL_SMBTORTURE_IOCTL_RESPONSE_BODY_PADDING8 = 0x83848013;
+inline constexpr std::uint32_t FSCTL_SMBTORTURE_GLOBAL_READ_RESPONSE_BODY_PADDING8 = 0x83848023;
+inline constexpr std::uint32_t FSCTL_SMBTORTURE_FSP_ASYNC_SLEEP = 0x83848043;
+
 // MS-SMB2 2.2.31: Flags.
 inline constexpr std::uint32_t kIoctlIsFsctl = 0x00000001;
 
@@ -63,6 +70,9 @@ struct IoctlResponse {
   Bytes input;
   Bytes output;
   std::uint32_t flags = 0;
+  // encode: zero bytes between the fixed part and the buffers (the offsets say where the
+  // buffers are; a client must follow them). Only a test FSCTL asks for any.
+  std::uint8_t body_padding = 0;
   bool operator==(const IoctlResponse&) const = default;
 };
 

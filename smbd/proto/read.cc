@@ -1,5 +1,7 @@
 #include "smbd/proto/read.hh"
 
+#include <algorithm>
+
 #include "smbd/proto/body.hh"
 
 namespace smb {
@@ -70,12 +72,16 @@ NtStatus decode(ByteSpan pdu, ReadResponse& out) {
 }
 
 void encode(const ReadResponse& p, ByteWriter& w) {
+  // DataOffset is one byte: the padding is bounded so that it still says where data is.
+  const std::uint8_t padding =
+      std::min<std::uint8_t>(p.body_padding, 0xFF - kReadResponseDataOffset);
   w.u16(kResponseSize);
-  w.u8(kReadResponseDataOffset);
+  w.u8(static_cast<std::uint8_t>(kReadResponseDataOffset + padding));
   w.u8(0);
   w.u32(p.data_length);
   w.u32(p.data_remaining);
   w.u32(p.flags);
+  for (std::uint8_t i = 0; i < padding; ++i) w.u8(0);
   // MS-SMB2 2.2.20: Buffer holds at least one byte, except when the data went to the
   // client's buffers by RDMA (DataRemaining): cifs.ko takes only the 16-byte fixed part
   // of such a response, so a padding byte would shift every message it reads after it.

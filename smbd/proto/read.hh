@@ -56,14 +56,17 @@ struct ReadResponse {
   std::uint32_t data_remaining = 0;
   std::uint32_t flags = 0;
   ByteSpan data;  // decode: view into the pdu; ignored by encode
+  // encode: zero bytes after the fixed part, before the data (DataOffset says where the
+  // data starts). Only a test FSCTL asks for any.
+  std::uint8_t body_padding = 0;
 };
 inline constexpr std::uint8_t kReadResponseDataOffset = 0x50;
 
 NtStatus decode(ByteSpan pdu, ReadRequest& out);
 NtStatus decode(ByteSpan pdu, ReadResponse& out);
 void encode(const ReadRequest& request, ByteWriter& w);
-// Writes 16 body bytes, plus the one Buffer byte when neither data_length nor
-// data_remaining (data sent on an RDMA channel) is set.
+// Writes 16 body bytes and body_padding zero bytes, plus the one Buffer byte when
+// neither data_length nor data_remaining (data sent on an RDMA channel) is set.
 void encode(const ReadResponse& response, ByteWriter& w);
 
 }  // namespace smb

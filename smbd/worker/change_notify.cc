@@ -66,9 +66,11 @@ ChangeNotifier::ChangeNotifier(Worker& worker) : worker_(worker) {
   });
   // Watches alone do not keep the worker alive.
   uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  doorbell_listener_ = worker_.on_doorbell([this]() { check_delete_pending(); });
 }
 
 ChangeNotifier::~ChangeNotifier() {
+  if (doorbell_listener_ != 0) worker_.forget_doorbell(doorbell_listener_);
   if (poll_ != nullptr) {
     uv_poll_stop(poll_);
     uv_close(reinterpret_cast<uv_handle_t*>(poll_),
@@ -253,6 +255,35 @@ void ChangeNotifier::delete_pending(const fsa::FileKey& file) {
   }
 }
 
+void ChangeNotifier::check_delete_pending() {
+  fsa::SharedOpenTable* table = worker_.client().host_files();
+  if (table == nullptr) return;  // a worker alone: every close is this worker's
+  std::vector<fsa::FileKey> pending;
+  for (const auto& [key, watched] : watched_) {
+    if (watched->waiting.empty()) continue;
+    std::optional<fsa::FileRecord> record = table->lookup(watched->file);
+    if (record && record->delete_pending) pending.push_back(watched->file);
+  }
+  for (const fsa::FileKey& file : pending) delete_pending(file);
+}
+
+void ChangeNotifier::remember_fresh(int kernel_watch, const std::string& name) {
+  auto now = std::chrono::steady_clock::now();
+  if (fresh_.size() >= kMaxFresh) {
+    std::erase_if(fresh_, [&](const auto& entry) { return now - entry.second > kFreshFor; });
+    if (fresh_.size() >= kMaxFresh) fresh_.clear();  // a burst of creations: forget them
+  }
+  fresh_[{kernel_watch, name}] = now;
+}
+
+bool ChangeNotifier::take_fresh(int kernel_watch, const std::string& name) {
+  auto it = fresh_.find({kernel_watch, name});
+  if (it == fresh_.end()) return false;
+  bool recent = std::chrono::steady_clock::now() - it->second <= kFreshFor;
+  fresh_.erase(it);
+  return recent;
+}
+
 void ChangeNotifier::on_readable() {
   std::vector<vfs::DirChange> changes;
   if (!kernel_->read([&](const vfs::DirChange& c) { changes.push_back(c); })) {
@@ -315,10 +346,14 @@ void ChangeNotifier::deliver(const std::vector<vfs::DirChange>& changes) {
       continue;
     }
     if (c.name.empty()) continue;        // the watched directory itself: its parent reports it
+    if (c.what & dc::created) remember_fresh(c.watch, c.name);
+    if (c.what & (dc::deleted | dc::moved_from)) fresh_.erase({c.watch, c.name});
     // What the server sets on an entry it has just created (its DOS attributes, its
-    // descriptor: IN_ATTRIB right behind IN_CREATE) is part of the creation, which Windows
+    // descriptor: IN_ATTRIB right behind IN_CREATE, in this batch of events or, when the
+    // creation was read already, in a later one) is part of the creation, which Windows
     // reports as one ADDED.
-    if (c.what == dc::metadata && created_in_batch(changes, i)) continue;
+    if (c.what == dc::metadata && (take_fresh(c.watch, c.name) || created_in_batch(changes, i)))
+      continue;
     std::vector<Use> uses = it->second;  // adding watches below may change uses_
     for (const Use& u : uses) {
       Watched* w = find(u.open);
@@ -333,7 +368,8 @@ void ChangeNotifier::deliver(const std::vector<vfs::DirChange>& changes) {
       // the open's next request.
       const bool first_half = renamed && (c.what & dc::moved_from) != 0;
       for (const fsa::MappedChange& m : fsa::map_dir_change(c.what, c.is_directory, renamed))
-        if (w->buffer.add(m.filter, m.action, name)) {
+        if ((m.unless & w->buffer.completion_filter()) == 0 &&
+            w->buffer.add(m.filter, m.action, name)) {
           touched.insert(u.open);
           if (!first_half) answer_waiting(*w);
         }

@@ -13,6 +13,7 @@
 // seen, since they come from the kernel.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -51,7 +52,9 @@ class ChangeNotifier {
   void open_closed(const FileId& id);
   // The directory `file` is delete-pending (an open with delete-on-close closed while
   // others remain): the requests waiting on it are answered STATUS_DELETE_PENDING, as
-  // Windows does. Only closes in this worker report it.
+  // Windows does. A close in this worker reports it; one in another worker rings this
+  // worker's doorbell (fsa/shared_open_table.hh), and the watched directories with
+  // waiting requests are looked up in the host's open table then.
   void delete_pending(const fsa::FileKey& file);
 
  private:
@@ -79,6 +82,15 @@ class ChangeNotifier {
 
   void start_polling();
   void on_readable();
+  // The doorbell rang: answers the waiting requests of directories that became
+  // delete-pending in another worker.
+  void check_delete_pending();
+  // Entries created lately, by kernel watch and name: the first metadata change of one
+  // (IN_ATTRIB) is what its creator stored on it (the server stores a new entry's DOS
+  // attributes right after creating it), part of the creation, which Windows reports as
+  // one ADDED. Forgotten after kFreshFor, or once that change came.
+  void remember_fresh(int kernel_watch, const std::string& name);
+  bool take_fresh(int kernel_watch, const std::string& name);
   void deliver(const std::vector<vfs::DirChange>& changes);
   // Watches `relative` ('/' separated below the open's directory; "" for what is
   // beneath the directory itself) and every directory beneath it, as the open's user,
@@ -98,6 +110,10 @@ class ChangeNotifier {
   std::map<OpenKey, std::unique_ptr<Watched>> watched_;
   std::map<int, std::vector<Use>> uses_;  // by kernel watch
   std::uint64_t next_token_ = 1;
+  std::uint64_t doorbell_listener_ = 0;
+  static constexpr std::chrono::milliseconds kFreshFor{1000};
+  static constexpr std::size_t kMaxFresh = 1024;
+  std::map<std::pair<int, std::string>, std::chrono::steady_clock::time_point> fresh_;
 };
 
 }  // namespace smb::server

@@ -401,8 +401,21 @@ struct Connection::Gate {
     if (!in_bounds(at, 16, pdu.size())) return NtStatus::INVALID_PARAMETER;
     FileId id{load_le64(&pdu[at]), load_le64(&pdu[at + 8])};
     bool all_ones = id.persistent == kRelatedId && id.volatile_ == kRelatedId;
+    FileIdUse use = spec.file_id_rule != nullptr ? spec.file_id_rule(pdu) : FileIdUse::open;
+    switch (use) {
+      case FileIdUse::ignored:
+        return NtStatus::SUCCESS;
+      case FileIdUse::none:
+        // MS-SMB2 3.3.5.15: checked before, and instead of, any lookup of an open.
+        if (!all_ones) return NtStatus::INVALID_PARAMETER;
+        request.file_id = id;
+        return NtStatus::SUCCESS;
+      case FileIdUse::open:
+      case FileIdUse::open_or_none:
+        break;
+    }
     if (related && all_ones) id = message.last_file_id;
-    bool none = spec.file_id_optional && all_ones && !related;
+    bool none = use == FileIdUse::open_or_none && all_ones && !related;
     Open* open = none ? nullptr : connection.worker_.client().open(id);
     if (!none &&
         (open == nullptr || open->session_id != request.session->id || open->tree_id != h.tree_id))

@@ -126,6 +126,11 @@ class Connection {
   // The READ data this connection holds, bounded (read_memory.hh, read_memory.cc).
   ReadMemory& read_memory();
 
+  // Zero bytes every READ response of this connection carries between its fixed part and
+  // its data; set only by a test FSCTL (fsctl_smbtorture.cc), 0 otherwise.
+  std::uint8_t read_response_padding() const { return read_response_padding_; }
+  void set_read_response_padding(std::uint8_t bytes) { read_response_padding_ = bytes; }
+
   // Sends an unsolicited message (an oplock break), encrypted when its session is.
   void send_notification(Bytes message, std::uint64_t session_id);
 
@@ -203,6 +208,7 @@ class Connection {
   bool closed_ = false;
   bool force_unacknowledged_ = false;
   bool authenticated_ = false;  // a session was set up on this connection
+  std::uint8_t read_response_padding_ = 0;
   unsigned failed_logons_ = 0;
   std::chrono::steady_clock::time_point last_failure_answer_{};
   std::size_t in_flight_ = 0;

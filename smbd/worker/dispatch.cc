@@ -64,6 +64,28 @@ bool ioctl_connection_only(ByteSpan pdu, const ServerConfig& config) {
          ctl_code == FSCTL_SMBTORTURE_FORCE_UNACKED_TIMEOUT;
 }
 
+// IOCTL (MS-SMB2 3.3.5.15): a request that is not an FSCTL is refused before its FileId
+// is looked at; the FSCTLs that act on the server or the tree, not on a file, want a
+// FileId of all ones and refuse any other with INVALID_PARAMETER before any open is
+// looked up; the others name an open, or none (all ones) for those that can do without.
+FileIdUse ioctl_file_id_use(ByteSpan pdu) {
+  Body b(pdu);
+  std::uint32_t ctl_code = b.u32(4);
+  std::uint32_t flags = b.u32(48);
+  if (!b.size(0)) return FileIdUse::open;  // too short: the handler's decode refuses it
+  if ((flags & kIoctlIsFsctl) == 0) return FileIdUse::ignored;
+  switch (ctl_code) {
+    case FSCTL_DFS_GET_REFERRALS:
+    case FSCTL_DFS_GET_REFERRALS_EX:
+    case FSCTL_QUERY_NETWORK_INTERFACE_INFO:
+    case FSCTL_VALIDATE_NEGOTIATE_INFO:
+    case FSCTL_PIPE_WAIT:
+      return FileIdUse::none;
+    default:
+      return FileIdUse::open_or_none;
+  }
+}
+
 // QUERY_DIRECTORY: the search pattern sent (FileNameLength) against OutputBufferLength.
 std::optional<std::uint64_t> query_directory_payload(ByteSpan pdu) {
   Body b(pdu);
@@ -148,7 +170,7 @@ constexpr std::array<CommandSpec, 19> kCommands{{
      .structure_size = 57,
      .needs_tree = true,
      .file_id_offset = 8,
-     .file_id_optional = true,
+     .file_id_rule = ioctl_file_id_use,
      .payload_size = ioctl_payload,
      .connection_only = ioctl_connection_only,
      .modifies = true,

@@ -43,6 +43,16 @@ using PayloadSize = std::optional<std::uint64_t> (*)(ByteSpan pdu);
 // session, as Samba's smbd takes it when `smbd:FSCTL_SMBTORTURE` is on).
 using ConnectionOnly = bool (*)(ByteSpan pdu, const ServerConfig& config);
 
+// What the FileId of a request names. IOCTL's depends on its control code (MS-SMB2
+// 3.3.5.15), so the table holds a function of the request for it.
+enum class FileIdUse : std::uint8_t {
+  open,          // an open of the session and tree, else FILE_CLOSED
+  open_or_none,  // all ones (outside a related chain) names none; anything else an open
+  none,          // must be all ones (or the related marker), else INVALID_PARAMETER
+  ignored,       // not looked at: the handler refuses the request for another reason
+};
+using FileIdRule = FileIdUse (*)(ByteSpan pdu);
+
 struct CommandSpec {
   Command command = Command::NEGOTIATE;
   // MS-SMB2 2.2.x StructureSize of the request; 0: several sizes, the handler tells them
@@ -51,8 +61,8 @@ struct CommandSpec {
   SessionRule session = SessionRule::required;
   bool needs_tree = false;  // a tree connect of the session (3.3.5.2.11)
   int file_id_offset = -1;  // offset of the FileId in the body, or -1
-  // All ones (outside a related chain) names no open: several FSCTLs work without one.
-  bool file_id_optional = false;
+  // Null: the FileId names an open (FileIdUse::open).
+  FileIdRule file_id_rule = nullptr;
   // Null: the request moves nothing the charge has to cover, one credit pays for it.
   PayloadSize payload_size = nullptr;
   // Null: every request of the command follows the session and tree rules above.

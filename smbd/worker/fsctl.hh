@@ -1,7 +1,8 @@
 // The file-system controls of IOCTL (MS-SMB2 3.3.5.15), one file per family:
 // fsctl_copy.cc (server-side copy, 3.3.5.15.6), fsctl_ranges.cc (sparse files, zeroing,
 // allocated ranges: [MS-FSA] 2.1.5.9.22, .30, .39), fsctl_object_id.cc (object ids),
-// fsctl_reparse.cc (symbolic links as reparse points, [MS-FSA] 2.1.5.9.20).
+// fsctl_reparse.cc (symbolic links as reparse points, [MS-FSA] 2.1.5.9.20); the test-only
+// FSCTLs smbtorture drives in fsctl_smbtorture.cc.
 // smb2_ioctl.cc decodes the IOCTL and picks one of these by CtlCode.
 #pragma once
 
@@ -38,6 +39,11 @@ void fsctl_object_id(const RequestPtr& req, const IoctlRequest& request);
 // FSCTL_GET_REPARSE_POINT; FSCTL_SET_REPARSE_POINT and FSCTL_DELETE_REPARSE_POINT answer
 // NOT_SUPPORTED.
 void fsctl_reparse_point(const RequestPtr& req, const IoctlRequest& request);
+// Test-only FSCTLs (fsctl_smbtorture.cc): whether `ctl_code` is one, and serving it
+// (INVALID_DEVICE_REQUEST unless `smbd:FSCTL_SMBTORTURE = yes`).
+bool is_smbtorture_fsctl(std::uint32_t ctl_code);
+void fsctl_smbtorture(const RequestPtr& req, const IoctlRequest& request);
+
 // The answer to a CREATE that stopped on a symbolic link: STATUS_STOPPED_ON_SYMLINK with
 // the Symbolic Link Error Response ([MS-SMB2] 2.2.2.2.1).
 void reply_stopped_on_symlink(const RequestPtr& req, const vfs::SymlinkStop& stop);

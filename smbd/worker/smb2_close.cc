@@ -1,6 +1,7 @@
 // CLOSE (MS-SMB2 3.3.5.10): the open is taken out and closed for the object store
 // (fsa/close.hh); with SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB the response carries the file's
-// attributes as they are at the close.
+// attributes as they are at the close. It waits for the open's requests in flight
+// (open_holds.hh).
 #include "smbd/fsa/close.hh"
 #include "smbd/proto/close.hh"
 #include "smbd/worker/blocking.hh"
@@ -10,14 +11,15 @@
 
 namespace smb::server {
 
-void handle_close(const RequestPtr& req) {
-  CloseRequest request;
-  if (decode(req->pdu, request) != NtStatus::SUCCESS) {
-    req->reply(NtStatus::INVALID_PARAMETER);
-    return;
-  }
+namespace {
+
+void close_now(const RequestPtr& req, const CloseRequest& request) {
   ClientState& client = req->client();
   std::shared_ptr<Open> open(client.take_open(req->file_id).release());
+  if (!open) {  // gone while the CLOSE waited (another CLOSE, LOGOFF, TREE_DISCONNECT)
+    req->reply(NtStatus::FILE_CLOSED);
+    return;
+  }
   bool delete_file = !open->pipe && fsa::close_open(client.files(), client.oplocks(), *open);
   bool post_query = (request.flags & kCloseFlagPostqueryAttrib) != 0 && !open->pipe;
   // MS-SMB2 3.3.4.7: the close of a written file changes its directory's entry (its
@@ -59,6 +61,26 @@ void handle_close(const RequestPtr& req) {
         out.has_body = true;
         req->complete(std::move(out));
       });
+}
+
+}  // namespace
+
+void handle_close(const RequestPtr& req) {
+  CloseRequest request;
+  if (decode(req->pdu, request) != NtStatus::SUCCESS) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  // The open's requests in flight end first (open_holds.hh); a CLOSE that waited for them
+  // looks its session, tree and open up again.
+  OpenHolds& holds = req->worker.open_holds();
+  if (!holds.held(req->file_id)) {
+    close_now(req, request);
+    return;
+  }
+  holds.when_released(req->file_id, [req, request]() {
+    if (req->refresh()) close_now(req, request);
+  });
 }
 
 }  // namespace smb::server

@@ -1,6 +1,6 @@
 // IOCTL (MS-SMB2 3.3.5.15): named-pipe transceive, negotiate validation, network
-// interfaces here; the file-system controls in fsctl_*.cc (fsctl.hh); other FSCTLs are
-// refused.
+// interfaces here; the file-system controls in fsctl_*.cc (fsctl.hh), the test-only ones
+// in fsctl_smbtorture.cc; other FSCTLs are refused.
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -165,14 +165,16 @@ void handle_ioctl(const RequestPtr& req) {
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
+  // MS-SMB2 3.3.5.15: not an FSCTL first; the FileId checks per control code were the
+  // gate's (dispatch.cc, ioctl_file_id_use); then the buffer sizes.
+  if ((request.flags & kIoctlIsFsctl) == 0) {
+    req->reply(NtStatus::NOT_SUPPORTED);
+    return;
+  }
   Connection* c = req->connection();
   if (request.max_output_response > c->max_transact_size() ||
       request.max_input_response > c->max_transact_size()) {
     req->reply(NtStatus::INVALID_PARAMETER);
-    return;
-  }
-  if ((request.flags & kIoctlIsFsctl) == 0) {
-    req->reply(NtStatus::NOT_SUPPORTED);
     return;
   }
   switch (request.ctl_code) {
@@ -236,26 +238,16 @@ void handle_ioctl(const RequestPtr& req) {
     case FSCTL_DELETE_REPARSE_POINT:
       fsctl_reparse_point(req, request);
       return;
-    case FSCTL_SMBTORTURE_FORCE_UNACKED_TIMEOUT:
-      if (!req->worker.config().conf.global.smbtorture_fsctls) {
-        req->reply(NtStatus::INVALID_DEVICE_REQUEST);
-        return;
-      }
-      // It takes no input and names no open (as Samba's smbd serves it).
-      if (!request.input.empty() || request.file_id.persistent != ~std::uint64_t{0} ||
-          request.file_id.volatile_ != ~std::uint64_t{0}) {
-        req->reply(NtStatus::INVALID_PARAMETER);
-        return;
-      }
-      c->force_unacknowledged();
-      reply_output(req, request.ctl_code, request.file_id, {});
-      return;
     case FSCTL_DFS_GET_REFERRALS:
     case FSCTL_DFS_GET_REFERRALS_EX:
       // No DFS namespace is served (MS-SMB2 3.3.5.15.2).
       req->reply(NtStatus::NOT_FOUND);
       return;
     default:
+      if (is_smbtorture_fsctl(request.ctl_code)) {
+        fsctl_smbtorture(req, request);
+        return;
+      }
       req->reply(NtStatus::INVALID_DEVICE_REQUEST);
       return;
   }

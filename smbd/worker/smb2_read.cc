@@ -36,6 +36,9 @@ void answer(const RequestPtr& req, const std::shared_ptr<HeldRead>& held, std::u
     ReadResponse response;
     response.data_length = d.data_length;
     response.data_remaining = d.data_remaining;
+    // Data sent inline only: an RDMA READ's response is the fixed part alone.
+    if (Connection* c = req->connection(); c != nullptr && d.data_length != 0)
+      response.body_padding = c->read_response_padding();
     Response out;
     out.status = status;
     out.body = encode_body(response);

@@ -14,6 +14,7 @@
 #include "smbd/hostwide/doorbell.hh"
 #include "smbd/master/control.hh"
 #include "smbd/worker/connection.hh"
+#include "smbd/worker/open_holds.hh"
 #include "smbd/worker/server_state.hh"
 
 namespace smb::server {
@@ -74,6 +75,9 @@ class Worker {
   // Runs the doorbell listeners on the loop soon, as a ring from another worker would.
   void ring_self();
 
+  // Requests in flight that a CLOSE of their open waits for (open_holds.hh).
+  OpenHolds& open_holds() { return open_holds_; }
+
   // CHANGE_NOTIFY's watches and waiting requests (change_notify.hh), made on first use.
   ChangeNotifier& notifier();
 
@@ -113,6 +117,8 @@ class Worker {
   std::uint64_t next_doorbell_listener_ = 1;
   bool self_ring_pending_ = false;
   ClientState client_;
+  OpenHolds open_holds_{
+      [this](std::function<void()> fn) { after(std::chrono::milliseconds(0), std::move(fn)); }};
   std::unique_ptr<ChangeNotifier> notifier_;
   std::unique_ptr<BreakDelivery> breaks_;
   std::optional<ClientGuid> owned_guid_;

@@ -63,7 +63,7 @@ ACL_XATTR_SUITES = ("smb2.acls", "smb2.create", "smb2.compound", "smb2.session",
 DEFAULT_SUITES += [f"smb2.notify.{t}" for t in (
     "tcon", "dir", "tdis", "tdis1", "close", "logoff", "invalid-reauth", "tree",
     "basedir", "double", "file", "tcp", "rec", "overflow", "handle-permissions", "rmdir1",
-    "rmdir2")]
+    "rmdir2", "rmdir3", "rmdir4", "mask-change", "valid-req")]
 # Suites that take more than about a minute whole run these subtests only, unless --full
 # is given (docs/smbtorture.md lists what is left out and why): smb2.oplock without
 # batch22a (it waits out a 35-second break timeout), smb2.lease without the tests that

@@ -357,6 +357,8 @@ class Server:
         if self.torture and self.kind == "samba":
             # Shares some smbtorture suites look for.
             text += share_lines("hideunread", self.share_path, [], hide_unreadable=True)
+        if self.torture:
+            # smb2.ioctl.bug14788 connects to it: a directory nobody may enter (mode 000).
             text += share_lines("noperm", f"{b}/noperm", [])
         for name, lines in self.extra_shares.items():
             text += ["", f"[{name}]"] + [ln % {"base": b} for ln in lines]
@@ -374,9 +376,9 @@ class Server:
         if self.kind == "samba":
             pw = ensure_unix_user(self.user)
             os.chown(self.share_path, pw.pw_uid, pw.pw_gid)
-            if self.torture:
-                os.makedirs(os.path.join(self.base, "noperm"), mode=0o000, exist_ok=True)
-                os.chmod(os.path.join(self.base, "noperm"), 0o000)
+        if self.torture:
+            os.makedirs(os.path.join(self.base, "noperm"), mode=0o000, exist_ok=True)
+            os.chmod(os.path.join(self.base, "noperm"), 0o000)
         os.chmod(self.share_path, 0o777)
         # Directories of extra shares exist before the server reads its configuration.
         for lines in self.extra_shares.values():

@@ -18,7 +18,13 @@ compared byte for byte with the files on disk:
 - short names: smbclient's `allinfo` (FileAlternateNameInformation) shows, for names
   that are not 8.3, the short names Samba 4.17 gives them, and 8.3 names as they are; a
   listing (FileIdBothDirectoryInformation) carries them on a share with `mangled names =
-  yes` and none under the default (illegal), as Samba's.
+  yes` and none under the default (illegal), as Samba's;
+- the test-only FSCTLs smbtorture drives (FSCTL_SMBTORTURE_*) are refused with
+  STATUS_INVALID_DEVICE_REQUEST by a server without `smbd:FSCTL_SMBTORTURE = yes`; with it,
+  FSP_ASYNC_SLEEP goes async (STATUS_PENDING) and a CLOSE of its open sent right after it
+  is answered only after the IOCTL's own answer, both with success;
+- FSCTL_QUERY_NETWORK_INTERFACE_INFO on a FileId that is not all ones is refused with
+  STATUS_INVALID_PARAMETER, not FILE_CLOSED ([MS-SMB2] 3.3.5.15).
 
 Run: SMBTEST_KIND=samba /usr/bin/python3 test_fsctl.py
 """
@@ -26,6 +32,7 @@ Run: SMBTEST_KIND=samba /usr/bin/python3 test_fsctl.py
 import os
 import struct
 import subprocess
+import time
 import unittest
 
 from impacket.smbconnection import SMBConnection
@@ -44,6 +51,12 @@ FILE_ATTRIBUTE_SPARSE_FILE = 0x200
 FILE_ID_BOTH_DIRECTORY_INFORMATION = 37
 STATUS_BUFFER_OVERFLOW = 0x80000005
 RW_ACCESS = raw.READ_ACCESS | s3.FILE_WRITE_DATA | s3.FILE_WRITE_ATTRIBUTES
+FSCTL_QUERY_NETWORK_INTERFACE_INFO = 0x001401FC
+# Samba's test-only FSCTLs (libcli/smb/smb_constants.h: FSCTL_SMBTORTURE | write | n | neither).
+FSCTL_SMBTORTURE_IOCTL_RESPONSE_BODY_PADDING8 = 0x83848013
+FSCTL_SMBTORTURE_GLOBAL_READ_RESPONSE_BODY_PADDING8 = 0x83848023
+FSCTL_SMBTORTURE_FSP_ASYNC_SLEEP = 0x83848043
+NO_FILE = b"\xff" * 16
 
 
 def ioctl(client, tree_id, file_id, ctl_code, data=b"", max_output=0):
@@ -294,6 +307,151 @@ class Fsctl(unittest.TestCase):
             if next_entry == 0:
                 return listed
             at += next_entry
+
+
+class TestOnlyFsctls(unittest.TestCase):
+    """The FSCTLs smbtorture uses to reach server states, refused unless configured."""
+
+    def start(self, enabled):
+        server = Server(extra_global=["smbd:FSCTL_SMBTORTURE = yes"] if enabled else [])
+        server.start()
+        self.addCleanup(server.stop)
+        self.server_of_test = server
+        client = raw.connect(server, 0x300)
+        self.addCleanup(client.disconnect)
+        tid = client.connectTree(server.share)
+        status, fid = client.open(tid, "sleep.bin", RW_ACCESS, s3.FILE_OVERWRITE_IF)
+        self.assertEqual(status, raw.STATUS_SUCCESS)
+        return client, tid, fid
+
+    def test_refused_without_the_setting(self):
+        client, tid, fid = self.start(enabled=False)
+        for name, code, file_id, data in (
+                ("IOCTL_RESPONSE_BODY_PADDING8", FSCTL_SMBTORTURE_IOCTL_RESPONSE_BODY_PADDING8,
+                 NO_FILE, b""),
+                ("GLOBAL_READ_RESPONSE_BODY_PADDING8",
+                 FSCTL_SMBTORTURE_GLOBAL_READ_RESPONSE_BODY_PADDING8, NO_FILE, b""),
+                ("FSP_ASYNC_SLEEP", FSCTL_SMBTORTURE_FSP_ASYNC_SLEEP, fid, b"\x01")):
+            status, _ = ioctl(client, tid, file_id, code, data, max_output=1)
+            self.assertEqual(status, nt_errors.STATUS_INVALID_DEVICE_REQUEST,
+                             f"{name}: {raw.status_name(status)}")
+        # READ answers keep their usual layout (DataOffset 0x50).
+        status, _ = client.write_raw(tid, fid, 0, b"x" * 100)
+        self.assertEqual(status, raw.STATUS_SUCCESS)
+        read = s3.SMB2Read()
+        read["FileID"] = fid
+        read["Length"] = 100
+        read["Offset"] = 0
+        read["Buffer"] = b"\x00"
+        status, answer = client.request(s3.SMB2_READ, read, tid)
+        self.assertEqual(status, raw.STATUS_SUCCESS)
+        self.assertEqual(bytes(answer["Data"])[2], 0x50, "DataOffset of READ")
+        self.assertEqual(client.close_file(tid, fid), raw.STATUS_SUCCESS)
+
+    def test_network_interfaces_want_no_file_id(self):
+        client, tid, fid = self.start(enabled=False)
+        status, _ = ioctl(client, tid, NO_FILE, FSCTL_QUERY_NETWORK_INTERFACE_INFO,
+                          max_output=65535)
+        self.assertEqual(status, raw.STATUS_SUCCESS)
+        for file_id in (fid, b"\x7f" + b"\xff" * 7 + b"\x7f" + b"\xff" * 7):
+            status, _ = ioctl(client, tid, file_id, FSCTL_QUERY_NETWORK_INTERFACE_INFO,
+                              max_output=1)
+            self.assertEqual(status, nt_errors.STATUS_INVALID_PARAMETER, raw.status_name(status))
+
+    def sleep_request(self, fid, milliseconds):
+        request = s3.SMB2Ioctl()
+        request["FileID"] = fid
+        request["CtlCode"] = FSCTL_SMBTORTURE_FSP_ASYNC_SLEEP
+        request["MaxInputResponse"] = 0
+        request["MaxOutputResponse"] = 0
+        request["InputCount"] = 1
+        request["Buffer"] = bytes([milliseconds])
+        request["OutputOffset"] = 0
+        request["Flags"] = raw.SMB2_0_IOCTL_IS_FSCTL
+        return request
+
+    def send_all(self, client, tid, requests):
+        """Sends (command, body) requests without waiting: {message id: command}."""
+        ids = {}
+        for command, body in requests:
+            packet = client.SMB_PACKET()
+            packet["Command"] = command
+            packet["TreeID"] = tid
+            packet["Data"] = body
+            ids[client.sendSMB(packet)] = command
+        return ids
+
+    def answers(self, client, ids, count):
+        """The next `count` answers as (command, status, packet), in the order they come
+        (signatures are not checked here)."""
+        seen = []
+        while len(seen) < count:
+            packet = s3.SMB2Packet(client._NetBIOSSession.recv_packet(10).get_trailer())
+            seen.append((ids[packet["MessageID"]], packet["Status"], packet))
+        return seen
+
+    def test_async_sleep_cancelled_and_ended_by_logoff(self):
+        if smbtest.default_kind() == "samba":
+            self.skipTest("Samba's FSP_ASYNC_SLEEP does not wait long enough to be seen")
+        client, tid, fid = self.start(enabled=True)
+        ids = self.send_all(client, tid, [(s3.SMB2_IOCTL, self.sleep_request(fid, 250))])
+        (command, status, interim), = self.answers(client, ids, 1)
+        self.assertEqual(status, nt_errors.STATUS_PENDING)
+        # MS-SMB2 2.2.30: CANCEL by the AsyncId (2.2.1.1: in place of Reserved and TreeId).
+        cancel = client.SMB_PACKET()
+        cancel["Command"] = s3.SMB2_CANCEL
+        cancel["MessageID"] = interim["MessageID"]
+        cancel["SessionID"] = client._Session["SessionID"]
+        cancel["CreditCharge"] = 0
+        cancel["Flags"] = s3.SMB2_FLAGS_ASYNC_COMMAND
+        cancel["Reserved"] = interim["Reserved"]
+        cancel["TreeID"] = interim["TreeID"]
+        cancel["Data"] = struct.pack("<HH", 4, 0)
+        if client._Session["SigningActivated"]:
+            cancel["Flags"] |= s3.SMB2_FLAGS_SIGNED
+            client.signSMB(cancel)
+        client._NetBIOSSession.send_packet(cancel.getData())
+        (command, status, _), = self.answers(client, ids, 1)
+        self.assertEqual((command, status), (s3.SMB2_IOCTL, nt_errors.STATUS_CANCELLED))
+        # The open is not held any more: a CLOSE is answered at once.
+        self.assertEqual(client.close_file(tid, fid), raw.STATUS_SUCCESS)
+
+        # A LOGOFF while it sleeps ends it (its open goes with the session); the worker
+        # goes on serving (a new session works).
+        status, fid = client.open(tid, "sleep.bin", RW_ACCESS, s3.FILE_OPEN)
+        self.assertEqual(status, raw.STATUS_SUCCESS)
+        ids = self.send_all(client, tid, [(s3.SMB2_IOCTL, self.sleep_request(fid, 250)),
+                                          (s3.SMB2_LOGOFF, s3.SMB2Logoff())])
+        seen = {(c, st) for c, st, _ in self.answers(client, ids, 3)}
+        self.assertIn((s3.SMB2_IOCTL, nt_errors.STATUS_PENDING), seen)
+        self.assertIn((s3.SMB2_LOGOFF, raw.STATUS_SUCCESS), seen)
+        ended = [st for c, st in seen if c == s3.SMB2_IOCTL and st != nt_errors.STATUS_PENDING]
+        self.assertEqual(len(ended), 1, seen)
+        self.assertNotEqual(ended[0], raw.STATUS_SUCCESS, "the sleep outlived its session")
+        again = raw.connect(self.server_of_test, 0x300)
+        self.addCleanup(again.disconnect)
+        again.connectTree(self.server_of_test.share)
+
+    def test_close_waits_for_async_sleep(self):
+        if smbtest.default_kind() == "samba":
+            # Its smbd takes the byte as microseconds: the IOCTL ends before it could
+            # go async.
+            self.skipTest("Samba's FSP_ASYNC_SLEEP does not wait long enough to be seen")
+        client, tid, fid = self.start(enabled=True)
+        close = s3.SMB2Close()
+        close["Flags"] = 0
+        close["FileID"] = fid
+        started = time.monotonic()
+        ids = self.send_all(client, tid, [(s3.SMB2_IOCTL, self.sleep_request(fid, 250)),
+                                          (s3.SMB2_CLOSE, close)])
+        # The IOCTL's interim answer, its final one, and only then the CLOSE's.
+        seen = [(c, st) for c, st, _ in self.answers(client, ids, 3)]
+        elapsed = time.monotonic() - started
+        self.assertEqual(seen, [(s3.SMB2_IOCTL, nt_errors.STATUS_PENDING),
+                                (s3.SMB2_IOCTL, raw.STATUS_SUCCESS),
+                                (s3.SMB2_CLOSE, raw.STATUS_SUCCESS)])
+        self.assertGreaterEqual(elapsed, 0.2, "the IOCTL slept")
+
 
 if __name__ == "__main__":
     smbtest.main()

@@ -23,6 +23,15 @@ TEST_CASE("change notify: kernel changes as MS-FSA actions and filters") {
   CHECK(map_dir_change(dc::moved_to, false, true)[0].action == notify_action::RENAMED_NEW_NAME);
   CHECK(map_dir_change(dc::moved_from, false, false)[0].action == notify_action::REMOVED);
   CHECK(map_dir_change(dc::moved_to, false, false)[0].action == notify_action::ADDED);
+  // A file that arrives by a rename is also modified (attributes, creation time) under
+  // its new name; a directory is not.
+  auto moved_file = map_dir_change(dc::moved_to, false, true);
+  REQUIRE(moved_file.size() == 2);
+  CHECK(moved_file[1].action == notify_action::MODIFIED);
+  CHECK(moved_file[1].filter == (notify_filter::ATTRIBUTES | notify_filter::CREATION));
+  CHECK(moved_file[1].unless == notify_filter::FILE_NAME);  // a watcher of names sees the rename
+  CHECK(map_dir_change(dc::moved_to, true, true).size() == 1);
+  CHECK(map_dir_change(dc::moved_from, false, true).size() == 1);
 
   auto written = map_dir_change(dc::data, false, false);
   REQUIRE(written.size() == 1);

@@ -75,6 +75,24 @@ TEST_CASE("read: response fixed part and payload view") {
   CHECK(out.data.empty());
 }
 
+TEST_CASE("read: response with body padding before the data") {
+  ReadResponse p;
+  p.data_length = 5;
+  p.body_padding = 8;
+  Bytes m = test::message(p);
+  CHECK(m.size() == kSmb2HeaderSize + 24);
+  CHECK(m[kSmb2HeaderSize + 2] == 0x58);  // DataOffset past the padding
+  for (std::size_t i = 16; i < 24; ++i) CHECK(m[kSmb2HeaderSize + i] == 0);
+  Bytes payload{'h', 'e', 'l', 'l', 'o'};
+  m.insert(m.end(), payload.begin(), payload.end());
+  ReadResponse out;
+  REQUIRE(decode(ByteSpan(m), out) == NtStatus::SUCCESS);
+  CHECK(Bytes(out.data.begin(), out.data.end()) == payload);
+  // DataOffset is one byte: padding beyond what it can say is cut.
+  p.body_padding = 0xFF;
+  CHECK(test::message(p)[kSmb2HeaderSize + 2] == 0xFF);
+}
+
 TEST_CASE("write: request fixed part, payload view, channel info") {
   WriteRequest q;
   q.data_length = 3;
@@ -190,6 +208,20 @@ TEST_CASE("ioctl: request and response round trips") {
   with_input.input = Bytes(5, 1);
   CHECK(test::round_trip(with_input) == with_input);
   test::check_malformed(with_input, 48);
+
+  // Body padding: the output starts 8 bytes later, and a client that follows the
+  // offsets reads the same answer.
+  IoctlResponse padded;
+  padded.ctl_code = 0x83848013;
+  padded.file_id = kRelatedFileId;
+  padded.output = Bytes{8};
+  padded.body_padding = 8;
+  Bytes padded_m = test::message(padded);
+  CHECK(load_le32(&padded_m[kSmb2HeaderSize + 24]) == 0x78);  // InputOffset
+  CHECK(load_le32(&padded_m[kSmb2HeaderSize + 32]) == 0x78);  // OutputOffset
+  CHECK(padded_m.size() == kSmb2HeaderSize + 48 + 8 + 1);
+  IoctlResponse padded_out = test::round_trip(padded);
+  CHECK(padded_out.output == padded.output);
 
   IoctlRequest out;
   Bytes bad = m;

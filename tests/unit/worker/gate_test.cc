@@ -121,7 +121,8 @@ TEST_CASE("FileId: an id that names no open of this tree is FILE_CLOSED") {
   std::uint32_t other_tree = s.client.tree_connect(s.session, "IPC$");
   REQUIRE(other_tree != 0);
   for (const CommandSpec* spec : table()) {
-    if (spec->file_id_offset < 0) continue;
+    // IOCTL's FileId depends on its control code: below.
+    if (spec->file_id_offset < 0 || spec->command == Command::IOCTL) continue;
     CAPTURE(command_name(spec->command));
     Element unknown = s.element(spec->command, bare_body(*spec, 0, FileId{1234, 5678}));
     CHECK(s.client.call(unknown).status() == NtStatus::FILE_CLOSED);
@@ -129,6 +130,27 @@ TEST_CASE("FileId: an id that names no open of this tree is FILE_CLOSED") {
     Element elsewhere = s.element(spec->command, bare_body(*spec, 0, id));
     elsewhere.tree_id = other_tree;
     CHECK(s.client.call(elsewhere).status() == NtStatus::FILE_CLOSED);
+  }
+  // MS-SMB2 3.3.5.15: an FSCTL that acts on a file looks its open up.
+  IoctlRequest sparse;
+  sparse.ctl_code = FSCTL_SET_SPARSE;
+  sparse.file_id = FileId{1234, 5678};
+  CHECK(s.call(Command::IOCTL, sparse).status() == NtStatus::FILE_CLOSED);
+  // One that is not an FSCTL is refused before its FileId is looked at.
+  sparse.flags = 0;
+  CHECK(s.call(Command::IOCTL, sparse).status() == NtStatus::NOT_SUPPORTED);
+  // Those that act on the server or the tree want all ones, and refuse anything else
+  // (an open's id too) with INVALID_PARAMETER before any lookup.
+  for (std::uint32_t code :
+       {FSCTL_DFS_GET_REFERRALS, FSCTL_DFS_GET_REFERRALS_EX, FSCTL_QUERY_NETWORK_INTERFACE_INFO,
+        FSCTL_VALIDATE_NEGOTIATE_INFO, FSCTL_PIPE_WAIT}) {
+    CAPTURE(code);
+    for (FileId named : {FileId{1234, 5678}, id}) {
+      IoctlRequest q;
+      q.ctl_code = code;
+      q.file_id = named;
+      CHECK(s.call(Command::IOCTL, q).status() == NtStatus::INVALID_PARAMETER);
+    }
   }
   // An IOCTL's all-ones FileId names no open and is not refused for that.
   IoctlRequest q;
@@ -342,7 +364,7 @@ TEST_CASE("channel sequence: WRITE, SET_INFO and IOCTL with a stale one are refu
   CHECK(s.client.call(set_stale).status() == NtStatus::FILE_NOT_AVAILABLE);
 
   IoctlRequest io;
-  io.ctl_code = FSCTL_DFS_GET_REFERRALS;
+  io.ctl_code = FSCTL_SET_SPARSE;
   io.file_id = file;
   Element io_stale = s.element(Command::IOCTL, encode_body(io));
   CHECK(s.client.call(io_stale).status() == NtStatus::FILE_NOT_AVAILABLE);
