@@ -38,7 +38,7 @@ def main(argv=None):
                     help="both servers' share with `vfs objects = acl_xattr`, as compare.py's")
     ap.add_argument("--metadata", action="store_true",
                     help="both shares store DOS attributes and have streams_xattr, and the "
-                         "stat, open-close and readdir files two named streams, as compare.py's")
+                         "stat, fstat, open-close and readdir files two named streams, as compare.py's")
     args = ap.parse_args(argv)
     builds = {"before": args.before, "after": args.after}
     smbbench = os.path.join(args.after, "bench", "smbbench")

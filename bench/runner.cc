@@ -52,6 +52,13 @@ void Stats::note(const std::string& message) {
 
 namespace {
 
+// A stat's answer: SUCCESS with no FileAllInformation ([MS-FSCC] 2.4.2: 100 bytes and
+// the name) is a malformed one.
+NtStatus all_information(NtStatus s, const Bytes& output) {
+  if (s == NtStatus::SUCCESS && output.size() < 100) return NtStatus::INVALID_NETWORK_RESPONSE;
+  return s;
+}
+
 std::string hex_status(NtStatus s) {
   char b[16];
   std::snprintf(b, sizeof b, "0x%08X", static_cast<unsigned>(s));
@@ -519,9 +526,10 @@ void Job::issue(Slot& slot) {
       q.file_info_class = static_cast<std::uint8_t>(fscc::FileInfoClass::FileAllInformation);
       q.output_buffer_length = 4096;
       ++issued_, ++in_flight_;
-      return c_.query_path_info_async(tree_, c, q, [this, &slot, began](NtStatus s, const Bytes&) {
-        complete(slot, began, 0, 0, s);
-      });
+      return c_.query_path_info_async(tree_, c, q,
+                                      [this, &slot, began](NtStatus s, const Bytes& out) {
+                                        complete(slot, began, 0, 0, all_information(s, out));
+                                      });
     }
     case Workload::fstat: {
       QueryInfoRequest q;
@@ -530,8 +538,8 @@ void Job::issue(Slot& slot) {
       q.output_buffer_length = 4096;
       q.file_id = files_[cursor_++ % files_.size()].id;
       ++issued_, ++in_flight_;
-      return c_.query_info_async(tree_, q, [this, &slot, began](NtStatus s, const Bytes&) {
-        complete(slot, began, 0, 0, s);
+      return c_.query_info_async(tree_, q, [this, &slot, began](NtStatus s, const Bytes& out) {
+        complete(slot, began, 0, 0, all_information(s, out));
       });
     }
     case Workload::setinfo: {
@@ -709,8 +717,8 @@ void Job::issue_replay(Slot& slot) {
       q.file_info_class = static_cast<std::uint8_t>(fscc::FileInfoClass::FileAllInformation);
       q.output_buffer_length = 4096;
       q.file_id = handle();
-      return c_.query_info_async(tree_, q, [this, &slot, began](NtStatus s, const Bytes&) {
-        complete(slot, began, 0, 0, s);
+      return c_.query_info_async(tree_, q, [this, &slot, began](NtStatus s, const Bytes& out) {
+        complete(slot, began, 0, 0, all_information(s, out));
       });
     }
     case ReplayOp::flush:
