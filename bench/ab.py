@@ -40,7 +40,7 @@ def main(argv=None):
                     help="both shares store DOS attributes and have streams_xattr, and the "
                          "stat, fstat, open-close and readdir files two named streams, as compare.py's")
     args = ap.parse_args(argv)
-    builds = {"before": args.before, "after": args.after}
+    builds = {"before": os.path.abspath(args.before), "after": os.path.abspath(args.after)}
     smbbench = os.path.join(args.after, "bench", "smbbench")
     rows = [w for w in compare.WORKLOADS if w.name in args.rows.split(",")]
     if not rows or any(w.tool != "smbbench" or w.smb_direct for w in rows):
