@@ -2,7 +2,7 @@
 """Compare two builds of this project's smbd on the same machine, in one run.
 
   ab.py BEFORE_BUILD_DIR AFTER_BUILD_DIR [--rows create-close,open-close,...] [--reps 3]
-        [--acl-xattr]
+        [--acl-xattr] [--metadata]
 
 Each build directory holds a built smbd and smbd-passwd (smbd/master/smbd,
 smbd/conf/smbd-passwd); smbbench is the AFTER build's. Both servers are started by the
@@ -36,12 +36,19 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--acl-xattr", action="store_true",
                     help="both servers' share with `vfs objects = acl_xattr`, as compare.py's")
+    ap.add_argument("--metadata", action="store_true",
+                    help="both shares store DOS attributes and have streams_xattr, and the "
+                         "stat, fstat, open-close and readdir files two named streams, as compare.py's")
     args = ap.parse_args(argv)
-    builds = {"before": args.before, "after": args.after}
+    builds = {"before": os.path.abspath(args.before), "after": os.path.abspath(args.after)}
     smbbench = os.path.join(args.after, "bench", "smbbench")
     rows = [w for w in compare.WORKLOADS if w.name in args.rows.split(",")]
     if not rows or any(w.tool != "smbbench" or w.smb_direct for w in rows):
         raise SystemExit("--rows names smbbench rows over TCP of bench/compare.py")
+    if args.metadata:
+        for w in rows:
+            if w.name in compare.STREAM_ROWS:
+                w.args += ["--streams", "2"]
     servers = {}
     scratch = tempfile.mkdtemp(prefix="smb-ab-", dir=smbtest.scratch_root())
     results = {k: {w.name: [] for w in rows} for k in builds}
@@ -49,8 +56,7 @@ def main(argv=None):
         for kind, d in builds.items():
             os.environ["SMBD_BIN"] = os.path.join(d, "smbd", "master", "smbd")
             os.environ["SMBD_PASSWD_BIN"] = os.path.join(d, "smbd", "conf", "smbd-passwd")
-            servers[kind] = compare.start_server(
-                "self", ["vfs objects = acl_xattr"] if args.acl_xattr else [])
+            servers[kind] = compare.start_server("self", compare.share_lines(args))
         for rep in range(args.reps):
             order = list(builds) if rep % 2 == 0 else list(reversed(list(builds)))
             for w in rows:

@@ -127,10 +127,13 @@ def _matrix():
             extra += ["--nrfiles", "64"]
         rows.append(Workload(wl, title, "smbbench", "IOPS", args=extra + TIMED_FULL,
                              quick_args=extra + TIMED_QUICK))
-    extra = ["--workload", "stat", "--nrfiles", "64"] + FOUR
-    rows.append(Workload("stat", "QUERY_INFO FileAllInformation of open files, 4 connections "
-                         "QD 1", "smbbench", "IOPS", args=extra + TIMED_FULL,
-                         quick_args=extra + TIMED_QUICK))
+    for wl, title in (("stat", "stat of a path: CREATE+QUERY_INFO FileAllInformation+CLOSE "
+                               "compound, 4 connections QD 1"),
+                      ("fstat", "QUERY_INFO FileAllInformation of open files, 4 connections "
+                                "QD 1")):
+        extra = ["--workload", wl, "--nrfiles", "64"] + FOUR
+        rows.append(Workload(wl, title, "smbbench", "IOPS", args=extra + TIMED_FULL,
+                             quick_args=extra + TIMED_QUICK))
     extra = ["--workload", "readdir"]
     rows.append(Workload("readdir-10k", "listing a directory of 10,000 files, 1 connection QD 1",
                          "smbbench", "IOPS", args=extra + ["--nrfiles", "10000"] + TIMED_FULL,
@@ -217,7 +220,7 @@ def share_lines(args):
 
 
 # Rows whose files get named streams with --metadata.
-STREAM_ROWS = ("stat", "open-close", "readdir-10k")
+STREAM_ROWS = ("stat", "fstat", "open-close", "readdir-10k")
 
 
 def start_server(kind, extra=()):
@@ -725,7 +728,7 @@ def markdown(args, machine, table, results, rows, loopback, aes, memcpy, started
           "`security.NTACL` and checked on every open, by both servers.")
     if getattr(args, "metadata", False):
         a("- Both shares have `store dos attributes = yes` and `vfs objects = streams_xattr` "
-          "(`--metadata`); every file the stat, open-close and readdir rows lay out has two "
+          "(`--metadata`); every file the stat, fstat, open-close and readdir rows lay out has two "
           "named streams of 64 bytes.")
     a("- One pair of servers serves the whole run. Every workload runs against one server "
       "and then the other, the order swapped every repetition; the shares are warmed up "
@@ -907,7 +910,7 @@ def main(argv=None):
                          "checked on every open (the rows then include that work)")
     ap.add_argument("--metadata", action="store_true",
                     help="both shares with `store dos attributes = yes` and `vfs objects = "
-                         "streams_xattr`, and two named streams on every file the stat, "
+                         "streams_xattr`, and two named streams on every file the stat, fstat, "
                          "open-close and readdir rows lay out")
     ap.add_argument("--max-minutes", type=float, default=30,
                     help="stop starting repetitions after this long (default 30)")

@@ -37,9 +37,12 @@ const char* usage() {
          "                        before the timed part (stat, open-close, readdir...)\n"
          "  --rw MODE             read write randread randwrite rw randrw (default randread)\n"
          "  --rwmixread PCT       reads in rw/randrw (default 50)\n"
-         "  --workload W          io create-close open-close stat setinfo readdir\n"
+         "  --workload W          io create-close open-close stat fstat setinfo readdir\n"
          "                        create-delete echo lock alternate-open replay:FILE\n"
          "                        (default io);\n"
+         "                        stat: CREATE + QUERY_INFO FileAllInformation + CLOSE\n"
+         "                        of a file by name in one compound (a client's stat);\n"
+         "                        fstat: QUERY_INFO FileAllInformation of an open file;\n"
          "                        lock: every job locks and unlocks ranges of its own\n"
          "                        in one file all jobs share (an operation is the pair);\n"
          "                        alternate-open: every job opens one shared file\n"
@@ -148,6 +151,8 @@ const char* workload_name(Workload w) {
       return "open-close";
     case Workload::stat:
       return "stat";
+    case Workload::fstat:
+      return "fstat";
     case Workload::setinfo:
       return "setinfo";
     case Workload::readdir:
@@ -366,6 +371,8 @@ std::string parse_options(const std::vector<std::string>& args, BenchOptions& o)
         o.workload = Workload::open_close;
       else if (v == "stat")
         o.workload = Workload::stat;
+      else if (v == "fstat")
+        o.workload = Workload::fstat;
       else if (v == "setinfo")
         o.workload = Workload::setinfo;
       else if (v == "readdir")

@@ -14,7 +14,11 @@ enum class Workload {
   io,
   create_close,
   open_close,
+  // CREATE + QUERY_INFO FileAllInformation + CLOSE of a file by name, one compound: what
+  // the Linux cifs client (and smbclient's allinfo) sends to stat a path.
   stat,
+  // QUERY_INFO FileAllInformation of a handle the job holds open (fstat).
+  fstat,
   setinfo,
   readdir,
   create_delete,

@@ -52,6 +52,13 @@ void Stats::note(const std::string& message) {
 
 namespace {
 
+// A stat's answer: SUCCESS with no FileAllInformation ([MS-FSCC] 2.4.2: 100 bytes and
+// the name) is a malformed one.
+NtStatus all_information(NtStatus s, const Bytes& output) {
+  if (s == NtStatus::SUCCESS && output.size() < 100) return NtStatus::INVALID_NETWORK_RESPONSE;
+  return s;
+}
+
 std::string hex_status(NtStatus s) {
   char b[16];
   std::snprintf(b, sizeof b, "0x%08X", static_cast<unsigned>(s));
@@ -307,8 +314,8 @@ void Job::add_streams(const std::string& name) {
 
 void Job::setup() {
   const bool io = o_.workload == Workload::io;
-  const bool handles = io || o_.workload == Workload::stat || o_.workload == Workload::setinfo ||
-                       o_.workload == Workload::open_close;
+  const bool handles = io || o_.workload == Workload::stat || o_.workload == Workload::fstat ||
+                       o_.workload == Workload::setinfo || o_.workload == Workload::open_close;
   if (handles) {
     std::uint64_t blocks = io ? o_.size / o_.bs : 0;
     for (unsigned i = 0; i < o_.nrfiles; ++i) {
@@ -324,7 +331,7 @@ void Job::setup() {
     }
     if (io)
       for (auto& f : files_) layout(f);
-    if (o_.workload == Workload::open_close)
+    if (o_.workload == Workload::open_close || o_.workload == Workload::stat)
       for (auto& f : files_) c_.close(tree_, f.id);
   }
   if (o_.workload == Workload::lock) {
@@ -507,14 +514,32 @@ void Job::issue(Slot& slot) {
           });
     }
     case Workload::stat: {
+      // As the Linux cifs client stats a path (smb2_query_path_info): an open for
+      // FILE_READ_ATTRIBUTES without oplock, the query and the close in one compound.
+      CreateRequest c;
+      c.desired_access = access::FILE_READ_ATTRIBUTES;
+      c.share_access = kFileShareRead | kFileShareWrite | kFileShareDelete;
+      c.create_disposition = CreateDisposition::FILE_OPEN;
+      c.name = files_[cursor_++ % files_.size()].name;
+      QueryInfoRequest q;
+      q.info_type = InfoType::SMB2_0_INFO_FILE;
+      q.file_info_class = static_cast<std::uint8_t>(fscc::FileInfoClass::FileAllInformation);
+      q.output_buffer_length = 4096;
+      ++issued_, ++in_flight_;
+      return c_.query_path_info_async(tree_, c, q,
+                                      [this, &slot, began](NtStatus s, const Bytes& out) {
+                                        complete(slot, began, 0, 0, all_information(s, out));
+                                      });
+    }
+    case Workload::fstat: {
       QueryInfoRequest q;
       q.info_type = InfoType::SMB2_0_INFO_FILE;
       q.file_info_class = static_cast<std::uint8_t>(fscc::FileInfoClass::FileAllInformation);
       q.output_buffer_length = 4096;
       q.file_id = files_[cursor_++ % files_.size()].id;
       ++issued_, ++in_flight_;
-      return c_.query_info_async(tree_, q, [this, &slot, began](NtStatus s, const Bytes&) {
-        complete(slot, began, 0, 0, s);
+      return c_.query_info_async(tree_, q, [this, &slot, began](NtStatus s, const Bytes& out) {
+        complete(slot, began, 0, 0, all_information(s, out));
       });
     }
     case Workload::setinfo: {
@@ -692,8 +717,8 @@ void Job::issue_replay(Slot& slot) {
       q.file_info_class = static_cast<std::uint8_t>(fscc::FileInfoClass::FileAllInformation);
       q.output_buffer_length = 4096;
       q.file_id = handle();
-      return c_.query_info_async(tree_, q, [this, &slot, began](NtStatus s, const Bytes&) {
-        complete(slot, began, 0, 0, s);
+      return c_.query_info_async(tree_, q, [this, &slot, began](NtStatus s, const Bytes& out) {
+        complete(slot, began, 0, 0, all_information(s, out));
       });
     }
     case ReplayOp::flush:
@@ -869,7 +894,7 @@ void Job::final_verify() {
 }
 
 void Job::cleanup() {
-  const bool open_handles = o_.workload != Workload::open_close;
+  const bool open_handles = o_.workload != Workload::open_close && o_.workload != Workload::stat;
   for (File& f : files_) {
     if (open_handles) {
       if (!o_.keep) c_.set_delete_on_close(tree_, f.id, true);

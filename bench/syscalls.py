@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """System calls a server makes per operation of an smbbench workload.
 
-  syscalls.py [--kind self|samba] [--build-dir build-bench] [--acl-xattr]
+  syscalls.py [--kind self|samba] [--build-dir build-bench] [--acl-xattr] [--metadata]
               [--workload open-close] [--ops 500,1500]
 
 A server (this project's smbd from --build-dir, or Samba's) is started by the
@@ -49,6 +49,9 @@ def main(argv=None):
     ap.add_argument("--build-dir", default="build-bench")
     ap.add_argument("--acl-xattr", action="store_true",
                     help="the share with `vfs objects = acl_xattr`, as compare.py's")
+    ap.add_argument("--metadata", action="store_true",
+                    help="DOS attributes stored, streams_xattr and two named streams per "
+                         "file, as compare.py --metadata")
     ap.add_argument("--workload", default="open-close")
     ap.add_argument("--ops", default="500,1500", help="N1,N2")
     args = ap.parse_args(argv)
@@ -59,14 +62,20 @@ def main(argv=None):
     os.environ.setdefault("SMBD_BIN", os.path.join(build, "smbd", "master", "smbd"))
     os.environ.setdefault("SMBD_PASSWD_BIN", os.path.join(build, "smbd", "conf", "smbd-passwd"))
     smbbench = os.path.join(build, "bench", "smbbench")
-    server = smbtest.Server(args.kind, encrypt=None,
-                            extra_share=["vfs objects = acl_xattr"] if args.acl_xattr else [])
+    modules = (["acl_xattr"] if args.acl_xattr else []) + \
+        (["streams_xattr"] if args.metadata else [])
+    share = [f"vfs objects = {' '.join(modules)}"] if modules else []
+    if args.metadata:
+        share.append("store dos attributes = yes")
+    server = smbtest.Server(args.kind, encrypt=None, extra_share=share)
     server.start()
     scratch = tempfile.mkdtemp(prefix="smb-syscalls-", dir=smbtest.scratch_root())
     try:
         cmd = [smbbench, f"//{server.host}:{server.port}/{server.share}", "-U",
                f"{server.user}%{server.password}", "--workload", args.workload, "--nrfiles",
                "64", "--connections", "1", "--quiet", "--keep"]
+        if args.metadata:
+            cmd += ["--streams", "2"]
         # The files exist before either counted run.
         subprocess.run(cmd + ["--ops", "200"], check=True, stdout=subprocess.DEVNULL)
         runs = []
@@ -89,7 +98,8 @@ def main(argv=None):
     for name, v in sorted(per_op.items(), key=lambda kv: -kv[1]):
         if abs(v) >= 0.05:
             print(f"{name:<20} {v:6.2f}")
-    what = f"{args.kind}{', acl_xattr' if args.acl_xattr else ''}"
+    what = args.kind + (", acl_xattr" if args.acl_xattr else "") + \
+        (", metadata" if args.metadata else "")
     print(f"{'total':<20} {total:6.2f}  per {args.workload} ({what})")
     return 0
 

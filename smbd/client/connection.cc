@@ -538,11 +538,100 @@ void Connection::send_now(Call& call, ByteSpan payload, Callback done) {
 void Connection::drain_waiting() {
   while (!waiting_.empty() && fd_ >= 0) {
     Waiting& w = waiting_.front();
-    if (!credits_.can_spend(charge_of(w.call))) break;
+    const bool compound = !w.compound.empty();
+    if (!credits_.can_spend(compound ? compound_charge(w.compound) : charge_of(w.call))) break;
     Waiting taken = std::move(w);
     waiting_.pop_front();
-    send_now(taken.call, taken.payload, std::move(taken.done));
+    if (compound)
+      send_compound_now(taken.compound, taken.compound_done);
+    else
+      send_now(taken.call, taken.payload, std::move(taken.done));
   }
+}
+
+std::uint16_t Connection::compound_charge(const std::vector<Call>& calls) const {
+  std::uint32_t total = 0;
+  for (const Call& c : calls) total += std::max<std::uint16_t>(charge_of(c), 1);
+  return static_cast<std::uint16_t>(std::min<std::uint32_t>(total, 0xFFFF));
+}
+
+void Connection::submit_compound(std::vector<Call> calls, std::vector<Callback> done) {
+  if (fd_ < 0) throw Error(NtStatus::CONNECTION_DISCONNECTED, "not connected: " + failure_);
+  if (calls.empty() || calls.size() != done.size())
+    throw Error(NtStatus::INVALID_PARAMETER, "a compound needs one callback per element");
+  std::size_t size = crypto::kTransformHeaderSize;
+  for (Call& c : calls) {
+    c.body.insert(c.body.end(), c.payload.begin(), c.payload.end());
+    c.payload = {};
+    size += kSmb2HeaderSize + c.body.size() + 7;
+  }
+  if (size > kMaxFrame) throw Error(NtStatus::INVALID_PARAMETER, "request larger than a TCP frame");
+  if (waiting_.empty() && credits_.can_spend(compound_charge(calls))) {
+    send_compound_now(calls, done);
+    return;
+  }
+  Waiting w;
+  w.compound = std::move(calls);
+  w.compound_done = std::move(done);
+  waiting_.push_back(std::move(w));
+}
+
+void Connection::send_compound_now(std::vector<Call>& calls, std::vector<Callback>& done) {
+  Outgoing out;
+  out.buffer.resize(kReserve);
+  const Call& first = calls.front();
+  Session* s = first.session_id != 0 ? find_session(first.session_id) : nullptr;
+  // MS-SMB2 3.2.4.1.8: the whole message is encrypted; otherwise 3.2.4.1.4: each
+  // element is signed on its own, its padding included.
+  const bool encrypt = s != nullptr && s->encryptor && (s->encrypt || first.tree_encrypt);
+  const bool sign = !encrypt && s != nullptr && s->sign && s->established && s->signer;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    const Call& call = calls[i];
+    const std::uint16_t charge = charge_of(call);
+    const CreditWindow::Spend spend = credits_.spend(charge);
+    const std::size_t start = out.buffer.size();
+    ByteWriter w(out.buffer);
+    Header h;
+    h.credit_charge = multi_credit_ ? charge : 0;
+    h.command = call.command;
+    h.credit_request_response = spend.credit_request;
+    h.flags = call.extra_flags;
+    h.message_id = spend.message_id;
+    h.process_id = 0xFEFF;
+    h.tree_id = call.tree_id;
+    h.session_id = call.session_id;
+    encode(h, w);
+    w.bytes(call.body);
+    if (i + 1 < calls.size()) {
+      // MS-SMB2 3.2.4.1.4: each element but the last starts on an 8-byte boundary
+      // and NextCommand is the offset of the next one.
+      w.align(8, kReserve);
+      w.patch_u32(start + 20, static_cast<std::uint32_t>(out.buffer.size() - start));
+    }
+    if (sign)
+      s->signer->sign_message(
+          MutableByteSpan(out.buffer.data() + start, out.buffer.size() - start));
+    Pending p;
+    p.done = std::move(done[i]);
+    p.command = call.command;
+    p.session_id = call.session_id;
+    p.charge = charge;
+    p.extra = spend.extra;
+    pending_.emplace(spend.message_id, std::move(p));
+  }
+  MutableByteSpan message(out.buffer.data() + kReserve, out.buffer.size() - kReserve);
+  if (encrypt) {
+    std::array<MutableByteSpan, 1> parts{message};
+    s->encryptor->encrypt_in_place(
+        first.session_id, parts,
+        crypto::TransformHeaderBytes(out.buffer.data() + kFraming, crypto::kTransformHeaderSize));
+    store_framing(out.buffer.data(), out.buffer.size() - kFraming);
+    out.begin = 0;
+  } else {
+    store_framing(out.buffer.data() + kReserve - kFraming, message.size());
+    out.begin = kReserve - kFraming;
+  }
+  queue(std::move(out));
 }
 
 void Connection::queue(Outgoing out) {
@@ -603,7 +692,9 @@ MutableByteSpan Connection::take_frame() {
 }
 
 // Reads what the socket has into the input buffer; false when nothing was there.
-bool Connection::read_some() {
+// `drained` (when given) tells that the read took less than there was room for: the
+// socket had nothing more at that moment.
+bool Connection::read_some(bool* drained) {
   if (input_begin_ == input_end_) input_begin_ = input_end_ = 0;
   // Room for the frame being received, or at least 64 KiB.
   std::size_t need = 65536;
@@ -622,6 +713,7 @@ bool Connection::read_some() {
   while (true) {
     ssize_t n = ::recv(fd_, input_.data() + input_end_, input_.size() - input_end_, 0);
     if (n > 0) {
+      if (drained != nullptr) *drained = static_cast<std::size_t>(n) < input_.size() - input_end_;
       input_end_ += static_cast<std::size_t>(n);
       return true;
     }
@@ -632,9 +724,12 @@ bool Connection::read_some() {
   }
 }
 
+// Until the socket is drained: a short read ends it without another recv() that would
+// only say EAGAIN (poll() is level-triggered and reports what arrives later).
 bool Connection::read_input() {
   bool any = false;
-  while (fd_ >= 0 && read_some()) {
+  bool drained = false;
+  while (fd_ >= 0 && !drained && read_some(&drained)) {
     any = true;
     while (fd_ >= 0 && has_frame()) handle_message(take_frame());
   }

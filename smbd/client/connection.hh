@@ -190,6 +190,12 @@ class Connection {
   // ---- asynchronous requests; callbacks run inside poll()
   // Queues the request; it is sent as soon as credits allow.
   void submit(Call call, Callback done);
+  // Queues the requests as one compound message (MS-SMB2 3.2.4.1.4), sent as soon as
+  // credits allow all of them; `done[i]` completes `calls[i]`. A related element sets
+  // kFlagRelatedOperations in its extra_flags (and names kRelatedFileId). Each element
+  // is signed on its own when the session signs; the whole message is encrypted when
+  // it encrypts (as the first element's session and tree ask).
+  void submit_compound(std::vector<Call> calls, std::vector<Callback> done);
   // Does the pending socket I/O, waiting at most `timeout_ms` (-1: no limit) for some.
   // Returns false when nothing happened in that time. Throws Error when the connection
   // fails (after completing every outstanding request with CONNECTION_DISCONNECTED).
@@ -246,6 +252,12 @@ class Connection {
   void query_info_async(const Tree& tree, const QueryInfoRequest& request,
                         std::function<void(NtStatus, const Bytes& output)> done);
   void set_info_async(const Tree& tree, const SetInfoRequest& request, StatusCallback done);
+  // CREATE, QUERY_INFO of the new open and CLOSE as one compound (related operations):
+  // what a client sends to stat a path in one round trip. `done` gets the first error of
+  // the three (SUCCESS or the query's BUFFER_OVERFLOW otherwise) and the query's output.
+  void query_path_info_async(const Tree& tree, const CreateRequest& create,
+                             const QueryInfoRequest& query,
+                             std::function<void(NtStatus, const Bytes& output)> done);
 
   // ---- break notifications (MS-SMB2 3.2.5.19): they answer no request, so each one the
   // server sends goes to this handler, inside poll(), decoded by kind. Without a handler
@@ -289,6 +301,9 @@ class Connection {
     Call call;
     Bytes payload;
     Callback done;
+    // A compound: its elements (payloads folded into the bodies) instead of `call`.
+    std::vector<Call> compound;
+    std::vector<Callback> compound_done;
   };
   struct Outgoing {
     Bytes buffer;
@@ -300,6 +315,8 @@ class Connection {
   // Encodes header + body + payload into an Outgoing, signing or encrypting.
   Outgoing encode_request(const Call& call, const CreditWindow::Spend& spend, std::uint16_t charge);
   void send_now(Call& call, ByteSpan payload, Callback done);
+  std::uint16_t compound_charge(const std::vector<Call>& calls) const;
+  void send_compound_now(std::vector<Call>& calls, std::vector<Callback>& done);
   void drain_waiting();
   void queue(Outgoing out);
   bool flush_output();
@@ -333,7 +350,7 @@ class Connection {
   std::size_t input_end_ = 0;
   std::string failure_;
   bool dispatching_ = false;  // inside a callback: blocking calls are refused
-  bool read_some();
+  bool read_some(bool* drained = nullptr);
   std::uint64_t signature_failures_ = 0;
   std::function<void(const Break&)> break_handler_;
   void handle_break(const Header& h, ByteSpan element);

@@ -1,5 +1,6 @@
 // The typed requests of Connection: each has an asynchronous form built on submit() and
 // a blocking form that waits for it.
+#include <memory>
 #include <utility>
 
 #include "smbd/client/connection.hh"
@@ -148,6 +149,58 @@ void Connection::query_info_async(const Tree& tree, const QueryInfoRequest& requ
       s = NtStatus::INVALID_NETWORK_RESPONSE;
     done(s, p.output);
   });
+}
+
+void Connection::query_path_info_async(const Tree& tree, const CreateRequest& create,
+                                       const QueryInfoRequest& query,
+                                       std::function<void(NtStatus, const Bytes&)> done) {
+  struct State {
+    NtStatus status = NtStatus::SUCCESS;
+    Bytes output;
+    int left = 3;
+    std::function<void(NtStatus, const Bytes&)> done;
+  };
+  auto state = std::make_shared<State>();
+  state->done = std::move(done);
+  auto finish = [](State& st, NtStatus s) {
+    if (nt_error(s) && !nt_error(st.status)) st.status = s;
+    if (--st.left == 0) st.done(st.status, st.output);
+  };
+  QueryInfoRequest q = query;
+  q.file_id = kRelatedFileId;
+  Call query_call = tree_call(tree, Command::QUERY_INFO, q);
+  query_call.response_payload = q.output_buffer_length;
+  query_call.extra_flags |= kFlagRelatedOperations;
+  CloseRequest c;
+  c.file_id = kRelatedFileId;
+  Call close_call = tree_call(tree, Command::CLOSE, c);
+  close_call.extra_flags |= kFlagRelatedOperations;
+  std::vector<Call> calls;
+  calls.push_back(tree_call(tree, Command::CREATE, create));
+  calls.push_back(std::move(query_call));
+  calls.push_back(std::move(close_call));
+  std::vector<Callback> callbacks;
+  callbacks.emplace_back([state, finish](const Response& r) {
+    CreateResponse p;
+    NtStatus s = r.status();
+    if (s == NtStatus::SUCCESS && decode(r.pdu, p) != NtStatus::SUCCESS)
+      s = NtStatus::INVALID_NETWORK_RESPONSE;
+    finish(*state, s);
+  });
+  callbacks.emplace_back([state, finish](const Response& r) {
+    QueryInfoResponse p;
+    NtStatus s = r.status();
+    if ((s == NtStatus::SUCCESS || s == NtStatus::BUFFER_OVERFLOW) &&
+        decode(r.pdu, p) != NtStatus::SUCCESS)
+      s = NtStatus::INVALID_NETWORK_RESPONSE;
+    if (!nt_error(s)) {
+      state->output = std::move(p.output);
+      if (state->status == NtStatus::SUCCESS) state->status = s;
+    }
+    finish(*state, s);
+  });
+  callbacks.emplace_back([state, finish](const Response& r) { finish(*state, r.status()); });
+  submit_compound(std::move(calls), std::move(callbacks));
 }
 
 void Connection::set_info_async(const Tree& tree, const SetInfoRequest& request,

@@ -2,6 +2,7 @@
 
 #include <strings.h>
 #include <cerrno>
+#include <memory>
 
 #include "smbd/base/errno_map.hh"
 #include "smbd/vfs/xattr.hh"
@@ -20,17 +21,14 @@ bool istarts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
+bool is_ea_xattr_name(std::string_view name) {
+  return name.size() > kUserPrefix.size() && name.substr(0, kUserPrefix.size()) == kUserPrefix &&
+         !is_private_xattr(name);
+}
+
 // The file's `user.` names that are EAs.
 NtStatus ea_xattr_names(int fd, std::vector<std::string>& out) {
-  std::vector<std::string> all;
-  if (NtStatus st = xattr_names(fd, all); st != NtStatus::SUCCESS) return st;
-  out.clear();
-  for (std::string& name : all) {
-    if (name.size() > kUserPrefix.size() && name.compare(0, kUserPrefix.size(), kUserPrefix) == 0 &&
-        !is_private_xattr(name))
-      out.push_back(std::move(name));
-  }
-  return NtStatus::SUCCESS;
+  return xattr_names(fd, out, is_ea_xattr_name);
 }
 
 }  // namespace
@@ -64,16 +62,18 @@ NtStatus list_eas(int fd, std::vector<ExtendedAttribute>& out) {
   out.clear();
   std::vector<std::string> names;
   if (NtStatus st = ea_xattr_names(fd, names); st != NtStatus::SUCCESS) return st;
-  Bytes value(kMaxEaValueSize);
+  if (names.empty()) return NtStatus::SUCCESS;
+  // Not zeroed: only the bytes read are copied out.
+  std::unique_ptr<std::uint8_t[]> value(new std::uint8_t[kMaxEaValueSize]);
   for (const std::string& name : names) {
-    const ssize_t n = xattr_get(fd, name.c_str(), value.data(), value.size());
+    const ssize_t n = xattr_get(fd, name.c_str(), value.get(), kMaxEaValueSize);
     if (n < 0) {
       if (errno == ENODATA || errno == ERANGE) continue;  // gone meanwhile, or too long
       return last_error();
     }
     ExtendedAttribute ea;
     ea.name = name.substr(kUserPrefix.size());
-    ea.value.assign(value.begin(), value.begin() + n);
+    ea.value.assign(value.get(), value.get() + n);
     out.push_back(std::move(ea));
   }
   return NtStatus::SUCCESS;

@@ -39,7 +39,11 @@ NtStatus read_value(int fd, const std::string& name, Bytes& out) {
 NtStatus stream_names(int fd, std::vector<std::string>& out) {
   out.clear();
   std::vector<std::string> names;
-  if (NtStatus st = xattr_names(fd, names); st != NtStatus::SUCCESS) return st;
+  auto is_stream = [](std::string_view name) {
+    return name.size() > kStreamXattrPrefix.size() &&
+           name.substr(0, kStreamXattrPrefix.size()) == kStreamXattrPrefix;
+  };
+  if (NtStatus st = xattr_names(fd, names, is_stream); st != NtStatus::SUCCESS) return st;
   for (const std::string& name : names) {
     std::string stream;
     if (stream_of_xattr_name(name, stream)) out.push_back(std::move(stream));

@@ -2,7 +2,9 @@
 
 #include <sys/xattr.h>
 
+#include <array>
 #include <cerrno>
+#include <memory>
 #include <string_view>
 
 #include "smbd/base/errno_map.hh"
@@ -39,17 +41,26 @@ int xattr_remove(int fd, const char* name) {
   return r;
 }
 
-NtStatus xattr_names(int fd, std::vector<std::string>& out) {
+NtStatus xattr_names(int fd, std::vector<std::string>& out, bool (*keep)(std::string_view name)) {
   out.clear();
-  std::string buf(kMaxXattrList, '\0');
-  const ssize_t n = xattr_list(fd, buf.data(), buf.size());
+  // Most files have a few short names: the list is read on the stack, and into a
+  // buffer of the largest size Linux returns only when it is longer than that.
+  std::array<char, 4096> small;
+  std::unique_ptr<char[]> large;
+  char* buf = small.data();
+  ssize_t n = xattr_list(fd, buf, small.size());
+  if (n < 0 && errno == ERANGE) {
+    large.reset(new char[kMaxXattrList]);
+    buf = large.get();
+    n = xattr_list(fd, buf, kMaxXattrList);
+  }
   if (n < 0) return errno == ENOTSUP ? NtStatus::SUCCESS : last_error();
-  std::string_view list(buf.data(), static_cast<std::size_t>(n));
+  std::string_view list(buf, static_cast<std::size_t>(n));
   while (!list.empty()) {
     const std::size_t end = list.find('\0');
     const std::string_view name = list.substr(0, end);
     list.remove_prefix(end == std::string_view::npos ? list.size() : end + 1);
-    if (!name.empty()) out.emplace_back(name);
+    if (!name.empty() && (keep == nullptr || keep(name))) out.emplace_back(name);
   }
   return NtStatus::SUCCESS;
 }

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "smbd/base/ntstatus.hh"
@@ -25,8 +26,10 @@ ssize_t xattr_get(int fd, const char* name, void* buf, std::size_t size);
 int xattr_set(int fd, const char* name, const void* value, std::size_t size, int flags = 0);
 int xattr_remove(int fd, const char* name);
 
-// Every name of the file's attributes; a file system without extended attributes has
-// none (SUCCESS, empty). Otherwise the errno mapping's status.
-NtStatus xattr_names(int fd, std::vector<std::string>& out);
+// Every name of the file's attributes, or those `keep` takes when it is given; a file
+// system without extended attributes has none (SUCCESS, empty). Otherwise the errno
+// mapping's status.
+NtStatus xattr_names(int fd, std::vector<std::string>& out,
+                     bool (*keep)(std::string_view name) = nullptr);
 
 }  // namespace smb::vfs
