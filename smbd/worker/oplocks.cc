@@ -1,5 +1,6 @@
 #include "smbd/worker/oplocks.hh"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -180,12 +181,21 @@ void wait_for_breaks(const RequestPtr& req, fsa::FileKey key, unsigned timeout_s
 void deliver_breaks(Worker& worker) {
   fsa::SharedOpenTable* table = worker.client().host_files();
   if (table == nullptr) return;
+  std::vector<FileId> unreachable;
   for (const auto& notice : table->take_breaks()) {
     auto& open = static_cast<Open&>(*notice.open);
+    // MS-SMB2 3.3.4.6, 3.3.4.7: a durable open whose connection is gone cannot be told;
+    // it is closed, and the opener that asked for the break goes on (as Windows does).
+    if (open.disconnected()) {
+      if (std::find(unreachable.begin(), unreachable.end(), open.id) == unreachable.end())
+        unreachable.push_back(open.id);
+      continue;
+    }
     bool sent = notice.lease ? send_lease_break(worker, open, notice)
                              : send_oplock_break(worker, open, notice.new_level);
     if (!sent && notice.ack_required) table->give_up_break(open);
   }
+  for (const FileId& id : unreachable) worker.close_disconnected(id);
 }
 
 }  // namespace smb::server

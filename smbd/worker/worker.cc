@@ -59,6 +59,7 @@ Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
       if (open.is_directory && open.delete_on_close) notifier_->delete_pending(open.key);
     }
   };
+  client_.on_durable_disconnected = [this](const Open&) { schedule_durable_timeout(); };
   client_.on_session_removed = [this](std::uint64_t id) {
     ControlMessage gone;
     gone.type = ControlType::SESSION_GONE;
@@ -170,6 +171,8 @@ void Worker::start() {
   // Connections that closed are destroyed outside their own callbacks.
   uv_idle_init(&loop_, &reaper_);
   reaper_.data = this;
+  uv_timer_init(&loop_, &durable_timer_);
+  durable_timer_.data = this;
 
   // The master forks a worker with SIGHUP and SIGTERM blocked; one sent meanwhile is
   // delivered now, to the handlers above.
@@ -415,8 +418,44 @@ void Worker::connection_closed(std::uint64_t id) {
     auto* self = static_cast<Worker*>(idle->data);
     self->closing_.clear();
     uv_idle_stop(idle);
-    if (self->connections_.empty() && !self->client_.keeps_worker_alive()) self->idle_exit();
+    self->exit_if_unused();
   });
+}
+
+void Worker::exit_if_unused() {
+  if (connections_.empty() && !client_.keeps_worker_alive()) idle_exit();
+}
+
+void Worker::schedule_durable_timeout() {
+  if (stopping_) return;
+  auto next = client_.next_durable_deadline();
+  if (!next) {
+    uv_timer_stop(&durable_timer_);
+    return;
+  }
+  auto wait =
+      std::chrono::ceil<std::chrono::milliseconds>(*next - std::chrono::steady_clock::now());
+  uv_timer_start(
+      &durable_timer_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->on_durable_timeout(); },
+      static_cast<std::uint64_t>(std::max<std::int64_t>(wait.count(), 0)), 0);
+}
+
+void Worker::on_durable_timeout() {
+  // MS-SMB2 3.3.2.2 (durable open scavenger timer): the opens close as a CLOSE would;
+  // their table entries and locks go and the waiters on them are rung.
+  Serving as_process(credentials::process_identity());
+  for (const FileId& id : client_.expired_durable_opens(std::chrono::steady_clock::now())) {
+    log::debug(4, nullptr, "durable open timed out");
+    client_.close_disconnected(id);
+  }
+  schedule_durable_timeout();
+  exit_if_unused();
+}
+
+void Worker::close_disconnected(const FileId& id) {
+  if (!client_.close_disconnected(id)) return;
+  schedule_durable_timeout();
+  exit_if_unused();
 }
 
 void Worker::idle_exit() {
@@ -502,12 +541,11 @@ void Worker::stop() {
     if (Connection* c = connection(id)) c->shutdown();
   client_.close_all();
   // Closing every handle lets uv_run return once work in flight has finished.
-  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&control_poll_),
-                         reinterpret_cast<uv_handle_t*>(&sigterm_),
-                         reinterpret_cast<uv_handle_t*>(&sighup_),
-                         reinterpret_cast<uv_handle_t*>(&sigio_),
-                         reinterpret_cast<uv_handle_t*>(&reaper_),
-                         reinterpret_cast<uv_handle_t*>(&between_requests_)}) {
+  for (uv_handle_t* h :
+       {reinterpret_cast<uv_handle_t*>(&control_poll_), reinterpret_cast<uv_handle_t*>(&sigterm_),
+        reinterpret_cast<uv_handle_t*>(&sighup_), reinterpret_cast<uv_handle_t*>(&sigio_),
+        reinterpret_cast<uv_handle_t*>(&reaper_), reinterpret_cast<uv_handle_t*>(&durable_timer_),
+        reinterpret_cast<uv_handle_t*>(&between_requests_)}) {
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   }
   if (doorbell_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&doorbell_poll_)))

@@ -84,6 +84,9 @@ class Worker {
   // The client's oldest connection still open; null when none is.
   Connection* first_connection();
   void connection_closed(std::uint64_t id);
+  // Closes a disconnected durable open whose client cannot be told of a break
+  // (MS-SMB2 3.3.4.6, 3.3.4.7), and exits when nothing keeps the worker any more.
+  void close_disconnected(const FileId& id);
 
  private:
   void on_control();
@@ -93,6 +96,10 @@ class Worker {
   void run_doorbell_listeners();
   void stop();
   void idle_exit();
+  // Arms the timer of the disconnected durable opens for the first deadline.
+  void schedule_durable_timeout();
+  void on_durable_timeout();
+  void exit_if_unused();
 
   std::shared_ptr<const ServerConfig> config_;
   std::function<std::shared_ptr<const ServerConfig>()> reload_;
@@ -101,6 +108,7 @@ class Worker {
   uv_poll_t control_poll_{};
   uv_signal_t sigterm_{}, sighup_{}, sigio_{};
   uv_idle_t reaper_{};
+  uv_timer_t durable_timer_{};       // the first timeout of a disconnected durable open
   uv_prepare_t between_requests_{};  // back to the process identity before each wait
   std::optional<hostwide::Doorbell> doorbell_;
   uv_poll_t doorbell_poll_{};
