@@ -266,7 +266,9 @@ void ClientState::disconnect_session(std::uint64_t session_id) {
       ++it;
       continue;
     }
-    if (!open.durable || open.pipe || !holds_handle_caching(open)) {
+    // An open that is to delete its file is not kept (the file goes now, as Samba does).
+    if (!open.durable || open.pipe || !holds_handle_caching(open) || open.delete_on_close ||
+        open.delete_pending) {
       auto closing = std::move(it->second);
       it = opens_.erase(it);
       forget_open(*closing);

@@ -349,15 +349,15 @@ void finish_create_overwrite(const RequestPtr& req, const CreateRequest& request
 
 // MS-SMB2 3.3.5.9.7 (DHnC), 3.3.5.9.12 (DH2C): a CREATE on a new connection takes a
 // disconnected durable open back, with its oplock or lease and its byte-range locks. The
-// name is not looked at, except that a lease is asked for the same file.
+// name is not looked at, except that a lease is asked for the same file. DH2C takes a v1
+// open back too (its CreateGuid is zero), as Windows and Samba do.
 void reconnect_durable(const RequestPtr& req, const CreateRequest& request,
                        const DurableContexts& asked) {
   ClientState& client = req->client();
   const FileId asked_id = asked.dh2c ? asked.v2_reconnect.file_id : asked.v1_reconnect.file_id;
   Open* open = client.disconnected_open(asked_id.persistent);
   if (open == nullptr || open->durable->share_name != req->tree->share_name ||
-      (asked.dh2c &&
-       (!open->durable->v2 || open->durable->create_guid != asked.v2_reconnect.create_guid))) {
+      (asked.dh2c && open->durable->create_guid != asked.v2_reconnect.create_guid)) {
     req->reply(NtStatus::OBJECT_NAME_NOT_FOUND);
     return;
   }
@@ -375,9 +375,14 @@ void reconnect_durable(const RequestPtr& req, const CreateRequest& request,
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
-  if ((rqls != nullptr) != leased || (leased && (lease.lease_key != open->lease.key ||
-                                                 !vfs::names_equal_ci(request.name, open->path)))) {
+  if ((rqls != nullptr) != leased || (leased && lease.lease_key != open->lease.key)) {
     req->reply(NtStatus::OBJECT_NAME_NOT_FOUND);
+    return;
+  }
+  // With a lease the name must be the open's (Windows answers INVALID_PARAMETER, unlike
+  // for an oplock, whose reconnect ignores the name).
+  if (leased && !vfs::names_equal_ci(request.name, open->path)) {
+    req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
   client.reconnect_open(*open, req->session->id, req->tree->id, req->connection_id);

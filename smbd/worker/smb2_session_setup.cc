@@ -509,6 +509,20 @@ void handle_session_setup(const RequestPtr& req) {
     req->reply(status);
     return;
   }
+  // MS-SMB2 3.3.5.5.3: a PreviousSessionId of the same user ends that session, as the
+  // loss of its connection would: its durable opens wait, disconnected, for a reconnect.
+  // A previous session of another client's worker is not reached.
+  if (request.previous_session_id != 0 && request.previous_session_id != session_id &&
+      !session->anonymous && !session->guest) {
+    Session* previous = client.session(request.previous_session_id);
+    if (previous != nullptr && previous->state == Session::State::VALID && !previous->guest &&
+        !previous->anonymous && previous->user == session->user) {
+      log::info(c->peer().c_str(), "session of %s reconnected: its previous session ends",
+                session->user.c_str());
+      client.disconnect_session(request.previous_session_id);
+      session = client.session(session_id);
+    }
+  }
   std::string ticket;
   if (session->kerberos)
     ticket = step.lifetime_seconds < 0
