@@ -132,6 +132,7 @@ void ClientState::forget_open(const Open& open) {
   if (on_open_closing) on_open_closing(open);
   if (locks_ && !open.pipe && !open.is_directory) locks_->unlock_all(lock_owner_of(open));
   if (!open.disconnected()) uncount_open(open.session_id);
+  if (open.durable && on_durable_gone) on_durable_gone(open.id.persistent);
 }
 
 std::size_t ClientState::sessions_on(std::uint64_t connection_id) const {
@@ -307,7 +308,29 @@ void ClientState::reconnect_open(Open& open, std::uint64_t session_id, std::uint
   open.channel_sequence = 0;
   open.durable->disconnected = false;
   open.durable->identity.reset();
+  if (on_durable_connected) on_durable_connected(open);
   ++session_opens_[session_id].opens;
+}
+
+bool ClientState::has_persistent_id(std::uint64_t persistent_id) const {
+  return std::any_of(opens_.begin(), opens_.end(), [&](const auto& entry) {
+    return entry.second->id.persistent == persistent_id;
+  });
+}
+
+std::unique_ptr<Open> ClientState::hand_over_open(const FileId& id) {
+  Open* open = this->open(id);
+  if (open == nullptr || !open->disconnected()) return nullptr;
+  auto taken = std::move(opens_.find(id.volatile_)->second);
+  opens_.erase(id.volatile_);
+  if (on_durable_gone) on_durable_gone(id.persistent);
+  return taken;
+}
+
+Open& ClientState::adopt_open(std::unique_ptr<Open> open) {
+  Open& ref = *open;
+  opens_[open->id.volatile_] = std::move(open);
+  return ref;
 }
 
 bool ClientState::close_disconnected(const FileId& id) {

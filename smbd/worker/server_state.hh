@@ -271,6 +271,20 @@ class ClientState {
   // A disconnected durable open goes to `session`'s tree `tree_id` on `connection_id`.
   void reconnect_open(Open& open, std::uint64_t session_id, std::uint32_t tree_id,
                       std::uint64_t connection_id);
+  // Runs when a durable open is granted or taken back (connected again).
+  std::function<void(const Open&)> on_durable_connected;
+  // Runs with the persistent id of a durable open that leaves this worker (closed, or
+  // handed to another worker).
+  std::function<void(std::uint64_t)> on_durable_gone;
+  // Whether some open, connected or not, has this persistent id.
+  bool has_persistent_id(std::uint64_t persistent_id) const;
+  // A volatile id for an open another worker hands over (durable.hh).
+  std::uint64_t reserve_file_id() { return ++next_file_id_; }
+  // Takes a disconnected durable open out without closing anything: it goes to another
+  // worker, which holds its table entries and locks from now on.
+  std::unique_ptr<Open> hand_over_open(const FileId& id);
+  // Takes up an open another worker handed over, disconnected; its id is set.
+  Open& adopt_open(std::unique_ptr<Open> open);
   // Closes a disconnected durable open (its timeout passed, or a break could not reach
   // it) as a CLOSE would; false if it is no longer disconnected.
   bool close_disconnected(const FileId& id);

@@ -2,11 +2,14 @@
 // (impersonation level, options reserved for local use, the name's form, create
 // contexts), the object store opens the file (fsa/create.hh), and the response carries
 // the oplock granted and the answers to the MxAc and QFid contexts.
+#include <fcntl.h>
+
 #include <algorithm>
 
 #include "smbd/conf/identity.hh"
 #include "smbd/conf/log.hh"
 #include "smbd/fsa/access.hh"
+#include "smbd/fsa/backend.hh"
 #include "smbd/fsa/close.hh"
 #include "smbd/fsa/create.hh"
 #include "smbd/proto/create.hh"
@@ -16,6 +19,7 @@
 #include "smbd/worker/access.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
+#include "smbd/worker/durable.hh"
 #include "smbd/worker/fsctl.hh"
 #include "smbd/worker/info_classes.hh"
 #include "smbd/worker/oplocks.hh"
@@ -316,6 +320,7 @@ void answer_create(const RequestPtr& req, const CreateRequest& request,
   response.file_id = open.id;
   answer_contexts(request, *req->tree, opened, response);
   grant_durable(*req->session, *req->tree, durable, open, response);
+  if (open.durable && client.on_durable_connected) client.on_durable_connected(open);
   Response out;
   out.body = encode_body(response);
   out.has_body = true;
@@ -347,6 +352,55 @@ void finish_create_overwrite(const RequestPtr& req, const CreateRequest& request
       });
 }
 
+void answer_reconnect(const RequestPtr& req, const FileId& id);
+
+// A reconnect of an open this worker does not hold: another worker (another ClientGUID)
+// may hold it disconnected and hand it over (durable.hh). Only an open with a batch
+// oplock moves; a leased one stays with its client.
+void reconnect_from_other_worker(const RequestPtr& req, const CreateRequest& request,
+                                 const DurableContexts& asked) {
+  Worker& worker = req->worker;
+  ClientState& client = req->client();
+  DurableFetch fetch;
+  fetch.persistent_id =
+      asked.dh2c ? asked.v2_reconnect.file_id.persistent : asked.v1_reconnect.file_id.persistent;
+  fetch.v2 = asked.dh2c;
+  fetch.create_guid = asked.v2_reconnect.create_guid;
+  fetch.lease_asked = find_context(request.contexts, kCreateRequestLease) != nullptr;
+  fetch.owner = durable_owner_of(*req->session);
+  fetch.share_name = req->tree->share_name;
+  fetch.volatile_id = client.reserve_file_id();
+  fetch.table_token = client.host_files()->reserve_token();
+  std::shared_ptr<vfs::Share> share = req->tree->fs;
+  const FileId id{fetch.persistent_id, fetch.volatile_id};
+  const std::uint64_t table_token = fetch.table_token;
+  worker.fetch_durable(fetch, [req, share, id, table_token, &worker](
+                                  NtStatus status, std::unique_ptr<Open> open, UniqueFd fd) {
+    if (status != NtStatus::SUCCESS) {
+      if (req->refresh()) req->reply(status);
+      return;
+    }
+    ClientState& state = worker.client();
+    open->id = id;
+    open->fs = share;
+    open->fd = std::make_shared<UniqueFd>(std::move(fd));
+    open->durable->disconnected = true;
+    // The descriptor's own mode, as the holder opened it.
+    const int mode = ::fcntl(open->fd->get(), F_GETFL);
+    const bool writable = mode >= 0 && (mode & O_ACCMODE) != O_RDONLY;
+    // Cheap for a POSIX file; a pmem file is mapped again here.
+    if (fsa::open_file_data(open->fd, writable, share->backend(), open->io) != NtStatus::SUCCESS)
+      open->io.reset();
+    Open& adopted = state.adopt_open(std::move(open));
+    state.host_files()->adopt(adopted, table_token);
+    // Until the request takes it (or if it cannot any more), it waits as it did.
+    if (state.on_durable_disconnected) state.on_durable_disconnected(adopted);
+    if (!req->refresh()) return;
+    state.reconnect_open(adopted, req->session->id, req->tree->id, req->connection_id);
+    answer_reconnect(req, id);
+  });
+}
+
 // MS-SMB2 3.3.5.9.7 (DHnC), 3.3.5.9.12 (DH2C): a CREATE on a new connection takes a
 // disconnected durable open back, with its oplock or lease and its byte-range locks. The
 // name is not looked at, except that a lease is asked for the same file. DH2C takes a v1
@@ -356,6 +410,11 @@ void reconnect_durable(const RequestPtr& req, const CreateRequest& request,
   ClientState& client = req->client();
   const FileId asked_id = asked.dh2c ? asked.v2_reconnect.file_id : asked.v1_reconnect.file_id;
   Open* open = client.disconnected_open(asked_id.persistent);
+  if (open == nullptr && !client.has_persistent_id(asked_id.persistent) &&
+      client.host_files() != nullptr && !req->tree->kernel_oplocks) {
+    reconnect_from_other_worker(req, request, asked);
+    return;
+  }
   if (open == nullptr || open->durable->share_name != req->tree->share_name ||
       (asked.dh2c && open->durable->create_guid != asked.v2_reconnect.create_guid)) {
     req->reply(NtStatus::OBJECT_NAME_NOT_FOUND);
@@ -386,6 +445,13 @@ void reconnect_durable(const RequestPtr& req, const CreateRequest& request,
     return;
   }
   client.reconnect_open(*open, req->session->id, req->tree->id, req->connection_id);
+  answer_reconnect(req, open->id);
+}
+
+// The answer to a durable reconnect (MS-SMB2 3.3.5.9.7): the open as it is, its oplock or
+// lease, no durable context.
+void answer_reconnect(const RequestPtr& req, const FileId& id) {
+  Open* open = req->client().open(id);
   auto info = std::make_shared<fsa::FileInfo>();
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   // The descriptor is shared with the pool's work, as the open may close meanwhile.
@@ -393,7 +459,6 @@ void reconnect_durable(const RequestPtr& req, const CreateRequest& request,
   probe->fd = open->fd;
   probe->path = open->path;
   probe->stream = open->stream;
-  const FileId id = open->id;
   run_blocking(
       req->worker.loop(),
       [probe, info, status]() { *status = fsa::query_closed_file(*probe, *info); },

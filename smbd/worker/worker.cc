@@ -59,7 +59,17 @@ Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
       if (open.is_directory && open.delete_on_close) notifier_->delete_pending(open.key);
     }
   };
-  client_.on_durable_disconnected = [this](const Open&) { schedule_durable_timeout(); };
+  client_.on_durable_disconnected = [this](const Open& open) {
+    schedule_durable_timeout();
+    announce_durable(open);
+  };
+  client_.on_durable_connected = [this](const Open& open) { announce_durable(open); };
+  client_.on_durable_gone = [this](std::uint64_t persistent_id) {
+    ControlMessage gone;
+    gone.type = ControlType::DURABLE_GONE;
+    ByteWriter(gone.payload).u64(persistent_id);
+    send_control(control_.get(), gone);
+  };
   client_.on_session_removed = [this](std::uint64_t id) {
     ControlMessage gone;
     gone.type = ControlType::SESSION_GONE;
@@ -244,6 +254,38 @@ void Worker::on_control() {
         report.payload.insert(report.payload.end(), lines.begin(), lines.end());
         if (!send_control(control_.get(), report))
           log::warning(nullptr, "worker: cannot send a status report: %s", std::strerror(errno));
+        break;
+      }
+      case ControlType::DURABLE_FETCH:
+        hand_over_durable(*message);
+        break;
+      case ControlType::DURABLE_RESULT: {
+        std::uint64_t token = 0;
+        NtStatus status = NtStatus::OBJECT_NAME_NOT_FOUND;
+        auto open = std::make_unique<Open>();
+        bool valid = decode_result(message->payload, token, status, *open);
+        auto waiting = pending_fetches_.extract(token);
+        if (waiting.empty()) break;
+        // Its holder still has it connected: the client may be reconnecting before the
+        // holder's worker has seen the old connection go. Asked again a few times.
+        if (status == NtStatus::OBJECT_NAME_NOT_FOUND &&
+            (message->flags & kControlDurableBusy) != 0) {
+          auto retry = pending_retries_.extract(token);
+          if (!retry.empty() && retry.mapped().attempts < kDurableFetchAttempts) {
+            DurableFetch again = retry.mapped().fetch;
+            unsigned attempts = retry.mapped().attempts + 1;
+            auto done = std::move(waiting.mapped());
+            after(kDurableFetchPause, [this, again, attempts, done = std::move(done)]() mutable {
+              send_fetch(again, attempts, std::move(done));
+            });
+            break;
+          }
+        }
+        pending_retries_.erase(token);
+        if (!valid || (status == NtStatus::SUCCESS && !fd))
+          status = NtStatus::OBJECT_NAME_NOT_FOUND;
+        if (status != NtStatus::SUCCESS) open.reset();
+        waiting.mapped()(status, std::move(open), std::move(fd));
         break;
       }
       case ControlType::SHUTDOWN:
@@ -448,6 +490,75 @@ void Worker::on_durable_timeout() {
     log::debug(4, nullptr, "durable open timed out");
     client_.close_disconnected(id);
   }
+  schedule_durable_timeout();
+  exit_if_unused();
+}
+
+void Worker::announce_durable(const Open& open) {
+  ControlMessage kept;
+  kept.type = ControlType::DURABLE_KEPT;
+  ByteWriter w(kept.payload);
+  w.u64(open.id.persistent);
+  w.u8(open.disconnected() ? 1 : 0);
+  send_control(control_.get(), kept);
+}
+
+void Worker::fetch_durable(const DurableFetch& ask,
+                           std::function<void(NtStatus, std::unique_ptr<Open>, UniqueFd)> done) {
+  send_fetch(ask, 1, std::move(done));
+}
+
+void Worker::send_fetch(const DurableFetch& ask, unsigned attempts,
+                        std::function<void(NtStatus, std::unique_ptr<Open>, UniqueFd)> done) {
+  DurableFetch fetch = ask;
+  fetch.token = next_fetch_++;
+  pending_retries_[fetch.token] = {ask, attempts};
+  ControlMessage message;
+  message.type = ControlType::DURABLE_FETCH;
+  if (owned_guid_) message.guid = *owned_guid_;
+  message.payload = encode(fetch);
+  if (!send_control(control_.get(), message)) {
+    pending_retries_.erase(fetch.token);
+    done(NtStatus::OBJECT_NAME_NOT_FOUND, nullptr, UniqueFd());
+    return;
+  }
+  pending_fetches_.emplace(fetch.token, std::move(done));
+}
+
+void Worker::hand_over_durable(const ControlMessage& message) {
+  auto fetch = decode_fetch(message.payload);
+  if (!fetch) return;
+  const pid_t asker = static_cast<pid_t>(message.count);
+  ControlMessage answer;
+  answer.type = ControlType::DURABLE_RESULT;
+  answer.count = message.count;
+  FileId id;
+  NtStatus status = NtStatus::OBJECT_NAME_NOT_FOUND;
+  Open* open = nullptr;
+  for (const auto& [volatile_id, candidate] : client_.opens())
+    if (candidate->id.persistent == fetch->persistent_id) open = candidate.get();
+  if (open != nullptr && client_.host_files() != nullptr && client_.locks() != nullptr && asker > 0)
+    status = check_handover(*open, *fetch);
+  // MS-SMB2 3.3.5.9.7: the open's table entry and locks become the asker's, then the
+  // open leaves this worker without a close.
+  if (status == NtStatus::SUCCESS &&
+      !client_.host_files()->hand_over(*open, asker, fetch->table_token, message.guid))
+    status = NtStatus::OBJECT_NAME_NOT_FOUND;
+  if (status != NtStatus::SUCCESS) {
+    answer.payload = encode_result(fetch->token, status, nullptr);
+    send_control(control_.get(), answer);
+    return;
+  }
+  client_.locks()->hand_over(lock_owner_of(*open), asker, fetch->volatile_id);
+  id = open->id;
+  answer.payload = encode_result(fetch->token, status, open);
+  std::unique_ptr<Open> gone = client_.hand_over_open(id);
+  if (!send_control(control_.get(), answer, gone && gone->fd ? gone->fd->get() : -1))
+    log::error(nullptr, "worker: handing a durable open over failed: %s", std::strerror(errno));
+  else
+    log::debug(4, nullptr, "worker: durable open of '%s' handed to worker %d", gone->path.c_str(),
+               static_cast<int>(asker));
+  gone.reset();  // the descriptor closes here; the asker holds its copy
   schedule_durable_timeout();
   exit_if_unused();
 }

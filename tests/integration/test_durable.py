@@ -2,8 +2,9 @@
 """Durable handles (MS-SMB2 3.3.5.9.10, 3.3.5.9.12): an open outlives its connection.
 
 A client opens a file with a durable v2 request and an RWH lease, writes, loses its TCP
-connection without a word, and takes the open back from a new connection (the same
-ClientGUID, so the same worker) with DH2C: the data reads back byte for byte. When the
+connection without a word, and takes the open back from a new connection with DH2C: the data reads back byte for byte, from the same ClientGUID (its
+own worker) or, for a batch oplock's open, another one (the open is handed over between
+workers). When the
 durable timeout passes, the open is closed as a CLOSE would close it: the reconnect is
 refused, and another client's open that the open's sharing mode refused goes through.
 
@@ -20,6 +21,7 @@ import uuid
 from impacket import smb3structs as s3
 
 import impacket_raw as raw
+import test_leases as leases
 import smbtest
 from smbtest import Server
 
@@ -172,6 +174,44 @@ class Durable(unittest.TestCase):
         self.assertEqual(read, data)
         self.assertEqual(b.close_file(tree_b, fid_b), STATUS_SUCCESS)
         b.logoff()
+
+    def test_reconnect_from_another_client_guid(self):
+        # Another ClientGUID lands in another worker: the open (batch oplock) is handed
+        # over from the worker holding it, with its data and its place in the host table.
+        a, tree = connect(self.server, self.guid)
+        create_guid = uuid.uuid4().bytes
+        status, fid, answers, level = create(a, tree, "moved.bin", dh2q(create_guid, 0),
+                                             oplock=s3.SMB2_OPLOCK_LEVEL_BATCH)
+        self.assertEqual((status, level), (STATUS_SUCCESS, s3.SMB2_OPLOCK_LEVEL_BATCH))
+        data = os.urandom(70000)
+        self.assertEqual(a.write_raw(tree, fid, 0, data[:65536]), (STATUS_SUCCESS, 65536))
+        self.assertEqual(a.write_raw(tree, fid, 65536, data[65536:]),
+                         (STATUS_SUCCESS, len(data) - 65536))
+        drop(a)
+        time.sleep(0.5)
+        b, tree_b = connect(self.server, None)
+        status, fid_b, _, level = create(b, tree_b, "moved.bin", dh2c(fid, create_guid),
+                                         oplock=s3.SMB2_OPLOCK_LEVEL_BATCH)
+        self.assertEqual((status, level), (STATUS_SUCCESS, s3.SMB2_OPLOCK_LEVEL_BATCH),
+                         raw.status_name(status))
+        status, first = b.read_raw(tree_b, fid_b, 0, 65536)
+        self.assertEqual(status, STATUS_SUCCESS)
+        status, rest = b.read_raw(tree_b, fid_b, 65536, len(data) - 65536)
+        self.assertEqual(first + rest, data)
+        # Its oplock is B's now: another client's open breaks it there, and after the
+        # acknowledgement meets its sharing mode (none).
+        other, tree_o = connect(self.server, None)
+        waiting = leases.create(other, tree_o, "moved.bin")
+        kind, fields = leases.notification(b)
+        self.assertEqual((kind, fields["file_id"]), ("oplock", fid_b))
+        status, _ = leases.acknowledge_oplock(b, tree_b, fid_b, s3.SMB2_OPLOCK_LEVEL_II)
+        self.assertEqual(status, STATUS_SUCCESS)
+        status, _, _, _ = leases.answer(other, waiting)
+        self.assertEqual(status, STATUS_SHARING_VIOLATION, raw.status_name(status))
+        self.assertEqual(b.close_file(tree_b, fid_b), STATUS_SUCCESS)
+        status, fid_o, _, _ = create(other, tree_o, "moved.bin")
+        self.assertEqual(status, STATUS_SUCCESS, raw.status_name(status))
+        self.assertEqual(other.close_file(tree_o, fid_o), STATUS_SUCCESS)
 
     def test_timeout_closes_the_open(self):
         a, tree = connect(self.server, self.guid)
