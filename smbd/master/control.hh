@@ -57,6 +57,13 @@ enum class ControlType : std::uint32_t {
   DURABLE_GONE = 19,
   DURABLE_FETCH = 20,
   DURABLE_RESULT = 21,
+  // MS-SMB2 3.3.5.5.3: a new session names a PreviousSessionId another worker holds.
+  // Payload: token (8), the session id (8), the new session's durable owner. The master
+  // passes it to the session's worker with `count` the asker's pid, which ends the
+  // session when its owner is the same and answers SESSION_REPLACED (payload: the token,
+  // `count` the asker) through the master; with no such worker the master answers.
+  SESSION_REPLACE = 22,
+  SESSION_REPLACED = 23,
 };
 
 // The master forgets a source address's failed logons after this long without one.

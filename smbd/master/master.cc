@@ -393,6 +393,28 @@ void Master::handle_control(pid_t pid) {
         }
         break;
       }
+      case ControlType::SESSION_REPLACE: {
+        if (message->payload.size() < 16 || message->payload.size() > 2048) break;
+        std::uint64_t id = load_le64(message->payload.data() + 8);
+        auto s = sessions_.find(id);
+        auto target = s == sessions_.end() || s->second.owner == pid
+                          ? workers_.end()
+                          : workers_.find(s->second.owner);
+        message->count = static_cast<std::uint32_t>(pid);
+        if (target == workers_.end() || !send_control(target->second.control.get(), *message)) {
+          ControlMessage reply;
+          reply.type = ControlType::SESSION_REPLACED;
+          reply.payload.assign(message->payload.begin(), message->payload.begin() + 8);
+          send_control(worker.control.get(), reply);
+        }
+        break;
+      }
+      case ControlType::SESSION_REPLACED: {
+        if (message->payload.size() != 8) break;
+        auto target = workers_.find(static_cast<pid_t>(message->count));
+        if (target != workers_.end()) send_control(target->second.control.get(), *message);
+        break;
+      }
       case ControlType::DURABLE_RESULT: {
         const pid_t asker = static_cast<pid_t>(message->count);
         auto target = workers_.find(asker);

@@ -246,6 +246,13 @@ void ClientState::channel_closed(std::uint64_t connection_id) {
   for (std::uint64_t id : orphaned) disconnect_session(id);
 }
 
+std::string durable_owner_of(const Session& session) {
+  if (session.anonymous) return "anonymous";
+  if (session.guest) return "guest";
+  if (session.identity) return "uid:" + std::to_string(session.identity->uid);
+  return "user:" + session.domain + "\\" + session.user;
+}
+
 bool holds_handle_caching(const Open& open) {
   return open.oplock_level == fsa::OplockType::LEVEL_BATCH ||
          (open.oplock_level == fsa::OplockType::LEVEL_GRANULAR &&

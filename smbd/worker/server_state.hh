@@ -198,6 +198,10 @@ SequenceCheck admit_channel_sequence(Open& open, std::uint16_t sequence, bool re
 // MS-SMB2 3.3.4.1: the request counted by admit_channel_sequence() has completed.
 void release_channel_sequence(Open& open, std::uint16_t sequence);
 
+// Open.DurableOwner (MS-SMB2 3.3.5.9.6): who the session acts as, as a durable open and
+// a session reconnect (3.3.5.5.3) compare it.
+std::string durable_owner_of(const Session& session);
+
 // MS-SMB2 3.3.5.9.6, 3.3.7.1: what a durable open must hold to be granted and kept: a
 // batch oplock or a lease with handle caching.
 bool holds_handle_caching(const Open& open);

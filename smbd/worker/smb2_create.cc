@@ -249,13 +249,6 @@ NtStatus find_durable_contexts(const CreateRequest& request, DurableContexts& ou
   return NtStatus::SUCCESS;
 }
 
-// Open.DurableOwner (MS-SMB2 3.3.5.9.6): who the session acts as.
-std::string durable_owner_of(const Session& session) {
-  if (session.anonymous) return "anonymous";
-  if (session.identity) return "uid:" + std::to_string(session.identity->uid);
-  return "user:" + session.domain + "\\" + session.user;
-}
-
 // A durable open a v1 request keeps this long after its connection goes (implementation
 // defined, MS-SMB2 3.3.5.9.6; Samba's value); v2 gets the client's, at most 300 s, or
 // 60 s when it names none (Windows Server 2012's).

@@ -256,6 +256,34 @@ void Worker::on_control() {
           log::warning(nullptr, "worker: cannot send a status report: %s", std::strerror(errno));
         break;
       }
+      case ControlType::SESSION_REPLACE: {
+        ByteReader r(message->payload);
+        std::uint64_t token = r.u64();
+        std::uint64_t id = r.u64();
+        ByteSpan owner = r.bytes(r.remaining());
+        if (!r.ok()) break;
+        Session* old = client_.session(id);
+        if (old != nullptr && old->state == Session::State::VALID && !old->anonymous &&
+            !old->guest &&
+            durable_owner_of(*old) ==
+                std::string_view(reinterpret_cast<const char*>(owner.data()), owner.size())) {
+          log::info(nullptr, "session of %s reconnected elsewhere: it ends here",
+                    old->user.c_str());
+          client_.disconnect_session(id);
+        }
+        ControlMessage done;
+        done.type = ControlType::SESSION_REPLACED;
+        done.count = message->count;
+        ByteWriter(done.payload).u64(token);
+        send_control(control_.get(), done);
+        break;
+      }
+      case ControlType::SESSION_REPLACED: {
+        if (message->payload.size() != 8) break;
+        auto waiting = pending_replacements_.extract(load_le64(message->payload.data()));
+        if (!waiting.empty()) waiting.mapped()();
+        break;
+      }
       case ControlType::DURABLE_FETCH:
         hand_over_durable(*message);
         break;
@@ -492,6 +520,23 @@ void Worker::on_durable_timeout() {
   }
   schedule_durable_timeout();
   exit_if_unused();
+}
+
+void Worker::replace_session(std::uint64_t previous, const std::string& owner,
+                             std::function<void()> done) {
+  std::uint64_t token = next_fetch_++;
+  ControlMessage message;
+  message.type = ControlType::SESSION_REPLACE;
+  ByteWriter w(message.payload);
+  w.u64(token);
+  w.u64(previous);
+  w.bytes(ByteSpan(reinterpret_cast<const std::uint8_t*>(owner.data()),
+                   std::min<std::size_t>(owner.size(), 1024)));
+  if (!send_control(control_.get(), message)) {
+    done();
+    return;
+  }
+  pending_replacements_.emplace(token, std::move(done));
 }
 
 void Worker::announce_durable(const Open& open) {

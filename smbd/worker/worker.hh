@@ -89,6 +89,11 @@ class Worker {
   // the answer's status and, on SUCCESS, the open's state (ids unset) and descriptor.
   void fetch_durable(const DurableFetch& ask,
                      std::function<void(NtStatus, std::unique_ptr<Open>, UniqueFd)> done);
+  // MS-SMB2 3.3.5.5.3: ends session `previous` in whichever worker holds it when its
+  // durable owner is `owner` (as the loss of its connection would); `done` runs once that
+  // worker has done it, or at once when none holds it.
+  void replace_session(std::uint64_t previous, const std::string& owner,
+                       std::function<void()> done);
   // Closes a disconnected durable open whose client cannot be told of a break
   // (MS-SMB2 3.3.4.6, 3.3.4.7), and exits when nothing keeps the worker any more.
   void close_disconnected(const FileId& id);
@@ -134,6 +139,7 @@ class Worker {
   std::map<std::uint64_t, std::function<void(NtStatus, std::unique_ptr<Open>, UniqueFd)>>
       pending_fetches_;  // by token
   std::uint64_t next_fetch_ = 1;
+  std::map<std::uint64_t, std::function<void()>> pending_replacements_;  // by token
   struct FetchAttempt {
     DurableFetch fetch;
     unsigned attempts = 0;
