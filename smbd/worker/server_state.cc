@@ -275,8 +275,10 @@ void ClientState::disconnect_session(std::uint64_t session_id) {
       continue;
     }
     // An open that is to delete its file is not kept (the file goes now, as Samba does).
+    // One whose break is in progress could not acknowledge it any more: it closes, and
+    // whoever waits for the break goes on.
     if (!open.durable || open.pipe || !holds_handle_caching(open) || open.delete_on_close ||
-        open.delete_pending) {
+        open.delete_pending || open.oplock_break_pending || open.lease.breaking) {
       auto closing = std::move(it->second);
       it = opens_.erase(it);
       forget_open(*closing);

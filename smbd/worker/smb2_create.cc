@@ -365,9 +365,11 @@ void reconnect_from_other_worker(const RequestPtr& req, const CreateRequest& req
   fetch.volatile_id = client.reserve_file_id();
   fetch.table_token = client.host_files()->reserve_token();
   std::shared_ptr<vfs::Share> share = req->tree->fs;
+  // Who a close acts as should the open be taken up without its request.
+  IdentityPtr identity = identity_for(req->session, req->tree);
   const FileId id{fetch.persistent_id, fetch.volatile_id};
   const std::uint64_t table_token = fetch.table_token;
-  worker.fetch_durable(fetch, [req, share, id, table_token, &worker](
+  worker.fetch_durable(fetch, [req, share, identity, id, table_token, &worker](
                                   NtStatus status, std::unique_ptr<Open> open, UniqueFd fd) {
     if (status != NtStatus::SUCCESS) {
       if (req->refresh()) req->reply(status);
@@ -378,6 +380,7 @@ void reconnect_from_other_worker(const RequestPtr& req, const CreateRequest& req
     open->fs = share;
     open->fd = std::make_shared<UniqueFd>(std::move(fd));
     open->durable->disconnected = true;
+    open->durable->identity = identity;
     // The descriptor's own mode, as the holder opened it.
     const int mode = ::fcntl(open->fd->get(), F_GETFL);
     const bool writable = mode >= 0 && (mode & O_ACCMODE) != O_RDONLY;
