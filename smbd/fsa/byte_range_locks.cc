@@ -118,4 +118,8 @@ NtStatus ByteRangeLocks::check_io(const LockOwner& owner, std::uint64_t offset,
   return found ? NtStatus::FILE_LOCK_CONFLICT : NtStatus::SUCCESS;
 }
 
+void ByteRangeLocks::hand_over(const LockOwner& owner, pid_t new_worker, std::uint64_t new_open) {
+  (void)segment_->rehome(file_of(owner), self_, owner.open, new_worker, new_open);
+}
+
 }  // namespace smb::fsa

@@ -72,6 +72,9 @@ class ByteRangeLocks {
   NtStatus unlock(const LockOwner& owner, std::uint64_t offset, std::uint64_t length);
   // Every lock of an open that closes.
   void unlock_all(const LockOwner& owner);
+  // The locks of `owner` pass to worker `new_worker`'s open `new_open` (a durable open
+  // another worker takes over).
+  void hand_over(const LockOwner& owner, pid_t new_worker, std::uint64_t new_open);
   // The waiting request `waiter` stops waiting.
   void stop_waiting(std::uint64_t waiter);
   // SUCCESS or FILE_LOCK_CONFLICT for I/O by `owner` on the range.

@@ -167,6 +167,30 @@ FileRecord SharedOpenTable::remove(FileOpen& open) {
   return record_of(left);
 }
 
+bool SharedOpenTable::hand_over(FileOpen& open, pid_t new_owner, std::uint64_t new_token,
+                                const std::array<std::uint8_t, 16>& client) {
+  auto token = tokens_.find(&open);
+  if (token == tokens_.end()) return false;
+  if (segment_.rehome(file_id(open.key), owner_, token->second, new_owner, new_token, client) !=
+      hostwide::Result::OK)
+    return false;
+  by_token_.erase(token->second);
+  tokens_.erase(token);
+  if (auto local = local_.find(open.key); local != local_.end()) {
+    std::erase(local->second, &open);
+    if (local->second.empty()) local_.erase(local);
+  }
+  return true;
+}
+
+void SharedOpenTable::adopt(FileOpen& open, std::uint64_t token) {
+  tokens_[&open] = token;
+  by_token_[token] = &open;
+  local_[open.key].push_back(&open);
+  hostwide::FileState state;
+  if (segment_.lookup(file_id(open.key), state) == hostwide::Result::OK) refresh(open.key, state);
+}
+
 void SharedOpenTable::set_delete_pending(const FileKey& key, bool pending) {
   (void)segment_.set_delete_pending(file_id(key), pending);
   if (auto local = local_.find(key); local != local_.end())

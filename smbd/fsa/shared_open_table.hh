@@ -39,6 +39,16 @@ class SharedOpenTable final : public OpenTable {
   // With caching (the default): PENDING when breaks of other opens' caching are due
   // first; `open` is not recorded then and the caller tries again when rung.
 
+  // A durable open passing to another worker (MS-SMB2 3.3.5.9.7 from another client):
+  // its record becomes worker `new_owner`'s open `new_token` of client `client`, and this
+  // view forgets it without leaving the table. False when it has no record.
+  bool hand_over(FileOpen& open, pid_t new_owner, std::uint64_t new_token,
+                 const std::array<std::uint8_t, 16>& client);
+  // A token for an open another worker hands over to this one.
+  std::uint64_t reserve_token() { return ++next_token_; }
+  // Takes up the open handed over as `token` (its record already says so).
+  void adopt(FileOpen& open, std::uint64_t token);
+
   // A break to tell this worker's client: one per lease, one per oplock.
   struct BreakNotice {
     FileOpen* open = nullptr;

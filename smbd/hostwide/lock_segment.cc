@@ -286,6 +286,22 @@ std::size_t LockSegment::remove_open(const FileId& file, pid_t owner, std::uint6
   return removed;
 }
 
+std::size_t LockSegment::rehome(const FileId& file, pid_t owner, std::uint64_t open,
+                                pid_t new_owner, std::uint64_t new_open) {
+  Guard guard(*this);
+  if (!guard.held()) return 0;
+  std::size_t moved = 0;
+  for (std::uint32_t i = 0, high = lock_high(); i < high; ++i) {
+    LockSlot& slot = locks_[i];
+    if (slot.in_use == 1 && same_file(slot, file) && slot.owner == owner && slot.open == open) {
+      slot.owner = new_owner;
+      slot.open = new_open;
+      ++moved;
+    }
+  }
+  return moved;
+}
+
 LockResult LockSegment::any(const FileId& file, const std::function<bool(const LockRecord&)>& match,
                             bool& found) {
   found = false;

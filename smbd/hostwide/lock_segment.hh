@@ -114,6 +114,10 @@ class LockSegment {
   std::size_t remove_open(const FileId& file, pid_t owner, std::uint64_t open,
                           std::vector<pid_t>& wake);
   // Whether any lock of the file satisfies `match` (`found`).
+  // The locks of `owner`'s open `open` pass to worker `new_owner`'s open `new_open` (a
+  // durable open taken over by another worker); the number passed.
+  std::size_t rehome(const FileId& file, pid_t owner, std::uint64_t open, pid_t new_owner,
+                     std::uint64_t new_open);
   LockResult any(const FileId& file, const std::function<bool(const LockRecord&)>& match,
                  bool& found);
   // The waiting request `token` of `owner` stops waiting.

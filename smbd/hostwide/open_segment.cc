@@ -5,6 +5,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -398,6 +399,30 @@ Result OpenSegment::remove(const FileId& id, pid_t owner, std::uint64_t token, b
   left.delete_pending = pending;
   left.waiters = state.waiters;
   return Result::OK;
+}
+
+Result OpenSegment::rehome(const FileId& id, pid_t owner, std::uint64_t token, pid_t new_owner,
+                           std::uint64_t new_token, const std::array<std::uint8_t, 16>& client) {
+  Lock lock(*this);
+  if (!lock.held()) return Result::CORRUPT;
+  std::uint32_t file;
+  FileState state;
+  if (!find_file(id, file) || (file != kNone && !read_entries(file, state))) {
+    rebuild();
+    header_->rebuilds++;
+    return Result::CORRUPT;
+  }
+  if (file == kNone) return Result::NOT_FOUND;
+  // The chain was read whole above, so every link followed here is in bounds.
+  for (std::uint32_t e = files_[file].first_entry; e != kNone; e = entries_[e].next) {
+    EntrySlot& slot = entries_[e];
+    if (slot.owner != owner || slot.token != token) continue;
+    slot.owner = new_owner;
+    slot.token = new_token;
+    std::copy(client.begin(), client.end(), slot.client);
+    return Result::OK;
+  }
+  return Result::NOT_FOUND;
 }
 
 Result OpenSegment::update(const FileId& id, const Change& change) {

@@ -174,6 +174,10 @@ class OpenSegment {
   // and (also when none is) whether the file is to be deleted.
   Result remove(const FileId& id, pid_t owner, std::uint64_t token, bool delete_on_close,
                 FileState& left);
+  // The owner's open `token` passes to worker `new_owner` as its open `new_token` of
+  // client `client` (a durable open taken over by another worker), all else kept.
+  Result rehome(const FileId& id, pid_t owner, std::uint64_t token, pid_t new_owner,
+                std::uint64_t new_token, const std::array<std::uint8_t, 16>& client);
   // Runs `change` on the file's state and writes the entries' caching fields and the
   // waiters back; NOT_FOUND without a record, FULL when more waiters than kMaxWaiters.
   Result update(const FileId& id, const Change& change);

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "smbd/base/leak_check.hh"
+#include "smbd/base/ntstatus.hh"
 #include "smbd/base/socket_address.hh"
 #include "smbd/base/unix_socket.hh"
 #include "smbd/conf/log.hh"
@@ -359,6 +360,75 @@ void Master::handle_control(pid_t pid) {
         }
         break;
       }
+      case ControlType::DURABLE_KEPT:
+      case ControlType::DURABLE_GONE: {
+        const bool kept = message->type == ControlType::DURABLE_KEPT;
+        if (message->payload.size() != (kept ? 9u : 8u)) break;
+        std::uint64_t id = load_le64(message->payload.data());
+        if (kept)
+          durable_holders_[id] = {pid, message->payload[8] != 0};
+        else if (auto h = durable_holders_.find(id);
+                 h != durable_holders_.end() && h->second.worker == pid)
+          durable_holders_.erase(h);
+        break;
+      }
+      case ControlType::DURABLE_FETCH: {
+        // payload: token (8), persistent id (8), then what the holder checks.
+        if (message->payload.size() < 16 || message->payload.size() > 4096) break;
+        std::uint64_t id = load_le64(message->payload.data() + 8);
+        auto holder = durable_holders_.find(id);
+        const bool elsewhere = holder != durable_holders_.end() && holder->second.worker != pid;
+        auto target = elsewhere && holder->second.disconnected
+                          ? workers_.find(holder->second.worker)
+                          : workers_.end();
+        message->count = static_cast<std::uint32_t>(pid);
+        if (target == workers_.end() || !send_control(target->second.control.get(), *message)) {
+          ControlMessage reply;
+          reply.type = ControlType::DURABLE_RESULT;
+          if (elsewhere && !holder->second.disconnected) reply.flags = kControlDurableBusy;
+          reply.payload.assign(message->payload.begin(), message->payload.begin() + 8);
+          ByteWriter(reply.payload)
+              .u32(static_cast<std::uint32_t>(NtStatus::OBJECT_NAME_NOT_FOUND));
+          send_control(worker.control.get(), reply);
+        }
+        break;
+      }
+      case ControlType::SESSION_REPLACE: {
+        if (message->payload.size() < 16 || message->payload.size() > 2048) break;
+        std::uint64_t id = load_le64(message->payload.data() + 8);
+        auto s = sessions_.find(id);
+        auto target = s == sessions_.end() || s->second.owner == pid
+                          ? workers_.end()
+                          : workers_.find(s->second.owner);
+        message->count = static_cast<std::uint32_t>(pid);
+        if (target == workers_.end() || !send_control(target->second.control.get(), *message)) {
+          ControlMessage reply;
+          reply.type = ControlType::SESSION_REPLACED;
+          reply.payload.assign(message->payload.begin(), message->payload.begin() + 8);
+          send_control(worker.control.get(), reply);
+        }
+        break;
+      }
+      case ControlType::SESSION_REPLACED: {
+        if (message->payload.size() != 8) break;
+        auto target = workers_.find(static_cast<pid_t>(message->count));
+        if (target != workers_.end()) send_control(target->second.control.get(), *message);
+        break;
+      }
+      case ControlType::DURABLE_RESULT: {
+        const pid_t asker = static_cast<pid_t>(message->count);
+        auto target = workers_.find(asker);
+        if (target != workers_.end() &&
+            send_control(target->second.control.get(), *message, fd ? fd.get() : -1))
+          break;
+        // The asker has gone: what was handed to it goes as its other opens went.
+        if (fd) {
+          std::vector<pid_t> unused;
+          if (settings_.lock_segment) settings_.lock_segment->remove_owner(asker, unused);
+          if (settings_.open_segment) settings_.open_segment->remove_owner(asker);
+        }
+        break;
+      }
       case ControlType::STATUS_REPORT:
         status_reported(pid, message->payload);
         break;
@@ -431,6 +501,8 @@ void Master::reap() {
     workers_.erase(pid);
     std::erase_if(owners_, [pid](const auto& entry) { return entry.second == pid; });
     std::erase_if(sessions_, [pid](const auto& entry) { return entry.second.owner == pid; });
+    std::erase_if(durable_holders_,
+                  [pid](const auto& entry) { return entry.second.worker == pid; });
     // A worker that ended with opens (killed, or crashed) cannot take them out itself.
     // Its byte-range locks and waiting requests go too; the workers waiting on those files
     // are rung (below, with everyone, when opens went as well).

@@ -92,6 +92,11 @@ class Master {
     Bytes facts;
   };
   std::map<std::uint64_t, AnnouncedSession> sessions_;  // by session id
+  struct DurableHolder {
+    pid_t worker = 0;
+    bool disconnected = false;
+  };
+  std::map<std::uint64_t, DurableHolder> durable_holders_;  // durable opens, by persistent id
   // Recent failed logons by source address (control.hh: LOGON_FAILED).
   struct FailedLogons {
     std::uint32_t count = 0;

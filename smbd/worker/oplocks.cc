@@ -1,5 +1,6 @@
 #include "smbd/worker/oplocks.hh"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -212,8 +213,16 @@ void directory_changed(ClientState& client, const fsa::FileKey& directory, const
 void deliver_breaks(Worker& worker) {
   fsa::SharedOpenTable* table = worker.client().host_files();
   if (table == nullptr) return;
+  std::vector<FileId> unreachable;
   for (const auto& notice : table->take_breaks()) {
     auto& open = static_cast<Open&>(*notice.open);
+    // MS-SMB2 3.3.4.6, 3.3.4.7: a durable open whose connection is gone cannot be told;
+    // it is closed, and the opener that asked for the break goes on (as Windows does).
+    if (open.disconnected()) {
+      if (std::find(unreachable.begin(), unreachable.end(), open.id) == unreachable.end())
+        unreachable.push_back(open.id);
+      continue;
+    }
     // A break no channel takes, at once or after each has failed to deliver it, is given
     // up there (give_up).
     if (notice.lease)
@@ -222,6 +231,7 @@ void deliver_breaks(Worker& worker) {
       send_oplock_break(worker, open, notice.new_level,
                         give_up(worker, open.id, notice.ack_required));
   }
+  for (const FileId& id : unreachable) worker.close_disconnected(id);
 }
 
 }  // namespace smb::server

@@ -132,10 +132,8 @@ void ClientState::forget_open(const Open& open) {
   // MS-FSA 2.1.5.5: the requests waiting on the open end, and its locks go.
   if (on_open_closing) on_open_closing(open);
   if (locks_ && !open.pipe && !open.is_directory) locks_->unlock_all(lock_owner_of(open));
-  auto it = session_opens_.find(open.session_id);
-  if (it == session_opens_.end()) return;
-  if (it->second.opens > 0) --it->second.opens;
-  if (it->second.opens == 0 && it->second.creating == 0) session_opens_.erase(it);
+  if (!open.disconnected()) uncount_open(open.session_id);
+  if (open.durable && on_durable_gone) on_durable_gone(open.id.persistent);
 }
 
 std::size_t ClientState::sessions_on(std::uint64_t connection_id) const {
@@ -190,7 +188,9 @@ void ClientState::close_now(Open& open) {
   }
   // The file is deleted as the user of the open's share, who asked for it
   // (docs/security.md), never as the process.
-  IdentityPtr user = identity_for_open(session(open.session_id), open.tree_id);
+  IdentityPtr user = open.disconnected() && open.durable->identity
+                         ? open.durable->identity
+                         : identity_for_open(session(open.session_id), open.tree_id);
   credentials::IdentityScope as_user(user);
   if (as_user.ok()) {
     delete_closed_file(open);
@@ -252,10 +252,134 @@ void ClientState::channel_closed(std::uint64_t connection_id) {
     if (session->channels.empty() && (had_channel || session->bound_connection == connection_id))
       orphaned.push_back(id);
   }
-  for (std::uint64_t id : orphaned) {
-    close_opens_of(id, 0);
-    remove_session(id);
+  for (std::uint64_t id : orphaned) disconnect_session(id);
+}
+
+std::string durable_owner_of(const Session& session) {
+  if (session.anonymous) return "anonymous";
+  if (session.guest) return "guest";
+  if (session.identity) return "uid:" + std::to_string(session.identity->uid);
+  return "user:" + session.domain + "\\" + session.user;
+}
+
+bool holds_handle_caching(const Open& open) {
+  return open.oplock_level == fsa::OplockType::LEVEL_BATCH ||
+         (open.oplock_level == fsa::OplockType::LEVEL_GRANULAR &&
+          (open.lease.state & hostwide::kLeaseHandle) != 0);
+}
+
+void ClientState::uncount_open(std::uint64_t session_id) {
+  auto it = session_opens_.find(session_id);
+  if (it == session_opens_.end()) return;
+  if (it->second.opens > 0) --it->second.opens;
+  if (it->second.opens == 0 && it->second.creating == 0) session_opens_.erase(it);
+}
+
+void ClientState::disconnect_session(std::uint64_t session_id) {
+  const Session* session = this->session(session_id);
+  for (auto it = opens_.begin(); it != opens_.end();) {
+    Open& open = *it->second;
+    if (open.session_id != session_id) {
+      ++it;
+      continue;
+    }
+    // An open that is to delete its file is not kept (the file goes now, as Samba does).
+    // One whose break is in progress could not acknowledge it any more: it closes, and
+    // whoever waits for the break goes on.
+    if (!open.durable || open.pipe || !holds_handle_caching(open) || open.delete_on_close ||
+        open.delete_pending || open.oplock_break_pending || open.lease.breaking) {
+      auto closing = std::move(it->second);
+      it = opens_.erase(it);
+      forget_open(*closing);
+      close_now(*closing);
+      continue;
+    }
+    open.durable->identity = identity_for_open(session, open.tree_id);
+    uncount_open(open.session_id);
+    open.session_id = 0;
+    open.tree_id = 0;
+    open.connection_id = 0;
+    open.search.reset();
+    open.outstanding_requests = 0;
+    open.outstanding_pre_requests = 0;
+    open.durable->disconnected = true;
+    open.durable->deadline = std::chrono::steady_clock::now() + open.durable->timeout;
+    log::debug(4, nullptr, "durable open of '%s' kept for %lld ms", open.path.c_str(),
+               static_cast<long long>(open.durable->timeout.count()));
+    if (on_durable_disconnected) on_durable_disconnected(open);
+    ++it;
   }
+  remove_session(session_id);
+}
+
+Open* ClientState::disconnected_open(std::uint64_t persistent_id) {
+  for (auto& [id, open] : opens_)
+    if (open->id.persistent == persistent_id && open->disconnected()) return open.get();
+  return nullptr;
+}
+
+void ClientState::reconnect_open(Open& open, std::uint64_t session_id, std::uint32_t tree_id,
+                                 std::uint64_t connection_id) {
+  open.session_id = session_id;
+  open.tree_id = tree_id;
+  open.connection_id = connection_id;
+  open.channel_sequence = 0;
+  open.durable->disconnected = false;
+  open.durable->identity.reset();
+  if (on_durable_connected) on_durable_connected(open);
+  ++session_opens_[session_id].opens;
+}
+
+bool ClientState::has_persistent_id(std::uint64_t persistent_id) const {
+  return std::any_of(opens_.begin(), opens_.end(), [&](const auto& entry) {
+    return entry.second->id.persistent == persistent_id;
+  });
+}
+
+std::unique_ptr<Open> ClientState::hand_over_open(const FileId& id) {
+  Open* open = this->open(id);
+  if (open == nullptr || !open->disconnected()) return nullptr;
+  auto taken = std::move(opens_.find(id.volatile_)->second);
+  opens_.erase(id.volatile_);
+  if (on_durable_gone) on_durable_gone(id.persistent);
+  return taken;
+}
+
+Open& ClientState::adopt_open(std::unique_ptr<Open> open) {
+  Open& ref = *open;
+  opens_[open->id.volatile_] = std::move(open);
+  return ref;
+}
+
+bool ClientState::close_disconnected(const FileId& id) {
+  Open* open = this->open(id);
+  if (open == nullptr || !open->disconnected()) return false;
+  auto taken = std::move(opens_.find(id.volatile_)->second);
+  opens_.erase(id.volatile_);
+  forget_open(*taken);
+  close_now(*taken);
+  return true;
+}
+
+std::optional<std::chrono::steady_clock::time_point> ClientState::next_durable_deadline() const {
+  std::optional<std::chrono::steady_clock::time_point> next;
+  for (const auto& [id, open] : opens_)
+    if (open->disconnected() && (!next || open->durable->deadline < *next))
+      next = open->durable->deadline;
+  return next;
+}
+
+std::vector<FileId> ClientState::expired_durable_opens(
+    std::chrono::steady_clock::time_point now) const {
+  std::vector<FileId> expired;
+  for (const auto& [id, open] : opens_)
+    if (open->disconnected() && open->durable->deadline <= now) expired.push_back(open->id);
+  return expired;
+}
+
+bool ClientState::keeps_worker_alive() const {
+  return std::any_of(opens_.begin(), opens_.end(),
+                     [](const auto& entry) { return entry.second->disconnected(); });
 }
 
 void ClientState::close_all() {

@@ -140,6 +140,20 @@ std::optional<SessionFacts> decode_facts(ByteSpan bytes);
 
 struct DirectorySearch;
 
+// MS-SMB2 3.3.1.10 Open.IsDurable and what a durable reconnect (3.3.5.9.7, 3.3.5.9.12)
+// is checked against. A durable open outlives the loss of its connection: it stays in
+// its worker, with its entries in the host tables, for `timeout` (docs/architecture.md).
+struct DurableState {
+  bool v2 = false;  // granted for DH2Q (CreateGuid kept), else DHnQ
+  std::array<std::uint8_t, 16> create_guid{};
+  std::chrono::milliseconds timeout{0};
+  std::string owner;          // Open.DurableOwner: the user who made the open
+  std::string share_name;     // a reconnect names the same share
+  bool disconnected = false;  // its session went with its last channel
+  std::chrono::steady_clock::time_point deadline{};  // closed then if still disconnected
+  IdentityPtr identity;                              // who a close after the timeout acts as
+};
+
 // An open of the SMB layer (MS-SMB2 3.3.1.10): the object store's open of a file
 // (fsa::FileOpen) with the ids that name it, the session and tree it belongs to, the
 // channel it was made on, and for a named pipe its endpoint instead of a file.
@@ -171,6 +185,8 @@ struct Open : fsa::FileOpen {
   std::optional<std::uint64_t> frozen_write_time;
   // The first WRITE of the open has set ARCHIVE (smb2_write.cc).
   bool archive_marked = false;
+  std::optional<DurableState> durable;  // granted for DHnQ or DH2Q
+  bool disconnected() const { return durable && durable->disconnected; }
 };
 
 // MS-SMB2 3.3.5.2.10: counts a request of `sequence` against the open. A WRITE,
@@ -181,6 +197,14 @@ SequenceCheck admit_channel_sequence(Open& open, std::uint16_t sequence, bool re
                                      bool modifies);
 // MS-SMB2 3.3.4.1: the request counted by admit_channel_sequence() has completed.
 void release_channel_sequence(Open& open, std::uint16_t sequence);
+
+// Open.DurableOwner (MS-SMB2 3.3.5.9.6): who the session acts as, as a durable open and
+// a session reconnect (3.3.5.5.3) compare it.
+std::string durable_owner_of(const Session& session);
+
+// MS-SMB2 3.3.5.9.6, 3.3.7.1: what a durable open must hold to be granted and kept: a
+// batch oplock or a lease with handle caching.
+bool holds_handle_caching(const Open& open);
 
 // Who holds the open's byte-range locks (fsa/byte_range_locks.hh).
 fsa::LockOwner lock_owner_of(const Open& open);
@@ -240,7 +264,40 @@ class ClientState {
   void channel_closed(std::uint64_t connection_id);
   // Called with the id of every session that goes away.
   std::function<void(std::uint64_t)> on_session_removed;
-  bool keeps_worker_alive() const { return false; }
+  // A session goes without LOGOFF (its last channel lost, or a reconnect named it as
+  // PreviousSessionId, MS-SMB2 3.3.5.5.3): its durable opens that still hold a batch
+  // oplock or a lease with H are kept, disconnected (MS-SMB2 3.3.7.1); the others close.
+  void disconnect_session(std::uint64_t session_id);
+  // Runs for every durable open that is kept disconnected, to start its timeout.
+  std::function<void(const Open&)> on_durable_disconnected;
+  // The disconnected durable open with this persistent id, if any (MS-SMB2 3.3.5.9.7).
+  Open* disconnected_open(std::uint64_t persistent_id);
+  // A disconnected durable open goes to `session`'s tree `tree_id` on `connection_id`.
+  void reconnect_open(Open& open, std::uint64_t session_id, std::uint32_t tree_id,
+                      std::uint64_t connection_id);
+  // Runs when a durable open is granted or taken back (connected again).
+  std::function<void(const Open&)> on_durable_connected;
+  // Runs with the persistent id of a durable open that leaves this worker (closed, or
+  // handed to another worker).
+  std::function<void(std::uint64_t)> on_durable_gone;
+  // Whether some open, connected or not, has this persistent id.
+  bool has_persistent_id(std::uint64_t persistent_id) const;
+  // A volatile id for an open another worker hands over (durable.hh).
+  std::uint64_t reserve_file_id() { return ++next_file_id_; }
+  // Takes a disconnected durable open out without closing anything: it goes to another
+  // worker, which holds its table entries and locks from now on.
+  std::unique_ptr<Open> hand_over_open(const FileId& id);
+  // Takes up an open another worker handed over, disconnected; its id is set.
+  Open& adopt_open(std::unique_ptr<Open> open);
+  // Closes a disconnected durable open (its timeout passed, or a break could not reach
+  // it) as a CLOSE would; false if it is no longer disconnected.
+  bool close_disconnected(const FileId& id);
+  // When the first disconnected durable open's timeout passes; none without one.
+  std::optional<std::chrono::steady_clock::time_point> next_durable_deadline() const;
+  // The disconnected durable opens whose timeout has passed by `now`.
+  std::vector<FileId> expired_durable_opens(std::chrono::steady_clock::time_point now) const;
+  // While durable opens are kept disconnected the worker stays (DESIGN: durability).
+  bool keeps_worker_alive() const;
   void close_all();
 
  private:
@@ -248,6 +305,8 @@ class ClientState {
   void close_now(Open& open);
   // An open left opens_.
   void forget_open(const Open& open);
+  // One open fewer of the session (`max opens per session`).
+  void uncount_open(std::uint64_t session_id);
 
   // Declared before opens_: they refer to the opens and must outlive them.
   std::shared_ptr<hostwide::OpenSegment> segment_;  // outlives the table over it

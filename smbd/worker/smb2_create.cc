@@ -2,19 +2,25 @@
 // (impersonation level, options reserved for local use, the name's form, create
 // contexts), the object store opens the file (fsa/create.hh), and the response carries
 // the oplock granted and the answers to the MxAc and QFid contexts.
+#include <fcntl.h>
+
 #include <algorithm>
 
 #include "smbd/conf/identity.hh"
 #include "smbd/conf/log.hh"
 #include "smbd/fsa/access.hh"
+#include "smbd/fsa/backend.hh"
+#include "smbd/fsa/close.hh"
 #include "smbd/fsa/create.hh"
 #include "smbd/proto/create.hh"
 #include "smbd/proto/negotiate.hh"
 #include "smbd/rpc/pipe.hh"
 #include "smbd/rpc/srvsvc.hh"
+#include "smbd/vfs/names.hh"
 #include "smbd/worker/access.hh"
 #include "smbd/worker/blocking.hh"
 #include "smbd/worker/dispatch.hh"
+#include "smbd/worker/durable.hh"
 #include "smbd/worker/fsctl.hh"
 #include "smbd/worker/info_classes.hh"
 #include "smbd/worker/oplocks.hh"
@@ -198,9 +204,97 @@ CreateContext lease_answer(const fsa::FileOpen& open) {
   return to_context(lease);
 }
 
+// The durable handle contexts of a CREATE (MS-SMB2 2.2.13.2.3, .4, .11, .12).
+struct DurableContexts {
+  bool dhnq = false;
+  bool dhnc = false;
+  bool dh2q = false;
+  bool dh2c = false;
+  DurableHandleRequestV2 v2;  // the DH2Q's
+  DurableHandleReconnect v1_reconnect;
+  DurableHandleReconnectV2 v2_reconnect;
+  bool reconnect() const { return dhnc || dh2c; }
+};
+
+// MS-SMB2 3.3.5.9: the durable contexts and how they combine, checked before anything
+// else (as Windows does, smbtorture's durable-open and durable-v2-open hold the order): a
+// request and a reconnect of different versions, or both versions of a request, are
+// INVALID_PARAMETER; a reconnect with contexts besides a lease (and, for DHnC, a DHnQ,
+// which 3.3.5.9.7 ignores) is OBJECT_NAME_NOT_FOUND.
+NtStatus find_durable_contexts(const CreateRequest& request, DurableContexts& out) {
+  const CreateContext* dhnq = find_context(request.contexts, kCreateDurableHandleRequest);
+  const CreateContext* dhnc = find_context(request.contexts, kCreateDurableHandleReconnect);
+  const CreateContext* dh2q = find_context(request.contexts, kCreateDurableHandleRequestV2);
+  const CreateContext* dh2c = find_context(request.contexts, kCreateDurableHandleReconnectV2);
+  out.dhnq = dhnq != nullptr;
+  out.dhnc = dhnc != nullptr;
+  out.dh2q = dh2q != nullptr;
+  out.dh2c = dh2c != nullptr;
+  if ((out.dhnc && out.dh2c) || (out.dhnc && out.dh2q) || (out.dh2c && out.dhnq) ||
+      (out.dh2q && out.dh2c))
+    return NtStatus::INVALID_PARAMETER;
+  const std::size_t lease = find_context(request.contexts, kCreateRequestLease) ? 1 : 0;
+  if (out.dhnc) {
+    if (decode_context(dhnc->data, out.v1_reconnect) != NtStatus::SUCCESS)
+      return NtStatus::INVALID_PARAMETER;
+    if (request.contexts.size() != 1 + (out.dhnq ? 1 : 0) + lease)
+      return NtStatus::OBJECT_NAME_NOT_FOUND;
+    out.dhnq = false;
+  }
+  if (out.dh2c) {
+    if (decode_context(dh2c->data, out.v2_reconnect) != NtStatus::SUCCESS)
+      return NtStatus::INVALID_PARAMETER;
+    if (request.contexts.size() != 1 + lease) return NtStatus::OBJECT_NAME_NOT_FOUND;
+  }
+  if (out.dhnq) {
+    DurableHandleRequest v1;
+    if (decode_context(dhnq->data, v1) != NtStatus::SUCCESS || out.dh2q)
+      return NtStatus::INVALID_PARAMETER;
+  }
+  if (dh2q && decode_context(dh2q->data, out.v2) != NtStatus::SUCCESS)
+    return NtStatus::INVALID_PARAMETER;
+  return NtStatus::SUCCESS;
+}
+
+// A durable open a v1 request keeps this long after its connection goes (implementation
+// defined, MS-SMB2 3.3.5.9.6; Samba's value); v2 gets the client's, at most 300 s, or
+// 60 s when it names none (Windows Server 2012's).
+constexpr std::chrono::milliseconds kDurableV1Timeout{16 * 60 * 1000};
+constexpr std::chrono::milliseconds kDurableV2DefaultTimeout{60 * 1000};
+constexpr std::chrono::milliseconds kDurableV2MaxTimeout{300 * 1000};
+
+// MS-SMB2 3.3.5.9.6, 3.3.5.9.10: a durable open is granted with a batch oplock or a
+// lease with handle caching, on a file (not a directory or a named stream) whose caching
+// the host table keeps. Persistent handles are never granted: no share is continuously
+// available, so the flag is not answered.
+void grant_durable(const Session& session, const TreeConnect& tree, const DurableContexts& asked,
+                   Open& open, CreateResponse& response) {
+  if (!asked.dhnq && !asked.dh2q) return;
+  if (!open.caching_in_table || open.is_directory || !open.stream.empty() ||
+      !holds_handle_caching(open))
+    return;
+  DurableState durable;
+  durable.owner = durable_owner_of(session);
+  durable.share_name = tree.share_name;
+  if (asked.dh2q) {
+    durable.v2 = true;
+    durable.create_guid = asked.v2.create_guid;
+    durable.timeout = asked.v2.timeout == 0 ? kDurableV2DefaultTimeout
+                                            : std::min(std::chrono::milliseconds(asked.v2.timeout),
+                                                       kDurableV2MaxTimeout);
+    DurableHandleResponseV2 answer;
+    answer.timeout = static_cast<std::uint32_t>(durable.timeout.count());
+    response.contexts.push_back(to_context(answer));
+  } else {
+    durable.timeout = kDurableV1Timeout;
+    response.contexts.push_back(to_context(DurableHandleResponse{}));
+  }
+  open.durable = std::move(durable);
+}
+
 // The answer to a CREATE whose open is admitted (MS-SMB2 3.3.5.9), with the oplock it gets.
 void answer_create(const RequestPtr& req, const CreateRequest& request,
-                   const fsa::OpenedFile& opened, Open& open) {
+                   const fsa::OpenedFile& opened, Open& open, const DurableContexts& durable) {
   ClientState& client = req->client();
   if (open.io && open.io->mapped())
     log::debug(5, req->connection() ? req->connection()->peer().c_str() : nullptr,
@@ -225,6 +319,8 @@ void answer_create(const RequestPtr& req, const CreateRequest& request,
   response.file_attributes = info.file_attributes;
   response.file_id = open.id;
   answer_contexts(request, *req->tree, opened, response);
+  grant_durable(*req->session, *req->tree, durable, open, response);
+  if (open.durable && client.on_durable_connected) client.on_durable_connected(open);
   Response out;
   out.body = encode_body(response);
   out.has_body = true;
@@ -234,11 +330,12 @@ void answer_create(const RequestPtr& req, const CreateRequest& request,
 
 // Admitted: now the old data of an overwrite may go (fsa::finish_overwrite).
 void finish_create_overwrite(const RequestPtr& req, const CreateRequest& request,
-                             const std::shared_ptr<fsa::OpenedFile>& opened, FileId id) {
+                             const std::shared_ptr<fsa::OpenedFile>& opened, FileId id,
+                             const DurableContexts& durable) {
   auto truncated = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   run_blocking(
       req->worker.loop(), [opened, truncated]() { *truncated = fsa::finish_overwrite(*opened); },
-      [req, request, opened, truncated, id]() {
+      [req, request, opened, truncated, id, durable]() {
         if (!req->refresh()) return;
         ClientState& state = req->client();
         Open* admitted_open = state.open(id);
@@ -251,7 +348,152 @@ void finish_create_overwrite(const RequestPtr& req, const CreateRequest& request
           req->reply(*truncated);
           return;
         }
-        answer_create(req, request, *opened, *admitted_open);
+        answer_create(req, request, *opened, *admitted_open, durable);
+      });
+}
+
+void answer_reconnect(const RequestPtr& req, const FileId& id);
+
+// A reconnect of an open this worker does not hold: another worker (another ClientGUID)
+// may hold it disconnected and hand it over (durable.hh). Only an open with a batch
+// oplock moves; a leased one stays with its client.
+void reconnect_from_other_worker(const RequestPtr& req, const CreateRequest& request,
+                                 const DurableContexts& asked) {
+  Worker& worker = req->worker;
+  ClientState& client = req->client();
+  DurableFetch fetch;
+  fetch.persistent_id =
+      asked.dh2c ? asked.v2_reconnect.file_id.persistent : asked.v1_reconnect.file_id.persistent;
+  fetch.v2 = asked.dh2c;
+  fetch.create_guid = asked.v2_reconnect.create_guid;
+  fetch.lease_asked = find_context(request.contexts, kCreateRequestLease) != nullptr;
+  fetch.owner = durable_owner_of(*req->session);
+  fetch.share_name = req->tree->share_name;
+  fetch.volatile_id = client.reserve_file_id();
+  fetch.table_token = client.host_files()->reserve_token();
+  std::shared_ptr<vfs::Share> share = req->tree->fs;
+  // Who a close acts as should the open be taken up without its request.
+  IdentityPtr identity = identity_for(req->session, req->tree);
+  const FileId id{fetch.persistent_id, fetch.volatile_id};
+  const std::uint64_t table_token = fetch.table_token;
+  worker.fetch_durable(fetch, [req, share, identity, id, table_token, &worker](
+                                  NtStatus status, std::unique_ptr<Open> open, UniqueFd fd) {
+    if (status != NtStatus::SUCCESS) {
+      if (req->refresh()) req->reply(status);
+      return;
+    }
+    ClientState& state = worker.client();
+    open->id = id;
+    open->fs = share;
+    open->fd = std::make_shared<UniqueFd>(std::move(fd));
+    open->durable->disconnected = true;
+    open->durable->identity = identity;
+    // The descriptor's own mode, as the holder opened it.
+    const int mode = ::fcntl(open->fd->get(), F_GETFL);
+    const bool writable = mode >= 0 && (mode & O_ACCMODE) != O_RDONLY;
+    // Cheap for a POSIX file; a pmem file is mapped again here.
+    if (fsa::open_file_data(open->fd, writable, share->backend(), open->io) != NtStatus::SUCCESS)
+      open->io.reset();
+    Open& adopted = state.adopt_open(std::move(open));
+    state.host_files()->adopt(adopted, table_token);
+    // Until the request takes it (or if it cannot any more), it waits as it did.
+    if (state.on_durable_disconnected) state.on_durable_disconnected(adopted);
+    if (!req->refresh()) return;
+    state.reconnect_open(adopted, req->session->id, req->tree->id, req->connection_id);
+    answer_reconnect(req, id);
+  });
+}
+
+// MS-SMB2 3.3.5.9.7 (DHnC), 3.3.5.9.12 (DH2C): a CREATE on a new connection takes a
+// disconnected durable open back, with its oplock or lease and its byte-range locks. The
+// name is not looked at, except that a lease is asked for the same file. DH2C takes a v1
+// open back too (its CreateGuid is zero), as Windows and Samba do.
+void reconnect_durable(const RequestPtr& req, const CreateRequest& request,
+                       const DurableContexts& asked) {
+  ClientState& client = req->client();
+  const FileId asked_id = asked.dh2c ? asked.v2_reconnect.file_id : asked.v1_reconnect.file_id;
+  Open* open = client.disconnected_open(asked_id.persistent);
+  if (open == nullptr && !client.has_persistent_id(asked_id.persistent) &&
+      client.host_files() != nullptr && !req->tree->kernel_oplocks) {
+    reconnect_from_other_worker(req, request, asked);
+    return;
+  }
+  if (open == nullptr || open->durable->share_name != req->tree->share_name ||
+      (asked.dh2c && open->durable->create_guid != asked.v2_reconnect.create_guid)) {
+    req->reply(NtStatus::OBJECT_NAME_NOT_FOUND);
+    return;
+  }
+  // MS-SMB2 3.3.5.9.7: the reconnecting user must be the open's durable owner.
+  if (open->durable->owner != durable_owner_of(*req->session)) {
+    req->reply(NtStatus::ACCESS_DENIED);
+    return;
+  }
+  // A lease held must be asked for again, with its key and for the same name; an open
+  // without one cannot get one so.
+  const CreateContext* rqls = find_context(request.contexts, kCreateRequestLease);
+  LeaseContext lease;
+  const bool leased = open->oplock_level == fsa::OplockType::LEVEL_GRANULAR;
+  if (rqls != nullptr && decode_context(rqls->data, lease) != NtStatus::SUCCESS) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  if ((rqls != nullptr) != leased || (leased && lease.lease_key != open->lease.key)) {
+    req->reply(NtStatus::OBJECT_NAME_NOT_FOUND);
+    return;
+  }
+  // With a lease the name must be the open's (Windows answers INVALID_PARAMETER, unlike
+  // for an oplock, whose reconnect ignores the name).
+  if (leased && !vfs::names_equal_ci(request.name, open->path)) {
+    req->reply(NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  client.reconnect_open(*open, req->session->id, req->tree->id, req->connection_id);
+  answer_reconnect(req, open->id);
+}
+
+// The answer to a durable reconnect (MS-SMB2 3.3.5.9.7): the open as it is, its oplock or
+// lease, no durable context.
+void answer_reconnect(const RequestPtr& req, const FileId& id) {
+  Open* open = req->client().open(id);
+  auto info = std::make_shared<fsa::FileInfo>();
+  auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
+  // The descriptor is shared with the pool's work, as the open may close meanwhile.
+  auto probe = std::make_shared<fsa::FileOpen>();
+  probe->fd = open->fd;
+  probe->path = open->path;
+  probe->stream = open->stream;
+  run_blocking(
+      req->worker.loop(),
+      [probe, info, status]() { *status = fsa::query_closed_file(*probe, *info); },
+      [req, info, status, id]() {
+        if (!req->refresh()) return;
+        Open* back = req->client().open(id);
+        if (back == nullptr || back->session_id != req->session->id) {
+          req->reply(NtStatus::OBJECT_NAME_NOT_FOUND);
+          return;
+        }
+        CreateResponse response;
+        response.oplock_level = to_oplock_level(back->oplock_level);
+        if (back->oplock_level == fsa::OplockType::LEVEL_GRANULAR)
+          response.contexts.push_back(lease_answer(*back));
+        response.create_action = CreateAction::FILE_OPENED;
+        if (*status == NtStatus::SUCCESS) {
+          response.creation_time = info->creation_time;
+          response.last_access_time = info->last_access_time;
+          response.last_write_time = info->last_write_time;
+          response.change_time = info->change_time;
+          response.allocation_size = info->allocation_size;
+          response.end_of_file = info->end_of_file;
+          response.file_attributes = info->file_attributes;
+        }
+        response.file_id = back->id;
+        log::debug(4, req->connection() ? req->connection()->peer().c_str() : nullptr,
+                   "durable open of '%s' reconnected", back->path.c_str());
+        Response out;
+        out.body = encode_body(response);
+        out.has_body = true;
+        out.created = back->id;
+        req->complete(std::move(out));
       });
 }
 
@@ -264,9 +506,23 @@ void handle_create(const RequestPtr& req) {
     req->reply(decoded);
     return;
   }
+  DurableContexts durable;
+  if (NtStatus st = find_durable_contexts(request, durable); st != NtStatus::SUCCESS) {
+    req->reply(st);
+    return;
+  }
   TreeConnect& tree = *req->tree;
   if (tree.is_ipc) {
+    // No durable handles on IPC$.
+    if (durable.reconnect()) {
+      req->reply(NtStatus::OBJECT_NAME_NOT_FOUND);
+      return;
+    }
     reply_create_pipe(req, request);
+    return;
+  }
+  if (durable.reconnect()) {
+    reconnect_durable(req, request, durable);
     return;
   }
   // MS-SMB2 3.3.5.9: parameter checks before any file-system work.
@@ -346,7 +602,7 @@ void handle_create(const RequestPtr& req) {
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   run_blocking(
       req->worker.loop(), [plan, opened, status]() { *status = fsa::open_file(*plan, *opened); },
-      [req, request, plan, opened, status, place, directory_leasing]() mutable {
+      [req, request, plan, opened, status, place, directory_leasing, durable]() mutable {
         place.reset();
         if (!req->refresh()) return;
         if (*status != NtStatus::SUCCESS) {
@@ -363,7 +619,7 @@ void handle_create(const RequestPtr& req) {
         }
         // Admission, again each time the doorbell rings while breaks of other opens'
         // caching are due (MS-FSA 2.1.5.1.2), until the break timeout forces them.
-        auto admit_now = [req, request, plan, opened, directory_leasing](bool retry) -> bool {
+        auto admit_now = [req, request, plan, opened, directory_leasing, durable](bool retry) -> bool {
           if (!req->refresh()) return true;
           ClientState& client = req->client();
           const bool in_table = client.host_files() != nullptr && !req->tree->kernel_oplocks;
@@ -403,10 +659,10 @@ void handle_create(const RequestPtr& req) {
           if (action == CreateAction::FILE_OVERWRITTEN || action == CreateAction::FILE_SUPERSEDED)
             open.modified = true;
           if (!opened->truncate_after_admission) {
-            answer_create(req, request, *opened, open);
+            answer_create(req, request, *opened, open, durable);
             return true;
           }
-          finish_create_overwrite(req, request, opened, open.id);
+          finish_create_overwrite(req, request, opened, open.id, durable);
           return true;
         };
         if (admit_now(false)) return;

@@ -509,6 +509,23 @@ void handle_session_setup(const RequestPtr& req) {
     req->reply(status);
     return;
   }
+  // MS-SMB2 3.3.5.5.3: a PreviousSessionId of the same user ends that session, as the
+  // loss of its connection would: its durable opens wait, disconnected, for a reconnect.
+  // A session of another worker (another ClientGUID) is ended there before the answer.
+  bool previous_elsewhere = false;
+  if (request.previous_session_id != 0 && request.previous_session_id != session_id &&
+      !session->anonymous && !session->guest) {
+    Session* previous = client.session(request.previous_session_id);
+    if (previous == nullptr) {
+      previous_elsewhere = true;
+    } else if (previous->state == Session::State::VALID && !previous->guest &&
+               !previous->anonymous && durable_owner_of(*previous) == durable_owner_of(*session)) {
+      log::info(c->peer().c_str(), "session of %s reconnected: its previous session ends",
+                session->user.c_str());
+      client.disconnect_session(request.previous_session_id);
+      session = client.session(session_id);
+    }
+  }
   std::string ticket;
   if (session->kerberos)
     ticket = step.lifetime_seconds < 0
@@ -523,6 +540,15 @@ void handle_session_setup(const RequestPtr& req) {
   out.has_body = true;
   // MS-SMB2 3.3.5.5.3: the final response of a 3.1.1 session is signed.
   out.force_sign = n.dialect == 0x0311 && !session->anonymous && !session->guest;
+  if (previous_elsewhere) {
+    auto answer = std::make_shared<Response>(std::move(out));
+    worker.replace_session(request.previous_session_id, durable_owner_of(*session),
+                           [req, answer]() {
+                             if (req->connection() == nullptr) return;
+                             req->complete(std::move(*answer));
+                           });
+    return;
+  }
   req->complete(std::move(out));
 }
 

@@ -61,6 +61,17 @@ Worker::Worker(std::shared_ptr<const ServerConfig> config, UniqueFd control,
       if (open.is_directory && open.delete_on_close) notifier_->delete_pending(open.key);
     }
   };
+  client_.on_durable_disconnected = [this](const Open& open) {
+    schedule_durable_timeout();
+    announce_durable(open);
+  };
+  client_.on_durable_connected = [this](const Open& open) { announce_durable(open); };
+  client_.on_durable_gone = [this](std::uint64_t persistent_id) {
+    ControlMessage gone;
+    gone.type = ControlType::DURABLE_GONE;
+    ByteWriter(gone.payload).u64(persistent_id);
+    send_control(control_.get(), gone);
+  };
   client_.on_session_removed = [this](std::uint64_t id) {
     ControlMessage gone;
     gone.type = ControlType::SESSION_GONE;
@@ -173,6 +184,8 @@ void Worker::start() {
   // Connections that closed are destroyed outside their own callbacks.
   uv_idle_init(&loop_, &reaper_);
   reaper_.data = this;
+  uv_timer_init(&loop_, &durable_timer_);
+  durable_timer_.data = this;
 
   // The master forks a worker with SIGHUP and SIGTERM blocked; one sent meanwhile is
   // delivered now, to the handlers above.
@@ -244,6 +257,66 @@ void Worker::on_control() {
         report.payload.insert(report.payload.end(), lines.begin(), lines.end());
         if (!send_control(control_.get(), report))
           log::warning(nullptr, "worker: cannot send a status report: %s", std::strerror(errno));
+        break;
+      }
+      case ControlType::SESSION_REPLACE: {
+        ByteReader r(message->payload);
+        std::uint64_t token = r.u64();
+        std::uint64_t id = r.u64();
+        ByteSpan owner = r.bytes(r.remaining());
+        if (!r.ok()) break;
+        Session* old = client_.session(id);
+        if (old != nullptr && old->state == Session::State::VALID && !old->anonymous &&
+            !old->guest &&
+            durable_owner_of(*old) ==
+                std::string_view(reinterpret_cast<const char*>(owner.data()), owner.size())) {
+          log::info(nullptr, "session of %s reconnected elsewhere: it ends here",
+                    old->user.c_str());
+          client_.disconnect_session(id);
+        }
+        ControlMessage done;
+        done.type = ControlType::SESSION_REPLACED;
+        done.count = message->count;
+        ByteWriter(done.payload).u64(token);
+        send_control(control_.get(), done);
+        break;
+      }
+      case ControlType::SESSION_REPLACED: {
+        if (message->payload.size() != 8) break;
+        auto waiting = pending_replacements_.extract(load_le64(message->payload.data()));
+        if (!waiting.empty()) waiting.mapped()();
+        break;
+      }
+      case ControlType::DURABLE_FETCH:
+        hand_over_durable(*message);
+        break;
+      case ControlType::DURABLE_RESULT: {
+        std::uint64_t token = 0;
+        NtStatus status = NtStatus::OBJECT_NAME_NOT_FOUND;
+        auto open = std::make_unique<Open>();
+        bool valid = decode_result(message->payload, token, status, *open);
+        auto waiting = pending_fetches_.extract(token);
+        if (waiting.empty()) break;
+        // Its holder still has it connected: the client may be reconnecting before the
+        // holder's worker has seen the old connection go. Asked again a few times.
+        if (status == NtStatus::OBJECT_NAME_NOT_FOUND &&
+            (message->flags & kControlDurableBusy) != 0) {
+          auto retry = pending_retries_.extract(token);
+          if (!retry.empty() && retry.mapped().attempts < kDurableFetchAttempts) {
+            DurableFetch again = retry.mapped().fetch;
+            unsigned attempts = retry.mapped().attempts + 1;
+            auto done = std::move(waiting.mapped());
+            after(kDurableFetchPause, [this, again, attempts, done = std::move(done)]() mutable {
+              send_fetch(again, attempts, std::move(done));
+            });
+            break;
+          }
+        }
+        pending_retries_.erase(token);
+        if (!valid || (status == NtStatus::SUCCESS && !fd))
+          status = NtStatus::OBJECT_NAME_NOT_FOUND;
+        if (status != NtStatus::SUCCESS) open.reset();
+        waiting.mapped()(status, std::move(open), std::move(fd));
         break;
       }
       case ControlType::SHUTDOWN:
@@ -425,8 +498,130 @@ void Worker::connection_closed(std::uint64_t id) {
     auto* self = static_cast<Worker*>(idle->data);
     self->closing_.clear();
     uv_idle_stop(idle);
-    if (self->connections_.empty() && !self->client_.keeps_worker_alive()) self->idle_exit();
+    self->exit_if_unused();
   });
+}
+
+void Worker::exit_if_unused() {
+  if (connections_.empty() && !client_.keeps_worker_alive()) idle_exit();
+}
+
+void Worker::schedule_durable_timeout() {
+  if (stopping_) return;
+  auto next = client_.next_durable_deadline();
+  if (!next) {
+    uv_timer_stop(&durable_timer_);
+    return;
+  }
+  auto wait =
+      std::chrono::ceil<std::chrono::milliseconds>(*next - std::chrono::steady_clock::now());
+  uv_timer_start(
+      &durable_timer_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->on_durable_timeout(); },
+      static_cast<std::uint64_t>(std::max<std::int64_t>(wait.count(), 0)), 0);
+}
+
+void Worker::on_durable_timeout() {
+  // MS-SMB2 3.3.2.2 (durable open scavenger timer): the opens close as a CLOSE would;
+  // their table entries and locks go and the waiters on them are rung.
+  Serving as_process(credentials::process_identity());
+  for (const FileId& id : client_.expired_durable_opens(std::chrono::steady_clock::now())) {
+    log::debug(4, nullptr, "durable open timed out");
+    client_.close_disconnected(id);
+  }
+  schedule_durable_timeout();
+  exit_if_unused();
+}
+
+void Worker::replace_session(std::uint64_t previous, const std::string& owner,
+                             std::function<void()> done) {
+  std::uint64_t token = next_fetch_++;
+  ControlMessage message;
+  message.type = ControlType::SESSION_REPLACE;
+  ByteWriter w(message.payload);
+  w.u64(token);
+  w.u64(previous);
+  w.bytes(ByteSpan(reinterpret_cast<const std::uint8_t*>(owner.data()),
+                   std::min<std::size_t>(owner.size(), 1024)));
+  if (!send_control(control_.get(), message)) {
+    done();
+    return;
+  }
+  pending_replacements_.emplace(token, std::move(done));
+}
+
+void Worker::announce_durable(const Open& open) {
+  ControlMessage kept;
+  kept.type = ControlType::DURABLE_KEPT;
+  ByteWriter w(kept.payload);
+  w.u64(open.id.persistent);
+  w.u8(open.disconnected() ? 1 : 0);
+  send_control(control_.get(), kept);
+}
+
+void Worker::fetch_durable(const DurableFetch& ask,
+                           std::function<void(NtStatus, std::unique_ptr<Open>, UniqueFd)> done) {
+  send_fetch(ask, 1, std::move(done));
+}
+
+void Worker::send_fetch(const DurableFetch& ask, unsigned attempts,
+                        std::function<void(NtStatus, std::unique_ptr<Open>, UniqueFd)> done) {
+  DurableFetch fetch = ask;
+  fetch.token = next_fetch_++;
+  pending_retries_[fetch.token] = {ask, attempts};
+  ControlMessage message;
+  message.type = ControlType::DURABLE_FETCH;
+  if (owned_guid_) message.guid = *owned_guid_;
+  message.payload = encode(fetch);
+  if (!send_control(control_.get(), message)) {
+    pending_retries_.erase(fetch.token);
+    done(NtStatus::OBJECT_NAME_NOT_FOUND, nullptr, UniqueFd());
+    return;
+  }
+  pending_fetches_.emplace(fetch.token, std::move(done));
+}
+
+void Worker::hand_over_durable(const ControlMessage& message) {
+  auto fetch = decode_fetch(message.payload);
+  if (!fetch) return;
+  const pid_t asker = static_cast<pid_t>(message.count);
+  ControlMessage answer;
+  answer.type = ControlType::DURABLE_RESULT;
+  answer.count = message.count;
+  FileId id;
+  NtStatus status = NtStatus::OBJECT_NAME_NOT_FOUND;
+  Open* open = nullptr;
+  for (const auto& [volatile_id, candidate] : client_.opens())
+    if (candidate->id.persistent == fetch->persistent_id) open = candidate.get();
+  if (open != nullptr && client_.host_files() != nullptr && client_.locks() != nullptr && asker > 0)
+    status = check_handover(*open, *fetch);
+  // MS-SMB2 3.3.5.9.7: the open's table entry and locks become the asker's, then the
+  // open leaves this worker without a close.
+  if (status == NtStatus::SUCCESS &&
+      !client_.host_files()->hand_over(*open, asker, fetch->table_token, message.guid))
+    status = NtStatus::OBJECT_NAME_NOT_FOUND;
+  if (status != NtStatus::SUCCESS) {
+    answer.payload = encode_result(fetch->token, status, nullptr);
+    send_control(control_.get(), answer);
+    return;
+  }
+  client_.locks()->hand_over(lock_owner_of(*open), asker, fetch->volatile_id);
+  id = open->id;
+  answer.payload = encode_result(fetch->token, status, open);
+  std::unique_ptr<Open> gone = client_.hand_over_open(id);
+  if (!send_control(control_.get(), answer, gone && gone->fd ? gone->fd->get() : -1))
+    log::error(nullptr, "worker: handing a durable open over failed: %s", std::strerror(errno));
+  else
+    log::debug(4, nullptr, "worker: durable open of '%s' handed to worker %d", gone->path.c_str(),
+               static_cast<int>(asker));
+  gone.reset();  // the descriptor closes here; the asker holds its copy
+  schedule_durable_timeout();
+  exit_if_unused();
+}
+
+void Worker::close_disconnected(const FileId& id) {
+  if (!client_.close_disconnected(id)) return;
+  schedule_durable_timeout();
+  exit_if_unused();
 }
 
 void Worker::idle_exit() {
@@ -512,12 +707,11 @@ void Worker::stop() {
     if (Connection* c = connection(id)) c->shutdown();
   client_.close_all();
   // Closing every handle lets uv_run return once work in flight has finished.
-  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&control_poll_),
-                         reinterpret_cast<uv_handle_t*>(&sigterm_),
-                         reinterpret_cast<uv_handle_t*>(&sighup_),
-                         reinterpret_cast<uv_handle_t*>(&sigio_),
-                         reinterpret_cast<uv_handle_t*>(&reaper_),
-                         reinterpret_cast<uv_handle_t*>(&between_requests_)}) {
+  for (uv_handle_t* h :
+       {reinterpret_cast<uv_handle_t*>(&control_poll_), reinterpret_cast<uv_handle_t*>(&sigterm_),
+        reinterpret_cast<uv_handle_t*>(&sighup_), reinterpret_cast<uv_handle_t*>(&sigio_),
+        reinterpret_cast<uv_handle_t*>(&reaper_), reinterpret_cast<uv_handle_t*>(&durable_timer_),
+        reinterpret_cast<uv_handle_t*>(&between_requests_)}) {
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   }
   if (doorbell_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&doorbell_poll_)))

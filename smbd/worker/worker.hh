@@ -14,6 +14,7 @@
 #include "smbd/hostwide/doorbell.hh"
 #include "smbd/master/control.hh"
 #include "smbd/worker/connection.hh"
+#include "smbd/worker/durable.hh"
 #include "smbd/worker/open_holds.hh"
 #include "smbd/worker/server_state.hh"
 
@@ -93,6 +94,18 @@ class Worker {
   // Break notifications on their way to the client (break_delivery.hh).
   BreakDelivery& breaks() { return *breaks_; }
   void connection_closed(std::uint64_t id);
+  // Asks the worker holding a disconnected durable open for it (durable.hh); `done` gets
+  // the answer's status and, on SUCCESS, the open's state (ids unset) and descriptor.
+  void fetch_durable(const DurableFetch& ask,
+                     std::function<void(NtStatus, std::unique_ptr<Open>, UniqueFd)> done);
+  // MS-SMB2 3.3.5.5.3: ends session `previous` in whichever worker holds it when its
+  // durable owner is `owner` (as the loss of its connection would); `done` runs once that
+  // worker has done it, or at once when none holds it.
+  void replace_session(std::uint64_t previous, const std::string& owner,
+                       std::function<void()> done);
+  // Closes a disconnected durable open whose client cannot be told of a break
+  // (MS-SMB2 3.3.4.6, 3.3.4.7), and exits when nothing keeps the worker any more.
+  void close_disconnected(const FileId& id);
 
  private:
   void on_control();
@@ -102,6 +115,14 @@ class Worker {
   void run_doorbell_listeners();
   void stop();
   void idle_exit();
+  // Arms the timer of the disconnected durable opens for the first deadline.
+  void schedule_durable_timeout();
+  // Another worker asks for a disconnected durable open of ours (durable.hh).
+  void hand_over_durable(const ControlMessage& message);
+  // Tells the master this worker holds a durable open, connected or not.
+  void announce_durable(const Open& open);
+  void on_durable_timeout();
+  void exit_if_unused();
 
   std::shared_ptr<const ServerConfig> config_;
   std::function<std::shared_ptr<const ServerConfig>()> reload_;
@@ -110,6 +131,7 @@ class Worker {
   uv_poll_t control_poll_{};
   uv_signal_t sigterm_{}, sighup_{}, sigio_{};
   uv_idle_t reaper_{};
+  uv_timer_t durable_timer_{};       // the first timeout of a disconnected durable open
   uv_prepare_t between_requests_{};  // back to the process identity before each wait
   std::optional<hostwide::Doorbell> doorbell_;
   uv_poll_t doorbell_poll_{};
@@ -126,6 +148,19 @@ class Worker {
   std::map<std::uint64_t, std::vector<std::function<void(std::optional<SessionFacts>)>>>
       pending_session_queries_;
   std::map<std::uint64_t, std::function<void(unsigned)>> pending_logon_reports_;  // by token
+  std::map<std::uint64_t, std::function<void(NtStatus, std::unique_ptr<Open>, UniqueFd)>>
+      pending_fetches_;  // by token
+  std::uint64_t next_fetch_ = 1;
+  std::map<std::uint64_t, std::function<void()>> pending_replacements_;  // by token
+  struct FetchAttempt {
+    DurableFetch fetch;
+    unsigned attempts = 0;
+  };
+  std::map<std::uint64_t, FetchAttempt> pending_retries_;  // by token
+  static constexpr unsigned kDurableFetchAttempts = 4;
+  static constexpr std::chrono::milliseconds kDurableFetchPause{100};
+  void send_fetch(const DurableFetch& ask, unsigned attempts,
+                  std::function<void(NtStatus, std::unique_ptr<Open>, UniqueFd)> done);
   std::uint64_t next_logon_report_ = 1;
   std::map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Connection>> closing_;

@@ -51,7 +51,7 @@ DEFAULT_SUITES = ["smb2.connect", "smb2.read", "smb2.rw", "smb2.getinfo", "smb2.
                   "smb2.compound", "smb2.credits", "smb2.session", "smb2.multichannel",
                   "smb2.lock", "smb2.acls", "smb2.create", "smb2.setinfo", "smb2.streams",
                   "smb2.ioctl", "smb2.oplock", "smb2.lease", "smb2.sharemode", "smb2.rename",
-                  "smb2.delete-on-close-perms"]
+                  "smb2.delete-on-close-perms", "smb2.durable-open", "smb2.durable-v2-open"]
 # Suites with NT ACL subtests run on a share that stores ACLs, on both servers (Samba's
 # torture share has acl_xattr whenever the module is installed, see smbtest.Server); the
 # other suites keep this server's mode view (docs/security.md).

@@ -215,3 +215,19 @@ TEST_CASE("a segment full of garbage costs refusals, not a crash") {
     CHECK(add_one(*segment, {1, 1}, lock_of(3000, 1, 0, 1)) != LockResult::CORRUPT);
   }
 }
+
+TEST_CASE("an open's locks rehomed to another worker stay, as that worker's") {
+  auto segment = make_segment(16, 4);
+  CHECK(add_one(*segment, kFile, lock_of(1000, 1, 0, 10)) == LockResult::OK);
+  CHECK(add_one(*segment, kFile, lock_of(1000, 2, 20, 10)) == LockResult::OK);
+  CHECK(add_one(*segment, kOther, lock_of(1000, 1, 0, 10)) == LockResult::OK);
+  CHECK(segment->rehome(kFile, 1000, 1, 2000, 7) == 1);
+  CHECK(segment->rehome(kFile, 1000, 1, 2000, 7) == 0);
+  std::vector<pid_t> wake;
+  // The old worker's going leaves the moved lock in place.
+  CHECK(segment->remove_owner(1000, wake) == 2);
+  CHECK(segment->lock_count() == 1);
+  CHECK(add_one(*segment, kFile, lock_of(3000, 1, 5, 1)) == LockResult::CONFLICT);
+  CHECK(segment->remove_open(kFile, 2000, 7, wake) == 1);
+  CHECK(add_one(*segment, kFile, lock_of(3000, 1, 5, 1)) == LockResult::OK);
+}

@@ -215,3 +215,30 @@ TEST_CASE("a segment full of garbage costs refusals, not a crash") {
     CHECK(segment->open_count() <= segment->capacity());
   }
 }
+
+TEST_CASE("an open rehomed to another worker keeps its record, caching and place") {
+  auto segment = make_segment(16);
+  FileId file{1, 77};
+  OpenEntry held = entry_of(100, 5, 1, 0);
+  held.caching = Caching::BATCH;
+  REQUIRE(segment->insert(file, held, admit_all) == Result::OK);
+  REQUIRE(segment->insert(file, entry_of(300, 1), admit_all) == Result::OK);
+  std::array<std::uint8_t, 16> client{};
+  client[0] = 0xAB;
+  CHECK(segment->rehome(file, 100, 6, 200, 9, client) == Result::NOT_FOUND);  // wrong token
+  CHECK(segment->rehome({1, 78}, 100, 5, 200, 9, client) == Result::NOT_FOUND);
+  REQUIRE(segment->rehome(file, 100, 5, 200, 9, client) == Result::OK);
+  FileState state;
+  REQUIRE(segment->lookup(file, state) == Result::OK);
+  REQUIRE(state.entries.size() == 2);
+  const OpenEntry& moved = state.entries[0].owner == 200 ? state.entries[0] : state.entries[1];
+  CHECK(moved.owner == 200);
+  CHECK(moved.token == 9);
+  CHECK(moved.client == client);
+  CHECK(moved.caching == Caching::BATCH);
+  CHECK(moved.share_access == 0);
+  // The old owner going takes nothing; the new one going takes it.
+  CHECK(segment->remove_owner(100) == 0);
+  CHECK(segment->remove_owner(200) == 1);
+  CHECK(segment->open_count() == 1);
+}
