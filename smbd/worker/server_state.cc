@@ -276,6 +276,11 @@ void ClientState::uncount_open(std::uint64_t session_id) {
 }
 
 void ClientState::disconnect_session(std::uint64_t session_id) {
+  disconnect_opens_of(session_id);
+  remove_session(session_id);
+}
+
+void ClientState::disconnect_opens_of(std::uint64_t session_id) {
   const Session* session = this->session(session_id);
   for (auto it = opens_.begin(); it != opens_.end();) {
     Open& open = *it->second;
@@ -309,7 +314,6 @@ void ClientState::disconnect_session(std::uint64_t session_id) {
     if (on_durable_disconnected) on_durable_disconnected(open);
     ++it;
   }
-  remove_session(session_id);
 }
 
 Open* ClientState::disconnected_open(std::uint64_t persistent_id) {

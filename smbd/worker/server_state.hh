@@ -268,6 +268,9 @@ class ClientState {
   // PreviousSessionId, MS-SMB2 3.3.5.5.3): its durable opens that still hold a batch
   // oplock or a lease with H are kept, disconnected (MS-SMB2 3.3.7.1); the others close.
   void disconnect_session(std::uint64_t session_id);
+  // The same for the session's opens only, the session staying (LOGOFF, MS-SMB2 3.3.5.6,
+  // keeps durable opens the same way and removes the session after its answer).
+  void disconnect_opens_of(std::uint64_t session_id);
   // Runs for every durable open that is kept disconnected, to start its timeout.
   std::function<void(const Open&)> on_durable_disconnected;
   // The disconnected durable open with this persistent id, if any (MS-SMB2 3.3.5.9.7).

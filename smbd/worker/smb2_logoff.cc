@@ -14,9 +14,10 @@ namespace smb::server {
 void handle_logoff(const RequestPtr& req) {
   ClientState& client = req->client();
   std::uint64_t id = req->session->id;
-  // Its opens close, which ends the requests waiting on them; any other request of the
+  // Its opens close, which ends the requests waiting on them, but durable ones are kept
+  // for a reconnect from a new session (MS-SMB2 3.3.5.6); any other request of the
   // session still waiting ends too (async.hh).
-  client.close_opens_of(id, 0);
+  client.disconnect_opens_of(id);
   req->worker.end_waits([id](const PendingKey& k) { return k.session_id == id; },
                         AsyncEnd::session_gone);
   LogoffResponse response;
