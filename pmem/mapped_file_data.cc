@@ -31,7 +31,8 @@ NtStatus MappedFileData::read(std::uint64_t offset, MutableByteSpan buffer,
   return mapped_->read(offset, buffer, done);
 }
 
-bool MappedFileData::read_nowait(std::uint64_t, MutableByteSpan, std::size_t&) const {
+bool MappedFileData::read_nowait(std::uint64_t, MutableByteSpan, std::size_t&,
+                                 vfs::LoopRead) const {
   return false;
 }
 

@@ -41,7 +41,8 @@ class MappedFileData final : public vfs::FileData {
   NtStatus read(std::uint64_t offset, MutableByteSpan buffer, std::size_t& done) const override;
   // Never: a load from a page-cache mapping may wait for the disk, and the mapping's
   // lock for a resize, so mapped files are read on the pool.
-  bool read_nowait(std::uint64_t offset, MutableByteSpan buffer, std::size_t& done) const override;
+  bool read_nowait(std::uint64_t offset, MutableByteSpan buffer, std::size_t& done,
+                   vfs::LoopRead in_memory = vfs::LoopRead::small_only) const override;
   NtStatus write(std::uint64_t offset, ByteSpan data, std::size_t& done) override;
   NtStatus append(ByteSpan data, std::size_t& done) override;
   // The data is durable already; this syncs the metadata (times).

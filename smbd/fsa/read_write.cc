@@ -59,8 +59,8 @@ NtStatus read(const vfs::FileData& io, std::uint64_t offset, MutableByteSpan int
 }
 
 bool read_without_waiting(const vfs::FileData& io, std::uint64_t offset, MutableByteSpan into,
-                          std::size_t& done) {
-  return io.read_nowait(offset, into, done);
+                          std::size_t& done, vfs::LoopRead in_memory) {
+  return io.read_nowait(offset, into, done, in_memory);
 }
 
 NtStatus write(vfs::FileData& io, const WritePosition& where, ByteSpan data,

@@ -57,9 +57,10 @@ NtStatus check_write(const DataOpen& open, std::uint64_t offset, std::uint32_t l
 NtStatus read(const vfs::FileData& io, std::uint64_t offset, MutableByteSpan into, std::size_t& done);
 NtStatus write(vfs::FileData& io, const WritePosition& where, ByteSpan data, std::size_t& done);
 // read() on the event loop when that cannot block (the data is in the page cache); false
-// means: do read() on the pool.
+// means: do read() on the pool. `in_memory`: how large a read of an in-memory file
+// system is done here (vfs/file_data.hh).
 bool read_without_waiting(const vfs::FileData& io, std::uint64_t offset, MutableByteSpan into,
-                          std::size_t& done);
+                          std::size_t& done, vfs::LoopRead in_memory);
 
 // MS-SMB2 3.3.5.12 on top of MS-FSA 2.1.5.3: a READ that asked for `length` bytes and
 // got `done` fails with END_OF_FILE when that is fewer than MinimumCount, or nothing.

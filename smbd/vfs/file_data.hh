@@ -18,6 +18,12 @@
 
 namespace smb::vfs {
 
+// How much of an in-memory file system (tmpfs, ramfs) read_nowait() reads on the event
+// loop: small reads only (a large copy goes to the pool, so that the loop sends other
+// answers meanwhile), or any size (the loop signs or encrypts the data next anyway: a
+// pool thread reading it would only hand it back and forth once more).
+enum class LoopRead { small_only, any_size };
+
 class FileData {
  public:
   virtual ~FileData() = default;
@@ -35,8 +41,8 @@ class FileData {
   // Reads only if that cannot block, for the event loop. True when the whole request was
   // answered (all of it, or everything up to the end of the file); false means: call
   // read() on a pool thread.
-  virtual bool read_nowait(std::uint64_t offset, MutableByteSpan buffer,
-                           std::size_t& done) const = 0;
+  virtual bool read_nowait(std::uint64_t offset, MutableByteSpan buffer, std::size_t& done,
+                           LoopRead in_memory = LoopRead::small_only) const = 0;
   // Writes all of `data` at `offset`; `done` as for read(). ACCESS_DENIED when this open
   // may not write.
   virtual NtStatus write(std::uint64_t offset, ByteSpan data, std::size_t& done) = 0;

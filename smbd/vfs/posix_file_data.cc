@@ -24,6 +24,10 @@ constexpr std::uint64_t kMaxOffset = static_cast<std::uint64_t>(std::numeric_lim
 // reads on the loop double the random READ rate).
 constexpr std::size_t kInMemoryLoopRead = 128 * 1024;
 
+bool fits_loop(std::size_t size, LoopRead in_memory) {
+  return in_memory == LoopRead::any_size || size <= kInMemoryLoopRead;
+}
+
 }  // namespace
 
 NtStatus PosixFileData::read(std::uint64_t offset, MutableByteSpan buffer,
@@ -45,8 +49,8 @@ NtStatus PosixFileData::read(std::uint64_t offset, MutableByteSpan buffer,
   return NtStatus::SUCCESS;
 }
 
-bool PosixFileData::read_nowait(std::uint64_t offset, MutableByteSpan buffer,
-                                std::size_t& done) const {
+bool PosixFileData::read_nowait(std::uint64_t offset, MutableByteSpan buffer, std::size_t& done,
+                                LoopRead in_memory) const {
   if (buffer.empty()) {
     done = 0;
     return true;
@@ -56,7 +60,7 @@ bool PosixFileData::read_nowait(std::uint64_t offset, MutableByteSpan buffer,
     case NowaitRead::NEVER:
       return false;
     case NowaitRead::IN_MEMORY:
-      return buffer.size() <= kInMemoryLoopRead && read_in_memory(offset, buffer, done);
+      return fits_loop(buffer.size(), in_memory) && read_in_memory(offset, buffer, done);
     case NowaitRead::UNKNOWN:
     case NowaitRead::NOWAIT:
       break;
@@ -68,10 +72,12 @@ bool PosixFileData::read_nowait(std::uint64_t offset, MutableByteSpan buffer,
     // Learnt once per open: tmpfs and ramfs hold every page in memory, so a plain read
     // does not wait for a device; elsewhere the pool reads.
     struct statfs fs {};
-    const bool in_memory = ::fstatfs(fd_->get(), &fs) == 0 &&
-                           (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC);
-    nowait_.store(in_memory ? NowaitRead::IN_MEMORY : NowaitRead::NEVER, std::memory_order_relaxed);
-    return in_memory && buffer.size() <= kInMemoryLoopRead && read_in_memory(offset, buffer, done);
+    const bool in_memory_fs =
+        ::fstatfs(fd_->get(), &fs) == 0 && (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC);
+    nowait_.store(in_memory_fs ? NowaitRead::IN_MEMORY : NowaitRead::NEVER,
+                  std::memory_order_relaxed);
+    return in_memory_fs && fits_loop(buffer.size(), in_memory) &&
+           read_in_memory(offset, buffer, done);
   }
   nowait_.store(NowaitRead::NOWAIT, std::memory_order_relaxed);
   if (static_cast<std::size_t>(n) < buffer.size()) {

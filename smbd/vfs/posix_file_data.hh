@@ -20,7 +20,8 @@ class PosixFileData final : public FileData {
   const char* mode() const override { return "posix"; }
   bool mapped() const override { return false; }
   NtStatus read(std::uint64_t offset, MutableByteSpan buffer, std::size_t& done) const override;
-  bool read_nowait(std::uint64_t offset, MutableByteSpan buffer, std::size_t& done) const override;
+  bool read_nowait(std::uint64_t offset, MutableByteSpan buffer, std::size_t& done,
+                   LoopRead in_memory = LoopRead::small_only) const override;
   // Short writes are retried; a descriptor opened without write access gives the
   // errno mapping's status.
   NtStatus write(std::uint64_t offset, ByteSpan data, std::size_t& done) override;

@@ -103,7 +103,9 @@ class StreamFileData final : public FileData {
   const char* mode() const override { return "stream"; }
   bool mapped() const override { return false; }
   NtStatus read(std::uint64_t offset, MutableByteSpan buffer, std::size_t& done) const override;
-  bool read_nowait(std::uint64_t, MutableByteSpan, std::size_t&) const override { return false; }
+  bool read_nowait(std::uint64_t, MutableByteSpan, std::size_t&, LoopRead) const override {
+    return false;
+  }
   NtStatus write(std::uint64_t offset, ByteSpan data, std::size_t& done) override;
   NtStatus append(ByteSpan data, std::size_t& done) override;
   NtStatus flush() override { return NtStatus::SUCCESS; }

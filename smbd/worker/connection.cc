@@ -164,7 +164,7 @@ struct Connection::Answer {
 
 // The message being served and the responses gathered for its elements.
 struct Connection::Message {
-  std::shared_ptr<Bytes> bytes;
+  std::shared_ptr<Buffer> bytes;
   bool encrypted = false;
   MutableByteSpan plain;  // encrypted: the SMB2 message, decrypted in `bytes`
   // Decrypted (on a pool thread for a large message): the messages of a connection are
@@ -480,12 +480,12 @@ void Connection::authenticated(bool user_session) {
 void Connection::start(Bytes initial) {
   transport_->set_max_message(kMaxMessageBeforeAuthentication);
   Transport::Events events;
-  events.on_message = [this](Bytes m) { on_message(std::move(m)); };
+  events.on_message = [this](Buffer m) { on_message(std::move(m)); };
   events.on_closed = [this](const char* reason) { on_closed(reason); };
   transport_->start(std::move(events));
   start_setup_deadline();
   arm_idle_timer();
-  if (!initial.empty()) on_message(std::move(initial));
+  if (!initial.empty()) on_message(Buffer(std::move(initial)));
 }
 
 // From the start, the client has `connection setup timeout` seconds to set up a user
@@ -587,15 +587,15 @@ std::size_t Connection::max_transact_size() const {
   return worker_.config().conf.global.smb2_max_trans;
 }
 
-void Connection::on_message(Bytes bytes) {
+void Connection::on_message(Buffer bytes) {
   if (closed_) return;
   arm_idle_timer();
   auto message = std::make_shared<Message>();
-  message->bytes = std::make_shared<Bytes>(std::move(bytes));
+  message->bytes = std::make_shared<Buffer>(std::move(bytes));
   ByteSpan view(*message->bytes);
 
   if (is_protocol(view, 0xFF)) {
-    handle_smb1(std::move(*message->bytes));
+    handle_smb1(view);
     return;
   }
   if (is_protocol(view, 0xFD)) {
@@ -702,7 +702,7 @@ void Connection::admit(const std::shared_ptr<Message>& message) {
   process_next(message);
 }
 
-void Connection::handle_smb1(Bytes message) {
+void Connection::handle_smb1(ByteSpan message) {
   // MS-SMB2 3.3.5.3: only a first SMB1 NEGOTIATE offering SMB2 is answered.
   std::vector<std::string> dialects;
   if (negotiated_.done || negotiated_.smb1_negotiated ||

@@ -14,12 +14,13 @@
 
 #include "smbd/worker/uv.hh"
 
+#include "smbd/base/buffer.hh"
+#include "smbd/base/bytes.hh"
+#include "smbd/base/ntstatus.hh"
 #include "smbd/crypto/encryption.hh"
 #include "smbd/crypto/preauth.hh"
 #include "smbd/crypto/signing.hh"
-#include "smbd/base/bytes.hh"
 #include "smbd/proto/header.hh"
-#include "smbd/base/ntstatus.hh"
 #include "smbd/worker/credits.hh"
 #include "smbd/worker/server_state.hh"
 #include "smbd/worker/transport/transport.hh"
@@ -173,7 +174,7 @@ class Connection {
   struct Answer;
   struct Gate;  // one element through the common checks (connection.cc)
 
-  void on_message(Bytes message);
+  void on_message(Buffer message);
   // Decrypts `message` in place; false when it does not authenticate.
   static bool decrypt(crypto::Decryptor& decryptor, Message& message);
   // Decrypts `message` with `decryptor` on a pool thread; it is admitted after the
@@ -184,7 +185,7 @@ class Connection {
   // Splits a ready message into its elements and starts serving them.
   void admit(const std::shared_ptr<Message>& message);
   void on_closed(const char* reason);
-  void handle_smb1(Bytes message);
+  void handle_smb1(ByteSpan message);
   void process_next(const std::shared_ptr<Message>& message);
   void gate(const std::shared_ptr<Message>& message);
   void finish_element(const std::shared_ptr<Message>& message, Response response);

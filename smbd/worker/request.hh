@@ -18,7 +18,7 @@ struct Request {
   std::uint64_t connection_id = 0;
   Header header;        // as received; ids of related operations already substituted
   ByteSpan pdu;         // header + body of this element
-  std::shared_ptr<const Bytes> message;  // keeps `pdu` alive
+  std::shared_ptr<const Buffer> message;  // keeps `pdu` alive
   bool encrypted = false;
   // The message the request is an element of, and its place there (async.hh).
   std::shared_ptr<Connection::Message> served;

@@ -71,8 +71,8 @@ void read_pipe(const RequestPtr& req, const std::shared_ptr<HeldRead>& held) {
 }
 
 void read_file(const RequestPtr& req, const std::shared_ptr<HeldRead>& held,
-               std::shared_ptr<vfs::FileData> io, std::uint64_t offset,
-               std::uint32_t minimum_count) {
+               std::shared_ptr<vfs::FileData> io, std::uint64_t offset, std::uint32_t minimum_count,
+               vfs::LoopRead in_memory) {
   MutableByteSpan into = held->data->buffer();
   auto done = std::make_shared<std::size_t>(0);
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
@@ -94,7 +94,7 @@ void read_file(const RequestPtr& req, const std::shared_ptr<HeldRead>& held,
   };
   // Data already in the page cache is read on the loop; only then does a read go to a
   // pool thread.
-  if (fsa::read_without_waiting(*io, offset, into, *done)) {
+  if (fsa::read_without_waiting(*io, offset, into, *done, in_memory)) {
     finish();
     return;
   }
@@ -141,6 +141,13 @@ void handle_read(const RequestPtr& req) {
   }
   Open& open = *req->open;
   bool pipe = open.pipe != nullptr;
+  // An answer that is signed or encrypted is read on the loop from a file system that
+  // holds its pages in memory, whatever its size: the loop then signs it (or hands it to
+  // a pool thread to encrypt) without the data going to a pool thread and back first.
+  const bool protected_answer = req->needs_encryption() || (req->header.flags & kFlagSigned) != 0 ||
+                                (req->session != nullptr && req->session->signing_required);
+  const vfs::LoopRead in_memory =
+      protected_answer ? vfs::LoopRead::any_size : vfs::LoopRead::small_only;
   if (!pipe) {
     status = fsa::check_read({.granted_access = open.granted_access,
                               .is_directory = open.is_directory,
@@ -157,15 +164,15 @@ void handle_read(const RequestPtr& req) {
   // The buffer is taken once the connection's READ memory has room for it (a READ may
   // wait for earlier READs' data to be sent; read_memory.hh).
   auto decoded = std::make_shared<ReadRequest>(std::move(request));
-  auto start = [req, pipe, io = open.io, decoded, minimum_count, length](NtStatus admitted,
-                                                                         ReadMemory::Grant grant) {
+  auto start = [req, pipe, io = open.io, decoded, minimum_count, length, in_memory](
+                   NtStatus admitted, ReadMemory::Grant grant) {
     if (admitted != NtStatus::SUCCESS) {
       req->reply(admitted);
       return;
     }
     // The descriptors of an RDMA channel live in `decoded`, which the read keeps.
-    auto read = [req, pipe, io, decoded, minimum_count, grant](NtStatus prepared,
-                                                               std::shared_ptr<ReadData> data) {
+    auto read = [req, pipe, io, decoded, minimum_count, grant, in_memory](
+                    NtStatus prepared, std::shared_ptr<ReadData> data) {
       if (prepared != NtStatus::SUCCESS) {
         req->reply(prepared);
         return;
@@ -178,7 +185,7 @@ void handle_read(const RequestPtr& req) {
       if (pipe)
         read_pipe(req, held);
       else
-        read_file(req, held, io, decoded->offset, minimum_count);
+        read_file(req, held, io, decoded->offset, minimum_count, in_memory);
     };
     Connection* connection = req->connection();
     if (connection == nullptr) return;

@@ -193,7 +193,7 @@ void LoopbackTransport::consume(ByteSpan bytes) {
   if (message_have_ < message_.size()) return;
   in_body_ = false;
   Bytes message = std::exchange(message_, Bytes());
-  if (events_.on_message) events_.on_message(std::move(message));
+  if (events_.on_message) events_.on_message(Buffer(std::move(message)));
 }
 
 void LoopbackTransport::send(Frame frame) {

@@ -395,7 +395,7 @@ void RdmaChannelTransport::on_readable() {
       return;
     }
     if (r == rc::Reassembler::Result::message && events_.on_message)
-      events_.on_message(reassembler_->take());
+      events_.on_message(Buffer(reassembler_->take()));
   }
 }
 

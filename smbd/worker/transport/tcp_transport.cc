@@ -200,8 +200,9 @@ void TcpTransport::deliver_staged() {
         return;
       }
       // Unauthenticated clients are held to a small max_message_, so a length prefix
-      // alone cannot make the server set much memory aside.
-      message_.assign(length, 0);
+      // alone cannot make the server set much memory aside. Not zero-filled: the message
+      // is delivered only once every byte has been received into it.
+      message_ = Buffer::uninitialized(length);
       message_have_ = 0;
       prefix_have_ = 0;
       in_body_ = true;
@@ -222,8 +223,7 @@ void TcpTransport::deliver_staged() {
 
 void TcpTransport::deliver_message() {
   in_body_ = false;
-  Bytes message = std::move(message_);
-  message_ = Bytes();
+  Buffer message = std::move(message_);
   message_have_ = 0;
   if (events_.on_message) events_.on_message(std::move(message));
 }

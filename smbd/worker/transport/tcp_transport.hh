@@ -66,7 +66,7 @@ class TcpTransport final : public Transport {
   // messages at a time, or a large body straight into message_ (reading_direct_).
   std::uint8_t prefix_[4]{};
   std::size_t prefix_have_ = 0;
-  Bytes message_;
+  Buffer message_;
   std::size_t message_have_ = 0;
   bool in_body_ = false;
   std::unique_ptr<std::uint8_t[]> staging_;

@@ -13,20 +13,18 @@ namespace {
 class InlineReadData final : public ReadData {
  public:
   // Not zero-filled: only the bytes the file gave are ever sent.
-  explicit InlineReadData(std::uint32_t length)
-      : bytes_(std::make_unique_for_overwrite<std::uint8_t[]>(length)), length_(length) {}
-  MutableByteSpan buffer() override { return {bytes_.get(), length_}; }
+  explicit InlineReadData(std::uint32_t length) : bytes_(Buffer::uninitialized(length)) {}
+  MutableByteSpan buffer() override { return bytes_; }
   void deliver(std::uint32_t count, std::function<void(NtStatus, ReadDelivery)> done) override {
     ReadDelivery d;
     d.data_length = count;
-    d.payload = ByteSpan(bytes_.get(), std::min<std::size_t>(count, length_));
+    d.payload = ByteSpan(bytes_).first(std::min<std::size_t>(count, bytes_.size()));
     d.payload_private = true;
     done(NtStatus::SUCCESS, d);
   }
 
  private:
-  std::unique_ptr<std::uint8_t[]> bytes_;
-  std::size_t length_;
+  Buffer bytes_;
 };
 
 }  // namespace

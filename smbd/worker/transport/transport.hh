@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 
+#include "smbd/base/buffer.hh"
 #include "smbd/base/buffer_descriptor.hh"
 #include "smbd/base/bytes.hh"
 #include "smbd/base/ntstatus.hh"
@@ -86,7 +87,7 @@ struct HandOff {
 class Transport {
  public:
   struct Events {
-    std::function<void(Bytes message)> on_message;
+    std::function<void(Buffer message)> on_message;
     std::function<void(const char* reason)> on_closed;
   };
   virtual ~Transport() = default;

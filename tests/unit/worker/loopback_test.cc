@@ -47,7 +47,7 @@ struct Received {
 
 Transport::Events record(Received& into) {
   Transport::Events events;
-  events.on_message = [&into](Bytes m) { into.messages.push_back(std::move(m)); };
+  events.on_message = [&into](Buffer m) { into.messages.emplace_back(m.begin(), m.end()); };
   events.on_closed = [&into](const char* reason) { into.closed = reason; };
   return events;
 }

@@ -55,8 +55,8 @@ struct Pair {
     uv_loop_close(&loop);
   }
   void start(std::function<void(Pair&)> after_each = nullptr) {
-    transport->start({[this, after_each](Bytes m) {
-                        received.push_back(std::move(m));
+    transport->start({[this, after_each](Buffer m) {
+                        received.emplace_back(m.begin(), m.end());
                         if (after_each) after_each(*this);
                       },
                       [this](const char* reason) { closed = reason; }});
