@@ -232,6 +232,7 @@ vfs::OpenRequest base_request(const CreatePlan& plan) {
   // The stream goes at its close, never the file.
   request.create_options &= ~create_option::FILE_DELETE_ON_CLOSE;
   request.eas.reset();
+  request.allocation_size = 0;
   return request;
 }
 
@@ -364,6 +365,7 @@ NtStatus prepare_create(const CreateParameters& parameters, const CreateScope& s
   request.create_options = create_options;
   request.new_file = scope.new_file;
   request.eas = parameters.eas;
+  request.allocation_size = parameters.allocation_size;
   // The old data goes only once the open is admitted (finish_overwrite): a CREATE the
   // share modes refuse must leave the file as it was. A mapped file is emptied through
   // its mapping then, never behind its MappedFile's back.
@@ -421,6 +423,10 @@ NtStatus open_file(const CreatePlan& plan, OpenedFile& out) {
   if (status != NtStatus::SUCCESS) return status;
   // An empty file has nothing to lose: its overwrite needs no second step.
   out.truncate_after_admission = truncate && (r.info.end_of_file != 0 || r.info.allocation_size != 0);
+  if (truncate && plan.request.allocation_size != 0) {
+    out.reserve_after_truncate = plan.request.allocation_size;
+    out.truncate_after_admission = true;
+  }
   if (truncate && plan.streams) {
     std::vector<vfs::StreamEntry> streams;
     out.drop_streams =
@@ -443,6 +449,12 @@ NtStatus finish_overwrite(OpenedFile& file) {
         return status;
     }
     file.drop_streams = false;
+  }
+  if (file.reserve_after_truncate != 0) {
+    if (NtStatus status = file.io->set_allocation_size(file.reserve_after_truncate);
+        status != NtStatus::SUCCESS)
+      return status;
+    file.reserve_after_truncate = 0;
   }
   file.truncate_after_admission = false;
   return vfs::query_stream_info(file.fd->get(), file.result.name, file.stream, file.result.info);

@@ -39,6 +39,8 @@ struct CreateParameters {
   std::shared_ptr<const dtyp::SecurityDescriptor> security_descriptor;
   // EAs for a file this open creates or overwrites (vfs/share.hh OpenRequest::eas).
   std::shared_ptr<const std::vector<vfs::ExtendedAttribute>> eas;
+  // The AlSi context's size for a file this open creates (vfs/share.hh); 0 for none.
+  std::uint64_t allocation_size = 0;
 };
 
 // The share the file is opened through, and what its user may do there.
@@ -91,6 +93,8 @@ struct OpenedFile {
   // An overwrite or supersede of a file with named streams: they go with its data
   // ([MS-FSA] 2.1.5.1.2.1), at the same step.
   bool drop_streams = false;
+  // The AlSi size an overwrite reserves once the old data is gone, at the same step.
+  std::uint64_t reserve_after_truncate = 0;
   // The named streams of a file opened with DELETE on a share with streams: each open of
   // one that does not share delete refuses this open ([MS-FSA] 2.1.5.1.2.2).
   std::vector<std::string> stream_names;

@@ -48,7 +48,9 @@ NtStatus decode_create_contexts(ByteSpan region, std::vector<CreateContext>& out
         return NtStatus::INVALID_PARAMETER;
       extent = next;
     }
-    if (name_length == 0 || name_offset < kContextHeaderSize ||
+    // Every context name has at least four bytes (the tags of 2.2.13.2, or a GUID);
+    // Windows refuses a shorter one with INVALID_PARAMETER.
+    if (name_length < 4 || name_offset < kContextHeaderSize ||
         !in_bounds(name_offset, name_length, extent))
       return NtStatus::INVALID_PARAMETER;
     CreateContext c;

@@ -19,6 +19,7 @@
 #include "smbd/vfs/names.hh"
 #include "smbd/vfs/nt_time.hh"
 #include "smbd/vfs/openat2.hh"
+#include "smbd/vfs/posix_file_data.hh"
 #include "smbd/vfs/rename_target.hh"
 #include "smbd/vfs/short_name.hh"
 
@@ -290,6 +291,10 @@ NtStatus apply_create_metadata(int fd, const std::string& name, const OpenReques
   NtStatus a = apply_create_attributes(fd, name, req.file_attributes, is_directory, created,
                                        req.new_file.store_dos_attributes);
   if (a == NtStatus::SUCCESS && req.eas) a = set_eas(fd, *req.eas);
+  // Space reserved for a file this creates: an overwritten one gets it once its old data
+  // is gone (fsa::finish_overwrite).
+  if (a == NtStatus::SUCCESS && created && !is_directory && req.allocation_size != 0)
+    a = reserve_allocation(fd, req.allocation_size);
   return a;
 }
 

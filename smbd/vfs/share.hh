@@ -64,6 +64,9 @@ struct OpenRequest {
   // [MS-FSA] 2.1.5.1: EAs given with the CREATE (the ExtA context), set on a file this
   // creates or overwrites and ignored for one it opens (eas.hh).
   std::shared_ptr<const std::vector<ExtendedAttribute>> eas;
+  // [MS-SMB2] 2.2.13.2.6 AlSi: space a file this creates reserves, without growing it
+  // (reserve_allocation, posix_file_data.hh); 0 for none.
+  std::uint64_t allocation_size = 0;
 };
 
 struct OpenResult {

@@ -116,8 +116,9 @@ fsa::CreateParameters parameters_of(const CreateRequest& request) {
   return p;
 }
 
-// Answers to the create contexts (MS-SMB2 2.2.13.2): MxAc and QFid; the others (durable
-// handles, leases, timewarp, allocation size) are not granted.
+// Answers to the create contexts (MS-SMB2 2.2.13.2): MxAc and QFid; durable handles and
+// leases are answered where they are granted, AlSi is applied without an answer, and a
+// TWrp never gets this far (no snapshots).
 void answer_contexts(const CreateRequest& request, const TreeConnect& tree,
                      const fsa::OpenedFile& opened, CreateResponse& response) {
   const fsa::FileInfo& info = opened.result.info;
@@ -556,6 +557,24 @@ void handle_create(const RequestPtr& req) {
       return;
     }
     parameters.eas = std::move(eas);
+  }
+  // MS-SMB2 2.2.13.2.7: TWrp asks for the file as a snapshot held it; no snapshots are
+  // served (FSCTL_SRV_ENUMERATE_SNAPSHOTS lists none), so there is no such version.
+  if (const CreateContext* twrp = find_context(request.contexts, kCreateTimewarpToken)) {
+    TimewarpToken token;
+    req->reply(decode_context(twrp->data, token) == NtStatus::SUCCESS
+                   ? NtStatus::OBJECT_NAME_NOT_FOUND
+                   : NtStatus::INVALID_PARAMETER);
+    return;
+  }
+  // MS-SMB2 2.2.13.2.6: AlSi, the space a file this request creates reserves.
+  if (const CreateContext* alsi = find_context(request.contexts, kCreateAllocationSize)) {
+    AllocationSize size;
+    if (decode_context(alsi->data, size) != NtStatus::SUCCESS) {
+      req->reply(NtStatus::INVALID_PARAMETER);
+      return;
+    }
+    parameters.allocation_size = size.allocation_size;
   }
   // MS-SMB2 3.3.5.9.2: a SecD context is applied to a file this request creates.
   if (const CreateContext* secd = find_context(request.contexts, kCreateSdBuffer)) {
