@@ -13,6 +13,8 @@ SMB2 traffic comes from capture_corpus.py). Deterministic; run again after chang
   corpus/locks/      byte-range lock tables (clean and damaged) and scripts over them
   corpus/config/     smb.conf files (the integration harness's, the demo's, Samba
                      syntax corners) and smbpasswd files
+  corpus/control/    master/worker control frames (a NEGOTIATE passed on, a session's
+                     facts, a durable fetch) and the payloads alone
   corpus/security/   security descriptors: what smbcacls sends and Samba's smbd and
                      NDR encoder produce, hand-laid corner cases, ACLs, SIDs and
                      descriptor-to-mode mapping inputs
@@ -406,10 +408,38 @@ def security_seeds():
           b"\x03" + struct.pack("<II", 4, 0o100600) + hand["null-dacl"])
 
 
+def control_text(s):
+    b = s.encode()
+    return struct.pack("<H", len(b)) + b
+
+
+def control_frame(kind, payload, guid=bytes(range(16)), count=0, flags=0):
+    return struct.pack("<I", kind) + guid + struct.pack("<III", count, flags, len(payload)) + payload
+
+
+def control_seeds():
+    facts = struct.pack("<HHHB", 0x0311, 1, 1, 3)
+    fetch = (struct.pack("<QQQQB", 7, 0x1234, 2, 9, 1) + bytes(range(16)) +
+             control_text("S-1-22-1-1000") + control_text("share"))
+    negotiate = smb2_header(0) + struct.pack("<HHHHI", 36, 1, 1, 0, 0x7F) + bytes(16) + \
+        struct.pack("<IHH", 0, 0, 0) + struct.pack("<H", 0x0311) + bytes(2)
+    handoff = struct.pack("<I", 4) + b"HELO" + negotiate
+    result_failed = struct.pack("<QI", 7, 0xC0000034)
+    for name, data in {"facts": facts, "fetch": fetch, "handoff": handoff,
+                       "result-not-found": result_failed}.items():
+        write("control", name, data)
+    write("control", "frame-new-connection", control_frame(12, negotiate))
+    write("control", "frame-session-facts", control_frame(15, struct.pack("<Q", 5) + facts))
+    write("control", "frame-durable-fetch", control_frame(20, fetch, count=42))
+    write("control", "frame-trailing-bytes", control_frame(21, b"", flags=2) +
+          b"\xff" * 3)
+
+
 if __name__ == "__main__":
     generators = {"rpc": rpc_seeds, "crypto": crypto_seeds, "fscc": fscc_seeds,
                   "smbdirect": smbdirect_seeds, "shmring": shmring_seeds,
-                  "config": config_seeds, "security": security_seeds, "locks": locks_seeds}
+                  "config": config_seeds, "security": security_seeds, "locks": locks_seeds,
+                  "control": control_seeds}
     for name in sys.argv[1:] or generators:
         generators[name]()
     for d in sorted(os.listdir(CORPUS)):
