@@ -17,6 +17,8 @@ packages=(
   krb5-kdc krb5-admin-server krb5-user faketime libnss-wrapper
   # test and bench tools
   procps iproute2 iperf3 gnuplot-nox openssl systemd
+  # an XFS image with reflinks for FSCTL_DUPLICATE_EXTENTS_TO_FILE (reflink_share.py)
+  xfsprogs
   # VM lab
   qemu-system-x86 qemu-utils mmdebstrap busybox-static socat e2fsprogs cpio
   dpkg-dev zstd kmod xz-utils patch

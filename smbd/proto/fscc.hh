@@ -81,6 +81,7 @@ inline constexpr std::uint32_t FILE_UNICODE_ON_DISK = 0x00000004;
 inline constexpr std::uint32_t FILE_PERSISTENT_ACLS = 0x00000008;
 inline constexpr std::uint32_t FILE_SUPPORTS_SPARSE_FILES = 0x00000040;
 inline constexpr std::uint32_t FILE_SUPPORTS_OBJECT_IDS = 0x00010000;
+inline constexpr std::uint32_t FILE_SUPPORTS_BLOCK_REFCOUNTING = 0x08000000;
 }  // namespace fs_attribute
 
 // [MS-FSCC] 2.4.12 FileDispositionInformationEx flags.

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "smbd/base/errno_map.hh"
+#include "smbd/base/unique_fd.hh"
 
 namespace smb::vfs {
 
@@ -125,6 +126,15 @@ NtStatus copy_range(int source_fd, const FileData& source, std::uint64_t source_
     if (s != NtStatus::SUCCESS) return s;
   }
   return NtStatus::SUCCESS;
+}
+
+bool clones_blocks_in(int directory) {
+  UniqueFd source(::openat(directory, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  UniqueFd target(::openat(directory, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (!source || !target) return false;
+  file_clone_range range{};  // the whole (empty) file: only whether it can be done
+  range.src_fd = source.get();
+  return ::ioctl(target.get(), FICLONERANGE, &range) == 0;
 }
 
 NtStatus clone_range(int source_fd, std::uint64_t source_offset, int target_fd,

@@ -47,6 +47,11 @@ NtStatus copy_range(int source_fd, const FileData& source, std::uint64_t source_
 NtStatus clone_range(int source_fd, std::uint64_t source_offset, int target_fd,
                      std::uint64_t target_offset, std::uint64_t length);
 
+// Whether files made in `directory` can share blocks (FICLONERANGE): two unnamed files
+// (O_TMPFILE) made there as the calling user are cloned, nothing else is touched. False
+// where the file system cannot, or the user may not make files there.
+bool clones_blocks_in(int directory);
+
 // The end of file of an open regular file.
 NtStatus end_of_file(int fd, std::uint64_t& out);
 

@@ -20,6 +20,7 @@
 #include "smbd/vfs/nt_time.hh"
 #include "smbd/vfs/openat2.hh"
 #include "smbd/vfs/posix_file_data.hh"
+#include "smbd/vfs/ranges.hh"
 #include "smbd/vfs/rename_target.hh"
 #include "smbd/vfs/short_name.hh"
 
@@ -164,6 +165,8 @@ NtStatus Share::open(const std::string& root_path, Share& out, std::string* erro
   struct statfs fs {};
   if (::fstatfs(fd, &fs) == 0 && (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC))
     out.memory_device_ = out.root_device_;
+  else
+    out.clones_blocks_ = clones_blocks_in(fd);  // memory file systems never do
   return NtStatus::SUCCESS;
 }
 
@@ -774,6 +777,7 @@ NtStatus Share::volume_info(VolumeInfo& out) const {
                                                  (root_info.device << 16));
   out.creation_time = root_info.creation_time;
   out.maximum_component_name_length = static_cast<std::uint32_t>(kMaxComponentUtf16);
+  out.block_refcounting = clones_blocks_;
   return NtStatus::SUCCESS;
 }
 

@@ -143,6 +143,8 @@ struct VolumeInfo {
   bool case_sensitive_search = false;
   bool case_preserved_names = true;
   bool unicode_on_disk = true;
+  // FSCTL_DUPLICATE_EXTENTS_TO_FILE can share blocks here (FILE_SUPPORTS_BLOCK_REFCOUNTING).
+  bool block_refcounting = false;
 };
 
 class Share {
@@ -217,6 +219,7 @@ class Share {
   std::uint64_t root_device_ = 0;  // the root's identity, read once at open
   std::uint64_t root_inode_ = 0;
   std::optional<std::uint64_t> memory_device_;  // root_device_, when it is tmpfs or ramfs
+  bool clones_blocks_ = false;                  // ranges.hh clones_blocks_in, at open
   Backend backend_ = Backend::posix;
   bool short_name_lookup_ = true;
 };

@@ -39,6 +39,10 @@ void fsctl_object_id(const RequestPtr& req, const IoctlRequest& request);
 // FSCTL_GET_REPARSE_POINT; FSCTL_SET_REPARSE_POINT and FSCTL_DELETE_REPARSE_POINT answer
 // NOT_SUPPORTED.
 void fsctl_reparse_point(const RequestPtr& req, const IoctlRequest& request);
+// Whether the file open as `fd` (its name `name`) has FILE_ATTRIBUTE_SPARSE_FILE
+// (FSCTL_SET_SPARSE). Blocking: off the loop.
+bool is_sparse(int fd, const std::string& name);
+
 // Test-only FSCTLs (fsctl_smbtorture.cc): whether `ctl_code` is one, and serving it
 // (INVALID_DEVICE_REQUEST unless `smbd:FSCTL_SMBTORTURE = yes`).
 bool is_smbtorture_fsctl(std::uint32_t ctl_code);

@@ -8,6 +8,7 @@
 // its own opens), and a key this worker did not give out is not found.
 #include <sys/random.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <memory>
@@ -228,9 +229,11 @@ void fsctl_duplicate_extents(const RequestPtr& req, const IoctlRequest& request)
     req->reply(NtStatus::INVALID_PARAMETER);
     return;
   }
+  // The source is a handle inside the request, not the request's own open: Windows
+  // answers one it does not know INVALID_HANDLE.
   Open* source = req->client().open(data.source);
   if (source == nullptr || source->pipe) {
-    req->reply(NtStatus::FILE_CLOSED);
+    req->reply(NtStatus::INVALID_HANDLE);
     return;
   }
   if ((source->granted_access & am::FILE_READ_DATA) == 0 ||
@@ -254,18 +257,31 @@ void fsctl_duplicate_extents(const RequestPtr& req, const IoctlRequest& request)
   auto status = std::make_shared<NtStatus>(NtStatus::SUCCESS);
   run_blocking(
       req->worker.loop(),
-      [source_fd = source->fd, target_fd = target->fd, data, status]() {
+      [source_fd = source->fd, target_fd = target->fd, source_name = std::string(source->name()),
+       target_name = std::string(target->name()), data, status]() {
         std::uint64_t source_size = 0;
+        std::uint64_t target_size = 0;
         *status = vfs::end_of_file(source_fd->get(), source_size);
+        if (*status == NtStatus::SUCCESS) *status = vfs::end_of_file(target_fd->get(), target_size);
         if (*status != NtStatus::SUCCESS) return;
         const auto offset = static_cast<std::uint64_t>(data.source_file_offset);
-        const auto length = static_cast<std::uint64_t>(data.byte_count);
+        const auto target_offset = static_cast<std::uint64_t>(data.target_file_offset);
+        auto length = static_cast<std::uint64_t>(data.byte_count);
         if (offset > source_size || length > source_size - offset) {
           *status = NtStatus::NOT_SUPPORTED;  // past the source's end: nothing to share
           return;
         }
-        *status = vfs::clone_range(source_fd->get(), offset, target_fd->get(),
-                                   static_cast<std::uint64_t>(data.target_file_offset), length);
+        // A clone never grows the target: what would land past its end is left out, and
+        // the request still succeeds, as Windows Server answers it (smbtorture's
+        // dup_extents_len_beyond_dest and sparse_dest).
+        if (target_offset >= target_size) length = 0;
+        length = std::min(length, target_size - std::min(target_offset, target_size));
+        // A sparse source goes only into a sparse target (2.1.5.9.4).
+        if (is_sparse(source_fd->get(), source_name) && !is_sparse(target_fd->get(), target_name)) {
+          *status = NtStatus::NOT_SUPPORTED;
+          return;
+        }
+        *status = vfs::clone_range(source_fd->get(), offset, target_fd->get(), target_offset, length);
       },
       [req, request, status]() {
         if (*status != NtStatus::SUCCESS) {

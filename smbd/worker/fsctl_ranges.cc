@@ -33,13 +33,13 @@ NtStatus file_open(const RequestPtr& req, Open*& open) {
   return NtStatus::SUCCESS;
 }
 
+}  // namespace
+
 bool is_sparse(int fd, const std::string& name) {
   vfs::FileInfo info;
   return vfs::query_info(fd, name, info) == NtStatus::SUCCESS &&
          (info.file_attributes & file_attribute::FILE_ATTRIBUTE_SPARSE_FILE) != 0;
 }
-
-}  // namespace
 
 Open* file_open(const RequestPtr& req) {
   Open* open = req->open;

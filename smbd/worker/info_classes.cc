@@ -89,6 +89,8 @@ fscc::FileFsAttributeInformation to_fs_attribute(const vfs::VolumeInfo& volume) 
   if (volume.unicode_on_disk) attributes |= fscc::fs_attribute::FILE_UNICODE_ON_DISK;
   // FSCTL_SET_SPARSE, SET_ZERO_DATA and QUERY_ALLOCATED_RANGES are served (fsctl_ranges.cc).
   attributes |= fscc::fs_attribute::FILE_SUPPORTS_SPARSE_FILES;
+  // FSCTL_DUPLICATE_EXTENTS_TO_FILE shares blocks where the file system clones (reflinks).
+  if (volume.block_refcounting) attributes |= fscc::fs_attribute::FILE_SUPPORTS_BLOCK_REFCOUNTING;
   return {attributes, static_cast<std::int32_t>(volume.maximum_component_name_length), "NTFS"};
 }
 
