@@ -281,7 +281,8 @@ void fsctl_duplicate_extents(const RequestPtr& req, const IoctlRequest& request)
           *status = NtStatus::NOT_SUPPORTED;
           return;
         }
-        *status = vfs::clone_range(source_fd->get(), offset, target_fd->get(), target_offset, length);
+        *status =
+            vfs::clone_range(source_fd->get(), offset, target_fd->get(), target_offset, length);
       },
       [req, request, status]() {
         if (*status != NtStatus::SUCCESS) {
