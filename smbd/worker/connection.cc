@@ -221,7 +221,7 @@ struct Connection::Gate {
   Request& request;
   Completion& completion;
   bool related = false;  // inherits ids from the element before (3.3.5.2.7.2)
-  bool inherited_session = false;  // related, and there was a session to inherit
+  bool inherited_session = false;   // related, and there was a session to inherit
   bool no_tree_to_inherit = false;  // related, and the element before used no tree connect
   bool binding = false;  // a SESSION_SETUP binding this connection to a session (3.3.5.5.2)
   bool connection_only = false;  // no session, tree or open (dispatch.hh: ConnectionOnly)

@@ -638,7 +638,8 @@ void handle_create(const RequestPtr& req) {
         }
         // Admission, again each time the doorbell rings while breaks of other opens'
         // caching are due (MS-FSA 2.1.5.1.2), until the break timeout forces them.
-        auto admit_now = [req, request, plan, opened, directory_leasing, durable](bool retry) -> bool {
+        auto admit_now = [req, request, plan, opened, directory_leasing,
+                          durable](bool retry) -> bool {
           if (!req->refresh()) return true;
           ClientState& client = req->client();
           const bool in_table = client.host_files() != nullptr && !req->tree->kernel_oplocks;

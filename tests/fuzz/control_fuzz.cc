@@ -25,8 +25,7 @@ namespace {
 // master and worker; an accepted frame is sent and read back unchanged.
 void fuzz_frame(ByteSpan input) {
   int sockets[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sockets) != 0)
-    return;
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sockets) != 0) return;
   UniqueFd writer(sockets[0]);
   UniqueFd reader(sockets[1]);
   if (input.empty() || ::send(writer.get(), input.data(), input.size(), 0) < 0) return;
@@ -51,7 +50,8 @@ void fuzz_payloads(ByteSpan input) {
   ByteSpan hello;
   ByteSpan negotiate;
   if (unpack_rdma_handoff(input, hello, negotiate)) {
-    if (hello.data() < input.data() || negotiate.data() + negotiate.size() > input.data() + input.size())
+    if (hello.data() < input.data() ||
+        negotiate.data() + negotiate.size() > input.data() + input.size())
       __builtin_trap();
   }
   if (auto fetch = decode_fetch(input)) {

@@ -7,9 +7,9 @@
 
 #include "gate_harness.hh"
 #include "smbd/proto/cancel.hh"
+#include "smbd/proto/change_notify.hh"
 #include "smbd/proto/close.hh"
 #include "smbd/proto/create.hh"
-#include "smbd/proto/change_notify.hh"
 #include "smbd/proto/echo.hh"
 #include "smbd/proto/flush.hh"
 #include "smbd/proto/fscc.hh"
@@ -250,17 +250,17 @@ TEST_CASE("related operations after one that used no session fail with INVALID_P
   closing.flags |= kFlagRelatedOperations;
   auto replies = s.client.exchange(s.client.compound(
       {s.client.build(first), s.client.build(closing),
-       s.client.build(related(s.element(Command::FLUSH, encode_body(FlushRequest{.file_id = id}))))}));
+       s.client.build(
+           related(s.element(Command::FLUSH, encode_body(FlushRequest{.file_id = id}))))}));
   CHECK(statuses(replies) == statuses(std::vector<NtStatus>(3, NtStatus::INVALID_PARAMETER)));
 
   // An unrelated element naming a session that does not exist leaves none to inherit.
   Element lost = s.element(Command::CLOSE, encode_body(close));
   lost.session_id = s.session + 1000;
   lost.sign = false;
-  replies = s.client.exchange(
-      s.client.compound({s.client.build(s.element(Command::ECHO, encode_body(EchoRequest{}))),
-                         s.client.build(lost), s.client.build(related(s.element(
-                                                   Command::CLOSE, encode_body(close))))}));
+  replies = s.client.exchange(s.client.compound(
+      {s.client.build(s.element(Command::ECHO, encode_body(EchoRequest{}))), s.client.build(lost),
+       s.client.build(related(s.element(Command::CLOSE, encode_body(close))))}));
   CHECK(statuses(replies) ==
         statuses(std::vector<NtStatus>{NtStatus::SUCCESS, NtStatus::USER_SESSION_DELETED,
                                        NtStatus::INVALID_PARAMETER}));
