@@ -33,21 +33,6 @@ void answer(const RequestPtr& req, fsa::ChangeBuffer::Taken taken) {
   req->reply(encode_body(response));
 }
 
-// MS-SMB2 3.3.5.16: CANCEL answers STATUS_CANCELLED; a handle closed under the request
-// (CLOSE, TREE_DISCONNECT, LOGOFF) STATUS_NOTIFY_CLEANUP, as Windows answers.
-NtStatus status_for(AsyncEnd reason) {
-  switch (reason) {
-    case AsyncEnd::cancelled:
-    case AsyncEnd::connection_lost:
-      return NtStatus::CANCELLED;
-    case AsyncEnd::open_closed:
-    case AsyncEnd::tree_gone:
-    case AsyncEnd::session_gone:
-      break;
-  }
-  return NtStatus::NOTIFY_CLEANUP;
-}
-
 }  // namespace
 
 ChangeNotifier::ChangeNotifier(Worker& worker) : worker_(worker) {
@@ -149,7 +134,9 @@ void ChangeNotifier::serve(const RequestPtr& req, Open& open, std::uint32_t comp
           break;
         }
     }
-    NtStatus status = status_for(reason);
+    // A handle closed under the request (CLOSE, TREE_DISCONNECT, LOGOFF) answers
+    // STATUS_NOTIFY_CLEANUP, as Windows answers.
+    NtStatus status = status_for(reason, NtStatus::NOTIFY_CLEANUP);
     worker_.after(std::chrono::milliseconds(0), [req, status]() { req->reply(status); });
   });
   if (!went) {

@@ -69,6 +69,15 @@ struct Response {
 enum class AsyncEnd { cancelled, open_closed, tree_gone, session_gone, connection_lost };
 using AsyncEndFn = std::function<void(AsyncEnd reason)>;
 
+// The answer of a request that waited and was ended (MS-SMB2 3.3.5.16): CANCELLED for a
+// CANCEL or a lost connection; `handle_gone` when its open, tree or session went, which
+// each command answers in its own way.
+inline NtStatus status_for(AsyncEnd reason, NtStatus handle_gone) {
+  return reason == AsyncEnd::cancelled || reason == AsyncEnd::connection_lost
+             ? NtStatus::CANCELLED
+             : handle_gone;
+}
+
 // What a pending request is known by, to end the waits of a session, tree or open.
 struct PendingKey {
   std::uint64_t message_id = 0;

@@ -50,19 +50,6 @@ void finish(const std::shared_ptr<AsyncSleep>& sleep, NtStatus status, bool late
     answer();
 }
 
-NtStatus status_for(AsyncEnd reason) {
-  switch (reason) {
-    case AsyncEnd::cancelled:
-    case AsyncEnd::connection_lost:
-      return NtStatus::CANCELLED;
-    case AsyncEnd::open_closed:
-    case AsyncEnd::tree_gone:
-    case AsyncEnd::session_gone:
-      break;
-  }
-  return NtStatus::FILE_CLOSED;
-}
-
 void async_sleep(const RequestPtr& req, const IoctlRequest& request) {
   if (request.input.size() != 1) {
     req->reply(NtStatus::INVALID_PARAMETER);
@@ -77,7 +64,7 @@ void async_sleep(const RequestPtr& req, const IoctlRequest& request) {
   sleep->request = request;
   sleep->request.input.clear();
   sleep->file_id = req->file_id;
-  auto went = go_async(req, [sleep](AsyncEnd reason) { finish(sleep, status_for(reason), true); });
+  auto went = go_async(req, [sleep](AsyncEnd reason) { finish(sleep, status_for(reason, NtStatus::FILE_CLOSED), true); });
   if (!went) {
     req->reply(NtStatus::INSUFFICIENT_RESOURCES);
     return;

@@ -84,19 +84,6 @@ void retry(const std::shared_ptr<BlockedLock>& blocked) {
   if (status != NtStatus::LOCK_NOT_GRANTED) finish(blocked, status);
 }
 
-NtStatus status_for(AsyncEnd reason) {
-  switch (reason) {
-    case AsyncEnd::cancelled:
-    case AsyncEnd::connection_lost:
-      return NtStatus::CANCELLED;
-    case AsyncEnd::open_closed:
-    case AsyncEnd::tree_gone:
-    case AsyncEnd::session_gone:
-      break;
-  }
-  return NtStatus::RANGE_NOT_LOCKED;
-}
-
 void unlock(const RequestPtr& req, const LockRequest& request, fsa::ByteRangeLocks& locks,
             const fsa::LockOwner& owner) {
   for (const LockElement& e : request.locks) {
@@ -213,7 +200,7 @@ void handle_lock(const RequestPtr& req) {
     if (auto b = weak.lock()) retry(b);
   });
   auto went =
-      go_async(req, [blocked](AsyncEnd reason) { finish(blocked, status_for(reason), true); });
+      go_async(req, [blocked](AsyncEnd reason) { finish(blocked, status_for(reason, NtStatus::RANGE_NOT_LOCKED), true); });
   // The waiter was recorded with the failed attempt, in the same step: a release after
   // it rings this worker, and the ring waits on the doorbell until the loop turns, when
   // the listener is there.
